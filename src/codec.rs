@@ -1,0 +1,251 @@
+//! Bytes to messages and back, for each codec a connection can negotiate.
+//!
+//! Pure functions: no socket, no state. Every decode is bounded: bincode refuses any length
+//! that claims more than [`MAX_DECODE_BYTES`] before allocating, MessagePack is read from the
+//! frame in place (a claimed length larger than the frame fails at once) with a nesting
+//! limit of [`MAX_MSGPACK_DEPTH`], and both refuse trailing bytes.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::{Serialize, de::DeserializeOwned};
+use thiserror::Error;
+
+/// WebSocket subprotocol that selects the bincode codec.
+pub const BINCODE_SUBPROTOCOL: &str = "ticksync.bincode.v1";
+/// WebSocket subprotocol that selects the MessagePack codec.
+pub const MSGPACK_SUBPROTOCOL: &str = "ticksync.msgpack.v1";
+
+/// The largest message the decoders accept, in bytes. Also the WebSocket message cap.
+pub const MAX_DECODE_BYTES: usize = 16 * 1024;
+/// The deepest MessagePack nesting the decoder follows before refusing the message.
+pub const MAX_MSGPACK_DEPTH: usize = 16;
+
+/// The bincode configuration of the `ticksync.bincode.v1` subprotocol: little-endian,
+/// variable-length integers (LEB128-like, see PROTOCOL.md), and a decode limit.
+fn bincode_config() -> impl bincode::config::Config {
+    bincode::config::standard()
+        .with_little_endian()
+        .with_variable_int_encoding()
+        .with_limit::<MAX_DECODE_BYTES>()
+}
+
+/// A wire encoding, chosen per connection by WebSocket subprotocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Codec {
+    /// bincode 2 through serde; for Rust clients.
+    Bincode,
+    /// MessagePack with structs as maps keyed by field name; for every other language.
+    MsgPack,
+}
+
+/// Why bytes could not become a message, or a message bytes.
+#[derive(Debug, Error)]
+pub enum CodecError {
+    /// The bytes are not a valid message of the expected type.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// A valid message was followed by extra bytes.
+    #[error("{0} unexpected trailing bytes after the message")]
+    TrailingBytes(usize),
+    /// The message is larger than [`MAX_DECODE_BYTES`].
+    #[error("message of {0} bytes exceeds the {MAX_DECODE_BYTES}-byte limit")]
+    TooLarge(usize),
+    /// A value could not be encoded (a bug in the caller's types).
+    #[error("encode failed: {0}")]
+    Encode(String),
+}
+
+impl Codec {
+    /// Every codec, in the server's order of preference.
+    pub const ALL: [Codec; 2] = [Codec::Bincode, Codec::MsgPack];
+
+    /// The codec a WebSocket subprotocol name selects, if any.
+    pub fn from_subprotocol(name: &str) -> Option<Codec> {
+        match name.trim() {
+            BINCODE_SUBPROTOCOL => Some(Codec::Bincode),
+            MSGPACK_SUBPROTOCOL => Some(Codec::MsgPack),
+            _ => None,
+        }
+    }
+
+    /// The subprotocol name of this codec.
+    pub fn subprotocol(self) -> &'static str {
+        match self {
+            Codec::Bincode => BINCODE_SUBPROTOCOL,
+            Codec::MsgPack => MSGPACK_SUBPROTOCOL,
+        }
+    }
+
+    /// A small dense index (0 or 1), for per-codec arrays.
+    pub fn index(self) -> usize {
+        match self {
+            Codec::Bincode => 0,
+            Codec::MsgPack => 1,
+        }
+    }
+
+    /// Encodes `value` into a fresh buffer.
+    ///
+    /// # Errors
+    /// [`CodecError::Encode`] if the value cannot be represented (never for protocol types).
+    pub fn encode<T: Serialize + ?Sized>(self, value: &T) -> Result<Bytes, CodecError> {
+        let mut buf = BytesMut::new();
+        self.encode_into(value, &mut buf)?;
+        Ok(buf.freeze())
+    }
+
+    /// Appends the encoding of `value` to `buf`. Reusing one buffer avoids an allocation per
+    /// message on hot paths.
+    ///
+    /// # Errors
+    /// [`CodecError::Encode`] if the value cannot be represented.
+    pub fn encode_into<T: Serialize + ?Sized>(
+        self,
+        value: &T,
+        buf: &mut BytesMut,
+    ) -> Result<(), CodecError> {
+        let mut writer = buf.writer();
+        match self {
+            Codec::Bincode => {
+                bincode::serde::encode_into_std_write(value, &mut writer, bincode_config())
+                    .map(|_| ())
+                    .map_err(|e| CodecError::Encode(e.to_string()))
+            }
+            Codec::MsgPack => {
+                let mut ser = rmp_serde::Serializer::new(&mut writer).with_struct_map();
+                value
+                    .serialize(&mut ser)
+                    .map_err(|e| CodecError::Encode(e.to_string()))
+            }
+        }
+    }
+
+    /// Decodes one whole message from `bytes`, with the limits described in the module doc.
+    ///
+    /// # Errors
+    /// [`CodecError::TooLarge`], [`CodecError::Malformed`] or [`CodecError::TrailingBytes`].
+    pub fn decode<T: DeserializeOwned>(self, bytes: &[u8]) -> Result<T, CodecError> {
+        if bytes.len() > MAX_DECODE_BYTES {
+            return Err(CodecError::TooLarge(bytes.len()));
+        }
+        match self {
+            Codec::Bincode => {
+                let (value, read) = bincode::serde::decode_from_slice(bytes, bincode_config())
+                    .map_err(|e| CodecError::Malformed(e.to_string()))?;
+                match bytes.len() - read {
+                    0 => Ok(value),
+                    extra => Err(CodecError::TrailingBytes(extra)),
+                }
+            }
+            Codec::MsgPack => {
+                let mut de = rmp_serde::Deserializer::new(std::io::Cursor::new(bytes));
+                de.set_max_depth(MAX_MSGPACK_DEPTH);
+                let value =
+                    T::deserialize(&mut de).map_err(|e| CodecError::Malformed(e.to_string()))?;
+                // `position` cannot exceed the slice length, which fits in usize.
+                let read = usize::try_from(de.position()).unwrap_or(bytes.len());
+                match bytes.len().saturating_sub(read) {
+                    0 => Ok(value),
+                    extra => Err(CodecError::TrailingBytes(extra)),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ClientMsg, ServerMsg};
+
+    #[test]
+    fn subprotocols_round_trip() {
+        for codec in Codec::ALL {
+            assert_eq!(Codec::from_subprotocol(codec.subprotocol()), Some(codec));
+        }
+        assert_eq!(Codec::from_subprotocol("ticksync.json.v1"), None);
+    }
+
+    #[test]
+    fn both_codecs_round_trip_messages() {
+        let msgs = [
+            ClientMsg::Hello {
+                version: 1,
+                resume_token: Some("abc".into()),
+                last_event_seq: 7,
+            },
+            ClientMsg::Input {
+                seq: 300,
+                ack_tick: 1 << 40,
+                data: Bytes::from_static(&[1, 2, 3]),
+            },
+            ClientMsg::CancelMatch,
+        ];
+        for codec in Codec::ALL {
+            for msg in &msgs {
+                let bytes = codec.encode(msg).unwrap();
+                let back: ClientMsg = codec.decode(&bytes).unwrap();
+                assert_eq!(&back, msg, "{codec:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn huge_claimed_lengths_are_refused_without_allocating() {
+        // bincode: variant 7 (Input), seq 1, ack 0, then a byte string claiming u64::MAX bytes.
+        let bincode_bomb = [7u8, 1, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+        assert!(matches!(
+            Codec::Bincode.decode::<ClientMsg>(&bincode_bomb),
+            Err(CodecError::Malformed(_))
+        ));
+        // msgpack: {"FindMatch": {"game": str32 claiming 4 GB}}.
+        let mut msgpack_bomb = vec![0x81, 0xA9];
+        msgpack_bomb.extend_from_slice(b"FindMatch");
+        msgpack_bomb.extend_from_slice(&[0x81, 0xA4]);
+        msgpack_bomb.extend_from_slice(b"game");
+        msgpack_bomb.extend_from_slice(&[0xDB, 0xFF, 0xFF, 0xFF, 0xF0]);
+        assert!(matches!(
+            Codec::MsgPack.decode::<ClientMsg>(&msgpack_bomb),
+            Err(CodecError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn deep_msgpack_nesting_is_refused() {
+        // {"FindMatch": {"game": "t", "x": [[[[...]]]]}}: the unknown field is skipped, but
+        // skipping a 200-deep array must stop at the depth limit.
+        let mut bytes = vec![0x81, 0xA9];
+        bytes.extend_from_slice(b"FindMatch");
+        bytes.extend_from_slice(&[0x82, 0xA4]);
+        bytes.extend_from_slice(b"game");
+        bytes.extend_from_slice(&[0xA1, b't', 0xA1, b'x']);
+        bytes.extend(std::iter::repeat_n(0x91, 200));
+        bytes.push(0xC0);
+        let err = Codec::MsgPack.decode::<ClientMsg>(&bytes).unwrap_err();
+        assert!(err.to_string().contains("depth"), "{err}");
+    }
+
+    #[test]
+    fn trailing_bytes_and_oversize_are_refused() {
+        for codec in Codec::ALL {
+            let mut bytes = codec.encode(&ServerMsg::Pong { nonce: 5 }).unwrap().to_vec();
+            bytes.push(0);
+            assert!(matches!(
+                codec.decode::<ServerMsg>(&bytes),
+                Err(CodecError::TrailingBytes(1))
+            ));
+            let big = vec![0u8; MAX_DECODE_BYTES + 1];
+            assert!(matches!(
+                codec.decode::<ServerMsg>(&big),
+                Err(CodecError::TooLarge(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn unknown_variants_are_malformed_not_panics() {
+        assert!(Codec::Bincode.decode::<ClientMsg>(&[200]).is_err());
+        assert!(Codec::MsgPack.decode::<ClientMsg>(b"\xA4Nope").is_err());
+        assert!(Codec::Bincode.decode::<ClientMsg>(&[]).is_err());
+        assert!(Codec::MsgPack.decode::<ClientMsg>(&[]).is_err());
+    }
+}

@@ -1,0 +1,105 @@
+//! Game rules: the [`Game`] trait and the built-in games.
+//!
+//! Pure rules. Nothing here sees a socket, a codec, tokio or the wall clock: the engine feeds
+//! a game its inputs and the current [`Tick`], and reads views and the outcome back. The
+//! same inputs at the same ticks always give the same states, so the rules are tested
+//! without any I/O.
+
+pub mod tictactoe;
+
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::protocol::{EndReason, RoomSettings, Seat, Tick};
+
+/// Who a view is rendered for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    /// The player in this seat.
+    Player(Seat),
+    /// Someone watching without a seat.
+    Spectator,
+}
+
+/// How a finished game ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// The winning seat, or `None` for a draw.
+    pub winner: Option<Seat>,
+    /// Why it ended.
+    pub reason: EndReason,
+}
+
+/// Why a game refused an input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// The input is valid but another seat is to move.
+    #[error("not your turn")]
+    NotYourTurn,
+    /// The game is not running (over).
+    #[error("the game is over")]
+    GameOver,
+    /// The input breaks the rules; the text says which.
+    #[error("{0}")]
+    Illegal(&'static str),
+}
+
+/// What the engine tells a game when it creates one.
+#[derive(Debug, Clone)]
+pub struct GameConfig {
+    /// The server's tick rate, so rules can turn seconds into ticks.
+    pub tick_hz: u16,
+    /// The room's settings from `CreateRoom` (defaults for quick-match rooms).
+    pub settings: RoomSettings,
+}
+
+/// A game's rules, plugged into the engine.
+///
+/// The engine calls, per tick and in this order: [`Game::apply`] for each input that arrived
+/// since the last tick (in arrival order, after [`Game::validate`] accepted it), then
+/// [`Game::tick`]. It renders [`Game::view`] only when something reported a change.
+pub trait Game: Send + 'static {
+    /// One player's input, as the client sends it inside `ClientMsg::Input::data`.
+    type Input: DeserializeOwned + Send + 'static;
+    /// What a viewer is shown, sent inside `ServerMsg::Snapshot::state`.
+    type View: Serialize;
+
+    /// `true` when every viewer sees the same view, so one encoding serves the whole room.
+    const SHARED_VIEW: bool = true;
+
+    /// The name clients use in `FindMatch` and `CreateRoom`.
+    fn name() -> &'static str
+    where
+        Self: Sized;
+
+    /// A new game, before any player has acted. Called when every seat is filled.
+    fn new(config: &GameConfig, start: Tick) -> Self
+    where
+        Self: Sized;
+
+    /// Seats to fill before the game starts.
+    fn seats() -> u8
+    where
+        Self: Sized;
+
+    /// Checks an input against the rules without changing anything.
+    ///
+    /// # Errors
+    /// The [`Rejection`] the client is told, naming its input seq.
+    fn validate(&self, seat: Seat, input: &Self::Input) -> Result<(), Rejection>;
+
+    /// Applies an input that [`Game::validate`] accepted. Returns whether the state changed.
+    fn apply(&mut self, now: Tick, seat: Seat, input: Self::Input) -> bool;
+
+    /// Advances time to `now`. Returns whether the state changed.
+    fn tick(&mut self, now: Tick) -> bool;
+
+    /// The player in `seat` left for good, or stayed away past the reconnect grace period.
+    /// Returns whether the state changed.
+    fn abandon(&mut self, now: Tick, seat: Seat) -> bool;
+
+    /// The state as `viewer` may see it.
+    fn view(&self, viewer: Viewer) -> Self::View;
+
+    /// How the game ended, once it has.
+    fn outcome(&self) -> Option<Outcome>;
+}

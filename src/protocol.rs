@@ -1,0 +1,363 @@
+//! The wire messages: what clients and the server say to each other.
+//!
+//! Data only: no I/O, no encoding choice. [`crate::codec`] turns these types into bytes
+//! (bincode or MessagePack, negotiated per connection) and back. PROTOCOL.md documents every
+//! message, its field order and both encodings, with test vectors that the unit tests check
+//! byte for byte.
+//!
+//! Compatibility rule: variants and fields are only ever appended. The bincode encoding
+//! identifies an enum variant by its position, so reordering is a breaking change that needs
+//! a new [`PROTOCOL_VERSION`].
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_repr::{Deserialize_repr, Serialize_repr};
+
+/// The protocol version this server speaks. A client's `Hello` must carry it.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// A player's seat in a room, numbered from 0.
+pub type Seat = u8;
+
+/// A server tick number. Each shard counts its own ticks from 0.
+pub type Tick = u64;
+
+/// A message from a client to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientMsg {
+    /// First message on every connection: start a new session or resume one.
+    Hello {
+        /// Must equal [`PROTOCOL_VERSION`].
+        version: u16,
+        /// A resume token from an earlier `Welcome`, to take the session back.
+        resume_token: Option<String>,
+        /// The highest room event `seq` this client has seen (0 for none).
+        last_event_seq: u64,
+    },
+    /// Application-level round-trip probe; answered with `Pong` carrying the same nonce.
+    Ping {
+        /// Any value; echoed back.
+        nonce: u64,
+    },
+    /// Join the quick-match queue for a game.
+    FindMatch {
+        /// Game name, e.g. `"tictactoe"`.
+        game: String,
+    },
+    /// Leave the quick-match queue.
+    CancelMatch,
+    /// Create a private room; the creator takes seat 0 and receives the join code.
+    CreateRoom {
+        /// Game name.
+        game: String,
+        /// Room options.
+        settings: RoomSettings,
+    },
+    /// Join a room by its join code, as a player or as a spectator.
+    JoinRoom {
+        /// The room's join code (case-insensitive).
+        code: String,
+        /// `true` to watch without a seat.
+        spectate: bool,
+    },
+    /// Leave the current room. A player who leaves a running game forfeits it.
+    LeaveRoom,
+    /// A game input for the current room, applied at the next tick.
+    Input {
+        /// Client-chosen sequence number, increasing; echoed in snapshots and errors.
+        seq: u32,
+        /// The newest snapshot tick this client has applied (0 for none).
+        ack_tick: Tick,
+        /// The game's input, encoded with this connection's codec.
+        data: Bytes,
+    },
+    /// A short text message to everyone in the current room.
+    Chat {
+        /// At most [`MAX_CHAT_CHARS`] characters.
+        text: String,
+    },
+    /// Ask for the room directory.
+    ListRooms,
+}
+
+/// Longest accepted chat message, in characters.
+pub const MAX_CHAT_CHARS: usize = 200;
+
+/// Options for a room created with `CreateRoom`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RoomSettings {
+    /// Seconds a player has for each turn (turn-based games); `None` for the server default.
+    pub turn_seconds: Option<u32>,
+    /// Whether spectators may join.
+    pub allow_spectators: bool,
+}
+
+/// A message from the server to a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServerMsg {
+    /// Answer to `Hello`.
+    Welcome {
+        /// The server's [`PROTOCOL_VERSION`].
+        version: u16,
+        /// This session's id; stable across reconnects.
+        session_id: u64,
+        /// Secret to resume this session; rotates on every resume.
+        resume_token: String,
+        /// Whether an existing session was resumed.
+        resumed: bool,
+        /// The server's tick rate in Hz.
+        tick_hz: u16,
+    },
+    /// Answer to `Ping`.
+    Pong {
+        /// The nonce from the `Ping`.
+        nonce: u64,
+    },
+    /// The client is in the quick-match queue.
+    Queued {
+        /// Game name.
+        game: String,
+        /// 1-based position in that game's queue.
+        position: u32,
+        /// Players now waiting for that game.
+        queue_size: u32,
+    },
+    /// The quick-match queue placed the client in a room.
+    MatchFound(RoomJoined),
+    /// The client entered a room by `CreateRoom`, `JoinRoom` or a resume.
+    RoomJoined(RoomJoined),
+    /// The client is no longer in a room (after `LeaveRoom`, or the room closed).
+    RoomLeft {
+        /// The room that was left.
+        room_id: u64,
+    },
+    /// The room's state at a tick, as the game encodes it for this viewer.
+    Snapshot {
+        /// The tick this state belongs to.
+        tick: Tick,
+        /// The last input `seq` of this client the server has processed (0 for none).
+        input_seq: u32,
+        /// The game's view, encoded with this connection's codec.
+        state: Bytes,
+    },
+    /// A reliable room event, numbered so a resuming client can ask for what it missed.
+    Event {
+        /// Per-room sequence number, starting at 1, without gaps.
+        seq: u64,
+        /// The tick at which it happened.
+        tick: Tick,
+        /// What happened.
+        event: RoomEvent,
+    },
+    /// A request or input was refused.
+    Error {
+        /// Stable machine-readable reason.
+        code: ErrorCode,
+        /// Human-readable detail.
+        message: String,
+        /// The input `seq` this answers, when it answers an `Input`.
+        input_seq: Option<u32>,
+    },
+    /// Answer to `ListRooms`.
+    RoomList {
+        /// Every room on the server.
+        rooms: Vec<RoomSummary>,
+    },
+    /// Answer to `CancelMatch`.
+    MatchCancelled {
+        /// Game whose queue was left.
+        game: String,
+    },
+}
+
+/// Where a client now is: sent in `MatchFound` and `RoomJoined`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomJoined {
+    /// Server-wide room id.
+    pub room_id: u64,
+    /// The room's join code.
+    pub code: String,
+    /// Game name.
+    pub game: String,
+    /// The client's seat, or `None` for a spectator.
+    pub seat: Option<Seat>,
+    /// Number of seats in the room.
+    pub seats: u8,
+}
+
+/// Something that happened in a room, delivered reliably and in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoomEvent {
+    /// A player took a seat.
+    PlayerJoined {
+        /// The seat taken.
+        seat: Seat,
+    },
+    /// A player left their seat for good.
+    PlayerLeft {
+        /// The seat left.
+        seat: Seat,
+    },
+    /// A player's connection dropped; the seat is held until `deadline_tick`.
+    PlayerDisconnected {
+        /// The absent player's seat.
+        seat: Seat,
+        /// The tick at which the game rules decide if the player has not come back.
+        deadline_tick: Tick,
+        /// The same deadline as milliseconds from now.
+        grace_ms: u32,
+    },
+    /// An absent player is back.
+    PlayerReconnected {
+        /// The returning player's seat.
+        seat: Seat,
+    },
+    /// Every seat is filled; play begins.
+    GameStarted,
+    /// The game ended.
+    GameOver {
+        /// The winning seat, or `None` for a draw.
+        winner: Option<Seat>,
+        /// Why it ended.
+        reason: EndReason,
+    },
+    /// A chat line.
+    Chat {
+        /// Sender's session id.
+        from_session: u64,
+        /// Sender's seat, `None` for a spectator.
+        seat: Option<Seat>,
+        /// The text.
+        text: String,
+    },
+    /// The room's occupancy changed.
+    Occupancy {
+        /// Seated players (connected or within their grace period).
+        players: u8,
+        /// Spectators.
+        spectators: u32,
+    },
+}
+
+/// Why a game ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EndReason {
+    /// Won by the rules (e.g. three in a row).
+    Win,
+    /// Nobody can win.
+    Draw,
+    /// A player ran out of time for a turn.
+    TurnTimeout,
+    /// A player left, or did not come back within the reconnect grace period.
+    Abandoned,
+}
+
+/// A row of the room directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSummary {
+    /// Server-wide room id.
+    pub room_id: u64,
+    /// Game name.
+    pub game: String,
+    /// Lifecycle state.
+    pub status: RoomStatus,
+    /// Seated players.
+    pub players: u8,
+    /// Number of seats.
+    pub seats: u8,
+    /// Spectators.
+    pub spectators: u32,
+    /// `false` for rooms made with `CreateRoom` (joinable only by code).
+    pub public: bool,
+    /// The join code of a public room (to spectate it); `None` for private rooms.
+    pub code: Option<String>,
+}
+
+/// A room's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoomStatus {
+    /// Waiting for seats to fill.
+    Waiting,
+    /// Playing.
+    Running,
+    /// The game is over; the room closes soon.
+    Finished,
+}
+
+/// Stable error codes carried by `ServerMsg::Error`. Encoded as an integer in both codecs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize_repr, Deserialize_repr)]
+#[repr(u16)]
+pub enum ErrorCode {
+    /// The frame could not be decoded as a message (or game input).
+    BadMessage = 1,
+    /// `Hello.version` is not one this server speaks.
+    UnsupportedVersion = 2,
+    /// The first message was not `Hello`, or `Hello` was sent twice.
+    HelloRequired = 3,
+    /// A text frame was sent; this protocol is binary only.
+    TextFrame = 4,
+    /// Too many bad messages; the connection is being closed.
+    TooManyErrors = 5,
+    /// No such game on this server.
+    UnknownGame = 10,
+    /// The request needs a room and the client is in none.
+    NotInRoom = 11,
+    /// The client is already in a room.
+    AlreadyInRoom = 12,
+    /// The client is already in the quick-match queue.
+    AlreadyQueued = 13,
+    /// `CancelMatch` while not queued.
+    NotQueued = 14,
+    /// No room has this join code.
+    UnknownRoomCode = 20,
+    /// Every seat is taken.
+    RoomFull = 21,
+    /// The game has already started.
+    GameAlreadyStarted = 22,
+    /// The room does not admit spectators.
+    SpectatorsNotAllowed = 23,
+    /// Spectators cannot send game input.
+    NotAPlayer = 24,
+    /// It is not this player's turn.
+    NotYourTurn = 30,
+    /// The input breaks the game's rules (occupied cell, out of range, ...).
+    IllegalInput = 31,
+    /// The game is not running (not started yet, or over).
+    GameNotRunning = 32,
+    /// The resume token is unknown, expired or already rotated.
+    InvalidResumeToken = 40,
+    /// The chat text is empty or longer than [`MAX_CHAT_CHARS`].
+    ChatTooLong = 50,
+    /// Too many messages of this kind; slow down.
+    RateLimited = 51,
+    /// The server cannot take this request now (queues full, shutting down).
+    ServerBusy = 60,
+}
+
+/// WebSocket close codes the server uses. 1000-1011 are RFC 6455's; 4000-4999 are ours.
+pub mod close_code {
+    /// Normal closure (the client closed, or the server answered a close).
+    pub const NORMAL: u16 = 1000;
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The client sent a text frame; this protocol is binary.
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// The client kept sending messages that could not be decoded.
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// A frame or message exceeded the size cap.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// The server hit an internal error on this connection.
+    pub const INTERNAL_ERROR: u16 = 1011;
+    /// `Hello.version` is unsupported.
+    pub const UNSUPPORTED_VERSION: u16 = 4000;
+    /// No valid `Hello` arrived in time, or the first message was not `Hello`.
+    pub const HELLO_REQUIRED: u16 = 4001;
+    /// Another connection resumed this session.
+    pub const SESSION_TAKEN_OVER: u16 = 4002;
+    /// The client did not read fast enough; its event queue overflowed.
+    pub const TOO_SLOW: u16 = 4003;
+    /// Nothing was received for the idle timeout.
+    pub const IDLE_TIMEOUT: u16 = 4004;
+    /// The resume token was refused.
+    pub const INVALID_RESUME_TOKEN: u16 = 4005;
+}
