@@ -6,8 +6,26 @@
 //!
 //! - [`protocol`]: the wire messages, error codes and close codes. Data only.
 //! - [`codec`]: bytes to messages and back (bincode, MessagePack), with decode limits.
-//! - [`game`]: the [`game::Game`] trait and the built-in games. Pure rules.
+//! - [`game`]: the [`game::Game`] trait and the built-in games. Pure rules: no I/O, no clock.
+//! - [`outbox`]: a connection's outgoing frames: a latest-wins state slot and a bounded
+//!   event queue, filled by the tick loop and drained by the connection's writer.
+//! - [`engine`]: shards that own rooms and tick them at a fixed rate.
+//! - [`lobby`]: sessions and reconnects, the quick-match queue, private rooms, the directory.
+//! - [`transport`]: the accept loop, HTTP endpoints, the WebSocket handshake, and each
+//!   connection's reader and writer.
+//! - [`server`] and [`config`]: wiring: [`server::run`] and [`server::Server::start`].
+//!
+//! ARCHITECTURE.md has the codemap, the invariants and the path of one input from socket
+//! to snapshot; PROTOCOL.md the wire format.
+
+#![warn(missing_docs)]
 
 pub mod codec;
+pub mod config;
+pub mod engine;
 pub mod game;
+pub mod lobby;
+pub mod outbox;
 pub mod protocol;
+pub mod server;
+pub mod transport;

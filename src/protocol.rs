@@ -22,6 +22,12 @@ pub type Seat = u8;
 /// A server tick number. Each shard counts its own ticks from 0.
 pub type Tick = u64;
 
+/// A session's server-wide id, stable across reconnects.
+pub type SessionId = u64;
+
+/// A room's server-wide id.
+pub type RoomId = u64;
+
 /// A message from a client to the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientMsg {

@@ -1,0 +1,97 @@
+//! Server configuration: every knob `ticksync serve` exposes, with production defaults.
+
+use std::time::Duration;
+
+use crate::engine::EngineConfig;
+use crate::lobby::{LobbyConfig, MatchConfig};
+
+/// Everything [`crate::server::Server::start`] needs to know.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Ticks per second (1 to 128).
+    pub tick_hz: u16,
+    /// Tick shards; 0 means one per available core.
+    pub shards: usize,
+    /// Interval between WebSocket pings to each client.
+    pub ping_interval: Duration,
+    /// A connection that sends nothing (not even a pong) for this long is dropped.
+    pub idle_timeout: Duration,
+    /// A TCP connection must complete its HTTP request (the WebSocket handshake) this fast.
+    pub handshake_timeout: Duration,
+    /// After the handshake, `Hello` must arrive within this.
+    pub hello_timeout: Duration,
+    /// A stalled write (client not reading) longer than this drops the connection.
+    pub write_timeout: Duration,
+    /// How long a disconnected player's seat and session are held.
+    pub reconnect_grace: Duration,
+    /// Most WebSocket connections at once; further handshakes get HTTP 503.
+    pub max_connections: usize,
+    /// Reliable frames queued per connection before it is closed as too slow.
+    pub outbox_events: usize,
+    /// Reliable events each room keeps for replay on resume.
+    pub event_log: usize,
+    /// Undecodable messages tolerated per connection before closing it (close 1008).
+    pub max_bad_messages: u32,
+    /// Quick-match settings.
+    pub matching: MatchConfig,
+    /// Chat burst per session.
+    pub chat_burst: u32,
+    /// Chat messages per second per session, sustained.
+    pub chat_per_second: f64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            tick_hz: 30,
+            shards: 0,
+            ping_interval: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(5),
+            hello_timeout: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(10),
+            reconnect_grace: Duration::from_secs(20),
+            max_connections: 100_000,
+            outbox_events: 1024,
+            event_log: 512,
+            max_bad_messages: 16,
+            matching: MatchConfig::default(),
+            chat_burst: 5,
+            chat_per_second: 1.0,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The tick rate clamped to what the engine supports.
+    pub fn effective_tick_hz(&self) -> u16 {
+        self.tick_hz.clamp(1, 128)
+    }
+
+    /// Shards to run: the configured count, or one per core.
+    pub fn effective_shards(&self) -> usize {
+        match self.shards {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    pub(crate) fn engine(&self) -> EngineConfig {
+        EngineConfig {
+            tick_hz: self.effective_tick_hz(),
+            shards: self.effective_shards(),
+            inbox_capacity: 8192,
+            event_log_capacity: self.event_log.max(1),
+            reconnect_grace: self.reconnect_grace,
+        }
+    }
+
+    pub(crate) fn lobby(&self) -> LobbyConfig {
+        LobbyConfig {
+            reconnect_grace: self.reconnect_grace,
+            matching: self.matching.clone(),
+            chat_burst: self.chat_burst,
+            chat_per_second: self.chat_per_second,
+        }
+    }
+}

@@ -1,0 +1,400 @@
+//! The fixed-tick engine: shards that own rooms and run their games on the tick.
+//!
+//! The engine runs N shards (default: one per core). Each shard is one task with one timer
+//! that owns a `SlotMap` of rooms and ticks all of them; a room is placed on the least-loaded
+//! shard when created and never moves. Everything reaches a shard through its bounded inbox
+//! and is applied at the shard's next tick, in arrival order. Results leave through the
+//! members' [`Outbox`]es, which the shard only puts into, and through the [`RoomObserver`]
+//! that the layer above installs.
+//!
+//! [`Engine`] is the cheap-to-clone handle to all of it.
+
+mod registry;
+mod room;
+mod shard;
+
+pub use registry::{DynGame, Erased, GameEntry, GameRegistry, InputError};
+pub use shard::ShardStats;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::outbox::Outbox;
+use crate::protocol::{ErrorCode, RoomId, RoomJoined, RoomSettings, RoomSummary, SessionId};
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Ticks per second.
+    pub tick_hz: u16,
+    /// Number of shards (tick tasks).
+    pub shards: usize,
+    /// Capacity of each shard's command inbox.
+    pub inbox_capacity: usize,
+    /// Reliable events each room keeps for replay to resuming clients.
+    pub event_log_capacity: usize,
+    /// How long a disconnected player's seat is held.
+    pub reconnect_grace: Duration,
+}
+
+impl EngineConfig {
+    /// The tick period.
+    pub fn tick_period(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / f64::from(self.tick_hz.max(1)))
+    }
+
+    /// The reconnect grace period in ticks (at least one).
+    pub fn grace_ticks(&self) -> u64 {
+        let ticks = self.reconnect_grace.as_secs_f64() * f64::from(self.tick_hz.max(1));
+        (ticks.ceil() as u64).max(1)
+    }
+}
+
+/// Told by the engine about room lifecycle changes. Implemented by the lobby, which keeps
+/// the room directory and the sessions' room memberships. Called from a shard's tick, so
+/// implementations must be quick and must not block on I/O.
+pub trait RoomObserver: Send + Sync + 'static {
+    /// A room was created, or its status or occupancy changed.
+    fn room_changed(&self, summary: &RoomSummary);
+    /// `session` is no longer a member of `room` (left, or removed after its grace).
+    fn member_left(&self, room: RoomId, session: SessionId);
+    /// `room` closed; `members` were still in it.
+    fn room_closed(&self, room: RoomId, members: &[SessionId]);
+}
+
+/// A room's address: its id and the shard that owns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoomAddr {
+    /// Server-wide room id.
+    pub id: RoomId,
+    /// Index of the owning shard.
+    pub shard: usize,
+}
+
+/// A connected session entering a room.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The session.
+    pub session: SessionId,
+    /// Its current connection's outbox.
+    pub outbox: Arc<Outbox>,
+}
+
+/// A room to create.
+#[derive(Debug)]
+pub struct NewRoom {
+    /// The game.
+    pub game: GameEntry,
+    /// Room settings.
+    pub settings: RoomSettings,
+    /// The join code.
+    pub code: String,
+    /// Listed with its code in the directory (quick-match rooms) or not (private rooms).
+    pub public: bool,
+    /// Players seated in order from seat 0; the game starts once every seat is filled.
+    pub players: Vec<Member>,
+}
+
+/// Why the engine could not take a request.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The shard has stopped (the server is shutting down).
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+}
+
+/// Commands a shard applies at its next tick, in arrival order.
+#[derive(Debug)]
+pub(crate) enum ShardCmd {
+    Create {
+        id: RoomId,
+        room: Box<NewRoom>,
+    },
+    Join {
+        room: RoomId,
+        member: Member,
+        spectate: bool,
+        reply: oneshot::Sender<Result<RoomJoined, ErrorCode>>,
+    },
+    Input {
+        room: RoomId,
+        session: SessionId,
+        seq: u32,
+        data: Bytes,
+    },
+    Leave {
+        room: RoomId,
+        session: SessionId,
+    },
+    Disconnected {
+        room: RoomId,
+        session: SessionId,
+    },
+    Rebind {
+        room: RoomId,
+        member: Member,
+        last_event_seq: u64,
+    },
+    Chat {
+        room: RoomId,
+        session: SessionId,
+        text: String,
+    },
+    Stats(oneshot::Sender<ShardStats>),
+}
+
+struct ShardLink {
+    tx: mpsc::Sender<ShardCmd>,
+    rooms: Arc<AtomicUsize>,
+}
+
+struct EngineShared {
+    config: EngineConfig,
+    registry: GameRegistry,
+    shards: Vec<ShardLink>,
+    next_room_id: AtomicU64,
+}
+
+/// Handle to the running engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<EngineShared>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("shards", &self.shared.shards.len())
+            .field("tick_hz", &self.shared.config.tick_hz)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Starts the shards on `tracker`; they stop when `shutdown` is cancelled.
+    pub fn start(
+        config: EngineConfig,
+        registry: GameRegistry,
+        observer: Arc<dyn RoomObserver>,
+        shutdown: CancellationToken,
+        tracker: &TaskTracker,
+    ) -> Engine {
+        let shard_count = config.shards.max(1);
+        let mut shards = Vec::with_capacity(shard_count);
+        for index in 0..shard_count {
+            let (tx, rx) = mpsc::channel(config.inbox_capacity.max(1));
+            let rooms = Arc::new(AtomicUsize::new(0));
+            let shard = shard::Shard::new(
+                index,
+                &config,
+                rx,
+                observer.clone(),
+                rooms.clone(),
+            );
+            tracker.spawn(shard.run(config.tick_period(), shutdown.clone()));
+            shards.push(ShardLink { tx, rooms });
+        }
+        Engine {
+            shared: Arc::new(EngineShared {
+                config,
+                registry,
+                shards,
+                next_room_id: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// The games this engine runs.
+    pub fn registry(&self) -> &GameRegistry {
+        &self.shared.registry
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.config
+    }
+
+    /// Rooms currently open on all shards.
+    pub fn room_count(&self) -> usize {
+        self.shared
+            .shards
+            .iter()
+            .map(|s| s.rooms.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Chooses the least-loaded shard for a new room and gives the room its id. The room
+    /// counts towards that shard's load from now on, so concurrent placements spread out.
+    /// Call [`Engine::create_room`] with the address next.
+    pub fn place_room(&self) -> RoomAddr {
+        let id = self.shared.next_room_id.fetch_add(1, Ordering::Relaxed);
+        let (shard, link) = self
+            .shared
+            .shards
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, s)| s.rooms.load(Ordering::Relaxed))
+            .expect("the engine always has at least one shard");
+        link.rooms.fetch_add(1, Ordering::Relaxed);
+        RoomAddr { id, shard }
+    }
+
+    /// Creates the room placed at `addr`. The room announces itself to its players
+    /// (`MatchFound` or `RoomJoined`) at that shard's next tick.
+    ///
+    /// # Errors
+    /// [`EngineError::ShuttingDown`] if the shard has stopped.
+    pub async fn create_room(&self, addr: RoomAddr, room: NewRoom) -> Result<(), EngineError> {
+        let cmd = ShardCmd::Create {
+            id: addr.id,
+            room: Box::new(room),
+        };
+        let sent = self.send(addr.shard, cmd).await;
+        if sent.is_err()
+            && let Some(link) = self.shared.shards.get(addr.shard)
+        {
+            link.rooms.fetch_sub(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
+    /// Seats `member` in a waiting room, or adds it as a spectator. The room itself sends
+    /// `RoomJoined`; the result tells the caller what happened.
+    ///
+    /// # Errors
+    /// The [`ErrorCode`] to answer the client with ([`ErrorCode::ServerBusy`] when shutting
+    /// down).
+    pub async fn join(
+        &self,
+        addr: RoomAddr,
+        member: Member,
+        spectate: bool,
+    ) -> Result<RoomJoined, ErrorCode> {
+        let (reply, answer) = oneshot::channel();
+        let cmd = ShardCmd::Join {
+            room: addr.id,
+            member,
+            spectate,
+            reply,
+        };
+        self.send(addr.shard, cmd)
+            .await
+            .map_err(|_| ErrorCode::ServerBusy)?;
+        answer.await.unwrap_or(Err(ErrorCode::ServerBusy))
+    }
+
+    /// Queues a game input for the room's next tick.
+    ///
+    /// # Errors
+    /// [`EngineError::ShuttingDown`] if the shard has stopped.
+    pub async fn input(
+        &self,
+        addr: RoomAddr,
+        session: SessionId,
+        seq: u32,
+        data: Bytes,
+    ) -> Result<(), EngineError> {
+        let cmd = ShardCmd::Input {
+            room: addr.id,
+            session,
+            seq,
+            data,
+        };
+        self.send(addr.shard, cmd).await
+    }
+
+    /// Removes `session` from the room for good; a player forfeits a running game.
+    ///
+    /// # Errors
+    /// [`EngineError::ShuttingDown`] if the shard has stopped.
+    pub async fn leave(&self, addr: RoomAddr, session: SessionId) -> Result<(), EngineError> {
+        self.send(addr.shard, ShardCmd::Leave { room: addr.id, session })
+            .await
+    }
+
+    /// Tells the room that `session`'s connection dropped: its seat is held for the grace
+    /// period.
+    ///
+    /// # Errors
+    /// [`EngineError::ShuttingDown`] if the shard has stopped.
+    pub async fn disconnected(
+        &self,
+        addr: RoomAddr,
+        session: SessionId,
+    ) -> Result<(), EngineError> {
+        let cmd = ShardCmd::Disconnected {
+            room: addr.id,
+            session,
+        };
+        self.send(addr.shard, cmd).await
+    }
+
+    /// Binds a resumed session's new connection to its place in the room; the room replays
+    /// the events after `last_event_seq` and sends a full snapshot.
+    ///
+    /// # Errors
+    /// [`EngineError::ShuttingDown`] if the shard has stopped.
+    pub async fn rebind(
+        &self,
+        addr: RoomAddr,
+        member: Member,
+        last_event_seq: u64,
+    ) -> Result<(), EngineError> {
+        let cmd = ShardCmd::Rebind {
+            room: addr.id,
+            member,
+            last_event_seq,
+        };
+        self.send(addr.shard, cmd).await
+    }
+
+    /// Posts a chat line to the room.
+    ///
+    /// # Errors
+    /// [`EngineError::ShuttingDown`] if the shard has stopped.
+    pub async fn chat(
+        &self,
+        addr: RoomAddr,
+        session: SessionId,
+        text: String,
+    ) -> Result<(), EngineError> {
+        let cmd = ShardCmd::Chat {
+            room: addr.id,
+            session,
+            text,
+        };
+        self.send(addr.shard, cmd).await
+    }
+
+    /// Each shard's tick statistics.
+    pub async fn stats(&self) -> Vec<ShardStats> {
+        let mut all = Vec::with_capacity(self.shared.shards.len());
+        for link in &self.shared.shards {
+            let (reply, answer) = oneshot::channel();
+            if link.tx.send(ShardCmd::Stats(reply)).await.is_ok()
+                && let Ok(stats) = answer.await
+            {
+                all.push(stats);
+            }
+        }
+        all
+    }
+
+    async fn send(&self, shard: usize, cmd: ShardCmd) -> Result<(), EngineError> {
+        let link = self
+            .shared
+            .shards
+            .get(shard)
+            .ok_or(EngineError::ShuttingDown)?;
+        link.tx
+            .send(cmd)
+            .await
+            .map_err(|_| EngineError::ShuttingDown)
+    }
+}

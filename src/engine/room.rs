@@ -1,0 +1,605 @@
+//! One room: its members, its game, its reliable event log, and what it does each tick.
+//!
+//! A room is owned and mutated by exactly one shard. It never waits: it reads commands the
+//! shard hands it and puts frames into its members' outboxes.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+
+use super::registry::{DynGame, GameEntry, InputError};
+use super::{Member, NewRoom, RoomObserver};
+use crate::codec::Codec;
+use crate::game::{GameConfig, Rejection, Viewer};
+use crate::outbox::{Outbox, StateFrame};
+use crate::protocol::{
+    ErrorCode, RoomEvent, RoomId, RoomJoined, RoomStatus, RoomSummary, Seat,
+    ServerMsg, SessionId, Tick,
+};
+
+/// A member's place in the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Player(Seat),
+    Spectator,
+}
+
+#[derive(Debug)]
+struct MemberState {
+    session: SessionId,
+    role: Role,
+    /// `None` while the member's connection is down.
+    outbox: Option<Arc<Outbox>>,
+    /// Last input seq processed for this member.
+    input_seq: u32,
+    /// Set while disconnected: the tick at which the seat is given up.
+    away_until: Option<Tick>,
+    /// Send this member a full snapshot at the next tick even if nothing changed.
+    needs_state: bool,
+}
+
+#[derive(Debug)]
+struct LoggedEvent {
+    seq: u64,
+    tick: Tick,
+    event: RoomEvent,
+}
+
+#[derive(Debug)]
+struct PendingInput {
+    session: SessionId,
+    seq: u32,
+    data: Bytes,
+}
+
+/// Settings every room of a shard shares.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RoomLimits {
+    pub grace_ticks: Tick,
+    pub tick_hz: u16,
+    pub event_log_capacity: usize,
+}
+
+pub(crate) struct Room {
+    id: RoomId,
+    code: String,
+    entry: GameEntry,
+    config: GameConfig,
+    public: bool,
+    limits: RoomLimits,
+    game: Option<Box<dyn DynGame>>,
+    status: RoomStatus,
+    members: Vec<MemberState>,
+    log: VecDeque<LoggedEvent>,
+    next_seq: u64,
+    pending: Vec<PendingInput>,
+    dirty: bool,
+    finished_at: Option<Tick>,
+    observer: Arc<dyn RoomObserver>,
+}
+
+impl Room {
+    /// Creates the room, seats its first players, announces it, and starts the game if every
+    /// seat is filled.
+    pub(crate) fn new(
+        id: RoomId,
+        new: NewRoom,
+        now: Tick,
+        limits: RoomLimits,
+        observer: Arc<dyn RoomObserver>,
+    ) -> Room {
+        let config = GameConfig {
+            tick_hz: limits.tick_hz,
+            settings: new.settings,
+        };
+        let mut room = Room {
+            id,
+            code: new.code,
+            entry: new.game,
+            config,
+            public: new.public,
+            limits,
+            game: None,
+            status: RoomStatus::Waiting,
+            members: Vec::new(),
+            log: VecDeque::new(),
+            next_seq: 1,
+            pending: Vec::new(),
+            dirty: false,
+            finished_at: None,
+            observer,
+        };
+        let quick_match = room.public;
+        for member in new.players.into_iter().take(usize::from(room.entry.seats)) {
+            let seat = room.free_seat().unwrap_or(0);
+            room.seat_member(member, seat, quick_match, now);
+        }
+        room.emit_occupancy(now);
+        room.start_if_full(now);
+        room.observer.room_changed(&room.summary());
+        room
+    }
+
+    pub(crate) fn id(&self) -> RoomId {
+        self.id
+    }
+
+    pub(crate) fn summary(&self) -> RoomSummary {
+        RoomSummary {
+            room_id: self.id,
+            game: self.entry.name.to_string(),
+            status: self.status,
+            players: self.player_count(),
+            seats: self.entry.seats,
+            spectators: self.spectator_count(),
+            public: self.public,
+            code: self.public.then(|| self.code.clone()),
+        }
+    }
+
+    fn player_count(&self) -> u8 {
+        let players = self
+            .members
+            .iter()
+            .filter(|m| matches!(m.role, Role::Player(_)))
+            .count();
+        u8::try_from(players).unwrap_or(u8::MAX)
+    }
+
+    fn spectator_count(&self) -> u32 {
+        let spectators = self
+            .members
+            .iter()
+            .filter(|m| m.role == Role::Spectator)
+            .count();
+        u32::try_from(spectators).unwrap_or(u32::MAX)
+    }
+
+    fn free_seat(&self) -> Option<Seat> {
+        (0..self.entry.seats).find(|&seat| {
+            !self
+                .members
+                .iter()
+                .any(|m| m.role == Role::Player(seat))
+        })
+    }
+
+    fn member_index(&self, session: SessionId) -> Option<usize> {
+        self.members.iter().position(|m| m.session == session)
+    }
+
+    fn joined_msg(&self, seat: Option<Seat>) -> RoomJoined {
+        RoomJoined {
+            room_id: self.id,
+            code: self.code.clone(),
+            game: self.entry.name.to_string(),
+            seat,
+            seats: self.entry.seats,
+        }
+    }
+
+    fn seat_member(&mut self, member: Member, seat: Seat, quick_match: bool, now: Tick) {
+        let joined = self.joined_msg(Some(seat));
+        member.outbox.push_msg(&if quick_match {
+            ServerMsg::MatchFound(joined)
+        } else {
+            ServerMsg::RoomJoined(joined)
+        });
+        self.members.push(MemberState {
+            session: member.session,
+            role: Role::Player(seat),
+            outbox: Some(member.outbox),
+            input_seq: 0,
+            away_until: None,
+            needs_state: true,
+        });
+        self.emit(now, RoomEvent::PlayerJoined { seat });
+    }
+
+    fn start_if_full(&mut self, now: Tick) {
+        if self.status != RoomStatus::Waiting || self.player_count() < self.entry.seats {
+            return;
+        }
+        self.game = Some((self.entry.create)(&self.config, now));
+        self.status = RoomStatus::Running;
+        self.dirty = true;
+        self.emit(now, RoomEvent::GameStarted);
+    }
+
+    /// Handles `JoinRoom`.
+    pub(crate) fn join(
+        &mut self,
+        member: Member,
+        spectate: bool,
+        now: Tick,
+    ) -> Result<RoomJoined, ErrorCode> {
+        if self.member_index(member.session).is_some() {
+            return Err(ErrorCode::AlreadyInRoom);
+        }
+        if spectate {
+            if !self.public && !self.config.settings.allow_spectators {
+                return Err(ErrorCode::SpectatorsNotAllowed);
+            }
+            let joined = self.joined_msg(None);
+            member.outbox.push_msg(&ServerMsg::RoomJoined(joined.clone()));
+            self.replay_log(&member.outbox, 0);
+            self.members.push(MemberState {
+                session: member.session,
+                role: Role::Spectator,
+                outbox: Some(member.outbox),
+                input_seq: 0,
+                away_until: None,
+                needs_state: true,
+            });
+            self.emit_occupancy(now);
+            self.observer.room_changed(&self.summary());
+            return Ok(joined);
+        }
+        match self.status {
+            RoomStatus::Running | RoomStatus::Finished => {
+                return Err(ErrorCode::GameAlreadyStarted);
+            }
+            RoomStatus::Waiting => {}
+        }
+        let seat = self.free_seat().ok_or(ErrorCode::RoomFull)?;
+        let joined = self.joined_msg(Some(seat));
+        self.seat_member(member, seat, false, now);
+        self.emit_occupancy(now);
+        self.start_if_full(now);
+        self.observer.room_changed(&self.summary());
+        Ok(joined)
+    }
+
+    /// Queues an input for this tick's [`Room::tick`].
+    pub(crate) fn queue_input(&mut self, session: SessionId, seq: u32, data: Bytes) {
+        self.pending.push(PendingInput { session, seq, data });
+    }
+
+    /// Handles `LeaveRoom` and expired sessions: the member is gone for good.
+    pub(crate) fn leave(&mut self, session: SessionId, now: Tick) {
+        let Some(index) = self.member_index(session) else {
+            return;
+        };
+        let member = self.members.remove(index);
+        if let Some(outbox) = &member.outbox {
+            outbox.push_msg(&ServerMsg::RoomLeft { room_id: self.id });
+        }
+        self.observer.member_left(self.id, session);
+        if let Role::Player(seat) = member.role {
+            self.player_gone(seat, now);
+        }
+        self.emit_occupancy(now);
+        self.observer.room_changed(&self.summary());
+    }
+
+    fn player_gone(&mut self, seat: Seat, now: Tick) {
+        self.emit(now, RoomEvent::PlayerLeft { seat });
+        if let Some(game) = &mut self.game
+            && self.status == RoomStatus::Running
+            && game.abandon(now, seat)
+        {
+            self.dirty = true;
+        }
+    }
+
+    /// The member's connection dropped: hold its place for the grace period.
+    pub(crate) fn disconnected(&mut self, session: SessionId, now: Tick) {
+        let Some(index) = self.member_index(session) else {
+            return;
+        };
+        let deadline = now + self.limits.grace_ticks;
+        let member = &mut self.members[index];
+        member.outbox = None;
+        member.away_until = Some(deadline);
+        if let Role::Player(seat) = member.role {
+            let grace_ms = self.limits.grace_ticks * 1000 / u64::from(self.limits.tick_hz.max(1));
+            self.emit(
+                now,
+                RoomEvent::PlayerDisconnected {
+                    seat,
+                    deadline_tick: deadline,
+                    grace_ms: u32::try_from(grace_ms).unwrap_or(u32::MAX),
+                },
+            );
+        }
+    }
+
+    /// A resumed session's new connection: replay what it missed and resend the state.
+    pub(crate) fn rebind(&mut self, member: Member, last_event_seq: u64, now: Tick) {
+        let Some(index) = self.member_index(member.session) else {
+            // The seat was given up meanwhile: tell the client it is no longer here.
+            member
+                .outbox
+                .push_msg(&ServerMsg::RoomLeft { room_id: self.id });
+            self.observer.member_left(self.id, member.session);
+            return;
+        };
+        let role = self.members[index].role;
+        let seat = match role {
+            Role::Player(seat) => Some(seat),
+            Role::Spectator => None,
+        };
+        member
+            .outbox
+            .push_msg(&ServerMsg::RoomJoined(self.joined_msg(seat)));
+        self.replay_log(&member.outbox, last_event_seq);
+        let state = &mut self.members[index];
+        let was_away = state.away_until.take().is_some();
+        state.outbox = Some(member.outbox);
+        state.needs_state = true;
+        if was_away && let Some(seat) = seat {
+            self.emit(now, RoomEvent::PlayerReconnected { seat });
+        }
+    }
+
+    fn replay_log(&self, outbox: &Outbox, after_seq: u64) {
+        for logged in self.log.iter().filter(|e| e.seq > after_seq) {
+            outbox.push_msg(&ServerMsg::Event {
+                seq: logged.seq,
+                tick: logged.tick,
+                event: logged.event.clone(),
+            });
+        }
+    }
+
+    /// Posts a chat line from a member.
+    pub(crate) fn chat(&mut self, session: SessionId, text: String, now: Tick) {
+        let Some(index) = self.member_index(session) else {
+            return;
+        };
+        let seat = match self.members[index].role {
+            Role::Player(seat) => Some(seat),
+            Role::Spectator => None,
+        };
+        self.emit(
+            now,
+            RoomEvent::Chat {
+                from_session: session,
+                seat,
+                text,
+            },
+        );
+    }
+
+    /// Runs one tick: applies queued inputs in arrival order, advances the game, enforces
+    /// reconnect deadlines, sends snapshots, and reports the outcome. Returns `true` when the
+    /// room is done and must be removed.
+    pub(crate) fn tick(&mut self, now: Tick, scratch: &mut BytesMut) -> bool {
+        self.apply_inputs(now);
+        if let Some(game) = &mut self.game
+            && self.status == RoomStatus::Running
+            && game.tick(now)
+        {
+            self.dirty = true;
+        }
+        self.expire_absent(now);
+        self.broadcast_state(now, scratch);
+        self.finish_if_over(now);
+        self.should_close(now)
+    }
+
+    fn apply_inputs(&mut self, now: Tick) {
+        let pending = std::mem::take(&mut self.pending);
+        for input in &pending {
+            self.apply_input(now, input);
+        }
+        // Keep the vector's capacity for the next tick.
+        self.pending = pending;
+        self.pending.clear();
+    }
+
+    fn apply_input(&mut self, now: Tick, input: &PendingInput) {
+        let Some(index) = self.member_index(input.session) else {
+            return;
+        };
+        let member = &mut self.members[index];
+        let Some(outbox) = member.outbox.clone() else {
+            return;
+        };
+        let refuse = |code: ErrorCode, message: String| {
+            outbox.push_msg(&ServerMsg::Error {
+                code,
+                message,
+                input_seq: Some(input.seq),
+            });
+        };
+        let Role::Player(seat) = member.role else {
+            return refuse(ErrorCode::NotAPlayer, "spectators cannot send input".into());
+        };
+        if input.seq <= member.input_seq {
+            // A duplicate or stale input: ignored, as documented in PROTOCOL.md.
+            return;
+        }
+        member.input_seq = input.seq;
+        let Some(game) = self
+            .game
+            .as_mut()
+            .filter(|_| self.status == RoomStatus::Running)
+        else {
+            return refuse(ErrorCode::GameNotRunning, "the game is not running".into());
+        };
+        match game.apply_input(now, seat, outbox.codec(), &input.data) {
+            Ok(changed) => self.dirty |= changed,
+            Err(InputError::Malformed(error)) => {
+                refuse(ErrorCode::BadMessage, format!("malformed game input: {error}"))
+            }
+            Err(InputError::Rejected(rejection)) => {
+                let code = match rejection {
+                    Rejection::NotYourTurn => ErrorCode::NotYourTurn,
+                    Rejection::GameOver => ErrorCode::GameNotRunning,
+                    Rejection::Illegal(_) => ErrorCode::IllegalInput,
+                };
+                refuse(code, rejection.to_string());
+            }
+        }
+    }
+
+    fn expire_absent(&mut self, now: Tick) {
+        while let Some(index) = self
+            .members
+            .iter()
+            .position(|m| m.away_until.is_some_and(|deadline| now >= deadline))
+        {
+            let member = self.members.remove(index);
+            self.observer.member_left(self.id, member.session);
+            if let Role::Player(seat) = member.role {
+                self.player_gone(seat, now);
+            }
+            self.emit_occupancy(now);
+            self.observer.room_changed(&self.summary());
+        }
+    }
+
+    fn broadcast_state(&mut self, now: Tick, scratch: &mut BytesMut) {
+        let Some(game) = &self.game else {
+            return;
+        };
+        let everyone = std::mem::take(&mut self.dirty);
+        let shared = game.shared_view();
+        let mut shared_bodies: [Option<Bytes>; 2] = [None, None];
+        for member in &mut self.members {
+            if !(everyone || member.needs_state) {
+                continue;
+            }
+            let Some(outbox) = &member.outbox else {
+                continue;
+            };
+            let codec = outbox.codec();
+            let body = if shared {
+                match &shared_bodies[codec.index()] {
+                    Some(body) => body.clone(),
+                    None => match encode_view(game.as_ref(), Viewer::Spectator, codec, scratch) {
+                        Some(body) => shared_bodies[codec.index()].insert(body).clone(),
+                        None => continue,
+                    },
+                }
+            } else {
+                let viewer = match member.role {
+                    Role::Player(seat) => Viewer::Player(seat),
+                    Role::Spectator => Viewer::Spectator,
+                };
+                match encode_view(game.as_ref(), viewer, codec, scratch) {
+                    Some(body) => body,
+                    None => continue,
+                }
+            };
+            outbox.set_state(StateFrame {
+                tick: now,
+                input_seq: member.input_seq,
+                body,
+            });
+            member.needs_state = false;
+        }
+    }
+
+    fn finish_if_over(&mut self, now: Tick) {
+        if self.status != RoomStatus::Running {
+            return;
+        }
+        let Some(outcome) = self.game.as_ref().and_then(|g| g.outcome()) else {
+            return;
+        };
+        self.status = RoomStatus::Finished;
+        self.finished_at = Some(now);
+        self.emit(
+            now,
+            RoomEvent::GameOver {
+                winner: outcome.winner,
+                reason: outcome.reason,
+            },
+        );
+        self.observer.room_changed(&self.summary());
+    }
+
+    fn should_close(&self, now: Tick) -> bool {
+        let anyone_seated = self
+            .members
+            .iter()
+            .any(|m| matches!(m.role, Role::Player(_)));
+        if !anyone_seated {
+            return true;
+        }
+        match self.finished_at {
+            None => false,
+            // Linger while an absent player may still come back for the result.
+            Some(at) => {
+                let anyone_away = self.members.iter().any(|m| m.away_until.is_some());
+                !anyone_away || now >= at + self.limits.grace_ticks
+            }
+        }
+    }
+
+    /// Tells the remaining members the room is gone and reports who they were.
+    pub(crate) fn close(self) {
+        let sessions: Vec<SessionId> = self.members.iter().map(|m| m.session).collect();
+        for member in &self.members {
+            if let Some(outbox) = &member.outbox {
+                outbox.push_msg(&ServerMsg::RoomLeft { room_id: self.id });
+            }
+        }
+        self.observer.room_closed(self.id, &sessions);
+    }
+
+    fn emit_occupancy(&mut self, now: Tick) {
+        let event = RoomEvent::Occupancy {
+            players: self.player_count(),
+            spectators: self.spectator_count(),
+        };
+        self.emit(now, event);
+    }
+
+    /// Logs a reliable event and sends it to every connected member, encoded once per codec.
+    fn emit(&mut self, now: Tick, event: RoomEvent) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let msg = ServerMsg::Event {
+            seq,
+            tick: now,
+            event,
+        };
+        let mut frames: [Option<Bytes>; 2] = [None, None];
+        for outbox in self.members.iter().filter_map(|m| m.outbox.as_ref()) {
+            let codec = outbox.codec();
+            let frame = match &frames[codec.index()] {
+                Some(frame) => frame.clone(),
+                None => match codec.encode(&msg) {
+                    Ok(frame) => frames[codec.index()].insert(frame).clone(),
+                    Err(error) => {
+                        tracing::error!(%error, "failed to encode a room event");
+                        continue;
+                    }
+                },
+            };
+            outbox.push_event(frame);
+        }
+        let ServerMsg::Event { event, .. } = msg else {
+            return;
+        };
+        if self.log.len() >= self.limits.event_log_capacity.max(1) {
+            self.log.pop_front();
+        }
+        self.log.push_back(LoggedEvent {
+            seq,
+            tick: now,
+            event,
+        });
+    }
+}
+
+/// Encodes one view into the shard's scratch buffer and splits it off as shared bytes.
+fn encode_view(
+    game: &dyn DynGame,
+    viewer: Viewer,
+    codec: Codec,
+    scratch: &mut BytesMut,
+) -> Option<Bytes> {
+    scratch.clear();
+    match game.encode_view(viewer, codec, scratch) {
+        Ok(()) => Some(scratch.split().freeze()),
+        Err(error) => {
+            tracing::error!(%error, "failed to encode a game view");
+            None
+        }
+    }
+}

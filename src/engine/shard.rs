@@ -1,0 +1,262 @@
+//! A shard: one task, one timer, many rooms.
+//!
+//! Each tick runs these steps, in this order:
+//!
+//! 1. drain the inbox and apply every command in arrival order (creates, joins, leaves,
+//!    resumes, chat; inputs are queued in their room);
+//! 2. tick every room: apply its queued inputs, advance its game, enforce reconnect
+//!    deadlines, put snapshots and events into outboxes;
+//! 3. remove rooms that are done;
+//! 4. record how long the tick took and how late it started.
+//!
+//! **Late ticks.** The timer uses [`MissedTickBehavior::Skip`]: when a tick overruns its
+//! budget, the ticks it overlapped are skipped rather than run back to back to catch up.
+//! Game time is the tick count, so under overload the game slows down instead of bursting;
+//! every overrun and skipped tick is counted and logged.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use hdrhistogram::Histogram;
+use slotmap::{SlotMap, new_key_type};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use super::room::{Room, RoomLimits};
+use super::{EngineConfig, RoomObserver, ShardCmd};
+use crate::protocol::{ErrorCode, RoomId, Tick};
+
+new_key_type! {
+    /// A room's key inside its shard.
+    struct RoomKey;
+}
+
+/// Bytes reserved up front for the shard's view-encoding buffer.
+const SCRATCH_BYTES: usize = 64 * 1024;
+
+/// A shard's tick statistics since it started.
+#[derive(Debug, Clone)]
+pub struct ShardStats {
+    /// The shard's index.
+    pub shard: usize,
+    /// Ticks run.
+    pub ticks: u64,
+    /// Ticks whose work took longer than the tick period.
+    pub overruns: u64,
+    /// Tick slots skipped because an earlier tick ran late.
+    pub skipped: u64,
+    /// Rooms open now.
+    pub rooms: usize,
+    /// Tick work duration, microseconds.
+    pub tick_us: Histogram<u64>,
+    /// How late each tick started after its scheduled instant, microseconds.
+    pub lateness_us: Histogram<u64>,
+}
+
+pub(crate) struct Shard {
+    index: usize,
+    rx: mpsc::Receiver<ShardCmd>,
+    rooms: SlotMap<RoomKey, Room>,
+    by_id: HashMap<RoomId, RoomKey>,
+    room_count: Arc<AtomicUsize>,
+    observer: Arc<dyn RoomObserver>,
+    limits: RoomLimits,
+    now: Tick,
+    scratch: BytesMut,
+    closed: Vec<RoomKey>,
+    stats: ShardStats,
+}
+
+fn histogram() -> Histogram<u64> {
+    // 1 us to 60 s at 3 significant digits; these bounds are valid, so this cannot fail.
+    Histogram::new_with_bounds(1, 60_000_000, 3).unwrap_or_else(|_| Histogram::new(3).unwrap())
+}
+
+impl Shard {
+    pub(crate) fn new(
+        index: usize,
+        config: &EngineConfig,
+        rx: mpsc::Receiver<ShardCmd>,
+        observer: Arc<dyn RoomObserver>,
+        room_count: Arc<AtomicUsize>,
+    ) -> Shard {
+        Shard {
+            index,
+            rx,
+            rooms: SlotMap::with_key(),
+            by_id: HashMap::new(),
+            room_count,
+            observer,
+            limits: RoomLimits {
+                grace_ticks: config.grace_ticks(),
+                tick_hz: config.tick_hz,
+                event_log_capacity: config.event_log_capacity,
+            },
+            now: 0,
+            scratch: BytesMut::with_capacity(SCRATCH_BYTES),
+            closed: Vec::new(),
+            stats: ShardStats {
+                shard: index,
+                ticks: 0,
+                overruns: 0,
+                skipped: 0,
+                rooms: 0,
+                tick_us: histogram(),
+                lateness_us: histogram(),
+            },
+        }
+    }
+
+    pub(crate) async fn run(mut self, period: Duration, shutdown: CancellationToken) {
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut last_scheduled: Option<Instant> = None;
+        loop {
+            let scheduled = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                scheduled = interval.tick() => scheduled,
+            };
+            let started = Instant::now();
+            if let Some(previous) = last_scheduled {
+                let gap = scheduled.saturating_duration_since(previous);
+                let skipped = (gap.as_nanos() / period.as_nanos().max(1)).saturating_sub(1);
+                if skipped > 0 {
+                    self.stats.skipped += skipped as u64;
+                    tracing::warn!(shard = self.index, skipped, "tick slots skipped after a late tick");
+                }
+            }
+            last_scheduled = Some(scheduled);
+            let lateness = started.saturating_duration_since(scheduled);
+            if !self.tick() {
+                break;
+            }
+            let took = started.elapsed();
+            self.stats
+                .tick_us
+                .saturating_record(took.as_micros().max(1) as u64);
+            self.stats
+                .lateness_us
+                .saturating_record(lateness.as_micros().max(1) as u64);
+            if took > period {
+                self.stats.overruns += 1;
+                tracing::warn!(
+                    shard = self.index,
+                    took_us = took.as_micros() as u64,
+                    budget_us = period.as_micros() as u64,
+                    rooms = self.rooms.len(),
+                    "tick overran its budget"
+                );
+            }
+        }
+        tracing::debug!(shard = self.index, "shard stopped");
+    }
+
+    /// Runs one tick. Returns `false` when the inbox is closed and the shard should stop.
+    fn tick(&mut self) -> bool {
+        self.now += 1;
+        self.stats.ticks += 1;
+        let open = self.drain_commands();
+        let now = self.now;
+        for (key, room) in &mut self.rooms {
+            if room.tick(now, &mut self.scratch) {
+                self.closed.push(key);
+            }
+        }
+        for key in self.closed.drain(..) {
+            if let Some(room) = self.rooms.remove(key) {
+                self.by_id.remove(&room.id());
+                self.room_count.fetch_sub(1, Ordering::Relaxed);
+                room.close();
+            }
+        }
+        open
+    }
+
+    fn drain_commands(&mut self) -> bool {
+        loop {
+            match self.rx.try_recv() {
+                Ok(cmd) => self.apply(cmd),
+                Err(mpsc::error::TryRecvError::Empty) => return true,
+                Err(mpsc::error::TryRecvError::Disconnected) => return false,
+            }
+        }
+    }
+
+    fn room(&mut self, id: RoomId) -> Option<&mut Room> {
+        let key = self.by_id.get(&id)?;
+        self.rooms.get_mut(*key)
+    }
+
+    fn apply(&mut self, cmd: ShardCmd) {
+        let now = self.now;
+        match cmd {
+            ShardCmd::Create { id, room } => {
+                let room = Room::new(id, *room, now, self.limits, self.observer.clone());
+                let key = self.rooms.insert(room);
+                self.by_id.insert(id, key);
+            }
+            ShardCmd::Join {
+                room,
+                member,
+                spectate,
+                reply,
+            } => {
+                let result = match self.room(room) {
+                    Some(room) => room.join(member, spectate, now),
+                    None => Err(ErrorCode::UnknownRoomCode),
+                };
+                // The asker may have gone away; nothing to do then.
+                let _ = reply.send(result);
+            }
+            ShardCmd::Input {
+                room,
+                session,
+                seq,
+                data,
+            } => {
+                if let Some(room) = self.room(room) {
+                    room.queue_input(session, seq, data);
+                }
+            }
+            ShardCmd::Leave { room, session } => {
+                if let Some(room) = self.room(room) {
+                    room.leave(session, now);
+                }
+            }
+            ShardCmd::Disconnected { room, session } => {
+                if let Some(room) = self.room(room) {
+                    room.disconnected(session, now);
+                }
+            }
+            ShardCmd::Rebind {
+                room,
+                member,
+                last_event_seq,
+            } => match self.room(room) {
+                Some(room) => room.rebind(member, last_event_seq, now),
+                None => {
+                    member.outbox.push_msg(&crate::protocol::ServerMsg::RoomLeft { room_id: room });
+                    self.observer.member_left(room, member.session);
+                }
+            },
+            ShardCmd::Chat {
+                room,
+                session,
+                text,
+            } => {
+                if let Some(room) = self.room(room) {
+                    room.chat(session, text, now);
+                }
+            }
+            ShardCmd::Stats(reply) => {
+                let mut stats = self.stats.clone();
+                stats.rooms = self.rooms.len();
+                let _ = reply.send(stats);
+            }
+        }
+    }
+}

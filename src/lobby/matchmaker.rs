@@ -1,0 +1,278 @@
+//! The quick-match queue: one task that fills rooms with players of close rating.
+//!
+//! **Pairing rule.** Each queued player has a rating window that starts at
+//! [`MatchConfig::initial_window`] and widens by [`MatchConfig::widen_per_second`] for every
+//! second waited, up to [`MatchConfig::max_window`]. Two players are compatible when their
+//! rating gap is within the wider of their two windows (the longer waiter's patience
+//! decides). Oldest first, each waiting player is grouped with the compatible players
+//! closest to its rating; a group as large as the game's seat count becomes a room. The
+//! queue is retried on every arrival and every [`MatchConfig::retry_interval`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use rand::seq::SliceRandom;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use super::directory::Directory;
+use super::sessions::{Membership, Session};
+use crate::engine::{Engine, GameEntry, Member, NewRoom};
+use crate::outbox::Outbox;
+use crate::protocol::{RoomSettings, ServerMsg};
+
+/// Matchmaking settings.
+#[derive(Debug, Clone)]
+pub struct MatchConfig {
+    /// Rating window of a player who just joined the queue.
+    pub initial_window: u32,
+    /// How much the window widens per second of waiting.
+    pub widen_per_second: u32,
+    /// The widest a window gets.
+    pub max_window: u32,
+    /// How often the queue is retried when nobody arrives.
+    pub retry_interval: Duration,
+}
+
+impl Default for MatchConfig {
+    fn default() -> Self {
+        MatchConfig {
+            initial_window: 100,
+            widen_per_second: 50,
+            max_window: 1000,
+            retry_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Requests to the matchmaker task.
+#[derive(Debug)]
+pub(crate) enum MatchCmd {
+    Enqueue {
+        session: Arc<Session>,
+        game: GameEntry,
+        rating: u16,
+        outbox: Arc<Outbox>,
+    },
+    /// Leave the queue; answers whether the session was queued.
+    Cancel {
+        session: u64,
+        reply: oneshot::Sender<bool>,
+    },
+    /// The session's connection dropped.
+    Remove { session: u64 },
+}
+
+#[derive(Debug)]
+struct Waiting {
+    session: Arc<Session>,
+    rating: u16,
+    outbox: Arc<Outbox>,
+    since: Instant,
+}
+
+pub(crate) struct Matchmaker {
+    config: MatchConfig,
+    engine: Engine,
+    directory: Arc<Directory>,
+    queues: HashMap<&'static str, (GameEntry, Vec<Waiting>)>,
+    queued: Arc<AtomicUsize>,
+    rx: mpsc::Receiver<MatchCmd>,
+}
+
+impl Matchmaker {
+    pub(crate) fn new(
+        config: MatchConfig,
+        engine: Engine,
+        directory: Arc<Directory>,
+        queued: Arc<AtomicUsize>,
+        rx: mpsc::Receiver<MatchCmd>,
+    ) -> Matchmaker {
+        Matchmaker {
+            config,
+            engine,
+            directory,
+            queues: HashMap::new(),
+            queued,
+            rx,
+        }
+    }
+
+    pub(crate) async fn run(mut self, shutdown: CancellationToken) {
+        let mut retry = tokio::time::interval(self.config.retry_interval);
+        retry.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = retry.tick() => {
+                    let games: Vec<&'static str> = self.queues.keys().copied().collect();
+                    for game in games {
+                        self.try_match(game).await;
+                    }
+                }
+                cmd = self.rx.recv() => match cmd {
+                    Some(cmd) => self.handle(cmd).await,
+                    None => break,
+                },
+            }
+        }
+    }
+
+    async fn handle(&mut self, cmd: MatchCmd) {
+        match cmd {
+            MatchCmd::Enqueue {
+                session,
+                game,
+                rating,
+                outbox,
+            } => {
+                let (_, queue) = self
+                    .queues
+                    .entry(game.name)
+                    .or_insert_with(|| (game, Vec::new()));
+                queue.push(Waiting {
+                    session,
+                    rating,
+                    outbox: outbox.clone(),
+                    since: Instant::now(),
+                });
+                let size = u32::try_from(queue.len()).unwrap_or(u32::MAX);
+                outbox.push_msg(&ServerMsg::Queued {
+                    game: game.name.to_string(),
+                    position: size,
+                    queue_size: size,
+                });
+                self.queued.fetch_add(1, Ordering::Relaxed);
+                self.try_match(game.name).await;
+            }
+            MatchCmd::Cancel { session, reply } => {
+                let _ = reply.send(self.remove(session));
+            }
+            MatchCmd::Remove { session } => {
+                self.remove(session);
+            }
+        }
+    }
+
+    fn remove(&mut self, session: u64) -> bool {
+        for (_, queue) in self.queues.values_mut() {
+            if let Some(index) = queue.iter().position(|w| w.session.id() == session) {
+                queue.remove(index);
+                self.queued.fetch_sub(1, Ordering::Relaxed);
+                return true;
+            }
+        }
+        false
+    }
+
+    fn window(&self, waited: Duration) -> u32 {
+        let widened = waited.as_secs_f64() * f64::from(self.config.widen_per_second);
+        let window = f64::from(self.config.initial_window) + widened;
+        window.min(f64::from(self.config.max_window)) as u32
+    }
+
+    /// Forms as many rooms as the queue of `game` allows.
+    async fn try_match(&mut self, game: &'static str) {
+        loop {
+            let Some(group) = self.next_group(game) else {
+                return;
+            };
+            let Some((entry, queue)) = self.queues.get_mut(game) else {
+                return;
+            };
+            let entry = *entry;
+            // Take the group out, highest index first so indices stay valid.
+            let mut indices = group;
+            indices.sort_unstable_by(|a, b| b.cmp(a));
+            let mut players: Vec<Waiting> = indices.iter().map(|&i| queue.remove(i)).collect();
+            self.queued.fetch_sub(players.len(), Ordering::Relaxed);
+            // Seat order decides who moves first: shuffle it.
+            players.shuffle(&mut rand::rng());
+            self.start_room(entry, players).await;
+        }
+    }
+
+    /// Queue indices of the next group to seat, oldest waiter first.
+    fn next_group(&self, game: &str) -> Option<Vec<usize>> {
+        let (entry, queue) = self.queues.get(game)?;
+        let seats = usize::from(entry.seats);
+        if queue.len() < seats {
+            return None;
+        }
+        let now = Instant::now();
+        let windows: Vec<u32> = queue
+            .iter()
+            .map(|w| self.window(now.duration_since(w.since)))
+            .collect();
+        // The queue is in arrival order, so index order is oldest first.
+        for (anchor, waiting) in queue.iter().enumerate() {
+            let mut candidates: Vec<(u32, usize)> = queue
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != anchor)
+                .filter_map(|(i, other)| {
+                    let gap = u32::from(waiting.rating.abs_diff(other.rating));
+                    (gap <= windows[anchor].max(windows[i])).then_some((gap, i))
+                })
+                .collect();
+            if candidates.len() + 1 < seats {
+                continue;
+            }
+            candidates.sort_unstable();
+            let mut group: Vec<usize> = candidates[..seats - 1].iter().map(|&(_, i)| i).collect();
+            group.push(anchor);
+            return Some(group);
+        }
+        None
+    }
+
+    /// Seats a full group in a new room. A player whose connection dropped after the group
+    /// formed (its `Remove` still on the way) is seated as absent, so the room's reconnect
+    /// grace applies to it like to anyone else.
+    async fn start_room(&mut self, game: GameEntry, players: Vec<Waiting>) {
+        let addr = self.engine.place_room();
+        let code = self.directory.register(addr);
+        let mut members = Vec::with_capacity(players.len());
+        let mut absent = Vec::new();
+        for (seat, waiting) in players.iter().enumerate() {
+            let mut state = waiting.session.lock();
+            let connected = state
+                .outbox()
+                .is_some_and(|outbox| Arc::ptr_eq(outbox, &waiting.outbox));
+            if !connected {
+                absent.push(waiting.session.id());
+            }
+            state.queued = None;
+            state.room = Some(Membership {
+                addr,
+                seat: u8::try_from(seat).ok(),
+            });
+            drop(state);
+            members.push(Member {
+                session: waiting.session.id(),
+                outbox: waiting.outbox.clone(),
+            });
+        }
+        let room = NewRoom {
+            game,
+            settings: RoomSettings {
+                turn_seconds: None,
+                allow_spectators: true,
+            },
+            code,
+            public: true,
+            players: members,
+        };
+        if self.engine.create_room(addr, room).await.is_err() {
+            self.directory.remove(addr.id);
+            return;
+        }
+        for session in absent {
+            // Only fails when shutting down, when nothing more is owed to anyone.
+            let _ = self.engine.disconnected(addr, session).await;
+        }
+    }
+}

@@ -1,0 +1,524 @@
+//! The lobby: sessions, the quick-match queue, private rooms by code, the room directory,
+//! and reconnects.
+//!
+//! Everything a connection asks for that is not a game input about its room's rules goes
+//! through [`Lobby`]. It decides *where* a session is (queued, seated, watching) and tells
+//! the engine; the engine's rooms decide what happens *inside* a room and report back
+//! through [`RoomObserver`].
+
+mod directory;
+mod matchmaker;
+mod sessions;
+
+pub use directory::{CODE_ALPHABET, CODE_LENGTH, Directory};
+pub use matchmaker::MatchConfig;
+pub use sessions::{Binding, DEFAULT_RATING, Membership, Session, SessionState, SessionTable};
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::engine::{Engine, EngineConfig, GameRegistry, Member, NewRoom, RoomObserver};
+use crate::protocol::{
+    ErrorCode, MAX_CHAT_CHARS, RoomId, RoomSettings, RoomSummary, ServerMsg, SessionId,
+    close_code,
+};
+use matchmaker::{MatchCmd, Matchmaker};
+
+/// Lobby settings.
+#[derive(Debug, Clone)]
+pub struct LobbyConfig {
+    /// How long a session outlives its connection.
+    pub reconnect_grace: Duration,
+    /// Matchmaking settings.
+    pub matching: MatchConfig,
+    /// Chat messages a session may send at once.
+    pub chat_burst: u32,
+    /// Chat messages per second a session may sustain.
+    pub chat_per_second: f64,
+}
+
+impl Default for LobbyConfig {
+    fn default() -> Self {
+        LobbyConfig {
+            reconnect_grace: Duration::from_secs(20),
+            matching: MatchConfig::default(),
+            chat_burst: 5,
+            chat_per_second: 1.0,
+        }
+    }
+}
+
+/// Counters that must return to zero when every player has left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct LobbyStats {
+    /// Live sessions (connected, or disconnected within their grace).
+    pub sessions: usize,
+    /// Open rooms.
+    pub rooms: usize,
+    /// Players in quick-match queues.
+    pub queued: usize,
+}
+
+/// What a successful resume gives the connection.
+#[derive(Debug)]
+pub struct Resumed {
+    /// The session taken back.
+    pub session: Arc<Session>,
+    /// Its new resume token.
+    pub token: String,
+}
+
+/// Keeps the directory and sessions in step with the engine's rooms.
+struct Observer {
+    sessions: Arc<SessionTable>,
+    directory: Arc<Directory>,
+}
+
+impl Observer {
+    fn clear_membership(&self, room: RoomId, session: SessionId) {
+        if let Some(session) = self.sessions.get(session) {
+            let mut state = session.lock();
+            if state.room.is_some_and(|m| m.addr.id == room) {
+                state.room = None;
+            }
+        }
+    }
+}
+
+impl RoomObserver for Observer {
+    fn room_changed(&self, summary: &RoomSummary) {
+        self.directory.update(summary);
+    }
+
+    fn member_left(&self, room: RoomId, session: SessionId) {
+        self.clear_membership(room, session);
+    }
+
+    fn room_closed(&self, room: RoomId, members: &[SessionId]) {
+        self.directory.remove(room);
+        for &session in members {
+            self.clear_membership(room, session);
+        }
+    }
+}
+
+struct LobbyShared {
+    config: LobbyConfig,
+    engine: Engine,
+    sessions: Arc<SessionTable>,
+    directory: Arc<Directory>,
+    queued: Arc<AtomicUsize>,
+    matchmaker: mpsc::Sender<MatchCmd>,
+}
+
+/// Handle to the lobby. Cheap to clone.
+#[derive(Clone)]
+pub struct Lobby {
+    shared: Arc<LobbyShared>,
+}
+
+impl std::fmt::Debug for Lobby {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lobby").field("stats", &self.stats()).finish()
+    }
+}
+
+impl Lobby {
+    /// Starts the engine, the matchmaker and the session reaper on `tracker`.
+    pub fn start(
+        config: LobbyConfig,
+        engine_config: EngineConfig,
+        registry: GameRegistry,
+        shutdown: CancellationToken,
+        tracker: &TaskTracker,
+    ) -> Lobby {
+        let sessions = Arc::new(SessionTable::default());
+        let directory = Arc::new(Directory::default());
+        let observer = Arc::new(Observer {
+            sessions: sessions.clone(),
+            directory: directory.clone(),
+        });
+        let engine = Engine::start(engine_config, registry, observer, shutdown.clone(), tracker);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = mpsc::channel(4096);
+        let matchmaker = Matchmaker::new(
+            config.matching.clone(),
+            engine.clone(),
+            directory.clone(),
+            queued.clone(),
+            rx,
+        );
+        tracker.spawn(matchmaker.run(shutdown.clone()));
+        let lobby = Lobby {
+            shared: Arc::new(LobbyShared {
+                config,
+                engine,
+                sessions,
+                directory,
+                queued,
+                matchmaker: tx,
+            }),
+        };
+        tracker.spawn(lobby.clone().reap_sessions(shutdown));
+        lobby
+    }
+
+    /// The engine under this lobby.
+    pub fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> LobbyStats {
+        LobbyStats {
+            sessions: self.shared.sessions.len(),
+            rooms: self.shared.directory.len(),
+            queued: self.shared.queued.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Sets a session's matchmaking rating. Returns `false` for an unknown session.
+    /// (Ratings come from the embedding application until authentication provides them.)
+    pub fn set_rating(&self, session: SessionId, rating: u16) -> bool {
+        match self.shared.sessions.get(session) {
+            Some(session) => {
+                session.lock().rating = rating;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Opens a new session bound to a connection. Returns it with its resume token.
+    pub fn open_session(&self, binding: Binding) -> (Arc<Session>, String) {
+        let burst = f64::from(self.shared.config.chat_burst);
+        self.shared.sessions.open(binding, burst)
+    }
+
+    /// Takes back the session `token` names for a new connection. A connection still bound
+    /// to it is closed with [`close_code::SESSION_TAKEN_OVER`]. Call
+    /// [`Lobby::rejoin_room`] after sending `Welcome`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidResumeToken`] for an unknown, expired or rotated token.
+    pub fn resume(&self, token: &str, binding: Binding) -> Result<Resumed, ErrorCode> {
+        let (session, token, previous) = self
+            .shared
+            .sessions
+            .resume(token, binding)
+            .ok_or(ErrorCode::InvalidResumeToken)?;
+        if let Some(previous) = previous {
+            previous.outbox.close(
+                close_code::SESSION_TAKEN_OVER,
+                "another connection resumed this session",
+            );
+        }
+        Ok(Resumed { session, token })
+    }
+
+    /// After a resume: puts the session's new connection back in its room, which replays
+    /// the events after `last_event_seq` and sends a full snapshot.
+    pub async fn rejoin_room(&self, session: &Session, last_event_seq: u64) {
+        let (room, outbox) = {
+            let state = session.lock();
+            (state.room, state.outbox().cloned())
+        };
+        if let (Some(membership), Some(outbox)) = (room, outbox) {
+            let member = Member {
+                session: session.id(),
+                outbox,
+            };
+            // Only fails when shutting down.
+            let _ = self
+                .shared
+                .engine
+                .rebind(membership.addr, member, last_event_seq)
+                .await;
+        }
+    }
+
+    /// The connection `conn_id` bound to `session` has ended. Unless another connection
+    /// took the session over, it leaves the queue, and its room holds its place for the
+    /// grace period.
+    pub async fn connection_closed(&self, session: &Session, conn_id: u64) {
+        let (room, queued) = {
+            let mut state = session.lock();
+            if state.binding.as_ref().map(|b| b.conn_id) != Some(conn_id) {
+                return;
+            }
+            state.binding = None;
+            state.disconnected_at = Some(std::time::Instant::now());
+            (state.room, state.queued.take())
+        };
+        if queued.is_some() {
+            let cmd = MatchCmd::Remove {
+                session: session.id(),
+            };
+            let _ = self.shared.matchmaker.send(cmd).await;
+        }
+        if let Some(membership) = room {
+            let _ = self
+                .shared
+                .engine
+                .disconnected(membership.addr, session.id())
+                .await;
+        }
+    }
+
+    /// Puts the session in the quick-match queue for `game`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::UnknownGame`], [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`].
+    pub async fn find_match(&self, session: &Arc<Session>, game: &str) -> Result<(), ErrorCode> {
+        let entry = self
+            .shared
+            .engine
+            .registry()
+            .get(game)
+            .ok_or(ErrorCode::UnknownGame)?;
+        let (rating, outbox) = {
+            let mut state = session.lock();
+            if state.room.is_some() {
+                return Err(ErrorCode::AlreadyInRoom);
+            }
+            if state.queued.is_some() {
+                return Err(ErrorCode::AlreadyQueued);
+            }
+            let outbox = state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?;
+            state.queued = Some(entry.name);
+            (state.rating, outbox)
+        };
+        let cmd = MatchCmd::Enqueue {
+            session: session.clone(),
+            game: entry,
+            rating,
+            outbox,
+        };
+        self.shared
+            .matchmaker
+            .send(cmd)
+            .await
+            .map_err(|_| ErrorCode::ServerBusy)
+    }
+
+    /// Takes the session out of the quick-match queue. Returns the game it was queued for.
+    ///
+    /// # Errors
+    /// [`ErrorCode::NotQueued`] if it was not queued (or was just matched).
+    pub async fn cancel_match(&self, session: &Session) -> Result<&'static str, ErrorCode> {
+        let Some(game) = session.lock().queued else {
+            return Err(ErrorCode::NotQueued);
+        };
+        let (reply, answer) = oneshot::channel();
+        let cmd = MatchCmd::Cancel {
+            session: session.id(),
+            reply,
+        };
+        self.shared
+            .matchmaker
+            .send(cmd)
+            .await
+            .map_err(|_| ErrorCode::ServerBusy)?;
+        if answer.await.unwrap_or(false) {
+            session.lock().queued = None;
+            Ok(game)
+        } else {
+            Err(ErrorCode::NotQueued)
+        }
+    }
+
+    /// Creates a private room with the session in seat 0. The room sends `RoomJoined` with
+    /// the join code.
+    ///
+    /// # Errors
+    /// [`ErrorCode::UnknownGame`], [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`],
+    /// [`ErrorCode::ServerBusy`].
+    pub async fn create_room(
+        &self,
+        session: &Session,
+        game: &str,
+        settings: RoomSettings,
+    ) -> Result<(), ErrorCode> {
+        let entry = self
+            .shared
+            .engine
+            .registry()
+            .get(game)
+            .ok_or(ErrorCode::UnknownGame)?;
+        let engine = &self.shared.engine;
+        let (addr, code, outbox) = {
+            let mut state = session.lock();
+            check_free(&state)?;
+            let outbox = state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?;
+            let addr = engine.place_room();
+            let code = self.shared.directory.register(addr);
+            state.room = Some(Membership {
+                addr,
+                seat: Some(0),
+            });
+            (addr, code, outbox)
+        };
+        let room = NewRoom {
+            game: entry,
+            settings,
+            code,
+            public: false,
+            players: vec![Member {
+                session: session.id(),
+                outbox,
+            }],
+        };
+        if engine.create_room(addr, room).await.is_err() {
+            self.shared.directory.remove(addr.id);
+            session.lock().room = None;
+            return Err(ErrorCode::ServerBusy);
+        }
+        Ok(())
+    }
+
+    /// Joins the room with join code `code` as a player or spectator.
+    ///
+    /// # Errors
+    /// [`ErrorCode::UnknownRoomCode`], [`ErrorCode::RoomFull`],
+    /// [`ErrorCode::GameAlreadyStarted`], [`ErrorCode::SpectatorsNotAllowed`],
+    /// [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`].
+    pub async fn join_room(
+        &self,
+        session: &Session,
+        code: &str,
+        spectate: bool,
+    ) -> Result<(), ErrorCode> {
+        let addr = self
+            .shared
+            .directory
+            .find_code(code)
+            .ok_or(ErrorCode::UnknownRoomCode)?;
+        let outbox = {
+            let state = session.lock();
+            check_free(&state)?;
+            state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?
+        };
+        let member = Member {
+            session: session.id(),
+            outbox,
+        };
+        let joined = self.shared.engine.join(addr, member, spectate).await?;
+        session.lock().room = Some(Membership {
+            addr,
+            seat: joined.seat,
+        });
+        Ok(())
+    }
+
+    /// Leaves the session's room; a player forfeits a running game. The room answers
+    /// `RoomLeft`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::NotInRoom`].
+    pub async fn leave_room(&self, session: &Session) -> Result<(), ErrorCode> {
+        let membership = session.lock().room.take().ok_or(ErrorCode::NotInRoom)?;
+        self.shared
+            .engine
+            .leave(membership.addr, session.id())
+            .await
+            .map_err(|_| ErrorCode::ServerBusy)
+    }
+
+    /// Forwards a game input to the session's room for its next tick.
+    ///
+    /// # Errors
+    /// [`ErrorCode::NotInRoom`], [`ErrorCode::NotAPlayer`], [`ErrorCode::ServerBusy`].
+    pub async fn input(&self, session: &Session, seq: u32, data: Bytes) -> Result<(), ErrorCode> {
+        let membership = session.lock().room.ok_or(ErrorCode::NotInRoom)?;
+        if membership.seat.is_none() {
+            return Err(ErrorCode::NotAPlayer);
+        }
+        self.shared
+            .engine
+            .input(membership.addr, session.id(), seq, data)
+            .await
+            .map_err(|_| ErrorCode::ServerBusy)
+    }
+
+    /// Posts a chat line to the session's room.
+    ///
+    /// # Errors
+    /// [`ErrorCode::ChatTooLong`], [`ErrorCode::RateLimited`], [`ErrorCode::NotInRoom`].
+    pub async fn chat(&self, session: &Session, text: String) -> Result<(), ErrorCode> {
+        let chars = text.chars().count();
+        if chars == 0 || chars > MAX_CHAT_CHARS {
+            return Err(ErrorCode::ChatTooLong);
+        }
+        let config = &self.shared.config;
+        let membership = {
+            let mut state = session.lock();
+            let membership = state.room.ok_or(ErrorCode::NotInRoom)?;
+            if !state
+                .chat
+                .allow(f64::from(config.chat_burst), config.chat_per_second)
+            {
+                return Err(ErrorCode::RateLimited);
+            }
+            membership
+        };
+        self.shared
+            .engine
+            .chat(membership.addr, session.id(), text)
+            .await
+            .map_err(|_| ErrorCode::ServerBusy)
+    }
+
+    /// The room directory.
+    pub fn list_rooms(&self) -> Vec<RoomSummary> {
+        self.shared.directory.list()
+    }
+
+    /// Ends sessions whose connection has been gone longer than the grace period; their
+    /// rooms are told they left for good.
+    async fn reap_sessions(self, shutdown: CancellationToken) {
+        let grace = self.shared.config.reconnect_grace;
+        let period = (grace / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let mut interval = tokio::time::interval(period);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = interval.tick() => {}
+            }
+            for session in self.shared.sessions.remove_expired(grace) {
+                let room = session.lock().room.take();
+                if let Some(membership) = room {
+                    let _ = self
+                        .shared
+                        .engine
+                        .leave(membership.addr, session.id())
+                        .await;
+                }
+            }
+        }
+        self.shared.sessions.clear();
+    }
+
+    /// Sends `msg` to the session's current connection, if it has one.
+    pub fn send_to(&self, session: &Session, msg: &ServerMsg) {
+        if let Some(outbox) = session.lock().outbox() {
+            outbox.push_msg(msg);
+        }
+    }
+}
+
+/// A session may join or create a room only when it is in none and not queued.
+fn check_free(state: &SessionState) -> Result<(), ErrorCode> {
+    if state.room.is_some() {
+        return Err(ErrorCode::AlreadyInRoom);
+    }
+    if state.queued.is_some() {
+        return Err(ErrorCode::AlreadyQueued);
+    }
+    Ok(())
+}

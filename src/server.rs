@@ -1,0 +1,151 @@
+//! Wiring: starts the engine, the lobby and the accept loop on a listener, and stops them.
+//!
+//! [`run`] is what `ticksync serve` calls; [`Server::start`] is the same for embedders and
+//! tests, returning a [`Server`] handle with the bound address, live counters and a
+//! graceful [`Server::shutdown`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::ServerConfig;
+use crate::engine::{GameRegistry, ShardStats};
+use crate::lobby::Lobby;
+use crate::transport::{self, Context};
+
+/// Live counters. In a quiet server every one of them is zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Stats {
+    /// Open WebSocket connections.
+    pub connections: usize,
+    /// Live sessions.
+    pub sessions: usize,
+    /// Open rooms.
+    pub rooms: usize,
+    /// Players in quick-match queues.
+    pub queued: usize,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The listener's address could not be read.
+    #[error("listener has no local address: {0}")]
+    Listener(#[from] std::io::Error),
+}
+
+/// A running server.
+pub struct Server {
+    local_addr: SocketAddr,
+    ctx: Arc<Context>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .finish()
+    }
+}
+
+impl Server {
+    /// Starts serving on `listener` with the built-in games. Must be called inside a tokio
+    /// runtime.
+    ///
+    /// # Errors
+    /// [`ServerError::Listener`] if the listener's address cannot be read.
+    pub fn start(listener: TcpListener, config: ServerConfig) -> Result<Server, ServerError> {
+        Server::start_with_games(listener, config, GameRegistry::builtin())
+    }
+
+    /// Starts serving on `listener` with the games in `registry`.
+    ///
+    /// # Errors
+    /// [`ServerError::Listener`] if the listener's address cannot be read.
+    pub fn start_with_games(
+        listener: TcpListener,
+        config: ServerConfig,
+        registry: GameRegistry,
+    ) -> Result<Server, ServerError> {
+        let local_addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let lobby = Lobby::start(
+            config.lobby(),
+            config.engine(),
+            registry,
+            shutdown.clone(),
+            &tracker,
+        );
+        let ctx = Arc::new(Context::new(
+            Arc::new(config),
+            lobby,
+            shutdown.clone(),
+            tracker.clone(),
+        ));
+        tracker.spawn(transport::accept_loop(listener, ctx.clone()));
+        tracing::info!(%local_addr, "ticksync listening");
+        Ok(Server {
+            local_addr,
+            ctx,
+            shutdown,
+            tracker,
+        })
+    }
+
+    /// The address the server is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The lobby, for embedders (e.g. to set ratings).
+    pub fn lobby(&self) -> &Lobby {
+        &self.ctx.lobby
+    }
+
+    /// Live counters.
+    pub fn stats(&self) -> Stats {
+        let lobby = self.ctx.lobby.stats();
+        Stats {
+            connections: self.ctx.connections(),
+            sessions: lobby.sessions,
+            rooms: lobby.rooms,
+            queued: lobby.queued,
+        }
+    }
+
+    /// Each shard's tick statistics.
+    pub async fn shard_stats(&self) -> Vec<ShardStats> {
+        self.ctx.lobby.engine().stats().await
+    }
+
+    /// Stops accepting, closes every connection with 1001 (going away), stops the shards,
+    /// and waits for every task to finish.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+        tracing::info!("ticksync stopped");
+    }
+}
+
+/// Serves on `listener` until `shutdown` completes, then shuts down gracefully.
+///
+/// # Errors
+/// [`ServerError`] if the server cannot start.
+pub async fn run(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let server = Server::start(listener, config)?;
+    shutdown.await;
+    server.shutdown().await;
+    Ok(())
+}

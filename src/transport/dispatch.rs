@@ -1,0 +1,119 @@
+//! One handler per client message kind, once the connection has a session.
+//!
+//! Handlers answer through the connection's outbox: a reply, or an `Error` with a stable
+//! code. None of them can fail the connection; that is for the reader to decide.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::lobby::{Lobby, Session};
+use crate::outbox::Outbox;
+use crate::protocol::{ClientMsg, ErrorCode, RoomSettings, ServerMsg};
+
+/// Builds an `Error` message.
+pub fn error(code: ErrorCode, message: impl Into<String>, input_seq: Option<u32>) -> ServerMsg {
+    ServerMsg::Error {
+        code,
+        message: message.into(),
+        input_seq,
+    }
+}
+
+/// A human-readable line for each lobby error code.
+fn describe(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::UnknownGame => "no such game on this server",
+        ErrorCode::NotInRoom => "you are not in a room",
+        ErrorCode::AlreadyInRoom => "you are already in a room",
+        ErrorCode::AlreadyQueued => "you are already in the quick-match queue",
+        ErrorCode::NotQueued => "you are not in the quick-match queue",
+        ErrorCode::UnknownRoomCode => "no room has this code",
+        ErrorCode::RoomFull => "every seat in this room is taken",
+        ErrorCode::GameAlreadyStarted => "this room's game has already started",
+        ErrorCode::SpectatorsNotAllowed => "this room does not admit spectators",
+        ErrorCode::NotAPlayer => "spectators cannot send game input",
+        ErrorCode::ChatTooLong => "chat text must be 1 to 200 characters",
+        ErrorCode::RateLimited => "too many chat messages; slow down",
+        ErrorCode::ServerBusy => "the server cannot take this request now",
+        _ => "request refused",
+    }
+}
+
+/// Handles one decoded message from a connection that has a session.
+pub async fn dispatch(lobby: &Lobby, session: &Arc<Session>, outbox: &Outbox, msg: ClientMsg) {
+    let reply = match msg {
+        ClientMsg::Hello { .. } => Some(error(
+            ErrorCode::HelloRequired,
+            "Hello was already sent on this connection",
+            None,
+        )),
+        ClientMsg::Ping { nonce } => Some(ServerMsg::Pong { nonce }),
+        ClientMsg::FindMatch { game } => find_match(lobby, session, &game).await,
+        ClientMsg::CancelMatch => cancel_match(lobby, session).await,
+        ClientMsg::CreateRoom { game, settings } => {
+            create_room(lobby, session, &game, settings).await
+        }
+        ClientMsg::JoinRoom { code, spectate } => join_room(lobby, session, &code, spectate).await,
+        ClientMsg::LeaveRoom => lobby.leave_room(session).await.err().map(refusal),
+        ClientMsg::Input { seq, data, .. } => input(lobby, session, seq, data).await,
+        ClientMsg::Chat { text } => lobby.chat(session, text).await.err().map(refusal),
+        ClientMsg::ListRooms => Some(ServerMsg::RoomList {
+            rooms: lobby.list_rooms(),
+        }),
+    };
+    if let Some(reply) = reply {
+        outbox.push_msg(&reply);
+    }
+}
+
+fn refusal(code: ErrorCode) -> ServerMsg {
+    error(code, describe(code), None)
+}
+
+async fn find_match(lobby: &Lobby, session: &Arc<Session>, game: &str) -> Option<ServerMsg> {
+    // Success is answered by the matchmaker with `Queued`, then `MatchFound`.
+    lobby.find_match(session, game).await.err().map(refusal)
+}
+
+async fn cancel_match(lobby: &Lobby, session: &Session) -> Option<ServerMsg> {
+    Some(match lobby.cancel_match(session).await {
+        Ok(game) => ServerMsg::MatchCancelled {
+            game: game.to_string(),
+        },
+        Err(code) => refusal(code),
+    })
+}
+
+async fn create_room(
+    lobby: &Lobby,
+    session: &Session,
+    game: &str,
+    settings: RoomSettings,
+) -> Option<ServerMsg> {
+    // Success is answered by the room with `RoomJoined`.
+    lobby
+        .create_room(session, game, settings)
+        .await
+        .err()
+        .map(refusal)
+}
+
+async fn join_room(
+    lobby: &Lobby,
+    session: &Session,
+    code: &str,
+    spectate: bool,
+) -> Option<ServerMsg> {
+    lobby
+        .join_room(session, code, spectate)
+        .await
+        .err()
+        .map(refusal)
+}
+
+async fn input(lobby: &Lobby, session: &Session, seq: u32, data: Bytes) -> Option<ServerMsg> {
+    // Accepted input is answered by the next snapshot; refusals by the room name the seq.
+    let code = lobby.input(session, seq, data).await.err()?;
+    Some(error(code, describe(code), Some(seq)))
+}

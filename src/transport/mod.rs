@@ -1,0 +1,265 @@
+//! Sockets: the accept loop, HTTP (health, room directory) and the WebSocket upgrade, all on
+//! one port.
+//!
+//! Every accepted TCP connection gets `TCP_NODELAY` and is served by hyper's HTTP/1 server
+//! with a header-read timeout, so slow or partial handshakes are dropped after
+//! [`ServerConfig::handshake_timeout`]. A WebSocket upgrade request is checked in
+//! [`handshake`]; once upgraded, the raw stream becomes a tokio-tungstenite
+//! [`WebSocketStream`] with a deliberately small [`WebSocketConfig`], and [`connection`]
+//! runs it.
+
+mod connection;
+mod dispatch;
+pub mod handshake;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::codec::MAX_DECODE_BYTES;
+use crate::config::ServerConfig;
+use crate::lobby::Lobby;
+
+/// tungstenite's read buffer, allocated per connection up front. Client messages are tens
+/// of bytes, so 4 KiB (instead of the 128 KiB default) costs nothing in throughput and
+/// saves ~124 KiB per connection.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Frames buffered before tungstenite writes to the socket on its own; we flush once per
+/// batch anyway, so this only bounds a batch's buffering.
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+/// Hard cap on a connection's unflushed output. Past it writes fail and the connection
+/// closes; the outbox's bounded queue normally closes a slow client long before.
+const MAX_WRITE_BUFFER_BYTES: usize = 1024 * 1024;
+
+/// The WebSocket settings of every server-side connection.
+pub fn websocket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
+        .max_message_size(Some(MAX_DECODE_BYTES))
+        .max_frame_size(Some(MAX_DECODE_BYTES))
+}
+
+/// What every connection task shares.
+pub(crate) struct Context {
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) lobby: Lobby,
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+    websockets: Arc<Semaphore>,
+    connections: AtomicUsize,
+    next_conn_id: AtomicU64,
+}
+
+/// Decrements the connection count when a connection ends, however it ends.
+pub(crate) struct ConnectionCount<'a>(&'a AtomicUsize);
+
+impl Drop for ConnectionCount<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Context {
+    pub(crate) fn new(
+        config: Arc<ServerConfig>,
+        lobby: Lobby,
+        shutdown: CancellationToken,
+        tracker: TaskTracker,
+    ) -> Context {
+        let websockets = Arc::new(Semaphore::new(config.max_connections.max(1)));
+        Context {
+            config,
+            lobby,
+            shutdown,
+            tracker,
+            websockets,
+            connections: AtomicUsize::new(0),
+            next_conn_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Open WebSocket connections.
+    pub(crate) fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    fn next_conn_id(&self) -> u64 {
+        self.next_conn_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn count_connection(&self) -> ConnectionCount<'_> {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        ConnectionCount(&self.connections)
+    }
+}
+
+/// Accepts connections until shutdown. Accept errors (e.g. out of file descriptors) are
+/// logged and retried; they never stop the server.
+pub(crate) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
+    loop {
+        let accepted = tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let ctx2 = ctx.clone();
+                ctx.tracker.spawn(async move {
+                    serve_http(stream, ctx2).await;
+                    tracing::trace!(%peer, "tcp connection done");
+                });
+            }
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                // Back off a little so a persistent error (EMFILE) does not spin.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn serve_http(stream: TcpStream, ctx: Arc<Context>) {
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, "could not set TCP_NODELAY");
+    }
+    let service_ctx = ctx.clone();
+    let service = service_fn(move |req| {
+        let ctx = service_ctx.clone();
+        async move { Ok::<_, Infallible>(route(req, ctx)) }
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(ctx.config.handshake_timeout)
+        .max_buf_size(16 * 1024);
+    let conn = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(error) = result {
+                tracing::debug!(%error, "http connection ended with an error");
+            }
+        }
+        _ = ctx.shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn json(value: &serde_json::Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(value.to_string())));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn route(req: Request<Incoming>, ctx: Arc<Context>) -> Response<Full<Bytes>> {
+    if handshake::is_upgrade_request(&req) {
+        return upgrade(req, ctx);
+    }
+    match (req.method().as_str(), req.uri().path()) {
+        ("GET", "/healthz") => {
+            let stats = ctx.lobby.stats();
+            json(&serde_json::json!({
+                "status": "ok",
+                "connections": ctx.connections(),
+                "sessions": stats.sessions,
+                "rooms": stats.rooms,
+                "queued": stats.queued,
+            }))
+        }
+        ("GET", "/rooms") => json(&serde_json::json!({ "rooms": ctx.lobby.list_rooms() })),
+        ("GET", "/") => text(
+            StatusCode::OK,
+            "ticksync game server: open a WebSocket here with subprotocol \
+             ticksync.msgpack.v1 or ticksync.bincode.v1 (see PROTOCOL.md)\n",
+        ),
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>) -> Response<Full<Bytes>> {
+    let accepted = match handshake::check(&req) {
+        Ok(accepted) => accepted,
+        Err(refused) => {
+            let mut response = text(refused.status, format!("{}\n", refused.reason));
+            if refused.status == StatusCode::UPGRADE_REQUIRED {
+                response.headers_mut().insert(
+                    header::SEC_WEBSOCKET_VERSION,
+                    HeaderValue::from_static("13"),
+                );
+            }
+            return response;
+        }
+    };
+    if ctx.shutdown.is_cancelled() {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "server shutting down\n");
+    }
+    let Ok(permit) = ctx.websockets.clone().try_acquire_owned() else {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "server full\n");
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let codec = accepted.codec;
+    let task_ctx = ctx.clone();
+    ctx.tracker.spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => run_websocket(TokioIo::new(upgraded), codec, task_ctx, permit).await,
+            Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
+        }
+    });
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static(codec.subprotocol()),
+    );
+    if let Ok(accept) = HeaderValue::from_str(&accepted.accept_key) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+async fn run_websocket(
+    io: TokioIo<hyper::upgrade::Upgraded>,
+    codec: crate::codec::Codec,
+    ctx: Arc<Context>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket_config())).await;
+    connection::run(ws, codec, ctx).await;
+}
