@@ -1,0 +1,470 @@
+//! Checks the test vectors in PROTOCOL.md byte for byte against both codecs.
+//!
+//! Every ```` ```vector ```` block names a value and a codec and gives the expected bytes.
+//! [`value`] builds the Rust value for each name; the test encodes it and compares, then
+//! decodes the documented bytes and compares again. Every name in [`NAMES`] must appear in
+//! PROTOCOL.md once per codec, and PROTOCOL.md must hold no other name.
+//!
+//! To add a vector: add its name to [`NAMES`] and an arm to [`value`], then run
+//! `cargo test --test it -- --ignored --nocapture print_vectors` and paste its block.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+
+use anyhow::{Context, Result, bail, ensure};
+use serde::{Serialize, de::DeserializeOwned};
+use ticksync::codec::Codec;
+use ticksync::game::tictactoe::{TicTacToeMove, TicTacToeView};
+use ticksync::protocol::{
+    ClientMsg, EndReason, ErrorCode, PROTOCOL_VERSION, RoomEvent, RoomJoined, RoomSettings,
+    RoomStatus, RoomSummary, ServerMsg,
+};
+
+const PROTOCOL_MD: &str = include_str!("../../PROTOCOL.md");
+
+/// Every vector PROTOCOL.md must carry, for both codecs, in document order.
+const NAMES: &[&str] = &[
+    "hello_new",
+    "hello_resume",
+    "ping",
+    "find_match",
+    "cancel_match",
+    "create_room",
+    "create_room_defaults",
+    "join_room",
+    "leave_room",
+    "input_move",
+    "chat",
+    "list_rooms",
+    "welcome",
+    "pong",
+    "queued",
+    "match_found",
+    "room_joined_spectator",
+    "room_left",
+    "snapshot",
+    "event_game_started",
+    "event_player_disconnected",
+    "event_chat",
+    "event_game_over",
+    "error_input",
+    "error_text_frame",
+    "room_list",
+    "match_cancelled",
+    "ttt_move",
+    "ttt_view",
+    "ttt_view_over",
+    "ping_nonce_127",
+    "ping_nonce_128",
+    "ping_nonce_250",
+    "ping_nonce_251",
+    "ping_nonce_65535",
+    "ping_nonce_65536",
+    "ping_nonce_4294967295",
+    "ping_nonce_4294967296",
+    "ping_nonce_max",
+];
+
+/// The value behind a vector: one of the types a vector may hold.
+#[derive(Debug)]
+enum Value {
+    Client(ClientMsg),
+    Server(ServerMsg),
+    Move(TicTacToeMove),
+    View(TicTacToeView),
+}
+
+const TOKEN: &str = "q7Xk2mP9vL4sT8wZ";
+const CODE: &str = "K7QX2M";
+const SESSION_ID: u64 = 0x0123_4567_89ab_cdef;
+const PING_NONCE: u64 = 1_718_000_000_123;
+
+fn running_view() -> TicTacToeView {
+    TicTacToeView {
+        board: [1, 0, 0, 0, 2, 0, 0, 0, 1],
+        to_move: Some(1),
+        turn_deadline: 2100,
+        winner: None,
+        over: false,
+    }
+}
+
+fn finished_view() -> TicTacToeView {
+    TicTacToeView {
+        board: [1, 1, 1, 2, 2, 0, 0, 0, 0],
+        to_move: None,
+        turn_deadline: 0,
+        winner: Some(0),
+        over: true,
+    }
+}
+
+fn room_joined(seat: Option<u8>) -> RoomJoined {
+    RoomJoined {
+        room_id: 7,
+        code: CODE.into(),
+        game: "tictactoe".into(),
+        seat,
+        seats: 2,
+    }
+}
+
+fn ping(nonce: u64) -> Value {
+    Value::Client(ClientMsg::Ping { nonce })
+}
+
+fn event(seq: u64, tick: u64, event: RoomEvent) -> Value {
+    Value::Server(ServerMsg::Event { seq, tick, event })
+}
+
+/// The value a vector name stands for. Nested payloads are encoded with `codec`, as on the
+/// wire. `None` for an unknown name.
+fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
+    use Value::{Client, Server};
+    let v = match name {
+        "hello_new" => Client(ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            resume_token: None,
+            last_event_seq: 0,
+        }),
+        "hello_resume" => Client(ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            resume_token: Some(TOKEN.into()),
+            last_event_seq: 42,
+        }),
+        "ping" => ping(PING_NONCE),
+        "find_match" => Client(ClientMsg::FindMatch {
+            game: "tictactoe".into(),
+        }),
+        "cancel_match" => Client(ClientMsg::CancelMatch),
+        "create_room" => Client(ClientMsg::CreateRoom {
+            game: "tictactoe".into(),
+            settings: RoomSettings {
+                turn_seconds: Some(20),
+                allow_spectators: true,
+            },
+        }),
+        "create_room_defaults" => Client(ClientMsg::CreateRoom {
+            game: "tictactoe".into(),
+            settings: RoomSettings::default(),
+        }),
+        "join_room" => Client(ClientMsg::JoinRoom {
+            code: CODE.into(),
+            spectate: false,
+        }),
+        "leave_room" => Client(ClientMsg::LeaveRoom),
+        "input_move" => Client(ClientMsg::Input {
+            seq: 3,
+            ack_tick: 1024,
+            data: codec.encode(&TicTacToeMove { cell: 4 })?,
+        }),
+        "chat" => Client(ClientMsg::Chat {
+            text: "gl hf ✓".into(),
+        }),
+        "list_rooms" => Client(ClientMsg::ListRooms),
+        "welcome" => Server(ServerMsg::Welcome {
+            version: PROTOCOL_VERSION,
+            session_id: SESSION_ID,
+            resume_token: TOKEN.into(),
+            resumed: false,
+            tick_hz: 20,
+        }),
+        "pong" => Server(ServerMsg::Pong { nonce: PING_NONCE }),
+        "queued" => Server(ServerMsg::Queued {
+            game: "tictactoe".into(),
+            position: 1,
+            queue_size: 1,
+        }),
+        "match_found" => Server(ServerMsg::MatchFound(room_joined(Some(1)))),
+        "room_joined_spectator" => Server(ServerMsg::RoomJoined(room_joined(None))),
+        "room_left" => Server(ServerMsg::RoomLeft { room_id: 7 }),
+        "snapshot" => Server(ServerMsg::Snapshot {
+            tick: 1500,
+            input_seq: 2,
+            state: codec.encode(&running_view())?,
+        }),
+        "event_game_started" => event(3, 1200, RoomEvent::GameStarted),
+        "event_player_disconnected" => event(
+            5,
+            1600,
+            RoomEvent::PlayerDisconnected {
+                seat: 1,
+                deadline_tick: 2200,
+                grace_ms: 30_000,
+            },
+        ),
+        "event_chat" => event(
+            6,
+            1650,
+            RoomEvent::Chat {
+                from_session: SESSION_ID,
+                seat: None,
+                text: "nice".into(),
+            },
+        ),
+        "event_game_over" => event(
+            9,
+            1742,
+            RoomEvent::GameOver {
+                winner: Some(0),
+                reason: EndReason::Win,
+            },
+        ),
+        "error_input" => Server(ServerMsg::Error {
+            code: ErrorCode::NotYourTurn,
+            message: "not your turn".into(),
+            input_seq: Some(3),
+        }),
+        "error_text_frame" => Server(ServerMsg::Error {
+            code: ErrorCode::TextFrame,
+            message: "binary frames only".into(),
+            input_seq: None,
+        }),
+        "room_list" => Server(ServerMsg::RoomList {
+            rooms: vec![RoomSummary {
+                room_id: 7,
+                game: "tictactoe".into(),
+                status: RoomStatus::Running,
+                players: 2,
+                seats: 2,
+                spectators: 1,
+                public: true,
+                code: Some(CODE.into()),
+            }],
+        }),
+        "match_cancelled" => Server(ServerMsg::MatchCancelled {
+            game: "tictactoe".into(),
+        }),
+        "ttt_move" => Value::Move(TicTacToeMove { cell: 4 }),
+        "ttt_view" => Value::View(running_view()),
+        "ttt_view_over" => Value::View(finished_view()),
+        "ping_nonce_127" => ping(127),
+        "ping_nonce_128" => ping(128),
+        "ping_nonce_250" => ping(250),
+        "ping_nonce_251" => ping(251),
+        "ping_nonce_65535" => ping(65_535),
+        "ping_nonce_65536" => ping(65_536),
+        "ping_nonce_4294967295" => ping(u64::from(u32::MAX)),
+        "ping_nonce_4294967296" => ping(u64::from(u32::MAX) + 1),
+        "ping_nonce_max" => ping(u64::MAX),
+        _ => return Ok(None),
+    };
+    Ok(Some(v))
+}
+
+/// One parsed ```` ```vector ```` block.
+#[derive(Debug)]
+struct Vector {
+    name: String,
+    codec: Codec,
+    bytes: Vec<u8>,
+}
+
+fn parse_codec(s: &str) -> Result<Codec> {
+    match s {
+        "bincode" => Ok(Codec::Bincode),
+        "msgpack" => Ok(Codec::MsgPack),
+        other => bail!("unknown codec {other:?}"),
+    }
+}
+
+/// Space-separated lowercase byte pairs.
+fn parse_hex(s: &str) -> Result<Vec<u8>> {
+    s.split(' ')
+        .map(|pair| {
+            ensure!(
+                pair.len() == 2 && pair.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+                "bad hex byte {pair:?}"
+            );
+            Ok(u8::from_str_radix(pair, 16)?)
+        })
+        .collect()
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Parses one block's lines: `name:`, `codec:`, `hex:`, with `hex` continued on lines that
+/// start with two spaces.
+fn parse_block(lines: &[&str]) -> Result<Vector> {
+    let (mut name, mut codec, mut hex) = (None, None, None::<String>);
+    let mut last_key = "";
+    for line in lines {
+        if let Some(rest) = line.strip_prefix("  ") {
+            ensure!(last_key == "hex", "continuation line outside hex: {line:?}");
+            let hex = hex.as_mut().context("continuation before hex")?;
+            hex.push(' ');
+            hex.push_str(rest.trim_end());
+            continue;
+        }
+        let (key, val) = line
+            .split_once(": ")
+            .context(format!("bad line {line:?}"))?;
+        let slot = match key {
+            "name" => &mut name,
+            "codec" => &mut codec,
+            "hex" => &mut hex,
+            other => bail!("unknown key {other:?}"),
+        };
+        ensure!(slot.is_none(), "duplicate key {key:?}");
+        *slot = Some(val.trim_end().to_string());
+        last_key = key;
+    }
+    let name = name.context("missing name")?;
+    let codec = parse_codec(&codec.context("missing codec")?)?;
+    let bytes = parse_hex(&hex.context("missing hex")?).context(name.clone())?;
+    Ok(Vector { name, codec, bytes })
+}
+
+/// Every vector block in PROTOCOL.md, in document order.
+fn parse_vectors(doc: &str) -> Result<Vec<Vector>> {
+    let mut vectors = Vec::new();
+    let mut lines = doc.lines().enumerate();
+    while let Some((_, line)) = lines.next() {
+        if line.trim_end() != "```vector" {
+            continue;
+        }
+        let mut block = Vec::new();
+        loop {
+            let (number, line) = lines.next().context("unterminated vector block")?;
+            if line.trim_end() == "```" {
+                let vector = parse_block(&block)
+                    .with_context(|| format!("vector block ending on line {}", number + 1))?;
+                vectors.push(vector);
+                break;
+            }
+            block.push(line);
+        }
+    }
+    Ok(vectors)
+}
+
+/// Encodes `value` and compares with `expected`, then decodes `expected` and compares back.
+fn check<T>(codec: Codec, value: &T, expected: &[u8]) -> Result<()>
+where
+    T: Serialize + DeserializeOwned + PartialEq + Debug,
+{
+    let encoded = codec.encode(value)?;
+    ensure!(
+        encoded.as_ref() == expected,
+        "encoding differs\n  value:    {value:?}\n  expected: {}\n  actual:   {}",
+        to_hex(expected),
+        to_hex(&encoded)
+    );
+    let decoded: T = codec.decode(expected)?;
+    ensure!(&decoded == value, "decodes to {decoded:?}, not {value:?}");
+    Ok(())
+}
+
+fn check_vector(vector: &Vector) -> Result<()> {
+    let value = value(&vector.name, vector.codec)?.context("no value for this name")?;
+    let (codec, bytes) = (vector.codec, &vector.bytes);
+    match &value {
+        Value::Client(v) => check(codec, v, bytes),
+        Value::Server(v) => check(codec, v, bytes),
+        Value::Move(v) => check(codec, v, bytes),
+        Value::View(v) => check(codec, v, bytes),
+    }
+}
+
+#[test]
+fn every_vector_encodes_and_decodes_byte_for_byte() -> Result<()> {
+    let vectors = parse_vectors(PROTOCOL_MD)?;
+    ensure!(!vectors.is_empty(), "no vector blocks in PROTOCOL.md");
+    let mut failures = Vec::new();
+    for vector in &vectors {
+        if let Err(e) = check_vector(vector) {
+            failures.push(format!("{} ({:?}): {e:#}", vector.name, vector.codec));
+        }
+    }
+    ensure!(failures.is_empty(), "\n{}", failures.join("\n"));
+    Ok(())
+}
+
+#[test]
+fn every_name_appears_once_per_codec() -> Result<()> {
+    let vectors = parse_vectors(PROTOCOL_MD)?;
+    let expected: BTreeSet<&str> = NAMES.iter().copied().collect();
+    ensure!(expected.len() == NAMES.len(), "NAMES has duplicates");
+    for codec in Codec::ALL {
+        let names: Vec<&str> = vectors
+            .iter()
+            .filter(|v| v.codec == codec)
+            .map(|v| v.name.as_str())
+            .collect();
+        let found: BTreeSet<&str> = names.iter().copied().collect();
+        ensure!(
+            found.len() == names.len(),
+            "{codec:?}: a name appears twice"
+        );
+        let missing: Vec<_> = expected.difference(&found).collect();
+        let unknown: Vec<_> = found.difference(&expected).collect();
+        ensure!(
+            missing.is_empty() && unknown.is_empty(),
+            "{codec:?}: missing {missing:?}, unknown {unknown:?}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn unknown_names_have_no_value() -> Result<()> {
+    ensure!(value("no_such_vector", Codec::Bincode)?.is_none());
+    for name in NAMES {
+        ensure!(
+            value(name, Codec::MsgPack)?.is_some(),
+            "{name} has no value"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn parser_rejects_malformed_blocks() {
+    let bad = [
+        "```vector\nname: x\ncodec: bincode\nhex: 0A\n```\n",
+        "```vector\nname: x\ncodec: json\nhex: 00\n```\n",
+        "```vector\nname: x\ncodec: bincode\nhex: 000\n```\n",
+        "```vector\nname: x\ncodec: bincode\n```\n",
+        "```vector\nname: x\n  00\ncodec: bincode\nhex: 00\n```\n",
+        "```vector\nname: x\ncodec: bincode\nhex: 00\n",
+    ];
+    for doc in bad {
+        assert!(parse_vectors(doc).is_err(), "accepted {doc:?}");
+    }
+    let good = "```vector\nname: x\ncodec: msgpack\nhex: 00 01\n  ff\n```\n";
+    let parsed = parse_vectors(good).unwrap();
+    assert_eq!(parsed[0].bytes, [0, 1, 0xff]);
+    assert_eq!(parsed[0].codec, Codec::MsgPack);
+}
+
+/// Prints a vector block for every name, for pasting into PROTOCOL.md.
+#[test]
+#[ignore = "prints PROTOCOL.md vector blocks; run by hand when adding vectors"]
+fn print_vectors() -> Result<()> {
+    for name in NAMES {
+        for codec in Codec::ALL {
+            let bytes = match value(name, codec)?.context("no value")? {
+                Value::Client(v) => codec.encode(&v)?,
+                Value::Server(v) => codec.encode(&v)?,
+                Value::Move(v) => codec.encode(&v)?,
+                Value::View(v) => codec.encode(&v)?,
+            };
+            let codec_name = match codec {
+                Codec::Bincode => "bincode",
+                Codec::MsgPack => "msgpack",
+            };
+            let lines: Vec<String> = bytes.chunks(16).map(to_hex).collect();
+            println!(
+                "```vector\nname: {name}\ncodec: {codec_name}\nhex: {}\n```",
+                lines.join("\n  ")
+            );
+        }
+    }
+    Ok(())
+}
