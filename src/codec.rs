@@ -192,7 +192,9 @@ mod tests {
     #[test]
     fn huge_claimed_lengths_are_refused_without_allocating() {
         // bincode: variant 7 (Input), seq 1, ack 0, then a byte string claiming u64::MAX bytes.
-        let bincode_bomb = [7u8, 1, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+        let bincode_bomb = [
+            7u8, 1, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        ];
         assert!(matches!(
             Codec::Bincode.decode::<ClientMsg>(&bincode_bomb),
             Err(CodecError::Malformed(_))
@@ -227,7 +229,10 @@ mod tests {
     #[test]
     fn trailing_bytes_and_oversize_are_refused() {
         for codec in Codec::ALL {
-            let mut bytes = codec.encode(&ServerMsg::Pong { nonce: 5 }).unwrap().to_vec();
+            let mut bytes = codec
+                .encode(&ServerMsg::Pong { nonce: 5 })
+                .unwrap()
+                .to_vec();
             bytes.push(0);
             assert!(matches!(
                 codec.decode::<ServerMsg>(&bytes),

@@ -215,7 +215,10 @@ mod tests {
         assert!(outbox.push_event(Bytes::from_static(b"b")));
         let mut batch = Batch::default();
         outbox.take(&mut batch);
-        assert_eq!(batch.events, vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")]);
+        assert_eq!(
+            batch.events,
+            vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")]
+        );
         assert!(outbox.push_event(Bytes::from_static(b"c")));
         assert!(outbox.push_event(Bytes::from_static(b"d")));
         assert!(!outbox.push_event(Bytes::from_static(b"e")));

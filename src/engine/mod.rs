@@ -190,13 +190,7 @@ impl Engine {
         for index in 0..shard_count {
             let (tx, rx) = mpsc::channel(config.inbox_capacity.max(1));
             let rooms = Arc::new(AtomicUsize::new(0));
-            let shard = shard::Shard::new(
-                index,
-                &config,
-                rx,
-                observer.clone(),
-                rooms.clone(),
-            );
+            let shard = shard::Shard::new(index, &config, rx, observer.clone(), rooms.clone());
             tracker.spawn(shard.run(config.tick_period(), shutdown.clone()));
             shards.push(ShardLink { tx, rooms });
         }
@@ -314,8 +308,14 @@ impl Engine {
     /// # Errors
     /// [`EngineError::ShuttingDown`] if the shard has stopped.
     pub async fn leave(&self, addr: RoomAddr, session: SessionId) -> Result<(), EngineError> {
-        self.send(addr.shard, ShardCmd::Leave { room: addr.id, session })
-            .await
+        self.send(
+            addr.shard,
+            ShardCmd::Leave {
+                room: addr.id,
+                session,
+            },
+        )
+        .await
     }
 
     /// Tells the room that `session`'s connection dropped: its seat is held for the grace

@@ -48,8 +48,12 @@ pub trait DynGame: Send {
     ///
     /// # Errors
     /// [`CodecError::Encode`] if the view type cannot be encoded.
-    fn encode_view(&self, viewer: Viewer, codec: Codec, buf: &mut BytesMut)
-    -> Result<(), CodecError>;
+    fn encode_view(
+        &self,
+        viewer: Viewer,
+        codec: Codec,
+        buf: &mut BytesMut,
+    ) -> Result<(), CodecError>;
     /// See [`Game::outcome`].
     fn outcome(&self) -> Option<Outcome>;
 }

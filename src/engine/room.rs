@@ -14,8 +14,8 @@ use crate::codec::Codec;
 use crate::game::{GameConfig, Rejection, Viewer};
 use crate::outbox::{Outbox, StateFrame};
 use crate::protocol::{
-    ErrorCode, RoomEvent, RoomId, RoomJoined, RoomStatus, RoomSummary, Seat,
-    ServerMsg, SessionId, Tick,
+    ErrorCode, RoomEvent, RoomId, RoomJoined, RoomStatus, RoomSummary, Seat, ServerMsg, SessionId,
+    Tick,
 };
 
 /// A member's place in the room.
@@ -157,12 +157,8 @@ impl Room {
     }
 
     fn free_seat(&self) -> Option<Seat> {
-        (0..self.entry.seats).find(|&seat| {
-            !self
-                .members
-                .iter()
-                .any(|m| m.role == Role::Player(seat))
-        })
+        (0..self.entry.seats)
+            .find(|&seat| !self.members.iter().any(|m| m.role == Role::Player(seat)))
     }
 
     fn member_index(&self, session: SessionId) -> Option<usize> {
@@ -222,7 +218,9 @@ impl Room {
                 return Err(ErrorCode::SpectatorsNotAllowed);
             }
             let joined = self.joined_msg(None);
-            member.outbox.push_msg(&ServerMsg::RoomJoined(joined.clone()));
+            member
+                .outbox
+                .push_msg(&ServerMsg::RoomJoined(joined.clone()));
             self.replay_log(&member.outbox, 0);
             self.members.push(MemberState {
                 session: member.session,
@@ -421,9 +419,10 @@ impl Room {
         };
         match game.apply_input(now, seat, outbox.codec(), &input.data) {
             Ok(changed) => self.dirty |= changed,
-            Err(InputError::Malformed(error)) => {
-                refuse(ErrorCode::BadMessage, format!("malformed game input: {error}"))
-            }
+            Err(InputError::Malformed(error)) => refuse(
+                ErrorCode::BadMessage,
+                format!("malformed game input: {error}"),
+            ),
             Err(InputError::Rejected(rejection)) => {
                 let code = match rejection {
                     Rejection::NotYourTurn => ErrorCode::NotYourTurn,

@@ -126,7 +126,11 @@ impl Shard {
                 let skipped = (gap.as_nanos() / period.as_nanos().max(1)).saturating_sub(1);
                 if skipped > 0 {
                     self.stats.skipped += skipped as u64;
-                    tracing::warn!(shard = self.index, skipped, "tick slots skipped after a late tick");
+                    tracing::warn!(
+                        shard = self.index,
+                        skipped,
+                        "tick slots skipped after a late tick"
+                    );
                 }
             }
             last_scheduled = Some(scheduled);
@@ -239,7 +243,9 @@ impl Shard {
             } => match self.room(room) {
                 Some(room) => room.rebind(member, last_event_seq, now),
                 None => {
-                    member.outbox.push_msg(&crate::protocol::ServerMsg::RoomLeft { room_id: room });
+                    member
+                        .outbox
+                        .push_msg(&crate::protocol::ServerMsg::RoomLeft { room_id: room });
                     self.observer.member_left(room, member.session);
                 }
             },

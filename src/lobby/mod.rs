@@ -25,8 +25,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::engine::{Engine, EngineConfig, GameRegistry, Member, NewRoom, RoomObserver};
 use crate::protocol::{
-    ErrorCode, MAX_CHAT_CHARS, RoomId, RoomSettings, RoomSummary, ServerMsg, SessionId,
-    close_code,
+    ErrorCode, MAX_CHAT_CHARS, RoomId, RoomSettings, RoomSummary, ServerMsg, SessionId, close_code,
 };
 use matchmaker::{MatchCmd, Matchmaker};
 
@@ -125,7 +124,9 @@ pub struct Lobby {
 
 impl std::fmt::Debug for Lobby {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lobby").field("stats", &self.stats()).finish()
+        f.debug_struct("Lobby")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -244,9 +245,10 @@ impl Lobby {
     }
 
     /// The connection `conn_id` bound to `session` has ended. Unless another connection
-    /// took the session over, it leaves the queue, and its room holds its place for the
-    /// grace period.
-    pub async fn connection_closed(&self, session: &Session, conn_id: u64) {
+    /// took the session over, it leaves the queue. If the client said goodbye (`farewell`:
+    /// a close frame with code 1000) the session ends now and leaves its room; otherwise
+    /// the room holds its place and the session waits for a resume for the grace period.
+    pub async fn connection_closed(&self, session: &Session, conn_id: u64, farewell: bool) {
         let (room, queued) = {
             let mut state = session.lock();
             if state.binding.as_ref().map(|b| b.conn_id) != Some(conn_id) {
@@ -262,12 +264,17 @@ impl Lobby {
             };
             let _ = self.shared.matchmaker.send(cmd).await;
         }
+        if farewell {
+            self.shared.sessions.remove(session.id());
+            session.lock().room = None;
+        }
         if let Some(membership) = room {
-            let _ = self
-                .shared
-                .engine
-                .disconnected(membership.addr, session.id())
-                .await;
+            let engine = &self.shared.engine;
+            let _ = if farewell {
+                engine.leave(membership.addr, session.id()).await
+            } else {
+                engine.disconnected(membership.addr, session.id()).await
+            };
         }
     }
 

@@ -213,6 +213,15 @@ impl SessionTable {
         expired
     }
 
+    /// Removes one session now.
+    pub fn remove(&self, id: SessionId) {
+        let mut tables = self.lock();
+        if let Some(session) = tables.by_id.remove(&id) {
+            let token = session.lock().token.clone();
+            tables.by_token.remove(&token);
+        }
+    }
+
     /// Removes every session (at shutdown).
     pub fn clear(&self) {
         let mut tables = self.lock();

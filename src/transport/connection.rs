@@ -52,10 +52,13 @@ where
         conn_id,
         session: None,
         bad_messages: 0,
+        farewell: false,
     };
     reader.read_loop(stream, &writer_done).await;
     if let Some(session) = reader.session.take() {
-        ctx.lobby.connection_closed(&session, conn_id).await;
+        ctx.lobby
+            .connection_closed(&session, conn_id, reader.farewell)
+            .await;
     }
     outbox.close(close_code::NORMAL, "");
     let _ = writer.await;
@@ -68,6 +71,8 @@ struct Reader<'a> {
     conn_id: u64,
     session: Option<Arc<Session>>,
     bad_messages: u32,
+    /// The client closed with 1000: it is leaving, not dropping out.
+    farewell: bool,
 }
 
 /// What the reader does after one frame.
@@ -152,7 +157,10 @@ impl Reader<'_> {
                 self.close(close_code::UNSUPPORTED_DATA, "binary frames only");
                 Next::Stop
             }
-            Message::Close(_) => Next::Stop,
+            Message::Close(frame) => {
+                self.farewell = frame.is_some_and(|f| u16::from(f.code) == close_code::NORMAL);
+                Next::Stop
+            }
             // Pings are answered by tungstenite; any frame counts as activity.
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Next::Continue,
         }
@@ -197,7 +205,10 @@ impl Reader<'_> {
                 "the first message must be Hello",
                 None,
             ));
-            self.close(close_code::HELLO_REQUIRED, "the first message must be Hello");
+            self.close(
+                close_code::HELLO_REQUIRED,
+                "the first message must be Hello",
+            );
             return Next::Stop;
         };
         if version != PROTOCOL_VERSION {
@@ -206,7 +217,10 @@ impl Reader<'_> {
                 format!("protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}"),
                 None,
             ));
-            self.close(close_code::UNSUPPORTED_VERSION, "unsupported protocol version");
+            self.close(
+                close_code::UNSUPPORTED_VERSION,
+                "unsupported protocol version",
+            );
             return Next::Stop;
         }
         let binding = Binding {
@@ -222,7 +236,11 @@ impl Reader<'_> {
             Some(token) => match lobby.resume(&token, binding) {
                 Ok(resumed) => (resumed.session, resumed.token, true),
                 Err(code) => {
-                    self.reply(&error(code, "resume token unknown, expired or already used", None));
+                    self.reply(&error(
+                        code,
+                        "resume token unknown, expired or already used",
+                        None,
+                    ));
                     self.close(close_code::INVALID_RESUME_TOKEN, "invalid resume token");
                     return Next::Stop;
                 }
@@ -238,7 +256,12 @@ impl Reader<'_> {
         if resumed {
             lobby.rejoin_room(&session, last_event_seq).await;
         }
-        tracing::debug!(conn_id = self.conn_id, session = session.id(), resumed, "hello");
+        tracing::debug!(
+            conn_id = self.conn_id,
+            session = session.id(),
+            resumed,
+            "hello"
+        );
         self.session = Some(session);
         Next::Continue
     }
@@ -257,10 +280,8 @@ async fn write_loop<S>(
     let _done = done.drop_guard();
     let mut batch = Batch::default();
     let mut scratch = BytesMut::with_capacity(512);
-    let mut ping = tokio::time::interval_at(
-        Instant::now() + config.ping_interval,
-        config.ping_interval,
-    );
+    let mut ping =
+        tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
     loop {
         let wake = tokio::select! {
             _ = outbox.next_batch(&mut batch) => Wake::Batch,
@@ -268,7 +289,9 @@ async fn write_loop<S>(
         };
         let write = async {
             match wake {
-                Wake::Batch => write_batch(&mut sink, &mut batch, outbox.codec(), &mut scratch).await,
+                Wake::Batch => {
+                    write_batch(&mut sink, &mut batch, outbox.codec(), &mut scratch).await
+                }
                 Wake::Ping => sink.send(Message::Ping(Bytes::new())).await,
             }
         };
