@@ -20,7 +20,8 @@ pub const MAX_DECODE_BYTES: usize = 16 * 1024;
 pub const MAX_MSGPACK_DEPTH: usize = 16;
 
 /// The bincode configuration of the `ticksync.bincode.v1` subprotocol: little-endian,
-/// variable-length integers (LEB128-like, see PROTOCOL.md), and a decode limit.
+/// variable-length integers (one byte below 251, else a tag byte 251/252/253 and a 2-, 4- or
+/// 8-byte little-endian value; see PROTOCOL.md), and a decode limit.
 fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard()
         .with_little_endian()
@@ -55,7 +56,8 @@ pub enum CodecError {
 }
 
 impl Codec {
-    /// Every codec, in the server's order of preference.
+    /// Every codec. (The client's order of `Sec-WebSocket-Protocol` decides which one a
+    /// connection uses.)
     pub const ALL: [Codec; 2] = [Codec::Bincode, Codec::MsgPack];
 
     /// The codec a WebSocket subprotocol name selects, if any.

@@ -2,12 +2,14 @@
 //!
 //! Data only: no I/O, no encoding choice. [`crate::codec`] turns these types into bytes
 //! (bincode or MessagePack, negotiated per connection) and back. PROTOCOL.md documents every
-//! message, its field order and both encodings, with test vectors that the unit tests check
+//! message, its field order and both encodings, with test vectors that the integration tests (tests/it/protocol_vectors.rs) check
 //! byte for byte.
 //!
-//! Compatibility rule: variants and fields are only ever appended. The bincode encoding
-//! identifies an enum variant by its position, so reordering is a breaking change that needs
-//! a new [`PROTOCOL_VERSION`].
+//! Compatibility rule: new message kinds are only ever appended as new enum variants, so
+//! existing kinds keep their bincode index and an older peer fails only on the new kinds.
+//! bincode cannot skip unknown fields, so adding, removing or reordering a field of an
+//! existing message needs a new [`PROTOCOL_VERSION`] (MessagePack peers skip unknown
+//! fields).
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -86,7 +88,11 @@ pub enum ClientMsg {
     ListRooms,
 }
 
-/// Longest accepted chat message, in characters.
+/// Most rooms one `RoomList` carries, so the message stays far below the 16 KiB cap.
+pub const MAX_LISTED_ROOMS: usize = 100;
+
+/// Longest accepted chat message, in Unicode scalar values (Rust `char`s; a JavaScript
+/// string's code points, not its UTF-16 length).
 pub const MAX_CHAT_CHARS: usize = 200;
 
 /// Options for a room created with `CreateRoom`.
@@ -166,7 +172,8 @@ pub enum ServerMsg {
     },
     /// Answer to `ListRooms`.
     RoomList {
-        /// Every room on the server.
+        /// Open rooms, oldest first, at most [`MAX_LISTED_ROOMS`] of them (the full
+        /// directory is at `GET /rooms`).
         rooms: Vec<RoomSummary>,
     },
     /// Answer to `CancelMatch`.

@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use crate::lobby::{Lobby, Session};
 use crate::outbox::Outbox;
-use crate::protocol::{ClientMsg, ErrorCode, RoomSettings, ServerMsg};
+use crate::protocol::{ClientMsg, ErrorCode, MAX_LISTED_ROOMS, RoomSettings, ServerMsg};
 
 /// Builds an `Error` message.
 pub fn error(code: ErrorCode, message: impl Into<String>, input_seq: Option<u32>) -> ServerMsg {
@@ -58,9 +58,11 @@ pub async fn dispatch(lobby: &Lobby, session: &Arc<Session>, outbox: &Outbox, ms
         ClientMsg::LeaveRoom => lobby.leave_room(session).await.err().map(refusal),
         ClientMsg::Input { seq, data, .. } => input(lobby, session, seq, data).await,
         ClientMsg::Chat { text } => lobby.chat(session, text).await.err().map(refusal),
-        ClientMsg::ListRooms => Some(ServerMsg::RoomList {
-            rooms: lobby.list_rooms(),
-        }),
+        ClientMsg::ListRooms => {
+            let mut rooms = lobby.list_rooms();
+            rooms.truncate(MAX_LISTED_ROOMS);
+            Some(ServerMsg::RoomList { rooms })
+        }
     };
     if let Some(reply) = reply {
         outbox.push_msg(&reply);
