@@ -2,5 +2,7 @@
 //! protocol. One test binary, one link.
 
 mod protocol_vectors;
+// Shared helpers; not every test module uses every one of them.
+#[allow(dead_code)]
 mod support;
 mod tictactoe_games;
