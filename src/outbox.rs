@@ -13,6 +13,7 @@
 //! The lock is a plain mutex held for a few pointer moves and never across an `.await`.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -21,15 +22,19 @@ use tokio::sync::Notify;
 use crate::codec::Codec;
 use crate::protocol::{ServerMsg, Tick, close_code};
 
-/// The newest snapshot for one client: the shared, already encoded game view plus the two
-/// fields that are this client's own. The writer wraps them in a `ServerMsg::Snapshot`.
+/// The newest state for one client: the shared, already encoded game view (or delta) plus
+/// the fields that are this client's own. The writer wraps them in a `ServerMsg::Snapshot`,
+/// or a `ServerMsg::Delta` when `base_tick` is set.
 #[derive(Debug, Clone)]
 pub struct StateFrame {
     /// The tick of the state.
     pub tick: Tick,
+    /// For a delta: the acknowledged tick it applies to. `None` for a full snapshot.
+    pub base_tick: Option<Tick>,
     /// The last input seq of this client the room processed.
     pub input_seq: u32,
-    /// The game view, encoded once per codec per tick and shared by every recipient.
+    /// The game view (or delta), encoded once per codec and base per tick and shared by
+    /// every recipient.
     pub body: Bytes,
 }
 
@@ -72,6 +77,7 @@ pub struct Outbox {
     capacity: usize,
     inner: Mutex<Inner>,
     notify: Notify,
+    acked_tick: AtomicU64,
 }
 
 impl Outbox {
@@ -82,7 +88,20 @@ impl Outbox {
             capacity: capacity.max(1),
             inner: Mutex::new(Inner::default()),
             notify: Notify::new(),
+            acked_tick: AtomicU64::new(0),
         })
+    }
+
+    /// Records that the client has applied the state of `tick` (from `Input.ack_tick` or
+    /// `Ack`). Only ever moves forward. Written by the reader, read by the room at its
+    /// tick: an atomic, so acknowledgements cost no message to the shard.
+    pub fn acknowledge(&self, tick: Tick) {
+        self.acked_tick.fetch_max(tick, Ordering::Relaxed);
+    }
+
+    /// The newest tick the client has acknowledged on this connection (0 for none).
+    pub fn acked_tick(&self) -> Tick {
+        self.acked_tick.load(Ordering::Relaxed)
     }
 
     /// The codec every frame in this outbox must be encoded with.
@@ -192,6 +211,7 @@ mod tests {
     fn frame(tick: Tick) -> StateFrame {
         StateFrame {
             tick,
+            base_tick: None,
             input_seq: 0,
             body: Bytes::new(),
         }

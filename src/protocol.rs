@@ -86,6 +86,12 @@ pub enum ClientMsg {
     },
     /// Ask for the room directory.
     ListRooms,
+    /// Acknowledges the newest state this client has applied, when it has no `Input` to
+    /// carry the acknowledgement. The server sends deltas against acknowledged states.
+    Ack {
+        /// The newest `Snapshot`/`Delta` tick applied.
+        tick: Tick,
+    },
 }
 
 /// Most rooms one `RoomList` carries, so the message stays far below the 16 KiB cap.
@@ -102,6 +108,9 @@ pub struct RoomSettings {
     pub turn_seconds: Option<u32>,
     /// Whether spectators may join.
     pub allow_spectators: bool,
+    /// Lockstep relay mode: the server runs no rules and instead relays, every tick, the
+    /// bundle of all players' inputs for that tick as a reliable `InputFrame` event.
+    pub relay: bool,
 }
 
 /// A message from the server to a client.
@@ -181,6 +190,18 @@ pub enum ServerMsg {
         /// Game whose queue was left.
         game: String,
     },
+    /// The room's state at `tick`, as a difference from the state at `base_tick`, which
+    /// this client acknowledged. Sent instead of `Snapshot` by games that support deltas.
+    Delta {
+        /// The tick this state belongs to.
+        tick: Tick,
+        /// The acknowledged tick the delta applies to.
+        base_tick: Tick,
+        /// The last input `seq` of this client the server has processed (0 for none).
+        input_seq: u32,
+        /// The game's delta, encoded with this connection's codec.
+        delta: Bytes,
+    },
 }
 
 /// Where a client now is: sent in `MatchFound` and `RoomJoined`.
@@ -250,6 +271,25 @@ pub enum RoomEvent {
         /// Spectators.
         spectators: u32,
     },
+    /// Relay rooms only: every player's inputs for one tick, in arrival order. One per
+    /// tick, empty ticks included, so a lockstep simulation can advance.
+    InputFrame {
+        /// The tick the inputs belong to.
+        frame: Tick,
+        /// The inputs.
+        inputs: Vec<FrameInput>,
+    },
+}
+
+/// One player's input inside an `InputFrame`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameInput {
+    /// The player's seat.
+    pub seat: Seat,
+    /// The input's `seq`.
+    pub seq: u32,
+    /// The input's `data`, as the client sent it.
+    pub data: Bytes,
 }
 
 /// Why a game ended.

@@ -13,7 +13,7 @@ mod registry;
 mod room;
 mod shard;
 
-pub use registry::{DynGame, Erased, GameEntry, GameRegistry, InputError};
+pub use registry::{DynGame, Erased, GameEntry, GameRegistry, InputError, WithDeltas};
 pub use shard::ShardStats;
 
 use std::sync::Arc;
@@ -97,8 +97,11 @@ pub struct NewRoom {
     pub code: String,
     /// Listed with its code in the directory (quick-match rooms) or not (private rooms).
     pub public: bool,
-    /// Players seated in order from seat 0; the game starts once every seat is filled.
+    /// Players seated in order from seat 0.
     pub players: Vec<Member>,
+    /// Start the game now with these players (quick match, possibly fewer than every seat
+    /// after the fill wait). Otherwise it starts when the last seat is filled.
+    pub start_now: bool,
 }
 
 /// Why the engine could not take a request.
@@ -186,12 +189,13 @@ impl Engine {
         tracker: &TaskTracker,
     ) -> Engine {
         let shard_count = config.shards.max(1);
+        let epoch = tokio::time::Instant::now();
         let mut shards = Vec::with_capacity(shard_count);
         for index in 0..shard_count {
             let (tx, rx) = mpsc::channel(config.inbox_capacity.max(1));
             let rooms = Arc::new(AtomicUsize::new(0));
             let shard = shard::Shard::new(index, &config, rx, observer.clone(), rooms.clone());
-            tracker.spawn(shard.run(config.tick_period(), shutdown.clone()));
+            tracker.spawn(shard.run(config.tick_period(), epoch, shutdown.clone()));
             shards.push(ShardLink { tx, rooms });
         }
         Engine {

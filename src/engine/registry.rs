@@ -5,13 +5,14 @@
 //! encodes views with the connection's codec. This is the only place game types meet the
 //! codec.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::BytesMut;
 
 use crate::codec::{Codec, CodecError};
-use crate::game::{Game, GameConfig, Outcome, Rejection, Viewer, tictactoe::TicTacToe};
+use crate::game::arena::Arena;
+use crate::game::{DeltaGame, Game, GameConfig, Outcome, Rejection, Viewer, tictactoe::TicTacToe};
 use crate::protocol::{Seat, Tick};
 
 /// Why an input was not applied.
@@ -56,6 +57,28 @@ pub trait DynGame: Send {
     ) -> Result<(), CodecError>;
     /// See [`Game::outcome`].
     fn outcome(&self) -> Option<Outcome>;
+    /// Remembers the current view as the state at `now`, as a base for later deltas.
+    /// Games without delta support ignore it.
+    fn record_view(&mut self, _now: Tick) {}
+    /// Whether a delta against the view at `base_tick` can be encoded.
+    fn has_base(&self, _base_tick: Tick) -> bool {
+        false
+    }
+    /// Appends the encoded delta from the recorded view at `base_tick` to the current view
+    /// (at `now`) to `buf`. Returns `Ok(false)` when no such base is recorded or the game
+    /// has no delta support.
+    ///
+    /// # Errors
+    /// [`CodecError::Encode`] if the delta type cannot be encoded.
+    fn encode_delta(
+        &self,
+        _base_tick: Tick,
+        _now: Tick,
+        _codec: Codec,
+        _buf: &mut BytesMut,
+    ) -> Result<bool, CodecError> {
+        Ok(false)
+    }
 }
 
 /// Adapts a concrete [`Game`] to [`DynGame`].
@@ -100,6 +123,101 @@ impl<G: Game> DynGame for Erased<G> {
     }
 }
 
+/// A [`DeltaGame`] with the recent views that deltas are taken against.
+pub struct WithDeltas<G: DeltaGame> {
+    inner: Erased<G>,
+    history: VecDeque<(Tick, G::View)>,
+    capacity: usize,
+}
+
+impl<G: DeltaGame> WithDeltas<G> {
+    /// Wraps `game`, keeping its last `capacity` recorded views.
+    pub fn new(game: G, capacity: usize) -> WithDeltas<G> {
+        WithDeltas {
+            inner: Erased(game),
+            history: VecDeque::with_capacity(capacity.max(1)),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn base(&self, tick: Tick) -> Option<&G::View> {
+        // Ticks are recorded in increasing order.
+        let index = self.history.binary_search_by_key(&tick, |(t, _)| *t).ok()?;
+        self.history.get(index).map(|(_, view)| view)
+    }
+}
+
+impl<G: DeltaGame> DynGame for WithDeltas<G> {
+    fn apply_input(
+        &mut self,
+        now: Tick,
+        seat: Seat,
+        codec: Codec,
+        data: &[u8],
+    ) -> Result<bool, InputError> {
+        self.inner.apply_input(now, seat, codec, data)
+    }
+
+    fn tick(&mut self, now: Tick) -> bool {
+        self.inner.tick(now)
+    }
+
+    fn abandon(&mut self, now: Tick, seat: Seat) -> bool {
+        self.inner.abandon(now, seat)
+    }
+
+    fn shared_view(&self) -> bool {
+        self.inner.shared_view()
+    }
+
+    fn encode_view(
+        &self,
+        viewer: Viewer,
+        codec: Codec,
+        buf: &mut BytesMut,
+    ) -> Result<(), CodecError> {
+        self.inner.encode_view(viewer, codec, buf)
+    }
+
+    fn outcome(&self) -> Option<Outcome> {
+        self.inner.outcome()
+    }
+
+    fn record_view(&mut self, now: Tick) {
+        if self.history.back().is_some_and(|(t, _)| *t >= now) {
+            return;
+        }
+        let view = self.inner.0.view(Viewer::Spectator);
+        if self.history.len() >= self.capacity {
+            self.history.pop_front();
+        }
+        self.history.push_back((now, view));
+    }
+
+    fn has_base(&self, base_tick: Tick) -> bool {
+        self.base(base_tick).is_some()
+    }
+
+    fn encode_delta(
+        &self,
+        base_tick: Tick,
+        now: Tick,
+        codec: Codec,
+        buf: &mut BytesMut,
+    ) -> Result<bool, CodecError> {
+        let Some(base) = self.base(base_tick) else {
+            return Ok(false);
+        };
+        let current = self.inner.0.view(Viewer::Spectator);
+        let delta = G::diff(base, base_tick, &current, now);
+        codec.encode_into(&delta, buf)?;
+        Ok(true)
+    }
+}
+
+/// Views a delta game keeps for deltas: at least this many, and at least one second's worth.
+const MIN_DELTA_HISTORY: usize = 64;
+
 /// How to make one game: its name, seat count and constructor.
 #[derive(Clone, Copy)]
 pub struct GameEntry {
@@ -107,6 +225,8 @@ pub struct GameEntry {
     pub name: &'static str,
     /// Seats per room.
     pub seats: u8,
+    /// Fewest players a quick-match room may start with after the fill wait.
+    pub min_players: u8,
     /// Builds a game when a room's seats are filled.
     pub create: fn(&GameConfig, Tick) -> Box<dyn DynGame>,
 }
@@ -126,7 +246,19 @@ impl GameEntry {
         GameEntry {
             name: G::name(),
             seats: G::seats(),
+            min_players: G::min_players().clamp(1, G::seats()),
             create: |config, start| Box::new(Erased(G::new(config, start))),
+        }
+    }
+
+    /// The entry for a game whose views are sent as deltas against acknowledged states.
+    pub fn with_deltas<G: DeltaGame>() -> GameEntry {
+        GameEntry {
+            create: |config, start| {
+                let history = MIN_DELTA_HISTORY.max(usize::from(config.tick_hz));
+                Box::new(WithDeltas::new(G::new(config, start), history))
+            },
+            ..GameEntry::of::<G>()
         }
     }
 }
@@ -147,7 +279,10 @@ impl GameRegistry {
 
     /// The built-in games.
     pub fn builtin() -> GameRegistry {
-        GameRegistry::new([GameEntry::of::<TicTacToe>()])
+        GameRegistry::new([
+            GameEntry::of::<TicTacToe>(),
+            GameEntry::with_deltas::<Arena>(),
+        ])
     }
 
     /// The entry for `name`, if offered.

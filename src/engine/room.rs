@@ -10,12 +10,12 @@ use bytes::{Bytes, BytesMut};
 
 use super::registry::{DynGame, GameEntry, InputError};
 use super::{Member, NewRoom, RoomObserver};
-use crate::codec::Codec;
+use crate::codec::{Codec, CodecError};
 use crate::game::{GameConfig, Rejection, Viewer};
 use crate::outbox::{Outbox, StateFrame};
 use crate::protocol::{
-    ErrorCode, RoomEvent, RoomId, RoomJoined, RoomStatus, RoomSummary, Seat, ServerMsg, SessionId,
-    Tick,
+    ErrorCode, FrameInput, RoomEvent, RoomId, RoomJoined, RoomStatus, RoomSummary, Seat, ServerMsg,
+    SessionId, Tick,
 };
 
 /// A member's place in the room.
@@ -37,6 +37,10 @@ struct MemberState {
     away_until: Option<Tick>,
     /// Send this member a full snapshot at the next tick even if nothing changed.
     needs_state: bool,
+    /// The tick of the last full snapshot sent to this member in this room. Deltas are only
+    /// taken against acknowledged ticks at or after it, so an acknowledgement that belongs
+    /// to an earlier room (ticks are comparable across shards) is never used as a base.
+    full_at: Option<Tick>,
 }
 
 #[derive(Debug)]
@@ -61,6 +65,18 @@ pub(crate) struct RoomLimits {
     pub event_log_capacity: usize,
 }
 
+impl RoomLimits {
+    /// Relay rooms log one frame per tick and must replay a whole grace period's worth.
+    fn relay_log_capacity(&self) -> usize {
+        let grace = usize::try_from(self.grace_ticks).unwrap_or(usize::MAX);
+        self.event_log_capacity.max(
+            grace
+                .saturating_mul(2)
+                .saturating_add(usize::from(self.tick_hz)),
+        )
+    }
+}
+
 pub(crate) struct Room {
     id: RoomId,
     code: String,
@@ -74,6 +90,8 @@ pub(crate) struct Room {
     log: VecDeque<LoggedEvent>,
     next_seq: u64,
     pending: Vec<PendingInput>,
+    /// Relay mode: this tick's inputs, relayed as one `InputFrame` event.
+    frame: Vec<FrameInput>,
     dirty: bool,
     finished_at: Option<Tick>,
     observer: Arc<dyn RoomObserver>,
@@ -92,6 +110,7 @@ impl Room {
         let config = GameConfig {
             tick_hz: limits.tick_hz,
             settings: new.settings,
+            players: 0,
         };
         let mut room = Room {
             id,
@@ -106,6 +125,7 @@ impl Room {
             log: VecDeque::new(),
             next_seq: 1,
             pending: Vec::new(),
+            frame: Vec::new(),
             dirty: false,
             finished_at: None,
             observer,
@@ -116,9 +136,25 @@ impl Room {
             room.seat_member(member, seat, quick_match, now);
         }
         room.emit_occupancy(now);
-        room.start_if_full(now);
+        if new.start_now {
+            room.start(now);
+        } else {
+            room.start_if_full(now);
+        }
         room.observer.room_changed(&room.summary());
         room
+    }
+
+    fn relay(&self) -> bool {
+        self.config.settings.relay
+    }
+
+    fn log_capacity(&self) -> usize {
+        if self.relay() {
+            self.limits.relay_log_capacity()
+        } else {
+            self.limits.event_log_capacity.max(1)
+        }
     }
 
     pub(crate) fn id(&self) -> RoomId {
@@ -189,15 +225,26 @@ impl Room {
             input_seq: 0,
             away_until: None,
             needs_state: true,
+            full_at: None,
         });
         self.emit(now, RoomEvent::PlayerJoined { seat });
     }
 
     fn start_if_full(&mut self, now: Tick) {
-        if self.status != RoomStatus::Waiting || self.player_count() < self.entry.seats {
+        if self.player_count() >= self.entry.seats {
+            self.start(now);
+        }
+    }
+
+    /// Starts play with the players seated now. Relay rooms run no rules: they only relay.
+    fn start(&mut self, now: Tick) {
+        if self.status != RoomStatus::Waiting || self.player_count() == 0 {
             return;
         }
-        self.game = Some((self.entry.create)(&self.config, now));
+        self.config.players = self.player_count();
+        if !self.relay() {
+            self.game = Some((self.entry.create)(&self.config, now));
+        }
         self.status = RoomStatus::Running;
         self.dirty = true;
         self.emit(now, RoomEvent::GameStarted);
@@ -229,6 +276,7 @@ impl Room {
                 input_seq: 0,
                 away_until: None,
                 needs_state: true,
+                full_at: None,
             });
             self.emit_occupancy(now);
             self.observer.room_changed(&self.summary());
@@ -326,6 +374,7 @@ impl Room {
         let was_away = state.away_until.take().is_some();
         state.outbox = Some(member.outbox);
         state.needs_state = true;
+        state.full_at = None;
         if was_away && let Some(seat) = seat {
             self.emit(now, RoomEvent::PlayerReconnected { seat });
         }
@@ -365,6 +414,10 @@ impl Room {
     /// room is done and must be removed.
     pub(crate) fn tick(&mut self, now: Tick, scratch: &mut BytesMut) -> bool {
         self.apply_inputs(now);
+        if self.relay() && self.status == RoomStatus::Running {
+            let inputs = std::mem::take(&mut self.frame);
+            self.emit(now, RoomEvent::InputFrame { frame: now, inputs });
+        }
         if let Some(game) = &mut self.game
             && self.status == RoomStatus::Running
             && game.tick(now)
@@ -410,6 +463,14 @@ impl Room {
             return;
         }
         member.input_seq = input.seq;
+        if self.relay() && self.status == RoomStatus::Running {
+            self.frame.push(FrameInput {
+                seat,
+                seq: input.seq,
+                data: input.data.clone(),
+            });
+            return;
+        }
         let Some(game) = self
             .game
             .as_mut()
@@ -451,12 +512,17 @@ impl Room {
     }
 
     fn broadcast_state(&mut self, now: Tick, scratch: &mut BytesMut) {
-        let Some(game) = &self.game else {
+        let Some(game) = &mut self.game else {
             return;
         };
         let everyone = std::mem::take(&mut self.dirty);
+        if !everyone && !self.members.iter().any(|m| m.needs_state) {
+            return;
+        }
+        game.record_view(now);
+        let game = &**game;
         let shared = game.shared_view();
-        let mut shared_bodies: [Option<Bytes>; 2] = [None, None];
+        let mut cache = FrameCache::default();
         for member in &mut self.members {
             if !(everyone || member.needs_state) {
                 continue;
@@ -465,26 +531,32 @@ impl Room {
                 continue;
             };
             let codec = outbox.codec();
-            let body = if shared {
-                match &shared_bodies[codec.index()] {
-                    Some(body) => body.clone(),
-                    None => match encode_view(game.as_ref(), Viewer::Spectator, codec, scratch) {
-                        Some(body) => shared_bodies[codec.index()].insert(body).clone(),
-                        None => continue,
-                    },
-                }
-            } else {
-                let viewer = match member.role {
-                    Role::Player(seat) => Viewer::Player(seat),
-                    Role::Spectator => Viewer::Spectator,
-                };
-                match encode_view(game.as_ref(), viewer, codec, scratch) {
-                    Some(body) => body,
-                    None => continue,
+            let acked = outbox.acked_tick();
+            let base = member
+                .full_at
+                .filter(|&full| shared && !member.needs_state && acked >= full)
+                .map(|_| acked)
+                .filter(|&base| base < now && game.has_base(base));
+            let encoded = match base {
+                Some(base) => cache.delta(game, codec, base, now, scratch),
+                None if shared => cache.full(game, codec, scratch),
+                None => {
+                    let viewer = match member.role {
+                        Role::Player(seat) => Viewer::Player(seat),
+                        Role::Spectator => Viewer::Spectator,
+                    };
+                    encode_with(scratch, |buf| game.encode_view(viewer, codec, buf))
                 }
             };
+            let Some(body) = encoded else {
+                continue;
+            };
+            if base.is_none() {
+                member.full_at = Some(now);
+            }
             outbox.set_state(StateFrame {
                 tick: now,
+                base_tick: base,
                 input_seq: member.input_seq,
                 body,
             });
@@ -575,7 +647,7 @@ impl Room {
         let ServerMsg::Event { event, .. } = msg else {
             return;
         };
-        if self.log.len() >= self.limits.event_log_capacity.max(1) {
+        if self.log.len() >= self.log_capacity() {
             self.log.pop_front();
         }
         self.log.push_back(LoggedEvent {
@@ -586,19 +658,64 @@ impl Room {
     }
 }
 
-/// Encodes one view into the shard's scratch buffer and splits it off as shared bytes.
-fn encode_view(
-    game: &dyn DynGame,
-    viewer: Viewer,
-    codec: Codec,
+/// Runs `encode` into the shard's scratch buffer and splits the result off as shared bytes.
+fn encode_with(
     scratch: &mut BytesMut,
+    encode: impl FnOnce(&mut BytesMut) -> Result<(), CodecError>,
 ) -> Option<Bytes> {
     scratch.clear();
-    match game.encode_view(viewer, codec, scratch) {
+    match encode(scratch) {
         Ok(()) => Some(scratch.split().freeze()),
         Err(error) => {
             tracing::error!(%error, "failed to encode a game view");
             None
         }
+    }
+}
+
+/// The frames encoded during one broadcast: one full view per codec and one delta per
+/// (codec, base tick), each shared by every member that needs it.
+#[derive(Default)]
+struct FrameCache {
+    full: [Option<Bytes>; 2],
+    deltas: Vec<(Codec, Tick, Bytes)>,
+}
+
+impl FrameCache {
+    fn full(&mut self, game: &dyn DynGame, codec: Codec, scratch: &mut BytesMut) -> Option<Bytes> {
+        if let Some(body) = &self.full[codec.index()] {
+            return Some(body.clone());
+        }
+        let body = encode_with(scratch, |buf| {
+            game.encode_view(Viewer::Spectator, codec, buf)
+        })?;
+        Some(self.full[codec.index()].insert(body).clone())
+    }
+
+    fn delta(
+        &mut self,
+        game: &dyn DynGame,
+        codec: Codec,
+        base: Tick,
+        now: Tick,
+        scratch: &mut BytesMut,
+    ) -> Option<Bytes> {
+        if let Some((_, _, body)) = self
+            .deltas
+            .iter()
+            .find(|(c, b, _)| *c == codec && *b == base)
+        {
+            return Some(body.clone());
+        }
+        let mut found = false;
+        let body = encode_with(scratch, |buf| {
+            found = game.encode_delta(base, now, codec, buf)?;
+            Ok(())
+        })?;
+        if !found {
+            return self.full(game, codec, scratch);
+        }
+        self.deltas.push((codec, base, body.clone()));
+        Some(body)
     }
 }

@@ -9,10 +9,16 @@
 //! 3. remove rooms that are done;
 //! 4. record how long the tick took and how late it started.
 //!
+//! **Tick numbers** follow the wall clock: tick `n` is scheduled `n` periods after the
+//! engine's start, on every shard, so tick numbers are comparable across shards (a
+//! client's acknowledgement from one room can never be mistaken for one in another).
+//!
 //! **Late ticks.** The timer uses [`MissedTickBehavior::Skip`]: when a tick overruns its
-//! budget, the ticks it overlapped are skipped rather than run back to back to catch up.
-//! Game time is the tick count, so under overload the game slows down instead of bursting;
-//! every overrun and skipped tick is counted and logged.
+//! budget, the slots it overlapped are skipped rather than run back to back to catch up
+//! (bursting would deepen the overload). The next tick's number still follows the clock,
+//! so a game sees a gap of more than one tick and advances by it (the arena moves by the
+//! elapsed ticks; tic-tac-toe's turn timer counts ticks). Every overrun and skipped slot is
+//! counted in [`ShardStats`] and logged.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -111,9 +117,15 @@ impl Shard {
         }
     }
 
-    pub(crate) async fn run(mut self, period: Duration, shutdown: CancellationToken) {
-        let mut interval = tokio::time::interval(period);
+    pub(crate) async fn run(
+        mut self,
+        period: Duration,
+        epoch: Instant,
+        shutdown: CancellationToken,
+    ) {
+        let mut interval = tokio::time::interval_at(epoch + period, period);
         interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let period_nanos = period.as_nanos().max(1);
         let mut last_scheduled: Option<Instant> = None;
         loop {
             let scheduled = tokio::select! {
@@ -135,7 +147,9 @@ impl Shard {
             }
             last_scheduled = Some(scheduled);
             let lateness = started.saturating_duration_since(scheduled);
-            if !self.tick() {
+            let slot = scheduled.saturating_duration_since(epoch).as_nanos() / period_nanos;
+            let now = (u64::try_from(slot).unwrap_or(u64::MAX)).max(self.now + 1);
+            if !self.tick(now) {
                 break;
             }
             let took = started.elapsed();
@@ -159,12 +173,11 @@ impl Shard {
         tracing::debug!(shard = self.index, "shard stopped");
     }
 
-    /// Runs one tick. Returns `false` when the inbox is closed and the shard should stop.
-    fn tick(&mut self) -> bool {
-        self.now += 1;
+    /// Runs tick `now`. Returns `false` when the inbox is closed and the shard should stop.
+    fn tick(&mut self, now: Tick) -> bool {
+        self.now = now;
         self.stats.ticks += 1;
         let open = self.drain_commands();
-        let now = self.now;
         for (key, room) in &mut self.rooms {
             if room.tick(now, &mut self.scratch) {
                 self.closed.push(key);

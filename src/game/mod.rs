@@ -5,6 +5,7 @@
 //! same inputs at the same ticks always give the same states, so the rules are tested
 //! without any I/O.
 
+pub mod arena;
 pub mod tictactoe;
 
 use serde::{Serialize, de::DeserializeOwned};
@@ -50,6 +51,9 @@ pub struct GameConfig {
     pub tick_hz: u16,
     /// The room's settings from `CreateRoom` (defaults for quick-match rooms).
     pub settings: RoomSettings,
+    /// Players seated when the game starts: seats `0..players`. At least
+    /// [`Game::min_players`], at most [`Game::seats`].
+    pub players: u8,
 }
 
 /// A game's rules, plugged into the engine.
@@ -76,10 +80,19 @@ pub trait Game: Send + 'static {
     where
         Self: Sized;
 
-    /// Seats to fill before the game starts.
+    /// Seats in a room. A private room starts when all are filled.
     fn seats() -> u8
     where
         Self: Sized;
+
+    /// Fewest players a quick-match room may start with after the queue has waited its
+    /// fill time (see `MatchConfig::fill_wait`). Defaults to every seat.
+    fn min_players() -> u8
+    where
+        Self: Sized,
+    {
+        Self::seats()
+    }
 
     /// Checks an input against the rules without changing anything.
     ///
@@ -102,4 +115,27 @@ pub trait Game: Send + 'static {
 
     /// How the game ended, once it has.
     fn outcome(&self) -> Option<Outcome>;
+}
+
+/// A game whose views can be sent as differences from an earlier view the client already
+/// has. The engine keeps recent views and sends each client `diff(acknowledged, current)`.
+///
+/// The contract, checked by property tests: for any two views `a` (at tick `ta`) and `b`
+/// (at tick `tb > ta`) produced by the same game,
+/// `apply_delta(&a, ta, &diff(&a, ta, &b, tb), tb) == b`.
+pub trait DeltaGame: Game<View: Clone + PartialEq + Send> {
+    /// The difference between two views, as sent inside `ServerMsg::Delta::delta`.
+    type Delta: Serialize + DeserializeOwned;
+
+    /// What changed from `base` (the view at `base_tick`) to `current` (at `tick`).
+    fn diff(base: &Self::View, base_tick: Tick, current: &Self::View, tick: Tick) -> Self::Delta;
+
+    /// Rebuilds the view at `tick` from `base` (at `base_tick`) and a delta. Clients run
+    /// this; the server only uses it in tests.
+    fn apply_delta(
+        base: &Self::View,
+        base_tick: Tick,
+        delta: &Self::Delta,
+        tick: Tick,
+    ) -> Self::View;
 }

@@ -179,6 +179,7 @@ mod tests {
         let config = GameConfig {
             tick_hz: 10,
             settings: RoomSettings::default(),
+            players: 2,
         };
         TicTacToe::new(&config, 0)
     }

@@ -5,8 +5,10 @@
 //! second waited, up to [`MatchConfig::max_window`]. Two players are compatible when their
 //! rating gap is within the wider of their two windows (the longer waiter's patience
 //! decides). Oldest first, each waiting player is grouped with the compatible players
-//! closest to its rating; a group as large as the game's seat count becomes a room. The
-//! queue is retried on every arrival and every [`MatchConfig::retry_interval`].
+//! closest to its rating; a group as large as the game's seat count becomes a room. A
+//! player who has waited [`MatchConfig::fill_wait`] is seated with fewer players, down to
+//! the game's minimum (the arena starts alone; tic-tac-toe always needs two). The queue is
+//! retried on every arrival and every [`MatchConfig::retry_interval`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,6 +37,9 @@ pub struct MatchConfig {
     pub max_window: u32,
     /// How often the queue is retried when nobody arrives.
     pub retry_interval: Duration,
+    /// After waiting this long, a player is seated with fewer players than the game's
+    /// seats, if the game allows that many (`Game::min_players`; tic-tac-toe does not).
+    pub fill_wait: Duration,
 }
 
 impl Default for MatchConfig {
@@ -44,6 +49,7 @@ impl Default for MatchConfig {
             widen_per_second: 50,
             max_window: 1000,
             retry_interval: Duration::from_millis(250),
+            fill_wait: Duration::from_secs(3),
         }
     }
 }
@@ -199,7 +205,7 @@ impl Matchmaker {
     fn next_group(&self, game: &str) -> Option<Vec<usize>> {
         let (entry, queue) = self.queues.get(game)?;
         let seats = usize::from(entry.seats);
-        if queue.len() < seats {
+        if queue.len() < usize::from(entry.min_players) {
             return None;
         }
         let now = Instant::now();
@@ -218,11 +224,18 @@ impl Matchmaker {
                     (gap <= windows[anchor].max(windows[i])).then_some((gap, i))
                 })
                 .collect();
-            if candidates.len() + 1 < seats {
+            let waited = now.duration_since(waiting.since) >= self.config.fill_wait;
+            let enough = if waited {
+                usize::from(entry.min_players)
+            } else {
+                seats
+            };
+            if candidates.len() + 1 < enough {
                 continue;
             }
             candidates.sort_unstable();
-            let mut group: Vec<usize> = candidates[..seats - 1].iter().map(|&(_, i)| i).collect();
+            candidates.truncate(seats - 1);
+            let mut group: Vec<usize> = candidates.iter().map(|&(_, i)| i).collect();
             group.push(anchor);
             return Some(group);
         }
@@ -261,10 +274,12 @@ impl Matchmaker {
             settings: RoomSettings {
                 turn_seconds: None,
                 allow_spectators: true,
+                relay: false,
             },
             code,
             public: true,
             players: members,
+            start_now: true,
         };
         if self.engine.create_room(addr, room).await.is_err() {
             self.directory.remove(addr.id);

@@ -380,6 +380,7 @@ impl Lobby {
                 session: session.id(),
                 outbox,
             }],
+            start_now: false,
         };
         if engine.create_room(addr, room).await.is_err() {
             self.shared.directory.remove(addr.id);

@@ -174,6 +174,12 @@ impl Reader<'_> {
         let Some(session) = self.session.clone() else {
             return self.on_hello(msg).await;
         };
+        match &msg {
+            ClientMsg::Ack { tick } | ClientMsg::Input { ack_tick: tick, .. } => {
+                self.outbox.acknowledge(*tick);
+            }
+            _ => {}
+        }
         dispatch(&self.ctx.lobby, &session, self.outbox, msg).await;
         Next::Continue
     }
@@ -352,10 +358,18 @@ where
 /// Wraps a shared view in this client's `Snapshot` envelope. The scratch buffer's memory is
 /// reused once the previous frame has been written, so steady state allocates nothing.
 fn encode_snapshot(codec: Codec, state: StateFrame, scratch: &mut BytesMut) -> Bytes {
-    let msg = ServerMsg::Snapshot {
-        tick: state.tick,
-        input_seq: state.input_seq,
-        state: state.body,
+    let msg = match state.base_tick {
+        None => ServerMsg::Snapshot {
+            tick: state.tick,
+            input_seq: state.input_seq,
+            state: state.body,
+        },
+        Some(base_tick) => ServerMsg::Delta {
+            tick: state.tick,
+            base_tick,
+            input_seq: state.input_seq,
+            delta: state.body,
+        },
     };
     scratch.clear();
     if let Err(error) = codec.encode_into(&msg, scratch) {

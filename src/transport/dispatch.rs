@@ -58,6 +58,8 @@ pub async fn dispatch(lobby: &Lobby, session: &Arc<Session>, outbox: &Outbox, ms
         ClientMsg::LeaveRoom => lobby.leave_room(session).await.err().map(refusal),
         ClientMsg::Input { seq, data, .. } => input(lobby, session, seq, data).await,
         ClientMsg::Chat { text } => lobby.chat(session, text).await.err().map(refusal),
+        // Acknowledgements are recorded by the reader before dispatch.
+        ClientMsg::Ack { .. } => None,
         ClientMsg::ListRooms => {
             let mut rooms = lobby.list_rooms();
             rooms.truncate(MAX_LISTED_ROOMS);

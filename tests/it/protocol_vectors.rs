@@ -140,6 +140,7 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
         "create_room" => Client(ClientMsg::CreateRoom {
             game: "tictactoe".into(),
             settings: RoomSettings {
+                relay: false,
                 turn_seconds: Some(20),
                 allow_spectators: true,
             },

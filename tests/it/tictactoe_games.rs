@@ -134,6 +134,7 @@ async fn running_out_of_turn_time_forfeits() -> Result<()> {
         settings: RoomSettings {
             turn_seconds: Some(1),
             allow_spectators: false,
+            relay: false,
         },
     })
     .await?;
