@@ -1,6 +1,7 @@
 //! Integration tests: the real server on 127.0.0.1:0, real WebSocket clients, the real
 //! protocol. One test binary, one link.
 
+mod arena;
 mod protocol_vectors;
 // Shared helpers; not every test module uses every one of them.
 #[allow(dead_code)]

@@ -99,6 +99,35 @@ impl Client {
         })
     }
 
+    /// Like [`Client::connect`], over a socket with a tiny receive buffer (for clients
+    /// that stop reading: the server's writes back up quickly).
+    pub async fn connect_small_buffer(addr: SocketAddr, codec: Codec) -> Result<Client> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_recv_buffer_size(4096)?;
+        let stream = socket.connect(addr).await?;
+        let mut request = format!("ws://{addr}/").into_client_request()?;
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static(codec.subprotocol()),
+        );
+        let (ws, _) = tokio::time::timeout(
+            WAIT,
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)),
+        )
+        .await
+        .context("handshake timed out")??;
+        let mut client = Client {
+            ws,
+            codec,
+            session_id: 0,
+            token: String::new(),
+            last_event_seq: 0,
+            next_seq: 0,
+        };
+        client.hello(None).await?;
+        Ok(client)
+    }
+
     /// Connects and completes `Hello`/`Welcome` with a new session.
     pub async fn connect(addr: SocketAddr, codec: Codec) -> Result<Client> {
         let mut client = Client::connect_raw(addr, codec).await?;
