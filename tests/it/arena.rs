@@ -181,7 +181,7 @@ async fn deltas_rebuild_the_same_state_for_everyone() -> Result<()> {
     // keeps changing (a player pinned in a corner would otherwise stop the updates).
     for (i, client) in clients.iter_mut().enumerate() {
         let codec = client.codec;
-        let mut seq = 40;
+        let mut seq: u32 = 40;
         while mirrors[i].states.keys().next_back().copied() < Some(spectator_tick) {
             let msg = client.recv().await?;
             if let Some(tick) = mirrors[i].apply(codec, &msg)? {
