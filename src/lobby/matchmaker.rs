@@ -242,9 +242,11 @@ impl Matchmaker {
         None
     }
 
-    /// Seats a full group in a new room. A player whose connection dropped after the group
-    /// formed (its `Remove` still on the way) is seated as absent, so the room's reconnect
-    /// grace applies to it like to anyone else.
+    /// Seats a group in a new room, each player through the connection its session is bound
+    /// to now (another connection may have taken the session over while it waited). A
+    /// player whose connection dropped after the group formed (its `Remove` still on the
+    /// way) is seated as absent, so the room's reconnect grace applies to it like to anyone
+    /// else.
     async fn start_room(&mut self, game: GameEntry, players: Vec<Waiting>) {
         let addr = self.engine.place_room();
         let code = self.directory.register(addr);
@@ -252,12 +254,13 @@ impl Matchmaker {
         let mut absent = Vec::new();
         for (seat, waiting) in players.iter().enumerate() {
             let mut state = waiting.session.lock();
-            let connected = state
-                .outbox()
-                .is_some_and(|outbox| Arc::ptr_eq(outbox, &waiting.outbox));
-            if !connected {
-                absent.push(waiting.session.id());
-            }
+            let outbox = match state.outbox() {
+                Some(outbox) => outbox.clone(),
+                None => {
+                    absent.push(waiting.session.id());
+                    waiting.outbox.clone()
+                }
+            };
             state.queued = None;
             state.room = Some(Membership {
                 addr,
@@ -266,7 +269,7 @@ impl Matchmaker {
             drop(state);
             members.push(Member {
                 session: waiting.session.id(),
-                outbox: waiting.outbox.clone(),
+                outbox,
             });
         }
         let room = NewRoom {
