@@ -12,12 +12,15 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 use anyhow::{Context, Result, bail, ensure};
+use bytes::Bytes;
 use serde::{Serialize, de::DeserializeOwned};
 use ticksync::codec::Codec;
+use ticksync::game::DeltaGame;
+use ticksync::game::arena::{Arena, ArenaDelta, ArenaInput, ArenaPlayer, ArenaView, pack_dir};
 use ticksync::game::tictactoe::{TicTacToeMove, TicTacToeView};
 use ticksync::protocol::{
-    ClientMsg, EndReason, ErrorCode, PROTOCOL_VERSION, RoomEvent, RoomJoined, RoomSettings,
-    RoomStatus, RoomSummary, ServerMsg,
+    ClientMsg, EndReason, ErrorCode, FrameInput, PROTOCOL_VERSION, RoomEvent, RoomJoined,
+    RoomSettings, RoomStatus, RoomSummary, ServerMsg,
 };
 
 const PROTOCOL_MD: &str = include_str!("../../PROTOCOL.md");
@@ -31,11 +34,14 @@ const NAMES: &[&str] = &[
     "cancel_match",
     "create_room",
     "create_room_defaults",
+    "create_room_relay",
     "join_room",
     "leave_room",
     "input_move",
+    "input_arena",
     "chat",
     "list_rooms",
+    "ack",
     "welcome",
     "pong",
     "queued",
@@ -47,13 +53,18 @@ const NAMES: &[&str] = &[
     "event_player_disconnected",
     "event_chat",
     "event_game_over",
+    "event_input_frame",
     "error_input",
     "error_text_frame",
     "room_list",
     "match_cancelled",
+    "delta",
     "ttt_move",
     "ttt_view",
     "ttt_view_over",
+    "arena_input",
+    "arena_view",
+    "arena_delta",
     "ping_nonce_127",
     "ping_nonce_128",
     "ping_nonce_250",
@@ -72,6 +83,9 @@ enum Value {
     Server(ServerMsg),
     Move(TicTacToeMove),
     View(TicTacToeView),
+    ArenaInput(ArenaInput),
+    ArenaView(ArenaView),
+    ArenaDelta(ArenaDelta),
 }
 
 const TOKEN: &str = "q7Xk2mP9vL4sT8wZ";
@@ -96,6 +110,34 @@ fn finished_view() -> TicTacToeView {
         turn_deadline: 0,
         winner: Some(0),
         over: true,
+    }
+}
+
+fn arena_player(seat: u8, x: u16, y: u16, dir: u8) -> ArenaPlayer {
+    ArenaPlayer { seat, x, y, dir }
+}
+
+/// The arena input of the `input_arena` vector: direction (-1, 1), packed as 2.
+const ARENA_INPUT: ArenaInput = ArenaInput { dx: -1, dy: 1 };
+
+/// An arena at tick 1199: seat 0 standing still, seat 2 moving along (1, 0), seat 5 moving
+/// along (1, -1) but held in a corner by the walls.
+fn arena_view() -> ArenaView {
+    ArenaView {
+        players: vec![
+            arena_player(0, 125, 250, 4),
+            arena_player(2, 630, 735, 7),
+            arena_player(5, 1000, 0, 6),
+        ],
+    }
+}
+
+/// The state at tick 1201 as a delta from [`arena_view`] at tick 1199: seat 2 turned to
+/// (-1, 1) at tick 1200 (`ARENA_INPUT`) and seat 5 left. Seat 0 is where prediction puts it.
+fn arena_delta() -> ArenaDelta {
+    ArenaDelta {
+        changed: vec![arena_player(2, 620, 745, 2)],
+        removed: vec![5],
     }
 }
 
@@ -149,6 +191,14 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
             game: "tictactoe".into(),
             settings: RoomSettings::default(),
         }),
+        "create_room_relay" => Client(ClientMsg::CreateRoom {
+            game: "tictactoe".into(),
+            settings: RoomSettings {
+                turn_seconds: None,
+                allow_spectators: false,
+                relay: true,
+            },
+        }),
         "join_room" => Client(ClientMsg::JoinRoom {
             code: CODE.into(),
             spectate: false,
@@ -159,10 +209,16 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
             ack_tick: 1024,
             data: codec.encode(&TicTacToeMove { cell: 4 })?,
         }),
+        "input_arena" => Client(ClientMsg::Input {
+            seq: 17,
+            ack_tick: 1199,
+            data: codec.encode(&ARENA_INPUT)?,
+        }),
         "chat" => Client(ClientMsg::Chat {
             text: "gl hf ✓".into(),
         }),
         "list_rooms" => Client(ClientMsg::ListRooms),
+        "ack" => Client(ClientMsg::Ack { tick: 1200 }),
         "welcome" => Server(ServerMsg::Welcome {
             version: PROTOCOL_VERSION,
             session_id: SESSION_ID,
@@ -211,6 +267,25 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
                 reason: EndReason::Win,
             },
         ),
+        "event_input_frame" => event(
+            12,
+            1300,
+            RoomEvent::InputFrame {
+                frame: 1300,
+                inputs: vec![
+                    FrameInput {
+                        seat: 1,
+                        seq: 38,
+                        data: Bytes::from_static(&[0x01, 0x02]),
+                    },
+                    FrameInput {
+                        seat: 0,
+                        seq: 41,
+                        data: Bytes::from_static(&[0x07]),
+                    },
+                ],
+            },
+        ),
         "error_input" => Server(ServerMsg::Error {
             code: ErrorCode::NotYourTurn,
             message: "not your turn".into(),
@@ -236,9 +311,18 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
         "match_cancelled" => Server(ServerMsg::MatchCancelled {
             game: "tictactoe".into(),
         }),
+        "delta" => Server(ServerMsg::Delta {
+            tick: 1201,
+            base_tick: 1199,
+            input_seq: 17,
+            delta: codec.encode(&arena_delta())?,
+        }),
         "ttt_move" => Value::Move(TicTacToeMove { cell: 4 }),
         "ttt_view" => Value::View(running_view()),
         "ttt_view_over" => Value::View(finished_view()),
+        "arena_input" => Value::ArenaInput(ARENA_INPUT),
+        "arena_view" => Value::ArenaView(arena_view()),
+        "arena_delta" => Value::ArenaDelta(arena_delta()),
         "ping_nonce_127" => ping(127),
         "ping_nonce_128" => ping(128),
         "ping_nonce_250" => ping(250),
@@ -370,6 +454,9 @@ fn check_vector(vector: &Vector) -> Result<()> {
         Value::Server(v) => check(codec, v, bytes),
         Value::Move(v) => check(codec, v, bytes),
         Value::View(v) => check(codec, v, bytes),
+        Value::ArenaInput(v) => check(codec, v, bytes),
+        Value::ArenaView(v) => check(codec, v, bytes),
+        Value::ArenaDelta(v) => check(codec, v, bytes),
     }
 }
 
@@ -444,6 +531,25 @@ fn parser_rejects_malformed_blocks() {
     assert_eq!(parsed[0].codec, Codec::MsgPack);
 }
 
+/// The arena vectors are one story, as PROTOCOL.md tells it: `arena_delta` is what the
+/// server sends for tick 1201 to a client that acknowledged `arena_view` at tick 1199, and
+/// applying it as the document describes gives the state at 1201.
+#[test]
+fn arena_delta_vector_is_the_diff_of_its_story() {
+    let at_1201 = ArenaView {
+        players: vec![arena_player(0, 125, 250, 4), arena_player(2, 620, 745, 2)],
+    };
+    assert_eq!(
+        Arena::diff(&arena_view(), 1199, &at_1201, 1201),
+        arena_delta()
+    );
+    assert_eq!(
+        Arena::apply_delta(&arena_view(), 1199, &arena_delta(), 1201),
+        at_1201
+    );
+    assert_eq!(pack_dir(ARENA_INPUT.dx, ARENA_INPUT.dy), 2);
+}
+
 /// Prints a vector block for every name, for pasting into PROTOCOL.md.
 #[test]
 #[ignore = "prints PROTOCOL.md vector blocks; run by hand when adding vectors"]
@@ -455,6 +561,9 @@ fn print_vectors() -> Result<()> {
                 Value::Server(v) => codec.encode(&v)?,
                 Value::Move(v) => codec.encode(&v)?,
                 Value::View(v) => codec.encode(&v)?,
+                Value::ArenaInput(v) => codec.encode(&v)?,
+                Value::ArenaView(v) => codec.encode(&v)?,
+                Value::ArenaDelta(v) => codec.encode(&v)?,
             };
             let codec_name = match codec {
                 Codec::Bincode => "bincode",
