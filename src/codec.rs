@@ -249,6 +249,28 @@ mod tests {
     }
 
     #[test]
+    fn msgpack_room_settings_fields_default_when_left_out() {
+        // {"CreateRoom": {"game": "arena", "settings": {}}}
+        let mut bytes = vec![0x81, 0xAA];
+        bytes.extend_from_slice(b"CreateRoom");
+        bytes.extend_from_slice(&[0x82, 0xA4]);
+        bytes.extend_from_slice(b"game");
+        bytes.push(0xA5);
+        bytes.extend_from_slice(b"arena");
+        bytes.push(0xA8);
+        bytes.extend_from_slice(b"settings");
+        bytes.push(0x80);
+        let msg: ClientMsg = Codec::MsgPack.decode(&bytes).unwrap();
+        assert_eq!(
+            msg,
+            ClientMsg::CreateRoom {
+                game: "arena".into(),
+                settings: crate::protocol::RoomSettings::default(),
+            }
+        );
+    }
+
+    #[test]
     fn unknown_variants_are_malformed_not_panics() {
         assert!(Codec::Bincode.decode::<ClientMsg>(&[200]).is_err());
         assert!(Codec::MsgPack.decode::<ClientMsg>(b"\xA4Nope").is_err());

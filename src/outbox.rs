@@ -139,6 +139,20 @@ impl Outbox {
         true
     }
 
+    /// Queues a replayed event frame (a resume or a spectator catching up) without the
+    /// capacity check: a replay is bounded by the room's event log, so the queue stays
+    /// bounded by capacity plus the log size. Returns `false` if the outbox is closed.
+    pub fn push_replayed(&self, frame: Bytes) -> bool {
+        let mut inner = self.lock();
+        if inner.close.is_some() {
+            return false;
+        }
+        inner.events.push_back(frame);
+        drop(inner);
+        self.notify.notify_one();
+        true
+    }
+
     /// Encodes `msg` with this outbox's codec and queues it. Returns `false` if it was not
     /// queued (closed, overflow, or the message could not be encoded).
     pub fn push_msg(&self, msg: &ServerMsg) -> bool {

@@ -21,7 +21,8 @@ pub const PROTOCOL_VERSION: u16 = 1;
 /// A player's seat in a room, numbered from 0.
 pub type Seat = u8;
 
-/// A server tick number. Each shard counts its own ticks from 0.
+/// A server tick number: tick `n` is scheduled `n` tick periods after the server started,
+/// on every shard, so tick numbers are comparable across rooms. The first tick is 1.
 pub type Tick = u64;
 
 /// A session's server-wide id, stable across reconnects.
@@ -97,12 +98,20 @@ pub enum ClientMsg {
 /// Most rooms one `RoomList` carries, so the message stays far below the 16 KiB cap.
 pub const MAX_LISTED_ROOMS: usize = 100;
 
+/// Largest `Input.data` a relay room relays, in bytes.
+pub const MAX_RELAY_INPUT_BYTES: usize = 512;
+
+/// Most inputs one player may have relayed in one tick of a relay room.
+pub const MAX_RELAY_INPUTS_PER_TICK: usize = 2;
+
 /// Longest accepted chat message, in Unicode scalar values (Rust `char`s; a JavaScript
 /// string's code points, not its UTF-16 length).
 pub const MAX_CHAT_CHARS: usize = 200;
 
-/// Options for a room created with `CreateRoom`.
+/// Options for a room created with `CreateRoom`. MessagePack clients may leave out any
+/// field to get its default (bincode has no way to leave fields out).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RoomSettings {
     /// Seconds a player has for each turn (turn-based games); `None` for the server default.
     pub turn_seconds: Option<u32>,

@@ -14,8 +14,8 @@ use crate::codec::{Codec, CodecError};
 use crate::game::{GameConfig, Rejection, Viewer};
 use crate::outbox::{Outbox, StateFrame};
 use crate::protocol::{
-    ErrorCode, FrameInput, RoomEvent, RoomId, RoomJoined, RoomStatus, RoomSummary, Seat, ServerMsg,
-    SessionId, Tick,
+    ErrorCode, FrameInput, MAX_RELAY_INPUT_BYTES, MAX_RELAY_INPUTS_PER_TICK, RoomEvent, RoomId,
+    RoomJoined, RoomStatus, RoomSummary, Seat, ServerMsg, SessionId, Tick,
 };
 
 /// A member's place in the room.
@@ -382,11 +382,17 @@ impl Room {
 
     fn replay_log(&self, outbox: &Outbox, after_seq: u64) {
         for logged in self.log.iter().filter(|e| e.seq > after_seq) {
-            outbox.push_msg(&ServerMsg::Event {
+            let msg = ServerMsg::Event {
                 seq: logged.seq,
                 tick: logged.tick,
                 event: logged.event.clone(),
-            });
+            };
+            match outbox.codec().encode(&msg) {
+                Ok(frame) => {
+                    outbox.push_replayed(frame);
+                }
+                Err(error) => tracing::error!(%error, "failed to encode a replayed event"),
+            }
         }
     }
 
@@ -464,6 +470,15 @@ impl Room {
         }
         member.input_seq = input.seq;
         if self.relay() && self.status == RoomStatus::Running {
+            if input.data.len() > MAX_RELAY_INPUT_BYTES {
+                let message = format!("relay inputs are at most {MAX_RELAY_INPUT_BYTES} bytes");
+                return refuse(ErrorCode::IllegalInput, message);
+            }
+            let this_tick = self.frame.iter().filter(|i| i.seat == seat).count();
+            if this_tick >= MAX_RELAY_INPUTS_PER_TICK {
+                let message = format!("at most {MAX_RELAY_INPUTS_PER_TICK} inputs per tick");
+                return refuse(ErrorCode::RateLimited, message);
+            }
             self.frame.push(FrameInput {
                 seat,
                 seq: input.seq,
