@@ -6,6 +6,7 @@
 //! without any I/O.
 
 pub mod tictactoe;
+pub mod tictactoe_ai;
 
 use serde::{Serialize, de::DeserializeOwned};
 

@@ -1,6 +1,7 @@
 //! Integration tests: the real server on 127.0.0.1:0, real WebSocket clients, the real
 //! protocol. One test binary, one link.
 
+mod load;
 mod protocol_vectors;
 mod support;
 mod tictactoe_games;
