@@ -87,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
     let tally = recorder.tally();
     println!(
         "games {}  wins {}  losses {}  draws {}  forfeits {}  reconnects {}  errors {}",
-        result.as_ref().copied().unwrap_or(0),
+        tally.wins + tally.losses + tally.draws + tally.forfeits + tally.illegal_outcomes,
         tally.wins,
         tally.losses,
         tally.draws,

@@ -152,7 +152,7 @@ fn progress_bar(seconds: u64) -> ProgressBar {
 
 /// The `ttt` workload. Returns the JSON record and whether anything failed.
 async fn run_ttt(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
-    if args.clients % 2 != 0 {
+    if !args.clients.is_multiple_of(2) {
         bail!("--clients must be even for ttt (players are paired)");
     }
     let authority = args.authority()?;

@@ -160,7 +160,7 @@ impl Shard {
     }
 
     /// Runs one tick. Returns `false` when the inbox is closed and the shard should stop.
-    fn tick(&mut self) -> bool {
+    pub(super) fn tick(&mut self) -> bool {
         self.now += 1;
         self.stats.ticks += 1;
         let open = self.drain_commands();
@@ -195,7 +195,7 @@ impl Shard {
         self.rooms.get_mut(*key)
     }
 
-    fn apply(&mut self, cmd: ShardCmd) {
+    pub(super) fn apply(&mut self, cmd: ShardCmd) {
         let now = self.now;
         match cmd {
             ShardCmd::Create { id, room } => {
