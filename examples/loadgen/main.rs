@@ -342,25 +342,27 @@ async fn run_idle(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
     let cpu_end = driver_cpu();
     let after = after_everyone_left(args, &authority).await;
     let errors = errors.load(std::sync::atomic::Ordering::Relaxed);
-    let mb = |s: Option<procfs::ProcSample>| s.map(|s| s.rss_kb as f64 / 1024.0);
+    let mb = |s: Option<procfs::ProcSample>| s.map(|s| round1(s.rss_kb as f64 / 1024.0));
     let per_client_kb = before
         .zip(connected)
-        .map(|(b, c)| (c.rss_kb as f64 - b.rss_kb as f64) / args.clients.max(1) as f64);
+        .map(|(b, c)| round1((c.rss_kb as f64 - b.rss_kb as f64) / args.clients.max(1) as f64));
+    let show = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| v.to_string());
     println!(
-        "idle: {} clients joined in {join_s:.2} s; server saw {:?} connections",
-        args.clients, server_connections
+        "idle: {} clients joined in {join_s:.2} s; the server counted {} connections",
+        args.clients,
+        server_connections.map_or_else(|| "n/a".to_string(), |n| n.to_string())
     );
     println!(
-        "  server RSS before {:?} MiB, all connected {:?} MiB, after {:?} MiB: {:?} KiB per idle connection",
-        mb(before),
-        mb(connected),
-        mb(after),
-        per_client_kb
+        "  server RSS before {} MiB, all connected {} MiB, after all left {} MiB: {} KiB per idle connection",
+        show(mb(before)),
+        show(mb(connected)),
+        show(mb(after)),
+        show(per_client_kb)
     );
     let peak_mb = [connected, after]
         .iter()
         .flatten()
-        .map(|s| s.hwm_kb as f64 / 1024.0)
+        .map(|s| round1(s.hwm_kb as f64 / 1024.0))
         .reduce(f64::max);
     let record = json!({
         "workload": "idle",
@@ -375,4 +377,8 @@ async fn run_idle(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
         "server_rss_per_client_kb": per_client_kb,
     });
     Ok((record, errors > 0))
+}
+
+fn round1(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
 }

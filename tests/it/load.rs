@@ -121,3 +121,26 @@ async fn two_perfect_bots_always_draw() -> Result<()> {
     server.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn metrics_report_every_shards_ticks() -> Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(test_config()).await;
+    let mut stream = tokio::net::TcpStream::connect(server.local_addr()).await?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .await?;
+    let mut response = String::new();
+    tokio::time::timeout(WAIT, stream.read_to_string(&mut response)).await??;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or_default();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let metrics: serde_json::Value = serde_json::from_str(body)?;
+    let shards = metrics["shards"].as_array().expect("a shards array");
+    assert_eq!(shards.len(), 2);
+    for shard in shards {
+        assert!(shard["tick_us"]["p99"].is_u64(), "{shard}");
+        assert!(shard["tick_us_recorded"].is_array(), "{shard}");
+    }
+    server.shutdown().await;
+    Ok(())
+}
