@@ -6,7 +6,8 @@
 //!
 //! - [`protocol`]: the wire messages, error codes and close codes. Data only.
 //! - [`codec`]: bytes to messages and back (bincode, MessagePack), with decode limits.
-//! - [`game`]: the [`game::Game`] trait and the built-in games. Pure rules: no I/O, no clock.
+//! - [`game`]: the [`game::Game`] trait, the built-in games and their bot strategies. Pure
+//!   rules: no I/O, no clock.
 //! - [`outbox`]: a connection's outgoing frames: a latest-wins state slot and a bounded
 //!   event queue, filled by the tick loop and drained by the connection's writer.
 //! - [`engine`]: shards that own rooms and tick them at a fixed rate.
@@ -14,12 +15,15 @@
 //! - [`transport`]: the accept loop, HTTP endpoints, the WebSocket handshake, and each
 //!   connection's reader and writer.
 //! - [`server`] and [`config`]: wiring: [`server::run`] and [`server::Server::start`].
+//! - [`client`]: a Rust client of the protocol, the tic-tac-toe bots and the `ttt` load
+//!   driver built on it (used by the examples and the load tests; the server never uses it).
 //!
 //! ARCHITECTURE.md has the codemap, the invariants and the path of one input from socket
 //! to snapshot; PROTOCOL.md the wire format.
 
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod codec;
 pub mod config;
 pub mod engine;

@@ -9,6 +9,8 @@
 //!
 //! [`Engine`] is the cheap-to-clone handle to all of it.
 
+#[doc(hidden)]
+pub mod bench;
 mod registry;
 mod room;
 mod shard;

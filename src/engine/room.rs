@@ -308,10 +308,11 @@ impl Room {
             return;
         };
         let member = self.members.remove(index);
+        // Membership first, `RoomLeft` second (see `close`).
+        self.observer.member_left(self.id, session);
         if let Some(outbox) = &member.outbox {
             outbox.push_msg(&ServerMsg::RoomLeft { room_id: self.id });
         }
-        self.observer.member_left(self.id, session);
         if let Role::Player(seat) = member.role {
             self.player_gone(seat, now);
         }
@@ -616,15 +617,17 @@ impl Room {
         }
     }
 
-    /// Tells the remaining members the room is gone and reports who they were.
+    /// Reports who the remaining members were, then tells them the room is gone. In that
+    /// order: a client that reads `RoomLeft` may send `FindMatch` at once, and must find its
+    /// session already out of the room.
     pub(crate) fn close(self) {
         let sessions: Vec<SessionId> = self.members.iter().map(|m| m.session).collect();
+        self.observer.room_closed(self.id, &sessions);
         for member in &self.members {
             if let Some(outbox) = &member.outbox {
                 outbox.push_msg(&ServerMsg::RoomLeft { room_id: self.id });
             }
         }
-        self.observer.room_closed(self.id, &sessions);
     }
 
     fn emit_occupancy(&mut self, now: Tick) {

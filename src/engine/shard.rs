@@ -174,7 +174,7 @@ impl Shard {
     }
 
     /// Runs tick `now`. Returns `false` when the inbox is closed and the shard should stop.
-    fn tick(&mut self, now: Tick) -> bool {
+    pub(super) fn tick(&mut self, now: Tick) -> bool {
         self.now = now;
         self.stats.ticks += 1;
         let open = self.drain_commands();
@@ -208,7 +208,7 @@ impl Shard {
         self.rooms.get_mut(*key)
     }
 
-    fn apply(&mut self, cmd: ShardCmd) {
+    pub(super) fn apply(&mut self, cmd: ShardCmd) {
         let now = self.now;
         match cmd {
             ShardCmd::Create { id, room } => {

@@ -7,6 +7,7 @@
 
 pub mod arena;
 pub mod tictactoe;
+pub mod tictactoe_ai;
 
 use serde::{Serialize, de::DeserializeOwned};
 

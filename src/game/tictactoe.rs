@@ -12,8 +12,8 @@ use crate::protocol::{EndReason, Seat, Tick};
 /// Seconds per turn when the room's settings name none.
 pub const DEFAULT_TURN_SECONDS: u32 = 30;
 
-/// The eight lines that win.
-const LINES: [[usize; 3]; 8] = [
+/// The eight lines that win, as cell indices.
+pub const LINES: [[usize; 3]; 8] = [
     [0, 1, 2],
     [3, 4, 5],
     [6, 7, 8],

@@ -1,5 +1,5 @@
-//! Sockets: the accept loop, HTTP (health, room directory) and the WebSocket upgrade, all on
-//! one port.
+//! Sockets: the accept loop, HTTP (health, room directory, tick metrics) and the WebSocket
+//! upgrade, all on one port.
 //!
 //! Every accepted TCP connection gets `TCP_NODELAY` and is served by hyper's HTTP/1 server
 //! with a header-read timeout, so slow or partial handshakes are dropped after
@@ -142,7 +142,7 @@ async fn serve_http(stream: TcpStream, ctx: Arc<Context>) {
     let service_ctx = ctx.clone();
     let service = service_fn(move |req| {
         let ctx = service_ctx.clone();
-        async move { Ok::<_, Infallible>(route(req, ctx)) }
+        async move { Ok::<_, Infallible>(route(req, ctx).await) }
     });
     let mut builder = http1::Builder::new();
     builder
@@ -185,7 +185,7 @@ fn json(value: &serde_json::Value) -> Response<Full<Bytes>> {
     response
 }
 
-fn route(req: Request<Incoming>, ctx: Arc<Context>) -> Response<Full<Bytes>> {
+async fn route(req: Request<Incoming>, ctx: Arc<Context>) -> Response<Full<Bytes>> {
     if handshake::is_upgrade_request(&req) {
         return upgrade(req, ctx);
     }
@@ -201,6 +201,7 @@ fn route(req: Request<Incoming>, ctx: Arc<Context>) -> Response<Full<Bytes>> {
             }))
         }
         ("GET", "/rooms") => json(&serde_json::json!({ "rooms": ctx.lobby.list_rooms() })),
+        ("GET", "/metrics") => json(&metrics(&ctx).await),
         ("GET", "/") => text(
             StatusCode::OK,
             "ticksync game server: open a WebSocket here with subprotocol \
@@ -208,6 +209,45 @@ fn route(req: Request<Incoming>, ctx: Arc<Context>) -> Response<Full<Bytes>> {
         ),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     }
+}
+
+/// Each shard's tick statistics since the server started, for load drivers: counters, tick
+/// duration and lateness percentiles in microseconds, and the tick-duration histogram as
+/// `[value_us, count]` pairs so that a driver can subtract two readings to get a window.
+async fn metrics(ctx: &Context) -> serde_json::Value {
+    fn summary(histogram: &hdrhistogram::Histogram<u64>) -> serde_json::Value {
+        serde_json::json!({
+            "count": histogram.len(),
+            "p50": histogram.value_at_quantile(0.5),
+            "p99": histogram.value_at_quantile(0.99),
+            "max": histogram.max(),
+        })
+    }
+    let shards: Vec<serde_json::Value> = ctx
+        .lobby
+        .engine()
+        .stats()
+        .await
+        .iter()
+        .map(|shard| {
+            let recorded: Vec<[u64; 2]> = shard
+                .tick_us
+                .iter_recorded()
+                .map(|v| [v.value_iterated_to(), v.count_at_value()])
+                .collect();
+            serde_json::json!({
+                "shard": shard.shard,
+                "ticks": shard.ticks,
+                "overruns": shard.overruns,
+                "skipped": shard.skipped,
+                "rooms": shard.rooms,
+                "tick_us": summary(&shard.tick_us),
+                "lateness_us": summary(&shard.lateness_us),
+                "tick_us_recorded": recorded,
+            })
+        })
+        .collect();
+    serde_json::json!({ "connections": ctx.connections(), "shards": shards })
 }
 
 fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>) -> Response<Full<Bytes>> {

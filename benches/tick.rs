@@ -1,0 +1,194 @@
+//! Tick cost per room: one shard ticking 1, 100 and 10,000 tic-tac-toe rooms, driven by
+//! hand through `engine::bench::ManualShard` (no tokio timer, no sockets).
+//!
+//! Before the criterion groups it prints how many heap allocations one tick makes on the
+//! broadcast path, per client, counted by a global allocator wrapper.
+//!
+//! Run: `cargo bench --bench tick`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+use ticksync::codec::Codec;
+use ticksync::engine::bench::ManualShard;
+use ticksync::engine::{EngineConfig, GameEntry, Member, NewRoom};
+use ticksync::game::tictactoe::{TicTacToe, TicTacToeMove};
+use ticksync::outbox::Outbox;
+use ticksync::protocol::{RoomId, RoomSettings};
+
+/// Counts allocations so the broadcast path's can be reported.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller upholds `alloc`'s contract, which we pass on.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` above with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as for `dealloc`; the caller upholds `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The first eight moves of a drawn game (X O X / X O O / O X X): the ninth would end it,
+/// so eight ticks of moves never close a room.
+const MOVES: [u8; 8] = [0, 1, 2, 4, 3, 5, 7, 6];
+
+const ROOM_COUNTS: [usize; 3] = [1, 100, 10_000];
+
+fn engine_config() -> EngineConfig {
+    EngineConfig {
+        tick_hz: 30,
+        shards: 1,
+        inbox_capacity: 8192,
+        event_log_capacity: 512,
+        reconnect_grace: Duration::from_secs(20),
+    }
+}
+
+/// A shard with `rooms` running games, two bincode players each, and the rooms' first
+/// (full-state) tick already run. Player sessions are `2 * room_index + seat + 1`.
+fn shard_with_rooms(rooms: usize) -> (ManualShard, Vec<RoomId>) {
+    let mut shard = ManualShard::new(&engine_config());
+    let ids = (0..rooms)
+        .map(|i| {
+            let players = (0..2u64)
+                .map(|seat| Member {
+                    session: 2 * i as u64 + seat + 1,
+                    outbox: Outbox::new(Codec::Bincode, 1024),
+                })
+                .collect();
+            shard.create_room(NewRoom {
+                game: GameEntry::of::<TicTacToe>(),
+                // A turn timer far beyond any run, so idle rooms never time out.
+                settings: RoomSettings {
+                    turn_seconds: Some(1_000_000),
+                    allow_spectators: false,
+                    relay: false,
+                },
+                code: format!("R{i:06}"),
+                public: true,
+                players,
+                start_now: true,
+            })
+        })
+        .collect();
+    shard.tick();
+    (shard, ids)
+}
+
+fn move_inputs() -> Vec<Bytes> {
+    MOVES
+        .iter()
+        .map(|&cell| Codec::Bincode.encode(&TicTacToeMove { cell }).unwrap())
+        .collect()
+}
+
+/// Queues move `k` of `MOVES` in every room (untimed).
+fn queue_moves(shard: &mut ManualShard, ids: &[RoomId], inputs: &[Bytes], k: usize) {
+    let seat = (k % 2) as u64;
+    let seq = (k / 2 + 1) as u32;
+    for (i, &room) in ids.iter().enumerate() {
+        shard.input(room, 2 * i as u64 + seat + 1, seq, inputs[k].clone());
+    }
+}
+
+/// Allocations per client during ticks that apply one move per room and broadcast it.
+fn report_allocations() {
+    let inputs = move_inputs();
+    for rooms in [100, 10_000] {
+        let (mut shard, ids) = shard_with_rooms(rooms);
+        let mut during_ticks = 0;
+        for k in 0..MOVES.len() {
+            queue_moves(&mut shard, &ids, &inputs, k);
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            shard.tick();
+            during_ticks += ALLOCATIONS.load(Ordering::Relaxed) - before;
+        }
+        let client_ticks = (MOVES.len() * rooms * 2) as f64;
+        eprintln!(
+            "tick/allocations: {rooms} rooms, {} clients: {during_ticks} allocations in {} \
+             moving ticks = {:.5} per client per tick",
+            rooms * 2,
+            MOVES.len(),
+            during_ticks as f64 / client_ticks
+        );
+    }
+}
+
+/// Rooms whose game is running but nobody moves: the per-tick floor (visit each room, check
+/// its turn timer, nothing to send). Expected: time per tick linear in rooms, so the
+/// throughput in rooms per second is flat from 100 to 10,000 (1 room shows the fixed cost
+/// of a tick).
+fn idle_rooms(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tick/idle_rooms");
+    for rooms in ROOM_COUNTS {
+        let (mut shard, _ids) = shard_with_rooms(rooms);
+        group.throughput(Throughput::Elements(rooms as u64));
+        group.bench_function(BenchmarkId::from_parameter(rooms), |b| {
+            b.iter(|| shard.tick());
+        });
+    }
+    group.finish();
+}
+
+/// Every room applies one move per tick and sends the new state to both players (decode,
+/// validate, apply, encode the view once per codec, two outbox writes). Expected: linear in
+/// rooms, flat rooms/s; the per-room cost is the number to watch.
+fn moving_rooms(c: &mut Criterion) {
+    let inputs = move_inputs();
+    let mut group = c.benchmark_group("tick/moving_rooms");
+    for rooms in ROOM_COUNTS {
+        if rooms >= 10_000 {
+            group.sample_size(20);
+        }
+        group.throughput(Throughput::Elements(rooms as u64));
+        group.bench_function(BenchmarkId::from_parameter(rooms), |b| {
+            b.iter_custom(|iters| {
+                let mut timed = Duration::ZERO;
+                let mut done = 0;
+                while done < iters {
+                    // Fresh games every eight moves; building them is not timed.
+                    let (mut shard, ids) = shard_with_rooms(rooms);
+                    for k in 0..MOVES.len() {
+                        if done == iters {
+                            break;
+                        }
+                        queue_moves(&mut shard, &ids, &inputs, k);
+                        let start = Instant::now();
+                        shard.tick();
+                        timed += start.elapsed();
+                        done += 1;
+                    }
+                    black_box(&shard);
+                }
+                timed
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, idle_rooms, moving_rooms);
+
+fn main() {
+    report_allocations();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -1,0 +1,98 @@
+//! Tiny HTTP/1.1 GETs against the server's own endpoints (`/healthz`, `/metrics`).
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use hdrhistogram::Histogram;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// `GET path` on `authority` (host:port); returns the body. Bounded in time and size.
+pub async fn get(authority: &str, path: &str) -> anyhow::Result<String> {
+    let fetch = async {
+        let mut stream = TcpStream::connect(authority).await?;
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut response = Vec::new();
+        stream
+            .take(16 * 1024 * 1024)
+            .read_to_end(&mut response)
+            .await?;
+        anyhow::Ok(response)
+    };
+    let response = tokio::time::timeout(Duration::from_secs(5), fetch)
+        .await
+        .context("HTTP GET timed out")??;
+    let text = String::from_utf8(response).context("non-UTF-8 response")?;
+    let (head, body) = text.split_once("\r\n\r\n").context("no header end")?;
+    if !head.starts_with("HTTP/1.1 200") {
+        bail!("GET {path}: {}", head.lines().next().unwrap_or_default());
+    }
+    Ok(body.to_string())
+}
+
+/// Open connections per `/healthz`.
+pub async fn connections(authority: &str) -> anyhow::Result<u64> {
+    let body: serde_json::Value = serde_json::from_str(&get(authority, "/healthz").await?)?;
+    body["connections"]
+        .as_u64()
+        .context("no `connections` in /healthz")
+}
+
+/// One reading of `/metrics`: every shard's tick-duration histogram merged, and tick
+/// counters.
+#[derive(Debug, Clone)]
+pub struct TickReading {
+    /// Tick work durations, microseconds, all shards.
+    pub tick_us: Histogram<u64>,
+    /// Ticks whose work overran the period, all shards.
+    pub overruns: u64,
+    /// Tick slots skipped, all shards.
+    pub skipped: u64,
+    /// Shards.
+    pub shards: usize,
+}
+
+/// Reads `/metrics` (a ticksync server's; other servers have none).
+pub async fn ticks(authority: &str) -> anyhow::Result<TickReading> {
+    let body: serde_json::Value = serde_json::from_str(&get(authority, "/metrics").await?)?;
+    let shards = body["shards"].as_array().context("no `shards`")?;
+    let mut tick_us = Histogram::new_with_bounds(1, 60_000_000, 3)?;
+    let (mut overruns, mut skipped) = (0, 0);
+    for shard in shards {
+        overruns += shard["overruns"].as_u64().unwrap_or(0);
+        skipped += shard["skipped"].as_u64().unwrap_or(0);
+        for pair in shard["tick_us_recorded"]
+            .as_array()
+            .context("no histogram")?
+        {
+            let (Some(value), Some(count)) = (pair[0].as_u64(), pair[1].as_u64()) else {
+                bail!("bad histogram entry {pair}");
+            };
+            tick_us.saturating_record_n(value, count);
+        }
+    }
+    Ok(TickReading {
+        tick_us,
+        overruns,
+        skipped,
+        shards: shards.len(),
+    })
+}
+
+impl TickReading {
+    /// What happened between `earlier` and this reading.
+    pub fn since(&self, earlier: &TickReading) -> anyhow::Result<TickReading> {
+        let mut tick_us = self.tick_us.clone();
+        tick_us
+            .subtract(&earlier.tick_us)
+            .map_err(|e| anyhow::anyhow!("histograms do not subtract: {e:?}"))?;
+        Ok(TickReading {
+            tick_us,
+            overruns: self.overruns.saturating_sub(earlier.overruns),
+            skipped: self.skipped.saturating_sub(earlier.skipped),
+            shards: self.shards,
+        })
+    }
+}

@@ -1,0 +1,384 @@
+//! The load generator: drives the standard workloads of WORKLOADS.md against a running
+//! server and prints a table, then the JSON result record as the last line on stdout.
+//!
+//! Shows the library's load driver ([`ticksync::client::Load`]) and how the server is
+//! measured from outside: CPU and memory from /proc, tick durations from `GET /metrics`.
+//!
+//! ```text
+//! cargo run --release -- serve --addr 127.0.0.1:7878 &
+//! cargo run --release --example loadgen -- --workload ttt --clients 200 --seconds 20 \
+//!     --url ws://127.0.0.1:7878 --server-pid $! --plot latency.svg
+//! ```
+//!
+//! Workloads: `ttt` (WORKLOADS.md), `idle` (N clients that only say Hello and stay, for
+//! server memory per idle connection) and `arena` (not implemented yet). Exits non-zero
+//! when any error or illegal outcome was counted.
+
+mod http;
+mod plot;
+mod procfs;
+mod report;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use ticksync::client::{Connection, Load, LoadConfig, Tally};
+use ticksync::codec::Codec;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::http::Uri;
+use tokio_util::sync::CancellationToken;
+
+use report::Around;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Workload {
+    /// Tic-tac-toe, moves as fast as the server answers.
+    Ttt,
+    /// Real-time movement, 8 players a room (not implemented yet).
+    Arena,
+    /// Clients that only say Hello and stay connected (memory per idle connection).
+    Idle,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CodecArg {
+    Bincode,
+    Msgpack,
+}
+
+/// Load generator for ticksync (WORKLOADS.md).
+#[derive(Debug, Parser)]
+struct Args {
+    /// The workload to run.
+    #[arg(long, value_enum, default_value = "ttt")]
+    workload: Workload,
+    /// Clients (N); even for ttt.
+    #[arg(long, default_value_t = 200)]
+    clients: usize,
+    /// Seconds the load runs (S), from its start.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Seconds of warm-up before the measured window.
+    #[arg(long, default_value_t = 3)]
+    warmup: u64,
+    /// Server WebSocket URL.
+    #[arg(long, default_value = "ws://127.0.0.1:7878")]
+    url: String,
+    /// The server's process id, to measure its CPU and memory from /proc.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Wire codec.
+    #[arg(long, value_enum, default_value = "bincode")]
+    codec: CodecArg,
+    /// Write the move-latency distribution to this SVG file.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Most clients connecting at once.
+    #[arg(long, default_value_t = 50)]
+    joins: usize,
+}
+
+impl Args {
+    fn codec(&self) -> Codec {
+        match self.codec {
+            CodecArg::Bincode => Codec::Bincode,
+            CodecArg::Msgpack => Codec::MsgPack,
+        }
+    }
+
+    /// host:port of the server, for its HTTP endpoints.
+    fn authority(&self) -> anyhow::Result<String> {
+        let uri: Uri = self.url.parse().context("--url is not a URL")?;
+        let authority = uri.authority().context("--url has no host")?;
+        Ok(match authority.port() {
+            Some(_) => authority.to_string(),
+            None => format!("{}:80", authority.host()),
+        })
+    }
+
+    fn server_sample(&self) -> Option<procfs::ProcSample> {
+        let pid = self.server_pid?;
+        match procfs::sample(&pid.to_string()) {
+            Ok(sample) => Some(sample),
+            Err(error) => {
+                eprintln!("cannot read the server's /proc entries: {error:#}");
+                None
+            }
+        }
+    }
+}
+
+fn driver_cpu() -> Option<Duration> {
+    procfs::sample("self").ok().map(|s| s.cpu)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.workload == Workload::Arena {
+        bail!("the arena workload is not yet implemented: it comes with the real-time arena issue");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let (record, failed) = runtime.block_on(async {
+        match args.workload {
+            Workload::Ttt => run_ttt(&args).await,
+            Workload::Idle => run_idle(&args).await,
+            Workload::Arena => unreachable!("refused above"),
+        }
+    })?;
+    println!("{record}");
+    if failed {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn progress_bar(seconds: u64) -> ProgressBar {
+    let bar = ProgressBar::new(seconds.max(1) * 1000);
+    let style = ProgressStyle::with_template("{elapsed:>4} [{bar:30}] {msg}")
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+/// The `ttt` workload. Returns the JSON record and whether anything failed.
+async fn run_ttt(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
+    if !args.clients.is_multiple_of(2) {
+        bail!("--clients must be even for ttt (players are paired)");
+    }
+    let authority = args.authority()?;
+    let mut around = Around {
+        server_before: args.server_sample(),
+        ..Around::default()
+    };
+    let config = LoadConfig {
+        codec: args.codec(),
+        warmup: Duration::from_secs(args.warmup.min(args.seconds)),
+        joins_in_flight: args.joins.max(1),
+        ..LoadConfig::ttt(
+            args.url.clone(),
+            args.clients,
+            Duration::from_secs(args.seconds),
+        )
+    };
+    let mut load = Load::start(config);
+    let window = load.recorder().window();
+    let bar = progress_bar(args.seconds);
+
+    // Sample the server and the driver at both edges of the window while the load runs.
+    let edges = {
+        let authority = authority.clone();
+        let server_pid = args.server_pid;
+        let sample_args = (server_pid, authority);
+        async move {
+            let (pid, authority) = sample_args;
+            let sample = || pid.and_then(|pid| procfs::sample(&pid.to_string()).ok());
+            tokio::time::sleep_until(window.start.into()).await;
+            let start = (sample(), driver_cpu(), http::ticks(&authority).await.ok());
+            tokio::time::sleep_until(window.end.unwrap_or(window.start).into()).await;
+            let end = (sample(), driver_cpu(), http::ticks(&authority).await.ok());
+            (start, end)
+        }
+    };
+    let edges = tokio::spawn(edges);
+    let connected_at_start = {
+        let started = load.started();
+        let mut connected = 0;
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                more = load.join_next() => if !more { break },
+                _ = tick.tick() => {
+                    let tally = load.recorder().tally();
+                    let elapsed = started.elapsed();
+                    if Instant::now() <= window.start {
+                        connected = load.connected();
+                    }
+                    bar.set_position(elapsed.as_millis().min(u128::from(args.seconds) * 1000) as u64);
+                    bar.set_message(format!(
+                        "{} connected, {} games, {} moves, {} errors",
+                        load.connected(), tally.games, tally.moves, tally.errors
+                    ));
+                }
+            }
+        }
+        connected
+    };
+    let tally = load.finish().await;
+    bar.finish_and_clear();
+    let ((s0, c0, t0), (s1, c1, t1)) = edges.await.context("the sampling task failed")?;
+    around.window = window.length().unwrap_or_default();
+    around.connected = connected_at_start;
+    around.server_start = s0;
+    around.server_end = s1;
+    around.driver_cpu = c0.zip(c1).map(|(a, b)| b.saturating_sub(a));
+    around.ticks = match (t0, t1) {
+        (Some(t0), Some(t1)) => t1.since(&t0).ok(),
+        _ => None,
+    };
+    around.server_after = after_everyone_left(args, &authority).await;
+
+    if let Some(path) = &args.plot {
+        let title = format!(
+            "ttt move latency, {} clients, {} s ({} moves)",
+            args.clients, args.seconds, tally.moves
+        );
+        plot::latency_svg(path, &title, &tally.move_latency_us)
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    print_table(args, &tally, &around);
+    let record = report::ttt_record(args.clients, args.seconds, &tally, &around);
+    Ok((record, tally.errors > 0 || tally.illegal_outcomes > 0))
+}
+
+fn print_table(args: &Args, tally: &Tally, around: &Around) {
+    println!(
+        "ttt: {} clients, {} s ({} s warm-up), codec {:?}, {}",
+        args.clients,
+        args.seconds,
+        args.warmup,
+        args.codec(),
+        args.url
+    );
+    print!("{}", report::ttt_table(tally, around));
+}
+
+/// Waits (bounded) until the server reports no connections, then samples it.
+async fn after_everyone_left(args: &Args, authority: &str) -> Option<procfs::ProcSample> {
+    args.server_pid?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        match http::connections(authority).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    args.server_sample()
+}
+
+/// The `idle` workload: N clients connect (bounded joins), say Hello, and stay for S
+/// seconds; the server's RSS before and with everyone connected gives memory per idle
+/// connection.
+async fn run_idle(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
+    let authority = args.authority()?;
+    let before = args.server_sample();
+    let cpu_start = driver_cpu();
+    let stop = CancellationToken::new();
+    let joins = Arc::new(Semaphore::new(args.joins.max(1)));
+    let errors = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.clients.max(1));
+    let mut clients = JoinSet::new();
+    let timeout = Duration::from_secs(args.seconds + 30);
+    for _ in 0..args.clients {
+        let (url, codec) = (args.url.clone(), args.codec());
+        let (stop, joins, errors, ready) = (
+            stop.clone(),
+            joins.clone(),
+            errors.clone(),
+            ready_tx.clone(),
+        );
+        clients.spawn(async move {
+            let conn = {
+                let Ok(_permit) = joins.acquire().await else {
+                    return;
+                };
+                let opened = async {
+                    let mut conn = Connection::connect(&url, codec, timeout).await?;
+                    conn.hello(None).await?;
+                    Ok::<_, ticksync::client::ClientError>(conn)
+                };
+                match opened.await {
+                    Ok(conn) => conn,
+                    Err(error) => {
+                        eprintln!("idle client: {error}");
+                        errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let _ = ready.send(()).await;
+                        return;
+                    }
+                }
+            };
+            let _ = ready.send(()).await;
+            let mut conn = conn;
+            // Keep reading, so that the server's pings are answered.
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    msg = conn.recv() => if msg.is_err() {
+                        errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        return;
+                    },
+                }
+            }
+            if conn.close().await.is_err() {
+                errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+    }
+    drop(ready_tx);
+    let started = Instant::now();
+    for _ in 0..args.clients {
+        if ready_rx.recv().await.is_none() {
+            break;
+        }
+    }
+    let join_s = started.elapsed().as_secs_f64();
+    let server_connections = http::connections(&authority).await.ok();
+    // Let the server's allocations settle before reading its memory.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let connected = args.server_sample();
+    tokio::time::sleep_until((started + Duration::from_secs(args.seconds)).into()).await;
+    stop.cancel();
+    while clients.join_next().await.is_some() {}
+    let cpu_end = driver_cpu();
+    let after = after_everyone_left(args, &authority).await;
+    let errors = errors.load(std::sync::atomic::Ordering::Relaxed);
+    let mb = |s: Option<procfs::ProcSample>| s.map(|s| round1(s.rss_kb as f64 / 1024.0));
+    let per_client_kb = before
+        .zip(connected)
+        .map(|(b, c)| round1((c.rss_kb as f64 - b.rss_kb as f64) / args.clients.max(1) as f64));
+    let show = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| v.to_string());
+    println!(
+        "idle: {} clients joined in {join_s:.2} s; the server counted {} connections",
+        args.clients,
+        server_connections.map_or_else(|| "n/a".to_string(), |n| n.to_string())
+    );
+    println!(
+        "  server RSS before {} MiB, all connected {} MiB, after all left {} MiB: {} KiB per idle connection",
+        show(mb(before)),
+        show(mb(connected)),
+        show(mb(after)),
+        show(per_client_kb)
+    );
+    let peak_mb = [connected, after]
+        .iter()
+        .flatten()
+        .map(|s| round1(s.hwm_kb as f64 / 1024.0))
+        .reduce(f64::max);
+    let record = json!({
+        "workload": "idle",
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "errors": errors,
+        "driver_cpu_s": cpu_start.zip(cpu_end).map(|(a, b)| b.saturating_sub(a).as_secs_f64()),
+        "server_rss_before_mb": mb(before),
+        "server_rss_connected_mb": mb(connected),
+        "server_rss_after_mb": mb(after),
+        "server_peak_rss_mb": peak_mb,
+        "server_rss_per_client_kb": per_client_kb,
+    });
+    Ok((record, errors > 0))
+}
+
+fn round1(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}

@@ -1,0 +1,249 @@
+//! One WebSocket connection to a ticksync server, speaking one codec.
+//!
+//! Owns the socket: typed [`Connection::send`] and [`Connection::recv`] of
+//! [`ClientMsg`] and [`ServerMsg`], every wait bounded by the connection's timeout, the
+//! `Hello`/`Welcome` exchange, and both ways to leave (a 1000 close or an abrupt drop).
+//! It keeps no game state except the highest room event `seq` it has received, which a
+//! resume needs.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+
+use super::ClientError;
+use crate::codec::{Codec, MAX_DECODE_BYTES};
+use crate::protocol::{ClientMsg, PROTOCOL_VERSION, ServerMsg, SessionId};
+
+/// A client's read buffer. Server messages are small; the 128 KiB default would cost a
+/// load generator with thousands of connections hundreds of megabytes.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// What the server said in `Welcome`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Welcome {
+    /// The session's id, stable across resumes.
+    pub session_id: SessionId,
+    /// The token to resume this session with next time (it rotates on every resume).
+    pub resume_token: String,
+    /// Whether an existing session was taken back.
+    pub resumed: bool,
+    /// The server's tick rate in Hz.
+    pub tick_hz: u16,
+}
+
+/// What a `Hello` needs to resume a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    /// The latest resume token from `Welcome`.
+    pub token: String,
+    /// The highest room event `seq` received (0 for none).
+    pub last_event_seq: u64,
+}
+
+/// A connected WebSocket speaking one codec.
+pub struct Connection {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    codec: Codec,
+    timeout: Duration,
+    last_event_seq: u64,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("codec", &self.codec)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Opens a WebSocket to `url` (e.g. `ws://127.0.0.1:7878/`) offering only `codec`'s
+    /// subprotocol. Sends nothing; call [`Connection::hello`] next. Every later wait on this
+    /// connection is bounded by `timeout`.
+    ///
+    /// # Errors
+    /// [`ClientError::WebSocket`] if the handshake fails, [`ClientError::Subprotocol`] if the
+    /// server does not choose the offered codec, [`ClientError::Timeout`].
+    pub async fn connect(
+        url: &str,
+        codec: Codec,
+        timeout: Duration,
+    ) -> Result<Connection, ClientError> {
+        let mut request = url.into_client_request()?;
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static(codec.subprotocol()),
+        );
+        let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_BYTES)
+            .write_buffer_size(0)
+            .max_message_size(Some(MAX_DECODE_BYTES))
+            .max_frame_size(Some(MAX_DECODE_BYTES));
+        let connecting = connect_async_with_config(request, Some(config), true);
+        let (ws, response) = tokio::time::timeout(timeout, connecting)
+            .await
+            .map_err(|_| ClientError::Timeout(timeout, "the WebSocket handshake"))??;
+        let chosen = response
+            .headers()
+            .get("Sec-WebSocket-Protocol")
+            .and_then(|v| v.to_str().ok());
+        if chosen != Some(codec.subprotocol()) {
+            return Err(ClientError::Subprotocol {
+                expected: codec.subprotocol(),
+                chosen: chosen.map(str::to_string),
+            });
+        }
+        Ok(Connection {
+            ws,
+            codec,
+            timeout,
+            last_event_seq: 0,
+        })
+    }
+
+    /// Sends `Hello` (resuming when `resume` is given) and waits for `Welcome`.
+    ///
+    /// # Errors
+    /// [`ClientError::Refused`] when the server answers with an `Error` (e.g. an invalid
+    /// resume token), [`ClientError::Unexpected`] for any other answer, or a socket error.
+    pub async fn hello(&mut self, resume: Option<Resume>) -> Result<Welcome, ClientError> {
+        let (resume_token, last_event_seq) = match resume {
+            Some(resume) => (Some(resume.token), resume.last_event_seq),
+            None => (None, 0),
+        };
+        self.last_event_seq = last_event_seq;
+        self.send(&ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            resume_token,
+            last_event_seq,
+        })
+        .await?;
+        match self.recv().await? {
+            ServerMsg::Welcome {
+                session_id,
+                resume_token,
+                resumed,
+                tick_hz,
+                ..
+            } => Ok(Welcome {
+                session_id,
+                resume_token,
+                resumed,
+                tick_hz,
+            }),
+            ServerMsg::Error { code, message, .. } => Err(ClientError::Refused { code, message }),
+            other => Err(ClientError::Unexpected(format!(
+                "expected Welcome, got {other:?}"
+            ))),
+        }
+    }
+
+    /// The codec of this connection.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// The highest room event `seq` received on this connection (or given to
+    /// [`Connection::hello`] when resuming).
+    pub fn last_event_seq(&self) -> u64 {
+        self.last_event_seq
+    }
+
+    /// Forgets the event seq, for a new room whose events count from 1 again.
+    pub fn reset_event_seq(&mut self) {
+        self.last_event_seq = 0;
+    }
+
+    /// Encodes and sends one message.
+    ///
+    /// # Errors
+    /// [`ClientError::Codec`], [`ClientError::WebSocket`], or [`ClientError::Timeout`] when
+    /// the write does not complete in time.
+    pub async fn send(&mut self, msg: &ClientMsg) -> Result<(), ClientError> {
+        let bytes = self.codec.encode(msg)?;
+        tokio::time::timeout(self.timeout, self.ws.send(Message::Binary(bytes)))
+            .await
+            .map_err(|_| ClientError::Timeout(self.timeout, "a write"))??;
+        Ok(())
+    }
+
+    /// The next server message, skipping pings and pongs (tungstenite answers pings).
+    ///
+    /// Cancel-safe: dropping the future before it completes loses no message.
+    ///
+    /// # Errors
+    /// [`ClientError::Timeout`] after the connection's timeout, [`ClientError::Closed`] on a
+    /// close frame or end of stream, [`ClientError::Codec`] for an undecodable frame,
+    /// [`ClientError::Unexpected`] for a text frame.
+    pub async fn recv(&mut self) -> Result<ServerMsg, ClientError> {
+        loop {
+            let frame = tokio::time::timeout(self.timeout, self.ws.next())
+                .await
+                .map_err(|_| ClientError::Timeout(self.timeout, "a server message"))?;
+            let message = match frame {
+                None => {
+                    return Err(ClientError::Closed {
+                        code: None,
+                        reason: "end of stream".into(),
+                    });
+                }
+                Some(frame) => frame?,
+            };
+            match message {
+                Message::Binary(bytes) => {
+                    let msg: ServerMsg = self.codec.decode(&bytes)?;
+                    if let ServerMsg::Event { seq, .. } = &msg {
+                        self.last_event_seq = self.last_event_seq.max(*seq);
+                    }
+                    return Ok(msg);
+                }
+                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+                Message::Close(frame) => {
+                    return Err(ClientError::Closed {
+                        code: frame.as_ref().map(|f| u16::from(f.code)),
+                        reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+                    });
+                }
+                Message::Text(text) => {
+                    return Err(ClientError::Unexpected(format!("text frame {text:?}")));
+                }
+            }
+        }
+    }
+
+    /// Closes with code 1000 (the client is leaving for good: the server ends the session
+    /// at once) and waits, within the timeout, for the server's close.
+    ///
+    /// # Errors
+    /// [`ClientError::WebSocket`] if the close frame cannot be sent.
+    pub async fn close(mut self) -> Result<(), ClientError> {
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "bye".into(),
+        };
+        match tokio::time::timeout(self.timeout, self.ws.close(Some(frame))).await {
+            Ok(Ok(())) | Ok(Err(tungstenite::Error::ConnectionClosed)) => {}
+            Ok(Err(error)) => return Err(error.into()),
+            Err(_) => return Err(ClientError::Timeout(self.timeout, "the close")),
+        }
+        // Drain until the server's close arrives (or the stream ends), so the server has
+        // seen ours before the socket goes away.
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, self.ws.next()).await {}
+        Ok(())
+    }
+
+    /// Drops the TCP connection without a close handshake, as a network failure would. The
+    /// server keeps the session for its reconnect grace period.
+    pub fn abort(self) {
+        drop(self.ws);
+    }
+}

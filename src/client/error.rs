@@ -1,0 +1,56 @@
+//! The client's error type.
+
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio_tungstenite::tungstenite;
+
+use crate::codec::CodecError;
+use crate::protocol::ErrorCode;
+
+/// Why a client operation failed.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// The WebSocket handshake or a read or write failed.
+    #[error("websocket: {0}")]
+    WebSocket(#[from] tungstenite::Error),
+    /// The server chose no subprotocol, or another one than the client offered.
+    #[error("the server chose subprotocol {chosen:?}, expected {expected}")]
+    Subprotocol {
+        /// What the client offered.
+        expected: &'static str,
+        /// What the server named in its response, if anything.
+        chosen: Option<String>,
+    },
+    /// A frame could not be decoded, or a message encoded.
+    #[error("codec: {0}")]
+    Codec(#[from] CodecError),
+    /// Nothing arrived (or the operation did not finish) within the limit.
+    #[error("timed out after {0:?} waiting for {1}")]
+    Timeout(Duration, &'static str),
+    /// The server closed the connection.
+    #[error("connection closed by the server (code {code:?}: {reason})")]
+    Closed {
+        /// The close code, if the server sent a close frame.
+        code: Option<u16>,
+        /// The close reason text.
+        reason: String,
+    },
+    /// The server answered with an `Error` message where the flow needed success.
+    #[error("server refused: {code:?}: {message}")]
+    Refused {
+        /// The server's error code.
+        code: ErrorCode,
+        /// The server's message.
+        message: String,
+    },
+    /// A message arrived that the flow does not allow at this point.
+    #[error("unexpected message: {0}")]
+    Unexpected(String),
+    /// A game ended in a way the rules do not allow.
+    #[error("illegal outcome: {0}")]
+    IllegalOutcome(String),
+    /// The operation was called on a client without a live connection.
+    #[error("not connected")]
+    NotConnected,
+}
