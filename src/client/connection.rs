@@ -184,6 +184,17 @@ impl Connection {
     /// close frame or end of stream, [`ClientError::Codec`] for an undecodable frame,
     /// [`ClientError::Unexpected`] for a text frame.
     pub async fn recv(&mut self) -> Result<ServerMsg, ClientError> {
+        self.recv_sized().await.map(|(msg, _)| msg)
+    }
+
+    /// Like [`Connection::recv`], also returning the message's WebSocket payload size in
+    /// bytes (the frame without its header).
+    ///
+    /// Cancel-safe, like [`Connection::recv`].
+    ///
+    /// # Errors
+    /// As [`Connection::recv`].
+    pub async fn recv_sized(&mut self) -> Result<(ServerMsg, usize), ClientError> {
         loop {
             let frame = tokio::time::timeout(self.timeout, self.ws.next())
                 .await
@@ -203,7 +214,7 @@ impl Connection {
                     if let ServerMsg::Event { seq, .. } = &msg {
                         self.last_event_seq = self.last_event_seq.max(*seq);
                     }
-                    return Ok(msg);
+                    return Ok((msg, bytes.len()));
                 }
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
                 Message::Close(frame) => {

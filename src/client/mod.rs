@@ -1,4 +1,4 @@
-//! A Rust client for ticksync, and the tic-tac-toe bots built on it.
+//! A Rust client for ticksync, and the tic-tac-toe and arena bots built on it.
 //!
 //! Used by `examples/bot.rs`, `examples/loadgen.rs` and the load tests, which run the same
 //! code in-process against a server on port 0. The parts:
@@ -11,22 +11,40 @@
 //! - [`check_outcome`]: whether a game's `GameOver` matches its final board. Pure.
 //! - [`Recorder`] and [`Tally`]: what bots count, inside a measurement [`Window`].
 //! - [`Load`]: the `ttt` workload of WORKLOADS.md: many bots, bounded joins, a deadline.
+//! - [`ArenaMirror`]: an arena room's recent states rebuilt from `Snapshot`s and `Delta`s
+//!   in a bounded ring, as PROTOCOL.md asks a client to keep them. Pure.
+//! - [`Predictor`] and [`TickClock`]: client-side prediction of the client's own arena
+//!   player, checked and reconciled against every state. Pure.
+//! - [`ArenaBot`]: an arena player's loop (20 Hz inputs, a new direction every 500 ms,
+//!   acknowledgements, input latency, prediction checks), counting into an
+//!   [`ArenaRecorder`] inside a [`LiveWindow`].
+//! - [`ArenaLoad`]: the `arena` workload of WORKLOADS.md.
 //!
 //! Errors are [`ClientError`]. The pure move choosers live with the rules, in
 //! [`crate::game::tictactoe_ai`].
 
+mod arena_bot;
+mod arena_load;
+mod arena_stats;
 mod backoff;
 mod bot;
 mod connection;
 mod error;
 mod load;
+mod mirror;
 mod outcome;
+mod predict;
 mod stats;
 
+pub use arena_bot::{ARENA, ArenaBot, ArenaBotConfig, HOLD_INPUTS, INPUT_PERIOD};
+pub use arena_load::{ArenaLoad, ArenaLoadConfig};
+pub use arena_stats::{ArenaCounts, ArenaRecorder, ArenaTally, LiveWindow, frame_header_bytes};
 pub use backoff::Backoff;
 pub use bot::{Bot, BotConfig, GAME};
 pub use connection::{Connection, Resume, Welcome};
 pub use error::ClientError;
 pub use load::{Load, LoadConfig};
+pub use mirror::{Applied, ArenaMirror, MirrorError, StateKind};
 pub use outcome::{Verdict, check_outcome};
+pub use predict::{Check, PredictionError, Predictor, TickClock};
 pub use stats::{GameResult, Recorder, Tally, Window};
