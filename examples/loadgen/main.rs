@@ -5,14 +5,17 @@
 //! measured from outside: CPU and memory from /proc, tick durations from `GET /metrics`.
 //!
 //! ```text
-//! cargo run --release -- serve --addr 127.0.0.1:7878 &
-//! cargo run --release --example loadgen -- --workload ttt --clients 200 --seconds 20 \
+//! cargo build --release --bins --examples
+//! target/release/ticksync serve --addr 127.0.0.1:7878 --log warn &
+//! target/release/examples/loadgen --workload ttt --clients 200 --seconds 20 \
 //!     --url ws://127.0.0.1:7878 --server-pid $! --plot latency.svg
+//! target/release/examples/loadgen --workload arena --clients 800 --seconds 20 \
+//!     --url ws://127.0.0.1:7878 --server-pid $SERVER --plot arena-latency.svg
 //! ```
 //!
-//! Workloads: `ttt` (WORKLOADS.md), `idle` (N clients that only say Hello and stay, for
-//! server memory per idle connection) and `arena` (not implemented yet). Exits non-zero
-//! when any error or illegal outcome was counted.
+//! Workloads: `ttt` and `arena` (WORKLOADS.md), and `idle` (N clients that only say Hello
+//! and stay, for server memory per idle connection). Use a fresh server for each run.
+//! Exits non-zero when any error or illegal outcome was counted.
 
 mod http;
 mod plot;
@@ -27,20 +30,24 @@ use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use ticksync::client::{Connection, Load, LoadConfig, Tally};
+use ticksync::client::{
+    ArenaLoad, ArenaLoadConfig, ArenaTally, Connection, Load, LoadConfig, Tally,
+};
 use ticksync::codec::Codec;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::http::Uri;
 use tokio_util::sync::CancellationToken;
 
-use report::Around;
+use http::TickReading;
+use procfs::ProcSample;
+use report::{ArenaTimes, Around};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Workload {
     /// Tic-tac-toe, moves as fast as the server answers.
     Ttt,
-    /// Real-time movement, 8 players a room (not implemented yet).
+    /// Real-time movement, 8 players a room.
     Arena,
     /// Clients that only say Hello and stay connected (memory per idle connection).
     Idle,
@@ -64,7 +71,8 @@ struct Args {
     /// Seconds the load runs (S), from its start.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
-    /// Seconds of warm-up before the measured window.
+    /// Seconds of warm-up before the measured window (ttt; the arena window always starts
+    /// 2 s after the last client joined).
     #[arg(long, default_value_t = 3)]
     warmup: u64,
     /// Server WebSocket URL.
@@ -76,7 +84,7 @@ struct Args {
     /// Wire codec.
     #[arg(long, value_enum, default_value = "bincode")]
     codec: CodecArg,
-    /// Write the move-latency distribution to this SVG file.
+    /// Write the latency distribution (ttt moves, arena inputs) to this SVG file.
     #[arg(long)]
     plot: Option<PathBuf>,
     /// Most clients connecting at once.
@@ -120,9 +128,6 @@ fn driver_cpu() -> Option<Duration> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if args.workload == Workload::Arena {
-        bail!("the arena workload is not yet implemented: it comes with the real-time arena issue");
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -131,7 +136,7 @@ fn main() -> anyhow::Result<()> {
         match args.workload {
             Workload::Ttt => run_ttt(&args).await,
             Workload::Idle => run_idle(&args).await,
-            Workload::Arena => unreachable!("refused above"),
+            Workload::Arena => run_arena(&args).await,
         }
     })?;
     println!("{record}");
@@ -175,21 +180,12 @@ async fn run_ttt(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
     let bar = progress_bar(args.seconds);
 
     // Sample the server and the driver at both edges of the window while the load runs.
-    let edges = {
-        let authority = authority.clone();
-        let server_pid = args.server_pid;
-        let sample_args = (server_pid, authority);
-        async move {
-            let (pid, authority) = sample_args;
-            let sample = || pid.and_then(|pid| procfs::sample(&pid.to_string()).ok());
-            tokio::time::sleep_until(window.start.into()).await;
-            let start = (sample(), driver_cpu(), http::ticks(&authority).await.ok());
-            tokio::time::sleep_until(window.end.unwrap_or(window.start).into()).await;
-            let end = (sample(), driver_cpu(), http::ticks(&authority).await.ok());
-            (start, end)
-        }
-    };
-    let edges = tokio::spawn(edges);
+    let edges = tokio::spawn(sample_window(
+        std::future::ready(Some(window.start)),
+        window.end.unwrap_or(window.start),
+        args.server_pid,
+        authority.clone(),
+    ));
     let connected_at_start = {
         let started = load.started();
         let mut connected = 0;
@@ -215,16 +211,10 @@ async fn run_ttt(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
     };
     let tally = load.finish().await;
     bar.finish_and_clear();
-    let ((s0, c0, t0), (s1, c1, t1)) = edges.await.context("the sampling task failed")?;
+    let edges = edges.await.context("the sampling task failed")?;
     around.window = window.length().unwrap_or_default();
     around.connected = connected_at_start;
-    around.server_start = s0;
-    around.server_end = s1;
-    around.driver_cpu = c0.zip(c1).map(|(a, b)| b.saturating_sub(a));
-    around.ticks = match (t0, t1) {
-        (Some(t0), Some(t1)) => t1.since(&t0).ok(),
-        _ => None,
-    };
+    around.take_edges(edges);
     around.server_after = after_everyone_left(args, &authority).await;
 
     if let Some(path) = &args.plot {
@@ -232,13 +222,65 @@ async fn run_ttt(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
             "ttt move latency, {} clients, {} s ({} moves)",
             args.clients, args.seconds, tally.moves
         );
-        plot::latency_svg(path, &title, &tally.move_latency_us)
+        plot::latency_svg(path, &title, "move latency (ms)", &tally.move_latency_us)
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
     print_table(args, &tally, &around);
     let record = report::ttt_record(args.clients, args.seconds, &tally, &around);
     Ok((record, tally.errors > 0 || tally.illegal_outcomes > 0))
+}
+
+/// One reading at an edge of the measured window.
+#[derive(Debug)]
+struct Edge {
+    server: Option<ProcSample>,
+    driver_cpu: Option<Duration>,
+    ticks: Option<TickReading>,
+}
+
+async fn sample_edge(server_pid: Option<u32>, authority: &str) -> Edge {
+    Edge {
+        server: server_pid.and_then(|pid| procfs::sample(&pid.to_string()).ok()),
+        driver_cpu: driver_cpu(),
+        ticks: http::ticks(authority).await.ok(),
+    }
+}
+
+/// Samples the server and the driver when `start` resolves to the window's start (and
+/// that instant has come), then at `end`. `None` if the window never opens or is empty.
+async fn sample_window(
+    start: impl std::future::Future<Output = Option<Instant>>,
+    end: Instant,
+    server_pid: Option<u32>,
+    authority: String,
+) -> Option<(Edge, Edge)> {
+    let start = start.await.filter(|&start| start < end)?;
+    tokio::time::sleep_until(start.into()).await;
+    let first = sample_edge(server_pid, &authority).await;
+    tokio::time::sleep_until(end.into()).await;
+    let last = sample_edge(server_pid, &authority).await;
+    Some((first, last))
+}
+
+impl Around {
+    /// Fills in the window's edge readings: server samples, driver CPU and tick durations
+    /// over the window.
+    fn take_edges(&mut self, edges: Option<(Edge, Edge)>) {
+        let Some((first, last)) = edges else {
+            return;
+        };
+        self.server_start = first.server;
+        self.server_end = last.server;
+        self.driver_cpu = first
+            .driver_cpu
+            .zip(last.driver_cpu)
+            .map(|(a, b)| b.saturating_sub(a));
+        self.ticks = match (first.ticks, last.ticks) {
+            (Some(t0), Some(t1)) => t1.since(&t0).ok(),
+            _ => None,
+        };
+    }
 }
 
 fn print_table(args: &Args, tally: &Tally, around: &Around) {
@@ -251,6 +293,111 @@ fn print_table(args: &Args, tally: &Tally, around: &Around) {
         args.url
     );
     print!("{}", report::ttt_table(tally, around));
+}
+
+/// The `arena` workload. Returns the JSON record and whether anything failed.
+async fn run_arena(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
+    let authority = args.authority()?;
+    let mut around = Around {
+        server_before: args.server_sample(),
+        ..Around::default()
+    };
+    let config = ArenaLoadConfig {
+        codec: args.codec(),
+        joins_in_flight: args.joins.max(1),
+        ..ArenaLoadConfig::arena(
+            args.url.clone(),
+            args.clients,
+            Duration::from_secs(args.seconds),
+        )
+    };
+    let settle = config.settle;
+    let mut load = ArenaLoad::start(config);
+    let started = load.started();
+    let end = started + Duration::from_secs(args.seconds);
+    let mut last_join = load.last_join();
+    let window_start = async move {
+        let last = *last_join.wait_for(Option::is_some).await.ok()?;
+        last.map(|at| at + settle)
+    };
+    let edges = tokio::spawn(sample_window(
+        window_start,
+        end,
+        args.server_pid,
+        authority.clone(),
+    ));
+    let bar = progress_bar(args.seconds);
+    let mut playing_at_start = 0;
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            more = load.join_next() => if !more { break },
+            _ = tick.tick() => {
+                let now = Instant::now();
+                if load.recorder().window().start().is_none_or(|start| now <= start) {
+                    playing_at_start = load.playing();
+                }
+                bar.set_position(started.elapsed().as_millis().min(u128::from(args.seconds) * 1000) as u64);
+                bar.set_message(format!(
+                    "{} joined, {} playing, {} states, {} errors",
+                    load.joined(),
+                    load.playing(),
+                    load.recorder().updates_so_far(),
+                    load.recorder().errors_so_far()
+                ));
+            }
+        }
+    }
+    let recorder = load.recorder().clone();
+    let last_join = *load.last_join().borrow();
+    let tally = load.finish().await;
+    bar.finish_and_clear();
+    let window = recorder.window();
+    let times = ArenaTimes {
+        joins: last_join.map(|at| at.saturating_duration_since(started)),
+        window_start: window
+            .start()
+            .map(|at| at.saturating_duration_since(started)),
+    };
+    let edges = edges.await.context("the sampling task failed")?;
+    let mut errors = tally.errors;
+    if edges.is_none() {
+        eprintln!("the measured window is empty: the joins took too long for --seconds");
+        errors += 1;
+    }
+    around.window = window.length().unwrap_or_default();
+    around.connected = playing_at_start;
+    around.take_edges(edges);
+    around.server_after = after_everyone_left(args, &authority).await;
+    if let Some(path) = &args.plot {
+        let title = format!(
+            "arena input latency, {} clients, {} s ({} turns)",
+            args.clients,
+            args.seconds,
+            tally.input_latency_us.len()
+        );
+        plot::latency_svg(path, &title, "input latency (ms)", &tally.input_latency_us)
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    print_arena_table(args, &tally, &around, times);
+    let mut record = report::arena_record(args.clients, args.seconds, &tally, &around);
+    record["errors"] = errors.into();
+    Ok((record, errors > 0))
+}
+
+fn print_arena_table(args: &Args, tally: &ArenaTally, around: &Around, times: ArenaTimes) {
+    println!(
+        "arena: {} clients, {} s (window from 2 s after the last join), codec {:?}, {}",
+        args.clients,
+        args.seconds,
+        args.codec(),
+        args.url
+    );
+    print!(
+        "{}",
+        report::arena_table(args.clients, tally, around, times)
+    );
 }
 
 /// Waits (bounded) until the server reports no connections, then samples it.

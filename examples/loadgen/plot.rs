@@ -1,4 +1,4 @@
-//! The move-latency distribution as an SVG percentile plot.
+//! A latency distribution (ttt moves, arena inputs) as an SVG percentile plot.
 
 use std::path::Path;
 
@@ -16,8 +16,14 @@ fn label(x: &f64) -> String {
     format!("{q:.decimals$}%")
 }
 
-/// Writes the latency-by-percentile curve of `histogram` (microseconds) to `path`.
-pub fn latency_svg(path: &Path, title: &str, histogram: &Histogram<u64>) -> anyhow::Result<()> {
+/// Writes the latency-by-percentile curve of `histogram` (microseconds) to `path`, with
+/// `y_label` on the latency axis.
+pub fn latency_svg(
+    path: &Path,
+    title: &str,
+    y_label: &str,
+    histogram: &Histogram<u64>,
+) -> anyhow::Result<()> {
     let points: Vec<(f64, f64)> = (0..=400)
         .map(|i| f64::from(i) / 100.0)
         .map(|x| {
@@ -38,7 +44,7 @@ pub fn latency_svg(path: &Path, title: &str, histogram: &Histogram<u64>) -> anyh
     chart
         .configure_mesh()
         .x_desc("percentile")
-        .y_desc("move latency (ms)")
+        .y_desc(y_label)
         .x_labels(5)
         .x_label_formatter(&label)
         .draw()

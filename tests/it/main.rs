@@ -2,6 +2,7 @@
 //! protocol. One test binary, one link.
 
 mod arena;
+mod arena_load;
 mod load;
 mod protocol_vectors;
 // Shared helpers; not every test module uses every one of them.

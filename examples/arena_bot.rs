@@ -1,0 +1,131 @@
+//! A headless arena bot: quick-matches into an arena room, moves like the `arena` workload
+//! (20 Hz inputs, a new random direction every 500 ms) for `--seconds`, and prints what it
+//! received and checked.
+//!
+//! Shows the library's arena client ([`ticksync::client::ArenaBot`]): deltas applied to a
+//! mirror of recent states (a delta whose base is not held is an error), acknowledgements in
+//! every input, client-side prediction of its own player checked against every state, and
+//! input latency. Exits non-zero on any protocol error.
+//!
+//! A room starts when 8 players are queued, or after the fill wait (3 s) with fewer, so one
+//! bot alone plays in a room of one. Start a server, then a few bots:
+//!
+//! ```text
+//! cargo run --release -- serve --addr 127.0.0.1:7878
+//! cargo run --release --example arena_bot -- --seconds 10 &
+//! cargo run --release --example arena_bot -- --seconds 10 --codec msgpack
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use ticksync::client::{ArenaBot, ArenaBotConfig, ArenaRecorder, LiveWindow};
+use ticksync::codec::Codec;
+use tokio_util::sync::CancellationToken;
+
+/// A headless arena bot for ticksync.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Server WebSocket URL.
+    #[arg(long, default_value = "ws://127.0.0.1:7878")]
+    url: String,
+    /// Wire codec: bincode or msgpack.
+    #[arg(long, default_value = "bincode", value_parser = parse_codec)]
+    codec: Codec,
+    /// Seconds to play once seated.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Seconds to wait for any one server message.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+    /// Seed for the phase and the directions (random if not given).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+fn parse_codec(text: &str) -> Result<Codec, String> {
+    match text {
+        "bincode" => Ok(Codec::Bincode),
+        "msgpack" => Ok(Codec::MsgPack),
+        other => Err(format!("unknown codec `{other}`: use bincode or msgpack")),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let config = ArenaBotConfig {
+        codec: args.codec,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        seed: args.seed,
+        ..ArenaBotConfig::new(args.url.clone())
+    };
+    // Everything counts: the window opens now and never ends.
+    let recorder = ArenaRecorder::new(Arc::new(LiveWindow::from(Instant::now())));
+    let mut bot = ArenaBot::new(config, recorder.clone());
+    let joined = bot.join().await.context("joining an arena room")?;
+    eprintln!(
+        "room {} (code {}), seat {:?} of {}",
+        joined.room_id, joined.code, joined.seat, joined.seats
+    );
+    let stop = CancellationToken::new();
+    let timer = stop.clone();
+    let seconds = args.seconds;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(seconds)) => {}
+            _ = tokio::signal::ctrl_c() => eprintln!("stopping"),
+        }
+        timer.cancel();
+    });
+    let started = Instant::now();
+    let result = bot.play(stop).await;
+    let played = started.elapsed().as_secs_f64().max(1e-9);
+    let tally = recorder.tally();
+    let c = &tally.counts;
+    println!(
+        "states {} ({:.1}/s): {} deltas, {} full; {} ticks missed",
+        c.updates,
+        c.updates as f64 / played,
+        c.deltas,
+        c.fulls,
+        c.missed_ticks
+    );
+    println!(
+        "bytes {} payload ({} with frame headers); per state: delta {:.1}, full {:.1}",
+        c.payload_bytes,
+        c.frame_bytes,
+        c.delta_bytes as f64 / c.deltas.max(1) as f64,
+        c.full_bytes as f64 / c.fulls.max(1) as f64
+    );
+    println!(
+        "inputs {}; prediction checks {}, corrections {} (largest {} units)",
+        c.inputs, c.prediction_checks, c.prediction_corrections, c.max_correction_units
+    );
+    if let (Some(p50), Some(p99), Some(max)) = (
+        tally.input_latency_ms(0.5),
+        tally.input_latency_ms(0.99),
+        tally.input_latency_ms(1.0),
+    ) {
+        println!(
+            "input latency p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms ({} turns)",
+            tally.input_latency_us.len()
+        );
+    }
+    println!(
+        "errors {} (deltas without their base: {})",
+        tally.errors, tally.missing_bases
+    );
+    for sample in &tally.error_samples {
+        eprintln!("error: {sample}");
+    }
+    if let Err(error) = result {
+        bail!("the bot stopped early: {error}");
+    }
+    if tally.errors > 0 {
+        bail!("{} errors", tally.errors);
+    }
+    Ok(())
+}
