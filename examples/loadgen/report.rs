@@ -192,6 +192,18 @@ pub fn ttt_table(tally: &Tally, around: &Around) -> String {
                     ticks.shards
                 ),
             );
+            let c = &ticks.tick_cpu_us;
+            if !c.is_empty() {
+                row(
+                    "server tick CPU time p50/p99/max",
+                    format!(
+                        "{:.3} / {:.3} / {:.3} ms",
+                        c.value_at_quantile(0.5) as f64 / 1000.0,
+                        c.value_at_quantile(0.99) as f64 / 1000.0,
+                        c.max() as f64 / 1000.0,
+                    ),
+                );
+            }
             row(
                 "server tick overruns / skipped",
                 format!("{} / {}", ticks.overruns, ticks.skipped),
