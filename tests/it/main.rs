@@ -2,5 +2,6 @@
 //! protocol. One test binary, one link.
 
 mod protocol_vectors;
+mod robustness;
 mod support;
 mod tictactoe_games;
