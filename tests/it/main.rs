@@ -5,6 +5,7 @@ mod chat;
 mod matchmaking;
 mod private_rooms;
 mod protocol_vectors;
+mod reconnect;
 mod robustness;
 mod spectators;
 mod support;
