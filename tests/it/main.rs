@@ -2,6 +2,7 @@
 //! protocol. One test binary, one link.
 
 mod chat;
+mod lifecycle;
 mod matchmaking;
 mod private_rooms;
 mod protocol_vectors;
