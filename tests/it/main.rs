@@ -2,8 +2,15 @@
 //! protocol. One test binary, one link.
 
 mod arena;
+mod chat;
+mod lifecycle;
 mod load;
+mod matchmaking;
+mod private_rooms;
 mod protocol_vectors;
+mod reconnect;
+mod robustness;
+mod spectators;
 // Shared helpers; not every test module uses every one of them.
 #[allow(dead_code)]
 mod support;

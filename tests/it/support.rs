@@ -1,21 +1,28 @@
-//! Test support: an in-process server on 127.0.0.1:0 and a real WebSocket client.
+//! Test support: an in-process server on 127.0.0.1:0, a real WebSocket client, a raw HTTP
+//! request, and tic-tac-toe play helpers.
 //!
-//! Every wait is on an event with a deadline ([`WAIT`]); nothing sleeps to synchronise.
+//! Every wait is on an event with a deadline ([`WAIT`], counted once per wait however many
+//! other frames arrive meanwhile); nothing sleeps to synchronise. The loops that poll
+//! ([`wait_until`], [`Client::listed_room`]) poll server state and end as soon as the
+//! condition holds; [`Client::ping_until_closed`] only paces its pings.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use ticksync::codec::Codec;
 use ticksync::config::ServerConfig;
 use ticksync::game::tictactoe::{TicTacToeMove, TicTacToeView};
 use ticksync::protocol::{
-    ClientMsg, PROTOCOL_VERSION, RoomEvent, RoomJoined, ServerMsg, SessionId, Tick,
+    ClientMsg, EndReason, ErrorCode, PROTOCOL_VERSION, RoomEvent, RoomJoined, RoomSummary, Seat,
+    ServerMsg, SessionId, Tick,
 };
 use ticksync::server::{Server, Stats};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -24,6 +31,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 /// The longest any test waits for one expected event. Generous: CI machines are loaded.
 pub const WAIT: Duration = Duration::from_secs(20);
+
+/// The game every test plays.
+pub const TICTACTOE: &str = "tictactoe";
 
 /// A server config for tests: the defaults, with a fast tick.
 pub fn test_config() -> ServerConfig {
@@ -40,20 +50,41 @@ pub async fn start(config: ServerConfig) -> Server {
     Server::start(listener, config).expect("server starts")
 }
 
-/// Waits until `server`'s counters equal `expected`, polling its state (not sleeping to
-/// synchronise: the loop ends as soon as the condition holds).
-pub async fn wait_for_stats(server: &Server, expected: Stats) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + WAIT;
+/// Waits until `server`'s counters satisfy `done`, polling them (not sleeping to
+/// synchronise: the loop ends as soon as the condition holds). Returns the counters seen.
+pub async fn wait_until(server: &Server, done: impl Fn(&Stats) -> bool) -> Result<Stats> {
+    let deadline = Instant::now() + WAIT;
     loop {
         let stats = server.stats();
-        if stats == expected {
-            return Ok(());
+        if done(&stats) {
+            return Ok(stats);
         }
-        if tokio::time::Instant::now() > deadline {
-            bail!("stats stayed at {stats:?}, expected {expected:?}");
+        if Instant::now() > deadline {
+            bail!("stats stayed at {stats:?}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits until `server`'s counters equal `expected`.
+pub async fn wait_for_stats(server: &Server, expected: Stats) -> Result<()> {
+    wait_until(server, |stats| *stats == expected)
+        .await
+        .with_context(|| format!("expected {expected:?}"))?;
+    Ok(())
+}
+
+/// What a client keeps to resume its session after losing its connection.
+#[derive(Debug, Clone)]
+pub struct Resumable {
+    /// The codec to reconnect with.
+    pub codec: Codec,
+    /// The latest resume token.
+    pub token: String,
+    /// Highest event seq seen.
+    pub last_event_seq: u64,
+    /// The last input seq sent; input seqs keep increasing across connections.
+    pub input_seq: u32,
 }
 
 /// A connected WebSocket client speaking one codec.
@@ -67,7 +98,11 @@ pub struct Client {
     pub token: String,
     /// Highest event seq seen.
     pub last_event_seq: u64,
-    next_seq: u32,
+    /// The room this connection last entered, from `MatchFound` or `RoomJoined`.
+    pub room: Option<RoomJoined>,
+    /// Every room event received on this connection, in order: (seq, tick, event).
+    pub events: Vec<(u64, Tick, RoomEvent)>,
+    input_seq: u32,
 }
 
 impl Client {
@@ -85,7 +120,7 @@ impl Client {
             .headers()
             .get("Sec-WebSocket-Protocol")
             .and_then(|v| v.to_str().ok());
-        anyhow::ensure!(
+        ensure!(
             chosen == Some(codec.subprotocol()),
             "server chose {chosen:?}"
         );
@@ -95,7 +130,9 @@ impl Client {
             session_id: 0,
             token: String::new(),
             last_event_seq: 0,
-            next_seq: 0,
+            room: None,
+            events: Vec::new(),
+            input_seq: 0,
         })
     }
 
@@ -122,7 +159,9 @@ impl Client {
             session_id: 0,
             token: String::new(),
             last_event_seq: 0,
-            next_seq: 0,
+            room: None,
+            events: Vec::new(),
+            input_seq: 0,
         };
         client.hello(None).await?;
         Ok(client)
@@ -131,22 +170,46 @@ impl Client {
     /// Connects and completes `Hello`/`Welcome` with a new session.
     pub async fn connect(addr: SocketAddr, codec: Codec) -> Result<Client> {
         let mut client = Client::connect_raw(addr, codec).await?;
-        client.hello(None).await?;
+        let resumed = client.hello(None).await?;
+        ensure!(!resumed, "a new session came back as resumed");
         Ok(client)
     }
 
-    /// Connects and resumes the session `token` names.
-    pub async fn resume(
-        addr: SocketAddr,
-        codec: Codec,
-        token: &str,
-        last_event_seq: u64,
-    ) -> Result<Client> {
-        let mut client = Client::connect_raw(addr, codec).await?;
-        client.last_event_seq = last_event_seq;
-        let resumed = client.hello(Some(token.to_string())).await?;
-        anyhow::ensure!(resumed, "Welcome.resumed was false");
+    /// Connects and resumes the session `from` describes; fails unless `Welcome` says
+    /// `resumed`.
+    pub async fn resume(addr: SocketAddr, from: &Resumable) -> Result<Client> {
+        let mut client = Client::connect_raw(addr, from.codec).await?;
+        client.last_event_seq = from.last_event_seq;
+        client.input_seq = from.input_seq;
+        let resumed = client.hello(Some(from.token.clone())).await?;
+        ensure!(resumed, "Welcome.resumed was false");
         Ok(client)
+    }
+
+    /// Connects, offers `token`, and expects the server to refuse it: `Error`
+    /// `InvalidResumeToken`, then close 4005.
+    pub async fn resume_refused(addr: SocketAddr, codec: Codec, token: &str) -> Result<()> {
+        let mut client = Client::connect_raw(addr, codec).await?;
+        client
+            .send(&ClientMsg::Hello {
+                version: PROTOCOL_VERSION,
+                resume_token: Some(token.to_string()),
+                last_event_seq: 0,
+            })
+            .await?;
+        match client.recv().await? {
+            ServerMsg::Error {
+                code: ErrorCode::InvalidResumeToken,
+                ..
+            } => {}
+            other => bail!("expected Error InvalidResumeToken, got {other:?}"),
+        }
+        let code = client.closed().await?;
+        ensure!(
+            code == Some(ticksync::protocol::close_code::INVALID_RESUME_TOKEN),
+            "closed with {code:?}"
+        );
+        Ok(())
     }
 
     /// Sends `Hello` and waits for `Welcome`. Returns `Welcome.resumed`.
@@ -159,16 +222,28 @@ impl Client {
         .await?;
         match self.recv().await? {
             ServerMsg::Welcome {
+                version,
                 session_id,
                 resume_token,
                 resumed,
                 ..
             } => {
+                ensure!(version == PROTOCOL_VERSION, "Welcome.version {version}");
                 self.session_id = session_id;
                 self.token = resume_token;
                 Ok(resumed)
             }
             other => bail!("expected Welcome, got {other:?}"),
+        }
+    }
+
+    /// What this client needs to resume its session later.
+    pub fn resumable(&self) -> Resumable {
+        Resumable {
+            codec: self.codec,
+            token: self.token.clone(),
+            last_event_seq: self.last_event_seq,
+            input_seq: self.input_seq,
         }
     }
 
@@ -184,24 +259,24 @@ impl Client {
         Ok(())
     }
 
+    /// Sends `FindMatch` for tic-tac-toe.
+    pub async fn find_match(&mut self) -> Result<()> {
+        self.send(&ClientMsg::FindMatch {
+            game: TICTACTOE.into(),
+        })
+        .await
+    }
+
     /// Sends a tic-tac-toe move with the next input seq; returns the seq.
     pub async fn send_move(&mut self, cell: u8) -> Result<u32> {
-        self.next_seq += 1;
-        let seq = self.next_seq;
         let data = self.codec.encode(&TicTacToeMove { cell })?;
-        self.send(&ClientMsg::Input {
-            seq,
-            ack_tick: 0,
-            data,
-        })
-        .await?;
-        Ok(seq)
+        self.send_input_bytes(data).await
     }
 
     /// Sends raw bytes as game input data (for malformed-input tests); returns the seq.
     pub async fn send_input_bytes(&mut self, data: Bytes) -> Result<u32> {
-        self.next_seq += 1;
-        let seq = self.next_seq;
+        self.input_seq += 1;
+        let seq = self.input_seq;
         self.send(&ClientMsg::Input {
             seq,
             ack_tick: 0,
@@ -211,18 +286,44 @@ impl Client {
         Ok(seq)
     }
 
+    /// Sends `Ping` and waits for the `Pong` with the same nonce, skipping other messages.
+    pub async fn ping(&mut self, nonce: u64) -> Result<()> {
+        self.send(&ClientMsg::Ping { nonce }).await?;
+        let answered = self
+            .recv_until(|m| match m {
+                ServerMsg::Pong { nonce } => Some(*nonce),
+                _ => None,
+            })
+            .await?;
+        ensure!(answered == nonce, "Pong {answered} answered Ping {nonce}");
+        Ok(())
+    }
+
     /// The next server message. Fails on a close, a non-binary frame, or after [`WAIT`].
     pub async fn recv(&mut self) -> Result<ServerMsg> {
+        self.recv_by(Instant::now() + WAIT).await
+    }
+
+    /// The next server message, if it arrives by `deadline`. WebSocket pings and pongs are
+    /// skipped without extending the deadline.
+    async fn recv_by(&mut self, deadline: Instant) -> Result<ServerMsg> {
         loop {
-            let frame = tokio::time::timeout(WAIT, self.ws.next())
+            let frame = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .context("no message within the wait limit")?
                 .ok_or_else(|| anyhow!("connection ended"))??;
             match frame {
                 Message::Binary(bytes) => {
                     let msg: ServerMsg = self.codec.decode(&bytes)?;
-                    if let ServerMsg::Event { seq, .. } = &msg {
-                        self.last_event_seq = self.last_event_seq.max(*seq);
+                    match &msg {
+                        ServerMsg::Event { seq, tick, event } => {
+                            self.last_event_seq = self.last_event_seq.max(*seq);
+                            self.events.push((*seq, *tick, event.clone()));
+                        }
+                        ServerMsg::MatchFound(joined) | ServerMsg::RoomJoined(joined) => {
+                            self.room = Some(joined.clone());
+                        }
+                        _ => {}
                     }
                     return Ok(msg);
                 }
@@ -233,13 +334,15 @@ impl Client {
         }
     }
 
-    /// Receives until `pick` returns `Some`, returning that value.
+    /// Receives until `pick` returns `Some`, returning that value. The whole wait is bounded
+    /// by [`WAIT`], however many other messages arrive meanwhile.
     pub async fn recv_until<T>(
         &mut self,
         mut pick: impl FnMut(&ServerMsg) -> Option<T>,
     ) -> Result<T> {
+        let deadline = Instant::now() + WAIT;
         loop {
-            let msg = self.recv().await?;
+            let msg = self.recv_by(deadline).await?;
             if let Some(value) = pick(&msg) {
                 return Ok(value);
             }
@@ -273,6 +376,26 @@ impl Client {
         .await
     }
 
+    /// The first event already received that matches `pick`, else waits for one.
+    pub async fn seen_or_next_event<T>(
+        &mut self,
+        mut pick: impl FnMut(&RoomEvent) -> Option<T>,
+    ) -> Result<T> {
+        if let Some(found) = self.events.iter().find_map(|(_, _, e)| pick(e)) {
+            return Ok(found);
+        }
+        self.event(pick).await
+    }
+
+    /// The game's `GameOver`: (winner, reason), whether it already arrived or is still to come.
+    pub async fn game_over(&mut self) -> Result<(Option<Seat>, EndReason)> {
+        self.seen_or_next_event(|e| match e {
+            RoomEvent::GameOver { winner, reason } => Some((*winner, *reason)),
+            _ => None,
+        })
+        .await
+    }
+
     /// Waits for a tic-tac-toe snapshot satisfying `pick`; returns (tick, input_seq, view).
     pub async fn snapshot_where(
         &mut self,
@@ -294,7 +417,7 @@ impl Client {
     }
 
     /// Waits for an `Error`; returns (code, input_seq).
-    pub async fn error(&mut self) -> Result<(ticksync::protocol::ErrorCode, Option<u32>)> {
+    pub async fn error(&mut self) -> Result<(ErrorCode, Option<u32>)> {
         self.recv_until(|m| match m {
             ServerMsg::Error {
                 code, input_seq, ..
@@ -304,11 +427,56 @@ impl Client {
         .await
     }
 
+    /// Sends `msg` and expects its answer to be an `Error` with `code`: the next message
+    /// other than room traffic (events and snapshots, which may arrive at any time).
+    pub async fn refused(&mut self, msg: &ClientMsg, code: ErrorCode) -> Result<()> {
+        self.send(msg).await?;
+        loop {
+            match self.recv().await? {
+                ServerMsg::Event { .. } | ServerMsg::Snapshot { .. } => continue,
+                ServerMsg::Error { code: got, .. } if got == code => return Ok(()),
+                other => bail!("{msg:?}: expected Error {code:?}, got {other:?}"),
+            }
+        }
+    }
+
+    /// Asks for the room directory.
+    pub async fn list_rooms(&mut self) -> Result<Vec<RoomSummary>> {
+        self.send(&ClientMsg::ListRooms).await?;
+        self.recv_until(|m| match m {
+            ServerMsg::RoomList { rooms } => Some(rooms.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The directory row of `room_id` once `ready` holds for it, asking again until then (the
+    /// directory is updated by the room's shard, asynchronously to the room's messages).
+    pub async fn listed_room(
+        &mut self,
+        room_id: u64,
+        ready: impl Fn(&RoomSummary) -> bool,
+    ) -> Result<RoomSummary> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let rooms = self.list_rooms().await?;
+            let row = rooms.into_iter().find(|r| r.room_id == room_id);
+            if let Some(row) = row.as_ref().filter(|r| ready(r)) {
+                return Ok(row.clone());
+            }
+            if Instant::now() > deadline {
+                bail!("room {room_id} is listed as {row:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Reads until the server closes; returns the close code (None if the TCP stream just
     /// ended). Messages before the close are skipped.
     pub async fn closed(&mut self) -> Result<Option<u16>> {
+        let deadline = Instant::now() + WAIT;
         loop {
-            let frame = tokio::time::timeout(WAIT, self.ws.next())
+            let frame = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .context("connection not closed within the wait limit")?;
             match frame {
@@ -326,9 +494,74 @@ impl Client {
         }
     }
 
-    /// Drops the connection without a close handshake (a network failure).
-    pub fn drop_connection(self) {
+    /// Sends WebSocket pings, each after the previous one's pong, until the server closes
+    /// the connection; returns the close code (None if the TCP stream just ended).
+    pub async fn ping_until_closed(&mut self) -> Result<Option<u16>> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            ensure!(Instant::now() < deadline, "the connection stayed open");
+            if self.ws.send(Message::Ping(Bytes::new())).await.is_err() {
+                return self.closed().await;
+            }
+            loop {
+                let frame = tokio::time::timeout_at(deadline, self.ws.next())
+                    .await
+                    .context("no pong within the wait limit")?;
+                match frame {
+                    Some(Ok(Message::Pong(_))) => break,
+                    Some(Ok(Message::Close(frame))) => {
+                        return Ok(frame.map(|f: CloseFrame| u16::from(f.code)));
+                    }
+                    None | Some(Err(_)) => return Ok(None),
+                    Some(Ok(_)) => continue,
+                }
+            }
+            // Pace the pings; the server's deadline, not this loop, decides when it ends.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Reads the server's frames straight off the socket until it ends, answering nothing,
+    /// and returns the code of the close frame among them. For clients that never polled:
+    /// answering the pings that queued up meanwhile would write to a socket the server may
+    /// have closed, and fail before the close frame is read.
+    pub async fn raw_close_code(mut self) -> Result<Option<u16>> {
+        let MaybeTlsStream::Plain(tcp) = self.ws.get_mut() else {
+            bail!("not a plain TCP stream");
+        };
+        let mut raw = Vec::new();
+        tokio::time::timeout(WAIT, tcp.read_to_end(&mut raw))
+            .await
+            .context("the server did not end the connection")??;
+        let mut rest = raw.as_slice();
+        while let [first, second, tail @ ..] = rest {
+            ensure!(second & 0x80 == 0, "server frames are not masked");
+            let (len, tail) = match second & 0x7F {
+                126 if tail.len() >= 2 => (
+                    usize::from(u16::from_be_bytes([tail[0], tail[1]])),
+                    &tail[2..],
+                ),
+                126 | 127 => bail!("unexpectedly long control frame"),
+                len => (usize::from(len), tail),
+            };
+            ensure!(tail.len() >= len, "truncated frame");
+            let (payload, after) = tail.split_at(len);
+            if first & 0x0F == 0x8 {
+                return Ok(payload
+                    .get(..2)
+                    .map(|code| u16::from_be_bytes([code[0], code[1]])));
+            }
+            rest = after;
+        }
+        Ok(None)
+    }
+
+    /// Drops the connection without a close handshake (a network failure). Returns what
+    /// the client needs to resume.
+    pub fn drop_connection(self) -> Resumable {
+        let resumable = self.resumable();
         drop(self.ws);
+        resumable
     }
 
     /// Closes the WebSocket with 1000: the client is leaving for good.
@@ -340,7 +573,8 @@ impl Client {
             }))
             .await?;
         // Drain until the server's close arrives so the server has seen ours.
-        while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, self.ws.next()).await {}
+        let deadline = Instant::now() + WAIT;
+        while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, self.ws.next()).await {}
         Ok(())
     }
 }
@@ -349,19 +583,109 @@ impl Client {
 pub async fn matched_pair(addr: SocketAddr, codecs: (Codec, Codec)) -> Result<(Client, Client)> {
     let mut a = Client::connect(addr, codecs.0).await?;
     let mut b = Client::connect(addr, codecs.1).await?;
-    a.send(&ClientMsg::FindMatch {
-        game: "tictactoe".into(),
-    })
-    .await?;
-    b.send(&ClientMsg::FindMatch {
-        game: "tictactoe".into(),
-    })
-    .await?;
-    let seat_a = a.match_found().await?.seat;
-    let seat_b = b.match_found().await?.seat;
+    a.find_match().await?;
+    b.find_match().await?;
+    let joined_a = a.match_found().await?;
+    let joined_b = b.match_found().await?;
+    ensure!(
+        joined_a.room_id == joined_b.room_id,
+        "matched into different rooms"
+    );
+    seated(a, joined_a.seat, b, joined_b.seat)
+}
+
+/// Orders two seated clients so that `.0` holds seat 0.
+pub fn seated(
+    a: Client,
+    seat_a: Option<Seat>,
+    b: Client,
+    seat_b: Option<Seat>,
+) -> Result<(Client, Client)> {
     match (seat_a, seat_b) {
         (Some(0), Some(1)) => Ok((a, b)),
         (Some(1), Some(0)) => Ok((b, a)),
         other => bail!("unexpected seats {other:?}"),
     }
+}
+
+/// Plays `moves` alternately (X first), waiting after each for both players to see it.
+pub async fn play(x: &mut Client, o: &mut Client, moves: &[u8]) -> Result<()> {
+    play_from(x, o, 0, moves).await
+}
+
+/// Plays `moves` as the game's moves number `start`, `start + 1`, ... (even: X to move),
+/// waiting after each for both players to see it.
+pub async fn play_from(x: &mut Client, o: &mut Client, start: usize, moves: &[u8]) -> Result<()> {
+    for (i, &cell) in (start..).zip(moves) {
+        let mark = if i % 2 == 0 { 1 } else { 2 };
+        let (mover, other) = if i % 2 == 0 {
+            (&mut *x, &mut *o)
+        } else {
+            (&mut *o, &mut *x)
+        };
+        let seq = mover.send_move(cell).await?;
+        let (_, acked, view) = mover
+            .snapshot_where(|v| v.board[usize::from(cell)] != 0)
+            .await?;
+        ensure!(
+            acked == seq,
+            "the snapshot acknowledges seq {acked}, not {seq}"
+        );
+        ensure!(
+            view.board[usize::from(cell)] == mark,
+            "cell {cell} holds {}",
+            view.board[usize::from(cell)]
+        );
+        other
+            .snapshot_where(|v| v.board[usize::from(cell)] != 0)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A plain HTTP response.
+#[derive(Debug)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: String,
+}
+
+/// Sends `GET path` as a hand-written HTTP/1.1 request with `Connection: close` and reads
+/// the whole response.
+pub async fn http_get(addr: SocketAddr, path: &str) -> Result<HttpResponse> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await?;
+        anyhow::Ok(raw)
+    };
+    let raw = tokio::time::timeout(WAIT, exchange)
+        .await
+        .context("HTTP request timed out")??;
+    let text = String::from_utf8(raw)?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| anyhow!("no end of headers in {text:?}"))?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow!("bad status line {status_line:?}"))?;
+    let content_type = lines
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| value.trim().to_string());
+    Ok(HttpResponse {
+        status,
+        content_type,
+        body: body.to_string(),
+    })
 }
