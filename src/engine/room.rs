@@ -337,6 +337,10 @@ impl Room {
         };
         let deadline = now + self.limits.grace_ticks;
         let member = &mut self.members[index];
+        if member.away_until.is_some() {
+            // Already away (a repeated notice): the first deadline stands.
+            return;
+        }
         member.outbox = None;
         member.away_until = Some(deadline);
         if let Role::Player(seat) = member.role {
@@ -611,7 +615,11 @@ impl Room {
             None => false,
             // Linger while an absent player may still come back for the result.
             Some(at) => {
-                let anyone_away = self.members.iter().any(|m| m.away_until.is_some());
+                // Only players: an absent spectator has no result to come back for.
+                let anyone_away = self
+                    .members
+                    .iter()
+                    .any(|m| matches!(m.role, Role::Player(_)) && m.away_until.is_some());
                 !anyone_away || now >= at + self.limits.grace_ticks
             }
         }
