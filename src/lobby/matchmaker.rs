@@ -292,8 +292,7 @@ impl Matchmaker {
         // `Disconnected` ahead of the `Create` (the shard ignores it for an unknown room):
         // look again now that the room exists. A repeated notice is harmless.
         for waiting in &players {
-            if waiting.session.lock().binding.is_none() && !absent.contains(&waiting.session.id())
-            {
+            if waiting.session.lock().binding.is_none() && !absent.contains(&waiting.session.id()) {
                 absent.push(waiting.session.id());
             }
         }
