@@ -1,10 +1,4 @@
-//! Test support: an in-process server on 127.0.0.1:0, a real WebSocket client, a raw HTTP
-//! request, and tic-tac-toe play helpers.
-//!
-//! Every wait is on an event with a deadline ([`WAIT`], counted once per wait however many
-//! other frames arrive meanwhile); nothing sleeps to synchronise. The loops that poll
-//! ([`wait_until`], [`Client::listed_room`]) poll server state and end as soon as the
-//! condition holds; [`Client::ping_until_closed`] only paces its pings.
+//! A real WebSocket test client speaking one codec.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,15 +7,13 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use ticksync::codec::Codec;
-use ticksync::config::ServerConfig;
 use ticksync::game::tictactoe::{TicTacToeMove, TicTacToeView};
 use ticksync::protocol::{
     ClientMsg, EndReason, ErrorCode, PROTOCOL_VERSION, RoomEvent, RoomJoined, RoomSummary, Seat,
     ServerMsg, SessionId, Tick,
 };
-use ticksync::server::{Server, Stats};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -29,50 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
-/// The longest any test waits for one expected event. Generous: CI machines are loaded.
-pub const WAIT: Duration = Duration::from_secs(20);
-
-/// The game every test plays.
-pub const TICTACTOE: &str = "tictactoe";
-
-/// A server config for tests: the defaults, with a fast tick.
-pub fn test_config() -> ServerConfig {
-    ServerConfig {
-        tick_hz: 60,
-        shards: 2,
-        ..ServerConfig::default()
-    }
-}
-
-/// Starts a server on an ephemeral loopback port.
-pub async fn start(config: ServerConfig) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    Server::start(listener, config).expect("server starts")
-}
-
-/// Waits until `server`'s counters satisfy `done`, polling them (not sleeping to
-/// synchronise: the loop ends as soon as the condition holds). Returns the counters seen.
-pub async fn wait_until(server: &Server, done: impl Fn(&Stats) -> bool) -> Result<Stats> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let stats = server.stats();
-        if done(&stats) {
-            return Ok(stats);
-        }
-        if Instant::now() > deadline {
-            bail!("stats stayed at {stats:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Waits until `server`'s counters equal `expected`.
-pub async fn wait_for_stats(server: &Server, expected: Stats) -> Result<()> {
-    wait_until(server, |stats| *stats == expected)
-        .await
-        .with_context(|| format!("expected {expected:?}"))?;
-    Ok(())
-}
+use super::{TICTACTOE, WAIT};
 
 /// What a client keeps to resume its session after losing its connection.
 #[derive(Debug, Clone)]
@@ -577,115 +526,4 @@ impl Client {
         while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, self.ws.next()).await {}
         Ok(())
     }
-}
-
-/// Two clients quick-matched into a tic-tac-toe room, ordered so `.0` holds seat 0 (X).
-pub async fn matched_pair(addr: SocketAddr, codecs: (Codec, Codec)) -> Result<(Client, Client)> {
-    let mut a = Client::connect(addr, codecs.0).await?;
-    let mut b = Client::connect(addr, codecs.1).await?;
-    a.find_match().await?;
-    b.find_match().await?;
-    let joined_a = a.match_found().await?;
-    let joined_b = b.match_found().await?;
-    ensure!(
-        joined_a.room_id == joined_b.room_id,
-        "matched into different rooms"
-    );
-    seated(a, joined_a.seat, b, joined_b.seat)
-}
-
-/// Orders two seated clients so that `.0` holds seat 0.
-pub fn seated(
-    a: Client,
-    seat_a: Option<Seat>,
-    b: Client,
-    seat_b: Option<Seat>,
-) -> Result<(Client, Client)> {
-    match (seat_a, seat_b) {
-        (Some(0), Some(1)) => Ok((a, b)),
-        (Some(1), Some(0)) => Ok((b, a)),
-        other => bail!("unexpected seats {other:?}"),
-    }
-}
-
-/// Plays `moves` alternately (X first), waiting after each for both players to see it.
-pub async fn play(x: &mut Client, o: &mut Client, moves: &[u8]) -> Result<()> {
-    play_from(x, o, 0, moves).await
-}
-
-/// Plays `moves` as the game's moves number `start`, `start + 1`, ... (even: X to move),
-/// waiting after each for both players to see it.
-pub async fn play_from(x: &mut Client, o: &mut Client, start: usize, moves: &[u8]) -> Result<()> {
-    for (i, &cell) in (start..).zip(moves) {
-        let mark = if i % 2 == 0 { 1 } else { 2 };
-        let (mover, other) = if i % 2 == 0 {
-            (&mut *x, &mut *o)
-        } else {
-            (&mut *o, &mut *x)
-        };
-        let seq = mover.send_move(cell).await?;
-        let (_, acked, view) = mover
-            .snapshot_where(|v| v.board[usize::from(cell)] != 0)
-            .await?;
-        ensure!(
-            acked == seq,
-            "the snapshot acknowledges seq {acked}, not {seq}"
-        );
-        ensure!(
-            view.board[usize::from(cell)] == mark,
-            "cell {cell} holds {}",
-            view.board[usize::from(cell)]
-        );
-        other
-            .snapshot_where(|v| v.board[usize::from(cell)] != 0)
-            .await?;
-    }
-    Ok(())
-}
-
-/// A plain HTTP response.
-#[derive(Debug)]
-pub struct HttpResponse {
-    /// Status code.
-    pub status: u16,
-    /// The `Content-Type` header, if any.
-    pub content_type: Option<String>,
-    /// The body.
-    pub body: String,
-}
-
-/// Sends `GET path` as a hand-written HTTP/1.1 request with `Connection: close` and reads
-/// the whole response.
-pub async fn http_get(addr: SocketAddr, path: &str) -> Result<HttpResponse> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await?;
-        anyhow::Ok(raw)
-    };
-    let raw = tokio::time::timeout(WAIT, exchange)
-        .await
-        .context("HTTP request timed out")??;
-    let text = String::from_utf8(raw)?;
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| anyhow!("no end of headers in {text:?}"))?;
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow!("bad status line {status_line:?}"))?;
-    let content_type = lines
-        .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-        .map(|(_, value)| value.trim().to_string());
-    Ok(HttpResponse {
-        status,
-        content_type,
-        body: body.to_string(),
-    })
 }
