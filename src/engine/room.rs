@@ -37,9 +37,11 @@ struct MemberState {
     away_until: Option<Tick>,
     /// Send this member a full snapshot at the next tick even if nothing changed.
     needs_state: bool,
-    /// The tick of the last full snapshot sent to this member in this room. Deltas are only
-    /// taken against acknowledged ticks at or after it, so an acknowledgement that belongs
-    /// to an earlier room (ticks are comparable across shards) is never used as a base.
+    /// The tick of the first state sent to this member's connection in this room. Deltas
+    /// are only taken against acknowledged ticks at or after it, so an acknowledgement that
+    /// belongs to an earlier room (ticks are comparable across shards) is never used as a
+    /// base. (Not the latest full snapshot: with acknowledgements a tick or more behind, a
+    /// moving target would never let deltas start.)
     full_at: Option<Tick>,
 }
 
@@ -550,9 +552,8 @@ impl Room {
             let Some(body) = encoded else {
                 continue;
             };
-            if base.is_none() {
-                member.full_at = Some(now);
-            }
+            // Only the first: every later tick the client acknowledges is one it got here.
+            member.full_at.get_or_insert(now);
             outbox.set_state(StateFrame {
                 tick: now,
                 base_tick: base,

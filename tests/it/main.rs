@@ -3,6 +3,7 @@
 
 mod arena;
 mod chat;
+mod delta_property;
 mod lifecycle;
 mod load;
 mod matchmaking;
