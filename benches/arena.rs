@@ -93,15 +93,12 @@ impl Acks {
         }
     }
 
-    /// The tick a client acknowledges before tick `next`. Never below 1, the tick of the
-    /// first (full) snapshot: states stay full until the client acknowledges its last full
-    /// snapshot, so a client whose acknowledgements always lag two ticks or more behind
-    /// would never leave full snapshots (a real client acks its newest state, which soon
-    /// includes the full one).
+    /// The tick a client acknowledges before tick `next` (0, no acknowledgement, while
+    /// the spread reaches back before the first tick; the warm-up runs past that).
     fn base(self, next: Tick, seat: u64) -> Tick {
         match self {
             Acks::Previous => next - 1,
-            Acks::Spread => next.saturating_sub(1 + seat).max(1),
+            Acks::Spread => next.saturating_sub(1 + seat),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Bytes to messages and back, for each codec a connection can negotiate.
 //!
 //! Pure functions: no socket, no state. Every decode is bounded: bincode refuses any length
-//! that claims more than [`MAX_DECODE_BYTES`] before allocating, MessagePack is read from the
-//! frame in place (a claimed length larger than the frame fails at once) with a nesting
-//! limit of [`MAX_MSGPACK_DEPTH`], and both refuse trailing bytes.
+//! that claims more than [`MAX_DECODE_BYTES`] before allocating; MessagePack is read from
+//! the frame through a reader that copies at most what the frame holds (a claimed length
+//! larger than the frame fails at its end, without pre-allocating) with a nesting limit of
+//! [`MAX_MSGPACK_DEPTH`]; and both refuse trailing bytes.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Serialize, de::DeserializeOwned};

@@ -12,8 +12,9 @@
 //!
 //! The lock is a plain mutex held for a few pointer moves and never across an `.await`.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -76,8 +77,59 @@ pub struct Outbox {
     codec: Codec,
     capacity: usize,
     inner: Mutex<Inner>,
-    notify: Notify,
+    wake: Arc<Wake>,
     acked_tick: AtomicU64,
+}
+
+/// The writer's wake-up, shareable so a deferred wake can outlive the borrow of the outbox.
+#[derive(Debug, Default)]
+struct Wake {
+    notify: Notify,
+    /// Set while this wake-up sits in a deferred batch, so it is queued once per batch.
+    deferred: AtomicBool,
+}
+
+/// The wake-ups deferred on this thread while a shard runs a tick.
+#[derive(Default)]
+struct Deferred {
+    active: bool,
+    pending: Vec<Arc<Wake>>,
+}
+
+thread_local! {
+    static DEFERRED: RefCell<Deferred> = RefCell::new(Deferred::default());
+}
+
+/// Runs `work` (a shard's tick: synchronous, on this thread) with writer wake-ups
+/// deferred: every outbox it puts into wakes its writer once, after `work` returns, so each
+/// writer finds the whole tick's frames and writes them with one flush (one `send`) instead
+/// of racing the tick and sending them piecemeal. The wake-ups are sent even if `work`
+/// panics.
+pub fn with_deferred_wakes<R>(work: impl FnOnce() -> R) -> R {
+    struct Flush {
+        nested: bool,
+    }
+    impl Drop for Flush {
+        fn drop(&mut self) {
+            if self.nested {
+                return;
+            }
+            let mut pending = DEFERRED.with(|d| {
+                let mut d = d.borrow_mut();
+                d.active = false;
+                std::mem::take(&mut d.pending)
+            });
+            for wake in pending.drain(..) {
+                wake.deferred.store(false, Ordering::Release);
+                wake.notify.notify_one();
+            }
+            // Hand the emptied list back so that its capacity is reused next tick.
+            DEFERRED.with(|d| d.borrow_mut().pending = pending);
+        }
+    }
+    let nested = DEFERRED.with(|d| std::mem::replace(&mut d.borrow_mut().active, true));
+    let _flush = Flush { nested };
+    work()
 }
 
 impl Outbox {
@@ -87,7 +139,7 @@ impl Outbox {
             codec,
             capacity: capacity.max(1),
             inner: Mutex::new(Inner::default()),
-            notify: Notify::new(),
+            wake: Arc::new(Wake::default()),
             acked_tick: AtomicU64::new(0),
         })
     }
@@ -102,6 +154,23 @@ impl Outbox {
     /// The newest tick the client has acknowledged on this connection (0 for none).
     pub fn acked_tick(&self) -> Tick {
         self.acked_tick.load(Ordering::Relaxed)
+    }
+
+    /// Wakes the writer now, or at the end of the current deferred batch.
+    fn wake(&self) {
+        let deferred = DEFERRED.with(|d| {
+            let mut d = d.borrow_mut();
+            if !d.active {
+                return false;
+            }
+            if !self.wake.deferred.swap(true, Ordering::AcqRel) {
+                d.pending.push(self.wake.clone());
+            }
+            true
+        });
+        if !deferred {
+            self.wake.notify.notify_one();
+        }
     }
 
     /// The codec every frame in this outbox must be encoded with.
@@ -130,12 +199,12 @@ impl Outbox {
             inner.events.clear();
             inner.state = None;
             drop(inner);
-            self.notify.notify_one();
+            self.wake();
             return false;
         }
         inner.events.push_back(frame);
         drop(inner);
-        self.notify.notify_one();
+        self.wake();
         true
     }
 
@@ -149,7 +218,7 @@ impl Outbox {
         }
         inner.events.push_back(frame);
         drop(inner);
-        self.notify.notify_one();
+        self.wake();
         true
     }
 
@@ -174,7 +243,7 @@ impl Outbox {
         inner.state = Some(frame);
         inner.state_position = inner.events.len();
         drop(inner);
-        self.notify.notify_one();
+        self.wake();
     }
 
     /// Asks the writer to close the connection after writing the events already queued.
@@ -185,7 +254,7 @@ impl Outbox {
             inner.close = Some(CloseReason { code, reason });
         }
         drop(inner);
-        self.notify.notify_one();
+        self.wake();
     }
 
     /// Whether a close has been requested.
@@ -213,7 +282,7 @@ impl Outbox {
             }
             // `notify_one` stores a permit when nobody waits, so a push between `take` and
             // this await is not lost.
-            self.notify.notified().await;
+            self.wake.notify.notified().await;
         }
     }
 }
@@ -260,6 +329,28 @@ mod tests {
         outbox.take(&mut batch);
         assert!(batch.events.is_empty());
         assert_eq!(batch.close.map(|c| c.code), Some(close_code::TOO_SLOW));
+    }
+
+    #[test]
+    fn deferred_wakes_fire_once_after_the_batch() {
+        use futures_util::FutureExt;
+        let outbox = Outbox::new(Codec::Bincode, 8);
+        with_deferred_wakes(|| {
+            outbox.push_event(Bytes::from_static(b"a"));
+            outbox.set_state(frame(1));
+            assert!(
+                outbox.wake.notify.notified().now_or_never().is_none(),
+                "no wake-up inside the batch"
+            );
+        });
+        assert!(outbox.wake.notify.notified().now_or_never().is_some());
+        assert!(
+            outbox.wake.notify.notified().now_or_never().is_none(),
+            "exactly one wake-up"
+        );
+        // Outside a batch, pushes wake at once.
+        outbox.push_event(Bytes::from_static(b"b"));
+        assert!(outbox.wake.notify.notified().now_or_never().is_some());
     }
 
     #[tokio::test]

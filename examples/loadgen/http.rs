@@ -44,8 +44,10 @@ pub async fn connections(authority: &str) -> anyhow::Result<u64> {
 /// counters.
 #[derive(Debug, Clone)]
 pub struct TickReading {
-    /// Tick work durations, microseconds, all shards.
+    /// Tick work durations (wall clock), microseconds, all shards.
     pub tick_us: Histogram<u64>,
+    /// CPU time per tick, microseconds, all shards (empty if the server does not report it).
+    pub tick_cpu_us: Histogram<u64>,
     /// Ticks whose work overran the period, all shards.
     pub overruns: u64,
     /// Tick slots skipped, all shards.
@@ -59,37 +61,52 @@ pub async fn ticks(authority: &str) -> anyhow::Result<TickReading> {
     let body: serde_json::Value = serde_json::from_str(&get(authority, "/metrics").await?)?;
     let shards = body["shards"].as_array().context("no `shards`")?;
     let mut tick_us = Histogram::new_with_bounds(1, 60_000_000, 3)?;
+    let mut tick_cpu_us = Histogram::new_with_bounds(1, 60_000_000, 3)?;
     let (mut overruns, mut skipped) = (0, 0);
     for shard in shards {
         overruns += shard["overruns"].as_u64().unwrap_or(0);
         skipped += shard["skipped"].as_u64().unwrap_or(0);
-        for pair in shard["tick_us_recorded"]
+        let pairs = shard["tick_us_recorded"]
             .as_array()
-            .context("no histogram")?
-        {
-            let (Some(value), Some(count)) = (pair[0].as_u64(), pair[1].as_u64()) else {
-                bail!("bad histogram entry {pair}");
-            };
-            tick_us.saturating_record_n(value, count);
+            .context("no histogram")?;
+        record_pairs(&mut tick_us, pairs)?;
+        if let Some(pairs) = shard["tick_cpu_us_recorded"].as_array() {
+            record_pairs(&mut tick_cpu_us, pairs)?;
         }
     }
     Ok(TickReading {
         tick_us,
+        tick_cpu_us,
         overruns,
         skipped,
         shards: shards.len(),
     })
 }
 
+/// Adds `/metrics`' `[value, count]` pairs to a histogram.
+fn record_pairs(histogram: &mut Histogram<u64>, pairs: &[serde_json::Value]) -> anyhow::Result<()> {
+    for pair in pairs {
+        let (Some(value), Some(count)) = (pair[0].as_u64(), pair[1].as_u64()) else {
+            bail!("bad histogram entry {pair}");
+        };
+        histogram.saturating_record_n(value, count);
+    }
+    Ok(())
+}
+
 impl TickReading {
     /// What happened between `earlier` and this reading.
     pub fn since(&self, earlier: &TickReading) -> anyhow::Result<TickReading> {
-        let mut tick_us = self.tick_us.clone();
-        tick_us
-            .subtract(&earlier.tick_us)
-            .map_err(|e| anyhow::anyhow!("histograms do not subtract: {e:?}"))?;
+        let subtract = |now: &Histogram<u64>, then: &Histogram<u64>| {
+            let mut window = now.clone();
+            window
+                .subtract(then)
+                .map_err(|e| anyhow::anyhow!("histograms do not subtract: {e:?}"))?;
+            anyhow::Ok(window)
+        };
         Ok(TickReading {
-            tick_us,
+            tick_us: subtract(&self.tick_us, &earlier.tick_us)?,
+            tick_cpu_us: subtract(&self.tick_cpu_us, &earlier.tick_cpu_us)?,
             overruns: self.overruns.saturating_sub(earlier.overruns),
             skipped: self.skipped.saturating_sub(earlier.skipped),
             shards: self.shards,

@@ -303,6 +303,18 @@ impl Table {
                         ticks.shards
                     ),
                 );
+                let c = &ticks.tick_cpu_us;
+                if !c.is_empty() {
+                    self.row(
+                        "server tick CPU time p50/p99/max",
+                        format!(
+                            "{:.3} / {:.3} / {:.3} ms",
+                            c.value_at_quantile(0.5) as f64 / 1000.0,
+                            c.value_at_quantile(0.99) as f64 / 1000.0,
+                            c.max() as f64 / 1000.0,
+                        ),
+                    );
+                }
                 self.row(
                     "server tick overruns / skipped",
                     format!("{} / {}", ticks.overruns, ticks.skipped),

@@ -11,6 +11,8 @@
 
 #[doc(hidden)]
 pub mod bench;
+mod event_log;
+mod frames;
 mod registry;
 mod room;
 mod shard;

@@ -3,14 +3,14 @@
 //! A room is owned and mutated by exactly one shard. It never waits: it reads commands the
 //! shard hands it and puts frames into its members' outboxes.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
+use super::event_log::EventLog;
+use super::frames::{FrameCache, encode_with};
 use super::registry::{DynGame, GameEntry, InputError};
 use super::{Member, NewRoom, RoomObserver};
-use crate::codec::{Codec, CodecError};
 use crate::game::{GameConfig, Rejection, Viewer};
 use crate::outbox::{Outbox, StateFrame};
 use crate::protocol::{
@@ -37,17 +37,12 @@ struct MemberState {
     away_until: Option<Tick>,
     /// Send this member a full snapshot at the next tick even if nothing changed.
     needs_state: bool,
-    /// The tick of the last full snapshot sent to this member in this room. Deltas are only
-    /// taken against acknowledged ticks at or after it, so an acknowledgement that belongs
-    /// to an earlier room (ticks are comparable across shards) is never used as a base.
+    /// The tick of the first state sent to this member's connection in this room. Deltas
+    /// are only taken against acknowledged ticks at or after it, so an acknowledgement that
+    /// belongs to an earlier room (ticks are comparable across shards) is never used as a
+    /// base. (Not the latest full snapshot: with acknowledgements a tick or more behind, a
+    /// moving target would never let deltas start.)
     full_at: Option<Tick>,
-}
-
-#[derive(Debug)]
-struct LoggedEvent {
-    seq: u64,
-    tick: Tick,
-    event: RoomEvent,
 }
 
 #[derive(Debug)]
@@ -87,8 +82,7 @@ pub(crate) struct Room {
     game: Option<Box<dyn DynGame>>,
     status: RoomStatus,
     members: Vec<MemberState>,
-    log: VecDeque<LoggedEvent>,
-    next_seq: u64,
+    log: EventLog,
     pending: Vec<PendingInput>,
     /// Relay mode: this tick's inputs, relayed as one `InputFrame` event.
     frame: Vec<FrameInput>,
@@ -122,8 +116,7 @@ impl Room {
             game: None,
             status: RoomStatus::Waiting,
             members: Vec::new(),
-            log: VecDeque::new(),
-            next_seq: 1,
+            log: EventLog::default(),
             pending: Vec::new(),
             frame: Vec::new(),
             dirty: false,
@@ -337,6 +330,10 @@ impl Room {
         };
         let deadline = now + self.limits.grace_ticks;
         let member = &mut self.members[index];
+        if member.away_until.is_some() {
+            // Already away (a repeated notice): the first deadline stands.
+            return;
+        }
         member.outbox = None;
         member.away_until = Some(deadline);
         if let Role::Player(seat) = member.role {
@@ -382,19 +379,7 @@ impl Room {
     }
 
     fn replay_log(&self, outbox: &Outbox, after_seq: u64) {
-        for logged in self.log.iter().filter(|e| e.seq > after_seq) {
-            let msg = ServerMsg::Event {
-                seq: logged.seq,
-                tick: logged.tick,
-                event: logged.event.clone(),
-            };
-            match outbox.codec().encode(&msg) {
-                Ok(frame) => {
-                    outbox.push_replayed(frame);
-                }
-                Err(error) => tracing::error!(%error, "failed to encode a replayed event"),
-            }
-        }
+        self.log.replay(outbox, after_seq);
     }
 
     /// Posts a chat line from a member.
@@ -567,9 +552,8 @@ impl Room {
             let Some(body) = encoded else {
                 continue;
             };
-            if base.is_none() {
-                member.full_at = Some(now);
-            }
+            // Only the first: every later tick the client acknowledges is one it got here.
+            member.full_at.get_or_insert(now);
             outbox.set_state(StateFrame {
                 tick: now,
                 base_tick: base,
@@ -611,7 +595,11 @@ impl Room {
             None => false,
             // Linger while an absent player may still come back for the result.
             Some(at) => {
-                let anyone_away = self.members.iter().any(|m| m.away_until.is_some());
+                // Only players: an absent spectator has no result to come back for.
+                let anyone_away = self
+                    .members
+                    .iter()
+                    .any(|m| matches!(m.role, Role::Player(_)) && m.away_until.is_some());
                 !anyone_away || now >= at + self.limits.grace_ticks
             }
         }
@@ -640,100 +628,8 @@ impl Room {
 
     /// Logs a reliable event and sends it to every connected member, encoded once per codec.
     fn emit(&mut self, now: Tick, event: RoomEvent) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let msg = ServerMsg::Event {
-            seq,
-            tick: now,
-            event,
-        };
-        let mut frames: [Option<Bytes>; 2] = [None, None];
-        for outbox in self.members.iter().filter_map(|m| m.outbox.as_ref()) {
-            let codec = outbox.codec();
-            let frame = match &frames[codec.index()] {
-                Some(frame) => frame.clone(),
-                None => match codec.encode(&msg) {
-                    Ok(frame) => frames[codec.index()].insert(frame).clone(),
-                    Err(error) => {
-                        tracing::error!(%error, "failed to encode a room event");
-                        continue;
-                    }
-                },
-            };
-            outbox.push_event(frame);
-        }
-        let ServerMsg::Event { event, .. } = msg else {
-            return;
-        };
-        if self.log.len() >= self.log_capacity() {
-            self.log.pop_front();
-        }
-        self.log.push_back(LoggedEvent {
-            seq,
-            tick: now,
-            event,
-        });
-    }
-}
-
-/// Runs `encode` into the shard's scratch buffer and splits the result off as shared bytes.
-fn encode_with(
-    scratch: &mut BytesMut,
-    encode: impl FnOnce(&mut BytesMut) -> Result<(), CodecError>,
-) -> Option<Bytes> {
-    scratch.clear();
-    match encode(scratch) {
-        Ok(()) => Some(scratch.split().freeze()),
-        Err(error) => {
-            tracing::error!(%error, "failed to encode a game view");
-            None
-        }
-    }
-}
-
-/// The frames encoded during one broadcast: one full view per codec and one delta per
-/// (codec, base tick), each shared by every member that needs it.
-#[derive(Default)]
-struct FrameCache {
-    full: [Option<Bytes>; 2],
-    deltas: Vec<(Codec, Tick, Bytes)>,
-}
-
-impl FrameCache {
-    fn full(&mut self, game: &dyn DynGame, codec: Codec, scratch: &mut BytesMut) -> Option<Bytes> {
-        if let Some(body) = &self.full[codec.index()] {
-            return Some(body.clone());
-        }
-        let body = encode_with(scratch, |buf| {
-            game.encode_view(Viewer::Spectator, codec, buf)
-        })?;
-        Some(self.full[codec.index()].insert(body).clone())
-    }
-
-    fn delta(
-        &mut self,
-        game: &dyn DynGame,
-        codec: Codec,
-        base: Tick,
-        now: Tick,
-        scratch: &mut BytesMut,
-    ) -> Option<Bytes> {
-        if let Some((_, _, body)) = self
-            .deltas
-            .iter()
-            .find(|(c, b, _)| *c == codec && *b == base)
-        {
-            return Some(body.clone());
-        }
-        let mut found = false;
-        let body = encode_with(scratch, |buf| {
-            found = game.encode_delta(base, now, codec, buf)?;
-            Ok(())
-        })?;
-        if !found {
-            return self.full(game, codec, scratch);
-        }
-        self.deltas.push((codec, base, body.clone()));
-        Some(body)
+        let capacity = self.log_capacity();
+        let outboxes = self.members.iter().filter_map(|m| m.outbox.as_ref());
+        self.log.emit(now, event, capacity, outboxes);
     }
 }

@@ -288,6 +288,14 @@ impl Matchmaker {
             self.directory.remove(addr.id);
             return;
         }
+        // A connection that closed while the room was being created may have sent its
+        // `Disconnected` ahead of the `Create` (the shard ignores it for an unknown room):
+        // look again now that the room exists. A repeated notice is harmless.
+        for waiting in &players {
+            if waiting.session.lock().binding.is_none() && !absent.contains(&waiting.session.id()) {
+                absent.push(waiting.session.id());
+            }
+        }
         for session in absent {
             // Only fails when shutting down, when nothing more is owed to anyone.
             let _ = self.engine.disconnected(addr, session).await;

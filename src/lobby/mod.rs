@@ -80,10 +80,17 @@ struct Observer {
 }
 
 impl Observer {
+    /// Forgets that `session` is in `room`, unless the session is disconnected.
+    ///
+    /// A disconnected member cannot be told that it left (its seat expired, or the room
+    /// closed, while it was away), so its session keeps the stale membership: a resume
+    /// then sends `Rebind` to the room's shard, which answers `RoomLeft` because the member
+    /// (or the whole room) is gone, and calls back here to clear it. Without this the
+    /// resumed client would hear nothing about its room ever again.
     fn clear_membership(&self, room: RoomId, session: SessionId) {
         if let Some(session) = self.sessions.get(session) {
             let mut state = session.lock();
-            if state.room.is_some_and(|m| m.addr.id == room) {
+            if state.binding.is_some() && state.room.is_some_and(|m| m.addr.id == room) {
                 state.room = None;
             }
         }

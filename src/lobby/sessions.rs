@@ -84,7 +84,8 @@ impl SessionState {
         self.binding.as_ref().map(|b| &b.outbox)
     }
 
-    /// Where the session is seated or watching.
+    /// Where the session is seated or watching. While disconnected, this may still name a
+    /// room that has since dropped the session; resuming tells the client it left.
     pub fn room(&self) -> Option<Membership> {
         self.room
     }

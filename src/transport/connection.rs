@@ -16,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::{Instant, timeout};
+use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -90,10 +90,14 @@ impl Reader<'_> {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let config = &self.ctx.config;
+        // `Hello` must arrive within `hello_timeout` of the handshake, however many other
+        // frames (pings, undecodable messages) come first; only after it does each frame
+        // restart the idle timer.
+        let hello_deadline = Instant::now() + config.hello_timeout;
         loop {
-            let limit = match self.session {
-                None => config.hello_timeout,
-                Some(_) => config.idle_timeout,
+            let deadline = match self.session {
+                None => hello_deadline,
+                Some(_) => Instant::now() + config.idle_timeout,
             };
             let frame = tokio::select! {
                 _ = writer_done.cancelled() => return,
@@ -101,7 +105,7 @@ impl Reader<'_> {
                     self.outbox.close(close_code::GOING_AWAY, "server shutting down");
                     return;
                 }
-                frame = timeout(limit, stream.next()) => frame,
+                frame = timeout_at(deadline, stream.next()) => frame,
             };
             let next = match frame {
                 Err(_) if self.session.is_none() => {

@@ -230,11 +230,12 @@ async fn metrics(ctx: &Context) -> serde_json::Value {
         .await
         .iter()
         .map(|shard| {
-            let recorded: Vec<[u64; 2]> = shard
-                .tick_us
-                .iter_recorded()
-                .map(|v| [v.value_iterated_to(), v.count_at_value()])
-                .collect();
+            let recorded = |histogram: &hdrhistogram::Histogram<u64>| -> Vec<[u64; 2]> {
+                histogram
+                    .iter_recorded()
+                    .map(|v| [v.value_iterated_to(), v.count_at_value()])
+                    .collect()
+            };
             serde_json::json!({
                 "shard": shard.shard,
                 "ticks": shard.ticks,
@@ -243,7 +244,9 @@ async fn metrics(ctx: &Context) -> serde_json::Value {
                 "rooms": shard.rooms,
                 "tick_us": summary(&shard.tick_us),
                 "lateness_us": summary(&shard.lateness_us),
-                "tick_us_recorded": recorded,
+                "tick_us_recorded": recorded(&shard.tick_us),
+                "tick_cpu_us": summary(&shard.tick_cpu_us),
+                "tick_cpu_us_recorded": recorded(&shard.tick_cpu_us),
             })
         })
         .collect();

@@ -387,8 +387,7 @@ async fn relay_rooms_replay_every_missed_input_frame_on_resume() -> Result<()> {
     );
     // b drops; a keeps sending; b resumes and must get every frame since its last seq.
     let b_seq = b.last_event_seq;
-    let token = b.token.clone();
-    b.drop_connection();
+    let resumable = b.drop_connection();
     for n in 2..=6 {
         a.send_input_bytes(Bytes::from(format!("move-{n}"))).await?;
         a.event(|e| match e {
@@ -400,7 +399,7 @@ async fn relay_rooms_replay_every_missed_input_frame_on_resume() -> Result<()> {
         })
         .await?;
     }
-    let mut b = Client::resume(addr, Codec::MsgPack, &token, b_seq).await?;
+    let mut b = Client::resume(addr, &resumable).await?;
     b.room_joined().await?;
     let mut expected_seq = b_seq + 1;
     let mut last_frame = seen_by_b;

@@ -3,8 +3,16 @@
 
 mod arena;
 mod arena_load;
+mod chat;
+mod delta_property;
+mod lifecycle;
 mod load;
+mod matchmaking;
+mod private_rooms;
 mod protocol_vectors;
+mod reconnect;
+mod robustness;
+mod spectators;
 // Shared helpers; not every test module uses every one of them.
 #[allow(dead_code)]
 mod support;

@@ -2,10 +2,10 @@
 
 use anyhow::Result;
 use ticksync::codec::Codec;
-use ticksync::protocol::{EndReason, ErrorCode, RoomEvent, RoomSettings};
+use ticksync::protocol::{EndReason, ErrorCode, RoomSettings};
 use ticksync::server::Stats;
 
-use crate::support::{Client, matched_pair, start, test_config, wait_for_stats};
+use crate::support::{Client, matched_pair, play, play_from, start, test_config, wait_for_stats};
 
 const CODEC_PAIRS: [(Codec, Codec); 3] = [
     (Codec::Bincode, Codec::Bincode),
@@ -13,49 +13,14 @@ const CODEC_PAIRS: [(Codec, Codec); 3] = [
     (Codec::Bincode, Codec::MsgPack),
 ];
 
-/// Plays `moves` alternately (X first), waiting after each for both players to see it.
-async fn play(x: &mut Client, o: &mut Client, moves: &[u8]) -> Result<()> {
-    play_from(x, o, 0, moves).await
-}
-
-/// Plays `moves` as the game's moves number `start`, `start + 1`, ... (even: X to move).
-async fn play_from(x: &mut Client, o: &mut Client, start: usize, moves: &[u8]) -> Result<()> {
-    for (i, &cell) in (start..).zip(moves) {
-        let mover = if i % 2 == 0 { &mut *x } else { &mut *o };
-        let seq = mover.send_move(cell).await?;
-        let (_, acked, view) = mover
-            .snapshot_where(|v| v.board[usize::from(cell)] != 0)
-            .await?;
-        assert_eq!(acked, seq, "the snapshot acknowledges the move's seq");
-        assert_eq!(
-            view.board[usize::from(cell)],
-            if i % 2 == 0 { 1 } else { 2 }
-        );
-        let other = if i % 2 == 0 { &mut *o } else { &mut *x };
-        other
-            .snapshot_where(|v| v.board[usize::from(cell)] != 0)
-            .await?;
-    }
-    Ok(())
-}
-
-async fn game_over(client: &mut Client) -> Result<(Option<u8>, EndReason)> {
-    client
-        .event(|e| match e {
-            RoomEvent::GameOver { winner, reason } => Some((*winner, *reason)),
-            _ => None,
-        })
-        .await
-}
-
 #[tokio::test]
 async fn x_wins_in_every_codec_pairing() -> Result<()> {
     let server = start(test_config()).await;
     for codecs in CODEC_PAIRS {
         let (mut x, mut o) = matched_pair(server.local_addr(), codecs).await?;
         play(&mut x, &mut o, &[0, 3, 1, 4, 2]).await?;
-        assert_eq!(game_over(&mut x).await?, (Some(0), EndReason::Win));
-        assert_eq!(game_over(&mut o).await?, (Some(0), EndReason::Win));
+        assert_eq!(x.game_over().await?, (Some(0), EndReason::Win));
+        assert_eq!(o.game_over().await?, (Some(0), EndReason::Win));
         x.close().await?;
         o.close().await?;
     }
@@ -71,8 +36,8 @@ async fn a_full_board_is_a_draw() -> Result<()> {
         matched_pair(server.local_addr(), (Codec::MsgPack, Codec::Bincode)).await?;
     // X O X / X O O / O X X
     play(&mut x, &mut o, &[0, 1, 2, 4, 3, 5, 7, 6, 8]).await?;
-    assert_eq!(game_over(&mut x).await?, (None, EndReason::Draw));
-    assert_eq!(game_over(&mut o).await?, (None, EndReason::Draw));
+    assert_eq!(x.game_over().await?, (None, EndReason::Draw));
+    assert_eq!(o.game_over().await?, (None, EndReason::Draw));
     server.shutdown().await;
     Ok(())
 }
@@ -99,8 +64,8 @@ async fn illegal_moves_are_refused_with_their_seq_and_the_game_goes_on() -> Resu
         assert_eq!(o.error().await?, (ErrorCode::BadMessage, Some(seq)));
         // The game is intact: play on to X's 2-4-6 diagonal.
         play_from(&mut x, &mut o, 1, &[0, 2, 1, 6]).await?;
-        assert_eq!(game_over(&mut x).await?, (Some(0), EndReason::Win));
-        assert_eq!(game_over(&mut o).await?, (Some(0), EndReason::Win));
+        assert_eq!(x.game_over().await?, (Some(0), EndReason::Win));
+        assert_eq!(o.game_over().await?, (Some(0), EndReason::Win));
     }
     server.shutdown().await;
     Ok(())
@@ -112,7 +77,7 @@ async fn a_move_after_the_game_is_over_is_refused() -> Result<()> {
     let (mut x, mut o) =
         matched_pair(server.local_addr(), (Codec::Bincode, Codec::MsgPack)).await?;
     play(&mut x, &mut o, &[0, 3, 1, 4, 2]).await?;
-    game_over(&mut o).await?;
+    o.game_over().await?;
     let seq = o.send_move(8).await?;
     let (code, answered) = o.error().await?;
     assert_eq!(answered, Some(seq));
@@ -146,8 +111,8 @@ async fn running_out_of_turn_time_forfeits() -> Result<()> {
     .await?;
     assert_eq!(o.room_joined().await?.seat, Some(1));
     // X never moves: after one second of ticks, X forfeits and O wins.
-    assert_eq!(game_over(&mut o).await?, (Some(1), EndReason::TurnTimeout));
-    assert_eq!(game_over(&mut x).await?, (Some(1), EndReason::TurnTimeout));
+    assert_eq!(o.game_over().await?, (Some(1), EndReason::TurnTimeout));
+    assert_eq!(x.game_over().await?, (Some(1), EndReason::TurnTimeout));
     server.shutdown().await;
     Ok(())
 }

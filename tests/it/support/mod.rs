@@ -1,0 +1,68 @@
+//! Test support: an in-process server on 127.0.0.1:0, a real WebSocket client, a raw HTTP
+//! request, and tic-tac-toe play helpers.
+//!
+//! Every wait is on an event with a deadline ([`WAIT`], counted once per wait however many
+//! other frames arrive meanwhile); nothing sleeps to synchronise. The loops that poll
+//! ([`wait_until`], [`Client::listed_room`]) poll server state and end as soon as the
+//! condition holds; [`Client::ping_until_closed`] only paces its pings.
+
+mod client;
+mod games;
+mod http;
+
+pub use client::*;
+pub use games::*;
+pub use http::*;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use ticksync::config::ServerConfig;
+use ticksync::server::{Server, Stats};
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+/// The longest any test waits for one expected event. Generous: CI machines are loaded.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// The game every test plays.
+pub const TICTACTOE: &str = "tictactoe";
+
+/// A server config for tests: the defaults, with a fast tick.
+pub fn test_config() -> ServerConfig {
+    ServerConfig {
+        tick_hz: 60,
+        shards: 2,
+        ..ServerConfig::default()
+    }
+}
+
+/// Starts a server on an ephemeral loopback port.
+pub async fn start(config: ServerConfig) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    Server::start(listener, config).expect("server starts")
+}
+
+/// Waits until `server`'s counters satisfy `done`, polling them (not sleeping to
+/// synchronise: the loop ends as soon as the condition holds). Returns the counters seen.
+pub async fn wait_until(server: &Server, done: impl Fn(&Stats) -> bool) -> Result<Stats> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let stats = server.stats();
+        if done(&stats) {
+            return Ok(stats);
+        }
+        if Instant::now() > deadline {
+            bail!("stats stayed at {stats:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until `server`'s counters equal `expected`.
+pub async fn wait_for_stats(server: &Server, expected: Stats) -> Result<()> {
+    wait_until(server, |stats| *stats == expected)
+        .await
+        .with_context(|| format!("expected {expected:?}"))?;
+    Ok(())
+}
