@@ -236,6 +236,7 @@ async fn run_ttt(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
 struct Edge {
     server: Option<ProcSample>,
     driver_cpu: Option<Duration>,
+    machine_busy: Option<Duration>,
     ticks: Option<TickReading>,
 }
 
@@ -243,6 +244,7 @@ async fn sample_edge(server_pid: Option<u32>, authority: &str) -> Edge {
     Edge {
         server: server_pid.and_then(|pid| procfs::sample(&pid.to_string()).ok()),
         driver_cpu: driver_cpu(),
+        machine_busy: procfs::machine_busy().ok(),
         ticks: http::ticks(authority).await.ok(),
     }
 }
@@ -275,6 +277,10 @@ impl Around {
         self.driver_cpu = first
             .driver_cpu
             .zip(last.driver_cpu)
+            .map(|(a, b)| b.saturating_sub(a));
+        self.machine_busy = first
+            .machine_busy
+            .zip(last.machine_busy)
             .map(|(a, b)| b.saturating_sub(a));
         self.ticks = match (first.ticks, last.ticks) {
             (Some(t0), Some(t1)) => t1.since(&t0).ok(),

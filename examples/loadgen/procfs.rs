@@ -52,6 +52,29 @@ fn cpu_time(stat: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs(ticks / hz) + Duration::from_secs_f64((ticks % hz) as f64 / hz as f64))
 }
 
+/// CPU time the whole machine spent busy (every core; user, nice, system, irq, softirq and
+/// steal from the `cpu` line of `/proc/stat`), so that what other processes used during a
+/// window can be told apart from the server's and the driver's.
+pub fn machine_busy() -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
+    let line = stat
+        .lines()
+        .find(|line| line.starts_with("cpu "))
+        .context("no `cpu` line in /proc/stat")?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    // user nice system idle iowait irq softirq steal ...
+    let busy: u64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| fields.get(i))
+        .sum();
+    let hz = clock_ticks_per_second();
+    Ok(Duration::from_secs(busy / hz) + Duration::from_secs_f64((busy % hz) as f64 / hz as f64))
+}
+
 fn status_kb(status: &str, key: &str) -> anyhow::Result<u64> {
     let line = status
         .lines()

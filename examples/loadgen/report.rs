@@ -18,6 +18,8 @@ pub struct Around {
     pub window: Duration,
     /// Driver CPU over the window.
     pub driver_cpu: Option<Duration>,
+    /// CPU the whole machine used over the window (all processes, all cores).
+    pub machine_busy: Option<Duration>,
     /// The server before any client connected.
     pub server_before: Option<ProcSample>,
     /// The server at the start of the window.
@@ -275,6 +277,14 @@ impl Table {
         self.row(
             "server CPU % of one core",
             cell(server_cpu.map(|s| 100.0 * s / window_s.max(1e-9)), " %"),
+        );
+        // What everything else on the shared machine used meanwhile (other jobs, the kernel).
+        let others = secs(around.machine_busy)
+            .zip(server_cpu)
+            .map(|(all, server)| all - server - secs(around.driver_cpu).unwrap_or_default());
+        self.row(
+            "machine CPU − server − driver",
+            cell(others.map(|s| 100.0 * s / window_s.max(1e-9)), " %"),
         );
         let mib = |s: Option<ProcSample>| s.map(|s| s.rss_kb as f64 / 1024.0);
         self.row("server RSS before", cell(mib(around.server_before), " MiB"));
