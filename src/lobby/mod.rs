@@ -25,7 +25,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::engine::{Engine, EngineConfig, GameRegistry, Member, NewRoom, RoomObserver};
 use crate::protocol::{
-    ErrorCode, MAX_CHAT_CHARS, RoomId, RoomSettings, RoomSummary, ServerMsg, SessionId, close_code,
+    ErrorCode, MAX_CHAT_CHARS, RoomId, RoomSettings, RoomSummary, SessionId, close_code,
 };
 use matchmaker::{MatchCmd, Matchmaker};
 
@@ -517,13 +517,6 @@ impl Lobby {
             }
         }
         self.shared.sessions.clear();
-    }
-
-    /// Sends `msg` to the session's current connection, if it has one.
-    pub fn send_to(&self, session: &Session, msg: &ServerMsg) {
-        if let Some(outbox) = session.lock().outbox() {
-            outbox.push_msg(msg);
-        }
     }
 }
 
