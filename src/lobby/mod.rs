@@ -290,12 +290,7 @@ impl Lobby {
     /// # Errors
     /// [`ErrorCode::UnknownGame`], [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`].
     pub async fn find_match(&self, session: &Arc<Session>, game: &str) -> Result<(), ErrorCode> {
-        let entry = self
-            .shared
-            .engine
-            .registry()
-            .get(game)
-            .ok_or(ErrorCode::UnknownGame)?;
+        let entry = self.game(game)?;
         let (rating, outbox) = {
             let mut state = session.lock();
             if state.room.is_some() {
@@ -359,12 +354,7 @@ impl Lobby {
         game: &str,
         settings: RoomSettings,
     ) -> Result<(), ErrorCode> {
-        let entry = self
-            .shared
-            .engine
-            .registry()
-            .get(game)
-            .ok_or(ErrorCode::UnknownGame)?;
+        let entry = self.game(game)?;
         let engine = &self.shared.engine;
         let (addr, code, outbox) = {
             let mut state = session.lock();
@@ -487,6 +477,15 @@ impl Lobby {
             .chat(membership.addr, session.id(), text)
             .await
             .map_err(|_| ErrorCode::ServerBusy)
+    }
+
+    /// The registered game called `name`.
+    fn game(&self, name: &str) -> Result<crate::engine::GameEntry, ErrorCode> {
+        self.shared
+            .engine
+            .registry()
+            .get(name)
+            .ok_or(ErrorCode::UnknownGame)
     }
 
     /// The room directory.
