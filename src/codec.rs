@@ -5,6 +5,17 @@
 //! the frame through a reader that copies at most what the frame holds (a claimed length
 //! larger than the frame fails at its end, without pre-allocating) with a nesting limit of
 //! [`MAX_MSGPACK_DEPTH`]; and both refuse trailing bytes.
+//!
+//! ```
+//! use ticksync::codec::Codec;
+//! use ticksync::protocol::ClientMsg;
+//!
+//! let codec = Codec::from_subprotocol("ticksync.msgpack.v1").unwrap();
+//! let bytes = codec.encode(&ClientMsg::Ping { nonce: 7 }).unwrap();
+//! assert_eq!(codec.decode::<ClientMsg>(&bytes).unwrap(), ClientMsg::Ping { nonce: 7 });
+//! // A truncated message is an error, never a panic.
+//! assert!(codec.decode::<ClientMsg>(&bytes[..bytes.len() - 1]).is_err());
+//! ```
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Serialize, de::DeserializeOwned};

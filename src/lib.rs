@@ -12,8 +12,8 @@
 //!   event queue, filled by the tick loop and drained by the connection's writer.
 //! - [`engine`]: shards that own rooms and tick them at a fixed rate.
 //! - [`lobby`]: sessions and reconnects, the quick-match queue, private rooms, the directory.
-//! - [`transport`]: the accept loop, HTTP endpoints, the WebSocket handshake, and each
-//!   connection's reader and writer.
+//! - [`transport`]: the accept loop, HTTP endpoints (with the browser client at `/play`),
+//!   the WebSocket handshake, and each connection's reader and writer.
 //! - [`server`] and [`config`]: wiring: [`server::run`] and [`server::Server::start`].
 //! - [`client`]: a Rust client of the protocol, the tic-tac-toe bots and the `ttt` load
 //!   driver built on it (used by the examples and the load tests; the server never uses it).

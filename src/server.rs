@@ -3,6 +3,18 @@
 //! [`run`] is what `ticksync serve` calls; [`Server::start`] is the same for embedders and
 //! tests, returning a [`Server`] handle with the bound address, live counters and a
 //! graceful [`Server::shutdown`].
+//!
+//! ```
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let server = ticksync::server::Server::start(listener, Default::default())?;
+//! assert_eq!(server.stats(), ticksync::server::Stats::default());
+//! println!("listening on {}", server.local_addr());
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::future::Future;
 use std::net::SocketAddr;

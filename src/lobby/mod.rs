@@ -25,7 +25,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::engine::{Engine, EngineConfig, GameRegistry, Member, NewRoom, RoomObserver};
 use crate::protocol::{
-    ErrorCode, MAX_CHAT_CHARS, RoomId, RoomSettings, RoomSummary, ServerMsg, SessionId, close_code,
+    ErrorCode, MAX_CHAT_CHARS, RoomId, RoomSettings, RoomSummary, SessionId, close_code,
 };
 use matchmaker::{MatchCmd, Matchmaker};
 
@@ -290,12 +290,7 @@ impl Lobby {
     /// # Errors
     /// [`ErrorCode::UnknownGame`], [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`].
     pub async fn find_match(&self, session: &Arc<Session>, game: &str) -> Result<(), ErrorCode> {
-        let entry = self
-            .shared
-            .engine
-            .registry()
-            .get(game)
-            .ok_or(ErrorCode::UnknownGame)?;
+        let entry = self.game(game)?;
         let (rating, outbox) = {
             let mut state = session.lock();
             if state.room.is_some() {
@@ -359,12 +354,7 @@ impl Lobby {
         game: &str,
         settings: RoomSettings,
     ) -> Result<(), ErrorCode> {
-        let entry = self
-            .shared
-            .engine
-            .registry()
-            .get(game)
-            .ok_or(ErrorCode::UnknownGame)?;
+        let entry = self.game(game)?;
         let engine = &self.shared.engine;
         let (addr, code, outbox) = {
             let mut state = session.lock();
@@ -489,6 +479,15 @@ impl Lobby {
             .map_err(|_| ErrorCode::ServerBusy)
     }
 
+    /// The registered game called `name`.
+    fn game(&self, name: &str) -> Result<crate::engine::GameEntry, ErrorCode> {
+        self.shared
+            .engine
+            .registry()
+            .get(name)
+            .ok_or(ErrorCode::UnknownGame)
+    }
+
     /// The room directory.
     pub fn list_rooms(&self) -> Vec<RoomSummary> {
         self.shared.directory.list()
@@ -517,13 +516,6 @@ impl Lobby {
             }
         }
         self.shared.sessions.clear();
-    }
-
-    /// Sends `msg` to the session's current connection, if it has one.
-    pub fn send_to(&self, session: &Session, msg: &ServerMsg) {
-        if let Some(outbox) = session.lock().outbox() {
-            outbox.push_msg(msg);
-        }
     }
 }
 

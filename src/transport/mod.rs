@@ -1,5 +1,5 @@
-//! Sockets: the accept loop, HTTP (health, room directory, tick metrics) and the WebSocket
-//! upgrade, all on one port.
+//! Sockets: the accept loop, HTTP (health, room directory, tick metrics, the browser client
+//! in [`assets`]) and the WebSocket upgrade, all on one port.
 //!
 //! Every accepted TCP connection gets `TCP_NODELAY` and is served by hyper's HTTP/1 server
 //! with a header-read timeout, so slow or partial handshakes are dropped after
@@ -8,6 +8,7 @@
 //! [`WebSocketStream`] with a deliberately small [`WebSocketConfig`], and [`connection`]
 //! runs it.
 
+mod assets;
 mod connection;
 mod dispatch;
 pub mod handshake;
@@ -205,10 +206,16 @@ async fn route(req: Request<Incoming>, ctx: Arc<Context>) -> Response<Full<Bytes
         ("GET", "/") => text(
             StatusCode::OK,
             "ticksync game server: open a WebSocket here with subprotocol \
-             ticksync.msgpack.v1 or ticksync.bincode.v1 (see PROTOCOL.md)\n",
+             ticksync.msgpack.v1 or ticksync.bincode.v1 (see PROTOCOL.md), \
+             or play tic-tac-toe in a browser at /play\n",
         ),
-        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+        ("GET", path) => assets::find(path).map_or_else(not_found, assets::Asset::response),
+        _ => not_found(),
     }
+}
+
+fn not_found() -> Response<Full<Bytes>> {
+    text(StatusCode::NOT_FOUND, "not found\n")
 }
 
 /// Each shard's tick statistics since the server started, for load drivers: counters, tick

@@ -17,3 +17,4 @@ mod spectators;
 #[allow(dead_code)]
 mod support;
 mod tictactoe_games;
+mod web_client;

@@ -1,4 +1,4 @@
-//! A minimal hand-written HTTP/1.1 GET for the plain endpoints.
+//! A minimal hand-written HTTP/1.1 client for the plain endpoints.
 
 use std::net::SocketAddr;
 
@@ -15,16 +15,35 @@ pub struct HttpResponse {
     pub status: u16,
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
+    /// Every header as (name, value), in the order received.
+    pub headers: Vec<(String, String)>,
     /// The body.
     pub body: String,
+}
+
+impl HttpResponse {
+    /// The first header called `name` (case-insensitive), if any.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
 }
 
 /// Sends `GET path` as a hand-written HTTP/1.1 request with `Connection: close` and reads
 /// the whole response.
 pub async fn http_get(addr: SocketAddr, path: &str) -> Result<HttpResponse> {
+    http_request(addr, "GET", path).await
+}
+
+/// Sends a body-less `method path` request with `Connection: close` and reads the whole
+/// response.
+pub async fn http_request(addr: SocketAddr, method: &str, path: &str) -> Result<HttpResponse> {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        let request =
+            format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await?;
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await?;
@@ -44,13 +63,18 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> Result<HttpResponse> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| anyhow!("bad status line {status_line:?}"))?;
-    let content_type = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.to_string(), value.trim().to_string()))
+        .collect();
+    let content_type = headers
+        .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-        .map(|(_, value)| value.trim().to_string());
+        .map(|(_, value)| value.clone());
     Ok(HttpResponse {
         status,
         content_type,
+        headers,
         body: body.to_string(),
     })
 }
