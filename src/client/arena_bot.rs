@@ -283,7 +283,7 @@ impl ArenaBot {
                 }
             }
             if let Some(previous) = play.last_tick {
-                counts.missed_ticks += applied.tick.saturating_sub(previous + 1);
+                counts.missed_ticks += applied.tick.saturating_sub(previous.saturating_add(1));
             }
         }
         play.last_tick = Some(applied.tick);
@@ -376,8 +376,8 @@ impl ArenaBot {
         let expected = play
             .clock
             .tick_at(sent)
-            .map_or(ack_tick + 1, |t| t + 1)
-            .max(ack_tick + 1);
+            .map_or(0, |t| t.saturating_add(1))
+            .max(ack_tick.saturating_add(1));
         conn.send(&ClientMsg::Input {
             seq: play.seq,
             ack_tick,

@@ -161,7 +161,7 @@ impl Predictor {
             return;
         }
         self.last_sent = seq;
-        let floor = self.anchor.map_or(0, |a| a.tick + 1);
+        let floor = self.anchor.map_or(0, |a| a.tick.saturating_add(1));
         let floor = self.unacked.back().map_or(floor, |i| floor.max(i.tick));
         self.unacked.push_back(SentInput {
             seq,
@@ -257,7 +257,7 @@ impl Predictor {
     fn reanchor(&mut self, tick: Tick, player: ArenaPlayer) {
         self.anchor = Some(Anchor { tick, player });
         for input in &mut self.unacked {
-            input.tick = input.tick.max(tick + 1);
+            input.tick = input.tick.max(tick.saturating_add(1));
         }
     }
 }
@@ -393,6 +393,20 @@ mod tests {
             p.observe(4, 1, &ArenaView::default()),
             Err(PredictionError::SeatMissing { seat: 3, tick: 4 })
         ));
+    }
+
+    #[test]
+    fn extreme_ticks_from_the_server_never_panic() {
+        let mut p = Predictor::new(3);
+        p.observe(u64::MAX - 1, 0, &state(me(0, 0, 0, 0))).unwrap();
+        p.sent(1, 1, 1, u64::MAX);
+        assert_eq!(
+            p.observe(u64::MAX, 1, &state(me(5, 5, 1, 1))),
+            Ok(Check::Matched)
+        );
+        let mut clock = TickClock::new(30, Instant::now());
+        clock.observe(u64::MAX, Instant::now());
+        assert_eq!(clock.tick_at(Instant::now()), Some(u64::MAX));
     }
 
     #[test]
