@@ -16,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::{Instant, timeout, timeout_at};
+use tokio::time::{Instant, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -92,33 +92,47 @@ impl Reader<'_> {
         let config = &self.ctx.config;
         // `Hello` must arrive within `hello_timeout` of the handshake, however many other
         // frames (pings, undecodable messages) come first; only after it does each frame
-        // restart the idle timer.
-        let hello_deadline = Instant::now() + config.hello_timeout;
+        // restart the idle timer. One timer serves the whole connection: a frame only
+        // records when it came, and the timer is moved when it fires early, so a busy
+        // connection does not register and cancel a timer per message.
+        let timer = tokio::time::sleep_until(Instant::now() + config.hello_timeout);
+        tokio::pin!(timer);
+        let mut last_frame = Instant::now();
         loop {
-            let deadline = match self.session {
-                None => hello_deadline,
-                Some(_) => Instant::now() + config.idle_timeout,
-            };
             let frame = tokio::select! {
                 _ = writer_done.cancelled() => return,
                 _ = self.ctx.shutdown.cancelled() => {
                     self.outbox.close(close_code::GOING_AWAY, "server shutting down");
                     return;
                 }
-                frame = timeout_at(deadline, stream.next()) => frame,
+                () = &mut timer => None,
+                frame = stream.next() => Some(frame),
             };
             let next = match frame {
-                Err(_) if self.session.is_none() => {
+                None if self.session.is_none() => {
                     self.close(close_code::HELLO_REQUIRED, "no Hello in time");
                     Next::Stop
                 }
-                Err(_) => {
+                None => {
+                    let deadline = last_frame + config.idle_timeout;
+                    if deadline > Instant::now() {
+                        timer.as_mut().reset(deadline);
+                        continue;
+                    }
                     self.close(close_code::IDLE_TIMEOUT, "idle timeout");
                     Next::Stop
                 }
-                Ok(None) => Next::Stop,
-                Ok(Some(Err(error))) => self.on_socket_error(error),
-                Ok(Some(Ok(message))) => self.on_message(message).await,
+                Some(None) => Next::Stop,
+                Some(Some(Err(error))) => self.on_socket_error(error),
+                Some(Some(Ok(message))) => {
+                    last_frame = Instant::now();
+                    let had_session = self.session.is_some();
+                    let next = self.on_message(message).await;
+                    if !had_session && self.session.is_some() {
+                        timer.as_mut().reset(last_frame + config.idle_timeout);
+                    }
+                    next
+                }
             };
             if let Next::Stop = next {
                 return;
