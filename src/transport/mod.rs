@@ -1,11 +1,11 @@
 //! Sockets: the accept loop, HTTP (health, room directory, tick metrics, the browser client
-//! in [`assets`]) and the WebSocket upgrade, all on one port.
+//! in `assets`) and the WebSocket upgrade, all on one port.
 //!
 //! Every accepted TCP connection gets `TCP_NODELAY` and is served by hyper's HTTP/1 server
 //! with a header-read timeout, so slow or partial handshakes are dropped after
 //! [`ServerConfig::handshake_timeout`]. A WebSocket upgrade request is checked in
 //! [`handshake`]; once upgraded, the raw stream becomes a tokio-tungstenite
-//! [`WebSocketStream`] with a deliberately small [`WebSocketConfig`], and [`connection`]
+//! [`WebSocketStream`] with a deliberately small [`WebSocketConfig`], and `connection`
 //! runs it.
 
 mod assets;
