@@ -12,11 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 use super::arena_bot::{ArenaBot, ArenaBotConfig};
 use super::arena_stats::{ArenaRecorder, ArenaTally, LiveWindow};
+use super::pool::BotPool;
 use crate::codec::Codec;
 
 /// What to run.
@@ -84,10 +83,9 @@ impl Joins {
 pub struct ArenaLoad {
     started: Instant,
     recorder: ArenaRecorder,
-    stop: CancellationToken,
     joins: Arc<Joins>,
     last_join: watch::Receiver<Option<Instant>>,
-    bots: JoinSet<()>,
+    bots: BotPool,
 }
 
 impl ArenaLoad {
@@ -96,7 +94,7 @@ impl ArenaLoad {
         let started = Instant::now();
         let window = Arc::new(LiveWindow::until(started + config.duration));
         let recorder = ArenaRecorder::new(window.clone());
-        let stop = CancellationToken::new();
+        let mut bots = BotPool::until(started + config.duration);
         let (last, last_join) = watch::channel(None);
         let joins = Arc::new(Joins {
             remaining: AtomicUsize::new(config.clients),
@@ -111,7 +109,6 @@ impl ArenaLoad {
             joins.done(false);
         }
         let permits = Arc::new(Semaphore::new(config.joins_in_flight.max(1)));
-        let mut bots = JoinSet::new();
         for _ in 0..config.clients {
             let bot_config = ArenaBotConfig {
                 codec: config.codec,
@@ -119,7 +116,7 @@ impl ArenaLoad {
                 ..ArenaBotConfig::new(config.url.clone())
             };
             let mut bot = ArenaBot::new(bot_config, recorder.clone());
-            let (permits, joins, stop) = (permits.clone(), joins.clone(), stop.clone());
+            let (permits, joins, stop) = (permits.clone(), joins.clone(), bots.stop_signal());
             bots.spawn(async move {
                 let joined = {
                     // The semaphore is never closed, so acquiring only waits.
@@ -139,18 +136,9 @@ impl ArenaLoad {
                 joins.playing.fetch_sub(1, Ordering::Relaxed);
             });
         }
-        let timer = stop.clone();
-        let deadline = tokio::time::Instant::from_std(started + config.duration);
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => timer.cancel(),
-                _ = timer.cancelled() => {}
-            }
-        });
         ArenaLoad {
             started,
             recorder,
-            stop,
             joins,
             last_join,
             bots,
@@ -185,30 +173,24 @@ impl ArenaLoad {
 
     /// Bots still running.
     pub fn running(&self) -> usize {
-        self.bots.len()
+        self.bots.running()
     }
 
     /// Tells every bot to stop now instead of at the end of the duration.
     pub fn stop(&self) {
-        self.stop.cancel();
+        self.bots.stop();
     }
 
     /// Waits until the next bot finishes; `false` once none are left.
     pub async fn join_next(&mut self) -> bool {
-        match self.bots.join_next().await {
-            Some(Err(error)) => {
-                self.recorder.error(format!("bot task failed: {error}"));
-                true
-            }
-            Some(Ok(())) => true,
-            None => false,
-        }
+        let recorder = &self.recorder;
+        self.bots.join_next(|error| recorder.error(error)).await
     }
 
     /// Waits for every bot to finish and returns the totals.
     pub async fn finish(mut self) -> ArenaTally {
         while self.join_next().await {}
-        self.stop.cancel();
+        self.bots.stop();
         self.recorder.tally()
     }
 }

@@ -11,9 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
+use super::pool::BotPool;
 use super::{Bot, BotConfig, Recorder, Tally, Window};
 use crate::codec::Codec;
 use crate::game::tictactoe_ai::Strategy;
@@ -58,9 +57,8 @@ impl LoadConfig {
 pub struct Load {
     started: Instant,
     recorder: Recorder,
-    stop: CancellationToken,
     connected: Arc<AtomicUsize>,
-    bots: JoinSet<()>,
+    bots: BotPool,
 }
 
 impl Load {
@@ -72,10 +70,9 @@ impl Load {
             end: Some(started + config.duration),
         };
         let recorder = Recorder::new(window);
-        let stop = CancellationToken::new();
+        let mut bots = BotPool::until(started + config.duration);
         let connected = Arc::new(AtomicUsize::new(0));
         let joins = Arc::new(Semaphore::new(config.joins_in_flight.max(1)));
-        let mut bots = JoinSet::new();
         for _ in 0..config.clients {
             let bot_config = BotConfig {
                 url: config.url.clone(),
@@ -84,7 +81,7 @@ impl Load {
                 timeout: config.timeout,
                 ..BotConfig::new(config.url.clone())
             };
-            let mut bot = Bot::new(bot_config, recorder.clone(), stop.clone());
+            let mut bot = Bot::new(bot_config, recorder.clone(), bots.stop_signal());
             let joins = joins.clone();
             let connected = connected.clone();
             bots.spawn(async move {
@@ -102,18 +99,9 @@ impl Load {
                 let _ = bot.run().await;
             });
         }
-        let timer = stop.clone();
-        let deadline = tokio::time::Instant::from_std(started + config.duration);
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => timer.cancel(),
-                _ = timer.cancelled() => {}
-            }
-        });
         Load {
             started,
             recorder,
-            stop,
             connected,
             bots,
         }
@@ -136,30 +124,24 @@ impl Load {
 
     /// Bots still running.
     pub fn running(&self) -> usize {
-        self.bots.len()
+        self.bots.running()
     }
 
     /// Tells every bot to stop now instead of at the end of the duration.
     pub fn stop(&self) {
-        self.stop.cancel();
+        self.bots.stop();
     }
 
     /// Waits until the next bot finishes; `false` once none are left.
     pub async fn join_next(&mut self) -> bool {
-        match self.bots.join_next().await {
-            Some(Err(error)) => {
-                self.recorder.error(format!("bot task failed: {error}"));
-                true
-            }
-            Some(Ok(())) => true,
-            None => false,
-        }
+        let recorder = &self.recorder;
+        self.bots.join_next(|error| recorder.error(error)).await
     }
 
     /// Waits for every bot to finish and returns the totals.
     pub async fn finish(mut self) -> Tally {
         while self.join_next().await {}
-        self.stop.cancel();
+        self.bots.stop();
         self.recorder.tally()
     }
 }

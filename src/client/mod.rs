@@ -33,6 +33,7 @@ mod error;
 mod load;
 mod mirror;
 mod outcome;
+mod pool;
 mod predict;
 mod stats;
 
