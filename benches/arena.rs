@@ -19,9 +19,7 @@
 //!
 //! Run: `cargo bench --bench arena`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -33,28 +31,9 @@ use ticksync::game::arena::{Arena, ArenaInput};
 use ticksync::outbox::{Batch, Outbox};
 use ticksync::protocol::{RoomId, RoomSettings, ServerMsg, Tick};
 
-/// Counts allocations so the tick's can be reported.
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller upholds `alloc`'s contract, which we pass on.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` above with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as for `dealloc`; the caller upholds `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::Counting;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -241,9 +220,9 @@ fn report_sizes_and_allocations() {
         let ticks = 10 * HOLD;
         for _ in 0..ticks {
             rig.prepare();
-            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let before = counting_alloc::allocations();
             rig.shard.tick();
-            allocations += ALLOCATIONS.load(Ordering::Relaxed) - before;
+            allocations += counting_alloc::allocations() - before;
             rig.now += 1;
             rig.drain(|size| {
                 bytes += size;

@@ -6,9 +6,7 @@
 //!
 //! Run: `cargo bench --bench tick`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -20,28 +18,9 @@ use ticksync::game::tictactoe::{TicTacToe, TicTacToeMove};
 use ticksync::outbox::Outbox;
 use ticksync::protocol::{RoomId, RoomSettings};
 
-/// Counts allocations so the broadcast path's can be reported.
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller upholds `alloc`'s contract, which we pass on.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` above with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as for `dealloc`; the caller upholds `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::Counting;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -117,9 +96,9 @@ fn report_allocations() {
         let mut during_ticks = 0;
         for k in 0..MOVES.len() {
             queue_moves(&mut shard, &ids, &inputs, k);
-            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let before = counting_alloc::allocations();
             shard.tick();
-            during_ticks += ALLOCATIONS.load(Ordering::Relaxed) - before;
+            during_ticks += counting_alloc::allocations() - before;
         }
         let client_ticks = (MOVES.len() * rooms * 2) as f64;
         eprintln!(
