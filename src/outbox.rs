@@ -8,7 +8,11 @@
 //!   client skips to the newest state instead of queueing stale ones.
 //! - **events**: a bounded FIFO of fully encoded frames (room events, replies, errors) that
 //!   are never dropped. If it overflows the client is too slow: the outbox closes with
-//!   [`close_code::TOO_SLOW`] and the writer ends the connection.
+//!   [`close_code::TOO_SLOW`] and the writer ends the connection. Frames *replayed* to a
+//!   client that joins late or resumes (a room's event log) are queued beside them but do
+//!   not count towards the capacity: a replay is bounded by the room's log, so the queue
+//!   holds at most capacity plus one log's worth, and a long replay never makes a client
+//!   that reads normally look slow. The writer streams them like any other frames.
 //!
 //! The lock is a plain mutex held for a few pointer moves and never across an `.await`.
 
@@ -66,6 +70,8 @@ pub struct Batch {
 #[derive(Debug, Default)]
 struct Inner {
     events: VecDeque<Bytes>,
+    /// How many of `events` were replayed (exempt from the capacity check).
+    replayed: usize,
     state: Option<StateFrame>,
     state_position: usize,
     close: Option<CloseReason>,
@@ -191,12 +197,13 @@ impl Outbox {
         if inner.close.is_some() {
             return false;
         }
-        if inner.events.len() >= self.capacity {
+        if inner.events.len() - inner.replayed >= self.capacity {
             inner.close = Some(CloseReason {
                 code: close_code::TOO_SLOW,
                 reason: "client too slow: event queue overflowed",
             });
             inner.events.clear();
+            inner.replayed = 0;
             inner.state = None;
             drop(inner);
             self.wake();
@@ -208,14 +215,16 @@ impl Outbox {
         true
     }
 
-    /// Queues a replayed event frame (a resume or a spectator catching up) without the
-    /// capacity check: a replay is bounded by the room's event log, so the queue stays
-    /// bounded by capacity plus the log size. Returns `false` if the outbox is closed.
+    /// Queues a replayed event frame (a resume or a late joiner catching up) outside the
+    /// capacity: a replay is bounded by the room's event log, so the queue stays bounded
+    /// by capacity plus the log size, and live events queued after it still have the whole
+    /// capacity. Returns `false` if the outbox is closed.
     pub fn push_replayed(&self, frame: Bytes) -> bool {
         let mut inner = self.lock();
         if inner.close.is_some() {
             return false;
         }
+        inner.replayed += 1;
         inner.events.push_back(frame);
         drop(inner);
         self.wake();
@@ -268,6 +277,7 @@ impl Outbox {
         batch.events.clear();
         let mut inner = self.lock();
         batch.events.extend(inner.events.drain(..));
+        inner.replayed = 0;
         batch.state = inner.state.take();
         batch.state_position = std::mem::take(&mut inner.state_position);
         batch.close = inner.close;
@@ -329,6 +339,33 @@ mod tests {
         outbox.take(&mut batch);
         assert!(batch.events.is_empty());
         assert_eq!(batch.close.map(|c| c.code), Some(close_code::TOO_SLOW));
+    }
+
+    #[test]
+    fn replayed_frames_do_not_count_towards_the_capacity() {
+        let outbox = Outbox::new(Codec::Bincode, 2);
+        for _ in 0..10 {
+            assert!(outbox.push_replayed(Bytes::from_static(b"r")));
+        }
+        // The whole capacity is still there for live events, and no more.
+        assert!(outbox.push_event(Bytes::from_static(b"a")));
+        assert!(outbox.push_event(Bytes::from_static(b"b")));
+        assert!(!outbox.push_event(Bytes::from_static(b"c")));
+        let mut batch = Batch::default();
+        outbox.take(&mut batch);
+        assert_eq!(batch.close.map(|c| c.code), Some(close_code::TOO_SLOW));
+
+        // Taking a batch forgets the replayed frames it took.
+        let outbox = Outbox::new(Codec::Bincode, 2);
+        outbox.push_replayed(Bytes::from_static(b"r"));
+        outbox.take(&mut batch);
+        assert_eq!(batch.events.len(), 1);
+        assert!(outbox.push_event(Bytes::from_static(b"a")));
+        assert!(outbox.push_event(Bytes::from_static(b"b")));
+        assert!(
+            !outbox.push_event(Bytes::from_static(b"c")),
+            "capacity 2, live"
+        );
     }
 
     #[test]

@@ -104,6 +104,11 @@ pub const MAX_RELAY_INPUT_BYTES: usize = 512;
 /// Most inputs one player may have relayed in one tick of a relay room.
 pub const MAX_RELAY_INPUTS_PER_TICK: usize = 2;
 
+/// Most inputs of one player a (non-relay) room applies in one tick; later ones in the same
+/// tick are refused with [`ErrorCode::RateLimited`]. A real-time client sends at most one
+/// per tick.
+pub const MAX_INPUTS_PER_TICK: usize = 4;
+
 /// Longest accepted chat message, in Unicode scalar values (Rust `char`s; a JavaScript
 /// string's code points, not its UTF-16 length).
 pub const MAX_CHAT_CHARS: usize = 200;

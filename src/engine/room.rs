@@ -14,8 +14,8 @@ use super::{Member, NewRoom, RoomObserver};
 use crate::game::{GameConfig, Rejection, Viewer};
 use crate::outbox::{Outbox, StateFrame};
 use crate::protocol::{
-    ErrorCode, FrameInput, MAX_RELAY_INPUT_BYTES, MAX_RELAY_INPUTS_PER_TICK, RoomEvent, RoomId,
-    RoomJoined, RoomStatus, RoomSummary, Seat, ServerMsg, SessionId, Tick,
+    ErrorCode, FrameInput, MAX_INPUTS_PER_TICK, MAX_RELAY_INPUT_BYTES, MAX_RELAY_INPUTS_PER_TICK,
+    RoomEvent, RoomId, RoomJoined, RoomStatus, RoomSummary, Seat, ServerMsg, SessionId, Tick,
 };
 
 /// A member's place in the room.
@@ -33,6 +33,8 @@ struct MemberState {
     outbox: Option<Arc<Outbox>>,
     /// Last input seq processed for this member.
     input_seq: u32,
+    /// The tick of the member's latest processed input, and how many it had in that tick.
+    inputs_in_tick: (Tick, usize),
     /// Set while disconnected: the tick at which the seat is given up.
     away_until: Option<Tick>,
     /// Send this member a full snapshot at the next tick even if nothing changed.
@@ -211,11 +213,16 @@ impl Room {
         } else {
             ServerMsg::RoomJoined(joined)
         });
+        // Everything the room said before this player arrived (the earlier players'
+        // `PlayerJoined`, `Occupancy`, chat): its events then run from the room's first
+        // kept event without a gap, whatever seat it got.
+        self.replay_log(&member.outbox, 0);
         self.members.push(MemberState {
             session: member.session,
             role: Role::Player(seat),
             outbox: Some(member.outbox),
             input_seq: 0,
+            inputs_in_tick: (0, 0),
             away_until: None,
             needs_state: true,
             full_at: None,
@@ -267,6 +274,7 @@ impl Room {
                 role: Role::Spectator,
                 outbox: Some(member.outbox),
                 input_seq: 0,
+                inputs_in_tick: (0, 0),
                 away_until: None,
                 needs_state: true,
                 full_at: None,
@@ -275,13 +283,12 @@ impl Room {
             self.observer.room_changed(&self.summary());
             return Ok(joined);
         }
-        match self.status {
-            RoomStatus::Running | RoomStatus::Finished => {
-                return Err(ErrorCode::GameAlreadyStarted);
-            }
-            RoomStatus::Waiting => {}
-        }
+        // Every seat taken is the more useful answer: the game has then started too.
         let seat = self.free_seat().ok_or(ErrorCode::RoomFull)?;
+        if self.status != RoomStatus::Waiting {
+            // A seat freed by a player who left: nobody takes over a game under way.
+            return Err(ErrorCode::GameAlreadyStarted);
+        }
         let joined = self.joined_msg(Some(seat));
         self.seat_member(member, seat, false, now);
         self.emit_occupancy(now);
@@ -436,6 +443,7 @@ impl Room {
         let Some(index) = self.member_index(input.session) else {
             return;
         };
+        let relaying = self.relay() && self.status == RoomStatus::Running;
         let member = &mut self.members[index];
         let Some(outbox) = member.outbox.clone() else {
             return;
@@ -454,17 +462,30 @@ impl Room {
             // A duplicate or stale input: ignored, as documented in PROTOCOL.md.
             return;
         }
+        // A refused input is processed too: its seq is used up and shows in `input_seq`.
         member.input_seq = input.seq;
-        if self.relay() && self.status == RoomStatus::Running {
-            if input.data.len() > MAX_RELAY_INPUT_BYTES {
-                let message = format!("relay inputs are at most {MAX_RELAY_INPUT_BYTES} bytes");
-                return refuse(ErrorCode::IllegalInput, message);
-            }
-            let this_tick = self.frame.iter().filter(|i| i.seat == seat).count();
-            if this_tick >= MAX_RELAY_INPUTS_PER_TICK {
-                let message = format!("at most {MAX_RELAY_INPUTS_PER_TICK} inputs per tick");
-                return refuse(ErrorCode::RateLimited, message);
-            }
+        if relaying && input.data.len() > MAX_RELAY_INPUT_BYTES {
+            let message = format!("relay inputs are at most {MAX_RELAY_INPUT_BYTES} bytes");
+            return refuse(ErrorCode::IllegalInput, message);
+        }
+        let per_tick = if relaying {
+            MAX_RELAY_INPUTS_PER_TICK
+        } else {
+            MAX_INPUTS_PER_TICK
+        };
+        let (tick, count) = &mut member.inputs_in_tick;
+        if *tick != now {
+            *tick = now;
+            *count = 0;
+        }
+        if *count >= per_tick {
+            return refuse(
+                ErrorCode::RateLimited,
+                format!("at most {per_tick} inputs per player per tick"),
+            );
+        }
+        *count += 1;
+        if relaying {
             self.frame.push(FrameInput {
                 seat,
                 seq: input.seq,

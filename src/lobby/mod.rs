@@ -82,11 +82,11 @@ struct Observer {
 impl Observer {
     /// Forgets that `session` is in `room`, unless the session is disconnected.
     ///
-    /// A disconnected member cannot be told that it left (its seat expired, or the room
-    /// closed, while it was away), so its session keeps the stale membership: a resume
-    /// then sends `Rebind` to the room's shard, which answers `RoomLeft` because the member
-    /// (or the whole room) is gone, and calls back here to clear it. Without this the
-    /// resumed client would hear nothing about its room ever again.
+    /// A disconnected member cannot be told that it left (the room closed while it was
+    /// away), so its session keeps the stale membership: a resume then sends `Rebind` to
+    /// the room's shard, which answers `RoomLeft` because the room is gone, and calls back
+    /// here to clear it. Without this the resumed client would hear nothing about its room
+    /// ever again.
     fn clear_membership(&self, room: RoomId, session: SessionId) {
         if let Some(session) = self.sessions.get(session) {
             let mut state = session.lock();
@@ -102,8 +102,16 @@ impl RoomObserver for Observer {
         self.directory.update(summary);
     }
 
+    /// A member left for good. If its session is disconnected, the room gave its place up
+    /// because the grace ran out: the session ends here, before the room tells the others
+    /// (`PlayerLeft`), so its token is refused from the moment anyone could know. The room
+    /// is the one clock that decides when a member's grace ends; the lobby's reaper ends
+    /// sessions in no room. A session that resumed just before (bound again, its `Rebind`
+    /// not yet at the room) is kept: the room answers its `Rebind` with `RoomLeft`.
     fn member_left(&self, room: RoomId, session: SessionId) {
-        self.clear_membership(room, session);
+        if !self.sessions.end_if_away(session, room) {
+            self.clear_membership(room, session);
+        }
     }
 
     fn room_closed(&self, room: RoomId, members: &[SessionId]) {
@@ -493,10 +501,13 @@ impl Lobby {
         self.shared.directory.list()
     }
 
-    /// Ends sessions whose connection has been gone longer than the grace period; their
-    /// rooms are told they left for good.
+    /// Ends sessions whose connection has been gone longer than the grace period. A session
+    /// in a room is ended by its room when the room's deadline passes (the one clock that
+    /// decides, see `Observer::clear_membership`); here only after twice the grace, as a
+    /// backstop, and then its room is told it left for good.
     async fn reap_sessions(self, shutdown: CancellationToken) {
         let grace = self.shared.config.reconnect_grace;
+        let backstop = grace.saturating_mul(2);
         let period = (grace / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
         let mut interval = tokio::time::interval(period);
         loop {
@@ -504,9 +515,14 @@ impl Lobby {
                 _ = shutdown.cancelled() => break,
                 _ = interval.tick() => {}
             }
-            for session in self.shared.sessions.remove_expired(grace) {
+            for session in self.shared.sessions.remove_expired(grace, backstop) {
                 let room = session.lock().room.take();
                 if let Some(membership) = room {
+                    tracing::warn!(
+                        session = session.id(),
+                        room = membership.addr.id,
+                        "a room kept an absent member past twice its grace; removing it"
+                    );
                     let _ = self
                         .shared
                         .engine

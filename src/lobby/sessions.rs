@@ -13,7 +13,7 @@ use rand::Rng;
 
 use crate::engine::RoomAddr;
 use crate::outbox::Outbox;
-use crate::protocol::{Seat, SessionId};
+use crate::protocol::{RoomId, Seat, SessionId};
 
 /// Rating every new session starts with.
 pub const DEFAULT_RATING: u16 = 1500;
@@ -190,8 +190,10 @@ impl SessionTable {
         self.len() == 0
     }
 
-    /// Removes and returns every session whose connection has been gone for `grace`.
-    pub fn remove_expired(&self, grace: Duration) -> Vec<Arc<Session>> {
+    /// Removes and returns every session whose connection has been gone for `grace`, or
+    /// for `in_room_grace` if it is still a member of a room (whose own deadline normally
+    /// ends it first, see [`SessionTable::end_if_away`]).
+    pub fn remove_expired(&self, grace: Duration, in_room_grace: Duration) -> Vec<Arc<Session>> {
         let now = Instant::now();
         let mut tables = self.lock();
         let expired: Vec<Arc<Session>> = tables
@@ -199,6 +201,11 @@ impl SessionTable {
             .values()
             .filter(|s| {
                 let state = s.lock();
+                let grace = if state.room.is_some() {
+                    in_room_grace
+                } else {
+                    grace
+                };
                 state.binding.is_none()
                     && state
                         .disconnected_at
@@ -212,6 +219,28 @@ impl SessionTable {
             tables.by_token.remove(&token);
         }
         expired
+    }
+
+    /// Ends the session `id` if it is disconnected and still a member of `room`: the room
+    /// has given its place up (the grace ran out, or the room closed while it was away), so
+    /// its token must be refused from now on. One step under the table's lock, so a resume
+    /// either wins before it (and finds the room gone) or is refused after it. Returns
+    /// whether the session ended.
+    pub fn end_if_away(&self, id: SessionId, room: RoomId) -> bool {
+        let mut tables = self.lock();
+        let Some(session) = tables.by_id.get(&id).cloned() else {
+            return false;
+        };
+        let mut state = session.lock();
+        if state.binding.is_some() || !state.room.is_some_and(|m| m.addr.id == room) {
+            return false;
+        }
+        state.room = None;
+        let token = std::mem::take(&mut state.token);
+        drop(state);
+        tables.by_token.remove(&token);
+        tables.by_id.remove(&id);
+        true
     }
 
     /// Removes one session now.

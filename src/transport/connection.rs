@@ -1,9 +1,10 @@
 //! One WebSocket connection: a reader task and a writer task around an [`Outbox`].
 //!
 //! The **reader** decodes each frame with limits, answers what needs no room (ping,
-//! lobby requests) and forwards game input to the room's shard. A malformed frame is
-//! answered with an `Error` and the connection carries on; after
-//! [`ServerConfig::max_bad_messages`] of them it closes with 1008.
+//! lobby requests) and forwards game input to the room's shard. Before `Hello`, any other
+//! frame (undecodable or not) closes the connection with 4001. After it, a malformed frame
+//! is answered with an `Error` and the connection carries on; the frame after
+//! [`ServerConfig::max_bad_messages`] of them closes it with 1008.
 //!
 //! The **writer** waits on the outbox, writes the pending events and the newest state in
 //! the order the room produced them, and flushes once per batch. It also sends a WebSocket
@@ -185,12 +186,18 @@ impl Reader<'_> {
     }
 
     async fn on_binary(&mut self, bytes: &Bytes) -> Next {
-        let msg: ClientMsg = match self.outbox.codec().decode(bytes) {
+        let decoded = self.outbox.codec().decode::<ClientMsg>(bytes);
+        let Some(session) = self.session.clone() else {
+            // Before `Hello`, anything that is not a `Hello` (undecodable or not) ends the
+            // connection: there is no session to answer for.
+            return match decoded {
+                Ok(msg) => self.on_hello(msg).await,
+                Err(_) => self.hello_required(),
+            };
+        };
+        let msg = match decoded {
             Ok(msg) => msg,
             Err(decode_error) => return self.on_bad_message(&decode_error.to_string()),
-        };
-        let Some(session) = self.session.clone() else {
-            return self.on_hello(msg).await;
         };
         match &msg {
             ClientMsg::Ack { tick } | ClientMsg::Input { ack_tick: tick, .. } => {
@@ -217,6 +224,19 @@ impl Reader<'_> {
         Next::Continue
     }
 
+    fn hello_required(&self) -> Next {
+        self.reply(&error(
+            ErrorCode::HelloRequired,
+            "the first message must be Hello",
+            None,
+        ));
+        self.close(
+            close_code::HELLO_REQUIRED,
+            "the first message must be Hello",
+        );
+        Next::Stop
+    }
+
     async fn on_hello(&mut self, msg: ClientMsg) -> Next {
         let ClientMsg::Hello {
             version,
@@ -224,16 +244,7 @@ impl Reader<'_> {
             last_event_seq,
         } = msg
         else {
-            self.reply(&error(
-                ErrorCode::HelloRequired,
-                "the first message must be Hello",
-                None,
-            ));
-            self.close(
-                close_code::HELLO_REQUIRED,
-                "the first message must be Hello",
-            );
-            return Next::Stop;
+            return self.hello_required();
         };
         if version != PROTOCOL_VERSION {
             self.reply(&error(

@@ -4,6 +4,7 @@
 mod arena;
 mod arena_load;
 mod chat;
+mod conformance;
 mod delta_property;
 mod lifecycle;
 mod load;

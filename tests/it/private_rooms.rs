@@ -1,8 +1,7 @@
 //! Private rooms: created with `CreateRoom`, joined by code, hidden codes in the directory.
 //!
-//! `RoomFull` cannot be provoked with tic-tac-toe: a room starts its game the moment its
-//! last seat is filled, so a third player always meets `GameAlreadyStarted` (and a room is
-//! never `Waiting` with every seat taken). The test checks that code.
+//! A third player meets `RoomFull` while every seat is taken (the game has then started
+//! too), and `GameAlreadyStarted` when a seat is free but the game is under way or over.
 
 use anyhow::Result;
 use ticksync::codec::Codec;
@@ -98,9 +97,9 @@ async fn a_private_room_is_joined_by_its_code_and_plays_a_game() -> Result<()> {
     o.event(|e| matches!(e, RoomEvent::GameStarted).then_some(()))
         .await?;
 
-    // Seats are full and the game is on.
+    // Seats are full and the game is on: the seats are the reason.
     third
-        .refused(&join(&code, false), ErrorCode::GameAlreadyStarted)
+        .refused(&join(&code, false), ErrorCode::RoomFull)
         .await?;
     let row = third
         .listed_room(created.room_id, |r| r.status == RoomStatus::Running)
