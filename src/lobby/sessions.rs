@@ -232,7 +232,7 @@ impl SessionTable {
             return false;
         };
         let mut state = session.lock();
-        if state.binding.is_some() || !state.room.is_some_and(|m| m.addr.id == room) {
+        if state.binding.is_some() || state.room.is_none_or(|m| m.addr.id != room) {
             return false;
         }
         state.room = None;
