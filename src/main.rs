@@ -111,9 +111,18 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             shards = config.effective_shards(),
             "starting"
         );
-        ticksync::server::run(listener, config, async {
-            if let Err(error) = tokio::signal::ctrl_c().await {
-                tracing::error!(%error, "cannot listen for Ctrl-C; stopping");
+        // SIGINT (Ctrl-C) and SIGTERM (what supervisors send) both shut down.
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("listening for SIGTERM")?;
+        ticksync::server::run(listener, config, async move {
+            tokio::select! {
+                result = tokio::signal::ctrl_c() => {
+                    if let Err(error) = result {
+                        tracing::error!(%error, "cannot listen for Ctrl-C; stopping");
+                    }
+                }
+                _ = terminate.recv() => {}
             }
             tracing::info!("shutting down");
         })

@@ -632,3 +632,76 @@ async fn a_msgpack_room_settings_without_relay_takes_the_default() -> Result<()>
     server.shutdown().await;
     Ok(())
 }
+
+/// `Ping { nonce: 1 }` in MessagePack with an unknown key whose value is `arrays` nested
+/// one-element arrays: the message nests `arrays + 2` maps and arrays in all.
+fn nested_ping(arrays: usize) -> Bytes {
+    let mut bytes = vec![0x81, 0xa4];
+    bytes.extend_from_slice(b"Ping");
+    bytes.extend_from_slice(&[0x82, 0xa5]);
+    bytes.extend_from_slice(b"nonce");
+    bytes.extend_from_slice(&[0x01, 0xa1, b'x']);
+    bytes.extend(std::iter::repeat_n(0x91, arrays));
+    bytes.push(0x00);
+    Bytes::from(bytes)
+}
+
+/// "16 levels" counts maps and arrays, the message's own outer map included: 16 are
+/// accepted, 17 are a `BadMessage`.
+#[tokio::test]
+async fn msgpack_nesting_is_limited_to_16_maps_and_arrays() -> Result<()> {
+    let server = start(test_config()).await;
+    let mut client = Client::connect(server.local_addr(), Codec::MsgPack).await?;
+    client.send_raw(Message::Binary(nested_ping(14))).await?;
+    let pong = client
+        .recv_until(|m| match m {
+            ServerMsg::Pong { nonce } => Some(*nonce),
+            ServerMsg::Error { .. } => Some(0),
+            _ => None,
+        })
+        .await?;
+    assert_eq!(pong, 1, "16 levels are accepted");
+    client.send_raw(Message::Binary(nested_ping(15))).await?;
+    assert_eq!(client.error().await?, (ErrorCode::BadMessage, None));
+    client.ping(2).await?;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// SIGTERM, like SIGINT, closes every connection with 1001 and the process exits 0.
+#[tokio::test]
+async fn sigterm_closes_every_connection_with_1001() -> Result<()> {
+    // A free port for the child: bound here, released, then handed to it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ticksync"))
+        .args(["serve", "--addr", &addr.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let deadline = tokio::time::Instant::now() + crate::support::WAIT;
+    let mut client = loop {
+        match Client::connect(addr, Codec::MsgPack).await {
+            Ok(client) => break client,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                // The child is still starting: try again shortly.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => return Err(error.context("the server never came up")),
+        }
+    };
+    client.ping(1).await?;
+    let pid = i32::try_from(child.id().context("child pid")?)?;
+    // SAFETY: sending a signal to our own child process.
+    ensure!(
+        unsafe { libc::kill(pid, libc::SIGTERM) } == 0,
+        "kill failed"
+    );
+    assert_eq!(client.closed().await?, Some(close_code::GOING_AWAY));
+    let status = tokio::time::timeout(crate::support::WAIT, child.wait()).await??;
+    ensure!(status.success(), "exit status {status}");
+    Ok(())
+}
