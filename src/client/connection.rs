@@ -124,6 +124,7 @@ impl Connection {
             version: PROTOCOL_VERSION,
             resume_token,
             last_event_seq,
+            auth_token: None,
         })
         .await?;
         match self.recv().await? {

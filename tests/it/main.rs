@@ -3,8 +3,10 @@
 
 mod arena;
 mod arena_load;
+mod auth;
 mod chat;
 mod delta_property;
+mod ip_limits;
 mod lifecycle;
 mod load;
 mod matchmaking;
@@ -17,4 +19,5 @@ mod spectators;
 #[allow(dead_code)]
 mod support;
 mod tictactoe_games;
+mod tls;
 mod web_client;
