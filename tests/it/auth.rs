@@ -370,3 +370,36 @@ async fn chat_text_and_join_codes_are_checked() -> Result<()> {
     server.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn rs256_tokens_verify_with_an_rsa_public_key() -> Result<()> {
+    let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/keys");
+    let mut config = test_config();
+    config.security.auth.public_key_pem = Some(format!("{keys}/rsa-test-public.pem").into());
+    let server = start(config).await;
+    let addr = server.local_addr();
+    let private =
+        EncodingKey::from_rsa_pem(&std::fs::read(format!("{keys}/rsa-test-private.pem"))?)?;
+    let (ada, resumed) = Client::login(
+        addr,
+        Codec::MsgPack,
+        &sign(Algorithm::RS256, &private, &claims("ada")),
+        None,
+    )
+    .await?;
+    assert!(!resumed);
+    // Without a secret, HS256 is a wrong algorithm here, whatever it is signed with.
+    let mut mallory = Client::connect_raw(addr, Codec::Bincode).await?;
+    let hs = hs256(&claims("mallory"));
+    refused(
+        &mut mallory,
+        Some(hs),
+        ErrorCode::TokenWrongAlgorithm,
+        close_code::TOKEN_WRONG_ALGORITHM,
+    )
+    .await?;
+    ada.close().await?;
+    wait_for_stats(&server, Stats::default()).await?;
+    server.shutdown().await;
+    Ok(())
+}
