@@ -403,3 +403,34 @@ async fn rs256_tokens_verify_with_an_rsa_public_key() -> Result<()> {
     server.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn the_library_client_logs_in_with_a_token() -> Result<()> {
+    use ticksync::client::{ClientError, Connection};
+    let keys = ec_keys();
+    let dir = scratch_dir("auth-library");
+    let server = start(auth_config(&keys.public_pem, &dir)).await;
+    let url = format!("ws://{}/", server.local_addr());
+    let wait = crate::support::WAIT;
+    let mut without = Connection::connect(&url, Codec::Bincode, wait).await?;
+    match without.hello(None).await {
+        Err(ClientError::Refused { code, .. }) => assert_eq!(code, ErrorCode::AuthRequired),
+        other => bail!("expected a refusal, got {other:?}"),
+    }
+    let mut first = Connection::connect(&url, Codec::Bincode, wait).await?;
+    first.set_auth_token(Some(hs256(&claims("ada"))));
+    let welcome = first.hello(None).await?;
+    assert!(!welcome.resumed);
+    let mut second = Connection::connect(&url, Codec::MsgPack, wait).await?;
+    second.set_auth_token(Some(hs256(&claims("ada"))));
+    let again = second.hello(None).await?;
+    assert!(again.resumed);
+    assert_eq!(again.session_id, welcome.session_id);
+    drop(without);
+    // The first connection was taken over (closed by the server); the second says goodbye.
+    drop(first);
+    second.close().await?;
+    wait_for_stats(&server, Stats::default()).await?;
+    server.shutdown().await;
+    Ok(())
+}
