@@ -21,6 +21,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Serialize, de::DeserializeOwned};
 use thiserror::Error;
 
+use crate::protocol::ClientMsg;
+
 /// WebSocket subprotocol that selects the bincode codec.
 pub const BINCODE_SUBPROTOCOL: &str = "ticksync.bincode.v1";
 /// WebSocket subprotocol that selects the MessagePack codec.
@@ -166,6 +168,42 @@ impl Codec {
     }
 }
 
+/// `ClientMsg::Hello` as bincode clients sent it before `auth_token` was appended.
+#[derive(serde::Deserialize)]
+struct HelloWithoutToken {
+    version: u16,
+    resume_token: Option<String>,
+    last_event_seq: u64,
+}
+
+impl Codec {
+    /// Decodes a client's message like [`Codec::decode`], also accepting the bincode
+    /// `Hello` of clients built before `Hello.auth_token` existed: variant 0 followed by
+    /// exactly its first three fields reads as `auth_token: None`. (MessagePack needs no
+    /// help: a missing `Option` key is `None`.)
+    ///
+    /// # Errors
+    /// As [`Codec::decode`]; when neither form decodes, the error of the current form.
+    pub fn decode_client_msg(self, bytes: &[u8]) -> Result<ClientMsg, CodecError> {
+        let error = match self.decode::<ClientMsg>(bytes) {
+            Ok(msg) => return Ok(msg),
+            Err(error) => error,
+        };
+        match (self, bytes.split_first()) {
+            (Codec::Bincode, Some((0, fields))) => self
+                .decode::<HelloWithoutToken>(fields)
+                .map(|hello| ClientMsg::Hello {
+                    version: hello.version,
+                    resume_token: hello.resume_token,
+                    last_event_seq: hello.last_event_seq,
+                    auth_token: None,
+                })
+                .map_err(|_| error),
+            _ => Err(error),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +224,7 @@ mod tests {
                 version: 1,
                 resume_token: Some("abc".into()),
                 last_event_seq: 7,
+                auth_token: Some("a.b.c".into()),
             },
             ClientMsg::Input {
                 seq: 300,
@@ -280,6 +319,35 @@ mod tests {
                 settings: crate::protocol::RoomSettings::default(),
             }
         );
+    }
+
+    #[test]
+    fn bincode_hello_without_the_token_field_reads_as_none() {
+        // Hello { version: 1, resume_token: None, last_event_seq: 0 }, version-1 form.
+        let legacy = [0u8, 1, 0, 0];
+        let expected = ClientMsg::Hello {
+            version: 1,
+            resume_token: None,
+            last_event_seq: 0,
+            auth_token: None,
+        };
+        assert_eq!(Codec::Bincode.decode_client_msg(&legacy).unwrap(), expected);
+        // The plain decoder needs the field; the current form still decodes either way.
+        assert!(Codec::Bincode.decode::<ClientMsg>(&legacy).is_err());
+        let current = Codec::Bincode.encode(&expected).unwrap();
+        assert_eq!(&current[..], &[0, 1, 0, 0, 0]);
+        assert_eq!(
+            Codec::Bincode.decode_client_msg(&current).unwrap(),
+            expected
+        );
+        // Only Hello has a legacy form, and only without trailing bytes.
+        assert!(
+            Codec::Bincode
+                .decode_client_msg(&[0, 1, 0, 0, 0, 9])
+                .is_err()
+        );
+        assert!(Codec::Bincode.decode_client_msg(&[0, 1, 0]).is_err());
+        assert!(Codec::Bincode.decode_client_msg(&[1]).is_err());
     }
 
     #[test]

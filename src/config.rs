@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub chat_burst: u32,
     /// Chat messages per second per session, sustained.
     pub chat_per_second: f64,
+    /// Player identity, TLS, per-IP limits and allowed origins.
+    pub security: crate::security::SecurityConfig,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +60,7 @@ impl Default for ServerConfig {
             matching: MatchConfig::default(),
             chat_burst: 5,
             chat_per_second: 1.0,
+            security: crate::security::SecurityConfig::default(),
         }
     }
 }

@@ -14,6 +14,8 @@
 //! - [`lobby`]: sessions and reconnects, the quick-match queue, private rooms, the directory.
 //! - [`transport`]: the accept loop, HTTP endpoints (with the browser client at `/play`),
 //!   the WebSocket handshake, and each connection's reader and writer.
+//! - [`auth`] and [`security`]: player identity from signed tokens (JWT), name and text
+//!   rules, and the edge settings (TLS, per-IP limits, allowed origins).
 //! - [`server`] and [`config`]: wiring: [`server::run`] and [`server::Server::start`].
 //! - [`client`]: a Rust client of the protocol, the tic-tac-toe bots and the `ttt` load
 //!   driver built on it (used by the examples and the load tests; the server never uses it).
@@ -23,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod client;
 pub mod codec;
 pub mod config;
@@ -31,5 +34,6 @@ pub mod game;
 pub mod lobby;
 pub mod outbox;
 pub mod protocol;
+pub mod security;
 pub mod server;
 pub mod transport;

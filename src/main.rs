@@ -64,6 +64,8 @@ struct ServeArgs {
     /// Log filter (tracing-subscriber EnvFilter syntax), e.g. `info` or `ticksync=debug`.
     #[arg(long, env = "TICKSYNC_LOG", default_value = "info")]
     log: String,
+    #[command(flatten)]
+    security: ticksync::security::SecurityArgs,
 }
 
 impl ServeArgs {
@@ -78,6 +80,7 @@ impl ServeArgs {
             reconnect_grace: self.reconnect_grace,
             max_connections: self.max_connections,
             outbox_events: self.outbox_events,
+            security: self.security.config(),
             ..ServerConfig::default()
         }
     }

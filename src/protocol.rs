@@ -42,6 +42,12 @@ pub enum ClientMsg {
         resume_token: Option<String>,
         /// The highest room event `seq` this client has seen (0 for none).
         last_event_seq: u64,
+        /// A signed JWT naming the player, for servers that require one (see
+        /// [`crate::auth`]); a guest-mode server ignores it. Appended to version 1: a
+        /// bincode `Hello` that ends before it reads as `None`
+        /// ([`crate::codec::Codec::decode_client_msg`]).
+        #[serde(default)]
+        auth_token: Option<String>,
     },
     /// Application-level round-trip probe; answered with `Pong` carrying the same nonce.
     Ping {
@@ -399,6 +405,27 @@ pub enum ErrorCode {
     RateLimited = 51,
     /// The server cannot take this request now (queues full, shutting down).
     ServerBusy = 60,
+    /// The chat text holds a control or bidirectional-override character.
+    InvalidText = 55,
+    /// This server requires a token (JWT) and none came with `Hello` or the handshake.
+    AuthRequired = 70,
+    /// The token's `exp` has passed.
+    TokenExpired = 71,
+    /// The token's `nbf` is still in the future.
+    TokenNotYetValid = 72,
+    /// The token's signature does not verify with the server's key (forged or altered).
+    TokenBadSignature = 73,
+    /// The token's `iss` is missing or not the configured issuer.
+    TokenWrongIssuer = 74,
+    /// The token's `aud` is missing or not the configured audience.
+    TokenWrongAudience = 75,
+    /// The token is signed with an algorithm this server does not accept.
+    TokenWrongAlgorithm = 76,
+    /// The token claims `alg: none` (unsigned).
+    TokenUnsigned = 77,
+    /// The token is not a well-formed JWT, or its claims (`sub`, `name`, `rating`) are
+    /// missing or invalid.
+    TokenMalformed = 78,
 }
 
 /// WebSocket close codes the server uses. 1000-1011 are RFC 6455's; 4000-4999 are ours.
@@ -427,4 +454,22 @@ pub mod close_code {
     pub const IDLE_TIMEOUT: u16 = 4004;
     /// The resume token was refused.
     pub const INVALID_RESUME_TOKEN: u16 = 4005;
+    /// A token (JWT) is required and none was given.
+    pub const AUTH_REQUIRED: u16 = 4010;
+    /// The token has expired.
+    pub const TOKEN_EXPIRED: u16 = 4011;
+    /// The token is not valid yet.
+    pub const TOKEN_NOT_YET_VALID: u16 = 4012;
+    /// The token's signature does not verify.
+    pub const TOKEN_BAD_SIGNATURE: u16 = 4013;
+    /// The token names another issuer.
+    pub const TOKEN_WRONG_ISSUER: u16 = 4014;
+    /// The token names another audience.
+    pub const TOKEN_WRONG_AUDIENCE: u16 = 4015;
+    /// The token's algorithm is not accepted.
+    pub const TOKEN_WRONG_ALGORITHM: u16 = 4016;
+    /// The token is unsigned (`alg: none`).
+    pub const TOKEN_UNSIGNED: u16 = 4017;
+    /// The token or its claims are malformed.
+    pub const TOKEN_MALFORMED: u16 = 4018;
 }

@@ -48,6 +48,12 @@ pub enum ServerError {
     /// The listener's address could not be read.
     #[error("listener has no local address: {0}")]
     Listener(#[from] std::io::Error),
+    /// Auth keys or TLS files could not be used.
+    #[error(transparent)]
+    Security(#[from] crate::security::SecurityError),
+    /// The SIGHUP handler (TLS reload) could not be installed.
+    #[error("cannot listen for SIGHUP: {0}")]
+    Signal(std::io::Error),
 }
 
 /// A running server.
@@ -86,8 +92,13 @@ impl Server {
         registry: GameRegistry,
     ) -> Result<Server, ServerError> {
         let local_addr = listener.local_addr()?;
+        let security = crate::security::Security::from_config(&config.security)?;
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
+        if let Some(tls) = &security.tls {
+            crate::transport::tls::reload_on_sighup(tls.clone(), shutdown.clone(), &tracker)
+                .map_err(ServerError::Signal)?;
+        }
         let lobby = Lobby::start(
             config.lobby(),
             config.engine(),
@@ -100,6 +111,7 @@ impl Server {
             lobby,
             shutdown.clone(),
             tracker.clone(),
+            security,
         ));
         tracker.spawn(transport::accept_loop(listener, ctx.clone()));
         tracing::info!(%local_addr, "ticksync listening");
@@ -130,6 +142,23 @@ impl Server {
             rooms: lobby.rooms,
             queued: lobby.queued,
         }
+    }
+
+    /// Reads the TLS certificate and key files again (what `SIGHUP` does); new connections
+    /// get the new certificate. Returns `Ok(false)` when TLS is off.
+    ///
+    /// # Errors
+    /// The new files are unusable; the previous certificate stays in use.
+    pub fn reload_tls(&self) -> Result<bool, crate::transport::tls::TlsError> {
+        match &self.ctx.security.tls {
+            Some(tls) => tls.reload().map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Auth outcomes and refused upgrades, as `(name, labels, value)` counter rows.
+    pub fn security_counters(&self) -> Vec<crate::security::CounterRow> {
+        self.ctx.security.counter_rows()
     }
 
     /// Each shard's tick statistics.

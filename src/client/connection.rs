@@ -53,6 +53,7 @@ pub struct Connection {
     codec: Codec,
     timeout: Duration,
     last_event_seq: u64,
+    auth_token: Option<String>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -106,7 +107,13 @@ impl Connection {
             codec,
             timeout,
             last_event_seq: 0,
+            auth_token: None,
         })
+    }
+
+    /// Sets the JWT that [`Connection::hello`] sends, for servers that require one.
+    pub fn set_auth_token(&mut self, token: Option<String>) {
+        self.auth_token = token;
     }
 
     /// Sends `Hello` (resuming when `resume` is given) and waits for `Welcome`.
@@ -124,6 +131,7 @@ impl Connection {
             version: PROTOCOL_VERSION,
             resume_token,
             last_event_seq,
+            auth_token: self.auth_token.clone(),
         })
         .await?;
         match self.recv().await? {

@@ -73,6 +73,9 @@ impl Directory {
 
     /// The room a join code names.
     pub fn find_code(&self, code: &str) -> Option<RoomAddr> {
+        if !crate::auth::text::is_plausible_code(code.trim()) {
+            return None;
+        }
         let tables = self.lock();
         let id = tables.by_code.get(&normalise_code(code))?;
         tables.by_id.get(id).map(|e| e.addr)

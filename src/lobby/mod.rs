@@ -12,7 +12,9 @@ mod sessions;
 
 pub use directory::{CODE_ALPHABET, CODE_LENGTH, Directory};
 pub use matchmaker::MatchConfig;
-pub use sessions::{Binding, DEFAULT_RATING, Membership, Session, SessionState, SessionTable};
+pub use sessions::{
+    Binding, DEFAULT_RATING, Login, Membership, Session, SessionState, SessionTable,
+};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,9 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::engine::{Engine, EngineConfig, GameRegistry, Member, NewRoom, RoomObserver};
-use crate::protocol::{
-    ErrorCode, MAX_CHAT_CHARS, RoomId, RoomSettings, RoomSummary, SessionId, close_code,
-};
+use crate::protocol::{ErrorCode, RoomId, RoomSettings, RoomSummary, SessionId, close_code};
 use matchmaker::{MatchCmd, Matchmaker};
 
 /// Lobby settings.
@@ -236,6 +236,22 @@ impl Lobby {
             );
         }
         Ok(Resumed { session, token })
+    }
+
+    /// Opens the session of an authenticated player, or takes over the one it already has
+    /// (as a resume does: the connection still bound to it is closed with
+    /// [`close_code::SESSION_TAKEN_OVER`]; call [`Lobby::rejoin_room`] after `Welcome`
+    /// when `resumed`). The token's rating replaces the session's.
+    pub fn login(&self, identity: crate::auth::Identity, binding: Binding) -> Login {
+        let burst = f64::from(self.shared.config.chat_burst);
+        let login = self.shared.sessions.login(identity, binding, burst);
+        if let Some(previous) = &login.previous {
+            previous.outbox.close(
+                close_code::SESSION_TAKEN_OVER,
+                "the same player logged in on another connection",
+            );
+        }
+        login
     }
 
     /// After a resume: puts the session's new connection back in its room, which replays
@@ -462,11 +478,13 @@ impl Lobby {
     /// Posts a chat line to the session's room.
     ///
     /// # Errors
-    /// [`ErrorCode::ChatTooLong`], [`ErrorCode::RateLimited`], [`ErrorCode::NotInRoom`].
+    /// [`ErrorCode::ChatTooLong`], [`ErrorCode::InvalidText`], [`ErrorCode::RateLimited`],
+    /// [`ErrorCode::NotInRoom`].
     pub async fn chat(&self, session: &Session, text: String) -> Result<(), ErrorCode> {
-        let chars = text.chars().count();
-        if chars == 0 || chars > MAX_CHAT_CHARS {
-            return Err(ErrorCode::ChatTooLong);
+        match crate::auth::text::check_chat(&text) {
+            Ok(()) => {}
+            Err(crate::auth::text::TextError::BadCharacter) => return Err(ErrorCode::InvalidText),
+            Err(_) => return Err(ErrorCode::ChatTooLong),
         }
         let config = &self.shared.config;
         let membership = {

@@ -2,7 +2,14 @@
 //!
 //! A session has an id, a secret resume token (rotated on every resume), a rating, the
 //! connection it is bound to now (if any), and where it is: queued for a game, in a room, or
-//! neither. Lock order: the [`SessionTable`] before any [`Session`], never the reverse.
+//! neither. An authenticated session also has the [`Identity`] its token proved; the table
+//! keeps at most one session per player id. Lock order: the [`SessionTable`] before any
+//! [`Session`], never the reverse.
+//!
+//! A resume token is the session id (16 hex digits) followed by 128 bits from the
+//! thread-local CSPRNG (32 hex digits). The id finds the session; the whole token is then
+//! compared with the stored one in constant time (`subtle`), so response timing says
+//! nothing about how much of a guess was right.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,6 +17,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
+use subtle::ConstantTimeEq;
+
+use crate::auth::Identity;
 
 use crate::engine::RoomAddr;
 use crate::outbox::Outbox;
@@ -95,6 +105,7 @@ impl SessionState {
 #[derive(Debug)]
 pub struct Session {
     id: SessionId,
+    identity: Option<Identity>,
     state: Mutex<SessionState>,
 }
 
@@ -104,21 +115,71 @@ impl Session {
         self.id
     }
 
+    /// Who the session's token proved the player is; `None` for a guest.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.as_ref()
+    }
+
     /// Locks the session's state. Never hold it across an `.await`.
     pub fn lock(&self) -> MutexGuard<'_, SessionState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// A fresh 128-bit resume token from the thread-local CSPRNG, as 32 hex digits.
-fn new_token() -> String {
-    format!("{:032x}", rand::rng().random::<u128>())
+/// A fresh resume token for session `id`: its id as 16 hex digits, then 128 bits from the
+/// thread-local CSPRNG (ChaCha, seeded from the OS) as 32 hex digits.
+fn new_token(id: SessionId) -> String {
+    format!("{id:016x}{:032x}", rand::rng().random::<u128>())
+}
+
+/// The session id a token names, if it has the shape of one.
+fn token_id(token: &str) -> Option<SessionId> {
+    if token.len() != 48 {
+        return None;
+    }
+    SessionId::from_str_radix(token.get(..16)?, 16).ok()
 }
 
 #[derive(Debug, Default)]
 struct Tables {
     by_id: HashMap<SessionId, Arc<Session>>,
-    by_token: HashMap<String, SessionId>,
+    by_player: HashMap<String, SessionId>,
+}
+
+impl Tables {
+    /// The session `token` names, if the token matches it (compared in constant time).
+    fn by_token(&self, token: &str) -> Option<Arc<Session>> {
+        let session = self.by_id.get(&token_id(token)?)?;
+        let matches: bool = session
+            .lock()
+            .token
+            .as_bytes()
+            .ct_eq(token.as_bytes())
+            .into();
+        matches.then(|| session.clone())
+    }
+
+    fn forget(&mut self, session: &Session) {
+        self.by_id.remove(&session.id);
+        if let Some(identity) = &session.identity
+            && self.by_player.get(&identity.player_id) == Some(&session.id)
+        {
+            self.by_player.remove(&identity.player_id);
+        }
+    }
+}
+
+/// What [`SessionTable::login`] did.
+#[derive(Debug)]
+pub struct Login {
+    /// The player's session.
+    pub session: Arc<Session>,
+    /// Its new resume token.
+    pub token: String,
+    /// The connection it was bound to before, which must be told it was taken over.
+    pub previous: Option<Binding>,
+    /// Whether an existing session was taken (`Welcome.resumed`).
+    pub resumed: bool,
 }
 
 /// Every live session, by id and by resume token.
@@ -135,24 +196,73 @@ impl SessionTable {
 
     /// Creates a session bound to `binding` and returns it with its resume token.
     pub fn open(&self, binding: Binding, chat_burst: f64) -> (Arc<Session>, String) {
+        let session = self.new_session(binding, chat_burst, None);
+        let token = session.lock().token.clone();
+        self.lock().by_id.insert(session.id, session.clone());
+        (session, token)
+    }
+
+    /// The session of an authenticated player: the one it already has, taken over for
+    /// `binding` with a fresh token and the token's rating, or a new one.
+    pub fn login(&self, identity: Identity, binding: Binding, chat_burst: f64) -> Login {
+        let mut tables = self.lock();
+        let existing = tables
+            .by_player
+            .get(&identity.player_id)
+            .and_then(|id| tables.by_id.get(id))
+            .cloned();
+        if let Some(session) = existing {
+            let token = new_token(session.id);
+            let mut state = session.lock();
+            state.token.clone_from(&token);
+            state.rating = identity.rating.unwrap_or(DEFAULT_RATING);
+            let previous = state.binding.replace(binding);
+            state.disconnected_at = None;
+            drop(state);
+            return Login {
+                session,
+                token,
+                previous,
+                resumed: true,
+            };
+        }
+        let player_id = identity.player_id.clone();
+        let session = self.new_session(binding, chat_burst, Some(identity));
+        let token = session.lock().token.clone();
+        tables.by_player.insert(player_id, session.id);
+        tables.by_id.insert(session.id, session.clone());
+        Login {
+            session,
+            token,
+            previous: None,
+            resumed: false,
+        }
+    }
+
+    fn new_session(
+        &self,
+        binding: Binding,
+        chat_burst: f64,
+        identity: Option<Identity>,
+    ) -> Arc<Session> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let token = new_token();
-        let session = Arc::new(Session {
+        let rating = identity
+            .as_ref()
+            .and_then(|i| i.rating)
+            .unwrap_or(DEFAULT_RATING);
+        Arc::new(Session {
             id,
+            identity,
             state: Mutex::new(SessionState {
-                token: token.clone(),
-                rating: DEFAULT_RATING,
+                token: new_token(id),
+                rating,
                 binding: Some(binding),
                 room: None,
                 queued: None,
                 disconnected_at: None,
                 chat: RateLimit::new(chat_burst),
             }),
-        });
-        let mut tables = self.lock();
-        tables.by_token.insert(token.clone(), id);
-        tables.by_id.insert(id, session.clone());
-        (session, token)
+        })
     }
 
     /// Takes the session that `token` names, binds it to `binding` and rotates its token.
@@ -162,11 +272,9 @@ impl SessionTable {
         token: &str,
         binding: Binding,
     ) -> Option<(Arc<Session>, String, Option<Binding>)> {
-        let mut tables = self.lock();
-        let id = tables.by_token.remove(token)?;
-        let session = tables.by_id.get(&id)?.clone();
-        let fresh = new_token();
-        tables.by_token.insert(fresh.clone(), id);
+        let tables = self.lock();
+        let session = tables.by_token(token)?;
+        let fresh = new_token(session.id);
         let mut state = session.lock();
         state.token = fresh.clone();
         let previous = state.binding.replace(binding);
@@ -214,15 +322,13 @@ impl SessionTable {
             .cloned()
             .collect();
         for session in &expired {
-            tables.by_id.remove(&session.id);
-            let token = session.lock().token.clone();
-            tables.by_token.remove(&token);
+            tables.forget(session);
         }
         expired
     }
 
     /// Ends the session `id` if it is disconnected and still a member of `room`: the room
-    /// has given its place up (the grace ran out, or the room closed while it was away), so
+    /// has given its place up (the grace ran out), so
     /// its token must be refused from now on. One step under the table's lock, so a resume
     /// either wins before it (and finds the room gone) or is refused after it. Returns
     /// whether the session ended.
@@ -236,19 +342,16 @@ impl SessionTable {
             return false;
         }
         state.room = None;
-        let token = std::mem::take(&mut state.token);
         drop(state);
-        tables.by_token.remove(&token);
-        tables.by_id.remove(&id);
+        tables.forget(&session);
         true
     }
 
     /// Removes one session now.
     pub fn remove(&self, id: SessionId) {
         let mut tables = self.lock();
-        if let Some(session) = tables.by_id.remove(&id) {
-            let token = session.lock().token.clone();
-            tables.by_token.remove(&token);
+        if let Some(session) = tables.by_id.get(&id).cloned() {
+            tables.forget(&session);
         }
     }
 
@@ -256,6 +359,76 @@ impl SessionTable {
     pub fn clear(&self) {
         let mut tables = self.lock();
         tables.by_id.clear();
-        tables.by_token.clear();
+        tables.by_player.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::Codec;
+
+    fn binding(conn_id: u64) -> Binding {
+        Binding {
+            conn_id,
+            outbox: Outbox::new(Codec::Bincode, 8),
+        }
+    }
+
+    fn identity(player: &str) -> Identity {
+        Identity {
+            player_id: player.into(),
+            display_name: player.into(),
+            rating: Some(1700),
+        }
+    }
+
+    #[test]
+    fn tokens_name_their_session_and_rotate() {
+        let table = SessionTable::default();
+        let (session, token) = table.open(binding(1), 5.0);
+        assert_eq!(token.len(), 48);
+        assert_eq!(token_id(&token), Some(session.id()));
+        // A wrong secret for the right id, a truncated token and junk all fail.
+        let mut wrong = token.clone();
+        let last = wrong.pop().unwrap();
+        wrong.push(if last == '0' { '1' } else { '0' });
+        for bad in [wrong.as_str(), &token[..47], "", "zz", &"0".repeat(48)] {
+            assert!(table.resume(bad, binding(2)).is_none(), "{bad:?}");
+        }
+        let (same, fresh, previous) = table.resume(&token, binding(3)).unwrap();
+        assert_eq!(same.id(), session.id());
+        assert_eq!(previous.unwrap().conn_id, 1);
+        assert_ne!(fresh, token);
+        assert!(table.resume(&token, binding(4)).is_none(), "rotated");
+    }
+
+    #[test]
+    fn one_session_per_player() {
+        let table = SessionTable::default();
+        let first = table.login(identity("ada"), binding(1), 5.0);
+        assert!(!first.resumed && first.previous.is_none());
+        assert_eq!(first.session.lock().rating, 1700);
+        let second = table.login(
+            Identity {
+                rating: None,
+                ..identity("ada")
+            },
+            binding(2),
+            5.0,
+        );
+        assert!(second.resumed);
+        assert_eq!(second.session.id(), first.session.id());
+        assert_eq!(second.previous.unwrap().conn_id, 1);
+        assert_eq!(second.session.lock().rating, DEFAULT_RATING);
+        let other = table.login(identity("bob"), binding(3), 5.0);
+        assert_ne!(other.session.id(), first.session.id());
+        assert_eq!(table.len(), 2);
+        table.remove(first.session.id());
+        let again = table.login(identity("ada"), binding(4), 5.0);
+        assert!(
+            !again.resumed,
+            "a removed session is not found by its player"
+        );
     }
 }

@@ -31,8 +31,16 @@ use crate::lobby::{Binding, Session};
 use crate::outbox::{Batch, Outbox, StateFrame};
 use crate::protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, close_code};
 
+/// What the handshake learned about the client: its address (as the per-IP limits count
+/// it), the token it offered, and its place in its address's connection count.
+pub(crate) struct Peer {
+    pub(crate) ip: std::net::IpAddr,
+    pub(crate) token: Option<String>,
+    pub(crate) _permit: super::guard::IpPermit,
+}
+
 /// Runs a connection whose handshake is done, until it closes.
-pub(crate) async fn run<S>(ws: WebSocketStream<S>, codec: Codec, ctx: Arc<Context>)
+pub(crate) async fn run<S>(ws: WebSocketStream<S>, codec: Codec, ctx: Arc<Context>, peer: Peer)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -54,6 +62,7 @@ where
         session: None,
         bad_messages: 0,
         farewell: false,
+        peer,
     };
     reader.read_loop(stream, &writer_done).await;
     if let Some(session) = reader.session.take() {
@@ -74,6 +83,7 @@ struct Reader<'a> {
     bad_messages: u32,
     /// The client closed with 1000: it is leaving, not dropping out.
     farewell: bool,
+    peer: Peer,
 }
 
 /// What the reader does after one frame.
@@ -186,7 +196,7 @@ impl Reader<'_> {
     }
 
     async fn on_binary(&mut self, bytes: &Bytes) -> Next {
-        let decoded = self.outbox.codec().decode::<ClientMsg>(bytes);
+        let decoded = self.outbox.codec().decode_client_msg(bytes);
         let Some(session) = self.session.clone() else {
             // Before `Hello`, anything that is not a `Hello` (undecodable or not) ends the
             // connection: there is no session to answer for.
@@ -242,6 +252,7 @@ impl Reader<'_> {
             version,
             resume_token,
             last_event_seq,
+            auth_token,
         } = msg
         else {
             return self.hello_required();
@@ -258,17 +269,40 @@ impl Reader<'_> {
             );
             return Next::Stop;
         }
+        let identity = match self
+            .ctx
+            .security
+            .authenticate(auth_token.as_deref(), self.peer.token.as_deref())
+        {
+            Ok(identity) => identity,
+            Err(refused) => {
+                tracing::debug!(conn_id = self.conn_id, ip = %self.peer.ip, %refused, "token refused");
+                self.reply(&error(refused.error_code(), refused.to_string(), None));
+                self.close(refused.close_code(), refused.close_reason());
+                return Next::Stop;
+            }
+        };
+        self.peer.token = None;
         let binding = Binding {
             conn_id: self.conn_id,
             outbox: self.outbox.clone(),
         };
         let lobby = &self.ctx.lobby;
-        let (session, token, resumed) = match resume_token {
-            None => {
+        let (session, token, resumed) = match (identity, resume_token) {
+            // An authenticated player's id finds its session; a resume token adds nothing.
+            (Some(identity), _) => {
+                let login = lobby.login(identity, binding);
+                self.ctx
+                    .security
+                    .auth_counters
+                    .login(login.previous.is_some());
+                (login.session, login.token, login.resumed)
+            }
+            (None, None) => {
                 let (session, token) = lobby.open_session(binding);
                 (session, token, false)
             }
-            Some(token) => match lobby.resume(&token, binding) {
+            (None, Some(token)) => match lobby.resume(&token, binding) {
                 Ok(resumed) => (resumed.session, resumed.token, true),
                 Err(code) => {
                     self.reply(&error(
@@ -293,7 +327,9 @@ impl Reader<'_> {
         }
         tracing::debug!(
             conn_id = self.conn_id,
+            ip = %self.peer.ip,
             session = session.id(),
+            player = session.identity().map(|i| i.player_id.as_str()),
             resumed,
             "hello"
         );

@@ -34,6 +34,9 @@ fn describe(code: ErrorCode) -> &'static str {
         ErrorCode::SpectatorsNotAllowed => "this room does not admit spectators",
         ErrorCode::NotAPlayer => "spectators cannot send game input",
         ErrorCode::ChatTooLong => "chat text must be 1 to 200 characters",
+        ErrorCode::InvalidText => {
+            "chat text must not hold control or invisible formatting characters"
+        }
         ErrorCode::RateLimited => "too many chat messages; slow down",
         ErrorCode::ServerBusy => "the server cannot take this request now",
         _ => "request refused",

@@ -98,6 +98,31 @@ pub fn check<B>(req: &Request<B>) -> Result<Accepted, Refused> {
     })
 }
 
+/// The player's token offered at the handshake, for browsers (which cannot put it in a
+/// header of a WebSocket request): `Authorization: Bearer <token>`, else the `token` query
+/// parameter (`/?token=<token>`; a JWT needs no escaping). It is checked when `Hello`
+/// arrives, and only if `Hello` carries none of its own.
+pub fn offered_token<B>(req: &Request<B>) -> Option<String> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    let query = || {
+        req.uri()
+            .query()?
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("token="))
+    };
+    bearer
+        .or_else(query)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +148,31 @@ mod tests {
         assert_eq!(accepted.codec, Codec::MsgPack);
         // RFC 6455's own example key and answer.
         assert_eq!(accepted.accept_key, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+
+    #[test]
+    fn finds_the_offered_token() {
+        let with = |uri: &str, auth: Option<&str>| {
+            let mut builder = Request::get(uri);
+            if let Some(auth) = auth {
+                builder = builder.header("Authorization", auth);
+            }
+            offered_token(&builder.body(()).unwrap())
+        };
+        assert_eq!(with("/", Some("Bearer a.b.c")), Some("a.b.c".into()));
+        assert_eq!(with("/", Some("bearer  a.b.c ")), Some("a.b.c".into()));
+        assert_eq!(with("/?x=1&token=q.r.s", None), Some("q.r.s".into()));
+        assert_eq!(
+            with("/?token=q.r.s", Some("Bearer a.b.c")),
+            Some("a.b.c".into())
+        );
+        assert_eq!(
+            with("/?token=q.r.s", Some("Basic Zm9v")),
+            Some("q.r.s".into())
+        );
+        assert_eq!(with("/?token=", None), None);
+        assert_eq!(with("/?mytoken=x", None), None);
+        assert_eq!(with("/", None), None);
     }
 
     #[test]

@@ -11,9 +11,12 @@
 mod assets;
 mod connection;
 mod dispatch;
+pub mod guard;
 pub mod handshake;
+pub mod tls;
 
 use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -25,6 +28,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_tungstenite::WebSocketStream;
@@ -35,6 +39,7 @@ use tokio_util::task::TaskTracker;
 use crate::codec::MAX_DECODE_BYTES;
 use crate::config::ServerConfig;
 use crate::lobby::Lobby;
+use crate::security::Security;
 
 /// tungstenite's read buffer, allocated per connection up front. Client messages are tens
 /// of bytes (a 16 KiB message is still read, in several reads), so 1 KiB instead of the
@@ -64,6 +69,7 @@ pub(crate) struct Context {
     pub(crate) lobby: Lobby,
     pub(crate) shutdown: CancellationToken,
     pub(crate) tracker: TaskTracker,
+    pub(crate) security: Security,
     websockets: Arc<Semaphore>,
     connections: AtomicUsize,
     next_conn_id: AtomicU64,
@@ -84,6 +90,7 @@ impl Context {
         lobby: Lobby,
         shutdown: CancellationToken,
         tracker: TaskTracker,
+        security: Security,
     ) -> Context {
         let websockets = Arc::new(Semaphore::new(config.max_connections.max(1)));
         Context {
@@ -91,6 +98,7 @@ impl Context {
             lobby,
             shutdown,
             tracker,
+            security,
             websockets,
             connections: AtomicUsize::new(0),
             next_conn_id: AtomicU64::new(1),
@@ -124,7 +132,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
             Ok((stream, peer)) => {
                 let ctx2 = ctx.clone();
                 ctx.tracker.spawn(async move {
-                    serve_http(stream, ctx2).await;
+                    serve_tcp(stream, peer, ctx2).await;
                     tracing::trace!(%peer, "tcp connection done");
                 });
             }
@@ -137,14 +145,31 @@ pub(crate) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
     }
 }
 
-async fn serve_http(stream: TcpStream, ctx: Arc<Context>) {
+/// Serves one TCP connection: HTTP directly, or inside TLS when it is configured (the TLS
+/// handshake has the same deadline as the HTTP request).
+async fn serve_tcp(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) {
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "could not set TCP_NODELAY");
     }
+    let Some(tls) = &ctx.security.tls else {
+        return serve_http(stream, peer.ip(), ctx).await;
+    };
+    let accepting = tls.acceptor().accept(stream);
+    match tokio::time::timeout(ctx.config.handshake_timeout, accepting).await {
+        Ok(Ok(stream)) => serve_http(stream, peer.ip(), ctx).await,
+        Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+    }
+}
+
+async fn serve_http<S>(stream: S, peer: IpAddr, ctx: Arc<Context>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service_ctx = ctx.clone();
     let service = service_fn(move |req| {
         let ctx = service_ctx.clone();
-        async move { Ok::<_, Infallible>(route(req, ctx).await) }
+        async move { Ok::<_, Infallible>(route(req, ctx, peer).await) }
     });
     let mut builder = http1::Builder::new();
     builder
@@ -187,9 +212,9 @@ fn json(value: &serde_json::Value) -> Response<Full<Bytes>> {
     response
 }
 
-async fn route(req: Request<Incoming>, ctx: Arc<Context>) -> Response<Full<Bytes>> {
+async fn route(req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Response<Full<Bytes>> {
     if handshake::is_upgrade_request(&req) {
-        return upgrade(req, ctx);
+        return upgrade(req, ctx, peer);
     }
     match (req.method().as_str(), req.uri().path()) {
         ("GET", "/healthz") => {
@@ -261,7 +286,7 @@ async fn metrics(ctx: &Context) -> serde_json::Value {
     serde_json::json!({ "connections": ctx.connections(), "shards": shards })
 }
 
-fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>) -> Response<Full<Bytes>> {
+fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Response<Full<Bytes>> {
     let accepted = match handshake::check(&req) {
         Ok(accepted) => accepted,
         Err(refused) => {
@@ -278,15 +303,34 @@ fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>) -> Response<Full<Bytes
     if ctx.shutdown.is_cancelled() {
         return text(StatusCode::SERVICE_UNAVAILABLE, "server shutting down\n");
     }
+    let ip_permit = match ctx.security.guard.admit(req.headers(), peer) {
+        Ok(permit) => permit,
+        Err(refused) => {
+            let mut response = text(refused.status, format!("{}\n", refused.reason));
+            if let Some(seconds) = refused.retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            return response;
+        }
+    };
     let Ok(permit) = ctx.websockets.clone().try_acquire_owned() else {
         return text(StatusCode::SERVICE_UNAVAILABLE, "server full\n");
+    };
+    let peer = connection::Peer {
+        ip: ctx.security.guard.client_ip(req.headers(), peer),
+        token: handshake::offered_token(&req),
+        _permit: ip_permit,
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
     let codec = accepted.codec;
     let task_ctx = ctx.clone();
     ctx.tracker.spawn(async move {
         match on_upgrade.await {
-            Ok(upgraded) => run_websocket(TokioIo::new(upgraded), codec, task_ctx, permit).await,
+            Ok(upgraded) => {
+                run_websocket(TokioIo::new(upgraded), codec, task_ctx, permit, peer).await;
+            }
             Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
         }
     });
@@ -310,7 +354,8 @@ async fn run_websocket(
     codec: crate::codec::Codec,
     ctx: Arc<Context>,
     _permit: OwnedSemaphorePermit,
+    peer: connection::Peer,
 ) {
     let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket_config())).await;
-    connection::run(ws, codec, ctx).await;
+    connection::run(ws, codec, ctx, peer).await;
 }

@@ -3,9 +3,11 @@
 
 mod arena;
 mod arena_load;
+mod auth;
 mod chat;
 mod conformance;
 mod delta_property;
+mod ip_limits;
 mod lifecycle;
 mod load;
 mod matchmaking;
@@ -18,4 +20,5 @@ mod spectators;
 #[allow(dead_code)]
 mod support;
 mod tictactoe_games;
+mod tls;
 mod web_client;

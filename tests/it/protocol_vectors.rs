@@ -29,6 +29,7 @@ const PROTOCOL_MD: &str = include_str!("../../PROTOCOL.md");
 const NAMES: &[&str] = &[
     "hello_new",
     "hello_resume",
+    "hello_auth",
     "ping",
     "find_match",
     "cancel_match",
@@ -56,6 +57,7 @@ const NAMES: &[&str] = &[
     "event_input_frame",
     "error_input",
     "error_text_frame",
+    "error_token_expired",
     "room_list",
     "match_cancelled",
     "delta",
@@ -89,6 +91,8 @@ enum Value {
 }
 
 const TOKEN: &str = "q7Xk2mP9vL4sT8wZ";
+/// Stands for a JWT (a real one is a few hundred bytes; the encoding is the same).
+const JWT: &str = "h.p.s";
 const CODE: &str = "K7QX2M";
 const SESSION_ID: u64 = 0x0123_4567_89ab_cdef;
 const PING_NONCE: u64 = 1_718_000_000_123;
@@ -168,11 +172,19 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
             version: PROTOCOL_VERSION,
             resume_token: None,
             last_event_seq: 0,
+            auth_token: None,
+        }),
+        "hello_auth" => Client(ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            resume_token: None,
+            last_event_seq: 0,
+            auth_token: Some(JWT.into()),
         }),
         "hello_resume" => Client(ClientMsg::Hello {
             version: PROTOCOL_VERSION,
             resume_token: Some(TOKEN.into()),
             last_event_seq: 42,
+            auth_token: None,
         }),
         "ping" => ping(PING_NONCE),
         "find_match" => Client(ClientMsg::FindMatch {
@@ -290,6 +302,11 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
             code: ErrorCode::NotYourTurn,
             message: "not your turn".into(),
             input_seq: Some(3),
+        }),
+        "error_token_expired" => Server(ServerMsg::Error {
+            code: ErrorCode::TokenExpired,
+            message: "the token has expired".into(),
+            input_seq: None,
         }),
         "error_text_frame" => Server(ServerMsg::Error {
             code: ErrorCode::TextFrame,

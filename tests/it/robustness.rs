@@ -92,6 +92,7 @@ async fn hello_with_another_version_gets_an_error_then_close_4000() -> Result<()
                 version: PROTOCOL_VERSION + 1,
                 resume_token: None,
                 last_event_seq: 0,
+                auth_token: None,
             })
             .await?;
         assert_eq!(client.error().await?, (ErrorCode::UnsupportedVersion, None));
@@ -128,6 +129,7 @@ async fn a_second_hello_is_refused_and_the_connection_stays() -> Result<()> {
         version: PROTOCOL_VERSION,
         resume_token: None,
         last_event_seq: 0,
+        auth_token: None,
     };
     client.refused(&hello, ErrorCode::HelloRequired).await?;
     client.ping(7).await?;

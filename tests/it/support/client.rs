@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::{TICTACTOE, WAIT};
 
@@ -57,12 +57,24 @@ pub struct Client {
 impl Client {
     /// Opens a WebSocket offering only `codec`'s subprotocol; sends no `Hello`.
     pub async fn connect_raw(addr: SocketAddr, codec: Codec) -> Result<Client> {
-        let mut request = format!("ws://{addr}/").into_client_request()?;
+        Client::connect_request(format!("ws://{addr}/").into_client_request()?, codec, None).await
+    }
+
+    /// Opens a WebSocket with a prepared request (a `wss://` URL, a query, extra headers)
+    /// and TLS connector, offering only `codec`'s subprotocol; sends no `Hello`. A refused
+    /// handshake is the error (`tungstenite::Error::Http` carries the response).
+    pub async fn connect_request(
+        mut request: tungstenite::handshake::client::Request,
+        codec: Codec,
+        connector: Option<tokio_tungstenite::Connector>,
+    ) -> Result<Client> {
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
             HeaderValue::from_static(codec.subprotocol()),
         );
-        let (ws, response) = tokio::time::timeout(WAIT, connect_async(request))
+        let connecting =
+            tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector);
+        let (ws, response) = tokio::time::timeout(WAIT, connecting)
             .await
             .context("handshake timed out")??;
         let chosen = response
@@ -135,6 +147,24 @@ impl Client {
         Ok(client)
     }
 
+    /// Connects and logs in with the JWT `jwt` in `Hello`, carrying on `from`'s event and
+    /// input seqs when given (a player coming back). Returns the client and
+    /// `Welcome.resumed`.
+    pub async fn login(
+        addr: SocketAddr,
+        codec: Codec,
+        jwt: &str,
+        from: Option<&Resumable>,
+    ) -> Result<(Client, bool)> {
+        let mut client = Client::connect_raw(addr, codec).await?;
+        if let Some(from) = from {
+            client.last_event_seq = from.last_event_seq;
+            client.input_seq = from.input_seq;
+        }
+        let resumed = client.hello_with(None, Some(jwt.to_string())).await?;
+        Ok((client, resumed))
+    }
+
     /// Connects, offers `token`, and expects the server to refuse it: `Error`
     /// `InvalidResumeToken`, then close 4005.
     pub async fn resume_refused(addr: SocketAddr, codec: Codec, token: &str) -> Result<()> {
@@ -144,6 +174,7 @@ impl Client {
                 version: PROTOCOL_VERSION,
                 resume_token: Some(token.to_string()),
                 last_event_seq: 0,
+                auth_token: None,
             })
             .await?;
         match client.recv().await? {
@@ -163,10 +194,20 @@ impl Client {
 
     /// Sends `Hello` and waits for `Welcome`. Returns `Welcome.resumed`.
     pub async fn hello(&mut self, resume_token: Option<String>) -> Result<bool> {
+        self.hello_with(resume_token, None).await
+    }
+
+    /// Sends `Hello` with an auth token and waits for `Welcome`. Returns `Welcome.resumed`.
+    pub async fn hello_with(
+        &mut self,
+        resume_token: Option<String>,
+        auth_token: Option<String>,
+    ) -> Result<bool> {
         self.send(&ClientMsg::Hello {
             version: PROTOCOL_VERSION,
             resume_token,
             last_event_seq: self.last_event_seq,
+            auth_token,
         })
         .await?;
         match self.recv().await? {

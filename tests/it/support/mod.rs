@@ -7,10 +7,12 @@
 //! condition holds; [`Client::ping_until_closed`] only paces its pings.
 
 mod client;
+mod edge;
 mod games;
 mod http;
 
 pub use client::*;
+pub use edge::*;
 pub use games::*;
 pub use http::*;
 
@@ -28,13 +30,16 @@ pub const WAIT: Duration = Duration::from_secs(20);
 /// The game every test plays.
 pub const TICTACTOE: &str = "tictactoe";
 
-/// A server config for tests: the defaults, with a fast tick.
+/// A server config for tests: the defaults, with a fast tick and no per-IP limits (tests
+/// run many clients from 127.0.0.1; `tests/it/edge.rs` tests the limits).
 pub fn test_config() -> ServerConfig {
-    ServerConfig {
+    let mut config = ServerConfig {
         tick_hz: 60,
         shards: 2,
         ..ServerConfig::default()
-    }
+    };
+    config.security.guard = ticksync::transport::guard::GuardConfig::unlimited();
+    config
 }
 
 /// Starts a server on an ephemeral loopback port.
