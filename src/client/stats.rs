@@ -6,7 +6,7 @@
 //! figures; errors and illegal outcomes are counted whenever they happen, because any one of
 //! them is a failure.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -148,7 +148,8 @@ fn quantile_ms(histogram: &Histogram<u64>, quantile: f64) -> Option<f64> {
 #[derive(Debug)]
 struct Inner {
     tally: Tally,
-    rooms: HashSet<RoomId>,
+    /// Rooms whose end was reported, and whether the game counts (see `game_over`).
+    rooms: HashMap<RoomId, bool>,
     illegal_rooms: HashSet<RoomId>,
 }
 
@@ -172,7 +173,7 @@ impl Recorder {
             window,
             inner: Arc::new(Mutex::new(Inner {
                 tally: Tally::default(),
-                rooms: HashSet::new(),
+                rooms: HashMap::new(),
                 illegal_rooms: HashSet::new(),
             })),
         }
@@ -218,14 +219,25 @@ impl Recorder {
         self.lock().tally.match_us.saturating_record(us);
     }
 
-    /// A game in `room` ended at `at` with `result` for this player.
+    /// A game in `room` ended at `at` with `result` for this player. A game counts if its
+    /// first player's report falls inside the window, and then every player's report of it
+    /// counts, even one that comes in just after the window closed: both players of a game
+    /// are counted or neither.
     pub fn game_over(&self, room: RoomId, result: GameResult, at: Instant) {
-        if !self.window.contains(at) {
-            return;
-        }
         let mut inner = self.lock();
-        if inner.rooms.insert(room) {
-            inner.tally.games += 1;
+        let counted = match inner.rooms.get(&room) {
+            Some(&counted) => counted,
+            None => {
+                let inside = self.window.contains(at);
+                inner.rooms.insert(room, inside);
+                if inside {
+                    inner.tally.games += 1;
+                }
+                inside
+            }
+        };
+        if !counted {
+            return;
         }
         let tally = &mut inner.tally;
         match result {
@@ -293,5 +305,24 @@ mod tests {
         assert_eq!(tally.illegal_outcomes, 1);
         let p50 = tally.move_latency_ms(0.5).unwrap();
         assert!((p50 - 1500.0).abs() < 2.0, "{p50}");
+    }
+
+    #[test]
+    fn both_players_of_a_game_count_or_neither() {
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let recorder = Recorder::new(Window {
+            start: at(1000),
+            end: Some(at(2000)),
+        });
+        // Ends on the window's edge: the second report comes in just after it closed.
+        recorder.game_over(1, GameResult::Won, at(1999));
+        recorder.game_over(1, GameResult::Lost, at(2001));
+        // Ends just before the window opens: neither report counts.
+        recorder.game_over(2, GameResult::Won, at(999));
+        recorder.game_over(2, GameResult::Lost, at(1001));
+        let tally = recorder.tally();
+        assert_eq!(tally.games, 1);
+        assert_eq!((tally.wins, tally.losses), (1, 1));
     }
 }
