@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::engine::EngineConfig;
+use crate::limits::LimitsConfig;
 use crate::lobby::{LobbyConfig, MatchConfig};
 
 /// Everything [`crate::server::Server::start`] needs to know.
@@ -38,6 +39,8 @@ pub struct ServerConfig {
     pub chat_burst: u32,
     /// Chat messages per second per session, sustained.
     pub chat_per_second: f64,
+    /// Abuse limits per connection and for the room directory.
+    pub limits: LimitsConfig,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +61,7 @@ impl Default for ServerConfig {
             matching: MatchConfig::default(),
             chat_burst: 5,
             chat_per_second: 1.0,
+            limits: LimitsConfig::default(),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use ticksync::config::ServerConfig;
+use ticksync::limits::LimitsArgs;
 
 /// ticksync: an authoritative multiplayer game state-sync server.
 #[derive(Debug, Parser)]
@@ -64,6 +65,8 @@ struct ServeArgs {
     /// Log filter (tracing-subscriber EnvFilter syntax), e.g. `info` or `ticksync=debug`.
     #[arg(long, env = "TICKSYNC_LOG", default_value = "info")]
     log: String,
+    #[command(flatten)]
+    limits: LimitsArgs,
 }
 
 impl ServeArgs {
@@ -78,6 +81,7 @@ impl ServeArgs {
             reconnect_grace: self.reconnect_grace,
             max_connections: self.max_connections,
             outbox_events: self.outbox_events,
+            limits: self.limits.config(),
             ..ServerConfig::default()
         }
     }

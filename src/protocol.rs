@@ -93,6 +93,14 @@ pub enum ClientMsg {
         /// The newest `Snapshot`/`Delta` tick applied.
         tick: Tick,
     },
+    /// Ask for one page of the room directory: the rooms whose id is above `after`,
+    /// oldest first, answered with `RoomList`. Page on with the last id received.
+    ListRoomsAfter {
+        /// Only rooms with a higher id (0 for the first page).
+        after: RoomId,
+        /// Most rooms wanted; at most [`MAX_LISTED_ROOMS`] are sent.
+        limit: u16,
+    },
 }
 
 /// Most rooms one `RoomList` carries, so the message stays far below the 16 KiB cap.
@@ -190,8 +198,8 @@ pub enum ServerMsg {
     },
     /// Answer to `ListRooms`.
     RoomList {
-        /// Open rooms, oldest first, at most [`MAX_LISTED_ROOMS`] of them (the full
-        /// directory is at `GET /rooms`).
+        /// Open rooms, oldest first, at most [`MAX_LISTED_ROOMS`] of them (page on with
+        /// `ListRoomsAfter`).
         rooms: Vec<RoomSummary>,
     },
     /// Answer to `CancelMatch`.
@@ -394,6 +402,8 @@ pub enum ErrorCode {
     RateLimited = 51,
     /// The server cannot take this request now (queues full, shutting down).
     ServerBusy = 60,
+    /// Too many `JoinRoom` codes named no room; the connection is being closed (4020).
+    TooManyCodeGuesses = 61,
 }
 
 /// WebSocket close codes the server uses. 1000-1011 are RFC 6455's; 4000-4999 are ours.
@@ -422,4 +432,10 @@ pub mod close_code {
     pub const IDLE_TIMEOUT: u16 = 4004;
     /// The resume token was refused.
     pub const INVALID_RESUME_TOKEN: u16 = 4005;
+    /// The client broke the WebSocket protocol (RFC 6455 framing).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text message was not valid UTF-8.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// Too many `JoinRoom` codes that named no room.
+    pub const TOO_MANY_CODE_GUESSES: u16 = 4020;
 }

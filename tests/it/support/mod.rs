@@ -9,10 +9,12 @@
 mod client;
 mod games;
 mod http;
+mod raw;
 
 pub use client::*;
 pub use games::*;
 pub use http::*;
+pub use raw::*;
 
 use std::time::Duration;
 
