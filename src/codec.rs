@@ -33,6 +33,14 @@ pub const MAX_DECODE_BYTES: usize = 16 * 1024;
 /// The deepest MessagePack nesting the decoder follows before refusing the message.
 pub const MAX_MSGPACK_DEPTH: usize = 16;
 
+/// bincode's decode budget. bincode charges every integer its full width (8 for a `u64`
+/// read from a one-byte varint) and a byte string's length once more, so a message of
+/// [`MAX_DECODE_BYTES`] can be charged up to 8 times its size; the budget allows that (a
+/// valid message at the cap must decode) and still bounds what a lying length can make
+/// the decoder allocate to 128 KiB. The frame itself is capped at [`MAX_DECODE_BYTES`]
+/// before decoding.
+const BINCODE_BUDGET: usize = 8 * MAX_DECODE_BYTES;
+
 /// The bincode configuration of the `ticksync.bincode.v1` subprotocol: little-endian,
 /// variable-length integers (one byte below 251, else a tag byte 251/252/253 and a 2-, 4- or
 /// 8-byte little-endian value; see PROTOCOL.md), and a decode limit.
@@ -40,7 +48,7 @@ fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard()
         .with_little_endian()
         .with_variable_int_encoding()
-        .with_limit::<MAX_DECODE_BYTES>()
+        .with_limit::<BINCODE_BUDGET>()
 }
 
 /// A wire encoding, chosen per connection by WebSocket subprotocol.
@@ -296,6 +304,28 @@ mod tests {
                 codec.decode::<ServerMsg>(&big),
                 Err(CodecError::TooLarge(_))
             ));
+        }
+    }
+
+    #[test]
+    fn a_message_of_exactly_the_cap_decodes_in_both_codecs() {
+        for codec in Codec::ALL {
+            let mut data = MAX_DECODE_BYTES;
+            let bytes = loop {
+                let msg = ClientMsg::Input {
+                    seq: u32::MAX,
+                    ack_tick: u64::MAX,
+                    data: Bytes::from(vec![0xAB; data]),
+                };
+                let bytes = codec.encode(&msg).unwrap();
+                if bytes.len() <= MAX_DECODE_BYTES {
+                    break bytes;
+                }
+                data -= bytes.len() - MAX_DECODE_BYTES;
+            };
+            assert_eq!(bytes.len(), MAX_DECODE_BYTES, "{codec:?}");
+            let back: ClientMsg = codec.decode(&bytes).unwrap();
+            assert!(matches!(back, ClientMsg::Input { seq: u32::MAX, .. }));
         }
     }
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::engine::EngineConfig;
+use crate::limits::LimitsConfig;
 use crate::lobby::{LobbyConfig, MatchConfig};
 
 /// Everything [`crate::server::Server::start`] needs to know.
@@ -40,6 +41,8 @@ pub struct ServerConfig {
     pub chat_per_second: f64,
     /// Player identity, TLS, per-IP limits and allowed origins.
     pub security: crate::security::SecurityConfig,
+    /// Abuse limits per connection and for the room directory.
+    pub limits: LimitsConfig,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +64,7 @@ impl Default for ServerConfig {
             chat_burst: 5,
             chat_per_second: 1.0,
             security: crate::security::SecurityConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }

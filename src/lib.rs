@@ -12,6 +12,8 @@
 //!   event queue, filled by the tick loop and drained by the connection's writer.
 //! - [`engine`]: shards that own rooms and tick them at a fixed rate.
 //! - [`lobby`]: sessions and reconnects, the quick-match queue, private rooms, the directory.
+//! - [`limits`]: what one connection may cost: message and byte rate limits, its share of
+//!   a shard's inbox, room-code guessing; counted by reason.
 //! - [`transport`]: the accept loop, HTTP endpoints (with the browser client at `/play`),
 //!   the WebSocket handshake, and each connection's reader and writer.
 //! - [`auth`] and [`security`]: player identity from signed tokens (JWT), name and text
@@ -31,6 +33,7 @@ pub mod codec;
 pub mod config;
 pub mod engine;
 pub mod game;
+pub mod limits;
 pub mod lobby;
 pub mod outbox;
 pub mod protocol;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use ticksync::config::ServerConfig;
+use ticksync::limits::LimitsArgs;
 
 /// ticksync: an authoritative multiplayer game state-sync server.
 #[derive(Debug, Parser)]
@@ -66,6 +67,8 @@ struct ServeArgs {
     log: String,
     #[command(flatten)]
     security: ticksync::security::SecurityArgs,
+    #[command(flatten)]
+    limits: LimitsArgs,
 }
 
 impl ServeArgs {
@@ -81,6 +84,7 @@ impl ServeArgs {
             max_connections: self.max_connections,
             outbox_events: self.outbox_events,
             security: self.security.config(),
+            limits: self.limits.config(),
             ..ServerConfig::default()
         }
     }

@@ -99,6 +99,14 @@ pub enum ClientMsg {
         /// The newest `Snapshot`/`Delta` tick applied.
         tick: Tick,
     },
+    /// Ask for one page of the room directory: the rooms whose id is above `after`,
+    /// oldest first, answered with `RoomList`. Page on with the last id received.
+    ListRoomsAfter {
+        /// Only rooms with a higher id (0 for the first page).
+        after: RoomId,
+        /// Most rooms wanted; at most [`MAX_LISTED_ROOMS`] are sent.
+        limit: u16,
+    },
 }
 
 /// Most rooms one `RoomList` carries, so the message stays far below the 16 KiB cap.
@@ -201,8 +209,8 @@ pub enum ServerMsg {
     },
     /// Answer to `ListRooms`.
     RoomList {
-        /// Open rooms, oldest first, at most [`MAX_LISTED_ROOMS`] of them (the full
-        /// directory is at `GET /rooms`).
+        /// Open rooms, oldest first, at most [`MAX_LISTED_ROOMS`] of them (page on with
+        /// `ListRoomsAfter`).
         rooms: Vec<RoomSummary>,
     },
     /// Answer to `CancelMatch`.
@@ -426,6 +434,8 @@ pub enum ErrorCode {
     /// The token is not a well-formed JWT, or its claims (`sub`, `name`, `rating`) are
     /// missing or invalid.
     TokenMalformed = 78,
+    /// Too many `JoinRoom` codes named no room; the connection is being closed (4020).
+    TooManyCodeGuesses = 61,
 }
 
 /// WebSocket close codes the server uses. 1000-1011 are RFC 6455's; 4000-4999 are ours.
@@ -472,4 +482,10 @@ pub mod close_code {
     pub const TOKEN_UNSIGNED: u16 = 4017;
     /// The token or its claims are malformed.
     pub const TOKEN_MALFORMED: u16 = 4018;
+    /// The client broke the WebSocket protocol (RFC 6455 framing).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text message was not valid UTF-8.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// Too many `JoinRoom` codes that named no room.
+    pub const TOO_MANY_CODE_GUESSES: u16 = 4020;
 }

@@ -183,6 +183,30 @@ impl Connection {
         Ok(())
     }
 
+    /// Encodes `msg` once and sends it `count` times, flushing once (a flood, for tests
+    /// of the server's limits).
+    ///
+    /// # Errors
+    /// As [`Connection::send`].
+    pub async fn send_burst(&mut self, msg: &ClientMsg, count: usize) -> Result<(), ClientError> {
+        let bytes = self.codec.encode(msg)?;
+        let burst = async {
+            for _ in 0..count {
+                self.ws.feed(Message::Binary(bytes.clone())).await?;
+            }
+            self.ws.flush().await
+        };
+        tokio::time::timeout(self.timeout, burst)
+            .await
+            .map_err(|_| ClientError::Timeout(self.timeout, "a write"))??;
+        Ok(())
+    }
+
+    /// Changes the limit on every later wait.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
     /// The next server message, skipping pings and pongs (tungstenite answers pings).
     ///
     /// Cancel-safe: dropping the future before it completes loses no message.

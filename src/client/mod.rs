@@ -19,6 +19,8 @@
 //!   acknowledgements, input latency, prediction checks), counting into an
 //!   [`ArenaRecorder`] inside a [`LiveWindow`].
 //! - [`ArenaLoad`]: the `arena` workload of WORKLOADS.md.
+//! - [`flood`]: a client that sends `Ack`s as fast as asked (100,000 per second) until the
+//!   server closes it, for checking the server's rate limits.
 //!
 //! Errors are [`ClientError`]. The pure move choosers live with the rules, in
 //! [`crate::game::tictactoe_ai`].
@@ -30,6 +32,7 @@ mod backoff;
 mod bot;
 mod connection;
 mod error;
+mod flood;
 mod load;
 mod mirror;
 mod outcome;
@@ -44,6 +47,7 @@ pub use backoff::Backoff;
 pub use bot::{Bot, BotConfig, GAME};
 pub use connection::{Connection, Resume, Welcome};
 pub use error::ClientError;
+pub use flood::{FloodConfig, FloodOutcome, flood};
 pub use load::{Load, LoadConfig};
 pub use mirror::{Applied, ArenaMirror, MirrorError, StateKind};
 pub use outcome::{Verdict, check_outcome};

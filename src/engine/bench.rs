@@ -78,6 +78,7 @@ impl ManualShard {
             session,
             seq,
             data,
+            share: crate::limits::InboxShare::untracked(),
         });
     }
 

@@ -29,6 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::limits::InboxShare;
 use crate::outbox::Outbox;
 use crate::protocol::{ErrorCode, RoomId, RoomJoined, RoomSettings, RoomSummary, SessionId};
 
@@ -134,6 +135,8 @@ pub(crate) enum ShardCmd {
         session: SessionId,
         seq: u32,
         data: Bytes,
+        /// Given back to the sending connection when the shard takes the input out.
+        share: InboxShare,
     },
     Leave {
         room: RoomId,
@@ -291,7 +294,8 @@ impl Engine {
         answer.await.unwrap_or(Err(ErrorCode::ServerBusy))
     }
 
-    /// Queues a game input for the room's next tick.
+    /// Queues a game input for the room's next tick. `share` (the sending connection's
+    /// place in the inbox) is dropped when the shard takes the input out of its inbox.
     ///
     /// # Errors
     /// [`EngineError::ShuttingDown`] if the shard has stopped.
@@ -301,12 +305,14 @@ impl Engine {
         session: SessionId,
         seq: u32,
         data: Bytes,
+        share: InboxShare,
     ) -> Result<(), EngineError> {
         let cmd = ShardCmd::Input {
             room: addr.id,
             session,
             seq,
             data,
+            share,
         };
         self.send(addr.shard, cmd).await
     }

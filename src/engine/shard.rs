@@ -252,7 +252,10 @@ impl Shard {
                 session,
                 seq,
                 data,
+                share,
             } => {
+                // Out of the inbox: the sending connection's share is free again.
+                drop(share);
                 if let Some(room) = self.room(room) {
                     room.queue_input(session, seq, data);
                 }

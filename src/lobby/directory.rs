@@ -6,17 +6,21 @@
 //! [`RoomObserver`]: crate::engine::RoomObserver
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use rand::Rng;
 
+use super::listing::{Listing, ListingCache};
 use crate::engine::RoomAddr;
 use crate::protocol::{RoomId, RoomSummary};
 
 /// Join-code alphabet: capitals and digits without the look-alikes 0/O, 1/I/L.
 pub const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
-/// Characters in a join code.
-pub const CODE_LENGTH: usize = 6;
+/// Characters in a join code: 31^8 ≈ 8.5 × 10^11 codes, so that guessing one is hopeless
+/// at the code-attempt limits (see [`crate::limits::CodeGuard`]).
+pub const CODE_LENGTH: usize = 8;
 
 #[derive(Debug)]
 struct Entry {
@@ -31,10 +35,19 @@ struct Tables {
     by_code: HashMap<String, RoomId>,
 }
 
-/// Open rooms, by id and by code.
-#[derive(Debug, Default)]
+/// Open rooms, by id and by code, and the [`Listing`] clients read.
+#[derive(Debug)]
 pub struct Directory {
     tables: Mutex<Tables>,
+    /// Set when a summary changed since the listing was built.
+    dirty: AtomicBool,
+    listing: ListingCache,
+}
+
+impl Default for Directory {
+    fn default() -> Self {
+        Directory::new(Duration::ZERO)
+    }
 }
 
 /// Normalises a code as typed by a person: trimmed, upper case.
@@ -43,6 +56,28 @@ pub fn normalise_code(code: &str) -> String {
 }
 
 impl Directory {
+    /// An empty directory whose listing is rebuilt at most once per `rebuild_interval`.
+    pub fn new(rebuild_interval: Duration) -> Directory {
+        Directory {
+            tables: Mutex::default(),
+            dirty: AtomicBool::new(true),
+            listing: ListingCache::new(rebuild_interval),
+        }
+    }
+
+    fn changed(&self) {
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    /// The rooms as clients see them: the cached listing, rebuilt first if something
+    /// changed and the last build is at least one rebuild interval old.
+    pub fn listing(&self) -> Arc<Listing> {
+        self.listing.get(
+            || self.dirty.swap(false, Ordering::AcqRel),
+            || Listing::new(self.list()),
+        )
+    }
+
     fn lock(&self) -> MutexGuard<'_, Tables> {
         self.tables.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -85,6 +120,7 @@ impl Directory {
     pub fn update(&self, summary: &RoomSummary) {
         if let Some(entry) = self.lock().by_id.get_mut(&summary.room_id) {
             entry.summary = Some(summary.clone());
+            self.changed();
         }
     }
 
@@ -93,10 +129,12 @@ impl Directory {
         let mut tables = self.lock();
         if let Some(entry) = tables.by_id.remove(&id) {
             tables.by_code.remove(&entry.code);
+            self.changed();
         }
     }
 
-    /// Every room's summary, by room id.
+    /// Every room's summary, by room id, read from the tables now: O(rooms). Clients read
+    /// [`Directory::listing`] instead.
     pub fn list(&self) -> Vec<RoomSummary> {
         let mut rooms: Vec<RoomSummary> = self
             .lock()

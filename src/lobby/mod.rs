@@ -7,10 +7,12 @@
 //! through [`RoomObserver`].
 
 mod directory;
+mod listing;
 mod matchmaker;
 mod sessions;
 
 pub use directory::{CODE_ALPHABET, CODE_LENGTH, Directory};
+pub use listing::Listing;
 pub use matchmaker::MatchConfig;
 pub use sessions::{
     Binding, DEFAULT_RATING, Login, Membership, Session, SessionState, SessionTable,
@@ -26,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::engine::{Engine, EngineConfig, GameRegistry, Member, NewRoom, RoomObserver};
+use crate::limits::{InboxShare, LimitCounters};
 use crate::protocol::{ErrorCode, RoomId, RoomSettings, RoomSummary, SessionId, close_code};
 use matchmaker::{MatchCmd, Matchmaker};
 
@@ -129,6 +132,7 @@ struct LobbyShared {
     directory: Arc<Directory>,
     queued: Arc<AtomicUsize>,
     matchmaker: mpsc::Sender<MatchCmd>,
+    counters: Arc<LimitCounters>,
 }
 
 /// Handle to the lobby. Cheap to clone.
@@ -155,7 +159,7 @@ impl Lobby {
         tracker: &TaskTracker,
     ) -> Lobby {
         let sessions = Arc::new(SessionTable::default());
-        let directory = Arc::new(Directory::default());
+        let directory = Arc::new(Directory::new(engine_config.tick_period()));
         let observer = Arc::new(Observer {
             sessions: sessions.clone(),
             directory: directory.clone(),
@@ -179,6 +183,7 @@ impl Lobby {
                 directory,
                 queued,
                 matchmaker: tx,
+                counters: Arc::default(),
             }),
         };
         tracker.spawn(lobby.clone().reap_sessions(shutdown));
@@ -188,6 +193,11 @@ impl Lobby {
     /// The engine under this lobby.
     pub fn engine(&self) -> &Engine {
         &self.shared.engine
+    }
+
+    /// Limit hits by reason, shared by every connection.
+    pub fn limit_counters(&self) -> &Arc<LimitCounters> {
+        &self.shared.counters
     }
 
     /// Current counters.
@@ -277,8 +287,10 @@ impl Lobby {
 
     /// The connection `conn_id` bound to `session` has ended. Unless another connection
     /// took the session over, it leaves the queue. If the client said goodbye (`farewell`:
-    /// a close frame with code 1000) the session ends now and leaves its room; otherwise
-    /// the room holds its place and the session waits for a resume for the grace period.
+    /// a close frame with code 1000), or the session holds no seat (it was queued,
+    /// watching, or nowhere), the session ends now and leaves its room; otherwise the room
+    /// holds its seat and the session waits for a resume for the grace period. So only a
+    /// seat is ever held for a client that is gone.
     pub async fn connection_closed(&self, session: &Session, conn_id: u64, farewell: bool) {
         let (room, queued) = {
             let mut state = session.lock();
@@ -295,13 +307,18 @@ impl Lobby {
             };
             let _ = self.shared.matchmaker.send(cmd).await;
         }
-        if farewell {
+        let seated = room.is_some_and(|m| m.seat.is_some());
+        let end = farewell || !seated;
+        if end {
             self.shared.sessions.remove(session.id());
             session.lock().room = None;
+            if !farewell {
+                self.shared.counters.seatless_session_ended();
+            }
         }
         if let Some(membership) = room {
             let engine = &self.shared.engine;
-            let _ = if farewell {
+            let _ = if end {
                 engine.leave(membership.addr, session.id()).await
             } else {
                 engine.disconnected(membership.addr, session.id()).await
@@ -459,18 +476,25 @@ impl Lobby {
             .map_err(|_| ErrorCode::ServerBusy)
     }
 
-    /// Forwards a game input to the session's room for its next tick.
+    /// Forwards a game input to the session's room for its next tick. `share` is the
+    /// input's place in the shard's inbox, given back when the shard takes it out.
     ///
     /// # Errors
     /// [`ErrorCode::NotInRoom`], [`ErrorCode::NotAPlayer`], [`ErrorCode::ServerBusy`].
-    pub async fn input(&self, session: &Session, seq: u32, data: Bytes) -> Result<(), ErrorCode> {
+    pub async fn input(
+        &self,
+        session: &Session,
+        seq: u32,
+        data: Bytes,
+        share: InboxShare,
+    ) -> Result<(), ErrorCode> {
         let membership = session.lock().room.ok_or(ErrorCode::NotInRoom)?;
         if membership.seat.is_none() {
             return Err(ErrorCode::NotAPlayer);
         }
         self.shared
             .engine
-            .input(membership.addr, session.id(), seq, data)
+            .input(membership.addr, session.id(), seq, data, share)
             .await
             .map_err(|_| ErrorCode::ServerBusy)
     }
@@ -514,9 +538,14 @@ impl Lobby {
             .ok_or(ErrorCode::UnknownGame)
     }
 
-    /// The room directory.
+    /// The room directory, read from its tables now (O(rooms)).
     pub fn list_rooms(&self) -> Vec<RoomSummary> {
         self.shared.directory.list()
+    }
+
+    /// The room directory as clients read it: cached, rebuilt at most once per tick.
+    pub fn listing(&self) -> Arc<Listing> {
+        self.shared.directory.listing()
     }
 
     /// Ends sessions whose connection has been gone longer than the grace period. A session

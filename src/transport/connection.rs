@@ -6,10 +6,18 @@
 //! is answered with an `Error` and the connection carries on; the frame after
 //! [`ServerConfig::max_bad_messages`] of them closes it with 1008.
 //!
+//! Before a frame is even decoded, the reader passes it through the connection's limits
+//! ([`conn_guard`](super::conn_guard)): over the message or byte rate it is dropped, and a flood is
+//! closed with 1008. A WebSocket protocol violation closes with its RFC 6455 code
+//! ([`violation`](super::violation)).
+//!
 //! The **writer** waits on the outbox, writes the pending events and the newest state in
 //! the order the room produced them, and flushes once per batch. It also sends a WebSocket
 //! ping every [`ServerConfig::ping_interval`]; the reader drops a connection that has sent
-//! nothing for [`ServerConfig::idle_timeout`].
+//! nothing for [`ServerConfig::idle_timeout`]. A write that cannot complete within the
+//! slow-reader timeout (the client's newest state stays unsent) closes the connection with
+//! 4003, with a close frame if the socket takes one within the close timeout; at shutdown
+//! a pending write gets only the close timeout.
 
 use std::sync::Arc;
 
@@ -24,9 +32,12 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
+use super::conn_guard::{Before, Close, ConnGuard};
 use super::dispatch::{dispatch, error};
+use super::violation;
 use crate::codec::Codec;
 use crate::config::ServerConfig;
+use crate::limits::LimitReason;
 use crate::lobby::{Binding, Session};
 use crate::outbox::{Batch, Outbox, StateFrame};
 use crate::protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, close_code};
@@ -47,12 +58,12 @@ where
     let conn_id = ctx.next_conn_id();
     let _counted = ctx.count_connection();
     let outbox = Outbox::new(codec, ctx.config.outbox_events);
-    let (sink, stream) = ws.split();
+    let (sink, mut stream) = ws.split();
     let writer_done = CancellationToken::new();
     let writer = ctx.tracker.spawn(write_loop(
         sink,
         outbox.clone(),
-        ctx.config.clone(),
+        ctx.clone(),
         writer_done.clone(),
     ));
     let mut reader = Reader {
@@ -63,16 +74,47 @@ where
         bad_messages: 0,
         farewell: false,
         peer,
+        guard: ConnGuard::new(&ctx.config.limits),
     };
-    reader.read_loop(stream, &writer_done).await;
+    reader.read_loop(&mut stream, &writer_done).await;
     if let Some(session) = reader.session.take() {
         ctx.lobby
             .connection_closed(&session, conn_id, reader.farewell)
             .await;
     }
     outbox.close(close_code::NORMAL, "");
-    let _ = writer.await;
+    if let Ok(sink) = writer.await
+        && let Ok(ws) = stream.reunite(sink)
+    {
+        linger(ws, ctx.config.limits.close_timeout).await;
+    }
     tracing::debug!(conn_id, "connection closed");
+}
+
+/// After the close frame: ends our side of the TCP stream and reads (and discards) what
+/// the client still sends until it ends its side, for at most `limit`. Closing a socket
+/// with unread input makes the kernel send a reset, which can destroy our close frame
+/// before the client reads it (a flooding client always has unread input); lingering lets
+/// the close code arrive.
+async fn linger<S>(mut ws: WebSocketStream<S>, limit: std::time::Duration)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const MOST: usize = 1 << 20;
+    let io = ws.get_mut();
+    let drain = async {
+        let _ = io.shutdown().await;
+        let mut buf = [0u8; 4096];
+        let mut total = 0;
+        while let Ok(n @ 1..) = io.read(&mut buf).await {
+            total += n;
+            if total > MOST {
+                break;
+            }
+        }
+    };
+    let _ = timeout(limit, drain).await;
 }
 
 struct Reader<'a> {
@@ -84,6 +126,8 @@ struct Reader<'a> {
     /// The client closed with 1000: it is leaving, not dropping out.
     farewell: bool,
     peer: Peer,
+    /// This connection's limits.
+    guard: ConnGuard,
 }
 
 /// What the reader does after one frame.
@@ -95,7 +139,7 @@ enum Next {
 impl Reader<'_> {
     async fn read_loop<S>(
         &mut self,
-        mut stream: SplitStream<WebSocketStream<S>>,
+        stream: &mut SplitStream<WebSocketStream<S>>,
         writer_done: &CancellationToken,
     ) where
         S: AsyncRead + AsyncWrite + Unpin,
@@ -137,6 +181,14 @@ impl Reader<'_> {
                 Some(Some(Err(error))) => self.on_socket_error(error),
                 Some(Some(Ok(message))) => {
                     last_frame = Instant::now();
+                    match self.guard.admit(&message, self.ctx.counters()) {
+                        Ok(()) => {}
+                        Err(None) => continue,
+                        Err(Some(close)) => {
+                            self.close_with(close);
+                            return;
+                        }
+                    }
                     let had_session = self.session.is_some();
                     let next = self.on_message(message).await;
                     if !had_session && self.session.is_some() {
@@ -155,21 +207,23 @@ impl Reader<'_> {
         self.outbox.close(code, reason);
     }
 
+    fn close_with(&self, close: Close) {
+        if let Some(reply) = &close.reply {
+            self.reply(reply);
+        }
+        self.close(close.code, close.reason);
+    }
+
     fn reply(&self, msg: &ServerMsg) {
         self.outbox.push_msg(msg);
     }
 
     fn on_socket_error(&self, error: tungstenite::Error) -> Next {
-        match error {
-            tungstenite::Error::Capacity(detail) => {
-                tracing::debug!(conn_id = self.conn_id, %detail, "frame over the size cap");
-                self.close(close_code::MESSAGE_TOO_BIG, "message too big");
-            }
-            tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {}
-            error => {
-                // Resets and protocol violations are ordinary ways for clients to go.
-                tracing::debug!(conn_id = self.conn_id, %error, "connection read failed");
-            }
+        // Resets are ordinary ways for clients to go; violations get their close code.
+        tracing::debug!(conn_id = self.conn_id, %error, "connection read failed");
+        if let Some(violation) = violation::classify(&error) {
+            self.ctx.counters().hit(violation.counted);
+            self.close(violation.code, violation.reason);
         }
         Next::Stop
     }
@@ -215,7 +269,24 @@ impl Reader<'_> {
             }
             _ => {}
         }
-        dispatch(&self.ctx.lobby, &session, self.outbox, msg).await;
+        let counters = self.ctx.counters();
+        let share = match self.guard.before(&msg, counters) {
+            Before::Go(share) => share,
+            Before::Refuse(reply) => {
+                self.reply(&reply);
+                return Next::Continue;
+            }
+            Before::Close(close) => {
+                self.close_with(close);
+                return Next::Stop;
+            }
+        };
+        let joining = matches!(msg, ClientMsg::JoinRoom { .. });
+        let refused = dispatch(&self.ctx.lobby, &session, self.outbox, msg, share).await;
+        if joining && let Some(close) = self.guard.joined(refused, counters) {
+            self.close_with(close);
+            return Next::Stop;
+        }
         Next::Continue
     }
 
@@ -338,17 +409,42 @@ impl Reader<'_> {
     }
 }
 
+/// How one write ended.
+enum Wrote {
+    Done,
+    Failed(tungstenite::Error),
+    /// Not finished within the slow-reader timeout: the client is not reading.
+    Stalled,
+    /// Not finished within the close timeout after shutdown began.
+    ShutDown,
+}
+
 /// Writes what the outbox holds, flushing once per batch, and pings on schedule. Cancels
-/// `done` when it stops, so the reader stops too.
+/// `done` when it stops, so the reader stops too. Gives the sink back at the end.
 async fn write_loop<S>(
     mut sink: SplitSink<WebSocketStream<S>, Message>,
     outbox: Arc<Outbox>,
-    config: Arc<ServerConfig>,
+    ctx: Arc<Context>,
     done: CancellationToken,
-) where
+) -> SplitSink<WebSocketStream<S>, Message>
+where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let _done = done.drop_guard();
+    write_until_closed(&mut sink, &outbox, &ctx).await;
+    sink
+}
+
+async fn write_until_closed<S>(
+    sink: &mut SplitSink<WebSocketStream<S>, Message>,
+    outbox: &Outbox,
+    ctx: &Context,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let config: &ServerConfig = &ctx.config;
+    let limits = &config.limits;
+    let stall_limit = config.write_timeout.min(limits.slow_reader_timeout);
     let mut batch = Batch::default();
     let mut scratch = BytesMut::with_capacity(512);
     let mut ping =
@@ -360,29 +456,49 @@ async fn write_loop<S>(
         };
         let write = async {
             match wake {
-                Wake::Batch => {
-                    write_batch(&mut sink, &mut batch, outbox.codec(), &mut scratch).await
-                }
+                Wake::Batch => write_batch(sink, &mut batch, outbox.codec(), &mut scratch).await,
                 Wake::Ping => sink.send(Message::Ping(Bytes::new())).await,
             }
         };
-        match timeout(config.write_timeout, write).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
+        // At shutdown, a write still pending gets only the close timeout.
+        let shutting_down = async {
+            ctx.shutdown.cancelled().await;
+            tokio::time::sleep(limits.close_timeout).await;
+        };
+        let wrote = tokio::select! {
+            wrote = timeout(stall_limit, write) => match wrote {
+                Ok(Ok(())) => Wrote::Done,
+                Ok(Err(error)) => Wrote::Failed(error),
+                Err(_) => Wrote::Stalled,
+            },
+            () = shutting_down => Wrote::ShutDown,
+        };
+        match wrote {
+            Wrote::Done => {}
+            Wrote::Failed(error) => {
                 tracing::debug!(%error, "connection write failed");
                 return;
             }
-            Err(_) => {
-                tracing::info!("dropping a client that stopped reading");
+            Wrote::Stalled => {
+                tracing::info!("closing a client that stopped reading (4003)");
+                ctx.counters().hit(LimitReason::SlowReader);
+                let close = CloseFrame {
+                    code: close_code::TOO_SLOW.into(),
+                    reason: "client too slow: its state went unsent".into(),
+                };
+                let send = sink.send(Message::Close(Some(close)));
+                let _ = timeout(limits.close_timeout, send).await;
                 return;
             }
+            Wrote::ShutDown => return,
         }
         if let Some(close) = batch.close.take() {
             let frame = CloseFrame {
                 code: close.code.into(),
                 reason: close.reason.into(),
             };
-            let _ = timeout(config.write_timeout, sink.send(Message::Close(Some(frame)))).await;
+            let send = sink.send(Message::Close(Some(frame)));
+            let _ = timeout(stall_limit.min(limits.close_timeout), send).await;
             return;
         }
     }

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::limits::InboxShare;
 use crate::lobby::{Lobby, Session};
 use crate::outbox::Outbox;
-use crate::protocol::{ClientMsg, ErrorCode, MAX_LISTED_ROOMS, RoomSettings, ServerMsg};
+use crate::protocol::{ClientMsg, ErrorCode, RoomSettings, ServerMsg};
 
 /// Builds an `Error` message.
 pub fn error(code: ErrorCode, message: impl Into<String>, input_seq: Option<u32>) -> ServerMsg {
@@ -37,14 +38,22 @@ fn describe(code: ErrorCode) -> &'static str {
         ErrorCode::InvalidText => {
             "chat text must not hold control or invisible formatting characters"
         }
-        ErrorCode::RateLimited => "too many chat messages; slow down",
+        ErrorCode::RateLimited => "too many messages of this kind; slow down",
         ErrorCode::ServerBusy => "the server cannot take this request now",
         _ => "request refused",
     }
 }
 
-/// Handles one decoded message from a connection that has a session.
-pub async fn dispatch(lobby: &Lobby, session: &Arc<Session>, outbox: &Outbox, msg: ClientMsg) {
+/// Handles one decoded message from a connection that has a session. `share` is the
+/// connection's place in the shard inbox for an `Input` (the reader takes it first).
+/// Returns the refusal, if the message was refused.
+pub async fn dispatch(
+    lobby: &Lobby,
+    session: &Arc<Session>,
+    outbox: &Outbox,
+    msg: ClientMsg,
+    share: Option<InboxShare>,
+) -> Option<ErrorCode> {
     let reply = match msg {
         ClientMsg::Hello { .. } => Some(error(
             ErrorCode::HelloRequired,
@@ -59,19 +68,32 @@ pub async fn dispatch(lobby: &Lobby, session: &Arc<Session>, outbox: &Outbox, ms
         }
         ClientMsg::JoinRoom { code, spectate } => join_room(lobby, session, &code, spectate).await,
         ClientMsg::LeaveRoom => lobby.leave_room(session).await.err().map(refusal),
-        ClientMsg::Input { seq, data, .. } => input(lobby, session, seq, data).await,
+        ClientMsg::Input { seq, data, .. } => {
+            let share = share.unwrap_or_else(InboxShare::untracked);
+            input(lobby, session, seq, data, share).await
+        }
         ClientMsg::Chat { text } => lobby.chat(session, text).await.err().map(refusal),
         // Acknowledgements are recorded by the reader before dispatch.
         ClientMsg::Ack { .. } => None,
         ClientMsg::ListRooms => {
-            let mut rooms = lobby.list_rooms();
-            rooms.truncate(MAX_LISTED_ROOMS);
+            // The first page, encoded once per codec per directory build.
+            outbox.push_event(lobby.listing().first_page_frame(outbox.codec()));
+            None
+        }
+        ClientMsg::ListRoomsAfter { after, limit } => {
+            let listing = lobby.listing();
+            let rooms = listing.page(after, usize::from(limit)).to_vec();
             Some(ServerMsg::RoomList { rooms })
         }
+    };
+    let refused = match &reply {
+        Some(ServerMsg::Error { code, .. }) => Some(*code),
+        _ => None,
     };
     if let Some(reply) = reply {
         outbox.push_msg(&reply);
     }
+    refused
 }
 
 fn refusal(code: ErrorCode) -> ServerMsg {
@@ -119,8 +141,14 @@ async fn join_room(
         .map(refusal)
 }
 
-async fn input(lobby: &Lobby, session: &Session, seq: u32, data: Bytes) -> Option<ServerMsg> {
+async fn input(
+    lobby: &Lobby,
+    session: &Session,
+    seq: u32,
+    data: Bytes,
+    share: InboxShare,
+) -> Option<ServerMsg> {
     // Accepted input is answered by the next snapshot; refusals by the room name the seq.
-    let code = lobby.input(session, seq, data).await.err()?;
+    let code = lobby.input(session, seq, data, share).await.err()?;
     Some(error(code, describe(code), Some(seq)))
 }

@@ -9,11 +9,14 @@
 //! runs it.
 
 mod assets;
+mod conn_guard;
 mod connection;
 mod dispatch;
 pub mod guard;
 pub mod handshake;
+mod rooms;
 pub mod tls;
+pub mod violation;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -38,6 +41,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::codec::MAX_DECODE_BYTES;
 use crate::config::ServerConfig;
+use crate::limits::LimitCounters;
 use crate::lobby::Lobby;
 use crate::security::Security;
 
@@ -73,6 +77,8 @@ pub(crate) struct Context {
     websockets: Arc<Semaphore>,
     connections: AtomicUsize,
     next_conn_id: AtomicU64,
+    /// Server-wide budget of `GET /rooms` requests.
+    http_rooms: rooms::HttpRoomsLimit,
 }
 
 /// Decrements the connection count when a connection ends, however it ends.
@@ -93,7 +99,9 @@ impl Context {
         security: Security,
     ) -> Context {
         let websockets = Arc::new(Semaphore::new(config.max_connections.max(1)));
+        let http_rooms = rooms::HttpRoomsLimit::new(&config.limits);
         Context {
+            http_rooms,
             config,
             lobby,
             shutdown,
@@ -108,6 +116,11 @@ impl Context {
     /// Open WebSocket connections.
     pub(crate) fn connections(&self) -> usize {
         self.connections.load(Ordering::Relaxed)
+    }
+
+    /// Limit hits by reason.
+    pub(crate) fn counters(&self) -> &LimitCounters {
+        self.lobby.limit_counters()
     }
 
     fn next_conn_id(&self) -> u64 {
@@ -150,6 +163,14 @@ pub(crate) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
 async fn serve_tcp(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) {
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "could not set TCP_NODELAY");
+    }
+    // A small kernel send buffer: a client that stops reading stalls our writes (and is
+    // then cut as a slow reader) after tens of kilobytes instead of megabytes.
+    let send_buffer = ctx.config.limits.send_buffer_bytes as usize;
+    if send_buffer > 0
+        && let Err(error) = socket2::SockRef::from(&stream).set_send_buffer_size(send_buffer)
+    {
+        tracing::debug!(%error, "could not set SO_SNDBUF");
     }
     let Some(tls) = &ctx.security.tls else {
         return serve_http(stream, peer.ip(), ctx).await;
@@ -204,7 +225,11 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
 }
 
 fn json(value: &serde_json::Value) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(value.to_string())));
+    json_bytes(Bytes::from(value.to_string()))
+}
+
+fn json_bytes(body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -227,7 +252,7 @@ async fn route(req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
                 "queued": stats.queued,
             }))
         }
-        ("GET", "/rooms") => json(&serde_json::json!({ "rooms": ctx.lobby.list_rooms() })),
+        ("GET", "/rooms") => rooms::get(&req, &ctx),
         ("GET", "/metrics") => json(&metrics(&ctx).await),
         ("GET", "/") => text(
             StatusCode::OK,

@@ -255,6 +255,12 @@ async fn a_client_that_stops_reading_is_cut_off_without_delaying_the_others() ->
     config.write_timeout = Duration::from_millis(500);
     config.chat_burst = u32::MAX;
     config.chat_per_second = 1e9;
+    // The flooder is this test's tool for filling the slow client's queue, not its subject:
+    // lift the per-connection rate limits (tests/it/limits.rs tests those).
+    config.limits.messages_per_second = 1_000_000;
+    config.limits.message_burst = 1_000_000;
+    config.limits.bytes_per_second = 1 << 30;
+    config.limits.byte_burst = 1 << 30;
     let server = start(config).await;
     let addr = server.local_addr();
     let mut clients = Vec::new();

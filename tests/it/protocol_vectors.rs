@@ -43,6 +43,7 @@ const NAMES: &[&str] = &[
     "chat",
     "list_rooms",
     "ack",
+    "list_rooms_after",
     "welcome",
     "pong",
     "queued",
@@ -231,6 +232,10 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
         }),
         "list_rooms" => Client(ClientMsg::ListRooms),
         "ack" => Client(ClientMsg::Ack { tick: 1200 }),
+        "list_rooms_after" => Client(ClientMsg::ListRoomsAfter {
+            after: 7,
+            limit: 50,
+        }),
         "welcome" => Server(ServerMsg::Welcome {
             version: PROTOCOL_VERSION,
             session_id: SESSION_ID,

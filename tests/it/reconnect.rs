@@ -233,8 +233,11 @@ async fn tokens_that_are_not_live_are_refused() -> Result<()> {
     Ok(())
 }
 
+/// Only a seat is held for a client that is gone: a spectator's, a queued player's or an
+/// idle session ends with its connection (no reconnect grace), so that reconnecting in a
+/// loop cannot pile sessions up.
 #[tokio::test]
-async fn a_session_whose_room_closed_while_it_was_away_is_told_on_resume() -> Result<()> {
+async fn sessions_without_a_seat_end_with_their_connection() -> Result<()> {
     let server = start(test_config()).await;
     let addr = server.local_addr();
     let mut creator = Client::connect(addr, Codec::Bincode).await?;
@@ -257,25 +260,40 @@ async fn a_session_whose_room_closed_while_it_was_away_is_told_on_resume() -> Re
         })
         .await?;
     watcher.room_joined().await?;
-    // The spectator's network fails; then the only player leaves and the room closes.
-    let dropped = watcher.drop_connection();
-    wait_until(&server, |s| s.connections == 1).await?;
-    creator.close().await?;
-    wait_until(&server, |s| s.rooms == 0 && s.sessions == 1).await?;
-
-    let mut watcher = Client::resume(addr, &dropped).await?;
-    assert_eq!(
-        watcher.recv().await?,
-        ServerMsg::RoomLeft {
-            room_id: room.room_id
-        }
-    );
-    // It is free to go elsewhere.
-    watcher.find_match().await?;
-    watcher
+    let mut queued = Client::connect(addr, Codec::MsgPack).await?;
+    queued
+        .send(&ClientMsg::FindMatch {
+            game: "arena".into(),
+        })
+        .await?;
+    queued
         .recv_until(|m| matches!(m, ServerMsg::Queued { .. }).then_some(()))
         .await?;
-    watcher.close().await?;
+    let idle = Client::connect(addr, Codec::Bincode).await?;
+    assert_eq!(server.stats().sessions, 4);
+    // Their networks fail: every session without a seat ends at once, the creator's stays.
+    let dropped: Vec<_> = [watcher, queued, idle]
+        .into_iter()
+        .map(Client::drop_connection)
+        .collect();
+    wait_until(&server, |s| {
+        s.connections == 1 && s.sessions == 1 && s.queued == 0
+    })
+    .await?;
+    for gone in &dropped {
+        Client::resume_refused(addr, gone.codec, &gone.token).await?;
+    }
+    let counters = server.lobby().limit_counters();
+    assert_eq!(counters.seatless_sessions_ended(), 3);
+    // A reconnect loop leaves nothing behind.
+    for _ in 0..20 {
+        Client::connect(addr, Codec::Bincode)
+            .await?
+            .drop_connection();
+    }
+    wait_until(&server, |s| s.connections == 1 && s.sessions == 1).await?;
+    // The room lost its spectator: the creator is alone in it.
+    creator.close().await?;
     wait_for_stats(&server, Stats::default()).await?;
     server.shutdown().await;
     Ok(())

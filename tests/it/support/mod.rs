@@ -10,11 +10,13 @@ mod client;
 mod edge;
 mod games;
 mod http;
+mod raw;
 
 pub use client::*;
 pub use edge::*;
 pub use games::*;
 pub use http::*;
+pub use raw::*;
 
 use std::time::Duration;
 
