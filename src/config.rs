@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::engine::EngineConfig;
 use crate::lobby::{LobbyConfig, MatchConfig};
+use crate::shutdown::ShutdownConfig;
 
 /// Everything [`crate::server::Server::start`] needs to know.
 #[derive(Debug, Clone)]
@@ -38,6 +39,8 @@ pub struct ServerConfig {
     pub chat_burst: u32,
     /// Chat messages per second per session, sustained.
     pub chat_per_second: f64,
+    /// The shutdown drain.
+    pub shutdown: ShutdownConfig,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +61,7 @@ impl Default for ServerConfig {
             matching: MatchConfig::default(),
             chat_burst: 5,
             chat_per_second: 1.0,
+            shutdown: ShutdownConfig::default(),
         }
     }
 }

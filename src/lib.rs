@@ -15,6 +15,7 @@
 //! - [`transport`]: the accept loop, HTTP endpoints (with the browser client at `/play`),
 //!   the WebSocket handshake, and each connection's reader and writer.
 //! - [`server`] and [`config`]: wiring: [`server::run`] and [`server::Server::start`].
+//! - [`shutdown`]: the SIGTERM/SIGINT drain; [`metrics`]: `GET /metrics` for Prometheus.
 //! - [`client`]: a Rust client of the protocol, the tic-tac-toe bots and the `ttt` load
 //!   driver built on it (used by the examples and the load tests; the server never uses it).
 //!
@@ -29,7 +30,9 @@ pub mod config;
 pub mod engine;
 pub mod game;
 pub mod lobby;
+pub mod metrics;
 pub mod outbox;
 pub mod protocol;
 pub mod server;
+pub mod shutdown;
 pub mod transport;

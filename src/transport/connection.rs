@@ -26,7 +26,9 @@ use super::Context;
 use super::dispatch::{dispatch, error};
 use crate::codec::Codec;
 use crate::config::ServerConfig;
+use crate::engine::SHUTDOWN_REASON;
 use crate::lobby::{Binding, Session};
+use crate::metrics::{ClientKind, WireCounters};
 use crate::outbox::{Batch, Outbox, StateFrame};
 use crate::protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, close_code};
 
@@ -37,7 +39,9 @@ where
 {
     let conn_id = ctx.next_conn_id();
     let _counted = ctx.count_connection();
+    ctx.metrics.wire().opened();
     let outbox = Outbox::new(codec, ctx.config.outbox_events);
+    let _registered = ctx.drain.register(conn_id, &outbox);
     let (sink, stream) = ws.split();
     let writer_done = CancellationToken::new();
     let writer = ctx.tracker.spawn(write_loop(
@@ -45,6 +49,7 @@ where
         outbox.clone(),
         ctx.config.clone(),
         writer_done.clone(),
+        ctx.metrics.wire().clone(),
     ));
     let mut reader = Reader {
         ctx: &ctx,
@@ -75,6 +80,24 @@ struct Reader<'a> {
     farewell: bool,
 }
 
+/// Which stage of a shutdown the reader saw.
+#[derive(Debug, PartialEq, Eq)]
+enum Stop {
+    Drain,
+    Shutdown,
+}
+
+/// Completes when the drain begins or, once it has been seen, when the server stops.
+async fn stop_signal(ctx: &Context, drain_seen: bool) -> Stop {
+    if drain_seen {
+        ctx.shutdown.cancelled().await;
+        Stop::Shutdown
+    } else {
+        ctx.drain.started().await;
+        Stop::Drain
+    }
+}
+
 /// What the reader does after one frame.
 enum Next {
     Continue,
@@ -98,11 +121,20 @@ impl Reader<'_> {
         let timer = tokio::time::sleep_until(Instant::now() + config.hello_timeout);
         tokio::pin!(timer);
         let mut last_frame = Instant::now();
+        let mut drain_seen = false;
         loop {
             let frame = tokio::select! {
                 _ = writer_done.cancelled() => return,
-                _ = self.ctx.shutdown.cancelled() => {
-                    self.outbox.close(close_code::GOING_AWAY, "server shutting down");
+                // One wait per message, as before the drain existed: the drain's start
+                // until it is seen, then the shutdown (which always comes after it).
+                stop = stop_signal(self.ctx, drain_seen) => {
+                    // The drain told this connection already; one in no room is closed
+                    // now, one in a room when its room ends (see `crate::shutdown`).
+                    if stop == Stop::Drain && self.in_room() {
+                        drain_seen = true;
+                        continue;
+                    }
+                    self.outbox.close(close_code::GOING_AWAY, SHUTDOWN_REASON);
                     return;
                 }
                 () = &mut timer => None,
@@ -138,6 +170,12 @@ impl Reader<'_> {
                 return;
             }
         }
+    }
+
+    fn in_room(&self) -> bool {
+        self.session
+            .as_ref()
+            .is_some_and(|session| session.lock().room.is_some())
     }
 
     fn close(&self, code: u16, reason: &'static str) {
@@ -185,10 +223,15 @@ impl Reader<'_> {
     }
 
     async fn on_binary(&mut self, bytes: &Bytes) -> Next {
+        let wire = self.ctx.metrics.wire();
         let msg: ClientMsg = match self.outbox.codec().decode(bytes) {
             Ok(msg) => msg,
-            Err(decode_error) => return self.on_bad_message(&decode_error.to_string()),
+            Err(decode_error) => {
+                wire.received(ClientKind::Undecodable, bytes.len());
+                return self.on_bad_message(&decode_error.to_string());
+            }
         };
+        wire.received(ClientKind::of(&msg), bytes.len());
         let Some(session) = self.session.clone() else {
             return self.on_hello(msg).await;
         };
@@ -197,6 +240,14 @@ impl Reader<'_> {
                 self.outbox.acknowledge(*tick);
             }
             _ => {}
+        }
+        if self.ctx.drain.refuses(&msg) {
+            self.reply(&error(
+                ErrorCode::ShuttingDown,
+                "the server is shutting down: no new matches or rooms",
+                None,
+            ));
+            return Next::Continue;
         }
         dispatch(&self.ctx.lobby, &session, self.outbox, msg).await;
         Next::Continue
@@ -258,8 +309,12 @@ impl Reader<'_> {
                 (session, token, false)
             }
             Some(token) => match lobby.resume(&token, binding) {
-                Ok(resumed) => (resumed.session, resumed.token, true),
+                Ok(resumed) => {
+                    self.ctx.metrics.wire().resume(true);
+                    (resumed.session, resumed.token, true)
+                }
                 Err(code) => {
+                    self.ctx.metrics.wire().resume(false);
                     self.reply(&error(
                         code,
                         "resume token unknown, expired or already used",
@@ -298,10 +353,12 @@ async fn write_loop<S>(
     outbox: Arc<Outbox>,
     config: Arc<ServerConfig>,
     done: CancellationToken,
+    wire: Arc<WireCounters>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let _done = done.drop_guard();
+    let mut tally = CloseTally { wire, code: None };
     let mut batch = Batch::default();
     let mut scratch = BytesMut::with_capacity(512);
     let mut ping =
@@ -314,7 +371,8 @@ async fn write_loop<S>(
         let write = async {
             match wake {
                 Wake::Batch => {
-                    write_batch(&mut sink, &mut batch, outbox.codec(), &mut scratch).await
+                    let codec = outbox.codec();
+                    write_batch(&mut sink, &mut batch, codec, &mut scratch, &tally.wire).await
                 }
                 Wake::Ping => sink.send(Message::Ping(Bytes::new())).await,
             }
@@ -331,6 +389,7 @@ async fn write_loop<S>(
             }
         }
         if let Some(close) = batch.close.take() {
+            tally.code = Some(close.code);
             let frame = CloseFrame {
                 code: close.code.into(),
                 reason: close.reason.into(),
@@ -338,6 +397,19 @@ async fn write_loop<S>(
             let _ = timeout(config.write_timeout, sink.send(Message::Close(Some(frame)))).await;
             return;
         }
+    }
+}
+
+/// Counts the connection's end in the metrics, however the writer stops: by the close code
+/// the server chose, or as having none (the socket failed or stalled first).
+struct CloseTally {
+    wire: Arc<WireCounters>,
+    code: Option<u16>,
+}
+
+impl Drop for CloseTally {
+    fn drop(&mut self) {
+        self.wire.closed(self.code);
     }
 }
 
@@ -354,6 +426,7 @@ async fn write_batch<S>(
     batch: &mut Batch,
     codec: Codec,
     scratch: &mut BytesMut,
+    wire: &WireCounters,
 ) -> Result<(), tungstenite::Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -361,13 +434,16 @@ where
     let state = batch.state.take();
     let split = batch.state_position.min(batch.events.len());
     for frame in batch.events.drain(..split) {
+        wire.sent(codec, &frame);
         sink.feed(Message::Binary(frame)).await?;
     }
     if let Some(state) = state {
-        sink.feed(Message::Binary(encode_snapshot(codec, state, scratch)))
-            .await?;
+        let frame = encode_snapshot(codec, state, scratch);
+        wire.sent(codec, &frame);
+        sink.feed(Message::Binary(frame)).await?;
     }
     for frame in batch.events.drain(..) {
+        wire.sent(codec, &frame);
         sink.feed(Message::Binary(frame)).await?;
     }
     sink.flush().await

@@ -8,10 +8,12 @@ mod delta_property;
 mod lifecycle;
 mod load;
 mod matchmaking;
+mod metrics;
 mod private_rooms;
 mod protocol_vectors;
 mod reconnect;
 mod robustness;
+mod shutdown;
 mod spectators;
 // Shared helpers; not every test module uses every one of them.
 #[allow(dead_code)]
