@@ -175,3 +175,60 @@ pub(crate) async fn run(
         took: start.elapsed(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::Codec;
+    use crate::outbox::Batch;
+
+    fn notices(outbox: &Outbox) -> usize {
+        let mut batch = Batch::default();
+        outbox.take(&mut batch);
+        batch
+            .events
+            .iter()
+            .filter(|frame| {
+                matches!(
+                    Codec::Bincode.decode::<ServerMsg>(frame),
+                    Ok(ServerMsg::ServerShutdown {
+                        retry_after_ms: 5000,
+                        drain_ms: 10_000
+                    })
+                )
+            })
+            .count()
+    }
+
+    #[test]
+    fn every_connection_is_told_exactly_once() {
+        let drain = Drain::new(ShutdownConfig::default());
+        let before = Outbox::new(Codec::Bincode, 8);
+        let gone = Outbox::new(Codec::Bincode, 8);
+        let _before = drain.register(1, &before);
+        drop(drain.register(2, &gone));
+        assert!(!drain.is_draining());
+        assert_eq!(drain.begin(), 1, "only the connection still open");
+        assert_eq!(drain.begin(), 0, "a second begin tells nobody");
+        let after = Outbox::new(Codec::Bincode, 8);
+        let _after = drain.register(3, &after);
+        assert_eq!(notices(&before), 1);
+        assert_eq!(notices(&after), 1);
+        assert_eq!(notices(&gone), 0);
+    }
+
+    #[test]
+    fn only_requests_that_start_something_are_refused_while_draining() {
+        let drain = Drain::new(ShutdownConfig::default());
+        let find = ClientMsg::FindMatch { game: "g".into() };
+        assert!(!drain.refuses(&find));
+        drain.begin();
+        assert!(drain.refuses(&find));
+        assert!(drain.refuses(&ClientMsg::JoinRoom {
+            code: "ABCDEF".into(),
+            spectate: true
+        }));
+        assert!(!drain.refuses(&ClientMsg::LeaveRoom));
+        assert!(!drain.refuses(&ClientMsg::Ping { nonce: 1 }));
+    }
+}

@@ -223,3 +223,57 @@ async fn when_the_drain_runs_out_unfinished_games_end_with_server_shutdown() -> 
     assert!(report.clean, "{report:?}");
     Ok(())
 }
+
+/// A client that stops reading (its writer blocked on a full socket, with a write timeout
+/// far longer than any wait here) cannot hold the drain up: the drain gives close frames
+/// its close grace, reports the connection as not closed cleanly, and returns.
+#[tokio::test]
+async fn a_blocked_writer_does_not_hold_the_drain_up() -> Result<()> {
+    const CHATS: u32 = 20_000;
+    let mut config = test_config();
+    config.write_timeout = Duration::from_secs(600);
+    config.outbox_events = 1_000_000;
+    config.chat_burst = u32::MAX;
+    config.chat_per_second = 1e9;
+    let server = start(config).await;
+    let addr = server.local_addr();
+    let mut slow = Client::connect_small_buffer(addr, Codec::Bincode).await?;
+    slow.send(&ClientMsg::CreateRoom {
+        game: TICTACTOE.into(),
+        settings: Default::default(),
+    })
+    .await?;
+    let code = slow.room_joined().await?.code;
+    let mut flooder = Client::connect(addr, Codec::Bincode).await?;
+    flooder
+        .send(&ClientMsg::JoinRoom {
+            code,
+            spectate: false,
+        })
+        .await?;
+    flooder.room_joined().await?;
+    // About 4.5 MB of chat events for `slow`, which reads none of them.
+    let text = "x".repeat(200);
+    for _ in 0..CHATS {
+        flooder
+            .send(&ClientMsg::Chat { text: text.clone() })
+            .await?;
+    }
+    // Once the flooder has its own copy of the last chat, every chat is in `slow`'s queue.
+    let mut seen = 0;
+    while seen < CHATS {
+        flooder
+            .event(|e| matches!(e, RoomEvent::Chat { .. }).then_some(()))
+            .await?;
+        seen += 1;
+    }
+    let report = tokio::time::timeout(WAIT, server.drain(Duration::ZERO))
+        .await
+        .context("the drain waited for a blocked writer")?;
+    assert!(
+        !report.clean,
+        "the blocked connection cannot have closed: {report:?}"
+    );
+    assert_eq!(report.told, 2);
+    Ok(())
+}
