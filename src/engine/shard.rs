@@ -214,7 +214,9 @@ impl Shard {
         for (game, reason) in finished {
             self.count_finished(game, reason);
         }
-        for key in std::mem::take(&mut self.closed) {
+        // Taken out and put back so its capacity is reused next tick.
+        let mut closed = std::mem::take(&mut self.closed);
+        for key in closed.drain(..) {
             if let Some(room) = self.rooms.remove(key) {
                 self.by_id.remove(&room.id());
                 self.room_count.fetch_sub(1, Ordering::Relaxed);
@@ -225,6 +227,7 @@ impl Shard {
                 }
             }
         }
+        self.closed = closed;
         open
     }
 

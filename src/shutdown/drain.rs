@@ -108,11 +108,13 @@ impl Drain {
         if self.is_draining() {
             return 0;
         }
-        self.started.cancel();
+        // The notices go first: cancelling wakes the readers, which close connections in
+        // no room at once, and a notice pushed after such a close would be dropped.
         let notice = self.notice();
         for outbox in connections.values() {
             outbox.push_msg(&notice);
         }
+        self.started.cancel();
         connections.len()
     }
 
