@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::engine::EngineConfig;
 use crate::limits::LimitsConfig;
 use crate::lobby::{LobbyConfig, MatchConfig};
+use crate::shutdown::ShutdownConfig;
 
 /// Everything [`crate::server::Server::start`] needs to know.
 #[derive(Debug, Clone)]
@@ -43,6 +44,8 @@ pub struct ServerConfig {
     pub security: crate::security::SecurityConfig,
     /// Abuse limits per connection and for the room directory.
     pub limits: LimitsConfig,
+    /// The shutdown drain.
+    pub shutdown: ShutdownConfig,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +68,7 @@ impl Default for ServerConfig {
             chat_per_second: 1.0,
             security: crate::security::SecurityConfig::default(),
             limits: LimitsConfig::default(),
+            shutdown: ShutdownConfig::default(),
         }
     }
 }

@@ -19,6 +19,7 @@
 //! - [`auth`] and [`security`]: player identity from signed tokens (JWT), name and text
 //!   rules, and the edge settings (TLS, per-IP limits, allowed origins).
 //! - [`server`] and [`config`]: wiring: [`server::run`] and [`server::Server::start`].
+//! - [`shutdown`]: the SIGTERM/SIGINT drain; [`metrics`]: `GET /metrics` for Prometheus.
 //! - [`client`]: a Rust client of the protocol, the tic-tac-toe bots and the `ttt` load
 //!   driver built on it (used by the examples and the load tests; the server never uses it).
 //!
@@ -35,8 +36,10 @@ pub mod engine;
 pub mod game;
 pub mod limits;
 pub mod lobby;
+pub mod metrics;
 pub mod outbox;
 pub mod protocol;
 pub mod security;
 pub mod server;
+pub mod shutdown;
 pub mod transport;

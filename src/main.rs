@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use ticksync::config::ServerConfig;
 use ticksync::limits::LimitsArgs;
+use ticksync::shutdown::{ShutdownArgs, Signals};
 
 /// ticksync: an authoritative multiplayer game state-sync server.
 #[derive(Debug, Parser)]
@@ -69,6 +70,20 @@ struct ServeArgs {
     security: ticksync::security::SecurityArgs,
     #[command(flatten)]
     limits: LimitsArgs,
+    /// Log lines as human-readable text or as one JSON object per line.
+    #[arg(long, env = "TICKSYNC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(flatten)]
+    shutdown: ShutdownArgs,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable text.
+    Text,
+    /// One JSON object per line (for log collectors).
+    Json,
 }
 
 impl ServeArgs {
@@ -85,6 +100,7 @@ impl ServeArgs {
             outbox_events: self.outbox_events,
             security: self.security.config(),
             limits: self.limits.config(),
+            shutdown: self.shutdown.config(),
             ..ServerConfig::default()
         }
     }
@@ -98,18 +114,21 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&args.log)
-                .with_context(|| format!("bad --log filter `{}`", args.log))?,
-        )
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .with_context(|| format!("bad --log filter `{}`", args.log))?;
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match args.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let config = args.config();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
+        // Before binding: a signal from now on starts a drain instead of killing us.
+        let mut signals = Signals::new().context("installing the SIGTERM/SIGINT handlers")?;
         let listener = tokio::net::TcpListener::bind(&args.addr)
             .await
             .with_context(|| format!("binding {}", args.addr))?;
@@ -118,22 +137,23 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             shards = config.effective_shards(),
             "starting"
         );
-        // SIGINT (Ctrl-C) and SIGTERM (what supervisors send) both shut down.
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .context("listening for SIGTERM")?;
-        ticksync::server::run(listener, config, async move {
-            tokio::select! {
-                result = tokio::signal::ctrl_c() => {
-                    if let Err(error) = result {
-                        tracing::error!(%error, "cannot listen for Ctrl-C; stopping");
-                    }
-                }
-                _ = terminate.recv() => {}
+        let drain_timeout = config.shutdown.drain_timeout;
+        let server = ticksync::server::Server::start(listener, config)?;
+        let signal = signals.recv().await;
+        tracing::info!(
+            ?signal,
+            "shutting down: draining (a second signal stops at once)"
+        );
+        tokio::select! {
+            _ = server.drain(drain_timeout) => Ok(()),
+            signal = signals.recv() => {
+                tracing::warn!(?signal, "second signal: exiting now");
+                std::process::exit(signal.exit_code());
             }
-            tracing::info!("shutting down");
-        })
-        .await?;
-        Ok(())
-    })
+        }
+    });
+    // Tasks left after the drain's close grace (a client that never read) must not hold
+    // the exit up.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
 }

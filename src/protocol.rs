@@ -230,6 +230,18 @@ pub enum ServerMsg {
         /// The game's delta, encoded with this connection's codec.
         delta: Bytes,
     },
+    /// The server is shutting down (SIGTERM or SIGINT). Sent once to every connection,
+    /// before anything else about the shutdown; the connection is then closed with 1001,
+    /// at once or, for members of a running turn-based game, when the game ends or the
+    /// drain runs out.
+    ServerShutdown {
+        /// Wait at least this long before reconnecting (a supervisor is restarting the
+        /// server, or a load balancer is moving to another instance).
+        retry_after_ms: u32,
+        /// Running turn-based games may go on for at most this long; then they end with
+        /// `EndReason::ServerShutdown`.
+        drain_ms: u32,
+    },
 }
 
 /// Where a client now is: sent in `MatchFound` and `RoomJoined`.
@@ -331,6 +343,8 @@ pub enum EndReason {
     TurnTimeout,
     /// A player left, or did not come back within the reconnect grace period.
     Abandoned,
+    /// The server shut down before the game could end by its rules.
+    ServerShutdown,
 }
 
 /// A row of the room directory.
@@ -436,6 +450,8 @@ pub enum ErrorCode {
     TokenMalformed = 78,
     /// Too many `JoinRoom` codes named no room; the connection is being closed (4020).
     TooManyCodeGuesses = 61,
+    /// The server is draining for a shutdown: no new matches, rooms or sessions.
+    ShuttingDown = 80,
 }
 
 /// WebSocket close codes the server uses. 1000-1011 are RFC 6455's; 4000-4999 are ours.

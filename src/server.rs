@@ -1,8 +1,8 @@
 //! Wiring: starts the engine, the lobby and the accept loop on a listener, and stops them.
 //!
 //! [`run`] is what `ticksync serve` calls; [`Server::start`] is the same for embedders and
-//! tests, returning a [`Server`] handle with the bound address, live counters and a
-//! graceful [`Server::shutdown`].
+//! tests, returning a [`Server`] handle with the bound address, live counters, the
+//! [`Metrics`] registry, and a graceful [`Server::drain`] (see [`crate::shutdown`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -19,6 +19,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +28,8 @@ use tokio_util::task::TaskTracker;
 use crate::config::ServerConfig;
 use crate::engine::{GameRegistry, ShardStats};
 use crate::lobby::Lobby;
+use crate::metrics::Metrics;
+use crate::shutdown::DrainReport;
 use crate::transport::{self, Context};
 
 /// Live counters. In a quiet server every one of them is zero.
@@ -112,6 +115,7 @@ impl Server {
             shutdown.clone(),
             tracker.clone(),
             security,
+            Arc::new(Metrics::default()),
         ));
         tracker.spawn(transport::accept_loop(listener, ctx.clone()));
         tracing::info!(%local_addr, "ticksync listening");
@@ -161,22 +165,48 @@ impl Server {
         self.ctx.security.counter_rows()
     }
 
+    /// The metrics registry behind `GET /metrics`: register more sources here at start-up.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.ctx.metrics
+    }
+
     /// Each shard's tick statistics.
     pub async fn shard_stats(&self) -> Vec<ShardStats> {
         self.ctx.lobby.engine().stats().await
     }
 
-    /// Stops accepting, closes every connection with 1001 (going away), stops the shards,
-    /// and waits for every task to finish.
+    /// Shuts down now: a drain with no time for games to finish (every running game ends
+    /// with `EndReason::ServerShutdown`). See [`Server::drain`].
     pub async fn shutdown(self) {
-        self.shutdown.cancel();
-        self.tracker.close();
-        self.tracker.wait().await;
-        tracing::info!("ticksync stopped");
+        self.drain(Duration::ZERO).await;
+    }
+
+    /// Drains and stops: stops accepting, sends every connection `ServerShutdown`, refuses
+    /// new matches and rooms, lets running turn-based games go on for up to `timeout`, ends
+    /// the rest, closes every connection with 1001, and waits (boundedly) for every task.
+    /// The steps and their bounds are in [`crate::shutdown`].
+    pub async fn drain(self, timeout: Duration) -> DrainReport {
+        let report = crate::shutdown::drain::run(
+            &self.ctx.drain,
+            self.ctx.lobby.engine(),
+            timeout,
+            &self.shutdown,
+            &self.tracker,
+        )
+        .await;
+        tracing::info!(
+            told = report.told,
+            ended = report.ended,
+            clean = report.clean,
+            took_ms = report.took.as_millis() as u64,
+            "ticksync stopped"
+        );
+        report
     }
 }
 
-/// Serves on `listener` until `shutdown` completes, then shuts down gracefully.
+/// Serves on `listener` until `shutdown` completes, then drains for
+/// `config.shutdown.drain_timeout` and stops.
 ///
 /// # Errors
 /// [`ServerError`] if the server cannot start.
@@ -185,8 +215,9 @@ pub async fn run(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
+    let timeout = config.shutdown.drain_timeout;
     let server = Server::start(listener, config)?;
     shutdown.await;
-    server.shutdown().await;
+    server.drain(timeout).await;
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Tiny HTTP/1.1 GETs against the server's own endpoints (`/healthz`, `/metrics`).
+//! Tiny HTTP/1.1 GETs against the server's own endpoints (`/healthz`, `/metrics.json`).
 
 use std::time::Duration;
 
@@ -40,7 +40,7 @@ pub async fn connections(authority: &str) -> anyhow::Result<u64> {
         .context("no `connections` in /healthz")
 }
 
-/// One reading of `/metrics`: every shard's tick-duration histogram merged, and tick
+/// One reading of `/metrics.json`: every shard's tick-duration histogram merged, and tick
 /// counters.
 #[derive(Debug, Clone)]
 pub struct TickReading {
@@ -56,9 +56,9 @@ pub struct TickReading {
     pub shards: usize,
 }
 
-/// Reads `/metrics` (a ticksync server's; other servers have none).
+/// Reads `/metrics.json` (a ticksync server's; other servers have none).
 pub async fn ticks(authority: &str) -> anyhow::Result<TickReading> {
-    let body: serde_json::Value = serde_json::from_str(&get(authority, "/metrics").await?)?;
+    let body: serde_json::Value = serde_json::from_str(&get(authority, "/metrics.json").await?)?;
     let shards = body["shards"].as_array().context("no `shards`")?;
     let mut tick_us = Histogram::new_with_bounds(1, 60_000_000, 3)?;
     let mut tick_cpu_us = Histogram::new_with_bounds(1, 60_000_000, 3)?;
@@ -83,7 +83,7 @@ pub async fn ticks(authority: &str) -> anyhow::Result<TickReading> {
     })
 }
 
-/// Adds `/metrics`' `[value, count]` pairs to a histogram.
+/// Adds `/metrics.json`' `[value, count]` pairs to a histogram.
 fn record_pairs(histogram: &mut Histogram<u64>, pairs: &[serde_json::Value]) -> anyhow::Result<()> {
     for pair in pairs {
         let (Some(value), Some(count)) = (pair[0].as_u64(), pair[1].as_u64()) else {

@@ -2,7 +2,7 @@
 //! server and prints a table, then the JSON result record as the last line on stdout.
 //!
 //! Shows the library's load driver ([`ticksync::client::Load`]) and how the server is
-//! measured from outside: CPU and memory from /proc, tick durations from `GET /metrics`.
+//! measured from outside: CPU and memory from /proc, tick durations from `GET /metrics.json`.
 //!
 //! ```text
 //! cargo build --release --bins --examples

@@ -28,7 +28,7 @@ pub struct Around {
     pub server_end: Option<ProcSample>,
     /// The server after every client left.
     pub server_after: Option<ProcSample>,
-    /// Tick durations inside the window, from `/metrics`.
+    /// Tick durations inside the window, from `/metrics.json`.
     pub ticks: Option<TickReading>,
     /// Clients connected (ttt) or playing (arena) at the start of the window.
     pub connected: usize,
@@ -330,7 +330,7 @@ impl Table {
                     format!("{} / {}", ticks.overruns, ticks.skipped),
                 );
             }
-            _ => self.row("server tick duration", "n/a (no /metrics)"),
+            _ => self.row("server tick duration", "n/a (no /metrics.json)"),
         }
         for sample in error_samples {
             self.out.push_str(&format!("  error: {sample}\n"));

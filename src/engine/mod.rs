@@ -18,6 +18,7 @@ mod room;
 mod shard;
 
 pub use registry::{DynGame, Erased, GameEntry, GameRegistry, InputError, WithDeltas};
+pub use room::SHUTDOWN_REASON;
 pub use shard::ShardStats;
 
 use std::sync::Arc;
@@ -157,6 +158,10 @@ pub(crate) enum ShardCmd {
         text: String,
     },
     Stats(oneshot::Sender<ShardStats>),
+    /// Start a shutdown drain (see `shard/drain.rs`).
+    Drain,
+    /// The drain ran out: end every room.
+    EndAll,
 }
 
 struct ShardLink {
@@ -398,6 +403,23 @@ impl Engine {
             }
         }
         all
+    }
+
+    /// Starts a shutdown drain on every shard: running games that end by their rules go on,
+    /// every other room ends with `EndReason::ServerShutdown`, new rooms end at once and
+    /// joins are refused. Rooms that close from now on close their members' connections
+    /// with 1001.
+    pub async fn begin_drain(&self) {
+        for link in &self.shared.shards {
+            let _ = link.tx.send(ShardCmd::Drain).await;
+        }
+    }
+
+    /// Ends every room still open, with `EndReason::ServerShutdown` for running games.
+    pub async fn end_all(&self) {
+        for link in &self.shared.shards {
+            let _ = link.tx.send(ShardCmd::EndAll).await;
+        }
     }
 
     async fn send(&self, shard: usize, cmd: ShardCmd) -> Result<(), EngineError> {

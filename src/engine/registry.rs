@@ -45,6 +45,10 @@ pub trait DynGame: Send {
     fn abandon(&mut self, now: Tick, seat: Seat) -> bool;
     /// See [`Game::SHARED_VIEW`].
     fn shared_view(&self) -> bool;
+    /// See [`Game::ENDS_BY_ITSELF`].
+    fn ends_by_itself(&self) -> bool {
+        true
+    }
     /// Appends the encoded view for `viewer` to `buf`.
     ///
     /// # Errors
@@ -109,6 +113,10 @@ impl<G: Game> DynGame for Erased<G> {
         G::SHARED_VIEW
     }
 
+    fn ends_by_itself(&self) -> bool {
+        G::ENDS_BY_ITSELF
+    }
+
     fn encode_view(
         &self,
         viewer: Viewer,
@@ -168,6 +176,10 @@ impl<G: DeltaGame> DynGame for WithDeltas<G> {
 
     fn shared_view(&self) -> bool {
         self.inner.shared_view()
+    }
+
+    fn ends_by_itself(&self) -> bool {
+        self.inner.ends_by_itself()
     }
 
     fn encode_view(

@@ -3,6 +3,10 @@
 //! A room is owned and mutated by exactly one shard. It never waits: it reads commands the
 //! shard hands it and puts frames into its members' outboxes.
 
+mod ops;
+
+pub use ops::SHUTDOWN_REASON;
+
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -90,6 +94,8 @@ pub(crate) struct Room {
     frame: Vec<FrameInput>,
     dirty: bool,
     finished_at: Option<Tick>,
+    /// The game was ended by a server shutdown, not by its rules.
+    shutdown_ended: bool,
     observer: Arc<dyn RoomObserver>,
 }
 
@@ -123,6 +129,7 @@ impl Room {
             frame: Vec::new(),
             dirty: false,
             finished_at: None,
+            shutdown_ended: false,
             observer,
         };
         let quick_match = room.public;

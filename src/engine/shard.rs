@@ -22,6 +22,8 @@
 //! elapsed ticks; tic-tac-toe's turn timer counts ticks). Every overrun and skipped slot is
 //! counted in [`ShardStats`] and logged.
 
+mod drain;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::room::{Room, RoomLimits};
 use super::{EngineConfig, RoomObserver, ShardCmd};
-use crate::protocol::{ErrorCode, RoomId, Tick};
+use crate::protocol::{EndReason, ErrorCode, RoomId, Tick};
 
 new_key_type! {
     /// A room's key inside its shard.
@@ -68,6 +70,8 @@ pub struct ShardStats {
     pub tick_cpu_us: Histogram<u64>,
     /// How late each tick started after its scheduled instant, microseconds.
     pub lateness_us: Histogram<u64>,
+    /// Games that ended, as (game, reason, count).
+    pub games_finished: Vec<(&'static str, EndReason, u64)>,
 }
 
 pub(crate) struct Shard {
@@ -82,6 +86,8 @@ pub(crate) struct Shard {
     scratch: BytesMut,
     closed: Vec<RoomKey>,
     stats: ShardStats,
+    /// A shutdown drain has begun (see `drain`).
+    draining: bool,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -121,7 +127,9 @@ impl Shard {
                 tick_us: histogram(),
                 tick_cpu_us: histogram(),
                 lateness_us: histogram(),
+                games_finished: Vec::new(),
             },
+            draining: false,
         }
     }
 
@@ -196,18 +204,30 @@ impl Shard {
         self.now = now;
         self.stats.ticks += 1;
         let open = self.drain_commands();
+        let mut finished = Vec::new();
         for (key, room) in &mut self.rooms {
             if room.tick(now, &mut self.scratch) {
                 self.closed.push(key);
             }
+            finished.extend(room.finished_now(now));
         }
-        for key in self.closed.drain(..) {
+        for (game, reason) in finished {
+            self.count_finished(game, reason);
+        }
+        // Taken out and put back so its capacity is reused next tick.
+        let mut closed = std::mem::take(&mut self.closed);
+        for key in closed.drain(..) {
             if let Some(room) = self.rooms.remove(key) {
                 self.by_id.remove(&room.id());
                 self.room_count.fetch_sub(1, Ordering::Relaxed);
-                room.close();
+                if self.draining {
+                    room.close_for_shutdown();
+                } else {
+                    room.close();
+                }
             }
         }
+        self.closed = closed;
         open
     }
 
@@ -233,6 +253,7 @@ impl Shard {
                 let room = Room::new(id, *room, now, self.limits, self.observer.clone());
                 let key = self.rooms.insert(room);
                 self.by_id.insert(id, key);
+                self.end_if_draining(key, now);
             }
             ShardCmd::Join {
                 room,
@@ -240,7 +261,9 @@ impl Shard {
                 spectate,
                 reply,
             } => {
+                let draining = self.draining;
                 let result = match self.room(room) {
+                    _ if draining => Err(ErrorCode::ShuttingDown),
                     Some(room) => room.join(member, spectate, now),
                     None => Err(ErrorCode::UnknownRoomCode),
                 };
@@ -259,6 +282,9 @@ impl Shard {
                 if let Some(room) = self.room(room) {
                     room.queue_input(session, seq, data);
                 }
+            }
+            ShardCmd::Leave { room, session } if self.draining => {
+                self.leave_while_draining(room, session, now);
             }
             ShardCmd::Leave { room, session } => {
                 if let Some(room) = self.room(room) {
@@ -292,6 +318,8 @@ impl Shard {
                     room.chat(session, text, now);
                 }
             }
+            ShardCmd::Drain => self.begin_drain(now),
+            ShardCmd::EndAll => self.end_all(now),
             ShardCmd::Stats(reply) => {
                 let mut stats = self.stats.clone();
                 stats.rooms = self.rooms.len();

@@ -119,6 +119,9 @@ impl Game for Arena {
     type Input = ArenaInput;
     type View = ArenaView;
 
+    /// Arena games never end by their rules: a shutdown drain ends them at once.
+    const ENDS_BY_ITSELF: bool = false;
+
     fn name() -> &'static str {
         "arena"
     }

@@ -71,6 +71,11 @@ pub trait Game: Send + 'static {
     /// `true` when every viewer sees the same view, so one encoding serves the whole room.
     const SHARED_VIEW: bool = true;
 
+    /// `true` when the rules end every game on their own (turn-based games, with their
+    /// turn timers). A shutdown drain lets such running games finish; games that never end
+    /// by their rules (real-time arenas) are ended as soon as the drain starts.
+    const ENDS_BY_ITSELF: bool = true;
+
     /// The name clients use in `FindMatch` and `CreateRoom`.
     fn name() -> &'static str
     where

@@ -209,6 +209,11 @@ impl Lobby {
         }
     }
 
+    /// Players in quick-match queues, by game (walks every session: for metrics scrapes).
+    pub fn queued_by_game(&self) -> Vec<(&'static str, usize)> {
+        self.shared.sessions.queued_by_game()
+    }
+
     /// Sets a session's matchmaking rating. Returns `false` for an unknown session.
     /// (Ratings come from the embedding application until authentication provides them.)
     pub fn set_rating(&self, session: SessionId, rating: u16) -> bool {

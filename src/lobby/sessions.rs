@@ -347,6 +347,21 @@ impl SessionTable {
         true
     }
 
+    /// Sessions in a quick-match queue, by game (for metrics; walks every session).
+    pub fn queued_by_game(&self) -> Vec<(&'static str, usize)> {
+        let mut counts: Vec<(&'static str, usize)> = Vec::new();
+        for session in self.lock().by_id.values() {
+            let Some(game) = session.lock().queued else {
+                continue;
+            };
+            match counts.iter_mut().find(|(g, _)| *g == game) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((game, 1)),
+            }
+        }
+        counts
+    }
+
     /// Removes one session now.
     pub fn remove(&self, id: SessionId) {
         let mut tables = self.lock();

@@ -37,8 +37,10 @@ use super::dispatch::{dispatch, error};
 use super::violation;
 use crate::codec::Codec;
 use crate::config::ServerConfig;
+use crate::engine::SHUTDOWN_REASON;
 use crate::limits::LimitReason;
 use crate::lobby::{Binding, Session};
+use crate::metrics::{ClientKind, WireCounters};
 use crate::outbox::{Batch, Outbox, StateFrame};
 use crate::protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, close_code};
 
@@ -57,7 +59,9 @@ where
 {
     let conn_id = ctx.next_conn_id();
     let _counted = ctx.count_connection();
+    ctx.metrics.wire().opened();
     let outbox = Outbox::new(codec, ctx.config.outbox_events);
+    let _registered = ctx.drain.register(conn_id, &outbox);
     let (sink, mut stream) = ws.split();
     let writer_done = CancellationToken::new();
     let writer = ctx.tracker.spawn(write_loop(
@@ -65,6 +69,7 @@ where
         outbox.clone(),
         ctx.clone(),
         writer_done.clone(),
+        ctx.metrics.wire().clone(),
     ));
     let mut reader = Reader {
         ctx: &ctx,
@@ -130,6 +135,24 @@ struct Reader<'a> {
     guard: ConnGuard,
 }
 
+/// Which stage of a shutdown the reader saw.
+#[derive(Debug, PartialEq, Eq)]
+enum Stop {
+    Drain,
+    Shutdown,
+}
+
+/// Completes when the drain begins or, once it has been seen, when the server stops.
+async fn stop_signal(ctx: &Context, drain_seen: bool) -> Stop {
+    if drain_seen {
+        ctx.shutdown.cancelled().await;
+        Stop::Shutdown
+    } else {
+        ctx.drain.started().await;
+        Stop::Drain
+    }
+}
+
 /// What the reader does after one frame.
 enum Next {
     Continue,
@@ -153,11 +176,20 @@ impl Reader<'_> {
         let timer = tokio::time::sleep_until(Instant::now() + config.hello_timeout);
         tokio::pin!(timer);
         let mut last_frame = Instant::now();
+        let mut drain_seen = false;
         loop {
             let frame = tokio::select! {
                 _ = writer_done.cancelled() => return,
-                _ = self.ctx.shutdown.cancelled() => {
-                    self.outbox.close(close_code::GOING_AWAY, "server shutting down");
+                // One wait per message, as before the drain existed: the drain's start
+                // until it is seen, then the shutdown (which always comes after it).
+                stop = stop_signal(self.ctx, drain_seen) => {
+                    // The drain told this connection already; one in no room is closed
+                    // now, one in a room when its room ends (see `crate::shutdown`).
+                    if stop == Stop::Drain && self.in_room() {
+                        drain_seen = true;
+                        continue;
+                    }
+                    self.outbox.close(close_code::GOING_AWAY, SHUTDOWN_REASON);
                     return;
                 }
                 () = &mut timer => None,
@@ -201,6 +233,12 @@ impl Reader<'_> {
                 return;
             }
         }
+    }
+
+    fn in_room(&self) -> bool {
+        self.session
+            .as_ref()
+            .is_some_and(|session| session.lock().room.is_some())
     }
 
     fn close(&self, code: u16, reason: &'static str) {
@@ -250,7 +288,12 @@ impl Reader<'_> {
     }
 
     async fn on_binary(&mut self, bytes: &Bytes) -> Next {
+        let wire = self.ctx.metrics.wire();
         let decoded = self.outbox.codec().decode_client_msg(bytes);
+        match &decoded {
+            Ok(msg) => wire.received(ClientKind::of(msg), bytes.len()),
+            Err(_) => wire.received(ClientKind::Undecodable, bytes.len()),
+        }
         let Some(session) = self.session.clone() else {
             // Before `Hello`, anything that is not a `Hello` (undecodable or not) ends the
             // connection: there is no session to answer for.
@@ -268,6 +311,14 @@ impl Reader<'_> {
                 self.outbox.acknowledge(*tick);
             }
             _ => {}
+        }
+        if self.ctx.drain.refuses(&msg) {
+            self.reply(&error(
+                ErrorCode::ShuttingDown,
+                "the server is shutting down: no new matches or rooms",
+                None,
+            ));
+            return Next::Continue;
         }
         let counters = self.ctx.counters();
         let share = match self.guard.before(&msg, counters) {
@@ -374,8 +425,12 @@ impl Reader<'_> {
                 (session, token, false)
             }
             (None, Some(token)) => match lobby.resume(&token, binding) {
-                Ok(resumed) => (resumed.session, resumed.token, true),
+                Ok(resumed) => {
+                    self.ctx.metrics.wire().resume(true);
+                    (resumed.session, resumed.token, true)
+                }
                 Err(code) => {
+                    self.ctx.metrics.wire().resume(false);
                     self.reply(&error(
                         code,
                         "resume token unknown, expired or already used",
@@ -426,12 +481,14 @@ async fn write_loop<S>(
     outbox: Arc<Outbox>,
     ctx: Arc<Context>,
     done: CancellationToken,
+    wire: Arc<WireCounters>,
 ) -> SplitSink<WebSocketStream<S>, Message>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let _done = done.drop_guard();
-    write_until_closed(&mut sink, &outbox, &ctx).await;
+    let mut tally = CloseTally { wire, code: None };
+    write_until_closed(&mut sink, &outbox, &ctx, &mut tally).await;
     sink
 }
 
@@ -439,6 +496,7 @@ async fn write_until_closed<S>(
     sink: &mut SplitSink<WebSocketStream<S>, Message>,
     outbox: &Outbox,
     ctx: &Context,
+    tally: &mut CloseTally,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -456,7 +514,10 @@ async fn write_until_closed<S>(
         };
         let write = async {
             match wake {
-                Wake::Batch => write_batch(sink, &mut batch, outbox.codec(), &mut scratch).await,
+                Wake::Batch => {
+                    let codec = outbox.codec();
+                    write_batch(sink, &mut batch, codec, &mut scratch, &tally.wire).await
+                }
                 Wake::Ping => sink.send(Message::Ping(Bytes::new())).await,
             }
         };
@@ -482,6 +543,7 @@ async fn write_until_closed<S>(
             Wrote::Stalled => {
                 tracing::info!("closing a client that stopped reading (4003)");
                 ctx.counters().hit(LimitReason::SlowReader);
+                tally.code = Some(close_code::TOO_SLOW);
                 let close = CloseFrame {
                     code: close_code::TOO_SLOW.into(),
                     reason: "client too slow: its state went unsent".into(),
@@ -493,6 +555,7 @@ async fn write_until_closed<S>(
             Wrote::ShutDown => return,
         }
         if let Some(close) = batch.close.take() {
+            tally.code = Some(close.code);
             let frame = CloseFrame {
                 code: close.code.into(),
                 reason: close.reason.into(),
@@ -501,6 +564,19 @@ async fn write_until_closed<S>(
             let _ = timeout(stall_limit.min(limits.close_timeout), send).await;
             return;
         }
+    }
+}
+
+/// Counts the connection's end in the metrics, however the writer stops: by the close code
+/// the server chose, or as having none (the socket failed or stalled first).
+struct CloseTally {
+    wire: Arc<WireCounters>,
+    code: Option<u16>,
+}
+
+impl Drop for CloseTally {
+    fn drop(&mut self) {
+        self.wire.closed(self.code);
     }
 }
 
@@ -517,6 +593,7 @@ async fn write_batch<S>(
     batch: &mut Batch,
     codec: Codec,
     scratch: &mut BytesMut,
+    wire: &WireCounters,
 ) -> Result<(), tungstenite::Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -524,13 +601,16 @@ where
     let state = batch.state.take();
     let split = batch.state_position.min(batch.events.len());
     for frame in batch.events.drain(..split) {
+        wire.sent(codec, &frame);
         sink.feed(Message::Binary(frame)).await?;
     }
     if let Some(state) = state {
-        sink.feed(Message::Binary(encode_snapshot(codec, state, scratch)))
-            .await?;
+        let frame = encode_snapshot(codec, state, scratch);
+        wire.sent(codec, &frame);
+        sink.feed(Message::Binary(frame)).await?;
     }
     for frame in batch.events.drain(..) {
+        wire.sent(codec, &frame);
         sink.feed(Message::Binary(frame)).await?;
     }
     sink.flush().await

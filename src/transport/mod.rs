@@ -43,7 +43,9 @@ use crate::codec::MAX_DECODE_BYTES;
 use crate::config::ServerConfig;
 use crate::limits::LimitCounters;
 use crate::lobby::Lobby;
+use crate::metrics::{HttpRefusal, Metrics, ServerSnapshot};
 use crate::security::Security;
+use crate::shutdown::Drain;
 
 /// tungstenite's read buffer, allocated per connection up front. Client messages are tens
 /// of bytes (a 16 KiB message is still read, in several reads), so 1 KiB instead of the
@@ -74,6 +76,8 @@ pub(crate) struct Context {
     pub(crate) shutdown: CancellationToken,
     pub(crate) tracker: TaskTracker,
     pub(crate) security: Security,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) drain: Drain,
     websockets: Arc<Semaphore>,
     connections: AtomicUsize,
     next_conn_id: AtomicU64,
@@ -97,9 +101,11 @@ impl Context {
         shutdown: CancellationToken,
         tracker: TaskTracker,
         security: Security,
+        metrics: Arc<Metrics>,
     ) -> Context {
         let websockets = Arc::new(Semaphore::new(config.max_connections.max(1)));
         let http_rooms = rooms::HttpRoomsLimit::new(&config.limits);
+        let drain = Drain::new(config.shutdown.clone());
         Context {
             http_rooms,
             config,
@@ -107,6 +113,8 @@ impl Context {
             shutdown,
             tracker,
             security,
+            metrics,
+            drain,
             websockets,
             connections: AtomicUsize::new(0),
             next_conn_id: AtomicU64::new(1),
@@ -133,12 +141,14 @@ impl Context {
     }
 }
 
-/// Accepts connections until shutdown. Accept errors (e.g. out of file descriptors) are
+/// Accepts connections until a drain or shutdown begins (the listener is dropped then, so
+/// new connections are refused). Accept errors (e.g. out of file descriptors) are
 /// logged and retried; they never stop the server.
 pub(crate) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
     loop {
         let accepted = tokio::select! {
             _ = ctx.shutdown.cancelled() => return,
+            _ = ctx.drain.started() => return,
             accepted = listener.accept() => accepted,
         };
         match accepted {
@@ -253,7 +263,8 @@ async fn route(req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
             }))
         }
         ("GET", "/rooms") => rooms::get(&req, &ctx),
-        ("GET", "/metrics") => json(&metrics(&ctx).await),
+        ("GET", "/metrics") => prometheus(&ctx).await,
+        ("GET", "/metrics.json") => json(&metrics(&ctx).await),
         ("GET", "/") => text(
             StatusCode::OK,
             "ticksync game server: open a WebSocket here with subprotocol \
@@ -269,7 +280,35 @@ fn not_found() -> Response<Full<Bytes>> {
     text(StatusCode::NOT_FOUND, "not found\n")
 }
 
-/// Each shard's tick statistics since the server started, for load drivers: counters, tick
+/// `GET /metrics`: everything in the Prometheus text format (see [`crate::metrics`]).
+async fn prometheus(ctx: &Context) -> Response<Full<Bytes>> {
+    let lobby = ctx.lobby.stats();
+    let snapshot = ServerSnapshot {
+        connections: ctx.connections(),
+        sessions: lobby.sessions,
+        games: {
+            let mut games: Vec<&'static str> = ctx.lobby.engine().registry().names().collect();
+            games.sort_unstable();
+            games
+        },
+        queued_by_game: ctx.lobby.queued_by_game(),
+        rooms: ctx.lobby.list_rooms(),
+        shards: ctx.lobby.engine().stats().await,
+        draining: ctx.drain.is_draining(),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(ctx.metrics.render(&[
+        &snapshot,
+        &ctx.security,
+        ctx.counters(),
+    ]))));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+    );
+    response
+}
+
+/// `GET /metrics.json`: each shard's tick statistics since the server started, for load drivers: counters, tick
 /// duration and lateness percentiles in microseconds, and the tick-duration histogram as
 /// `[value_us, count]` pairs so that a driver can subtract two readings to get a window.
 async fn metrics(ctx: &Context) -> serde_json::Value {
@@ -315,6 +354,7 @@ fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
     let accepted = match handshake::check(&req) {
         Ok(accepted) => accepted,
         Err(refused) => {
+            ctx.metrics.wire().http_refused(HttpRefusal::BadHandshake);
             let mut response = text(refused.status, format!("{}\n", refused.reason));
             if refused.status == StatusCode::UPGRADE_REQUIRED {
                 response.headers_mut().insert(
@@ -325,7 +365,8 @@ fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
             return response;
         }
     };
-    if ctx.shutdown.is_cancelled() {
+    if ctx.shutdown.is_cancelled() || ctx.drain.is_draining() {
+        ctx.metrics.wire().http_refused(HttpRefusal::ShuttingDown);
         return text(StatusCode::SERVICE_UNAVAILABLE, "server shutting down\n");
     }
     let ip_permit = match ctx.security.guard.admit(req.headers(), peer) {
@@ -341,6 +382,7 @@ fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
         }
     };
     let Ok(permit) = ctx.websockets.clone().try_acquire_owned() else {
+        ctx.metrics.wire().http_refused(HttpRefusal::Full);
         return text(StatusCode::SERVICE_UNAVAILABLE, "server full\n");
     };
     let peer = connection::Peer {

@@ -128,7 +128,7 @@ async fn metrics_report_every_shards_ticks() -> Result<()> {
     let server = start(test_config()).await;
     let mut stream = tokio::net::TcpStream::connect(server.local_addr()).await?;
     stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET /metrics.json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         .await?;
     let mut response = String::new();
     tokio::time::timeout(WAIT, stream.read_to_string(&mut response)).await??;

@@ -7,16 +7,19 @@ mod auth;
 mod chat;
 mod conformance;
 mod delta_property;
+mod deploy;
 mod hostile;
 mod ip_limits;
 mod lifecycle;
 mod limits;
 mod load;
 mod matchmaking;
+mod metrics;
 mod private_rooms;
 mod protocol_vectors;
 mod reconnect;
 mod robustness;
+mod shutdown;
 mod spectators;
 // Shared helpers; not every test module uses every one of them.
 #[allow(dead_code)]

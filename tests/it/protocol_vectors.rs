@@ -62,6 +62,9 @@ const NAMES: &[&str] = &[
     "room_list",
     "match_cancelled",
     "delta",
+    "server_shutdown",
+    "event_game_over_shutdown",
+    "error_shutting_down",
     "ttt_move",
     "ttt_view",
     "ttt_view_over",
@@ -338,6 +341,23 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
             base_tick: 1199,
             input_seq: 17,
             delta: codec.encode(&arena_delta())?,
+        }),
+        "server_shutdown" => Server(ServerMsg::ServerShutdown {
+            retry_after_ms: 5000,
+            drain_ms: 10_000,
+        }),
+        "event_game_over_shutdown" => event(
+            6,
+            2000,
+            RoomEvent::GameOver {
+                winner: None,
+                reason: EndReason::ServerShutdown,
+            },
+        ),
+        "error_shutting_down" => Server(ServerMsg::Error {
+            code: ErrorCode::ShuttingDown,
+            message: "shutting down".into(),
+            input_seq: None,
         }),
         "ttt_move" => Value::Move(TicTacToeMove { cell: 4 }),
         "ttt_view" => Value::View(running_view()),

@@ -1,0 +1,75 @@
+//! What operating the server needs from a room: the shutdown drain (which rooms keep
+//! running, how the others end, closing members with 1001) and the game-over report for
+//! metrics. A child module of `room`, so it sees the room's fields without widening them.
+
+use std::sync::Arc;
+
+use super::Room;
+use crate::outbox::Outbox;
+use crate::protocol::{EndReason, RoomEvent, RoomStatus, SessionId, Tick, close_code};
+
+/// The close reason of connections the drain ends.
+pub const SHUTDOWN_REASON: &str = "server shutting down";
+
+impl Room {
+    /// Whether this room may go on during a shutdown drain: a running game that ends by its
+    /// own rules (turn-based). Waiting rooms, relay rooms and games that never end by
+    /// their rules (the arena) are ended when the drain starts.
+    pub(crate) fn drains(&self) -> bool {
+        self.status == RoomStatus::Running
+            && !self.relay()
+            && self.game.as_ref().is_some_and(|g| g.ends_by_itself())
+    }
+
+    /// Ends the room for a shutdown: a running game gets `GameOver { winner: None,
+    /// reason: ServerShutdown }`. The caller removes the room and then calls
+    /// [`Room::close_for_shutdown`].
+    pub(crate) fn end_for_shutdown(&mut self, now: Tick) {
+        if self.status == RoomStatus::Running {
+            self.status = RoomStatus::Finished;
+            self.finished_at = Some(now);
+            self.shutdown_ended = true;
+            self.emit(
+                now,
+                RoomEvent::GameOver {
+                    winner: None,
+                    reason: EndReason::ServerShutdown,
+                },
+            );
+        }
+        self.observer.room_changed(&self.summary());
+    }
+
+    /// Closes the room during a drain: `RoomLeft` to every connected member, as
+    /// [`Room::close`] does, then their connections are closed with 1001.
+    pub(crate) fn close_for_shutdown(self) {
+        let outboxes: Vec<Arc<Outbox>> = self
+            .members
+            .iter()
+            .filter_map(|m| m.outbox.clone())
+            .collect();
+        self.close();
+        for outbox in outboxes {
+            outbox.close(close_code::GOING_AWAY, SHUTDOWN_REASON);
+        }
+    }
+
+    /// The outbox of a connected member, so a drain can close it after it leaves.
+    pub(crate) fn member_outbox(&self, session: SessionId) -> Option<Arc<Outbox>> {
+        let index = self.member_index(session)?;
+        self.members[index].outbox.clone()
+    }
+
+    /// The game's name and end reason, if its game ended at tick `now`.
+    pub(crate) fn finished_now(&self, now: Tick) -> Option<(&'static str, EndReason)> {
+        if self.finished_at != Some(now) {
+            return None;
+        }
+        let reason = if self.shutdown_ended {
+            EndReason::ServerShutdown
+        } else {
+            self.game.as_ref()?.outcome()?.reason
+        };
+        Some((self.entry.name, reason))
+    }
+}

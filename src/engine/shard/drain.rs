@@ -1,0 +1,82 @@
+//! A shard's part in a shutdown drain.
+//!
+//! [`ShardCmd::Drain`](super::ShardCmd::Drain) starts it: rooms whose game ends by its own
+//! rules and is running keep going; every other room gets
+//! `GameOver { reason: ServerShutdown }` when running, then `RoomLeft`, and its members'
+//! connections are closed with 1001. From then on every room that closes closes its
+//! members' connections with 1001 too, a member that leaves is closed after its
+//! `RoomLeft`, new rooms (a match formed as the drain began) end at once, and joins are
+//! refused with `ShuttingDown`. [`ShardCmd::EndAll`](super::ShardCmd::EndAll), sent when
+//! the drain timeout runs out, ends the rooms still running the same way.
+
+use super::{RoomKey, Shard};
+use crate::engine::room::SHUTDOWN_REASON;
+use crate::protocol::{EndReason, SessionId, Tick, close_code};
+
+impl Shard {
+    /// Starts draining: ends every room that may not go on.
+    pub(super) fn begin_drain(&mut self, now: Tick) {
+        self.draining = true;
+        self.end_rooms(now, false);
+    }
+
+    /// Ends every room left, however far its game is.
+    pub(super) fn end_all(&mut self, now: Tick) {
+        self.draining = true;
+        self.end_rooms(now, true);
+    }
+
+    fn end_rooms(&mut self, now: Tick, all: bool) {
+        let ending: Vec<RoomKey> = self
+            .rooms
+            .iter()
+            .filter(|(_, room)| all || !room.drains())
+            .map(|(key, _)| key)
+            .collect();
+        for key in ending {
+            if let Some(room) = self.rooms.get_mut(key) {
+                room.end_for_shutdown(now);
+                self.closed.push(key);
+            }
+        }
+    }
+
+    /// A room created while draining (a match formed as the drain began) ends at once.
+    pub(super) fn end_if_draining(&mut self, key: RoomKey, now: Tick) {
+        if self.draining
+            && let Some(room) = self.rooms.get_mut(key)
+        {
+            room.end_for_shutdown(now);
+            self.closed.push(key);
+        }
+    }
+
+    /// While draining, a member that leaves its room is closed after its `RoomLeft`.
+    pub(super) fn leave_while_draining(
+        &mut self,
+        room: crate::protocol::RoomId,
+        session: SessionId,
+        now: Tick,
+    ) {
+        let Some(room) = self.room(room) else {
+            return;
+        };
+        let outbox = room.member_outbox(session);
+        room.leave(session, now);
+        if let Some(outbox) = outbox {
+            outbox.close(close_code::GOING_AWAY, SHUTDOWN_REASON);
+        }
+    }
+
+    /// Counts a game that ended at this tick.
+    pub(super) fn count_finished(&mut self, game: &'static str, reason: EndReason) {
+        let finished = &mut self.stats.games_finished;
+        match finished
+            .iter_mut()
+            .find(|(g, r, _)| *g == game && *r == reason)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => finished.push((game, reason, 1)),
+        }
+    }
+}
