@@ -1,9 +1,12 @@
 //! Server configuration: every knob `ticksync serve` exposes, with production defaults.
 
+mod check;
+
 use std::time::Duration;
 
 use crate::engine::EngineConfig;
 use crate::lobby::{LobbyConfig, MatchConfig};
+pub use check::ConfigError;
 
 /// Everything [`crate::server::Server::start`] needs to know.
 #[derive(Debug, Clone)]
@@ -38,6 +41,11 @@ pub struct ServerConfig {
     pub chat_burst: u32,
     /// Chat messages per second per session, sustained.
     pub chat_per_second: f64,
+    /// How often the log gets a summary line (connections, rooms, games finished); zero
+    /// for never.
+    pub log_summary: Duration,
+    /// The operator's monitor (`/monitor`, `/admin/`): off unless a token is set.
+    pub admin: crate::admin::AdminConfig,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +66,8 @@ impl Default for ServerConfig {
             matching: MatchConfig::default(),
             chat_burst: 5,
             chat_per_second: 1.0,
+            log_summary: Duration::from_secs(60),
+            admin: crate::admin::AdminConfig::default(),
         }
     }
 }

@@ -15,6 +15,7 @@
 //! - [`transport`]: the accept loop, HTTP endpoints (with the browser client at `/play`),
 //!   the WebSocket handshake, and each connection's reader and writer.
 //! - [`server`] and [`config`]: wiring: [`server::run`] and [`server::Server::start`].
+//! - [`admin`]: the operator's token for `/monitor` and the `/admin/` endpoints.
 //! - [`client`]: a Rust client of the protocol, the tic-tac-toe bots and the `ttt` load
 //!   driver built on it (used by the examples and the load tests; the server never uses it).
 //!
@@ -23,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod client;
 pub mod codec;
 pub mod config;

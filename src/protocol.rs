@@ -312,6 +312,9 @@ pub enum EndReason {
     TurnTimeout,
     /// A player left, or did not come back within the reconnect grace period.
     Abandoned,
+    /// The server's operator closed the room (`POST /admin/rooms/{id}/close`); no winner.
+    /// The reason they gave follows as `Error` [`ErrorCode::RoomClosed`].
+    Closed,
 }
 
 /// A row of the room directory.
@@ -394,6 +397,12 @@ pub enum ErrorCode {
     RateLimited = 51,
     /// The server cannot take this request now (queues full, shutting down).
     ServerBusy = 60,
+    /// The server's operator closed the client's room; `message` is their reason.
+    /// `RoomLeft` follows.
+    RoomClosed = 85,
+    /// The server's operator ended this client's session; `message` is their reason. The
+    /// connection is then closed with [`close_code::KICKED`] and the resume token is void.
+    Kicked = 86,
 }
 
 /// WebSocket close codes the server uses. 1000-1011 are RFC 6455's; 4000-4999 are ours.
@@ -422,4 +431,7 @@ pub mod close_code {
     pub const IDLE_TIMEOUT: u16 = 4004;
     /// The resume token was refused.
     pub const INVALID_RESUME_TOKEN: u16 = 4005;
+    /// The server's operator ended this session (an `Error` `Kicked` with their reason
+    /// comes first). Do not resume or reconnect automatically.
+    pub const KICKED: u16 = 4040;
 }

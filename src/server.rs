@@ -16,6 +16,8 @@
 //! # }
 //! ```
 
+mod log;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,6 +50,9 @@ pub enum ServerError {
     /// The listener's address could not be read.
     #[error("listener has no local address: {0}")]
     Listener(#[from] std::io::Error),
+    /// A setting cannot work ([`ServerConfig::validate`]).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// A running server.
@@ -71,7 +76,8 @@ impl Server {
     /// runtime.
     ///
     /// # Errors
-    /// [`ServerError::Listener`] if the listener's address cannot be read.
+    /// [`ServerError::Config`] for settings that cannot work, [`ServerError::Listener`] if
+    /// the listener's address cannot be read.
     pub fn start(listener: TcpListener, config: ServerConfig) -> Result<Server, ServerError> {
         Server::start_with_games(listener, config, GameRegistry::builtin())
     }
@@ -79,12 +85,14 @@ impl Server {
     /// Starts serving on `listener` with the games in `registry`.
     ///
     /// # Errors
-    /// [`ServerError::Listener`] if the listener's address cannot be read.
+    /// [`ServerError::Config`] for settings that cannot work, [`ServerError::Listener`] if
+    /// the listener's address cannot be read.
     pub fn start_with_games(
         listener: TcpListener,
         config: ServerConfig,
         registry: GameRegistry,
     ) -> Result<Server, ServerError> {
+        config.validate()?;
         let local_addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
@@ -102,7 +110,8 @@ impl Server {
             tracker.clone(),
         ));
         tracker.spawn(transport::accept_loop(listener, ctx.clone()));
-        tracing::info!(%local_addr, "ticksync listening");
+        tracker.spawn(log::summaries(ctx.clone(), shutdown.clone()));
+        log::started(local_addr, &ctx.config);
         Ok(Server {
             local_addr,
             ctx,

@@ -9,6 +9,7 @@
 //!
 //! [`Engine`] is the cheap-to-clone handle to all of it.
 
+mod admin;
 #[doc(hidden)]
 pub mod bench;
 mod event_log;
@@ -17,6 +18,7 @@ mod registry;
 mod room;
 mod shard;
 
+pub use admin::{MemberInfo, RoomDetail, RoomInfo, TickCost};
 pub use registry::{DynGame, Erased, GameEntry, GameRegistry, InputError, WithDeltas};
 pub use shard::ShardStats;
 
@@ -154,6 +156,8 @@ pub(crate) enum ShardCmd {
         text: String,
     },
     Stats(oneshot::Sender<ShardStats>),
+    /// The operator's requests (`/admin/`).
+    Admin(admin::AdminCmd),
 }
 
 struct ShardLink {

@@ -3,6 +3,8 @@
 //! A room is owned and mutated by exactly one shard. It never waits: it reads commands the
 //! shard hands it and puts frames into its members' outboxes.
 
+mod admin;
+
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};

@@ -22,6 +22,8 @@
 //! elapsed ticks; tic-tac-toe's turn timer counts ticks). Every overrun and skipped slot is
 //! counted in [`ShardStats`] and logged.
 
+mod admin;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,11 +32,12 @@ use std::time::Duration;
 use bytes::BytesMut;
 use cpu_time::ThreadTime;
 use hdrhistogram::Histogram;
-use slotmap::{SlotMap, new_key_type};
+use slotmap::{SecondaryMap, SlotMap, new_key_type};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use super::admin::RoomMeter;
 use super::room::{Room, RoomLimits};
 use super::{EngineConfig, RoomObserver, ShardCmd};
 use crate::protocol::{ErrorCode, RoomId, Tick};
@@ -60,6 +63,8 @@ pub struct ShardStats {
     pub skipped: u64,
     /// Rooms open now.
     pub rooms: usize,
+    /// Rooms removed after their game ended by its rules (`GameOver`), since start.
+    pub games_finished: u64,
     /// Tick work duration (wall clock), microseconds. Includes any time the shard's thread
     /// was preempted mid-tick.
     pub tick_us: Histogram<u64>,
@@ -75,6 +80,8 @@ pub(crate) struct Shard {
     rx: mpsc::Receiver<ShardCmd>,
     rooms: SlotMap<RoomKey, Room>,
     by_id: HashMap<RoomId, RoomKey>,
+    /// Each room's age and tick cost, for the operator's view.
+    meters: SecondaryMap<RoomKey, RoomMeter>,
     room_count: Arc<AtomicUsize>,
     observer: Arc<dyn RoomObserver>,
     limits: RoomLimits,
@@ -102,6 +109,7 @@ impl Shard {
             rx,
             rooms: SlotMap::with_key(),
             by_id: HashMap::new(),
+            meters: SecondaryMap::new(),
             room_count,
             observer,
             limits: RoomLimits {
@@ -118,6 +126,7 @@ impl Shard {
                 overruns: 0,
                 skipped: 0,
                 rooms: 0,
+                games_finished: 0,
                 tick_us: histogram(),
                 tick_cpu_us: histogram(),
                 lateness_us: histogram(),
@@ -196,13 +205,25 @@ impl Shard {
         self.now = now;
         self.stats.ticks += 1;
         let open = self.drain_commands();
+        // One clock read per room: each room's tick ends where the next one's starts.
+        let mut clock = std::time::Instant::now();
         for (key, room) in &mut self.rooms {
-            if room.tick(now, &mut self.scratch) {
+            let done = room.tick(now, &mut self.scratch);
+            let after = std::time::Instant::now();
+            if let Some(meter) = self.meters.get_mut(key) {
+                meter.record(after.saturating_duration_since(clock));
+            }
+            clock = after;
+            if done {
                 self.closed.push(key);
             }
         }
         for key in self.closed.drain(..) {
+            self.meters.remove(key);
             if let Some(room) = self.rooms.remove(key) {
+                if room.summary().status == crate::protocol::RoomStatus::Finished {
+                    self.stats.games_finished += 1;
+                }
                 self.by_id.remove(&room.id());
                 self.room_count.fetch_sub(1, Ordering::Relaxed);
                 room.close();
@@ -233,6 +254,7 @@ impl Shard {
                 let room = Room::new(id, *room, now, self.limits, self.observer.clone());
                 let key = self.rooms.insert(room);
                 self.by_id.insert(id, key);
+                self.meters.insert(key, RoomMeter::new());
             }
             ShardCmd::Join {
                 room,
@@ -294,6 +316,7 @@ impl Shard {
                 stats.rooms = self.rooms.len();
                 let _ = reply.send(stats);
             }
+            ShardCmd::Admin(cmd) => self.admin(cmd),
         }
     }
 }

@@ -6,10 +6,12 @@
 //! the engine; the engine's rooms decide what happens *inside* a room and report back
 //! through [`RoomObserver`].
 
+mod admin;
 mod directory;
 mod matchmaker;
 mod sessions;
 
+pub use admin::{QueueInfo, SessionInfo};
 pub use directory::{CODE_ALPHABET, CODE_LENGTH, Directory};
 pub use matchmaker::MatchConfig;
 pub use sessions::{Binding, DEFAULT_RATING, Membership, Session, SessionState, SessionTable};

@@ -8,6 +8,7 @@
 //! [`WebSocketStream`] with a deliberately small [`WebSocketConfig`], and `connection`
 //! runs it.
 
+mod admin;
 mod assets;
 mod connection;
 mod dispatch;
@@ -65,6 +66,8 @@ pub(crate) struct Context {
     pub(crate) shutdown: CancellationToken,
     pub(crate) tracker: TaskTracker,
     websockets: Arc<Semaphore>,
+    /// When the server started (the operator's view shows the uptime).
+    started: std::time::Instant,
     connections: AtomicUsize,
     next_conn_id: AtomicU64,
 }
@@ -92,6 +95,7 @@ impl Context {
             shutdown,
             tracker,
             websockets,
+            started: std::time::Instant::now(),
             connections: AtomicUsize::new(0),
             next_conn_id: AtomicU64::new(1),
         }
@@ -191,7 +195,15 @@ async fn route(req: Request<Incoming>, ctx: Arc<Context>) -> Response<Full<Bytes
     if handshake::is_upgrade_request(&req) {
         return upgrade(req, ctx);
     }
-    match (req.method().as_str(), req.uri().path()) {
+    if admin::owns(req.uri().path()) {
+        return admin::route(req, &ctx).await;
+    }
+    // HEAD is answered as GET; hyper sends the headers (Content-Length included) and no body.
+    let method = match req.method().as_str() {
+        "HEAD" => "GET",
+        other => other,
+    };
+    match (method, req.uri().path()) {
         ("GET", "/healthz") => {
             let stats = ctx.lobby.stats();
             json(&serde_json::json!({
@@ -210,6 +222,7 @@ async fn route(req: Request<Incoming>, ctx: Arc<Context>) -> Response<Full<Bytes
              ticksync.msgpack.v1 or ticksync.bincode.v1 (see PROTOCOL.md), \
              or play tic-tac-toe in a browser at /play\n",
         ),
+        ("GET", "/play/") => redirect("/play"),
         ("GET", path) => assets::find(path).map_or_else(not_found, assets::Asset::response),
         _ => not_found(),
     }
@@ -217,6 +230,18 @@ async fn route(req: Request<Incoming>, ctx: Arc<Context>) -> Response<Full<Bytes
 
 fn not_found() -> Response<Full<Bytes>> {
     text(StatusCode::NOT_FOUND, "not found\n")
+}
+
+/// A permanent redirect to `location` (308: the method is kept).
+fn redirect(location: &'static str) -> Response<Full<Bytes>> {
+    let mut response = text(
+        StatusCode::PERMANENT_REDIRECT,
+        format!("moved to {location}\n"),
+    );
+    response
+        .headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static(location));
+    response
 }
 
 /// Each shard's tick statistics since the server started, for load drivers: counters, tick

@@ -1,10 +1,12 @@
 //! Integration tests: the real server on 127.0.0.1:0, real WebSocket clients, the real
 //! protocol. One test binary, one link.
 
+mod admin;
 mod arena;
 mod arena_load;
 mod chat;
 mod delta_property;
+mod first_hour;
 mod lifecycle;
 mod load;
 mod matchmaking;
