@@ -35,3 +35,8 @@ pub mod outbox;
 pub mod protocol;
 pub mod server;
 pub mod transport;
+
+/// README.md's Rust examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -20,7 +20,7 @@
 //!   [`ArenaRecorder`] inside a [`LiveWindow`].
 //! - [`ArenaLoad`]: the `arena` workload of WORKLOADS.md.
 //!
-//! Errors are [`ClientError`]. The pure move choosers live with the rules, in
+//! Errors are [`ClientError`]; [`words`] says codes and errors in words for people. The pure move choosers live with the rules, in
 //! [`crate::game::tictactoe_ai`].
 
 mod arena_bot;
@@ -36,12 +36,13 @@ mod outcome;
 mod pool;
 mod predict;
 mod stats;
+pub mod words;
 
 pub use arena_bot::{ARENA, ArenaBot, ArenaBotConfig, HOLD_INPUTS, INPUT_PERIOD};
 pub use arena_load::{ArenaLoad, ArenaLoadConfig};
 pub use arena_stats::{ArenaCounts, ArenaRecorder, ArenaTally, LiveWindow, frame_header_bytes};
 pub use backoff::Backoff;
-pub use bot::{Bot, BotConfig, GAME};
+pub use bot::{Bot, BotConfig, BotStatus, GAME};
 pub use connection::{Connection, Resume, Welcome};
 pub use error::ClientError;
 pub use load::{Load, LoadConfig};

@@ -17,6 +17,7 @@ mod frames;
 mod registry;
 mod room;
 mod shard;
+mod warn_limit;
 
 pub use admin::{MemberInfo, RoomDetail, RoomInfo, TickCost};
 pub use registry::{DynGame, Erased, GameEntry, GameRegistry, InputError, WithDeltas};

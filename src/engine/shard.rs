@@ -39,6 +39,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::admin::RoomMeter;
 use super::room::{Room, RoomLimits};
+use super::warn_limit::{WARN_EVERY, WarnLimit};
 use super::{EngineConfig, RoomObserver, ShardCmd};
 use crate::protocol::{ErrorCode, RoomId, Tick};
 
@@ -144,6 +145,8 @@ impl Shard {
         interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let period_nanos = period.as_nanos().max(1);
         let mut last_scheduled: Option<Instant> = None;
+        let (mut skip_warnings, mut overrun_warnings) =
+            (WarnLimit::default(), WarnLimit::default());
         loop {
             let scheduled = tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -156,11 +159,15 @@ impl Shard {
                 let skipped = (gap.as_nanos() / period.as_nanos().max(1)).saturating_sub(1);
                 if skipped > 0 {
                     self.stats.skipped += skipped as u64;
-                    tracing::warn!(
-                        shard = self.index,
-                        skipped,
-                        "tick slots skipped after a late tick"
-                    );
+                    if let Some(held) = skip_warnings.allow(started.into_std(), WARN_EVERY) {
+                        tracing::warn!(
+                            shard = self.index,
+                            skipped,
+                            similar_warnings_held_back = held,
+                            "tick slots skipped after a late tick: the game slowed down rather \
+                             than burst to catch up (the shard or the machine is overloaded)"
+                        );
+                    }
                 }
             }
             last_scheduled = Some(scheduled);
@@ -184,13 +191,18 @@ impl Shard {
                 .saturating_record(lateness.as_micros().max(1) as u64);
             if took > period {
                 self.stats.overruns += 1;
-                tracing::warn!(
-                    shard = self.index,
-                    took_us = took.as_micros() as u64,
-                    budget_us = period.as_micros() as u64,
-                    rooms = self.rooms.len(),
-                    "tick overran its budget"
-                );
+                if let Some(held) = overrun_warnings.allow(started.into_std(), WARN_EVERY) {
+                    tracing::warn!(
+                        shard = self.index,
+                        took_us = took.as_micros() as u64,
+                        budget_us = period.as_micros() as u64,
+                        rooms = self.rooms.len(),
+                        similar_warnings_held_back = held,
+                        "tick overran its budget: its rooms took longer than one tick period \
+                         (too many rooms per shard, or the CPU is busy elsewhere); \
+                         see /metrics or /monitor"
+                    );
+                }
             }
         }
         tracing::debug!(shard = self.index, "shard stopped");

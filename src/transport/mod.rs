@@ -133,7 +133,11 @@ pub(crate) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
                 });
             }
             Err(error) => {
-                tracing::warn!(%error, "accept failed");
+                tracing::warn!(
+                    %error,
+                    "accepting a connection failed; retrying in 50 ms (if this says too many \
+                     open files, raise the limit: ulimit -n, or LimitNOFILE for systemd)"
+                );
                 // Back off a little so a persistent error (EMFILE) does not spin.
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
