@@ -19,9 +19,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Parser;
-use ticksync::client::{ArenaBot, ArenaBotConfig, ArenaRecorder, LiveWindow};
+use ticksync::client::{ArenaBot, ArenaBotConfig, ArenaRecorder, LiveWindow, words};
 use ticksync::codec::Codec;
 use tokio_util::sync::CancellationToken;
 
@@ -65,10 +65,22 @@ async fn main() -> anyhow::Result<()> {
     // Everything counts: the window opens now and never ends.
     let recorder = ArenaRecorder::new(Arc::new(LiveWindow::from(Instant::now())));
     let mut bot = ArenaBot::new(config, recorder.clone());
-    let joined = bot.join().await.context("joining an arena room")?;
     eprintln!(
-        "room {} (code {}), seat {:?} of {}",
-        joined.room_id, joined.code, joined.seat, joined.seats
+        "arena_bot: connecting to {} and waiting for a room (a room starts with 8 players, \
+         or 3 s after the first one queued)",
+        args.url
+    );
+    let joined = match bot.join().await {
+        Ok(joined) => joined,
+        Err(error) => bail!("arena_bot: {}", words::explain(&error, &args.url)),
+    };
+    let seat = joined.seat.map_or_else(
+        || "as a spectator".to_string(),
+        |seat| format!("in seat {seat}"),
+    );
+    eprintln!(
+        "arena_bot: playing in room {} (code {}) {seat} of {}, for {} s",
+        joined.room_id, joined.code, joined.seats, args.seconds
     );
     let stop = CancellationToken::new();
     let timer = stop.clone();
@@ -86,22 +98,29 @@ async fn main() -> anyhow::Result<()> {
     let tally = recorder.tally();
     let c = &tally.counts;
     println!(
-        "states {} ({:.1}/s): {} deltas, {} full; {} ticks missed",
+        "states received: {} in {played:.1} s ({:.1} per second); {} deltas (changes against \
+         a state this bot acknowledged), {} full snapshots",
         c.updates,
         c.updates as f64 / played,
         c.deltas,
         c.fulls,
+    );
+    println!(
+        "server ticks never seen: {} (snapshots are latest-wins, so a slow reader skips \
+         ticks; none is lost for good)",
         c.missed_ticks
     );
     println!(
-        "bytes {} payload ({} with frame headers); per state: delta {:.1}, full {:.1}",
+        "bytes received: {} of game state, {} with message and WebSocket headers; \
+         {:.1} per delta, {:.1} per full snapshot",
         c.payload_bytes,
         c.frame_bytes,
         c.delta_bytes as f64 / c.deltas.max(1) as f64,
         c.full_bytes as f64 / c.fulls.max(1) as f64
     );
     println!(
-        "inputs {}; prediction checks {}, corrections {} (largest {} units)",
+        "inputs sent: {}; own position predicted and checked against the server {} times, \
+         wrong {} times (largest miss {} units; the arena is 1000 units wide)",
         c.inputs, c.prediction_checks, c.prediction_corrections, c.max_correction_units
     );
     if let (Some(p50), Some(p99), Some(max)) = (
@@ -110,19 +129,26 @@ async fn main() -> anyhow::Result<()> {
         tally.input_latency_ms(1.0),
     ) {
         println!(
-            "input latency p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms ({} turns)",
+            "input latency (a turn sent until the first state showing it): median {p50:.2} \
+             ms, 99th percentile {p99:.2} ms, max {max:.2} ms, over {} turns",
             tally.input_latency_us.len()
         );
     }
     println!(
-        "errors {} (deltas without their base: {})",
+        "errors: {} (of which deltas whose base state this bot did not hold: {})",
         tally.errors, tally.missing_bases
     );
+    let fatal = result.as_ref().err().map(ToString::to_string);
     for sample in &tally.error_samples {
-        eprintln!("error: {sample}");
+        if fatal
+            .as_ref()
+            .is_none_or(|fatal| !sample.ends_with(fatal.as_str()))
+        {
+            eprintln!("error: {sample}");
+        }
     }
     if let Err(error) = result {
-        bail!("the bot stopped early: {error}");
+        bail!("the bot stopped: {}", words::explain(&error, &args.url));
     }
     if tally.errors > 0 {
         bail!("{} errors", tally.errors);

@@ -5,6 +5,9 @@
 //! with its resume token (exponential backoff with jitter). Exits non-zero on any protocol
 //! error or illegal game outcome.
 //!
+//! It says what it is doing and waiting for on stderr ("waiting for an opponent", each
+//! game's result), and the totals on stdout at the end.
+//!
 //! Start a server, then two bots (two perfect bots always draw):
 //!
 //! ```text
@@ -17,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use ticksync::client::{Backoff, Bot, BotConfig, Recorder};
+use ticksync::client::{Backoff, Bot, BotConfig, Recorder, words};
 use ticksync::codec::Codec;
 use ticksync::game::tictactoe_ai::Strategy;
 use tokio_util::sync::CancellationToken;
@@ -75,6 +78,14 @@ async fn main() -> anyhow::Result<()> {
     let recorder = Recorder::default();
     let stop = CancellationToken::new();
     let bot = Bot::new(config, recorder.clone(), stop.clone());
+    let mut status = bot.status();
+    eprintln!("bot: connecting to {}", args.url);
+    tokio::spawn(async move {
+        while status.changed().await.is_ok() {
+            let now = status.borrow_and_update().to_string();
+            eprintln!("bot: {now}");
+        }
+    });
     let run = tokio::spawn(bot.run());
     // Ctrl-C: stop queueing, finish the game in progress, leave.
     tokio::spawn(async move {
@@ -101,11 +112,18 @@ async fn main() -> anyhow::Result<()> {
             tally.move_latency_ms(0.99).unwrap_or(p50)
         );
     }
+    // Each error once: the one that stopped the bot is said last, with a hint.
+    let fatal = result.as_ref().err().map(ToString::to_string);
     for sample in &tally.error_samples {
-        eprintln!("error: {sample}");
+        if fatal
+            .as_ref()
+            .is_none_or(|fatal| !sample.ends_with(fatal.as_str()))
+        {
+            eprintln!("error: {sample}");
+        }
     }
     if let Err(error) = result {
-        bail!("the bot stopped early: {error}");
+        bail!("the bot stopped: {}", words::explain(&error, &args.url));
     }
     if tally.errors > 0 || tally.illegal_outcomes > 0 {
         bail!(

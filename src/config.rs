@@ -1,11 +1,14 @@
 //! Server configuration: every knob `ticksync serve` exposes, with production defaults.
 
+mod check;
+
 use std::time::Duration;
 
 use crate::engine::EngineConfig;
 use crate::limits::LimitsConfig;
 use crate::lobby::{LobbyConfig, MatchConfig};
 use crate::shutdown::ShutdownConfig;
+pub use check::ConfigError;
 
 /// Everything [`crate::server::Server::start`] needs to know.
 #[derive(Debug, Clone)]
@@ -46,6 +49,11 @@ pub struct ServerConfig {
     pub limits: LimitsConfig,
     /// The shutdown drain.
     pub shutdown: ShutdownConfig,
+    /// How often the log gets a summary line (connections, rooms, games finished); zero
+    /// for never.
+    pub log_summary: Duration,
+    /// The operator's monitor (`/monitor`, `/admin/`): off unless a token is set.
+    pub admin: crate::admin::AdminConfig,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +77,8 @@ impl Default for ServerConfig {
             security: crate::security::SecurityConfig::default(),
             limits: LimitsConfig::default(),
             shutdown: ShutdownConfig::default(),
+            log_summary: Duration::from_secs(60),
+            admin: crate::admin::AdminConfig::default(),
         }
     }
 }

@@ -20,6 +20,7 @@
 //!   rules, and the edge settings (TLS, per-IP limits, allowed origins).
 //! - [`server`] and [`config`]: wiring: [`server::run`] and [`server::Server::start`].
 //! - [`shutdown`]: the SIGTERM/SIGINT drain; [`metrics`]: `GET /metrics` for Prometheus.
+//! - [`admin`]: the operator's token for `/monitor` and the `/admin/` endpoints.
 //! - [`client`]: a Rust client of the protocol, the tic-tac-toe bots and the `ttt` load
 //!   driver built on it (used by the examples and the load tests; the server never uses it).
 //!
@@ -28,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod auth;
 pub mod client;
 pub mod codec;
@@ -43,3 +45,8 @@ pub mod security;
 pub mod server;
 pub mod shutdown;
 pub mod transport;
+
+/// README.md's Rust examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

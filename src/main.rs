@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use ticksync::config::ServerConfig;
 use ticksync::limits::LimitsArgs;
 use ticksync::shutdown::{ShutdownArgs, Signals};
@@ -75,6 +76,13 @@ struct ServeArgs {
     log_format: LogFormat,
     #[command(flatten)]
     shutdown: ShutdownArgs,
+    /// Seconds between summary lines in the log (connections, rooms, games finished); 0 for none.
+    #[arg(long, env = "TICKSYNC_LOG_SUMMARY", default_value = "60", value_parser = seconds)]
+    log_summary: Duration,
+    /// Turns on the room monitor at /monitor and the /admin/ endpoints, which require this
+    /// token as `Authorization: Bearer TOKEN` (16 characters or more). Off when unset.
+    #[arg(long, env = "TICKSYNC_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
 }
 
 /// How log lines are written.
@@ -101,27 +109,71 @@ impl ServeArgs {
             security: self.security.config(),
             limits: self.limits.config(),
             shutdown: self.shutdown.config(),
+            log_summary: self.log_summary,
+            admin: ticksync::admin::AdminConfig {
+                token: self.admin_token.clone(),
+            },
             ..ServerConfig::default()
         }
     }
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => {
+            let from_env = matches
+                .subcommand_matches("serve")
+                .and_then(|serve| serve.value_source("addr"))
+                == Some(ValueSource::EnvVariable);
+            serve(args, from_env)
+        }
     }
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
-        .with_context(|| format!("bad --log filter `{}`", args.log))?;
-    let logs = tracing_subscriber::fmt().with_env_filter(filter);
-    match args.log_format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().init(),
+/// Checks that `addr` has the `HOST:PORT` form (`[v6]:PORT` for IPv6), before resolving.
+fn check_addr(addr: &str) -> Result<(), &'static str> {
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return Err("there is no `:PORT`");
+    };
+    if host.is_empty() {
+        return Err("the HOST before `:` is empty");
+    }
+    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+        return Err("an IPv6 HOST goes in brackets, e.g. [::1]:7878");
+    }
+    match port.parse::<u16>() {
+        Ok(_) => Ok(()),
+        Err(_) => Err("the PORT after `:` is not a number from 0 to 65535"),
+    }
+}
+
+fn serve(args: ServeArgs, addr_from_env: bool) -> anyhow::Result<()> {
+    let source = if addr_from_env {
+        "from the environment variable TICKSYNC_ADDR"
+    } else {
+        "from --addr"
+    };
+    if let Err(why) = check_addr(&args.addr) {
+        anyhow::bail!(
+            "cannot listen on `{}` ({source}): {why}; expected HOST:PORT, \
+             e.g. 127.0.0.1:7878, or 0.0.0.0:7878 for every interface",
+            args.addr
+        );
     }
     let config = args.config();
+    config.validate()?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .with_context(|| format!("bad --log filter `{}`", args.log))?;
+    // Colour only for a person at a terminal: not in files, pipes or journald.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && std::env::var_os("NO_COLOR").is_none();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match args.log_format {
+        LogFormat::Text => logs.with_ansi(ansi).init(),
+        LogFormat::Json => logs.json().with_ansi(false).init(),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -131,12 +183,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let mut signals = Signals::new().context("installing the SIGTERM/SIGINT handlers")?;
         let listener = tokio::net::TcpListener::bind(&args.addr)
             .await
-            .with_context(|| format!("binding {}", args.addr))?;
-        tracing::info!(
-            tick_hz = config.effective_tick_hz(),
-            shards = config.effective_shards(),
-            "starting"
-        );
+            .with_context(|| format!("cannot listen on `{}` ({source})", args.addr))?;
         let drain_timeout = config.shutdown.drain_timeout;
         let server = ticksync::server::Server::start(listener, config)?;
         let signal = signals.recv().await;
@@ -156,4 +203,26 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // the exit up.
     runtime.shutdown_timeout(Duration::from_secs(1));
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_addr;
+
+    #[test]
+    fn addresses_need_host_and_port() {
+        for good in ["127.0.0.1:7878", "0.0.0.0:0", "localhost:80", "[::1]:7878"] {
+            assert_eq!(check_addr(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "7878",
+            ":7878",
+            "127.0.0.1",
+            "127.0.0.1:http",
+            "::1:7878",
+            "a:70000",
+        ] {
+            assert!(check_addr(bad).is_err(), "{bad}");
+        }
+    }
 }

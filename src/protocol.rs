@@ -345,6 +345,9 @@ pub enum EndReason {
     Abandoned,
     /// The server shut down before the game could end by its rules.
     ServerShutdown,
+    /// The server's operator closed the room (`POST /admin/rooms/{id}/close`); no winner.
+    /// The reason they gave follows as `Error` [`ErrorCode::RoomClosed`].
+    Closed,
 }
 
 /// A row of the room directory.
@@ -452,6 +455,12 @@ pub enum ErrorCode {
     TooManyCodeGuesses = 61,
     /// The server is draining for a shutdown: no new matches, rooms or sessions.
     ShuttingDown = 80,
+    /// The server's operator closed the client's room; `message` is their reason.
+    /// `RoomLeft` follows.
+    RoomClosed = 85,
+    /// The server's operator ended this client's session; `message` is their reason. The
+    /// connection is then closed with [`close_code::KICKED`] and the resume token is void.
+    Kicked = 86,
 }
 
 /// WebSocket close codes the server uses. 1000-1011 are RFC 6455's; 4000-4999 are ours.
@@ -504,4 +513,7 @@ pub mod close_code {
     pub const INVALID_PAYLOAD: u16 = 1007;
     /// Too many `JoinRoom` codes that named no room.
     pub const TOO_MANY_CODE_GUESSES: u16 = 4020;
+    /// The server's operator ended this session (an `Error` `Kicked` with their reason
+    /// comes first). Do not resume or reconnect automatically.
+    pub const KICKED: u16 = 4040;
 }

@@ -16,6 +16,8 @@
 //! # }
 //! ```
 
+mod log;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -57,6 +59,9 @@ pub enum ServerError {
     /// The SIGHUP handler (TLS reload) could not be installed.
     #[error("cannot listen for SIGHUP: {0}")]
     Signal(std::io::Error),
+    /// A setting cannot work ([`ServerConfig::validate`]).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// A running server.
@@ -80,7 +85,8 @@ impl Server {
     /// runtime.
     ///
     /// # Errors
-    /// [`ServerError::Listener`] if the listener's address cannot be read.
+    /// [`ServerError::Config`] for settings that cannot work, [`ServerError::Listener`] if
+    /// the listener's address cannot be read.
     pub fn start(listener: TcpListener, config: ServerConfig) -> Result<Server, ServerError> {
         Server::start_with_games(listener, config, GameRegistry::builtin())
     }
@@ -88,12 +94,14 @@ impl Server {
     /// Starts serving on `listener` with the games in `registry`.
     ///
     /// # Errors
-    /// [`ServerError::Listener`] if the listener's address cannot be read.
+    /// [`ServerError::Config`] for settings that cannot work, [`ServerError::Listener`] if
+    /// the listener's address cannot be read.
     pub fn start_with_games(
         listener: TcpListener,
         config: ServerConfig,
         registry: GameRegistry,
     ) -> Result<Server, ServerError> {
+        config.validate()?;
         let local_addr = listener.local_addr()?;
         let security = crate::security::Security::from_config(&config.security)?;
         let shutdown = CancellationToken::new();
@@ -118,7 +126,8 @@ impl Server {
             Arc::new(Metrics::default()),
         ));
         tracker.spawn(transport::accept_loop(listener, ctx.clone()));
-        tracing::info!(%local_addr, "ticksync listening");
+        tracker.spawn(log::summaries(ctx.clone(), shutdown.clone()));
+        log::started(local_addr, &ctx.config);
         Ok(Server {
             local_addr,
             ctx,

@@ -4,6 +4,10 @@
 //! Shows the library's load driver ([`ticksync::client::Load`]) and how the server is
 //! measured from outside: CPU and memory from /proc, tick durations from `GET /metrics.json`.
 //!
+//! `--server-pid` lets it read the server's CPU time and memory from /proc (Linux); without
+//! it those rows say n/a. The server must be running first: loadgen checks `GET /healthz`
+//! and stops at once if nothing answers.
+//!
 //! ```text
 //! cargo build --release --bins --examples
 //! target/release/ticksync serve --addr 127.0.0.1:7878 --log warn &
@@ -21,6 +25,7 @@ mod http;
 mod plot;
 mod procfs;
 mod report;
+mod status;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -126,13 +131,63 @@ fn driver_cpu() -> Option<Duration> {
     procfs::sample("self").ok().map(|s| s.cpu)
 }
 
+/// Refuses runs that cannot measure anything, before any connection is made.
+fn check(args: &Args) -> anyhow::Result<()> {
+    if args.seconds == 0 {
+        bail!("--seconds must be at least 1");
+    }
+    // The arena is measured from its settle time after the last join.
+    let settle = ArenaLoadConfig::arena(args.url.clone(), args.clients, Duration::ZERO)
+        .settle
+        .as_secs();
+    match args.workload {
+        Workload::Ttt if args.warmup >= args.seconds => bail!(
+            "--warmup ({} s) must be shorter than --seconds ({} s): only the time after the \
+             warm-up is measured, so this run would measure nothing",
+            args.warmup,
+            args.seconds
+        ),
+        Workload::Arena if args.seconds <= settle => bail!(
+            "--seconds ({} s) must be more than {settle} s: the arena is measured from \
+             {settle} s after the last client joined until --seconds after the start, so \
+             this run would measure nothing",
+            args.seconds
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Stops at the first sign that no server is there, instead of N connection errors.
+async fn reachable(args: &Args, authority: &str) -> anyhow::Result<()> {
+    if let Err(error) = http::get(authority, "/healthz").await {
+        bail!(
+            "cannot reach a ticksync server at {} (GET http://{authority}/healthz: {error:#}); \
+             is it running? Start one with `cargo run --release -- serve`, or pass --url",
+            args.url
+        );
+    }
+    Ok(())
+}
+
+/// Says why the server's figures are missing when they are.
+fn note_server_pid(args: &Args) {
+    if args.server_pid.is_none() {
+        eprintln!(
+            "note: server CPU and memory are n/a: pass --server-pid PID (e.g. \
+             --server-pid \"$(pgrep -xn ticksync)\") to read them from /proc"
+        );
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    check(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
     let (record, failed) = runtime.block_on(async {
+        reachable(&args, &args.authority()?).await?;
         match args.workload {
             Workload::Ttt => run_ttt(&args).await,
             Workload::Idle => run_idle(&args).await,
@@ -148,7 +203,8 @@ fn main() -> anyhow::Result<()> {
 
 fn progress_bar(seconds: u64) -> ProgressBar {
     let bar = ProgressBar::new(seconds.max(1) * 1000);
-    let style = ProgressStyle::with_template("{elapsed:>4} [{bar:30}] {msg}")
+    // 4 + 2 + 20 + 2 columns: status::BAR_COLUMNS.
+    let style = ProgressStyle::with_template("{elapsed:>4} [{bar:20}] {msg}")
         .map(|s| s.progress_chars("=> "))
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
@@ -167,7 +223,7 @@ async fn run_ttt(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
     };
     let config = LoadConfig {
         codec: args.codec(),
-        warmup: Duration::from_secs(args.warmup.min(args.seconds)),
+        warmup: Duration::from_secs(args.warmup),
         joins_in_flight: args.joins.max(1),
         ..LoadConfig::ttt(
             args.url.clone(),
@@ -200,9 +256,17 @@ async fn run_ttt(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
                         connected = load.connected();
                     }
                     bar.set_position(elapsed.as_millis().min(u128::from(args.seconds) * 1000) as u64);
-                    bar.set_message(format!(
-                        "{} connected, {} games, {} moves, {} errors",
-                        load.connected(), tally.games, tally.moves, tally.errors
+                    let now = Instant::now();
+                    let warmup_left = (now < window.start).then(|| {
+                        window.start.saturating_duration_since(now).as_secs_f64().ceil() as u64
+                    });
+                    bar.set_message(status::ttt(
+                        warmup_left,
+                        load.connected(),
+                        args.clients,
+                        tally.games,
+                        tally.moves,
+                        tally.errors,
                     ));
                 }
             }
@@ -299,6 +363,7 @@ fn print_table(args: &Args, tally: &Tally, around: &Around) {
         args.url
     );
     print!("{}", report::ttt_table(tally, around));
+    note_server_pid(args);
 }
 
 /// The `arena` workload. Returns the JSON record and whether anything failed.
@@ -344,12 +409,14 @@ async fn run_arena(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
                     playing_at_start = load.playing();
                 }
                 bar.set_position(started.elapsed().as_millis().min(u128::from(args.seconds) * 1000) as u64);
-                bar.set_message(format!(
-                    "{} joined, {} playing, {} states, {} errors",
+                let measuring = load.recorder().window().start().is_some_and(|start| now > start);
+                bar.set_message(status::arena(
+                    measuring,
                     load.joined(),
                     load.playing(),
+                    args.clients,
                     load.recorder().updates_so_far(),
-                    load.recorder().errors_so_far()
+                    load.recorder().errors_so_far(),
                 ));
             }
         }
@@ -404,6 +471,7 @@ fn print_arena_table(args: &Args, tally: &ArenaTally, around: &Around, times: Ar
         "{}",
         report::arena_table(args.clients, tally, around, times)
     );
+    note_server_pid(args);
 }
 
 /// Waits (bounded) until the server reports no connections, then samples it.
@@ -512,6 +580,7 @@ async fn run_idle(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
         show(mb(after)),
         show(per_client_kb)
     );
+    note_server_pid(args);
     let peak_mb = [connected, after]
         .iter()
         .flatten()

@@ -18,10 +18,11 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::outcome::check_outcome;
-use super::{Backoff, ClientError, Connection, Recorder, Resume, Welcome};
+use super::{Backoff, ClientError, Connection, GameResult, Recorder, Resume, Welcome};
 use crate::codec::Codec;
 use crate::game::tictactoe::{TicTacToeMove, TicTacToeView};
 use crate::game::tictactoe_ai::Strategy;
@@ -67,6 +68,67 @@ impl BotConfig {
     }
 }
 
+/// What a bot is doing or waiting for, for people watching it ([`Bot::status`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BotStatus {
+    /// Opening a connection.
+    Connecting,
+    /// In the quick-match queue, waiting for an opponent.
+    WaitingForOpponent {
+        /// Players waiting for the game, this bot included.
+        waiting: u32,
+    },
+    /// Seated in a room, playing.
+    Playing {
+        /// The room.
+        room: u64,
+        /// This bot's seat (0 plays X and moves first).
+        seat: Seat,
+    },
+    /// A game ended; `result` from this bot's side (`None` if its ending was illegal).
+    GameEnded {
+        /// Games finished so far.
+        games: u64,
+        /// How it ended.
+        result: Option<GameResult>,
+    },
+    /// Dropped its connection on purpose (chaos) and resuming.
+    Reconnecting,
+}
+
+impl std::fmt::Display for BotStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BotStatus::Connecting => write!(f, "connecting"),
+            BotStatus::WaitingForOpponent { waiting } if *waiting <= 1 => {
+                write!(f, "waiting for an opponent (nobody else is queued yet)")
+            }
+            BotStatus::WaitingForOpponent { waiting } => {
+                write!(f, "waiting for an opponent ({waiting} players queued)")
+            }
+            BotStatus::Playing { room, seat } => {
+                let mark = if *seat == 0 {
+                    "X, moving first"
+                } else {
+                    "O, moving second"
+                };
+                write!(f, "playing in room {room} as {mark}")
+            }
+            BotStatus::GameEnded { games, result } => {
+                let result = match result {
+                    Some(GameResult::Won) => "won",
+                    Some(GameResult::Lost) => "lost",
+                    Some(GameResult::Drew) => "a draw",
+                    Some(GameResult::Forfeit) => "ended by a forfeit (time out or a player left)",
+                    None => "ended illegally (see the errors)",
+                };
+                write!(f, "game {games}: {result}")
+            }
+            BotStatus::Reconnecting => write!(f, "dropped the connection on purpose; resuming"),
+        }
+    }
+}
+
 /// A move sent and not yet seen on the board.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
@@ -88,6 +150,7 @@ pub struct Bot {
     played: u64,
     /// A `CancelMatch` is unanswered: a `NotQueued` refusal may still come, even in a room.
     cancel_unanswered: bool,
+    status: watch::Sender<BotStatus>,
 }
 
 impl Bot {
@@ -108,7 +171,13 @@ impl Bot {
             next_seq: 0,
             played: 0,
             cancel_unanswered: false,
+            status: watch::Sender::new(BotStatus::Connecting),
         }
+    }
+
+    /// Follows what the bot is doing (take it before [`Bot::run`], which consumes the bot).
+    pub fn status(&self) -> watch::Receiver<BotStatus> {
+        self.status.subscribe()
     }
 
     /// Games finished so far.
@@ -214,8 +283,17 @@ impl Bot {
                 }
             };
             match msg {
-                ServerMsg::Queued { .. } | ServerMsg::Pong { .. } => {}
+                ServerMsg::Queued { queue_size, .. } => {
+                    let waiting = queue_size;
+                    self.status
+                        .send_replace(BotStatus::WaitingForOpponent { waiting });
+                }
+                ServerMsg::Pong { .. } => {}
                 ServerMsg::MatchFound(joined) => {
+                    if let Some(seat) = joined.seat {
+                        let room = joined.room_id;
+                        self.status.send_replace(BotStatus::Playing { room, seat });
+                    }
                     self.recorder.matched(asked, Instant::now());
                     return Ok(Some(joined));
                 }
@@ -287,8 +365,10 @@ impl Bot {
                     message,
                     input_seq,
                 } => {
+                    let input = input_seq.map_or_else(String::new, |seq| format!(", input {seq}"));
                     self.recorder.error(format!(
-                        "room {room}: {code:?}: {message} (input {input_seq:?})"
+                        "room {room}: {}: {message}{input}",
+                        super::words::error_code(code)
                     ));
                     if pending.is_some_and(|p| Some(p.seq) == input_seq) {
                         pending = None;
@@ -300,17 +380,21 @@ impl Bot {
             }
         }
         self.played += 1;
-        self.record_result(room, seat, view, over);
+        let result = self.record_result(room, seat, view, over);
+        let games = self.played;
+        self.status
+            .send_replace(BotStatus::GameEnded { games, result });
         Ok(())
     }
 
+    /// Checks and records how the game ended; the result, unless the ending was illegal.
     fn record_result(
         &self,
         room: u64,
         seat: Seat,
         view: Option<TicTacToeView>,
         over: Option<(Option<Seat>, EndReason)>,
-    ) {
+    ) -> Option<GameResult> {
         let ended = Instant::now();
         let (view, (winner, reason)) = match (view, over) {
             (Some(view), Some(over)) if view.over => (view, over),
@@ -318,7 +402,8 @@ impl Bot {
                 let detail = format!(
                     "room closed with GameOver {over:?} and final view {view:?} (not over)"
                 );
-                return self.recorder.illegal_outcome(room, &detail);
+                self.recorder.illegal_outcome(room, &detail);
+                return None;
             }
         };
         if view.winner != winner {
@@ -326,13 +411,19 @@ impl Bot {
                 "GameOver winner {winner:?} but the final view says {:?}",
                 view.winner
             );
-            return self.recorder.illegal_outcome(room, &detail);
+            self.recorder.illegal_outcome(room, &detail);
+            return None;
         }
         match check_outcome(&view.board, winner, reason) {
-            Ok(verdict) => self
-                .recorder
-                .game_over(room, verdict.result_for(seat), ended),
-            Err(detail) => self.recorder.illegal_outcome(room, &detail),
+            Ok(verdict) => {
+                let result = verdict.result_for(seat);
+                self.recorder.game_over(room, result, ended);
+                Some(result)
+            }
+            Err(detail) => {
+                self.recorder.illegal_outcome(room, &detail);
+                None
+            }
         }
     }
 
@@ -369,6 +460,7 @@ impl Bot {
         let last_event_seq = conn.last_event_seq();
         conn.abort();
         self.recorder.reconnected();
+        let playing = self.status.send_replace(BotStatus::Reconnecting);
         let backoff = self.config.backoff;
         let mut attempt = 0;
         loop {
@@ -378,7 +470,10 @@ impl Bot {
                 last_event_seq,
             };
             match self.open(Some(resume)).await {
-                Ok(welcome) if welcome.resumed => return Ok(()),
+                Ok(welcome) if welcome.resumed => {
+                    self.status.send_replace(playing);
+                    return Ok(());
+                }
                 Ok(_) => {
                     return Err(ClientError::Unexpected(
                         "the server started a new session instead of resuming".into(),

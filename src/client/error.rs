@@ -26,10 +26,11 @@ pub enum ClientError {
     #[error("codec: {0}")]
     Codec(#[from] CodecError),
     /// Nothing arrived (or the operation did not finish) within the limit.
-    #[error("timed out after {0:?} waiting for {1}")]
+    #[error("timed out after {waited} waiting for {1}", waited = super::words::seconds(*.0))]
     Timeout(Duration, &'static str),
     /// The server closed the connection.
-    #[error("connection closed by the server (code {code:?}: {reason})")]
+    #[error("connection closed by the server: {}{}", super::words::close(*code),
+            if reason.is_empty() { String::new() } else { format!(": {reason}") })]
     Closed {
         /// The close code, if the server sent a close frame.
         code: Option<u16>,
@@ -37,7 +38,7 @@ pub enum ClientError {
         reason: String,
     },
     /// The server answered with an `Error` message where the flow needed success.
-    #[error("server refused: {code:?}: {message}")]
+    #[error("server refused: {}: {message}", super::words::error_code(*code))]
     Refused {
         /// The server's error code.
         code: ErrorCode,

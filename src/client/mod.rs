@@ -22,7 +22,7 @@
 //! - [`flood`]: a client that sends `Ack`s as fast as asked (100,000 per second) until the
 //!   server closes it, for checking the server's rate limits.
 //!
-//! Errors are [`ClientError`]. The pure move choosers live with the rules, in
+//! Errors are [`ClientError`]; [`words`] says codes and errors in words for people. The pure move choosers live with the rules, in
 //! [`crate::game::tictactoe_ai`].
 
 mod arena_bot;
@@ -39,12 +39,13 @@ mod outcome;
 mod pool;
 mod predict;
 mod stats;
+pub mod words;
 
 pub use arena_bot::{ARENA, ArenaBot, ArenaBotConfig, HOLD_INPUTS, INPUT_PERIOD};
 pub use arena_load::{ArenaLoad, ArenaLoadConfig};
 pub use arena_stats::{ArenaCounts, ArenaRecorder, ArenaTally, LiveWindow, frame_header_bytes};
 pub use backoff::Backoff;
-pub use bot::{Bot, BotConfig, GAME};
+pub use bot::{Bot, BotConfig, BotStatus, GAME};
 pub use connection::{Connection, Resume, Welcome};
 pub use error::ClientError;
 pub use flood::{FloodConfig, FloodOutcome, flood};

@@ -9,6 +9,7 @@
 //!
 //! [`Engine`] is the cheap-to-clone handle to all of it.
 
+mod admin;
 #[doc(hidden)]
 pub mod bench;
 mod event_log;
@@ -16,7 +17,9 @@ mod frames;
 mod registry;
 mod room;
 mod shard;
+mod warn_limit;
 
+pub use admin::{MemberInfo, RoomDetail, RoomInfo, TickCost};
 pub use registry::{DynGame, Erased, GameEntry, GameRegistry, InputError, WithDeltas};
 pub use room::SHUTDOWN_REASON;
 pub use shard::ShardStats;
@@ -162,6 +165,8 @@ pub(crate) enum ShardCmd {
     Drain,
     /// The drain ran out: end every room.
     EndAll,
+    /// The operator's requests (`/admin/`).
+    Admin(admin::AdminCmd),
 }
 
 struct ShardLink {

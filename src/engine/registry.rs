@@ -61,6 +61,11 @@ pub trait DynGame: Send {
     ) -> Result<(), CodecError>;
     /// See [`Game::outcome`].
     fn outcome(&self) -> Option<Outcome>;
+    /// The view for `viewer` as JSON, for the operator's room inspector (`/admin/`). Byte
+    /// strings become arrays of numbers. `None` for games that do not provide it.
+    fn view_json(&self, _viewer: Viewer) -> Option<serde_json::Value> {
+        None
+    }
     /// Remembers the current view as the state at `now`, as a base for later deltas.
     /// Games without delta support ignore it.
     fn record_view(&mut self, _now: Tick) {}
@@ -129,6 +134,14 @@ impl<G: Game> DynGame for Erased<G> {
     fn outcome(&self) -> Option<Outcome> {
         self.0.outcome()
     }
+
+    fn view_json(&self, viewer: Viewer) -> Option<serde_json::Value> {
+        // A view that JSON cannot hold (a map with non-string keys) shows as its error.
+        Some(
+            serde_json::to_value(self.0.view(viewer))
+                .unwrap_or_else(|error| serde_json::Value::String(format!("{error}"))),
+        )
+    }
 }
 
 /// A [`DeltaGame`] with the recent views that deltas are taken against.
@@ -193,6 +206,10 @@ impl<G: DeltaGame> DynGame for WithDeltas<G> {
 
     fn outcome(&self) -> Option<Outcome> {
         self.inner.outcome()
+    }
+
+    fn view_json(&self, viewer: Viewer) -> Option<serde_json::Value> {
+        self.inner.view_json(viewer)
     }
 
     fn record_view(&mut self, now: Tick) {

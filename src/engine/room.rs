@@ -6,6 +6,7 @@
 mod ops;
 
 pub use ops::SHUTDOWN_REASON;
+mod admin;
 
 use std::sync::Arc;
 

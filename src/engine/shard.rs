@@ -22,6 +22,7 @@
 //! elapsed ticks; tic-tac-toe's turn timer counts ticks). Every overrun and skipped slot is
 //! counted in [`ShardStats`] and logged.
 
+mod admin;
 mod drain;
 
 use std::collections::HashMap;
@@ -32,12 +33,14 @@ use std::time::Duration;
 use bytes::BytesMut;
 use cpu_time::ThreadTime;
 use hdrhistogram::Histogram;
-use slotmap::{SlotMap, new_key_type};
+use slotmap::{SecondaryMap, SlotMap, new_key_type};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use super::admin::RoomMeter;
 use super::room::{Room, RoomLimits};
+use super::warn_limit::{WARN_EVERY, WarnLimit};
 use super::{EngineConfig, RoomObserver, ShardCmd};
 use crate::protocol::{EndReason, ErrorCode, RoomId, Tick};
 
@@ -74,11 +77,20 @@ pub struct ShardStats {
     pub games_finished: Vec<(&'static str, EndReason, u64)>,
 }
 
+impl ShardStats {
+    /// Games that ended (`GameOver`), every game and reason together.
+    pub fn games_finished_total(&self) -> u64 {
+        self.games_finished.iter().map(|(_, _, n)| n).sum()
+    }
+}
+
 pub(crate) struct Shard {
     index: usize,
     rx: mpsc::Receiver<ShardCmd>,
     rooms: SlotMap<RoomKey, Room>,
     by_id: HashMap<RoomId, RoomKey>,
+    /// Each room's age and tick cost, for the operator's view.
+    meters: SecondaryMap<RoomKey, RoomMeter>,
     room_count: Arc<AtomicUsize>,
     observer: Arc<dyn RoomObserver>,
     limits: RoomLimits,
@@ -108,6 +120,7 @@ impl Shard {
             rx,
             rooms: SlotMap::with_key(),
             by_id: HashMap::new(),
+            meters: SecondaryMap::new(),
             room_count,
             observer,
             limits: RoomLimits {
@@ -143,6 +156,8 @@ impl Shard {
         interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let period_nanos = period.as_nanos().max(1);
         let mut last_scheduled: Option<Instant> = None;
+        let (mut skip_warnings, mut overrun_warnings) =
+            (WarnLimit::default(), WarnLimit::default());
         loop {
             let scheduled = tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -155,11 +170,15 @@ impl Shard {
                 let skipped = (gap.as_nanos() / period.as_nanos().max(1)).saturating_sub(1);
                 if skipped > 0 {
                     self.stats.skipped += skipped as u64;
-                    tracing::warn!(
-                        shard = self.index,
-                        skipped,
-                        "tick slots skipped after a late tick"
-                    );
+                    if let Some(held) = skip_warnings.allow(started.into_std(), WARN_EVERY) {
+                        tracing::warn!(
+                            shard = self.index,
+                            skipped,
+                            similar_warnings_held_back = held,
+                            "tick slots skipped after a late tick: the game slowed down rather \
+                             than burst to catch up (the shard or the machine is overloaded)"
+                        );
+                    }
                 }
             }
             last_scheduled = Some(scheduled);
@@ -183,13 +202,18 @@ impl Shard {
                 .saturating_record(lateness.as_micros().max(1) as u64);
             if took > period {
                 self.stats.overruns += 1;
-                tracing::warn!(
-                    shard = self.index,
-                    took_us = took.as_micros() as u64,
-                    budget_us = period.as_micros() as u64,
-                    rooms = self.rooms.len(),
-                    "tick overran its budget"
-                );
+                if let Some(held) = overrun_warnings.allow(started.into_std(), WARN_EVERY) {
+                    tracing::warn!(
+                        shard = self.index,
+                        took_us = took.as_micros() as u64,
+                        budget_us = period.as_micros() as u64,
+                        rooms = self.rooms.len(),
+                        similar_warnings_held_back = held,
+                        "tick overran its budget: its rooms took longer than one tick period \
+                         (too many rooms per shard, or the CPU is busy elsewhere); \
+                         see /metrics or /monitor"
+                    );
+                }
             }
         }
         tracing::debug!(shard = self.index, "shard stopped");
@@ -205,8 +229,16 @@ impl Shard {
         self.stats.ticks += 1;
         let open = self.drain_commands();
         let mut finished = Vec::new();
+        // One clock read per room: each room's tick ends where the next one's starts.
+        let mut clock = std::time::Instant::now();
         for (key, room) in &mut self.rooms {
-            if room.tick(now, &mut self.scratch) {
+            let done = room.tick(now, &mut self.scratch);
+            let after = std::time::Instant::now();
+            if let Some(meter) = self.meters.get_mut(key) {
+                meter.record(after.saturating_duration_since(clock));
+            }
+            clock = after;
+            if done {
                 self.closed.push(key);
             }
             finished.extend(room.finished_now(now));
@@ -217,6 +249,7 @@ impl Shard {
         // Taken out and put back so its capacity is reused next tick.
         let mut closed = std::mem::take(&mut self.closed);
         for key in closed.drain(..) {
+            self.meters.remove(key);
             if let Some(room) = self.rooms.remove(key) {
                 self.by_id.remove(&room.id());
                 self.room_count.fetch_sub(1, Ordering::Relaxed);
@@ -253,6 +286,7 @@ impl Shard {
                 let room = Room::new(id, *room, now, self.limits, self.observer.clone());
                 let key = self.rooms.insert(room);
                 self.by_id.insert(id, key);
+                self.meters.insert(key, RoomMeter::new());
                 self.end_if_draining(key, now);
             }
             ShardCmd::Join {
@@ -325,6 +359,7 @@ impl Shard {
                 stats.rooms = self.rooms.len();
                 let _ = reply.send(stats);
             }
+            ShardCmd::Admin(cmd) => self.admin(cmd),
         }
     }
 }

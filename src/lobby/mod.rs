@@ -6,11 +6,13 @@
 //! the engine; the engine's rooms decide what happens *inside* a room and report back
 //! through [`RoomObserver`].
 
+mod admin;
 mod directory;
 mod listing;
 mod matchmaker;
 mod sessions;
 
+pub use admin::{QueueInfo, SessionInfo};
 pub use directory::{CODE_ALPHABET, CODE_LENGTH, Directory};
 pub use listing::Listing;
 pub use matchmaker::MatchConfig;

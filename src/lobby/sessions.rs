@@ -288,6 +288,12 @@ impl SessionTable {
         self.lock().by_id.get(&id).cloned()
     }
 
+    /// Every live session (a copy of the table's handles: the table is not locked while
+    /// the caller looks at them).
+    pub fn all(&self) -> Vec<Arc<Session>> {
+        self.lock().by_id.values().cloned().collect()
+    }
+
     /// Live sessions.
     pub fn len(&self) -> usize {
         self.lock().by_id.len()

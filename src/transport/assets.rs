@@ -50,6 +50,16 @@ pub const ASSETS: &[Asset] = &[
     },
 ];
 
+/// The room monitor, served at `/monitor` only when `--admin-token` is set (so it is not
+/// in [`ASSETS`], which is served to everyone). It holds no data: it asks for the token
+/// and polls the `/admin/` endpoints with it.
+pub const MONITOR: Asset = Asset {
+    path: "/monitor",
+    content_type: "text/html; charset=utf-8",
+    cache_control: REVALIDATE,
+    body: include_bytes!("../../assets/monitor.html"),
+};
+
 /// The embedded file served at `path`, if any.
 pub fn find(path: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|asset| asset.path == path)

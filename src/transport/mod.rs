@@ -8,6 +8,7 @@
 //! [`WebSocketStream`] with a deliberately small [`WebSocketConfig`], and `connection`
 //! runs it.
 
+mod admin;
 mod assets;
 mod conn_guard;
 mod connection;
@@ -79,6 +80,8 @@ pub(crate) struct Context {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) drain: Drain,
     websockets: Arc<Semaphore>,
+    /// When the server started (the operator's view shows the uptime).
+    started: std::time::Instant,
     connections: AtomicUsize,
     next_conn_id: AtomicU64,
     /// Server-wide budget of `GET /rooms` requests.
@@ -116,6 +119,7 @@ impl Context {
             metrics,
             drain,
             websockets,
+            started: std::time::Instant::now(),
             connections: AtomicUsize::new(0),
             next_conn_id: AtomicU64::new(1),
         }
@@ -160,7 +164,11 @@ pub(crate) async fn accept_loop(listener: TcpListener, ctx: Arc<Context>) {
                 });
             }
             Err(error) => {
-                tracing::warn!(%error, "accept failed");
+                tracing::warn!(
+                    %error,
+                    "accepting a connection failed; retrying in 50 ms (if this says too many \
+                     open files, raise the limit: ulimit -n, or LimitNOFILE for systemd)"
+                );
                 // Back off a little so a persistent error (EMFILE) does not spin.
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
@@ -251,7 +259,15 @@ async fn route(req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
     if handshake::is_upgrade_request(&req) {
         return upgrade(req, ctx, peer);
     }
-    match (req.method().as_str(), req.uri().path()) {
+    if admin::owns(req.uri().path()) {
+        return admin::route(req, &ctx).await;
+    }
+    // HEAD is answered as GET; hyper sends the headers (Content-Length included) and no body.
+    let method = match req.method().as_str() {
+        "HEAD" => "GET",
+        other => other,
+    };
+    match (method, req.uri().path()) {
         ("GET", "/healthz") => {
             let stats = ctx.lobby.stats();
             json(&serde_json::json!({
@@ -271,6 +287,7 @@ async fn route(req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
              ticksync.msgpack.v1 or ticksync.bincode.v1 (see PROTOCOL.md), \
              or play tic-tac-toe in a browser at /play\n",
         ),
+        ("GET", "/play/") => redirect("/play"),
         ("GET", path) => assets::find(path).map_or_else(not_found, assets::Asset::response),
         _ => not_found(),
     }
@@ -309,6 +326,19 @@ async fn prometheus(ctx: &Context) -> Response<Full<Bytes>> {
 }
 
 /// `GET /metrics.json`: each shard's tick statistics since the server started, for load drivers: counters, tick
+/// A permanent redirect to `location` (308: the method is kept).
+fn redirect(location: &'static str) -> Response<Full<Bytes>> {
+    let mut response = text(
+        StatusCode::PERMANENT_REDIRECT,
+        format!("moved to {location}\n"),
+    );
+    response
+        .headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static(location));
+    response
+}
+
+/// Each shard's tick statistics since the server started, for load drivers: counters, tick
 /// duration and lateness percentiles in microseconds, and the tick-duration histogram as
 /// `[value_us, count]` pairs so that a driver can subtract two readings to get a window.
 async fn metrics(ctx: &Context) -> serde_json::Value {

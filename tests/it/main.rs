@@ -1,6 +1,7 @@
 //! Integration tests: the real server on 127.0.0.1:0, real WebSocket clients, the real
 //! protocol. One test binary, one link.
 
+mod admin;
 mod arena;
 mod arena_load;
 mod auth;
@@ -8,6 +9,7 @@ mod chat;
 mod conformance;
 mod delta_property;
 mod deploy;
+mod first_hour;
 mod hostile;
 mod ip_limits;
 mod lifecycle;

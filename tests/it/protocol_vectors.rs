@@ -55,10 +55,12 @@ const NAMES: &[&str] = &[
     "event_player_disconnected",
     "event_chat",
     "event_game_over",
+    "event_game_over_closed",
     "event_input_frame",
     "error_input",
     "error_text_frame",
     "error_token_expired",
+    "error_kicked",
     "room_list",
     "match_cancelled",
     "delta",
@@ -287,6 +289,19 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
                 reason: EndReason::Win,
             },
         ),
+        "event_game_over_closed" => event(
+            10,
+            1800,
+            RoomEvent::GameOver {
+                winner: None,
+                reason: EndReason::Closed,
+            },
+        ),
+        "error_kicked" => Server(ServerMsg::Error {
+            code: ErrorCode::Kicked,
+            message: "abusive chat".into(),
+            input_seq: None,
+        }),
         "event_input_frame" => event(
             12,
             1300,

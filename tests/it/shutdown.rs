@@ -68,7 +68,7 @@ impl ServerProcess {
         Ok(server)
     }
 
-    /// The next JSON log line whose message is `message`. Every line must be JSON.
+    /// The next JSON log line whose message starts with `message`. Every line must be JSON.
     async fn log_line(&mut self, message: &str) -> Result<serde_json::Value> {
         let found = async {
             while let Some(line) = self.logs.recv().await {
@@ -76,7 +76,8 @@ impl ServerProcess {
                 let value: serde_json::Value = serde_json::from_str(&line)
                     .with_context(|| format!("not a JSON log line: {line}"))?;
                 ensure!(value["level"].is_string(), "no level in {line}");
-                if value["fields"]["message"] == message {
+                let text = value["fields"]["message"].as_str().unwrap_or_default();
+                if text.starts_with(message) {
                     return Ok(value);
                 }
             }

@@ -40,10 +40,30 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> Result<HttpResponse> {
 /// Sends a body-less `method path` request with `Connection: close` and reads the whole
 /// response.
 pub async fn http_request(addr: SocketAddr, method: &str, path: &str) -> Result<HttpResponse> {
+    http_send(addr, method, path, &[], "").await
+}
+
+/// Sends `method path` with extra `headers` and `body` (with its `Content-Length`) and
+/// `Connection: close`, and reads the whole response.
+pub async fn http_send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<HttpResponse> {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await?;
-        let request =
-            format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        let mut request =
+            format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if !body.is_empty() {
+            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
         stream.write_all(request.as_bytes()).await?;
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await?;

@@ -1,0 +1,151 @@
+//! Refusing settings that cannot work, with a sentence saying why, before anything starts.
+//!
+//! [`ServerConfig::validate`] runs in [`crate::server::Server::start`], so an embedder gets
+//! the same refusal as `ticksync serve`. The messages name the command-line option.
+
+use std::time::Duration;
+
+use super::ServerConfig;
+
+/// A setting that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A duration that must be positive is zero.
+    #[error("--{option} must be more than 0 seconds: {why}")]
+    Zero {
+        /// The option, without its dashes.
+        option: &'static str,
+        /// What the setting does, and so why zero breaks it.
+        why: &'static str,
+    },
+    /// `--outbox-events 0`.
+    #[error(
+        "--outbox-events must be at least 1: it is how many reliable frames a connection \
+         may have queued, and with 0 every connection would be closed as too slow (4003) \
+         at its first message"
+    )]
+    NoOutbox,
+    /// The idle timeout is shorter than two ping intervals.
+    #[error(
+        "--idle-timeout ({idle:?}) must be at least twice --ping-interval ({ping:?}): the \
+         server's pings are what a quiet but healthy client answers, so with fewer than two \
+         pings per idle timeout such clients are dropped as idle (close 4004)"
+    )]
+    IdleBeforePings {
+        /// The idle timeout.
+        idle: Duration,
+        /// The ping interval.
+        ping: Duration,
+    },
+    /// The admin token is unusable.
+    #[error("{0}")]
+    AdminToken(String),
+}
+
+impl ServerConfig {
+    /// Checks that these settings can work.
+    ///
+    /// # Errors
+    /// The first [`ConfigError`] found.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            (
+                "ping-interval",
+                self.ping_interval,
+                "it is how often each client is pinged",
+            ),
+            (
+                "idle-timeout",
+                self.idle_timeout,
+                "a connection silent this long is dropped, so 0 drops every connection",
+            ),
+            (
+                "handshake-timeout",
+                self.handshake_timeout,
+                "every HTTP request and WebSocket handshake must complete within it",
+            ),
+            (
+                "hello-timeout",
+                self.hello_timeout,
+                "every connection must send Hello within it",
+            ),
+            (
+                "write-timeout",
+                self.write_timeout,
+                "a write stalled this long drops the connection",
+            ),
+        ];
+        for (option, value, why) in positive {
+            if value.is_zero() {
+                return Err(ConfigError::Zero { option, why });
+            }
+        }
+        if self.outbox_events == 0 {
+            return Err(ConfigError::NoOutbox);
+        }
+        if self.idle_timeout < self.ping_interval.saturating_mul(2) {
+            return Err(ConfigError::IdleBeforePings {
+                idle: self.idle_timeout,
+                ping: self.ping_interval,
+            });
+        }
+        self.admin.validate().map_err(ConfigError::AdminToken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid() {
+        assert_eq!(ServerConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn settings_that_cannot_work_are_refused_with_the_option_and_the_reason() {
+        let refused = |change: fn(&mut ServerConfig)| {
+            let mut config = ServerConfig::default();
+            change(&mut config);
+            config.validate().expect_err("refused").to_string()
+        };
+        let message = refused(|c| c.ping_interval = Duration::ZERO);
+        assert!(
+            message.starts_with("--ping-interval must be more than 0"),
+            "{message}"
+        );
+        let message = refused(|c| c.idle_timeout = Duration::ZERO);
+        assert!(
+            message.starts_with("--idle-timeout must be more than 0"),
+            "{message}"
+        );
+        let message = refused(|c| c.hello_timeout = Duration::ZERO);
+        assert!(message.starts_with("--hello-timeout"), "{message}");
+        let message = refused(|c| c.outbox_events = 0);
+        assert!(
+            message.starts_with("--outbox-events must be at least 1"),
+            "{message}"
+        );
+        let message = refused(|c| {
+            c.ping_interval = Duration::from_secs(10);
+            c.idle_timeout = Duration::from_secs(15);
+        });
+        assert!(message.contains("twice --ping-interval"), "{message}");
+        assert!(
+            message.contains("15s") && message.contains("10s"),
+            "{message}"
+        );
+        let message = refused(|c| c.admin.token = Some("short".into()));
+        assert!(message.contains("--admin-token"), "{message}");
+    }
+
+    #[test]
+    fn an_idle_timeout_of_exactly_two_pings_is_enough() {
+        let config = ServerConfig {
+            ping_interval: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(10),
+            ..ServerConfig::default()
+        };
+        assert_eq!(config.validate(), Ok(()));
+    }
+}

@@ -1,0 +1,97 @@
+//! What the operator's view (`/admin/`) reads from a room, and closing one by hand.
+//!
+//! Kept apart from the room's own logic; it only reads the room's fields, and
+//! [`Room::admin_close`] goes through the room's own `emit`, so a closed room's events are
+//! numbered and logged like every other.
+
+use super::{Role, Room};
+use crate::engine::admin::{MemberInfo, RoomDetail, RoomInfo, RoomMeter};
+use crate::game::Viewer;
+use crate::protocol::{EndReason, ErrorCode, RoomEvent, RoomStatus, ServerMsg, Tick};
+
+impl Room {
+    /// The room's row in the operator's list.
+    pub(in crate::engine) fn admin_info(&self, shard: usize, meter: &RoomMeter) -> RoomInfo {
+        let away = self
+            .members
+            .iter()
+            .filter(|m| matches!(m.role, Role::Player(_)) && m.outbox.is_none())
+            .count();
+        RoomInfo {
+            room_id: self.id,
+            shard,
+            game: self.entry.name.to_string(),
+            status: self.status,
+            players: self.player_count(),
+            seats: self.entry.seats,
+            players_away: u8::try_from(away).unwrap_or(u8::MAX),
+            spectators: self.spectator_count(),
+            public: self.public,
+            relay: self.relay(),
+            code: self.code.clone(),
+            age_s: meter.age_s(),
+            ticks: meter.ticks(),
+            tick_us: meter.cost(),
+        }
+    }
+
+    /// The room's members and current state, for the operator's inspector.
+    pub(in crate::engine) fn admin_detail(
+        &self,
+        shard: usize,
+        meter: &RoomMeter,
+        now: Tick,
+    ) -> RoomDetail {
+        let mut members: Vec<MemberInfo> = self
+            .members
+            .iter()
+            .map(|m| MemberInfo {
+                session: m.session,
+                seat: match m.role {
+                    Role::Player(seat) => Some(seat),
+                    Role::Spectator => None,
+                },
+                connected: m.outbox.is_some(),
+                away_until_tick: m.away_until,
+                input_seq: m.input_seq,
+            })
+            .collect();
+        // Players first (stable: join order within each group).
+        members.sort_by_key(|m| m.seat.is_none());
+        RoomDetail {
+            info: self.admin_info(shard, meter),
+            tick: now,
+            members,
+            state: self
+                .game
+                .as_ref()
+                .and_then(|game| game.view_json(Viewer::Spectator)),
+        }
+    }
+
+    /// Ends the room on the operator's word: a running game ends with
+    /// `GameOver { winner: None, reason: Closed }`, then every connected member gets
+    /// `Error RoomClosed` carrying `reason`. The shard then removes the room and
+    /// [`Room::close`] sends `RoomLeft`.
+    pub(in crate::engine) fn admin_close(&mut self, now: Tick, reason: &str) {
+        if self.status == RoomStatus::Running {
+            self.status = RoomStatus::Finished;
+            self.finished_at = Some(now);
+            self.emit(
+                now,
+                RoomEvent::GameOver {
+                    winner: None,
+                    reason: EndReason::Closed,
+                },
+            );
+        }
+        let notice = ServerMsg::Error {
+            code: ErrorCode::RoomClosed,
+            message: reason.to_string(),
+            input_seq: None,
+        };
+        for outbox in self.members.iter().filter_map(|m| m.outbox.as_ref()) {
+            outbox.push_msg(&notice);
+        }
+    }
+}

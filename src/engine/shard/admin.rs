@@ -1,0 +1,55 @@
+//! A shard's side of the operator's view: answering [`AdminCmd`]s about its rooms.
+
+use std::sync::atomic::Ordering;
+
+use super::Shard;
+use crate::engine::admin::{AdminCmd, RoomMeter};
+
+impl Shard {
+    /// Applies one operator command at the current tick. Replies go to askers that may
+    /// have given up; that is not an error.
+    pub(super) fn admin(&mut self, cmd: AdminCmd) {
+        let now = self.now;
+        match cmd {
+            AdminCmd::List(reply) => {
+                let rooms = self
+                    .rooms
+                    .iter()
+                    .map(|(key, room)| room.admin_info(self.index, &self.meter(key)))
+                    .collect();
+                let _ = reply.send(rooms);
+            }
+            AdminCmd::Inspect { room, reply } => {
+                let detail = self.by_id.get(&room).and_then(|&key| {
+                    let room = self.rooms.get(key)?;
+                    Some(room.admin_detail(self.index, &self.meter(key), now))
+                });
+                let _ = reply.send(detail);
+            }
+            AdminCmd::Close {
+                room,
+                reason,
+                reply,
+            } => {
+                let key = self.by_id.remove(&room);
+                let found = key.and_then(|key| {
+                    self.meters.remove(key);
+                    self.rooms.remove(key)
+                });
+                let closed = found.is_some();
+                if let Some(mut closing) = found {
+                    self.room_count.fetch_sub(1, Ordering::Relaxed);
+                    tracing::info!(room, %reason, "room closed by the operator");
+                    closing.admin_close(now, &reason);
+                    closing.close();
+                }
+                let _ = reply.send(closed);
+            }
+        }
+    }
+
+    /// The room's meter (every room gets one when created; a fresh one otherwise).
+    fn meter(&self, key: super::RoomKey) -> RoomMeter {
+        self.meters.get(key).copied().unwrap_or_else(RoomMeter::new)
+    }
+}
