@@ -27,6 +27,8 @@ pub mod client;
 pub mod codec;
 pub mod config;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod game;
 pub mod lobby;
 pub mod outbox;

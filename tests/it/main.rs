@@ -5,6 +5,7 @@ mod arena;
 mod arena_load;
 mod chat;
 mod delta_property;
+mod fuzz_corpus;
 mod lifecycle;
 mod load;
 mod matchmaking;
