@@ -35,6 +35,8 @@ pub mod client;
 pub mod codec;
 pub mod config;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod game;
 pub mod limits;
 pub mod lobby;

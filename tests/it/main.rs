@@ -10,6 +10,7 @@ mod conformance;
 mod delta_property;
 mod deploy;
 mod first_hour;
+mod fuzz_corpus;
 mod hostile;
 mod ip_limits;
 mod lifecycle;

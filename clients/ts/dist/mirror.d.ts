@@ -1,0 +1,51 @@
+/**
+ * The acknowledged-state mirror (PROTOCOL.md "Acknowledgements and deltas", "What a
+ * client keeps"): the states received, keyed by tick, in a bounded ring.
+ *
+ * - A `Snapshot` stores its state under its tick.
+ * - A `Delta` takes the state stored under `base_tick`, applies the delta (the game's
+ *   `applyDelta`, told how many ticks lie between) and stores the result under `tick`.
+ * - The state with the newest tick is the current one, and the one to acknowledge.
+ *
+ * The server only takes deltas against ticks this client acknowledged, which are in the
+ * ring as long as it keeps at least 64 states (or `tick_hz`, at most 128): 128 is kept.
+ * Ticks are never assumed consecutive. Clear the ring on entering or leaving a room.
+ */
+/** How a game's states and deltas are decoded and combined. */
+export interface GameAdapter<State = unknown, Delta = unknown> {
+    /** Decodes `Snapshot.state`. */
+    decodeState(bytes: Uint8Array): State;
+    /** Decodes `Delta.delta` (games with deltas only). */
+    decodeDelta?(bytes: Uint8Array): Delta;
+    /** The state `ticks` ticks after `base`, given the delta (games with deltas only). */
+    applyDelta?(base: State, delta: Delta, ticks: bigint): State;
+}
+/** A `Delta` whose base the mirror does not hold, or a delta for a game without deltas. */
+export declare class MirrorError extends Error {
+    constructor(message: string);
+}
+/** States kept: every base the server can use is among the last 128 (PROTOCOL.md). */
+export declare const MIRROR_CAPACITY = 128;
+export declare class StateMirror<State = unknown, Delta = unknown> {
+    readonly game: GameAdapter<State, Delta>;
+    readonly capacity: number;
+    /** Insertion order is tick order: the server's ticks only increase. */
+    private states;
+    private newest;
+    constructor(game: GameAdapter<State, Delta>, capacity?: number);
+    /** Stores a full state; returns it. */
+    applySnapshot(tick: bigint, bytes: Uint8Array): State;
+    /** Rebuilds the state at `tick` from the one at `baseTick`; returns it. */
+    applyDelta(tick: bigint, baseTick: bigint, bytes: Uint8Array): State;
+    /** The newest tick held (what to acknowledge), or `null`. */
+    get tick(): bigint | null;
+    /** The newest state, or `undefined`. */
+    get state(): State | undefined;
+    /** The state stored under `tick`, if still held. */
+    at(tick: bigint): State | undefined;
+    /** Every (tick, state) held, oldest first. */
+    entries(): [bigint, State][];
+    /** Forgets every state (a new room, or none). */
+    clear(): void;
+    private store;
+}

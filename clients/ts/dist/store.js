@@ -1,0 +1,31 @@
+/**
+ * Where the resume token lives. The token is the only way back into a session (a seat in
+ * a running game), so the application decides where it is kept: memory (the default; a
+ * new process is a new session), `sessionStorage` (survives a page reload, one per tab),
+ * or anything else with these three methods.
+ */
+/** A token kept in this object only. */
+export function memoryTokenStore() {
+    let token = null;
+    return {
+        load: () => token,
+        save: (value) => {
+            token = value;
+        },
+        clear: () => {
+            token = null;
+        },
+    };
+}
+/**
+ * A token kept in Web Storage under `key`. Use `sessionStorage` so that a reload resumes
+ * and two tabs are two players (a duplicated tab copies it: the server then hands the
+ * session to whichever tab resumes last, closing the other with 4002).
+ */
+export function webStorageTokenStore(storage, key = "ticksync.token") {
+    return {
+        load: () => storage.getItem(key),
+        save: (value) => storage.setItem(key, value),
+        clear: () => storage.removeItem(key),
+    };
+}
