@@ -46,6 +46,16 @@ pub struct LimitsArgs {
     /// Failed room-code attempts per connection before closing it with 4020.
     #[arg(long, env = "TICKSYNC_MAX_CODE_FAILURES", default_value_t = 20)]
     pub max_code_failures: u32,
+    /// `JoinRoom` lookups one client address may make at once, over all its connections.
+    #[arg(long, env = "TICKSYNC_IP_CODE_LOOKUP_BURST", default_value_t = 30)]
+    pub ip_code_lookup_burst: u32,
+    /// `JoinRoom` lookups per minute one client address may make after the burst.
+    #[arg(
+        long,
+        env = "TICKSYNC_IP_CODE_LOOKUPS_PER_MINUTE",
+        default_value_t = 10
+    )]
+    pub ip_code_lookups_per_minute: u32,
     /// `GET /rooms` requests per second, server-wide; more get HTTP 429.
     #[arg(long, env = "TICKSYNC_HTTP_ROOMS_PER_SECOND", default_value_t = 50)]
     pub http_rooms_per_second: u32,
@@ -66,6 +76,8 @@ impl LimitsArgs {
             flood_drops_per_second: self.flood_drops_per_second,
             inbox_share: self.inbox_share,
             max_code_failures: self.max_code_failures,
+            ip_code_lookup_burst: self.ip_code_lookup_burst,
+            ip_code_lookups_per_minute: self.ip_code_lookups_per_minute,
             http_rooms_per_second: self.http_rooms_per_second,
             slow_reader_timeout: self.slow_reader_timeout,
             ..LimitsConfig::default()

@@ -33,11 +33,13 @@ pub enum LimitReason {
     InvalidUtf8,
     /// A connection closed with 1009: a frame or message over the size cap.
     TooBig,
+    /// A `JoinRoom` refused unanswered: its client address made too many lookups lately.
+    CodeAttemptsIp,
 }
 
 impl LimitReason {
     /// Every reason, in counter order.
-    pub const ALL: [LimitReason; 12] = [
+    pub const ALL: [LimitReason; 13] = [
         LimitReason::Messages,
         LimitReason::Bytes,
         LimitReason::InboxShare,
@@ -50,6 +52,7 @@ impl LimitReason {
         LimitReason::ProtocolViolation,
         LimitReason::InvalidUtf8,
         LimitReason::TooBig,
+        LimitReason::CodeAttemptsIp,
     ];
 
     /// The `reason` label.
@@ -67,6 +70,7 @@ impl LimitReason {
             LimitReason::ProtocolViolation => "protocol_violation",
             LimitReason::InvalidUtf8 => "invalid_utf8",
             LimitReason::TooBig => "too_big",
+            LimitReason::CodeAttemptsIp => "code_attempts_ip",
         }
     }
 

@@ -20,12 +20,14 @@ mod code_guard;
 mod conn;
 mod counters;
 mod inbox;
+mod ip_codes;
 
 pub use args::LimitsArgs;
 pub use code_guard::{CodeGuard, Guess};
 pub use conn::{Admit, ConnLimiter, bucket};
 pub use counters::{CounterRow, LimitCounters, LimitReason};
 pub use inbox::{InboxShare, InboxShares};
+pub use ip_codes::IpCodeLimiter;
 
 use std::time::Duration;
 
@@ -56,6 +58,10 @@ pub struct LimitsConfig {
     pub code_failures_per_minute: u32,
     /// Failed room-code attempts after which the connection is closed with 4020.
     pub max_code_failures: u32,
+    /// `JoinRoom` lookups one client address may make at once, over all its connections.
+    pub ip_code_lookup_burst: u32,
+    /// `JoinRoom` lookups per minute one client address may make after the burst.
+    pub ip_code_lookups_per_minute: u32,
     /// `ListRooms`/`ListRoomsAfter` requests a connection may make at once.
     pub list_rooms_burst: u32,
     /// `ListRooms`/`ListRoomsAfter` requests per second per connection, sustained.
@@ -87,6 +93,8 @@ impl Default for LimitsConfig {
             code_failure_burst: 5,
             code_failures_per_minute: 6,
             max_code_failures: 20,
+            ip_code_lookup_burst: 30,
+            ip_code_lookups_per_minute: 10,
             list_rooms_burst: 5,
             list_rooms_per_second: 1,
             http_rooms_burst: 100,

@@ -3,6 +3,8 @@
 //! directory budget and the connection's share of its shard's inbox, before anything
 //! reaches the lobby or the engine.
 
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::RateLimiter;
@@ -11,8 +13,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::dispatch::error;
 use crate::limits::{
-    Admit, CodeGuard, ConnLimiter, Guess, InboxShare, InboxShares, LimitCounters, LimitReason,
-    LimitsConfig, bucket,
+    Admit, CodeGuard, ConnLimiter, Guess, InboxShare, InboxShares, IpCodeLimiter, LimitCounters,
+    LimitReason, LimitsConfig, bucket,
 };
 use crate::protocol::{ClientMsg, ErrorCode, ServerMsg, close_code};
 
@@ -46,10 +48,17 @@ pub(crate) struct ConnGuard {
         governor::middleware::NoOpMiddleware<<DefaultClock as governor::clock::Clock>::Instant>,
     >,
     shares: InboxShares,
+    /// This connection's client address and the server-wide lookups per address.
+    ip: IpAddr,
+    ip_codes: Arc<IpCodeLimiter>,
 }
 
 impl ConnGuard {
-    pub(crate) fn new(config: &LimitsConfig) -> ConnGuard {
+    pub(crate) fn new(
+        config: &LimitsConfig,
+        ip: IpAddr,
+        ip_codes: Arc<IpCodeLimiter>,
+    ) -> ConnGuard {
         let list_rooms = bucket(
             config.list_rooms_per_second,
             Duration::from_secs(1),
@@ -60,6 +69,8 @@ impl ConnGuard {
             codes: CodeGuard::new(config),
             list_rooms: RateLimiter::direct(list_rooms),
             shares: InboxShares::new(config.inbox_share),
+            ip,
+            ip_codes,
         }
     }
 
@@ -95,6 +106,14 @@ impl ConnGuard {
     pub(crate) fn before(&mut self, msg: &ClientMsg, counters: &LimitCounters) -> Before {
         match msg {
             ClientMsg::JoinRoom { .. } => match self.codes.check() {
+                Guess::Allowed if !self.ip_codes.allow(self.ip) => {
+                    counters.hit(LimitReason::CodeAttemptsIp);
+                    Before::Refuse(error(
+                        ErrorCode::RateLimited,
+                        "too many room codes from this address; wait before trying again",
+                        None,
+                    ))
+                }
                 Guess::Allowed => Before::Go(None),
                 Guess::Limited => {
                     counters.hit(LimitReason::CodeAttemptsLimited);

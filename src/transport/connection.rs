@@ -78,8 +78,8 @@ where
         session: None,
         bad_messages: 0,
         farewell: false,
+        guard: ConnGuard::new(&ctx.config.limits, peer.ip, ctx.ip_codes.clone()),
         peer,
-        guard: ConnGuard::new(&ctx.config.limits),
     };
     reader.read_loop(&mut stream, &writer_done).await;
     if let Some(session) = reader.session.take() {

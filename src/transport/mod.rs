@@ -86,6 +86,8 @@ pub(crate) struct Context {
     next_conn_id: AtomicU64,
     /// Server-wide budget of `GET /rooms` requests.
     http_rooms: rooms::HttpRoomsLimit,
+    /// `JoinRoom` lookups per client address, shared by all its connections.
+    pub(crate) ip_codes: Arc<crate::limits::IpCodeLimiter>,
 }
 
 /// Decrements the connection count when a connection ends, however it ends.
@@ -108,9 +110,11 @@ impl Context {
     ) -> Context {
         let websockets = Arc::new(Semaphore::new(config.max_connections.max(1)));
         let http_rooms = rooms::HttpRoomsLimit::new(&config.limits);
+        let ip_codes = Arc::new(crate::limits::IpCodeLimiter::new(&config.limits));
         let drain = Drain::new(config.shutdown.clone());
         Context {
             http_rooms,
+            ip_codes,
             config,
             lobby,
             shutdown,

@@ -99,6 +99,50 @@ async fn a_client_flooding_100k_messages_a_second_is_closed_while_40_arena_playe
     Ok(())
 }
 
+/// Guessing from many connections of one address: the per-address budget of lookups
+/// holds however the guesses are spread, and another address is not affected.
+#[tokio::test]
+async fn one_address_guessing_over_many_connections_is_limited_per_address() -> Result<()> {
+    let mut config = test_config();
+    config.limits.ip_code_lookup_burst = 6;
+    config.limits.ip_code_lookups_per_minute = 1;
+    let server = start(config).await;
+    let addr = server.local_addr();
+    let guess = |n: usize| ClientMsg::JoinRoom {
+        code: format!("{n:0>8}").replace('0', "A"),
+        spectate: true,
+    };
+    // Three connections, two wrong guesses each: well inside each connection's own limit
+    // (5 at once, 20 in all), and together exactly the address's burst of 6.
+    let mut guessers = Vec::new();
+    for c in 0..3 {
+        let mut guesser = Client::connect(addr, Codec::MsgPack).await?;
+        for g in 0..2 {
+            guesser
+                .refused(&guess(c * 2 + g), ErrorCode::UnknownRoomCode)
+                .await?;
+        }
+        guessers.push(guesser);
+    }
+    // A fourth connection from the same address: refused before any lookup.
+    let mut fourth = Client::connect(addr, Codec::Bincode).await?;
+    fourth.refused(&guess(7), ErrorCode::RateLimited).await?;
+    guessers[0]
+        .refused(&guess(8), ErrorCode::RateLimited)
+        .await?;
+    assert!(
+        server
+            .lobby()
+            .limit_counters()
+            .hits(LimitReason::CodeAttemptsIp)
+            >= 2
+    );
+    // The connections themselves carry on.
+    fourth.ping(1).await?;
+    server.shutdown().await;
+    Ok(())
+}
+
 #[tokio::test]
 async fn guessing_room_codes_is_rate_limited_then_closed_with_4020() -> Result<()> {
     let mut config = test_config();
