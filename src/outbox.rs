@@ -85,6 +85,8 @@ pub struct Outbox {
     inner: Mutex<Inner>,
     wake: Arc<Wake>,
     acked_tick: AtomicU64,
+    /// Set by the reader when a pong arrives; taken by the writer at its next ping.
+    pong: AtomicBool,
 }
 
 /// The writer's wake-up, shareable so a deferred wake can outlive the borrow of the outbox.
@@ -147,6 +149,7 @@ impl Outbox {
             inner: Mutex::new(Inner::default()),
             wake: Arc::new(Wake::default()),
             acked_tick: AtomicU64::new(0),
+            pong: AtomicBool::new(false),
         })
     }
 
@@ -155,6 +158,16 @@ impl Outbox {
     /// tick: an atomic, so acknowledgements cost no message to the shard.
     pub fn acknowledge(&self, tick: Tick) {
         self.acked_tick.fetch_max(tick, Ordering::Relaxed);
+    }
+
+    /// Records that the client answered a WebSocket ping (written by the reader).
+    pub fn pong_received(&self) {
+        self.pong.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a pong arrived since the last call (read by the writer at each ping).
+    pub fn take_pong(&self) -> bool {
+        self.pong.swap(false, Ordering::Relaxed)
     }
 
     /// The newest tick the client has acknowledged on this connection (0 for none).

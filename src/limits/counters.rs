@@ -35,11 +35,14 @@ pub enum LimitReason {
     TooBig,
     /// A `JoinRoom` refused unanswered: its client address made too many lookups lately.
     CodeAttemptsIp,
+    /// A connection closed with 4003: it answered no ping for the idle timeout plus a ping
+    /// interval.
+    NoPong,
 }
 
 impl LimitReason {
     /// Every reason, in counter order.
-    pub const ALL: [LimitReason; 13] = [
+    pub const ALL: [LimitReason; 14] = [
         LimitReason::Messages,
         LimitReason::Bytes,
         LimitReason::InboxShare,
@@ -53,6 +56,7 @@ impl LimitReason {
         LimitReason::InvalidUtf8,
         LimitReason::TooBig,
         LimitReason::CodeAttemptsIp,
+        LimitReason::NoPong,
     ];
 
     /// The `reason` label.
@@ -71,6 +75,7 @@ impl LimitReason {
             LimitReason::InvalidUtf8 => "invalid_utf8",
             LimitReason::TooBig => "too_big",
             LimitReason::CodeAttemptsIp => "code_attempts_ip",
+            LimitReason::NoPong => "no_pong",
         }
     }
 

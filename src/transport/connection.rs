@@ -283,7 +283,11 @@ impl Reader<'_> {
                 Next::Stop
             }
             // Pings are answered by tungstenite; any frame counts as activity.
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Next::Continue,
+            Message::Pong(_) => {
+                self.outbox.pong_received();
+                Next::Continue
+            }
+            Message::Ping(_) | Message::Frame(_) => Next::Continue,
         }
     }
 
@@ -507,11 +511,32 @@ async fn write_until_closed<S>(
     let mut scratch = BytesMut::with_capacity(512);
     let mut ping =
         tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
+    // A client that answers no ping for this long is not reading, even while the kernel
+    // still takes our writes (its buffers absorb a slow stream for a long time). Longer
+    // than the idle timeout, so a client that is wholly silent is closed as idle first.
+    let pong_deadline = config.idle_timeout + config.ping_interval;
+    let mut last_pong = Instant::now();
     loop {
         let wake = tokio::select! {
             _ = outbox.next_batch(&mut batch) => Wake::Batch,
             _ = ping.tick() => Wake::Ping,
         };
+        if let Wake::Ping = wake {
+            if outbox.take_pong() {
+                last_pong = Instant::now();
+            } else if last_pong.elapsed() > pong_deadline {
+                tracing::info!("closing a client that answers no pings (4003)");
+                ctx.counters().hit(LimitReason::NoPong);
+                tally.code = Some(close_code::TOO_SLOW);
+                let close = CloseFrame {
+                    code: close_code::TOO_SLOW.into(),
+                    reason: "client too slow: it answers no pings".into(),
+                };
+                let send = sink.send(Message::Close(Some(close)));
+                let _ = timeout(limits.close_timeout, send).await;
+                return;
+            }
+        }
         let write = async {
             match wake {
                 Wake::Batch => {

@@ -542,3 +542,38 @@ async fn shutdown_is_not_held_up_by_clients_that_stopped_reading() -> Result<()>
     drop(stalled);
     Ok(())
 }
+
+/// A client that keeps sending but never reads (so never answers the server's pings) is
+/// closed with 4003 once it has answered no ping for the idle timeout plus one ping
+/// interval, however long the kernel would go on buffering its stream; a client that
+/// reads stays.
+#[tokio::test]
+async fn a_client_that_answers_no_pings_is_closed_with_4003() -> Result<()> {
+    let mut config = test_config();
+    config.ping_interval = Duration::from_millis(100);
+    config.idle_timeout = Duration::from_millis(500);
+    let server = start(config).await;
+    let addr = server.local_addr();
+    let mut reader = Client::connect(addr, Codec::MsgPack).await?;
+    let mut deaf = Client::connect(addr, Codec::Bincode).await?;
+    let deadline = tokio::time::Instant::now() + crate::support::WAIT;
+    let mut nonce = 0;
+    while server.lobby().limit_counters().hits(LimitReason::NoPong) == 0 {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the deaf client was never closed"
+        );
+        // It talks (so it is never idle) but never reads.
+        if deaf.send(&ClientMsg::Ack { tick: 0 }).await.is_err() {
+            break;
+        }
+        nonce += 1;
+        reader.ping(nonce).await?;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(deaf.raw_close_code().await?, Some(close_code::TOO_SLOW));
+    // The one that reads answers the pings as it goes, and is still here.
+    reader.ping(u64::MAX).await?;
+    server.shutdown().await;
+    Ok(())
+}
