@@ -252,7 +252,7 @@ pub struct SecurityArgs {
     /// Count clients by the last X-Forwarded-For address (only behind a proxy that sets it).
     #[arg(long, env = "TICKSYNC_TRUST_PROXY")]
     pub trust_proxy: bool,
-    /// Comma-separated origins browsers may connect from, e.g. https://play.example.com;
+    /// Comma-separated origins browsers may connect from, e.g. `https://play.example.com`;
     /// others get HTTP 403. Unset: any origin.
     #[arg(long, env = "TICKSYNC_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origins)]
     pub allowed_origins: Vec<String>,

@@ -19,7 +19,7 @@
 //!   acknowledgements, input latency, prediction checks), counting into an
 //!   [`ArenaRecorder`] inside a [`LiveWindow`].
 //! - [`ArenaLoad`]: the `arena` workload of WORKLOADS.md.
-//! - [`flood`]: a client that sends `Ack`s as fast as asked (100,000 per second) until the
+//! - [`flood`](fn@flood): a client that sends `Ack`s as fast as asked (100,000 per second) until the
 //!   server closes it, for checking the server's rate limits.
 //!
 //! Errors are [`ClientError`]; [`words`] says codes and errors in words for people. The pure move choosers live with the rules, in

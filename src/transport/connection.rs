@@ -4,30 +4,25 @@
 //! lobby requests) and forwards game input to the room's shard. Before `Hello`, any other
 //! frame (undecodable or not) closes the connection with 4001. After it, a malformed frame
 //! is answered with an `Error` and the connection carries on; the frame after
-//! [`ServerConfig::max_bad_messages`] of them closes it with 1008.
+//! [`ServerConfig::max_bad_messages`](crate::config::ServerConfig::max_bad_messages) of them closes it with 1008.
 //!
 //! Before a frame is even decoded, the reader passes it through the connection's limits
 //! ([`conn_guard`](super::conn_guard)): over the message or byte rate it is dropped, and a flood is
 //! closed with 1008. A WebSocket protocol violation closes with its RFC 6455 code
-//! ([`violation`](super::violation)).
+//! ([`violation`]).
 //!
-//! The **writer** waits on the outbox, writes the pending events and the newest state in
-//! the order the room produced them, and flushes once per batch. It also sends a WebSocket
-//! ping every [`ServerConfig::ping_interval`]; the reader drops a connection that has sent
-//! nothing for [`ServerConfig::idle_timeout`]. A write that cannot complete within the
-//! slow-reader timeout (the client's newest state stays unsent) closes the connection with
-//! 4003, with a close frame if the socket takes one within the close timeout; at shutdown
-//! a pending write gets only the close timeout.
+//! The **writer** ([`writer`](super::writer)) waits on the outbox and writes what it holds,
+//! pings, and closes a client that stops reading. The reader drops a connection that has
+//! sent nothing for [`ServerConfig::idle_timeout`](crate::config::ServerConfig::idle_timeout).
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
 
@@ -35,13 +30,12 @@ use super::Context;
 use super::conn_guard::{Before, Close, ConnGuard};
 use super::dispatch::{dispatch, error};
 use super::violation;
+use super::writer::write_loop;
 use crate::codec::Codec;
-use crate::config::ServerConfig;
 use crate::engine::SHUTDOWN_REASON;
-use crate::limits::LimitReason;
 use crate::lobby::{Binding, Session};
-use crate::metrics::{ClientKind, WireCounters};
-use crate::outbox::{Batch, Outbox, StateFrame};
+use crate::metrics::ClientKind;
+use crate::outbox::Outbox;
 use crate::protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, close_code};
 
 /// What the handshake learned about the client: its address (as the per-IP limits count
@@ -466,200 +460,4 @@ impl Reader<'_> {
         self.session = Some(session);
         Next::Continue
     }
-}
-
-/// How one write ended.
-enum Wrote {
-    Done,
-    Failed(tungstenite::Error),
-    /// Not finished within the slow-reader timeout: the client is not reading.
-    Stalled,
-    /// Not finished within the close timeout after shutdown began.
-    ShutDown,
-}
-
-/// Writes what the outbox holds, flushing once per batch, and pings on schedule. Cancels
-/// `done` when it stops, so the reader stops too. Gives the sink back at the end.
-async fn write_loop<S>(
-    mut sink: SplitSink<WebSocketStream<S>, Message>,
-    outbox: Arc<Outbox>,
-    ctx: Arc<Context>,
-    done: CancellationToken,
-    wire: Arc<WireCounters>,
-) -> SplitSink<WebSocketStream<S>, Message>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let _done = done.drop_guard();
-    let mut tally = CloseTally { wire, code: None };
-    write_until_closed(&mut sink, &outbox, &ctx, &mut tally).await;
-    sink
-}
-
-async fn write_until_closed<S>(
-    sink: &mut SplitSink<WebSocketStream<S>, Message>,
-    outbox: &Outbox,
-    ctx: &Context,
-    tally: &mut CloseTally,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let config: &ServerConfig = &ctx.config;
-    let limits = &config.limits;
-    let stall_limit = config.write_timeout.min(limits.slow_reader_timeout);
-    let mut batch = Batch::default();
-    let mut scratch = BytesMut::with_capacity(512);
-    let mut ping =
-        tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
-    // A client that answers no ping for this long is not reading, even while the kernel
-    // still takes our writes (its buffers absorb a slow stream for a long time). Longer
-    // than the idle timeout, so a client that is wholly silent is closed as idle first.
-    let pong_deadline = config.idle_timeout + config.ping_interval;
-    let mut last_pong = Instant::now();
-    loop {
-        let wake = tokio::select! {
-            _ = outbox.next_batch(&mut batch) => Wake::Batch,
-            _ = ping.tick() => Wake::Ping,
-        };
-        if let Wake::Ping = wake {
-            if outbox.take_pong() {
-                last_pong = Instant::now();
-            } else if last_pong.elapsed() > pong_deadline {
-                tracing::info!("closing a client that answers no pings (4003)");
-                ctx.counters().hit(LimitReason::NoPong);
-                tally.code = Some(close_code::TOO_SLOW);
-                let close = CloseFrame {
-                    code: close_code::TOO_SLOW.into(),
-                    reason: "client too slow: it answers no pings".into(),
-                };
-                let send = sink.send(Message::Close(Some(close)));
-                let _ = timeout(limits.close_timeout, send).await;
-                return;
-            }
-        }
-        let write = async {
-            match wake {
-                Wake::Batch => {
-                    let codec = outbox.codec();
-                    write_batch(sink, &mut batch, codec, &mut scratch, &tally.wire).await
-                }
-                Wake::Ping => sink.send(Message::Ping(Bytes::new())).await,
-            }
-        };
-        // At shutdown, a write still pending gets only the close timeout.
-        let shutting_down = async {
-            ctx.shutdown.cancelled().await;
-            tokio::time::sleep(limits.close_timeout).await;
-        };
-        let wrote = tokio::select! {
-            wrote = timeout(stall_limit, write) => match wrote {
-                Ok(Ok(())) => Wrote::Done,
-                Ok(Err(error)) => Wrote::Failed(error),
-                Err(_) => Wrote::Stalled,
-            },
-            () = shutting_down => Wrote::ShutDown,
-        };
-        match wrote {
-            Wrote::Done => {}
-            Wrote::Failed(error) => {
-                tracing::debug!(%error, "connection write failed");
-                return;
-            }
-            Wrote::Stalled => {
-                tracing::info!("closing a client that stopped reading (4003)");
-                ctx.counters().hit(LimitReason::SlowReader);
-                tally.code = Some(close_code::TOO_SLOW);
-                let close = CloseFrame {
-                    code: close_code::TOO_SLOW.into(),
-                    reason: "client too slow: its state went unsent".into(),
-                };
-                let send = sink.send(Message::Close(Some(close)));
-                let _ = timeout(limits.close_timeout, send).await;
-                return;
-            }
-            Wrote::ShutDown => return,
-        }
-        if let Some(close) = batch.close.take() {
-            tally.code = Some(close.code);
-            let frame = CloseFrame {
-                code: close.code.into(),
-                reason: close.reason.into(),
-            };
-            let send = sink.send(Message::Close(Some(frame)));
-            let _ = timeout(stall_limit.min(limits.close_timeout), send).await;
-            return;
-        }
-    }
-}
-
-/// Counts the connection's end in the metrics, however the writer stops: by the close code
-/// the server chose, or as having none (the socket failed or stalled first).
-struct CloseTally {
-    wire: Arc<WireCounters>,
-    code: Option<u16>,
-}
-
-impl Drop for CloseTally {
-    fn drop(&mut self) {
-        self.wire.closed(self.code);
-    }
-}
-
-/// Why the writer woke up.
-enum Wake {
-    Batch,
-    Ping,
-}
-
-/// Feeds a batch's frames (events before the state, the state, events after it) and flushes
-/// once. A close request in the batch is left for the caller.
-async fn write_batch<S>(
-    sink: &mut SplitSink<WebSocketStream<S>, Message>,
-    batch: &mut Batch,
-    codec: Codec,
-    scratch: &mut BytesMut,
-    wire: &WireCounters,
-) -> Result<(), tungstenite::Error>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let state = batch.state.take();
-    let split = batch.state_position.min(batch.events.len());
-    for frame in batch.events.drain(..split) {
-        wire.sent(codec, &frame);
-        sink.feed(Message::Binary(frame)).await?;
-    }
-    if let Some(state) = state {
-        let frame = encode_snapshot(codec, state, scratch);
-        wire.sent(codec, &frame);
-        sink.feed(Message::Binary(frame)).await?;
-    }
-    for frame in batch.events.drain(..) {
-        wire.sent(codec, &frame);
-        sink.feed(Message::Binary(frame)).await?;
-    }
-    sink.flush().await
-}
-
-/// Wraps a shared view in this client's `Snapshot` envelope. The scratch buffer's memory is
-/// reused once the previous frame has been written, so steady state allocates nothing.
-fn encode_snapshot(codec: Codec, state: StateFrame, scratch: &mut BytesMut) -> Bytes {
-    let msg = match state.base_tick {
-        None => ServerMsg::Snapshot {
-            tick: state.tick,
-            input_seq: state.input_seq,
-            state: state.body,
-        },
-        Some(base_tick) => ServerMsg::Delta {
-            tick: state.tick,
-            base_tick,
-            input_seq: state.input_seq,
-            delta: state.body,
-        },
-    };
-    scratch.clear();
-    if let Err(error) = codec.encode_into(&msg, scratch) {
-        tracing::error!(%error, "failed to encode a snapshot");
-    }
-    scratch.split().freeze()
 }

@@ -18,6 +18,7 @@ pub mod handshake;
 mod rooms;
 pub mod tls;
 pub mod violation;
+mod writer;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
