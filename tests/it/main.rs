@@ -7,6 +7,7 @@ mod arena_load;
 mod auth;
 mod chat;
 mod conformance;
+mod conformance_wire;
 mod delta_property;
 mod deploy;
 mod first_hour;
