@@ -8,6 +8,7 @@ mod delta_property;
 mod lifecycle;
 mod load;
 mod matchmaking;
+mod node_suite;
 mod private_rooms;
 mod protocol_vectors;
 mod reconnect;
