@@ -71,6 +71,12 @@ test("/play: a shared link lands the friend in the room; a reload resumes; the g
   await host.getByRole("button", { name: "Play again" }).waitFor();
   await guest.getByRole("button", { name: "Play again" }).waitFor();
   if (screenshots) await host.screenshot({ path: join(screenshots, "play.png") });
+
+  // "Play again" after a private game opens a new private room to share.
+  await host.getByRole("button", { name: "Play again" }).click();
+  await host.locator("#headline", { hasText: "Waiting for an opponent. Share the code" }).waitFor();
+  const again = await host.locator("#share").getAttribute("href");
+  assert.notEqual(new URL(again).searchParams.get("code"), code);
   assert.deepEqual([...host.errors, ...guest.errors], []);
   await host.close();
   await guest.close();
@@ -133,13 +139,32 @@ test("/play: an opponent who drops shows a held-seat countdown; our own drop is 
   await host.close();
 });
 
-test("/play: a session the server no longer knows is explained, and a new one starts", { skip: noServer }, async () => {
+test("/play: a game the server no longer knows is explained; refusals are in words", { skip: noServer }, async () => {
   const page = await open("/play");
+  // A wrong code: the refusal in words, not an enum name.
+  await page.locator("#code").fill("ZZZZZZ");
+  await page.getByRole("button", { name: "Join", exact: true }).click();
+  await page.locator("#log li.error", { hasText: "No room has that code." }).waitFor();
+  assert.equal(await page.locator("#log", { hasText: "UnknownRoomCode" }).count(), 0);
+
+  // In a room, the connection drops and the server no longer knows the session, as after
+  // a restart: the page says the game is gone and carries on with a new session.
+  await page.getByRole("button", { name: "Create private room" }).click();
+  const code = new URL(await page.locator("#share").getAttribute("href")).searchParams.get("code");
+  await page.evaluate(() => {
+    sessionStorage.setItem("ticksync.play.token", "from-an-earlier-server");
+    window.ticksync.drop();
+  });
+  await page.locator("#notice", { hasText: `Your game in room ${code} no longer exists` }).waitFor();
+  await page.locator("#connection", { hasText: "Connected" }).waitFor();
+  await page.getByRole("button", { name: "Quick match" }).waitFor();
+  assert.equal(await text(page, "#room"), "");
+
+  // The same on a reload with a token the server does not know.
   await page.evaluate(() => sessionStorage.setItem("ticksync.play.token", "from-an-earlier-server"));
   await page.reload();
   await page.locator("#notice", { hasText: "Your earlier session has ended" }).waitFor();
   await page.locator("#connection", { hasText: "Connected" }).waitFor();
-  await page.getByRole("button", { name: "Quick match" }).waitFor();
   assert.deepEqual(page.errors, []);
   await page.close();
 });
