@@ -2315,6 +2315,7 @@ var TicksyncClient = class extends Emitter {
     this.lastAckAt = -Infinity;
     this.ackedTick = 0n;
     this.nonce = 0n;
+    this.resuming = false;
     this.pings = /* @__PURE__ */ new Map();
     this.connection = "stopped";
     this.sessionId = null;
@@ -2496,6 +2497,7 @@ var TicksyncClient = class extends Emitter {
         this.store.save(msg.resume_token);
         if (!msg.resumed)
           this.leaveRoomState();
+        this.resuming = msg.resumed;
         this.setStatus({ state: "open" });
         this.emit("welcome", {
           session_id: msg.session_id,
@@ -2523,18 +2525,21 @@ var TicksyncClient = class extends Emitter {
       case "RoomJoined": {
         const { type, ...joined } = msg;
         this.queued = false;
-        const resumed = this.room != null && this.room.room_id === joined.room_id;
-        if (!resumed) {
+        const same = this.room != null && this.room.room_id === joined.room_id;
+        const resumed = same || this.resuming && type === "RoomJoined";
+        this.resuming = false;
+        if (!same) {
           this.lastEventSeq = 0n;
           this.inputSeq = 0;
         }
         this.mirror.clear();
-        const matched = type === "MatchFound" || resumed && (this.room?.matched ?? false);
+        const matched = type === "MatchFound" || same && (this.room?.matched ?? false);
         this.room = { ...joined, matched };
         this.emit("roomJoined", { room: this.room, resumed });
         return;
       }
       case "RoomLeft": {
+        this.resuming = false;
         const room = this.room;
         this.leaveRoomState();
         this.emit("roomLeft", { room_id: msg.room_id, room });
@@ -2628,6 +2633,9 @@ var TicksyncClient = class extends Emitter {
   send(msg) {
     if (!this.isOpen)
       throw new NotConnectedError();
+    if (msg.type === "FindMatch" || msg.type === "CreateRoom" || msg.type === "JoinRoom") {
+      this.resuming = false;
+    }
     this.sendRaw(msg);
   }
   /** Joins the quick-match queue for `game`. */

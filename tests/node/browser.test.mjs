@@ -59,6 +59,7 @@ test("/play: a shared link lands the friend in the room; a reload resumes; the g
   await guest.reload();
   await guest.locator("#connection", { hasText: "Connected (session resumed)" }).waitFor();
   await guest.locator("#room", { hasText: `Room ${code} · you play O · 2 players, 0 watching` }).waitFor();
+  await guest.locator("#log li", { hasText: `Back in room ${code}, playing O.` }).waitFor();
   assert.equal(await cell(guest, 0).textContent(), "X");
   assert.equal(await cell(guest, 3).textContent(), "O");
   await host.locator("#log li", { hasText: "O is back." }).waitFor();

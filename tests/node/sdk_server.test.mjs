@@ -129,6 +129,44 @@ test("a dropped connection resumes the same session and seat, without repeating 
   });
 });
 
+test("a new client with the stored token (a reload) resumes into the room and gets every event again", { skip: noServer }, async () => {
+  const store = memoryTokenStore();
+  await withClients(1, async (guest) => {
+    // Never reconnects: after its drop the session waits in its grace for the second.
+    const first = newClient({ store, reconnect: false });
+    await first.connect(WAIT);
+    const joined = first.next("roomJoined");
+    first.createRoom("tictactoe");
+    const { room } = await joined;
+    const started = first.next("state");
+    guest.joinRoom(room.code);
+    await started;
+    const stopped = first.next("status", (s) => s.state === "stopped");
+    first.drop();
+    await stopped;
+
+    // A second client object with the same store, as a reloaded page makes.
+    const second = newClient({ store });
+    try {
+      const events = recordEvents(second);
+      const back = second.next("roomJoined", () => true, WAIT);
+      const state = second.next("state", () => true, WAIT);
+      await second.connect(WAIT);
+      const { room: again, resumed } = await back;
+      assert.equal(resumed, true);
+      assert.equal(again.room_id, room.room_id);
+      assert.equal(again.seat, 0);
+      assert.deepEqual((await state).state.board, [0, 0, 0, 0, 0, 0, 0, 0, 0]);
+      // It asked from event 0: the room's whole log, in order, each once.
+      await until(() => events.some((e) => e.event.type === "GameStarted"), "the replayed GameStarted");
+      assert.equal(events[0].seq, 1n);
+      assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => BigInt(i + 1)));
+    } finally {
+      second.close();
+    }
+  });
+});
+
 test("a token the server does not know ends the old session and starts a new one", { skip: noServer }, async () => {
   const store = memoryTokenStore();
   store.save("not-a-token-this-server-gave");

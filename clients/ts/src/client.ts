@@ -134,7 +134,10 @@ export interface ClientEvents {
   sessionEnded: { reason: string; lostRoom: RoomInfo | null };
   queued: { game: string; position: number; queue_size: number };
   matchCancelled: { game: string };
-  /** Entered a room; `resumed` when it is the room the client was already in. */
+  /**
+   * Entered a room; `resumed` when it is the room the client was already in, or the room
+   * of the session it resumed (a new client after a page reload).
+   */
   roomJoined: { room: RoomInfo; resumed: boolean };
   roomLeft: { room_id: bigint; room: RoomInfo | null };
   /** A room event not seen before (replayed ones included, once each). */
@@ -169,6 +172,12 @@ export class TicksyncClient extends Emitter<ClientEvents> {
   private lastAckAt = -Infinity;
   private ackedTick = 0n;
   private nonce = 0n;
+  /**
+   * After a `Welcome { resumed: true }`, until a room message arrives or the client asks for
+   * a room: a `RoomJoined` then is the resumed session's room. (It comes from the room's
+   * tick, so other answers can arrive between.)
+   */
+  private resuming = false;
   private pings = new Map<bigint, number>();
 
   /** Where the connection stands. */
@@ -368,6 +377,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         this.queued = false;
         this.store.save(msg.resume_token); // rotates on every resume
         if (!msg.resumed) this.leaveRoomState();
+        this.resuming = msg.resumed;
         this.setStatus({ state: "open" });
         this.emit("welcome", {
           session_id: msg.session_id,
@@ -394,20 +404,25 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       case "RoomJoined": {
         const { type, ...joined } = msg;
         this.queued = false;
-        const resumed = this.room != null && this.room.room_id === joined.room_id;
-        if (!resumed) {
+        // The room the client was in, or (for a client made after a reload) the room the
+        // resumed session is in.
+        const same = this.room != null && this.room.room_id === joined.room_id;
+        const resumed = same || (this.resuming && type === "RoomJoined");
+        this.resuming = false;
+        if (!same) {
           // A new room: its event seqs start at 1 and input seqs over.
           this.lastEventSeq = 0n;
           this.inputSeq = 0;
         }
         // States from before this join are never a base again (PROTOCOL.md).
         this.mirror.clear();
-        const matched = type === "MatchFound" || (resumed && (this.room?.matched ?? false));
+        const matched = type === "MatchFound" || (same && (this.room?.matched ?? false));
         this.room = { ...joined, matched };
         this.emit("roomJoined", { room: this.room, resumed });
         return;
       }
       case "RoomLeft": {
+        this.resuming = false;
         const room = this.room;
         this.leaveRoomState();
         this.emit("roomLeft", { room_id: msg.room_id, room });
@@ -509,6 +524,9 @@ export class TicksyncClient extends Emitter<ClientEvents> {
   /** Sends a message; throws `NotConnectedError` before `Welcome` or while reconnecting. */
   send(msg: ClientMsg): void {
     if (!this.isOpen) throw new NotConnectedError();
+    if (msg.type === "FindMatch" || msg.type === "CreateRoom" || msg.type === "JoinRoom") {
+      this.resuming = false; // the next room is the one asked for
+    }
     this.sendRaw(msg);
   }
 
