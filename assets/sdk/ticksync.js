@@ -35,7 +35,21 @@ var ErrorCode = {
   InvalidResumeToken: 40,
   ChatTooLong: 50,
   RateLimited: 51,
-  ServerBusy: 60
+  InvalidText: 55,
+  ServerBusy: 60,
+  TooManyCodeGuesses: 61,
+  AuthRequired: 70,
+  TokenExpired: 71,
+  TokenNotYetValid: 72,
+  TokenBadSignature: 73,
+  TokenWrongIssuer: 74,
+  TokenWrongAudience: 75,
+  TokenWrongAlgorithm: 76,
+  TokenUnsigned: 77,
+  TokenMalformed: 78,
+  ShuttingDown: 80,
+  RoomClosed: 85,
+  Kicked: 86
 };
 var ERROR_WORDS = {
   1: "The server could not read a message from this client.",
@@ -59,7 +73,21 @@ var ERROR_WORDS = {
   40: "Your earlier session has ended.",
   50: "A chat message must be 1 to 200 characters.",
   51: "Too fast; slow down a little.",
-  60: "The server is busy; try again in a moment."
+  55: "A chat message cannot contain control or invisible characters.",
+  60: "The server is busy; try again in a moment.",
+  61: "Too many room codes that name no room; the server is closing the connection.",
+  70: "This server needs you to sign in first.",
+  71: "Your sign-in has expired. Sign in again.",
+  72: "Your sign-in is not valid yet. Check your device's clock.",
+  73: "Your sign-in could not be verified. Sign in again.",
+  74: "Your sign-in is from a service this server does not accept.",
+  75: "Your sign-in is meant for another server.",
+  76: "Your sign-in uses a method this server does not accept.",
+  77: "Your sign-in is not signed, so the server refused it.",
+  78: "Your sign-in could not be read. Sign in again.",
+  80: "The server is shutting down; new games cannot start now.",
+  85: "The server's operator closed this room.",
+  86: "The server's operator ended your session."
 };
 function errorName(code) {
   const entry = Object.entries(ErrorCode).find(([, value]) => value === code);
@@ -73,7 +101,9 @@ var CloseCode = {
   GOING_AWAY: 1001,
   UNSUPPORTED_DATA: 1003,
   /** No close frame at all (the browser's code for a dropped connection). */
+  PROTOCOL_ERROR: 1002,
   ABNORMAL: 1006,
+  INVALID_PAYLOAD: 1007,
   POLICY_VIOLATION: 1008,
   MESSAGE_TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
@@ -82,14 +112,30 @@ var CloseCode = {
   SESSION_TAKEN_OVER: 4002,
   TOO_SLOW: 4003,
   IDLE_TIMEOUT: 4004,
-  INVALID_RESUME_TOKEN: 4005
+  INVALID_RESUME_TOKEN: 4005,
+  AUTH_REQUIRED: 4010,
+  TOKEN_EXPIRED: 4011,
+  TOKEN_NOT_YET_VALID: 4012,
+  TOKEN_BAD_SIGNATURE: 4013,
+  TOKEN_WRONG_ISSUER: 4014,
+  TOKEN_WRONG_AUDIENCE: 4015,
+  TOKEN_WRONG_ALGORITHM: 4016,
+  TOKEN_UNSIGNED: 4017,
+  TOKEN_MALFORMED: 4018,
+  TOO_MANY_CODE_GUESSES: 4020,
+  KICKED: 4040
 };
+function isAuthClose(code) {
+  return code >= CloseCode.AUTH_REQUIRED && code <= CloseCode.TOKEN_MALFORMED;
+}
 var CLOSE_WORDS = {
   1e3: "The connection was closed.",
   1001: "The server is restarting or shutting down.",
+  1002: "This client broke the WebSocket protocol, so the server closed the connection.",
   1003: "The server refused a message this client sent.",
   1006: "The connection to the server was lost.",
-  1008: "The server closed the connection after unreadable messages.",
+  1007: "This client sent text that is not valid UTF-8.",
+  1008: "The server closed the connection: too many unreadable messages, or too many messages too fast.",
   1009: "This client sent a message that was too large.",
   1011: "The server hit an internal error.",
   4e3: "The server speaks a different protocol version.",
@@ -97,7 +143,18 @@ var CLOSE_WORDS = {
   4002: "This session continued in another tab or window.",
   4003: "The connection was too slow to keep up.",
   4004: "The connection was silent for too long.",
-  4005: "Your earlier session has ended."
+  4005: "Your earlier session has ended.",
+  4010: "This server needs you to sign in first.",
+  4011: "Your sign-in has expired. Sign in again.",
+  4012: "Your sign-in is not valid yet. Check your device's clock.",
+  4013: "Your sign-in could not be verified. Sign in again.",
+  4014: "Your sign-in is from a service this server does not accept.",
+  4015: "Your sign-in is meant for another server.",
+  4016: "Your sign-in uses a method this server does not accept.",
+  4017: "Your sign-in is not signed, so the server refused it.",
+  4018: "Your sign-in could not be read. Sign in again.",
+  4020: "Too many room codes that name no room; the server closed the connection.",
+  4040: "The server's operator ended your session."
 };
 function describeClose(code) {
   return CLOSE_WORDS[code] ?? "The connection to the server was lost.";
@@ -1574,6 +1631,12 @@ function u64Out(value) {
     throw new WireError(`u64 out of range: ${big}`);
   return big < TWO_POW_32 ? Number(big) : big;
 }
+function u16Out(value) {
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new WireError(`u16 out of range: ${value}`);
+  }
+  return value;
+}
 function isMap(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
@@ -1669,7 +1732,8 @@ function clientValue(msg) {
         Hello: {
           version: msg.version,
           resume_token: msg.resume_token,
-          last_event_seq: u64Out(msg.last_event_seq)
+          last_event_seq: u64Out(msg.last_event_seq),
+          auth_token: msg.auth_token ?? null
         }
       };
     case "Ping":
@@ -1699,6 +1763,8 @@ function clientValue(msg) {
       return { Chat: { text: msg.text } };
     case "Ack":
       return { Ack: { tick: u64Out(msg.tick) } };
+    case "ListRoomsAfter":
+      return { ListRoomsAfter: { after: u64Out(msg.after), limit: u16Out(msg.limit) } };
   }
 }
 function encodeClientMsg(msg) {
@@ -1715,7 +1781,14 @@ function roomJoined(body, what) {
   };
 }
 var ROOM_STATUSES = ["Waiting", "Running", "Finished"];
-var END_REASONS = ["Win", "Draw", "TurnTimeout", "Abandoned"];
+var END_REASONS = [
+  "Win",
+  "Draw",
+  "TurnTimeout",
+  "Abandoned",
+  "ServerShutdown",
+  "Closed"
+];
 function roomSummary(value) {
   const what = "RoomSummary";
   const m = struct(value, what);
@@ -1865,6 +1938,14 @@ function decodeServerMsg(bytes) {
         base_tick: u64(b, "base_tick", what),
         input_seq: uint(b, "input_seq", what, 32),
         delta: bin(b, "delta", what)
+      };
+    }
+    case "ServerShutdown": {
+      const b = m();
+      return {
+        type: name,
+        retry_after_ms: uint(b, "retry_after_ms", what, 32),
+        drain_ms: uint(b, "drain_ms", what, 32)
       };
     }
     default:
@@ -2299,6 +2380,16 @@ var GAMES = {
   tictactoe: { decodeState: decodeView2 },
   arena: arenaGame
 };
+var JOIN_REFUSALS = /* @__PURE__ */ new Set([
+  ErrorCode.RateLimited,
+  ErrorCode.TooManyCodeGuesses,
+  ErrorCode.UnknownRoomCode,
+  ErrorCode.AlreadyInRoom,
+  ErrorCode.AlreadyQueued,
+  ErrorCode.SpectatorsNotAllowed,
+  ErrorCode.ShuttingDown,
+  ErrorCode.ServerBusy
+]);
 var NotConnectedError = class extends Error {
   constructor() {
     super("not connected to the server");
@@ -2317,11 +2408,17 @@ var TicksyncClient = class extends Emitter {
     this.nonce = 0n;
     this.resuming = false;
     this.pings = /* @__PURE__ */ new Map();
+    this.welcomed = false;
+    this.rejoin = { kind: "none" };
+    this.rewatching = null;
+    this.shutdownRetryMs = null;
+    this.kicked = false;
     this.connection = "stopped";
     this.sessionId = null;
     this.tickHz = 30;
     this.room = null;
     this.queued = false;
+    this.queuedFor = null;
     this.lastEventSeq = 0n;
     this.inputSeq = 0;
     this.currentMirror = new StateMirror({ decodeState: (bytes) => bytes });
@@ -2336,6 +2433,7 @@ var TicksyncClient = class extends Emitter {
     this.autoAck = options.autoAck ?? true;
     this.ackIntervalMs = options.ackIntervalMs ?? 100;
     this.reconnectOptions = options.reconnect ?? {};
+    this.authToken = options.authToken ?? null;
     this.clock = new TickClock(this.tickHz);
   }
   /** The states of the current room (its adapter follows the room's game). */
@@ -2364,6 +2462,13 @@ var TicksyncClient = class extends Emitter {
   drop() {
     this.ws?.close(3e3, "drop");
   }
+  /**
+   * Sets the sign-in token (or a function giving it) for the next `Hello`s; the current
+   * connection keeps its identity. Pass `null` for none.
+   */
+  setAuthToken(token) {
+    this.authToken = token;
+  }
   /** Whether messages can be sent now (`Welcome` received on this connection). */
   get isOpen() {
     return this.connection === "open" && this.ws?.readyState === OPEN;
@@ -2379,11 +2484,13 @@ var TicksyncClient = class extends Emitter {
         return;
       this.ackedTick = 0n;
       this.clock.reset();
+      const auth = typeof this.authToken === "function" ? this.authToken() : this.authToken;
       this.sendRaw({
         type: "Hello",
         version: PROTOCOL_VERSION,
         resume_token: this.store.load(),
-        last_event_seq: this.lastEventSeq
+        last_event_seq: this.lastEventSeq,
+        auth_token: auth ?? null
       });
     };
     ws.onmessage = ({ data }) => {
@@ -2400,27 +2507,43 @@ var TicksyncClient = class extends Emitter {
   closed(code) {
     this.ws = null;
     this.clearTimers();
+    const wasQueued = this.queued;
     this.queued = false;
     this.pings.clear();
+    const shutdownRetryMs = this.shutdownRetryMs;
+    this.shutdownRetryMs = null;
     const reason = describeClose(code);
     if (this.connection === "stopped")
       return;
-    if (code === CloseCode.SESSION_TAKEN_OVER || code === CloseCode.UNSUPPORTED_VERSION) {
+    if (this.kicked || code === CloseCode.KICKED) {
+      this.kicked = false;
+      this.store.clear();
+      this.leaveRoomState();
+      this.stop(describeClose(CloseCode.KICKED), code);
+      return;
+    }
+    if (code === CloseCode.SESSION_TAKEN_OVER || code === CloseCode.UNSUPPORTED_VERSION || code === CloseCode.TOO_MANY_CODE_GUESSES || isAuthClose(code)) {
       this.stop(reason, code);
       return;
     }
     if (code === CloseCode.INVALID_RESUME_TOKEN) {
-      this.endSession(reason);
+      if (this.rejoin.kind === "none")
+        this.endSession(reason);
+      else
+        this.store.clear();
       this.attempts = 0;
       this.open();
       return;
+    }
+    if (this.welcomed && this.room?.seat == null) {
+      this.rejoin = this.room ? { kind: "watch", room: this.room } : wasQueued && this.queuedFor ? { kind: "queue", game: this.queuedFor } : { kind: "idle" };
     }
     const policy = this.reconnectOptions;
     if (policy === false || this.attempts >= (policy.maxAttempts ?? Infinity)) {
       this.stop(reason, code);
       return;
     }
-    const delay = backoffDelay(this.attempts, policy);
+    const delay = Math.max(backoffDelay(this.attempts, policy), shutdownRetryMs ?? 0);
     this.attempts += 1;
     this.setStatus({
       state: "reconnecting",
@@ -2436,6 +2559,10 @@ var TicksyncClient = class extends Emitter {
     this.ws = null;
     this.clearTimers();
     this.queued = false;
+    this.rejoin = { kind: "none" };
+    this.rewatching = null;
+    this.shutdownRetryMs = null;
+    this.kicked = false;
     this.setStatus({ state: "stopped", reason, closeCode: code });
     if (ws && ws.readyState <= OPEN)
       ws.close(CloseCode.NORMAL);
@@ -2489,16 +2616,28 @@ var TicksyncClient = class extends Emitter {
   handle(msg) {
     switch (msg.type) {
       case "Welcome": {
+        this.store.save(msg.resume_token);
         this.attempts = 0;
+        this.welcomed = true;
         this.sessionId = msg.session_id;
         this.tickHz = msg.tick_hz;
         this.clock.tickHz = msg.tick_hz;
         this.queued = false;
-        this.store.save(msg.resume_token);
-        if (!msg.resumed)
+        const rejoin = msg.resumed ? { kind: "none" } : this.rejoin;
+        this.rejoin = { kind: "none" };
+        this.rewatching = null;
+        if (rejoin.kind === "watch") {
+          this.rewatching = rejoin.room;
+        } else if (!msg.resumed) {
           this.leaveRoomState();
+        }
         this.resuming = msg.resumed;
         this.setStatus({ state: "open" });
+        if (rejoin.kind === "watch") {
+          this.sendRaw({ type: "JoinRoom", code: rejoin.room.code, spectate: true });
+        } else if (rejoin.kind === "queue") {
+          this.sendRaw({ type: "FindMatch", game: rejoin.game });
+        }
         this.emit("welcome", {
           session_id: msg.session_id,
           resumed: msg.resumed,
@@ -2506,6 +2645,13 @@ var TicksyncClient = class extends Emitter {
         });
         return;
       }
+      case "ServerShutdown":
+        this.shutdownRetryMs = msg.retry_after_ms;
+        this.emit("serverShutdown", {
+          retry_after_ms: msg.retry_after_ms,
+          drain_ms: msg.drain_ms
+        });
+        return;
       case "Pong": {
         const sent = this.pings.get(msg.nonce);
         this.pings.delete(msg.nonce);
@@ -2515,6 +2661,7 @@ var TicksyncClient = class extends Emitter {
       }
       case "Queued":
         this.queued = true;
+        this.queuedFor = msg.game;
         this.emit("queued", { game: msg.game, position: msg.position, queue_size: msg.queue_size });
         return;
       case "MatchCancelled":
@@ -2528,6 +2675,7 @@ var TicksyncClient = class extends Emitter {
         const same = this.room != null && this.room.room_id === joined.room_id;
         const resumed = same || this.resuming && type === "RoomJoined";
         this.resuming = false;
+        this.rewatching = null;
         if (!same) {
           this.lastEventSeq = 0n;
           this.inputSeq = 0;
@@ -2540,6 +2688,7 @@ var TicksyncClient = class extends Emitter {
       }
       case "RoomLeft": {
         this.resuming = false;
+        this.rewatching = null;
         const room = this.room;
         this.leaveRoomState();
         this.emit("roomLeft", { room_id: msg.room_id, room });
@@ -2559,6 +2708,16 @@ var TicksyncClient = class extends Emitter {
         if (msg.code === ErrorCode.InvalidResumeToken) {
           return;
         }
+        if (this.rewatching && msg.input_seq == null && JOIN_REFUSALS.has(msg.code)) {
+          const room = this.room;
+          this.rewatching = null;
+          this.leaveRoomState();
+          if (room)
+            this.emit("roomLeft", { room_id: room.room_id, room });
+          return;
+        }
+        if (msg.code === ErrorCode.Kicked)
+          this.kicked = true;
         this.emit("error", {
           code: msg.code,
           name: errorName(msg.code),
@@ -2670,10 +2829,20 @@ var TicksyncClient = class extends Emitter {
   chat(text) {
     this.send({ type: "Chat", text });
   }
-  /** The room directory (up to 100 open rooms). */
+  /** The room directory's first page (up to 100 open rooms, oldest first). */
   listRooms(timeoutMs = 1e4) {
     const list2 = this.next("roomList", () => true, timeoutMs);
     this.send({ type: "ListRooms" });
+    return list2;
+  }
+  /**
+   * One page of the room directory: up to `limit` (at most 100) rooms whose `room_id` is
+   * above `after` (0 for the first page; else the last `room_id` of the previous page).
+   * A page shorter than `limit` is the last.
+   */
+  listRoomsAfter(after, limit = 100, timeoutMs = 1e4) {
+    const list2 = this.next("roomList", () => true, timeoutMs);
+    this.send({ type: "ListRoomsAfter", after, limit });
     return list2;
   }
   /** Measures one round trip with `Ping`; resolves with milliseconds. */
@@ -2760,6 +2929,7 @@ export {
   encodeClientMsg,
   errorName,
   i8,
+  isAuthClose,
   memoryTokenStore,
   pack,
   roomEvent,

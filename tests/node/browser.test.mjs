@@ -45,7 +45,7 @@ test("/play: a shared link lands the friend in the room; a reload resumes; the g
   await host.getByRole("button", { name: "Create private room" }).click();
   const share = await host.locator("#share").getAttribute("href");
   const code = new URL(share).searchParams.get("code");
-  assert.match(code, /^[A-Z2-9]{6}$/);
+  assert.match(code, /^[A-HJKMNP-Z2-9]{8}$/);
 
   const guest = await open(share);
   await guest.locator("#room", { hasText: `Room ${code} · you play O` }).waitFor();
@@ -143,7 +143,7 @@ test("/play: an opponent who drops shows a held-seat countdown; our own drop is 
 test("/play: a game the server no longer knows is explained; refusals are in words", { skip: noServer }, async () => {
   const page = await open("/play");
   // A wrong code: the refusal in words, not an enum name.
-  await page.locator("#code").fill("ZZZZZZ");
+  await page.locator("#code").fill("ZZZZZZZZ");
   await page.getByRole("button", { name: "Join", exact: true }).click();
   await page.locator("#log li.error", { hasText: "No room has that code." }).waitFor();
   assert.equal(await page.locator("#log", { hasText: "UnknownRoomCode" }).count(), 0);

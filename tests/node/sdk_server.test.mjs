@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { ErrorCode, memoryTokenStore, tictactoe, arena } from "../../assets/sdk/ticksync.js";
-import { newClient, noServer, until, withClients, WAIT } from "./support.mjs";
+import { newClient, noServer, serverUrl, until, withClients, WAIT } from "./support.mjs";
 
 /** Plays first-free-cell tic-tac-toe for `client` on every state where it is to move. */
 function autoplay(client) {
@@ -47,7 +47,8 @@ test("a private room: join by code, a spectator, chat, and errors in words", { s
     const { room } = await hostJoined;
     assert.equal(room.seat, 0);
     assert.equal(room.matched, false);
-    assert.match(room.code, /^[A-HJ-NP-Z2-9]{6}$/);
+    // 8 characters from PROTOCOL.md's alphabet: no 0/O, 1/I/L.
+    assert.match(room.code, /^[A-HJKMNP-Z2-9]{8}$/);
 
     const guestState = guest.next("state");
     guest.joinRoom(room.code.toLowerCase()); // codes are case-insensitive
@@ -87,6 +88,93 @@ test("a private room: join by code, a spectator, chat, and errors in words", { s
     assert.equal(listed.public, false);
     assert.equal(listed.code, null);
     assert.ok((await host.ping()) >= 0);
+  });
+});
+
+test("a spectator's drop ends its session on the server; the SDK watches the room again as a new session", { skip: noServer }, async () => {
+  await withClients(3, async (host, guest, watcher) => {
+    const joined = host.next("roomJoined");
+    host.createRoom("tictactoe", { allow_spectators: true });
+    const { room } = await joined;
+    const started = host.next("state");
+    guest.joinRoom(room.code);
+    await started;
+    const events = recordEvents(watcher);
+    const ended = [];
+    watcher.on("sessionEnded", (e) => ended.push(e));
+    const watching = watcher.next("state");
+    watcher.joinRoom(room.code, true);
+    await watching;
+    // A joiner gets the room's log from seq 1: both players' PlayerJoined among it.
+    assert.equal(events[0].seq, 1n);
+    const seats = events.filter((e) => e.event.type === "PlayerJoined").map((e) => e.event.seat);
+    assert.deepEqual(seats.sort(), [0, 1]);
+    const before = watcher.sessionId;
+
+    const newSession = watcher.next("welcome", () => true, WAIT);
+    const back = watcher.next("roomJoined", () => true, WAIT);
+    watcher.drop();
+    assert.equal((await newSession).resumed, false, "a seatless session is not held");
+    const { room: again, resumed } = await back;
+    assert.equal(resumed, true, "the same room as before");
+    assert.equal(again.room_id, room.room_id);
+    assert.equal(again.seat, null);
+    assert.notEqual(watcher.sessionId, before);
+    assert.deepEqual(ended, [], "nothing was lost");
+
+    // Watching again for real: the room's chat reaches the new session, and the events
+    // seen so far are each seen once, in order, without gaps.
+    const heard = watcher.next("event", (e) => e.event.type === "Chat" && e.event.text === "still there?");
+    host.chat("still there?");
+    await heard;
+    assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => BigInt(i + 1)));
+  });
+});
+
+test("the directory in pages: ListRoomsAfter continues after the last room_id", { skip: noServer }, async () => {
+  await withClients(2, async (host, guest) => {
+    const joined = host.next("roomJoined");
+    host.createRoom("tictactoe");
+    const { room } = await joined;
+    const started = host.next("state");
+    guest.joinRoom(room.code);
+    await started; // ticks have passed: the directory has the room
+    const first = await guest.listRoomsAfter(0n, 1);
+    assert.equal(first.length, 1);
+    const rest = await guest.listRoomsAfter(first[0].room_id, 100);
+    for (const r of rest) assert.ok(r.room_id > first[0].room_id, `${r.room_id} after ${first[0].room_id}`);
+    assert.ok([...first, ...rest].some((r) => r.room_id === room.room_id), "the room is on a page");
+  });
+});
+
+const adminToken = process.env.TICKSYNC_ADMIN_TOKEN ?? null;
+
+test("an operator's kick: the reason in words, close 4040, and the SDK stops and forgets the token", { skip: noServer || (!adminToken && "TICKSYNC_ADMIN_TOKEN is not set") }, async () => {
+  const store = memoryTokenStore();
+  await withClients(1, async (other) => {
+    const client = newClient({ store });
+    try {
+      await client.connect(WAIT);
+      const refused = client.next("error", (e) => e.name === "Kicked", WAIT);
+      const stopped = client.next("status", (s) => s.state === "stopped", WAIT);
+      const response = await fetch(new URL(`/admin/sessions/${client.sessionId}/kick`, serverUrl), {
+        method: "POST",
+        headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ reason: "abusive chat" }),
+      });
+      assert.equal(response.status, 200, await response.text());
+      const error = await refused;
+      assert.equal(error.message, "abusive chat");
+      assert.equal(error.words, "The server's operator ended your session.");
+      const status = await stopped;
+      assert.equal(status.closeCode, 4040);
+      assert.equal(status.reason, "The server's operator ended your session.");
+      assert.equal(store.load(), null);
+      // Others carry on.
+      assert.ok((await other.ping()) >= 0);
+    } finally {
+      client.close();
+    }
   });
 });
 

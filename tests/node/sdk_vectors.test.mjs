@@ -44,8 +44,13 @@ const arenaDelta = { changed: [{ seat: 2, x: 620, y: 745, dir: 2 }], removed: [5
 
 /** Client messages: the SDK must encode these values to the vector's bytes. */
 const CLIENT = {
-  hello_new: { type: "Hello", version: 1, resume_token: null, last_event_seq: 0n },
-  hello_resume: { type: "Hello", version: 1, resume_token: TOKEN, last_event_seq: 42n },
+  hello_new: { type: "Hello", version: 1, resume_token: null, last_event_seq: 0n, auth_token: null },
+  hello_auth: {
+    type: "Hello", version: 1, resume_token: null, last_event_seq: 0n, auth_token: "h.p.s",
+  },
+  hello_resume: {
+    type: "Hello", version: 1, resume_token: TOKEN, last_event_seq: 42n, auth_token: null,
+  },
   ping: { type: "Ping", nonce: 1718000000123n },
   find_match: { type: "FindMatch", game: "tictactoe" },
   cancel_match: { type: "CancelMatch" },
@@ -70,6 +75,7 @@ const CLIENT = {
   chat: { type: "Chat", text: "gl hf ✓" },
   list_rooms: { type: "ListRooms" },
   ack: { type: "Ack", tick: 1200n },
+  list_rooms_after: { type: "ListRoomsAfter", after: 7n, limit: 50 },
 };
 const NONCES = {
   ping_nonce_127: 127n, ping_nonce_128: 128n, ping_nonce_250: 250n, ping_nonce_251: 251n,
@@ -106,6 +112,14 @@ const SERVER = {
     type: "Event", seq: 9n, tick: 1742n,
     event: { type: "GameOver", winner: 0, reason: "Win" },
   },
+  event_game_over_closed: {
+    type: "Event", seq: 10n, tick: 1800n,
+    event: { type: "GameOver", winner: null, reason: "Closed" },
+  },
+  event_game_over_shutdown: {
+    type: "Event", seq: 6n, tick: 2000n,
+    event: { type: "GameOver", winner: null, reason: "ServerShutdown" },
+  },
   event_input_frame: {
     type: "Event", seq: 12n, tick: 1300n,
     event: {
@@ -115,6 +129,11 @@ const SERVER = {
   },
   error_input: { type: "Error", code: 30, message: "not your turn", input_seq: 3 },
   error_text_frame: { type: "Error", code: 4, message: "binary frames only", input_seq: null },
+  error_token_expired: {
+    type: "Error", code: 71, message: "the token has expired", input_seq: null,
+  },
+  error_kicked: { type: "Error", code: 86, message: "abusive chat", input_seq: null },
+  error_shutting_down: { type: "Error", code: 80, message: "shutting down", input_seq: null },
   room_list: {
     type: "RoomList",
     rooms: [{
@@ -126,6 +145,7 @@ const SERVER = {
   delta: {
     type: "Delta", tick: 1201n, base_tick: 1199n, input_seq: 17, delta: bytesOf("arena_delta"),
   },
+  server_shutdown: { type: "ServerShutdown", retry_after_ms: 5000, drain_ms: 10000 },
 };
 
 /** Game payloads: [decode, expected value, encode (client-sent payloads only)]. */
@@ -160,6 +180,14 @@ test("u64 fields take numbers too, and refuse what does not fit", () => {
   assert.deepEqual(encodeClientMsg({ type: "Ping", nonce: 4294967296 }), bytesOf("ping_nonce_4294967296"));
   assert.throws(() => encodeClientMsg({ type: "Ping", nonce: 2n ** 64n }), WireError);
   assert.throws(() => encodeClientMsg({ type: "Ping", nonce: -1n }), WireError);
+});
+
+test("Hello without auth_token is hello_new; ListRoomsAfter's limit is a u16", () => {
+  const { auth_token, ...older } = CLIENT.hello_new;
+  assert.equal(auth_token, null);
+  assert.deepEqual(encodeClientMsg(older), bytesOf("hello_new"), "an app's Hello without the field");
+  assert.throws(() => encodeClientMsg({ type: "ListRoomsAfter", after: 0n, limit: 65536 }), WireError);
+  assert.throws(() => encodeClientMsg({ type: "ListRoomsAfter", after: 0n, limit: -1 }), WireError);
 });
 
 test("server messages decode to PROTOCOL.md's values, every u64 a BigInt", () => {

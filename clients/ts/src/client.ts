@@ -21,6 +21,7 @@ import {
   describeError,
   ErrorCode,
   errorName,
+  isAuthClose,
   MSGPACK_SUBPROTOCOL,
   PROTOCOL_VERSION,
   type ClientMsg,
@@ -73,7 +74,35 @@ export interface ClientOptions {
   autoAck?: boolean;
   /** Least time between two `Ack`s, in ms (default 100, as PROTOCOL.md suggests). */
   ackIntervalMs?: number;
+  /**
+   * The player's sign-in token (a JWT), for servers that require one: sent in every
+   * `Hello` (PROTOCOL.md "Authentication"). A function is called before each connection,
+   * so it can hand out a fresh token. Change it later with `setAuthToken`.
+   */
+  authToken?: AuthTokenSource;
 }
+
+/** A sign-in token, or a function giving the current one; `null` for none. */
+export type AuthTokenSource = string | null | (() => string | null);
+
+/** Where a seatless session was when its connection dropped: what to ask for again. */
+type Rejoin =
+  | { kind: "none" } // nothing known to ask for (a fresh client, or a session with a seat)
+  | { kind: "idle" }
+  | { kind: "watch"; room: RoomInfo }
+  | { kind: "queue"; game: string };
+
+/** The refusals a `JoinRoom` can get (PROTOCOL.md "Refusals"). */
+const JOIN_REFUSALS: ReadonlySet<number> = new Set([
+  ErrorCode.RateLimited,
+  ErrorCode.TooManyCodeGuesses,
+  ErrorCode.UnknownRoomCode,
+  ErrorCode.AlreadyInRoom,
+  ErrorCode.AlreadyQueued,
+  ErrorCode.SpectatorsNotAllowed,
+  ErrorCode.ShuttingDown,
+  ErrorCode.ServerBusy,
+]);
 
 /** Where the connection stands. */
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "stopped";
@@ -130,8 +159,19 @@ export interface ClientEvents {
    * The server refused the resume token: it restarted, or the session was away longer
    * than the reconnect grace. `lostRoom` is the room the client thought it was in. A new
    * session starts at once.
+   *
+   * Not emitted after the drop of a session without a seat (idle, queued or watching):
+   * the server ends those with their connection (PROTOCOL.md "Leaving, dropping,
+   * resuming"), so the client starts a new session and asks again for what it had: the
+   * same room as a spectator (`roomJoined` with `resumed: true`; `roomLeft` if the room
+   * is gone), or the same queue.
    */
   sessionEnded: { reason: string; lostRoom: RoomInfo | null };
+  /**
+   * The server is shutting down (`ServerShutdown`). The client reconnects after the
+   * connection closes, no sooner than `retry_after_ms`.
+   */
+  serverShutdown: { retry_after_ms: number; drain_ms: number };
   queued: { game: string; position: number; queue_size: number };
   matchCancelled: { game: string };
   /**
@@ -164,6 +204,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
   private readonly autoAck: boolean;
   private readonly ackIntervalMs: number;
   private readonly reconnectOptions: BackoffOptions | false;
+  private authToken: AuthTokenSource;
 
   private ws: WebSocketLike | null = null;
   private attempts = 0;
@@ -179,6 +220,16 @@ export class TicksyncClient extends Emitter<ClientEvents> {
    */
   private resuming = false;
   private pings = new Map<bigint, number>();
+  /** Whether this object has had a `Welcome` (a session it knows what it held in). */
+  private welcomed = false;
+  /** What a seatless session had when its connection dropped, to ask for it again. */
+  private rejoin: Rejoin = { kind: "none" };
+  /** While the rejoin's `JoinRoom` is unanswered: the room being watched again. */
+  private rewatching: RoomInfo | null = null;
+  /** `retry_after_ms` of a `ServerShutdown` on this connection, or `null`. */
+  private shutdownRetryMs: number | null = null;
+  /** Whether the server's operator ended this session (`Error Kicked`). */
+  private kicked = false;
 
   /** Where the connection stands. */
   connection: ConnectionState = "stopped";
@@ -190,6 +241,8 @@ export class TicksyncClient extends Emitter<ClientEvents> {
   room: RoomInfo | null = null;
   /** Whether the client is in the quick-match queue. */
   queued = false;
+  /** The game of the latest `Queued`. */
+  private queuedFor: string | null = null;
   /** The highest room event `seq` seen in the current room (sent in `Hello`). */
   lastEventSeq = 0n;
   /** The last `Input.seq` sent, or processed by the server (whichever is higher). */
@@ -211,6 +264,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
     this.autoAck = options.autoAck ?? true;
     this.ackIntervalMs = options.ackIntervalMs ?? 100;
     this.reconnectOptions = options.reconnect ?? {};
+    this.authToken = options.authToken ?? null;
     this.clock = new TickClock(this.tickHz);
   }
 
@@ -244,6 +298,14 @@ export class TicksyncClient extends Emitter<ClientEvents> {
     this.ws?.close(3000, "drop");
   }
 
+  /**
+   * Sets the sign-in token (or a function giving it) for the next `Hello`s; the current
+   * connection keeps its identity. Pass `null` for none.
+   */
+  setAuthToken(token: AuthTokenSource): void {
+    this.authToken = token;
+  }
+
   /** Whether messages can be sent now (`Welcome` received on this connection). */
   get isOpen(): boolean {
     return this.connection === "open" && this.ws?.readyState === OPEN;
@@ -259,11 +321,13 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       if (ws !== this.ws) return;
       this.ackedTick = 0n; // acknowledgements count per connection
       this.clock.reset();
+      const auth = typeof this.authToken === "function" ? this.authToken() : this.authToken;
       this.sendRaw({
         type: "Hello",
         version: PROTOCOL_VERSION,
         resume_token: this.store.load(),
         last_event_seq: this.lastEventSeq,
+        auth_token: auth ?? null,
       });
     };
     ws.onmessage = ({ data }) => {
@@ -280,26 +344,53 @@ export class TicksyncClient extends Emitter<ClientEvents> {
   private closed(code: number): void {
     this.ws = null;
     this.clearTimers();
+    const wasQueued = this.queued;
     this.queued = false; // a dropped connection leaves the quick-match queue
     this.pings.clear();
+    const shutdownRetryMs = this.shutdownRetryMs;
+    this.shutdownRetryMs = null;
     const reason = describeClose(code);
     if (this.connection === "stopped") return;
-    if (code === CloseCode.SESSION_TAKEN_OVER || code === CloseCode.UNSUPPORTED_VERSION) {
+    if (this.kicked || code === CloseCode.KICKED) {
+      // The operator ended the session and its token: never reconnect on our own.
+      this.kicked = false;
+      this.store.clear();
+      this.leaveRoomState();
+      this.stop(describeClose(CloseCode.KICKED), code);
+      return;
+    }
+    if (
+      code === CloseCode.SESSION_TAKEN_OVER ||
+      code === CloseCode.UNSUPPORTED_VERSION ||
+      code === CloseCode.TOO_MANY_CODE_GUESSES ||
+      isAuthClose(code) // the same token would be refused again: sign in anew, then connect()
+    ) {
       this.stop(reason, code);
       return;
     }
     if (code === CloseCode.INVALID_RESUME_TOKEN) {
-      this.endSession(reason);
+      if (this.rejoin.kind === "none") this.endSession(reason);
+      else this.store.clear(); // a seatless session: nothing was lost that we cannot ask for again
       this.attempts = 0;
       this.open(); // a new session, right away
       return;
+    }
+    if (this.welcomed && this.room?.seat == null) {
+      // Only a seat outlives its connection: this session is over on the server (its
+      // token will be refused). Remember what it had, to ask for it again.
+      this.rejoin = this.room
+        ? { kind: "watch", room: this.room }
+        : wasQueued && this.queuedFor
+          ? { kind: "queue", game: this.queuedFor }
+          : { kind: "idle" };
     }
     const policy = this.reconnectOptions;
     if (policy === false || this.attempts >= (policy.maxAttempts ?? Infinity)) {
       this.stop(reason, code);
       return;
     }
-    const delay = backoffDelay(this.attempts, policy);
+    // After ServerShutdown, no sooner than the server asked.
+    const delay = Math.max(backoffDelay(this.attempts, policy), shutdownRetryMs ?? 0);
     this.attempts += 1;
     this.setStatus({
       state: "reconnecting",
@@ -316,6 +407,10 @@ export class TicksyncClient extends Emitter<ClientEvents> {
     this.ws = null;
     this.clearTimers();
     this.queued = false;
+    this.rejoin = { kind: "none" };
+    this.rewatching = null;
+    this.shutdownRetryMs = null;
+    this.kicked = false;
     this.setStatus({ state: "stopped", reason, closeCode: code });
     if (ws && ws.readyState <= OPEN) ws.close(CloseCode.NORMAL);
   }
@@ -370,15 +465,30 @@ export class TicksyncClient extends Emitter<ClientEvents> {
   private handle(msg: ServerMsg): void {
     switch (msg.type) {
       case "Welcome": {
+        this.store.save(msg.resume_token); // rotates on every resume: first thing
         this.attempts = 0;
+        this.welcomed = true;
         this.sessionId = msg.session_id;
         this.tickHz = msg.tick_hz;
         this.clock.tickHz = msg.tick_hz;
         this.queued = false;
-        this.store.save(msg.resume_token); // rotates on every resume
-        if (!msg.resumed) this.leaveRoomState();
+        const rejoin = msg.resumed ? { kind: "none" as const } : this.rejoin;
+        this.rejoin = { kind: "none" };
+        this.rewatching = null;
+        if (rejoin.kind === "watch") {
+          // Keep the room (and its event seqs: the join replays the log from seq 1, and
+          // what was seen is skipped) while asking for it again as a spectator.
+          this.rewatching = rejoin.room;
+        } else if (!msg.resumed) {
+          this.leaveRoomState();
+        }
         this.resuming = msg.resumed;
         this.setStatus({ state: "open" });
+        if (rejoin.kind === "watch") {
+          this.sendRaw({ type: "JoinRoom", code: rejoin.room.code, spectate: true });
+        } else if (rejoin.kind === "queue") {
+          this.sendRaw({ type: "FindMatch", game: rejoin.game });
+        }
         this.emit("welcome", {
           session_id: msg.session_id,
           resumed: msg.resumed,
@@ -386,6 +496,13 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         });
         return;
       }
+      case "ServerShutdown":
+        this.shutdownRetryMs = msg.retry_after_ms;
+        this.emit("serverShutdown", {
+          retry_after_ms: msg.retry_after_ms,
+          drain_ms: msg.drain_ms,
+        });
+        return;
       case "Pong": {
         const sent = this.pings.get(msg.nonce);
         this.pings.delete(msg.nonce);
@@ -394,6 +511,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       }
       case "Queued":
         this.queued = true;
+        this.queuedFor = msg.game;
         this.emit("queued", { game: msg.game, position: msg.position, queue_size: msg.queue_size });
         return;
       case "MatchCancelled":
@@ -409,6 +527,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         const same = this.room != null && this.room.room_id === joined.room_id;
         const resumed = same || (this.resuming && type === "RoomJoined");
         this.resuming = false;
+        this.rewatching = null;
         if (!same) {
           // A new room: its event seqs start at 1 and input seqs over.
           this.lastEventSeq = 0n;
@@ -423,6 +542,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       }
       case "RoomLeft": {
         this.resuming = false;
+        this.rewatching = null;
         const room = this.room;
         this.leaveRoomState();
         this.emit("roomLeft", { room_id: msg.room_id, room });
@@ -442,6 +562,16 @@ export class TicksyncClient extends Emitter<ClientEvents> {
           // The server closes with 4005 next; the close starts the new session.
           return;
         }
+        if (this.rewatching && msg.input_seq == null && JOIN_REFUSALS.has(msg.code)) {
+          // The room watched before the drop cannot be watched again (it ended, ...).
+          const room = this.room;
+          this.rewatching = null;
+          this.leaveRoomState();
+          if (room) this.emit("roomLeft", { room_id: room.room_id, room });
+          return;
+        }
+        if (msg.code === ErrorCode.Kicked) this.kicked = true; // close 4040 follows
+
         this.emit("error", {
           code: msg.code,
           name: errorName(msg.code),
@@ -568,10 +698,21 @@ export class TicksyncClient extends Emitter<ClientEvents> {
     this.send({ type: "Chat", text });
   }
 
-  /** The room directory (up to 100 open rooms). */
+  /** The room directory's first page (up to 100 open rooms, oldest first). */
   listRooms(timeoutMs = 10_000): Promise<RoomSummary[]> {
     const list = this.next("roomList", () => true, timeoutMs);
     this.send({ type: "ListRooms" });
+    return list;
+  }
+
+  /**
+   * One page of the room directory: up to `limit` (at most 100) rooms whose `room_id` is
+   * above `after` (0 for the first page; else the last `room_id` of the previous page).
+   * A page shorter than `limit` is the last.
+   */
+  listRoomsAfter(after: bigint, limit = 100, timeoutMs = 10_000): Promise<RoomSummary[]> {
+    const list = this.next("roomList", () => true, timeoutMs);
+    this.send({ type: "ListRoomsAfter", after, limit });
     return list;
   }
 

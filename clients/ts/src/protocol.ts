@@ -53,7 +53,15 @@ export interface RoomSummary {
 }
 
 /** Why a game ended. */
-export type EndReason = "Win" | "Draw" | "TurnTimeout" | "Abandoned";
+export type EndReason =
+  | "Win"
+  | "Draw"
+  | "TurnTimeout"
+  | "Abandoned"
+  /** The server shut down before the game could end by its rules (`winner` is `null`). */
+  | "ServerShutdown"
+  /** The server's operator closed the room (`winner` is `null`). */
+  | "Closed";
 
 /** One player's input inside a relay room's `InputFrame`. */
 export interface FrameInput {
@@ -77,7 +85,14 @@ export type RoomEvent =
 
 /** A message from the client to the server. */
 export type ClientMsg =
-  | { type: "Hello"; version: number; resume_token: string | null; last_event_seq: bigint }
+  | {
+      type: "Hello";
+      version: number;
+      resume_token: string | null;
+      last_event_seq: bigint;
+      /** A signed JWT naming the player, for servers that require one; `null` otherwise. */
+      auth_token: string | null;
+    }
   | { type: "Ping"; nonce: bigint }
   | { type: "FindMatch"; game: string }
   | { type: "CancelMatch" }
@@ -87,7 +102,9 @@ export type ClientMsg =
   | { type: "Input"; seq: number; ack_tick: bigint; data: Uint8Array }
   | { type: "Chat"; text: string }
   | { type: "ListRooms" }
-  | { type: "Ack"; tick: bigint };
+  | { type: "Ack"; tick: bigint }
+  /** One page of the directory: rooms with `room_id` above `after` (0: the first page). */
+  | { type: "ListRoomsAfter"; after: bigint; limit: number };
 
 /** A message from the server to the client. */
 export type ServerMsg =
@@ -109,7 +126,9 @@ export type ServerMsg =
   | { type: "Error"; code: number; message: string; input_seq: number | null }
   | { type: "RoomList"; rooms: RoomSummary[] }
   | { type: "MatchCancelled"; game: string }
-  | { type: "Delta"; tick: bigint; base_tick: bigint; input_seq: number; delta: Uint8Array };
+  | { type: "Delta"; tick: bigint; base_tick: bigint; input_seq: number; delta: Uint8Array }
+  /** The server is shutting down: reconnect no sooner than `retry_after_ms`. */
+  | { type: "ServerShutdown"; retry_after_ms: number; drain_ms: number };
 
 /** The `type`s of the server messages this SDK knows. */
 export type ServerMsgType = ServerMsg["type"];
@@ -137,7 +156,21 @@ export const ErrorCode = {
   InvalidResumeToken: 40,
   ChatTooLong: 50,
   RateLimited: 51,
+  InvalidText: 55,
   ServerBusy: 60,
+  TooManyCodeGuesses: 61,
+  AuthRequired: 70,
+  TokenExpired: 71,
+  TokenNotYetValid: 72,
+  TokenBadSignature: 73,
+  TokenWrongIssuer: 74,
+  TokenWrongAudience: 75,
+  TokenWrongAlgorithm: 76,
+  TokenUnsigned: 77,
+  TokenMalformed: 78,
+  ShuttingDown: 80,
+  RoomClosed: 85,
+  Kicked: 86,
 } as const;
 
 /** What each error code means, in words a player can read. */
@@ -163,7 +196,21 @@ const ERROR_WORDS: Record<number, string> = {
   40: "Your earlier session has ended.",
   50: "A chat message must be 1 to 200 characters.",
   51: "Too fast; slow down a little.",
+  55: "A chat message cannot contain control or invisible characters.",
   60: "The server is busy; try again in a moment.",
+  61: "Too many room codes that name no room; the server is closing the connection.",
+  70: "This server needs you to sign in first.",
+  71: "Your sign-in has expired. Sign in again.",
+  72: "Your sign-in is not valid yet. Check your device's clock.",
+  73: "Your sign-in could not be verified. Sign in again.",
+  74: "Your sign-in is from a service this server does not accept.",
+  75: "Your sign-in is meant for another server.",
+  76: "Your sign-in uses a method this server does not accept.",
+  77: "Your sign-in is not signed, so the server refused it.",
+  78: "Your sign-in could not be read. Sign in again.",
+  80: "The server is shutting down; new games cannot start now.",
+  85: "The server's operator closed this room.",
+  86: "The server's operator ended your session.",
 };
 
 /** An error code's name (`"NotYourTurn"`), or `"Error <n>"` for a code this SDK does not know. */
@@ -183,7 +230,9 @@ export const CloseCode = {
   GOING_AWAY: 1001,
   UNSUPPORTED_DATA: 1003,
   /** No close frame at all (the browser's code for a dropped connection). */
+  PROTOCOL_ERROR: 1002,
   ABNORMAL: 1006,
+  INVALID_PAYLOAD: 1007,
   POLICY_VIOLATION: 1008,
   MESSAGE_TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
@@ -193,14 +242,32 @@ export const CloseCode = {
   TOO_SLOW: 4003,
   IDLE_TIMEOUT: 4004,
   INVALID_RESUME_TOKEN: 4005,
+  AUTH_REQUIRED: 4010,
+  TOKEN_EXPIRED: 4011,
+  TOKEN_NOT_YET_VALID: 4012,
+  TOKEN_BAD_SIGNATURE: 4013,
+  TOKEN_WRONG_ISSUER: 4014,
+  TOKEN_WRONG_AUDIENCE: 4015,
+  TOKEN_WRONG_ALGORITHM: 4016,
+  TOKEN_UNSIGNED: 4017,
+  TOKEN_MALFORMED: 4018,
+  TOO_MANY_CODE_GUESSES: 4020,
+  KICKED: 4040,
 } as const;
+
+/** Whether a close code is one of the sign-in (token) refusals, 4010 to 4018. */
+export function isAuthClose(code: number): boolean {
+  return code >= CloseCode.AUTH_REQUIRED && code <= CloseCode.TOKEN_MALFORMED;
+}
 
 const CLOSE_WORDS: Record<number, string> = {
   1000: "The connection was closed.",
   1001: "The server is restarting or shutting down.",
+  1002: "This client broke the WebSocket protocol, so the server closed the connection.",
   1003: "The server refused a message this client sent.",
   1006: "The connection to the server was lost.",
-  1008: "The server closed the connection after unreadable messages.",
+  1007: "This client sent text that is not valid UTF-8.",
+  1008: "The server closed the connection: too many unreadable messages, or too many messages too fast.",
   1009: "This client sent a message that was too large.",
   1011: "The server hit an internal error.",
   4000: "The server speaks a different protocol version.",
@@ -209,6 +276,17 @@ const CLOSE_WORDS: Record<number, string> = {
   4003: "The connection was too slow to keep up.",
   4004: "The connection was silent for too long.",
   4005: "Your earlier session has ended.",
+  4010: "This server needs you to sign in first.",
+  4011: "Your sign-in has expired. Sign in again.",
+  4012: "Your sign-in is not valid yet. Check your device's clock.",
+  4013: "Your sign-in could not be verified. Sign in again.",
+  4014: "Your sign-in is from a service this server does not accept.",
+  4015: "Your sign-in is meant for another server.",
+  4016: "Your sign-in uses a method this server does not accept.",
+  4017: "Your sign-in is not signed, so the server refused it.",
+  4018: "Your sign-in could not be read. Sign in again.",
+  4020: "Too many room codes that name no room; the server closed the connection.",
+  4040: "The server's operator ended your session.",
 };
 
 /** A close code in plain words; unknown codes read as a lost connection. */

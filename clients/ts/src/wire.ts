@@ -61,6 +61,14 @@ export function u64Out(value: bigint | number): number | bigint {
   return big < TWO_POW_32 ? Number(big) : big;
 }
 
+/** A `u16` to encode: an integer from 0 to 65535, else `WireError`. */
+function u16Out(value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff) {
+    throw new WireError(`u16 out of range: ${value}`);
+  }
+  return value;
+}
+
 // ---------------------------------------------------------------------------------------
 // Reading helpers: each checks one field and names it in its error.
 // ---------------------------------------------------------------------------------------
@@ -185,6 +193,7 @@ export function clientValue(msg: ClientMsg): unknown {
           version: msg.version,
           resume_token: msg.resume_token,
           last_event_seq: u64Out(msg.last_event_seq),
+          auth_token: msg.auth_token ?? null,
         },
       };
     case "Ping":
@@ -214,6 +223,8 @@ export function clientValue(msg: ClientMsg): unknown {
       return { Chat: { text: msg.text } };
     case "Ack":
       return { Ack: { tick: u64Out(msg.tick) } };
+    case "ListRoomsAfter":
+      return { ListRoomsAfter: { after: u64Out(msg.after), limit: u16Out(msg.limit) } };
   }
 }
 
@@ -238,7 +249,14 @@ function roomJoined(body: unknown, what: string): RoomJoined {
 }
 
 const ROOM_STATUSES = ["Waiting", "Running", "Finished"] as const;
-const END_REASONS = ["Win", "Draw", "TurnTimeout", "Abandoned"] as const;
+const END_REASONS = [
+  "Win",
+  "Draw",
+  "TurnTimeout",
+  "Abandoned",
+  "ServerShutdown",
+  "Closed",
+] as const;
 
 function roomSummary(value: unknown): RoomSummary {
   const what = "RoomSummary";
@@ -393,6 +411,14 @@ export function decodeServerMsg(bytes: Uint8Array): ServerMsg | null {
         base_tick: u64(b, "base_tick", what),
         input_seq: uint(b, "input_seq", what, 32),
         delta: bin(b, "delta", what),
+      };
+    }
+    case "ServerShutdown": {
+      const b = m();
+      return {
+        type: name,
+        retry_after_ms: uint(b, "retry_after_ms", what, 32),
+        drain_ms: uint(b, "drain_ms", what, 32),
       };
     }
     default:
