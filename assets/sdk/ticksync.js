@@ -2380,6 +2380,13 @@ var GAMES = {
   tictactoe: { decodeState: decodeView2 },
   arena: arenaGame
 };
+var FIND_MATCH_REFUSALS = /* @__PURE__ */ new Set([
+  ErrorCode.UnknownGame,
+  ErrorCode.AlreadyInRoom,
+  ErrorCode.AlreadyQueued,
+  ErrorCode.ServerBusy,
+  ErrorCode.ShuttingDown
+]);
 var JOIN_REFUSALS = /* @__PURE__ */ new Set([
   ErrorCode.RateLimited,
   ErrorCode.TooManyCodeGuesses,
@@ -2411,6 +2418,7 @@ var TicksyncClient = class extends Emitter {
     this.welcomed = false;
     this.rejoin = { kind: "none" };
     this.rewatching = null;
+    this.requeueing = false;
     this.shutdownRetryMs = null;
     this.kicked = false;
     this.connection = "stopped";
@@ -2509,6 +2517,7 @@ var TicksyncClient = class extends Emitter {
     this.clearTimers();
     const wasQueued = this.queued;
     this.queued = false;
+    this.requeueing = false;
     this.pings.clear();
     const shutdownRetryMs = this.shutdownRetryMs;
     this.shutdownRetryMs = null;
@@ -2559,6 +2568,7 @@ var TicksyncClient = class extends Emitter {
     this.ws = null;
     this.clearTimers();
     this.queued = false;
+    this.requeueing = false;
     this.rejoin = { kind: "none" };
     this.rewatching = null;
     this.shutdownRetryMs = null;
@@ -2623,6 +2633,7 @@ var TicksyncClient = class extends Emitter {
         this.tickHz = msg.tick_hz;
         this.clock.tickHz = msg.tick_hz;
         this.queued = false;
+        this.requeueing = false;
         const rejoin = msg.resumed ? { kind: "none" } : this.rejoin;
         this.rejoin = { kind: "none" };
         this.rewatching = null;
@@ -2637,6 +2648,8 @@ var TicksyncClient = class extends Emitter {
           this.sendRaw({ type: "JoinRoom", code: rejoin.room.code, spectate: true });
         } else if (rejoin.kind === "queue") {
           this.sendRaw({ type: "FindMatch", game: rejoin.game });
+          this.queued = true;
+          this.requeueing = true;
         }
         this.emit("welcome", {
           session_id: msg.session_id,
@@ -2661,6 +2674,7 @@ var TicksyncClient = class extends Emitter {
       }
       case "Queued":
         this.queued = true;
+        this.requeueing = false;
         this.queuedFor = msg.game;
         this.emit("queued", { game: msg.game, position: msg.position, queue_size: msg.queue_size });
         return;
@@ -2672,6 +2686,7 @@ var TicksyncClient = class extends Emitter {
       case "RoomJoined": {
         const { type, ...joined } = msg;
         this.queued = false;
+        this.requeueing = false;
         const same = this.room != null && this.room.room_id === joined.room_id;
         const resumed = same || this.resuming && type === "RoomJoined";
         this.resuming = false;
@@ -2718,6 +2733,10 @@ var TicksyncClient = class extends Emitter {
         }
         if (msg.code === ErrorCode.Kicked)
           this.kicked = true;
+        if (this.requeueing && msg.input_seq == null && FIND_MATCH_REFUSALS.has(msg.code)) {
+          this.requeueing = false;
+          this.queued = false;
+        }
         this.emit("error", {
           code: msg.code,
           name: errorName(msg.code),

@@ -100,6 +100,14 @@ test("/play: a spectator picks a quick-match game from the open rooms and watche
   const [x, o] = (await seatOf(a)) === 0 ? [a, b] : [b, a];
   await move(x, 0);
   await watcher.waitForFunction(() => window.ticksync.mirror.state?.board[0] === 1);
+
+  // The watcher reloads: its session ended with the page (only seats are held), so the
+  // page watches the same room again as a new session, without a lost-game notice.
+  await watcher.reload();
+  await watcher.locator("#log li", { hasText: "Watching room" }).waitFor();
+  await watcher.locator("#room", { hasText: "watching · 2 players, 1 watching" }).waitFor();
+  await watcher.waitForFunction(() => window.ticksync.mirror.state?.board[0] === 1);
+  assert.equal(await text(watcher, "#notice"), "");
   await move(o, 3);
   await move(x, 1);
   await move(o, 4);
@@ -161,7 +169,10 @@ test("/play: a game the server no longer knows is explained; refusals are in wor
   await page.getByRole("button", { name: "Quick match" }).waitFor();
   assert.equal(await text(page, "#room"), "");
 
-  // The same on a reload with a token the server does not know.
+  // The same on a reload with a token the server does not know. (In a room: a seatless
+  // session's token is forgotten when the page goes, as the server ends it anyway.)
+  await page.getByRole("button", { name: "Create private room" }).click();
+  await page.locator("#share").waitFor();
   await page.evaluate(() => sessionStorage.setItem("ticksync.play.token", "from-an-earlier-server"));
   await page.reload();
   await page.locator("#notice", { hasText: "Your earlier session has ended" }).waitFor();

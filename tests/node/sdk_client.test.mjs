@@ -227,6 +227,30 @@ test("a spectator's dropped session: a new session watches the same room again, 
   }
 });
 
+test("a re-queue the server refuses: not queued, and the refusal in words", async () => {
+  const server = fakeServer();
+  const client = newClient(server);
+  try {
+    client.connect(WAIT).catch(() => {});
+    const first = await server.socket(0);
+    first.deliver(welcome(false, "token-1"));
+    first.deliver({ Queued: { game: "arena", position: 1, queue_size: 1 } });
+    first.serverClose(1006);
+    const second = await server.socket(1);
+    second.deliver(error(40, "unknown resume token"));
+    second.serverClose(4005);
+    const third = await server.socket(2);
+    third.deliver(welcome(false, "token-2"));
+    assert.deepEqual(third.sent[1], { FindMatch: { game: "arena" } });
+    const refused = client.next("error", () => true, WAIT);
+    third.deliver(error(80, "shutting down"));
+    assert.equal((await refused).words, "The server is shutting down; new games cannot start now.");
+    assert.equal(client.queued, false);
+  } finally {
+    client.close();
+  }
+});
+
 test("a queued player's dropped session queues again; a seated player's lost seat is reported", async () => {
   const server = fakeServer();
   const client = newClient(server);
@@ -242,6 +266,7 @@ test("a queued player's dropped session queues again; a seated player's lost sea
     const third = await server.socket(2);
     third.deliver(welcome(false, "token-2"));
     assert.deepEqual(third.sent[1], { FindMatch: { game: "tictactoe" } });
+    assert.equal(client.queued, true, "counted as queued, so the app does not queue twice");
 
     // A seat outlives its connection: a refused resume then means the game is lost.
     third.deliver({ MatchFound: { room_id: 9, code: "ABCDEFGH", game: "tictactoe", seat: 1, seats: 2 } });

@@ -92,6 +92,15 @@ type Rejoin =
   | { kind: "watch"; room: RoomInfo }
   | { kind: "queue"; game: string };
 
+/** The refusals a `FindMatch` can get (PROTOCOL.md "Refusals"). */
+const FIND_MATCH_REFUSALS: ReadonlySet<number> = new Set([
+  ErrorCode.UnknownGame,
+  ErrorCode.AlreadyInRoom,
+  ErrorCode.AlreadyQueued,
+  ErrorCode.ServerBusy,
+  ErrorCode.ShuttingDown,
+]);
+
 /** The refusals a `JoinRoom` can get (PROTOCOL.md "Refusals"). */
 const JOIN_REFUSALS: ReadonlySet<number> = new Set([
   ErrorCode.RateLimited,
@@ -226,6 +235,8 @@ export class TicksyncClient extends Emitter<ClientEvents> {
   private rejoin: Rejoin = { kind: "none" };
   /** While the rejoin's `JoinRoom` is unanswered: the room being watched again. */
   private rewatching: RoomInfo | null = null;
+  /** While the rejoin's `FindMatch` is unanswered. */
+  private requeueing = false;
   /** `retry_after_ms` of a `ServerShutdown` on this connection, or `null`. */
   private shutdownRetryMs: number | null = null;
   /** Whether the server's operator ended this session (`Error Kicked`). */
@@ -346,6 +357,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
     this.clearTimers();
     const wasQueued = this.queued;
     this.queued = false; // a dropped connection leaves the quick-match queue
+    this.requeueing = false;
     this.pings.clear();
     const shutdownRetryMs = this.shutdownRetryMs;
     this.shutdownRetryMs = null;
@@ -407,6 +419,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
     this.ws = null;
     this.clearTimers();
     this.queued = false;
+    this.requeueing = false;
     this.rejoin = { kind: "none" };
     this.rewatching = null;
     this.shutdownRetryMs = null;
@@ -472,6 +485,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         this.tickHz = msg.tick_hz;
         this.clock.tickHz = msg.tick_hz;
         this.queued = false;
+        this.requeueing = false;
         const rejoin = msg.resumed ? { kind: "none" as const } : this.rejoin;
         this.rejoin = { kind: "none" };
         this.rewatching = null;
@@ -487,7 +501,10 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         if (rejoin.kind === "watch") {
           this.sendRaw({ type: "JoinRoom", code: rejoin.room.code, spectate: true });
         } else if (rejoin.kind === "queue") {
+          // Counted as queued already, so the application does not queue a second time.
           this.sendRaw({ type: "FindMatch", game: rejoin.game });
+          this.queued = true;
+          this.requeueing = true;
         }
         this.emit("welcome", {
           session_id: msg.session_id,
@@ -511,6 +528,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       }
       case "Queued":
         this.queued = true;
+        this.requeueing = false;
         this.queuedFor = msg.game;
         this.emit("queued", { game: msg.game, position: msg.position, queue_size: msg.queue_size });
         return;
@@ -522,6 +540,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       case "RoomJoined": {
         const { type, ...joined } = msg;
         this.queued = false;
+        this.requeueing = false;
         // The room the client was in, or (for a client made after a reload) the room the
         // resumed session is in.
         const same = this.room != null && this.room.room_id === joined.room_id;
@@ -571,6 +590,10 @@ export class TicksyncClient extends Emitter<ClientEvents> {
           return;
         }
         if (msg.code === ErrorCode.Kicked) this.kicked = true; // close 4040 follows
+        if (this.requeueing && msg.input_seq == null && FIND_MATCH_REFUSALS.has(msg.code)) {
+          this.requeueing = false; // the queue was not joined again
+          this.queued = false;
+        }
 
         this.emit("error", {
           code: msg.code,
