@@ -1,6 +1,9 @@
-//! The browser client, compiled into the binary: `GET /play` serves `assets/play.html`, a
-//! tic-tac-toe page that is also the reference JavaScript client of PROTOCOL.md, and
-//! `GET /assets/msgpack.min.js` the MessagePack library it loads.
+//! The browser clients, compiled into the binary: `GET /play` serves `assets/play.html`, a
+//! tic-tac-toe page (the reference turn-based client), `GET /arena` serves
+//! `assets/arena.html`, the real-time arena (the reference real-time client), and
+//! `GET /assets/sdk/ticksync.js` the TypeScript SDK's bundle both pages import (built from
+//! `clients/ts`, committed, so no build step is needed). `GET /assets/msgpack.min.js` is
+//! the vendored MessagePack library on its own, for pages without the SDK.
 //!
 //! The files are embedded with `include_bytes!`, so `ticksync serve` needs nothing on disk
 //! at run time and a binary always serves the page it was built with. The table is
@@ -31,14 +34,27 @@ const REVALIDATE: &str = "no-cache";
 /// hour of caching is safe, and short enough that an upgrade reaches browsers the same day.
 const ONE_HOUR: &str = "public, max-age=3600";
 
-/// Every embedded file. The page loads the library by the relative URL
-/// `assets/msgpack.min.js`, which resolves to the second row from `/play`.
+/// Every embedded file. The pages import the SDK by the relative URL
+/// `./assets/sdk/ticksync.js`, which resolves to its row from `/play` and `/arena`.
 pub const ASSETS: &[Asset] = &[
     Asset {
         path: "/play",
         content_type: "text/html; charset=utf-8",
         cache_control: REVALIDATE,
         body: include_bytes!("../../assets/play.html"),
+    },
+    Asset {
+        path: "/arena",
+        content_type: "text/html; charset=utf-8",
+        cache_control: REVALIDATE,
+        body: include_bytes!("../../assets/arena.html"),
+    },
+    Asset {
+        path: "/assets/sdk/ticksync.js",
+        content_type: "text/javascript; charset=utf-8",
+        // Built from this repository: it speaks this build's protocol, like the pages.
+        cache_control: REVALIDATE,
+        body: include_bytes!("../../assets/sdk/ticksync.js"),
     },
     Asset {
         path: "/assets/msgpack.min.js",
@@ -106,11 +122,15 @@ mod tests {
     }
 
     #[test]
-    fn the_page_offers_the_msgpack_subprotocol_and_loads_every_script_it_needs() {
-        let page = std::str::from_utf8(find("/play").expect("page").body).expect("utf-8");
-        assert!(page.contains(&format!("\"{MSGPACK_SUBPROTOCOL}\"")));
-        // Its one external script, by a URL relative to /play.
-        assert!(page.contains("<script src=\"assets/msgpack.min.js\">"));
+    fn the_pages_import_the_sdk_which_offers_the_msgpack_subprotocol() {
+        for path in ["/play", "/arena"] {
+            let page = std::str::from_utf8(find(path).expect("page").body).expect("utf-8");
+            // Their one script import, by a URL relative to the page.
+            assert!(page.contains("from \"./assets/sdk/ticksync.js\""), "{path}");
+        }
+        let sdk =
+            std::str::from_utf8(find("/assets/sdk/ticksync.js").expect("sdk").body).expect("utf-8");
+        assert!(sdk.contains(&format!("\"{MSGPACK_SUBPROTOCOL}\"")));
         assert!(find("/assets/msgpack.min.js").is_some());
     }
 }

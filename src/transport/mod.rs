@@ -290,7 +290,7 @@ async fn route(req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
             StatusCode::OK,
             "ticksync game server: open a WebSocket here with subprotocol \
              ticksync.msgpack.v1 or ticksync.bincode.v1 (see PROTOCOL.md), \
-             or play tic-tac-toe in a browser at /play\n",
+             or play tic-tac-toe in a browser at /play and the arena at /arena\n",
         ),
         ("GET", "/play/") => redirect("/play"),
         ("GET", path) => assets::find(path).map_or_else(not_found, assets::Asset::response),

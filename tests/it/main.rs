@@ -19,6 +19,7 @@ mod limits;
 mod load;
 mod matchmaking;
 mod metrics;
+mod node_suite;
 mod private_rooms;
 mod protocol_vectors;
 mod reconnect;

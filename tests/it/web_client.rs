@@ -1,5 +1,6 @@
-//! The browser client shipped in the binary: `GET /play` and the script it loads are
-//! served from the embedded files, and nothing else under those paths is.
+//! The browser clients shipped in the binary: `GET /play`, `GET /arena` and the SDK bundle
+//! they import are served from the embedded files, and nothing else under those paths is.
+//! (The pages themselves are driven in Chromium by tests/node, through `node_suite.rs`.)
 
 use anyhow::{Context, Result};
 use ticksync::codec::Codec;
@@ -8,10 +9,12 @@ use crate::support::{http_get, http_request, start, test_config};
 
 /// The files the server embeds; what it serves must be these bytes.
 const PLAY_HTML: &str = include_str!("../../assets/play.html");
+const ARENA_HTML: &str = include_str!("../../assets/arena.html");
+const SDK_JS: &str = include_str!("../../assets/sdk/ticksync.js");
 const MSGPACK_JS: &str = include_str!("../../assets/vendor/msgpack.min.js");
 
 #[tokio::test]
-async fn the_play_page_and_the_script_it_loads_are_served() -> Result<()> {
+async fn the_pages_and_the_sdk_they_import_are_served() -> Result<()> {
     let server = start(test_config()).await;
     let addr = server.local_addr();
 
@@ -23,21 +26,41 @@ async fn the_play_page_and_the_script_it_loads_are_served() -> Result<()> {
     );
     assert_eq!(page.header("cache-control"), Some("no-cache"));
     assert_eq!(page.body, PLAY_HTML);
+    let arena = http_get(addr, "/arena").await?;
+    assert_eq!(arena.status, 200);
+    assert_eq!(arena.header("cache-control"), Some("no-cache"));
+    assert_eq!(arena.body, ARENA_HTML);
+
+    // Both pages import the SDK bundle by a URL relative to the page.
+    for body in [&page.body, &arena.body] {
+        let src = body
+            .split("} from \"./")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .context("the page imports the SDK")?;
+        assert_eq!(src, "assets/sdk/ticksync.js");
+    }
+    let sdk = http_get(addr, "/assets/sdk/ticksync.js").await?;
+    assert_eq!(sdk.status, 200);
+    let content_type = sdk.content_type.as_deref().unwrap_or_default();
     assert!(
-        page.body
+        content_type.starts_with("text/javascript"),
+        "{content_type}"
+    );
+    assert_eq!(sdk.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(sdk.body, SDK_JS);
+    assert!(
+        sdk.body
             .contains(&format!("\"{}\"", Codec::MsgPack.subprotocol())),
-        "the page offers the MessagePack subprotocol"
+        "the SDK offers the MessagePack subprotocol"
+    );
+    assert!(
+        sdk.body.contains("ISC License"),
+        "the bundled library's license is named"
     );
 
-    // Follow the page's one external script, a URL relative to /play.
-    let src = page
-        .body
-        .split("<script src=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .context("the page loads a script")?;
-    assert_eq!(src, "assets/msgpack.min.js");
-    let script = http_get(addr, &format!("/{src}")).await?;
+    // The vendored library on its own.
+    let script = http_get(addr, "/assets/msgpack.min.js").await?;
     assert_eq!(script.status, 200);
     let content_type = script.content_type.as_deref().unwrap_or_default();
     assert!(
@@ -63,11 +86,17 @@ async fn the_play_page_and_the_script_it_loads_are_served() -> Result<()> {
 async fn unknown_asset_paths_and_other_methods_are_404() -> Result<()> {
     let server = start(test_config()).await;
     let addr = server.local_addr();
-    for path in ["/assets/x", "/assets/", "/assets/play.html", "/play.html"] {
+    for path in [
+        "/assets/x",
+        "/assets/",
+        "/assets/sdk/",
+        "/assets/play.html",
+        "/play.html",
+    ] {
         assert_eq!(http_get(addr, path).await?.status, 404, "GET {path}");
     }
     for method in ["POST", "PUT", "DELETE"] {
-        for path in ["/play", "/assets/msgpack.min.js"] {
+        for path in ["/play", "/arena", "/assets/sdk/ticksync.js"] {
             let response = http_request(addr, method, path).await?;
             assert_eq!(response.status, 404, "{method} {path}");
         }

@@ -1,0 +1,193 @@
+/**
+ * The arena's payloads and rules a client needs (PROTOCOL.md "Arena"): the input, the
+ * view and the delta in the MessagePack codec, applying a delta, and prediction.
+ *
+ * `ArenaPredictor` is the own-player prediction the /arena page draws: it replays the
+ * inputs the server has not yet acknowledged (those above the newest state's
+ * `input_seq`) on top of the newest acknowledged position, every frame, so a correction
+ * from the server is taken in at once and nothing drifts.
+ */
+
+import { i8, pack, struct, uint, unpack, WireError } from "./wire.js";
+
+/** The game's name on the server. */
+export const ARENA = "arena";
+/** Units a player moves per tick along each axis of its direction. */
+export const ARENA_SPEED = 5;
+/** The box is 0 to ARENA_SIZE on each axis, inclusive. */
+export const ARENA_SIZE = 1000;
+/** `dir` of a player standing still. */
+export const STILL = 4;
+
+/** `ArenaInput`: the direction to move in, each component -1, 0 or 1. */
+export interface ArenaInput {
+  dx: number;
+  dy: number;
+}
+
+/** `ArenaPlayer`: one player; `dir` packs the direction as `(dx + 1) * 3 + (dy + 1)`. */
+export interface ArenaPlayer {
+  seat: number;
+  x: number;
+  y: number;
+  dir: number;
+}
+
+/** `ArenaView`: every player, sorted by seat. */
+export interface ArenaView {
+  players: ArenaPlayer[];
+}
+
+/** `ArenaDelta`: players new or not where prediction puts them, and seats gone. */
+export interface ArenaDelta {
+  changed: ArenaPlayer[];
+  removed: number[];
+}
+
+/** Packs a direction into `dir`. */
+export function packDir(dx: number, dy: number): number {
+  return (dx + 1) * 3 + (dy + 1);
+}
+
+/** Unpacks `dir` into `{ dx, dy }`. */
+export function unpackDir(dir: number): ArenaInput {
+  return { dx: Math.floor(dir / 3) - 1, dy: (dir % 3) - 1 };
+}
+
+/** Encodes an input for `Input.data`. */
+export function encodeInput(input: ArenaInput): Uint8Array {
+  for (const c of [input.dx, input.dy]) {
+    if (c !== -1 && c !== 0 && c !== 1) throw new WireError(`direction component ${c}`);
+  }
+  return pack({ dx: input.dx, dy: input.dy });
+}
+
+/** Decodes an input (as the server would). */
+export function decodeInput(bytes: Uint8Array): ArenaInput {
+  const m = struct(unpack(bytes), "ArenaInput");
+  return { dx: i8(m, "dx", "ArenaInput"), dy: i8(m, "dy", "ArenaInput") };
+}
+
+function player(value: unknown): ArenaPlayer {
+  const what = "ArenaPlayer";
+  const m = struct(value, what);
+  const dir = uint(m, "dir", what, 8);
+  if (dir > 8) throw new WireError(`${what}.dir: ${dir} is not 0 to 8`);
+  return {
+    seat: uint(m, "seat", what, 8),
+    x: uint(m, "x", what, 16),
+    y: uint(m, "y", what, 16),
+    dir,
+  };
+}
+
+function array(m: Record<string, unknown>, name: string, what: string): unknown[] {
+  const value = m[name];
+  if (!Array.isArray(value)) throw new WireError(`${what}.${name}: expected an array`);
+  return value;
+}
+
+/** Decodes `Snapshot.state`. */
+export function decodeView(bytes: Uint8Array): ArenaView {
+  const m = struct(unpack(bytes), "ArenaView");
+  return { players: array(m, "players", "ArenaView").map(player) };
+}
+
+/** Decodes `Delta.delta`. */
+export function decodeDelta(bytes: Uint8Array): ArenaDelta {
+  const what = "ArenaDelta";
+  const m = struct(unpack(bytes), what);
+  return {
+    changed: array(m, "changed", what).map(player),
+    removed: array(m, "removed", what).map((seat, i) =>
+      uint({ seat }, "seat", `${what}.removed[${i}]`, 8),
+    ),
+  };
+}
+
+const clamp = (v: number) => Math.min(ARENA_SIZE, Math.max(0, v));
+
+/**
+ * Where `p` is `ticks` ticks later along its direction (PROTOCOL.md "Prediction").
+ * Fractional ticks give fractional positions, for drawing between ticks.
+ */
+export function advance(p: ArenaPlayer, ticks: number): ArenaPlayer {
+  const { dx, dy } = unpackDir(p.dir);
+  return {
+    seat: p.seat,
+    x: clamp(p.x + ARENA_SPEED * ticks * dx),
+    y: clamp(p.y + ARENA_SPEED * ticks * dy),
+    dir: p.dir,
+  };
+}
+
+/** The state `ticks` ticks after `base` (PROTOCOL.md "Applying an arena delta"). */
+export function applyDelta(base: ArenaView, delta: ArenaDelta, ticks: bigint): ArenaView {
+  const n = Number(ticks);
+  const removed = new Set(delta.removed);
+  const bySeat = new Map<number, ArenaPlayer>();
+  for (const p of base.players) {
+    if (!removed.has(p.seat)) bySeat.set(p.seat, advance(p, n));
+  }
+  for (const p of delta.changed) bySeat.set(p.seat, { ...p });
+  return { players: [...bySeat.values()].sort((a, b) => a.seat - b.seat) };
+}
+
+/** The arena's `GameAdapter` for `StateMirror` and `TicksyncClient`. */
+export const arenaGame = { decodeState: decodeView, decodeDelta, applyDelta };
+
+interface Pending {
+  seq: number;
+  dir: number;
+  /** The server tick (estimated) when the input was sent. */
+  sentTick: number;
+}
+
+/**
+ * Own-player prediction, reconciled against acknowledged inputs. Record each input as it
+ * is sent; `predict` starts from the newest acknowledged state (whose `input_seq` says
+ * which inputs it already includes) and replays the rest.
+ */
+export class ArenaPredictor {
+  private pending: Pending[] = [];
+
+  /** Notes an input sent with `seq` at the estimated server tick `sentTick`. */
+  record(seq: number, input: ArenaInput, sentTick: number): void {
+    this.pending.push({ seq, dir: packDir(input.dx, input.dy), sentTick });
+  }
+
+  /** Inputs sent and not yet included in a state. */
+  get unacknowledged(): number {
+    return this.pending.length;
+  }
+
+  /** The direction of the newest input sent, if any is unacknowledged. */
+  get latestDir(): number | null {
+    return this.pending.length ? this.pending[this.pending.length - 1].dir : null;
+  }
+
+  /**
+   * Where the own player is at server tick `nowTick` (fractional), given `acked`, the
+   * player in the state of tick `ackedTick` whose `input_seq` is `inputSeq`. Inputs up
+   * to `inputSeq` are dropped; each later one takes effect at the tick after it was sent
+   * (and not before `ackedTick + 1`), the applying tick already moving along it.
+   */
+  predict(acked: ArenaPlayer, ackedTick: bigint, inputSeq: number, nowTick: number): ArenaPlayer {
+    this.pending = this.pending.filter((p) => p.seq > inputSeq);
+    let at = Number(ackedTick);
+    let p = acked;
+    for (const input of this.pending) {
+      const applies = Math.max(at + 1, Math.ceil(input.sentTick));
+      if (applies > nowTick + 1) break;
+      p = advance(p, Math.max(0, applies - 1 - at));
+      at = Math.max(at, applies - 1);
+      p = { ...p, dir: input.dir };
+    }
+    return advance(p, Math.max(0, nowTick - at));
+  }
+
+  /** Forgets every input (a new room or connection). */
+  clear(): void {
+    this.pending = [];
+  }
+}
