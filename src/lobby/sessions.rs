@@ -356,7 +356,9 @@ impl SessionTable {
     /// Sessions in a quick-match queue, by game (for metrics; walks every session).
     pub fn queued_by_game(&self) -> Vec<(&'static str, usize)> {
         let mut counts: Vec<(&'static str, usize)> = Vec::new();
-        for session in self.lock().by_id.values() {
+        // A copy of the list first: the table's lock is not held while each session's is
+        // taken (shards take the table's lock inside their ticks).
+        for session in self.all() {
             let Some(game) = session.lock().queued else {
                 continue;
             };

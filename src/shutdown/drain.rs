@@ -120,13 +120,11 @@ impl Drain {
 
     /// Whether `msg` is refused while draining: requests that would start something.
     pub(crate) fn refuses(&self, msg: &ClientMsg) -> bool {
-        self.is_draining()
-            && matches!(
-                msg,
-                ClientMsg::FindMatch { .. }
-                    | ClientMsg::CreateRoom { .. }
-                    | ClientMsg::JoinRoom { .. }
-            )
+        // The kind first: the drain flag is behind the token's lock, and this runs per message.
+        matches!(
+            msg,
+            ClientMsg::FindMatch { .. } | ClientMsg::CreateRoom { .. } | ClientMsg::JoinRoom { .. }
+        ) && self.is_draining()
     }
 }
 

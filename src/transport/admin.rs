@@ -59,7 +59,8 @@ pub(crate) async fn route(req: Request<Incoming>, ctx: &Arc<Context>) -> Respons
         return response;
     }
     let segments: Vec<&str> = path
-        .trim_start_matches("/admin")
+        .strip_prefix("/admin")
+        .unwrap_or_default()
         .split('/')
         .filter(|s| !s.is_empty())
         .collect();

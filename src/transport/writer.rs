@@ -107,7 +107,10 @@ async fn write_until_closed<S>(
             ctx.shutdown.cancelled().await;
             tokio::time::sleep(limits.close_timeout).await;
         };
+        // Biased, the write first: it usually completes at once, and the shutdown branch
+        // (the server-wide token's lock) is then never polled.
         let wrote = tokio::select! {
+            biased;
             wrote = timeout(stall_limit, write) => match wrote {
                 Ok(Ok(())) => Wrote::Done,
                 Ok(Err(error)) => Wrote::Failed(error),

@@ -213,6 +213,9 @@ async fn rooms_sessions_and_queues_are_listed_and_a_room_is_inspected() -> Resul
         "/admin/rooms/999999",
         "/admin/rooms/not-a-number",
         "/admin/nothing",
+        // The prefix is stripped once: these are not `/admin/rooms` or `/admin/overview`.
+        "/admin/adminrooms",
+        "/admin/admin/overview",
     ] {
         let answer = admin(addr, "GET", missing, "", 404).await?;
         ensure!(answer["error"].is_string(), "{answer}");

@@ -41,6 +41,9 @@ pub fn test_config() -> ServerConfig {
         ..ServerConfig::default()
     };
     config.security.guard = ticksync::transport::guard::GuardConfig::unlimited();
+    // Every test client comes from 127.0.0.1: the per-address budget of room-code
+    // lookups is lifted like the other per-IP limits (tests/it/limits.rs sets it).
+    config.limits.ip_code_lookup_burst = 1_000_000;
     config
 }
 
