@@ -32,7 +32,7 @@ struct Args {
     #[arg(long, default_value = "ws://127.0.0.1:7878")]
     url: String,
     /// Wire codec: bincode or msgpack.
-    #[arg(long, default_value = "bincode", value_parser = parse_codec)]
+    #[arg(long, default_value = "bincode")]
     codec: Codec,
     /// Seconds to play once seated.
     #[arg(long, default_value_t = 10)]
@@ -43,14 +43,6 @@ struct Args {
     /// Seed for the phase and the directions (random if not given).
     #[arg(long)]
     seed: Option<u64>,
-}
-
-fn parse_codec(text: &str) -> Result<Codec, String> {
-    match text {
-        "bincode" => Ok(Codec::Bincode),
-        "msgpack" => Ok(Codec::MsgPack),
-        other => Err(format!("unknown codec `{other}`: use bincode or msgpack")),
-    }
 }
 
 #[tokio::main]

@@ -32,7 +32,7 @@ struct Args {
     #[arg(long, default_value = "ws://127.0.0.1:7878")]
     url: String,
     /// Wire codec: bincode or msgpack.
-    #[arg(long, default_value = "bincode", value_parser = parse_codec)]
+    #[arg(long, default_value = "bincode")]
     codec: Codec,
     /// Move strategy: random or perfect.
     #[arg(long, default_value = "random")]
@@ -46,14 +46,6 @@ struct Args {
     /// Seconds to wait for any one server message (an opponent included).
     #[arg(long, default_value_t = 120)]
     timeout: u64,
-}
-
-fn parse_codec(text: &str) -> Result<Codec, String> {
-    match text {
-        "bincode" => Ok(Codec::Bincode),
-        "msgpack" => Ok(Codec::MsgPack),
-        other => Err(format!("unknown codec `{other}`: use bincode or msgpack")),
-    }
 }
 
 fn parse_probability(text: &str) -> Result<f64, String> {

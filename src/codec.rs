@@ -60,6 +60,21 @@ pub enum Codec {
     MsgPack,
 }
 
+/// A codec's name, as command lines and configuration files give it: `bincode` or
+/// `msgpack` (the subprotocol names are accepted too).
+impl std::str::FromStr for Codec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Codec, String> {
+        match text {
+            "bincode" => Ok(Codec::Bincode),
+            "msgpack" => Ok(Codec::MsgPack),
+            other => Codec::from_subprotocol(other)
+                .ok_or_else(|| format!("unknown codec `{other}`: use bincode or msgpack")),
+        }
+    }
+}
+
 /// Why bytes could not become a message, or a message bytes.
 #[derive(Debug, Error)]
 pub enum CodecError {
@@ -215,6 +230,20 @@ impl Codec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codecs_parse_from_their_names_and_subprotocols() {
+        for codec in Codec::ALL {
+            let name = match codec {
+                Codec::Bincode => "bincode",
+                Codec::MsgPack => "msgpack",
+            };
+            assert_eq!(name.parse::<Codec>(), Ok(codec));
+            assert_eq!(codec.subprotocol().parse::<Codec>(), Ok(codec));
+        }
+        let refused = "json".parse::<Codec>().unwrap_err();
+        assert!(refused.contains("bincode or msgpack"), "{refused}");
+    }
     use crate::protocol::{ClientMsg, ServerMsg};
 
     #[test]

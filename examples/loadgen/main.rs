@@ -58,12 +58,6 @@ enum Workload {
     Idle,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum CodecArg {
-    Bincode,
-    Msgpack,
-}
-
 /// Load generator for ticksync (WORKLOADS.md).
 #[derive(Debug, Parser)]
 struct Args {
@@ -87,8 +81,8 @@ struct Args {
     #[arg(long)]
     server_pid: Option<u32>,
     /// Wire codec.
-    #[arg(long, value_enum, default_value = "bincode")]
-    codec: CodecArg,
+    #[arg(long, default_value = "bincode")]
+    codec: Codec,
     /// Write the latency distribution (ttt moves, arena inputs) to this SVG file.
     #[arg(long)]
     plot: Option<PathBuf>,
@@ -99,10 +93,7 @@ struct Args {
 
 impl Args {
     fn codec(&self) -> Codec {
-        match self.codec {
-            CodecArg::Bincode => Codec::Bincode,
-            CodecArg::Msgpack => Codec::MsgPack,
-        }
+        self.codec
     }
 
     /// host:port of the server, for its HTTP endpoints.
