@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{MetricSource, Rows};
 use crate::codec::Codec;
-use crate::protocol::{ClientMsg, ServerMsg};
+use crate::protocol::ClientMsg;
 
 /// What kind of client message a frame was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +135,29 @@ pub fn server_kind(codec: Codec, frame: &[u8]) -> usize {
     }
 }
 
+/// The code of an encoded `ServerMsg::Error`, read from its first bytes as the server
+/// writes them: bincode `08` then the code as a varint; MessagePack
+/// `{"Error": {"code": N, ...}}` with `code` the first key. `None` for any other shape.
+pub fn error_code(codec: Codec, frame: &[u8]) -> Option<u16> {
+    match codec {
+        Codec::Bincode => match frame {
+            [8, small, ..] if *small < 251 => Some(u16::from(*small)),
+            [8, 0xfb, lo, hi, ..] => Some(u16::from_le_bytes([*lo, *hi])),
+            _ => None,
+        },
+        Codec::MsgPack => {
+            let rest = frame.strip_prefix(b"\x81\xa5Error")?;
+            let rest = rest.get(1..)?.strip_prefix(b"\xa4code")?;
+            match rest {
+                [small, ..] if *small < 0x80 => Some(u16::from(*small)),
+                [0xcc, n, ..] => Some(u16::from(*n)),
+                [0xcd, hi, lo, ..] => Some(u16::from_be_bytes([*hi, *lo])),
+                _ => None,
+            }
+        }
+    }
+}
+
 /// Error codes are below this; others are counted under code 0.
 const ERROR_CODES: usize = 128;
 
@@ -204,15 +227,13 @@ impl WireCounters {
         add(&self.in_bytes[i], bytes as u64);
     }
 
-    /// One frame written. `Error` frames are decoded to count their code (errors are rare
-    /// next to states and events).
+    /// One frame written. An `Error` frame's code is read from its first bytes (no decode,
+    /// no allocation: a client can make the server send one per message).
     pub fn sent(&self, codec: Codec, frame: &[u8]) {
         let kind = server_kind(codec, frame);
         self.sent_kind(kind, frame.len());
-        if kind == SERVER_ERROR
-            && let Ok(ServerMsg::Error { code, .. }) = codec.decode::<ServerMsg>(frame)
-        {
-            let code = usize::from(code as u16);
+        if kind == SERVER_ERROR {
+            let code = error_code(codec, frame).map_or(0, usize::from);
             add(&self.errors[if code < ERROR_CODES { code } else { 0 }], 1);
         }
     }
@@ -381,7 +402,37 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::protocol::{ErrorCode, RoomJoined};
+
+    #[test]
+    fn error_codes_are_read_from_the_frames_the_server_writes() {
+        let codes = [
+            ErrorCode::BadMessage,
+            ErrorCode::NotYourTurn,
+            ErrorCode::RateLimited,
+            ErrorCode::TooManyCodeGuesses,
+            ErrorCode::TokenMalformed,
+            ErrorCode::ShuttingDown,
+            ErrorCode::Kicked,
+        ];
+        for codec in Codec::ALL {
+            for code in codes {
+                for input_seq in [None, Some(70_000)] {
+                    let msg = ServerMsg::Error {
+                        code,
+                        message: "a reason".repeat(40),
+                        input_seq,
+                    };
+                    let frame = codec.encode(&msg).expect("encodes");
+                    assert_eq!(error_code(codec, &frame), Some(code as u16), "{codec:?}");
+                }
+            }
+            let pong = codec
+                .encode(&ServerMsg::Pong { nonce: 8 })
+                .expect("encodes");
+            assert_eq!(error_code(codec, &pong), None);
+        }
+    }
+    use crate::protocol::{ErrorCode, RoomJoined, ServerMsg};
 
     fn samples() -> Vec<ServerMsg> {
         let joined = RoomJoined {
