@@ -12,7 +12,8 @@ use ticksync::server::Stats;
 use tokio::time::Instant;
 
 use crate::support::{
-    Client, matched_pair, play, play_from, start, test_config, wait_for_stats, wait_until,
+    Client, finish_unnoticed_takeover, matched_pair, play, play_from, start, test_config,
+    wait_for_stats, wait_until,
 };
 
 /// Waits for `PlayerDisconnected` for `seat`; returns (event tick, deadline_tick, grace_ms).
@@ -186,19 +187,7 @@ async fn resuming_from_a_second_connection_takes_the_session_over() -> Result<()
     assert_eq!(x.closed().await?, Some(close_code::SESSION_TAKEN_OVER));
     wait_until(&server, |s| s.connections == 2).await?;
 
-    // X plays on from the new connection: the 2-4-6 diagonal.
-    play_from(&mut x2, &mut o, 2, &[2, 8, 6]).await?;
-    assert_eq!(x2.game_over().await?, (Some(0), EndReason::Win));
-    assert_eq!(o.game_over().await?, (Some(0), EndReason::Win));
-    // For O nothing happened: X never counted as disconnected.
-    assert!(
-        !o.events.iter().any(|(_, _, e)| matches!(
-            e,
-            RoomEvent::PlayerDisconnected { .. } | RoomEvent::PlayerReconnected { .. }
-        )),
-        "{:?}",
-        o.events
-    );
+    finish_unnoticed_takeover(&mut x2, &mut o).await?;
     x2.close().await?;
     o.close().await?;
     wait_for_stats(&server, Stats::default()).await?;

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use anyhow::{Result, bail, ensure};
 use ticksync::codec::Codec;
-use ticksync::protocol::Seat;
+use ticksync::protocol::{EndReason, RoomEvent, Seat};
 
 use super::Client;
 
@@ -69,5 +69,25 @@ pub async fn play_from(x: &mut Client, o: &mut Client, start: usize, moves: &[u8
             .snapshot_where(|v| v.board[usize::from(cell)] != 0)
             .await?;
     }
+    Ok(())
+}
+
+/// After X's session moved to a new connection (a takeover) with moves 0 (X) and 3 (O)
+/// played: X wins on the 2-4-6 diagonal, and O never saw X as disconnected.
+pub async fn finish_unnoticed_takeover(x: &mut Client, o: &mut Client) -> Result<()> {
+    play_from(x, o, 2, &[2, 8, 6]).await?;
+    ensure!(x.game_over().await? == (Some(0), EndReason::Win), "X won");
+    ensure!(
+        o.game_over().await? == (Some(0), EndReason::Win),
+        "O saw X win"
+    );
+    ensure!(
+        !o.events.iter().any(|(_, _, e)| matches!(
+            e,
+            RoomEvent::PlayerDisconnected { .. } | RoomEvent::PlayerReconnected { .. }
+        )),
+        "O saw X come and go: {:?}",
+        o.events
+    );
     Ok(())
 }
