@@ -13,6 +13,7 @@ mod admin;
 #[doc(hidden)]
 pub mod bench;
 mod event_log;
+mod finished;
 mod frames;
 mod registry;
 mod room;
@@ -20,6 +21,7 @@ mod shard;
 mod warn_limit;
 
 pub use admin::{MemberInfo, RoomDetail, RoomInfo, TickCost};
+pub use finished::{FinishedGame, FinishedSeat};
 pub use registry::{DynGame, Erased, GameEntry, GameRegistry, InputError, WithDeltas};
 pub use room::SHUTDOWN_REASON;
 pub use shard::ShardStats;
@@ -75,6 +77,9 @@ pub trait RoomObserver: Send + Sync + 'static {
     fn member_left(&self, room: RoomId, session: SessionId);
     /// `room` closed; `members` were still in it.
     fn room_closed(&self, room: RoomId, members: &[SessionId]);
+    /// A game in a room ended (once per game). Called on the shard's tick right after the
+    /// room logged `GameOver`: hand the record to another task, never wait on I/O here.
+    fn game_finished(&self, _game: FinishedGame) {}
 }
 
 /// A room's address: its id and the shard that owns it.

@@ -13,10 +13,11 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 
 use super::event_log::EventLog;
+use super::finished::{FinishedGame, FinishedSeat};
 use super::frames::{FrameCache, encode_with};
 use super::registry::{DynGame, GameEntry, InputError};
 use super::{Member, NewRoom, RoomObserver};
-use crate::game::{GameConfig, Rejection, Viewer};
+use crate::game::{GameConfig, Outcome, Rejection, Viewer};
 use crate::outbox::{Outbox, StateFrame};
 use crate::protocol::{
     ErrorCode, FrameInput, MAX_INPUTS_PER_TICK, MAX_RELAY_INPUT_BYTES, MAX_RELAY_INPUTS_PER_TICK,
@@ -97,6 +98,9 @@ pub(crate) struct Room {
     finished_at: Option<Tick>,
     /// The game was ended by a server shutdown, not by its rules.
     shutdown_ended: bool,
+    /// The tick play started at, and everyone seated since: the finished game's record.
+    started_at: Option<Tick>,
+    roster: Vec<FinishedSeat>,
     observer: Arc<dyn RoomObserver>,
 }
 
@@ -131,6 +135,8 @@ impl Room {
             dirty: false,
             finished_at: None,
             shutdown_ended: false,
+            started_at: None,
+            roster: Vec::new(),
             observer,
         };
         let quick_match = room.public;
@@ -235,6 +241,9 @@ impl Room {
             needs_state: true,
             full_at: None,
         });
+        if self.status == RoomStatus::Running {
+            self.enrol(seat, member.session);
+        }
         self.emit(now, RoomEvent::PlayerJoined { seat });
     }
 
@@ -254,8 +263,47 @@ impl Room {
             self.game = Some((self.entry.create)(&self.config, now));
         }
         self.status = RoomStatus::Running;
+        self.started_at = Some(now);
+        let seated: Vec<(Seat, SessionId)> = self
+            .members
+            .iter()
+            .filter_map(|m| match m.role {
+                Role::Player(seat) => Some((seat, m.session)),
+                Role::Spectator => None,
+            })
+            .collect();
+        for (seat, session) in seated {
+            self.enrol(seat, session);
+        }
         self.dirty = true;
         self.emit(now, RoomEvent::GameStarted);
+    }
+
+    /// Adds a seated player to the finished game's record.
+    fn enrol(&mut self, seat: Seat, session: SessionId) {
+        let entry = FinishedSeat { seat, session };
+        if !self.roster.contains(&entry) {
+            self.roster.push(entry);
+        }
+    }
+
+    /// Hands the finished game's record to the observer. Called once, at the tick the
+    /// room's status became `Finished`.
+    fn report_finished(&mut self, now: Tick, outcome: Outcome) {
+        let mut players = std::mem::take(&mut self.roster);
+        players.sort_by_key(|p| p.seat);
+        self.observer.game_finished(FinishedGame {
+            room: self.id,
+            game: self.entry.name,
+            settings: self.config.settings.clone(),
+            public: self.public,
+            players,
+            started: self.started_at.unwrap_or(now),
+            ended: now,
+            tick_hz: self.limits.tick_hz,
+            outcome,
+            replay: None,
+        });
     }
 
     /// Handles `JoinRoom`.
@@ -609,6 +657,7 @@ impl Room {
                 reason: outcome.reason,
             },
         );
+        self.report_finished(now, outcome);
         self.observer.room_changed(&self.summary());
     }
 

@@ -6,7 +6,7 @@
 
 use super::{Role, Room};
 use crate::engine::admin::{MemberInfo, RoomDetail, RoomInfo, RoomMeter};
-use crate::game::Viewer;
+use crate::game::{Outcome, Viewer};
 use crate::protocol::{EndReason, ErrorCode, RoomEvent, RoomStatus, ServerMsg, Tick};
 
 impl Room {
@@ -80,6 +80,13 @@ impl Room {
             self.emit(
                 now,
                 RoomEvent::GameOver {
+                    winner: None,
+                    reason: EndReason::Closed,
+                },
+            );
+            self.report_finished(
+                now,
+                Outcome {
                     winner: None,
                     reason: EndReason::Closed,
                 },

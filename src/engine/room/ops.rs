@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::Room;
+use crate::game::Outcome;
 use crate::outbox::Outbox;
 use crate::protocol::{EndReason, RoomEvent, RoomStatus, SessionId, Tick, close_code};
 
@@ -32,6 +33,13 @@ impl Room {
             self.emit(
                 now,
                 RoomEvent::GameOver {
+                    winner: None,
+                    reason: EndReason::ServerShutdown,
+                },
+            );
+            self.report_finished(
+                now,
+                Outcome {
                     winner: None,
                     reason: EndReason::ServerShutdown,
                 },

@@ -1,0 +1,150 @@
+//! The record of one finished game, as the engine hands it to the layer above.
+//!
+//! A room reports each game exactly once, at the tick its outcome is known (by the rules,
+//! by the operator closing the room, or by a shutdown drain), through
+//! [`RoomObserver::game_finished`](super::RoomObserver::game_finished). The record names
+//! players by session; the lobby turns sessions into player identities, and storage makes
+//! the record durable. The engine itself keeps nothing once it has reported.
+
+use bytes::Bytes;
+
+use crate::game::Outcome;
+use crate::protocol::{RoomId, RoomSettings, Seat, SessionId, Tick};
+
+/// One player of a finished game.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FinishedSeat {
+    /// The seat played.
+    pub seat: Seat,
+    /// The session that held it (a player who left mid-game is still listed).
+    pub session: SessionId,
+}
+
+/// A game that has ended.
+#[derive(Debug, Clone)]
+pub struct FinishedGame {
+    /// The room it was played in.
+    pub room: RoomId,
+    /// The game's registered name.
+    pub game: &'static str,
+    /// The room's settings.
+    pub settings: RoomSettings,
+    /// Whether the room came from quick match (listed) rather than a private code.
+    pub public: bool,
+    /// Everyone who held a seat while the game ran, by seat.
+    pub players: Vec<FinishedSeat>,
+    /// The tick the game started at.
+    pub started: Tick,
+    /// The tick its outcome was decided at.
+    pub ended: Tick,
+    /// The server's tick rate, to turn ticks into time.
+    pub tick_hz: u16,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The game's replay log, when the engine records one.
+    pub replay: Option<Bytes>,
+}
+
+impl FinishedGame {
+    /// Ticks played.
+    pub fn ticks(&self) -> Tick {
+        self.ended.saturating_sub(self.started)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use bytes::BytesMut;
+
+    use super::FinishedGame;
+    use crate::codec::Codec;
+    use crate::engine::registry::GameEntry;
+    use crate::engine::room::{Room, RoomLimits};
+    use crate::engine::{Member, NewRoom, RoomObserver};
+    use crate::game::tictactoe::{TicTacToe, TicTacToeMove};
+    use crate::outbox::Outbox;
+    use crate::protocol::{EndReason, RoomId, RoomSettings, RoomSummary, SessionId};
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<FinishedGame>>);
+
+    impl RoomObserver for Recorder {
+        fn room_changed(&self, _summary: &RoomSummary) {}
+        fn member_left(&self, _room: RoomId, _session: SessionId) {}
+        fn room_closed(&self, _room: RoomId, _members: &[SessionId]) {}
+        fn game_finished(&self, game: FinishedGame) {
+            self.0.lock().unwrap().push(game);
+        }
+    }
+
+    fn room(observer: &Arc<Recorder>) -> Room {
+        let members = [11, 22]
+            .map(|session| Member {
+                session,
+                outbox: Outbox::new(Codec::Bincode, 64),
+            })
+            .to_vec();
+        let new = NewRoom {
+            game: GameEntry::of::<TicTacToe>(),
+            settings: RoomSettings::default(),
+            code: "ABCDEFGH".into(),
+            public: true,
+            players: members,
+            start_now: false,
+        };
+        let limits = RoomLimits {
+            grace_ticks: 30,
+            tick_hz: 30,
+            event_log_capacity: 64,
+        };
+        Room::new(7, new, 1, limits, observer.clone())
+    }
+
+    fn play(room: &mut Room, session: SessionId, seq: u32, cell: u8, now: u64) {
+        let data = Codec::Bincode.encode(&TicTacToeMove { cell }).unwrap();
+        room.queue_input(session, seq, data);
+        room.tick(now, &mut BytesMut::new());
+    }
+
+    #[test]
+    fn a_won_game_is_reported_once_with_both_seats() {
+        let observer = Arc::new(Recorder::default());
+        let mut room = room(&observer);
+        // X (session 11, seat 0) takes the top row.
+        for (i, (session, cell)) in [(11, 0), (22, 3), (11, 1), (22, 4), (11, 2)]
+            .into_iter()
+            .enumerate()
+        {
+            play(&mut room, session, i as u32 + 1, cell, 2 + i as u64);
+        }
+        for now in 7..12 {
+            room.tick(now, &mut BytesMut::new());
+        }
+        let games = observer.0.lock().unwrap();
+        assert_eq!(games.len(), 1, "reported exactly once");
+        let game = &games[0];
+        assert_eq!((game.room, game.game), (7, "tictactoe"));
+        assert_eq!(game.outcome.winner, Some(0));
+        assert_eq!(game.outcome.reason, EndReason::Win);
+        let seats: Vec<_> = game.players.iter().map(|p| (p.seat, p.session)).collect();
+        assert_eq!(seats, [(0, 11), (1, 22)]);
+        assert_eq!((game.started, game.ended), (1, 6));
+        assert_eq!(game.ticks(), 5);
+    }
+
+    #[test]
+    fn a_player_who_leaves_mid_game_is_still_in_the_record() {
+        let observer = Arc::new(Recorder::default());
+        let mut room = room(&observer);
+        play(&mut room, 11, 1, 4, 2);
+        room.leave(22, 3);
+        room.tick(3, &mut BytesMut::new());
+        let games = observer.0.lock().unwrap();
+        assert_eq!(games.len(), 1);
+        assert_eq!(games[0].outcome.reason, EndReason::Abandoned);
+        assert_eq!(games[0].outcome.winner, Some(0));
+        assert_eq!(games[0].players.len(), 2);
+    }
+}
