@@ -19,7 +19,8 @@
 //! - [`auth`] and [`security`]: player identity from signed tokens (JWT), name and text
 //!   rules, and the edge settings (TLS, per-IP limits, allowed origins).
 //! - [`server`] and [`config`]: wiring: [`server::run`] and [`server::Server::start`].
-//! - [`shutdown`]: the SIGTERM/SIGINT drain; [`metrics`]: `GET /metrics` for Prometheus.
+//! - [`shutdown`]: the SIGTERM/SIGINT drain; [`metrics`]: `GET /metrics` for Prometheus;
+//!   [`histogram`]: the microsecond histograms behind them and the load drivers' reports.
 //! - [`admin`]: the operator's token for `/monitor` and the `/admin/` endpoints.
 //! - [`client`]: a Rust client of the protocol, the tic-tac-toe bots and the `ttt` load
 //!   driver built on it (used by the examples and the load tests; the server never uses it).
@@ -38,6 +39,7 @@ pub mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod game;
+pub mod histogram;
 pub mod limits;
 pub mod lobby;
 pub mod metrics;

@@ -60,8 +60,8 @@ pub struct TickReading {
 pub async fn ticks(authority: &str) -> anyhow::Result<TickReading> {
     let body: serde_json::Value = serde_json::from_str(&get(authority, "/metrics.json").await?)?;
     let shards = body["shards"].as_array().context("no `shards`")?;
-    let mut tick_us = Histogram::new_with_bounds(1, 60_000_000, 3)?;
-    let mut tick_cpu_us = Histogram::new_with_bounds(1, 60_000_000, 3)?;
+    let mut tick_us = ticksync::histogram::ticks();
+    let mut tick_cpu_us = ticksync::histogram::ticks();
     let (mut overruns, mut skipped) = (0, 0);
     for shard in shards {
         overruns += shard["overruns"].as_u64().unwrap_or(0);

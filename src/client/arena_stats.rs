@@ -157,17 +157,12 @@ pub struct ArenaTally {
     pub error_samples: Vec<String>,
 }
 
-fn histogram() -> Histogram<u64> {
-    // 1 us to 10 min at 3 significant digits; valid bounds, so this cannot fail.
-    Histogram::new_with_bounds(1, 600_000_000, 3).unwrap_or_else(|_| Histogram::new(3).unwrap())
-}
-
 impl Default for ArenaTally {
     fn default() -> Self {
         ArenaTally {
             counts: ArenaCounts::default(),
             per_client_updates: Vec::new(),
-            input_latency_us: histogram(),
+            input_latency_us: crate::histogram::latencies(),
             errors: 0,
             missing_bases: 0,
             tick_hz: None,
@@ -180,15 +175,7 @@ impl ArenaTally {
     /// An input-latency quantile (0.0 to 1.0; 1.0 is the maximum) in milliseconds; `None`
     /// without samples.
     pub fn input_latency_ms(&self, quantile: f64) -> Option<f64> {
-        if self.input_latency_us.is_empty() {
-            return None;
-        }
-        let us = if quantile >= 1.0 {
-            self.input_latency_us.max()
-        } else {
-            self.input_latency_us.value_at_quantile(quantile)
-        };
-        Some(us as f64 / 1000.0)
+        crate::histogram::quantile_ms(&self.input_latency_us, quantile)
     }
 
     /// Milliseconds expressed in server ticks, using the server's tick rate.

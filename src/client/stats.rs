@@ -91,11 +91,6 @@ pub struct Tally {
     pub error_samples: Vec<String>,
 }
 
-fn histogram() -> Histogram<u64> {
-    // 1 us to 10 min at 3 significant digits; valid bounds, so this cannot fail.
-    Histogram::new_with_bounds(1, 600_000_000, 3).unwrap_or_else(|_| Histogram::new(3).unwrap())
-}
-
 impl Default for Tally {
     fn default() -> Self {
         Tally {
@@ -108,8 +103,8 @@ impl Default for Tally {
             reconnects: 0,
             errors: 0,
             illegal_outcomes: 0,
-            move_latency_us: histogram(),
-            match_us: histogram(),
+            move_latency_us: crate::histogram::latencies(),
+            match_us: crate::histogram::latencies(),
             tick_hz: None,
             error_samples: Vec::new(),
         }
@@ -119,30 +114,18 @@ impl Default for Tally {
 impl Tally {
     /// A move latency quantile (0.0 to 1.0) in milliseconds; `None` without samples.
     pub fn move_latency_ms(&self, quantile: f64) -> Option<f64> {
-        quantile_ms(&self.move_latency_us, quantile)
+        crate::histogram::quantile_ms(&self.move_latency_us, quantile)
     }
 
     /// A matchmaking-time quantile in milliseconds; `None` without samples.
     pub fn match_ms(&self, quantile: f64) -> Option<f64> {
-        quantile_ms(&self.match_us, quantile)
+        crate::histogram::quantile_ms(&self.match_us, quantile)
     }
 
     /// Milliseconds expressed in server ticks, using the server's tick rate.
     pub fn ms_to_ticks(&self, ms: f64) -> Option<f64> {
         self.tick_hz.map(|hz| ms * f64::from(hz) / 1000.0)
     }
-}
-
-fn quantile_ms(histogram: &Histogram<u64>, quantile: f64) -> Option<f64> {
-    if histogram.is_empty() {
-        return None;
-    }
-    let us = if quantile >= 1.0 {
-        histogram.max()
-    } else {
-        histogram.value_at_quantile(quantile)
-    };
-    Some(us as f64 / 1000.0)
 }
 
 #[derive(Debug)]

@@ -102,11 +102,6 @@ pub(crate) struct Shard {
     draining: bool,
 }
 
-fn histogram() -> Histogram<u64> {
-    // 1 us to 60 s at 3 significant digits; these bounds are valid, so this cannot fail.
-    Histogram::new_with_bounds(1, 60_000_000, 3).unwrap_or_else(|_| Histogram::new(3).unwrap())
-}
-
 impl Shard {
     pub(crate) fn new(
         index: usize,
@@ -137,9 +132,9 @@ impl Shard {
                 overruns: 0,
                 skipped: 0,
                 rooms: 0,
-                tick_us: histogram(),
-                tick_cpu_us: histogram(),
-                lateness_us: histogram(),
+                tick_us: crate::histogram::ticks(),
+                tick_cpu_us: crate::histogram::ticks(),
+                lateness_us: crate::histogram::ticks(),
                 games_finished: Vec::new(),
             },
             draining: false,

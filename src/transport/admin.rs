@@ -19,6 +19,7 @@ use super::Context;
 use super::assets::MONITOR;
 use crate::admin::Access;
 use crate::engine::ShardStats;
+use crate::histogram;
 
 /// Largest request body (`{"reason": ...}`) read, in bytes.
 const MAX_BODY_BYTES: usize = 4096;
@@ -128,16 +129,6 @@ async fn overview(ctx: &Context) -> serde_json::Value {
 
 /// One shard's counters, percentiles, and its tick-duration histogram in powers of two.
 fn shard(stats: &ShardStats) -> serde_json::Value {
-    fn summary(histogram: &hdrhistogram::Histogram<u64>) -> serde_json::Value {
-        json!({
-            "count": histogram.len(),
-            "mean": histogram.mean(),
-            "p50": histogram.value_at_quantile(0.5),
-            "p90": histogram.value_at_quantile(0.9),
-            "p99": histogram.value_at_quantile(0.99),
-            "max": histogram.max(),
-        })
-    }
     json!({
         "shard": stats.shard,
         "rooms": stats.rooms,
@@ -145,25 +136,11 @@ fn shard(stats: &ShardStats) -> serde_json::Value {
         "overruns": stats.overruns,
         "skipped": stats.skipped,
         "games_finished": stats.games_finished_total(),
-        "tick_us": summary(&stats.tick_us),
-        "tick_cpu_us": summary(&stats.tick_cpu_us),
-        "lateness_us": summary(&stats.lateness_us),
-        "tick_us_log2": log2_buckets(&stats.tick_us),
+        "tick_us": histogram::summary(&stats.tick_us),
+        "tick_cpu_us": histogram::summary(&stats.tick_cpu_us),
+        "lateness_us": histogram::summary(&stats.lateness_us),
+        "tick_us_log2": histogram::log2_buckets(&stats.tick_us),
     })
-}
-
-/// `[upper_bound_us, count]` per power-of-two bucket up to the largest value: the bounds
-/// are 1, 3, 7, 15, ... (2^k - 1, inclusive), and each count is of the ticks over the
-/// previous bound and at most this one.
-fn log2_buckets(histogram: &hdrhistogram::Histogram<u64>) -> Vec<[u64; 2]> {
-    if histogram.is_empty() {
-        return Vec::new();
-    }
-    histogram
-        .iter_log(1, 2.0)
-        .filter(|step| step.value_iterated_to() > 0)
-        .map(|step| [step.value_iterated_to(), step.count_since_last_iteration()])
-        .collect()
 }
 
 /// The `reason` of a `{"reason": "..."}` body; an empty body or no `reason` gives the
@@ -237,19 +214,5 @@ mod tests {
         for other in ["/monitor/", "/administrator", "/play", "/rooms", "/"] {
             assert!(!owns(other), "{other}");
         }
-    }
-
-    #[test]
-    fn histogram_buckets_are_powers_of_two_and_count_every_tick() {
-        let mut histogram = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
-            .expect("valid bounds");
-        assert!(log2_buckets(&histogram).is_empty());
-        for value in [1, 3, 3, 100] {
-            histogram.record(value).expect("in range");
-        }
-        let buckets = log2_buckets(&histogram);
-        assert_eq!(buckets.iter().map(|[_, n]| n).sum::<u64>(), 4);
-        assert_eq!(buckets[..3], [[1, 1], [3, 2], [7, 0]]);
-        assert_eq!(buckets.last(), Some(&[127, 1]));
     }
 }

@@ -347,14 +347,6 @@ fn redirect(location: &'static str) -> Response<Full<Bytes>> {
 /// duration and lateness percentiles in microseconds, and the tick-duration histogram as
 /// `[value_us, count]` pairs so that a driver can subtract two readings to get a window.
 async fn metrics(ctx: &Context) -> serde_json::Value {
-    fn summary(histogram: &hdrhistogram::Histogram<u64>) -> serde_json::Value {
-        serde_json::json!({
-            "count": histogram.len(),
-            "p50": histogram.value_at_quantile(0.5),
-            "p99": histogram.value_at_quantile(0.99),
-            "max": histogram.max(),
-        })
-    }
     let shards: Vec<serde_json::Value> = ctx
         .lobby
         .engine()
@@ -362,23 +354,17 @@ async fn metrics(ctx: &Context) -> serde_json::Value {
         .await
         .iter()
         .map(|shard| {
-            let recorded = |histogram: &hdrhistogram::Histogram<u64>| -> Vec<[u64; 2]> {
-                histogram
-                    .iter_recorded()
-                    .map(|v| [v.value_iterated_to(), v.count_at_value()])
-                    .collect()
-            };
             serde_json::json!({
                 "shard": shard.shard,
                 "ticks": shard.ticks,
                 "overruns": shard.overruns,
                 "skipped": shard.skipped,
                 "rooms": shard.rooms,
-                "tick_us": summary(&shard.tick_us),
-                "lateness_us": summary(&shard.lateness_us),
-                "tick_us_recorded": recorded(&shard.tick_us),
-                "tick_cpu_us": summary(&shard.tick_cpu_us),
-                "tick_cpu_us_recorded": recorded(&shard.tick_cpu_us),
+                "tick_us": crate::histogram::summary(&shard.tick_us),
+                "lateness_us": crate::histogram::summary(&shard.lateness_us),
+                "tick_us_recorded": crate::histogram::recorded(&shard.tick_us),
+                "tick_cpu_us": crate::histogram::summary(&shard.tick_cpu_us),
+                "tick_cpu_us_recorded": crate::histogram::recorded(&shard.tick_cpu_us),
             })
         })
         .collect();
