@@ -102,13 +102,24 @@ impl Connection {
                 chosen: chosen.map(str::to_string),
             });
         }
-        Ok(Connection {
+        Ok(Connection::from_websocket(ws, codec, timeout))
+    }
+
+    /// Wraps a WebSocket that is already open (a handshake the caller made itself: over TLS,
+    /// with extra headers, or on a socket it tuned) and that negotiated `codec`. Sends
+    /// nothing; call [`Connection::hello`] next.
+    pub fn from_websocket(
+        ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+        codec: Codec,
+        timeout: Duration,
+    ) -> Connection {
+        Connection {
             ws,
             codec,
             timeout,
             last_event_seq: 0,
             auth_token: None,
-        })
+        }
     }
 
     /// Sets the JWT that [`Connection::hello`] sends, for servers that require one.
@@ -168,6 +179,41 @@ impl Connection {
     /// Forgets the event seq, for a new room whose events count from 1 again.
     pub fn reset_event_seq(&mut self) {
         self.last_event_seq = 0;
+    }
+
+    /// Sets the highest event seq seen, for clients that carry it across connections
+    /// themselves (a `Resume` given to [`Connection::hello`] sets it too).
+    pub fn set_last_event_seq(&mut self, seq: u64) {
+        self.last_event_seq = seq;
+    }
+
+    /// Sends one WebSocket message as it is: a text frame, a ping, hand-made bytes. For
+    /// tests of the server's handling of what a well-behaved client never sends.
+    ///
+    /// # Errors
+    /// [`ClientError::WebSocket`], or [`ClientError::Timeout`] when the write does not
+    /// complete in time.
+    pub async fn send_message(&mut self, message: Message) -> Result<(), ClientError> {
+        tokio::time::timeout(self.timeout, self.ws.send(message))
+            .await
+            .map_err(|_| ClientError::Timeout(self.timeout, "a write"))??;
+        Ok(())
+    }
+
+    /// The next WebSocket message of any kind, with no timeout and no decoding: `None`
+    /// once the stream has ended. For callers that watch control frames (a close code, a
+    /// pong); [`Connection::recv`] is the typed way to read.
+    pub async fn next_message(&mut self) -> Option<Result<Message, tungstenite::Error>> {
+        self.ws.next().await
+    }
+
+    /// The plain TCP stream under the WebSocket (`None` over TLS), to read the server's
+    /// bytes without the WebSocket layer answering anything.
+    pub fn tcp_mut(&mut self) -> Option<&mut TcpStream> {
+        match self.ws.get_mut() {
+            MaybeTlsStream::Plain(tcp) => Some(tcp),
+            _ => None,
+        }
     }
 
     /// Encodes and sends one message.

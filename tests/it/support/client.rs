@@ -1,11 +1,14 @@
-//! A real WebSocket test client speaking one codec.
+//! A real WebSocket test client speaking one codec: the library's
+//! [`ticksync::client::Connection`] underneath (framing, codec, control frames), with the
+//! bookkeeping and assertions tests want on top (events seen, the room entered, input seqs,
+//! close codes).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use ticksync::client::{ClientError, Connection};
 use ticksync::codec::Codec;
 use ticksync::game::tictactoe::{TicTacToeMove, TicTacToeView};
 use ticksync::protocol::{
@@ -13,13 +16,12 @@ use ticksync::protocol::{
     ServerMsg, SessionId, Tick,
 };
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
+use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::{TICTACTOE, WAIT};
 
@@ -38,7 +40,7 @@ pub struct Resumable {
 
 /// A connected WebSocket client speaking one codec.
 pub struct Client {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    conn: Connection,
     /// The negotiated codec.
     pub codec: Codec,
     /// From `Welcome`.
@@ -86,7 +88,7 @@ impl Client {
             "server chose {chosen:?}"
         );
         Ok(Client {
-            ws,
+            conn: Connection::from_websocket(ws, codec, WAIT),
             codec,
             session_id: 0,
             token: String::new(),
@@ -115,7 +117,7 @@ impl Client {
         .await
         .context("handshake timed out")??;
         let mut client = Client {
-            ws,
+            conn: Connection::from_websocket(ws, codec, WAIT),
             codec,
             session_id: 0,
             token: String::new(),
@@ -239,13 +241,13 @@ impl Client {
 
     /// Encodes and sends a message.
     pub async fn send(&mut self, msg: &ClientMsg) -> Result<()> {
-        let bytes = self.codec.encode(msg)?;
-        self.send_raw(Message::Binary(bytes)).await
+        self.conn.send(msg).await?;
+        Ok(())
     }
 
     /// Sends any WebSocket message as is.
     pub async fn send_raw(&mut self, message: Message) -> Result<()> {
-        self.ws.send(message).await?;
+        self.conn.send_message(message).await?;
         Ok(())
     }
 
@@ -297,31 +299,24 @@ impl Client {
     /// The next server message, if it arrives by `deadline`. WebSocket pings and pongs are
     /// skipped without extending the deadline.
     async fn recv_by(&mut self, deadline: Instant) -> Result<ServerMsg> {
-        loop {
-            let frame = tokio::time::timeout_at(deadline, self.ws.next())
-                .await
-                .context("no message within the wait limit")?
-                .ok_or_else(|| anyhow!("connection ended"))??;
-            match frame {
-                Message::Binary(bytes) => {
-                    let msg: ServerMsg = self.codec.decode(&bytes)?;
-                    match &msg {
-                        ServerMsg::Event { seq, tick, event } => {
-                            self.last_event_seq = self.last_event_seq.max(*seq);
-                            self.events.push((*seq, *tick, event.clone()));
-                        }
-                        ServerMsg::MatchFound(joined) | ServerMsg::RoomJoined(joined) => {
-                            self.room = Some(joined.clone());
-                        }
-                        _ => {}
-                    }
-                    return Ok(msg);
-                }
-                Message::Ping(_) | Message::Pong(_) => continue,
-                Message::Close(frame) => bail!("closed: {frame:?}"),
-                other => bail!("unexpected frame {other:?}"),
+        let msg = match tokio::time::timeout_at(deadline, self.conn.recv()).await {
+            Err(_) => bail!("no message within the wait limit"),
+            Ok(Err(ClientError::Closed { code, reason })) => {
+                bail!("closed: code {code:?}, reason {reason:?}")
             }
+            Ok(result) => result?,
+        };
+        match &msg {
+            ServerMsg::Event { seq, tick, event } => {
+                self.last_event_seq = self.last_event_seq.max(*seq);
+                self.events.push((*seq, *tick, event.clone()));
+            }
+            ServerMsg::MatchFound(joined) | ServerMsg::RoomJoined(joined) => {
+                self.room = Some(joined.clone());
+            }
+            _ => {}
         }
+        Ok(msg)
     }
 
     /// Receives until `pick` returns `Some`, returning that value. The whole wait is bounded
@@ -466,7 +461,7 @@ impl Client {
     pub async fn closed(&mut self) -> Result<Option<u16>> {
         let deadline = Instant::now() + WAIT;
         loop {
-            let frame = tokio::time::timeout_at(deadline, self.ws.next())
+            let frame = tokio::time::timeout_at(deadline, self.conn.next_message())
                 .await
                 .context("connection not closed within the wait limit")?;
             match frame {
@@ -490,11 +485,16 @@ impl Client {
         let deadline = Instant::now() + WAIT;
         loop {
             ensure!(Instant::now() < deadline, "the connection stayed open");
-            if self.ws.send(Message::Ping(Bytes::new())).await.is_err() {
+            if self
+                .conn
+                .send_message(Message::Ping(Bytes::new()))
+                .await
+                .is_err()
+            {
                 return self.closed().await;
             }
             loop {
-                let frame = tokio::time::timeout_at(deadline, self.ws.next())
+                let frame = tokio::time::timeout_at(deadline, self.conn.next_message())
                     .await
                     .context("no pong within the wait limit")?;
                 match frame {
@@ -516,7 +516,7 @@ impl Client {
     /// answering the pings that queued up meanwhile would write to a socket the server may
     /// have closed, and fail before the close frame is read.
     pub async fn raw_close_code(mut self) -> Result<Option<u16>> {
-        let MaybeTlsStream::Plain(tcp) = self.ws.get_mut() else {
+        let Some(tcp) = self.conn.tcp_mut() else {
             bail!("not a plain TCP stream");
         };
         let mut raw = Vec::new();
@@ -550,21 +550,14 @@ impl Client {
     /// the client needs to resume.
     pub fn drop_connection(self) -> Resumable {
         let resumable = self.resumable();
-        drop(self.ws);
+        self.conn.abort();
         resumable
     }
 
-    /// Closes the WebSocket with 1000: the client is leaving for good.
-    pub async fn close(mut self) -> Result<()> {
-        self.ws
-            .close(Some(CloseFrame {
-                code: tungstenite::protocol::frame::coding::CloseCode::Normal,
-                reason: "bye".into(),
-            }))
-            .await?;
-        // Drain until the server's close arrives so the server has seen ours.
-        let deadline = Instant::now() + WAIT;
-        while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, self.ws.next()).await {}
+    /// Closes the WebSocket with 1000 (the client is leaving for good) and waits for the
+    /// server's close, so the server has seen ours.
+    pub async fn close(self) -> Result<()> {
+        self.conn.close().await?;
         Ok(())
     }
 }
