@@ -165,3 +165,6 @@ pub enum ReplayError {
         what: String,
     },
 }
+
+#[cfg(test)]
+mod tests;
