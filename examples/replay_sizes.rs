@@ -47,7 +47,10 @@ fn finish(
 ) -> (usize, usize) {
     let replay = game.take_replay(now, outcome).expect("recorded");
     verify(&replay, registry).expect("the replay verifies");
-    (replay.len(), decompress(&replay).expect("decompresses").len())
+    (
+        replay.len(),
+        decompress(&replay).expect("decompresses").len(),
+    )
 }
 
 fn tictactoe_game(registry: &GameRegistry, rng: &mut StdRng, codec: Codec) -> (usize, usize) {
@@ -63,7 +66,8 @@ fn tictactoe_game(registry: &GameRegistry, rng: &mut StdRng, codec: Codec) -> (u
                 .choose(&board, seat, rng)
                 .expect("a running game has an empty cell");
             let data = codec.encode(&TicTacToeMove { cell }).expect("encodes");
-            game.apply_input(now, seat, codec, &data).expect("a legal move");
+            game.apply_input(now, seat, codec, &data)
+                .expect("a legal move");
             board[usize::from(cell)] = seat + 1;
             seat = 1 - seat;
             next_move = now + rng.random_range(15..=90);
@@ -89,7 +93,13 @@ fn arena_minute(registry: &GameRegistry, rng: &mut StdRng, codec: Codec) -> (usi
     let mut game = recorded(registry, "arena", 8);
     // Per player: the next input's time in milliseconds, the direction, inputs held.
     let mut players: Vec<(u64, (i8, i8), u32)> = (0..8)
-        .map(|_| (rng.random_range(0..50), DIRECTIONS[rng.random_range(0..8)], 0))
+        .map(|_| {
+            (
+                rng.random_range(0..50),
+                DIRECTIONS[rng.random_range(0..8)],
+                0,
+            )
+        })
         .collect();
     let ticks = 60 * Tick::from(TICK_HZ);
     for now in START + 1..=START + ticks {
@@ -149,6 +159,9 @@ fn main() {
         let minutes: Vec<_> = (0..20)
             .map(|_| arena_minute(&registry, &mut rng, codec))
             .collect();
-        report(&format!("arena minute (8 players), {codec:?} inputs"), &minutes);
+        report(
+            &format!("arena minute (8 players), {codec:?} inputs"),
+            &minutes,
+        );
     }
 }

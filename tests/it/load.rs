@@ -116,7 +116,10 @@ async fn chaos_bots_drop_resume_and_finish_every_game_legally() -> Result<()> {
             (verified.header.start, verified.ended),
             (game.started, game.ended)
         );
-        assert!(verified.inputs >= 5, "a finished game has five moves or more");
+        assert!(
+            verified.inputs >= 5,
+            "a finished game has five moves or more"
+        );
     }
     server.shutdown().await;
     Ok(())
