@@ -358,3 +358,49 @@ fn recording_off_gives_no_replay_and_an_overflowing_log_is_counted() {
         }
     );
 }
+
+/// The example of docs/replays.md: X takes the top row at ticks 102 to 106 (O plays 3 and
+/// 4 in between), in a game created at tick 100; decompressed, byte for byte.
+const DOC_EXAMPLE: &str = "5453525001" /* magic, version */;
+
+fn doc_example_log() -> Vec<u8> {
+    let entry = entry("tictactoe");
+    let config = config(2);
+    let mut game = Recording::new(
+        (entry.create)(&config, 100),
+        &entry,
+        &config,
+        100,
+        ReplayConfig::default(),
+        Arc::new(ReplayCounters::default()),
+    );
+    game.tick(101);
+    for (i, cell) in [0u8, 3, 1, 4, 2].into_iter().enumerate() {
+        let now = 102 + i as Tick;
+        let data = Codec::Bincode.encode(&TicTacToeMove { cell }).unwrap();
+        game.apply_input(now, (i % 2) as u8, Codec::Bincode, &data)
+            .unwrap();
+        game.tick(now);
+    }
+    let outcome = game.outcome().unwrap();
+    decompress(&game.take_replay(106, outcome).unwrap()).unwrap()
+}
+
+#[test]
+fn the_documented_example_is_what_a_recording_writes() {
+    let hex: String = doc_example_log()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let doc = include_str!("../../docs/replays.md");
+    let documented: String = doc
+        .split("```hex\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/replays.md has a ```hex block")
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or("").replace(' ', ""))
+        .collect();
+    assert!(hex.starts_with(DOC_EXAMPLE));
+    assert_eq!(hex, documented, "docs/replays.md's example is out of date");
+}
