@@ -404,3 +404,35 @@ fn the_documented_example_is_what_a_recording_writes() {
     assert!(hex.starts_with(DOC_EXAMPLE));
     assert_eq!(hex, documented, "docs/replays.md's example is out of date");
 }
+
+#[test]
+fn a_changed_outcome_is_refused() {
+    let log = doc_example_log();
+    let (header, mut list) = records(&log);
+    let Some(Record::End { outcome, .. }) = list.last_mut() else {
+        panic!("the log ends with End");
+    };
+    outcome.reason = EndReason::Draw;
+    let error = verify_log(&encode_records(&header, &list), &GameRegistry::builtin());
+    assert!(
+        matches!(
+            error,
+            Err(ReplayError::Diverged {
+                tick: 106,
+                last_good: 100,
+                ..
+            })
+        ),
+        "{error:?}"
+    );
+    // An arena (no outcome of its own) may only have been ended from outside.
+    let log = arena_log();
+    let (header, mut list) = records(&log);
+    if let Some(Record::End { outcome, .. }) = list.last_mut() {
+        *outcome = Outcome {
+            winner: Some(0),
+            reason: EndReason::Win,
+        };
+    }
+    assert_eq!(diverged_at(&encode_records(&header, &list)), (45, 40));
+}

@@ -9,7 +9,7 @@ use super::recorder::state_hash;
 use super::{MAX_LOG_BYTES, MAX_REPLAY_TICKS, ReplayError};
 use crate::engine::GameRegistry;
 use crate::game::{GameConfig, Outcome};
-use crate::protocol::Tick;
+use crate::protocol::{EndReason, Tick};
 
 /// A replay that verified: what was played and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +37,7 @@ impl std::fmt::Display for Verified {
         write!(
             f,
             "{} game of {} players, ticks {} to {}: {result} ({:?}); replayed {} ticks and {} \
-             inputs, {} state hashes matched",
+             inputs; state checks passed: {}",
             self.header.game,
             self.header.players,
             self.header.start,
@@ -167,6 +167,25 @@ pub fn verify_log(log: &[u8], registry: &GameRegistry) -> Result<Verified, Repla
             } => {
                 if state_hash(&*game, entry.seats, &mut scratch) != hash {
                     let what = "the final state hash differs".to_string();
+                    return Err(diverged(tick.max(now), last_good, what));
+                }
+                // The rules' outcome is the one reported; a game without one was ended
+                // from outside (a shutdown or the operator), with no winner.
+                let agrees = match game.outcome() {
+                    Some(rules) => rules == outcome,
+                    None => {
+                        outcome.winner.is_none()
+                            && matches!(
+                                outcome.reason,
+                                EndReason::ServerShutdown | EndReason::Closed
+                            )
+                    }
+                };
+                if !agrees {
+                    let what = format!(
+                        "the recorded outcome {outcome:?} is not the replayed game's {:?}",
+                        game.outcome()
+                    );
                     return Err(diverged(tick.max(now), last_good, what));
                 }
                 if reader.position() != log.len() {
