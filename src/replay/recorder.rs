@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::format::{LogWriter, ReplayHeader, reason_code};
-use super::{COMPRESSION_LEVEL, ReplayConfig};
+use super::{COMPRESSION_LEVEL, MAX_LOG_BYTES, ReplayConfig};
 use crate::codec::{Codec, CodecError};
 use crate::engine::{DynGame, GameEntry, InputError};
 use crate::game::{GameConfig, Outcome, Viewer};
@@ -124,7 +124,7 @@ impl Recording {
             inner,
             game: entry.name,
             seats: entry.seats,
-            log: LogWriter::new(&header, replay.max_bytes, RESERVE_BYTES),
+            log: LogWriter::new(&header, replay.max_bytes.min(MAX_LOG_BYTES), RESERVE_BYTES),
             hash_every: Tick::from(hash_every),
             next_check: start.saturating_add(Tick::from(hash_every)),
             scratch: BytesMut::with_capacity(SCRATCH_BYTES),
