@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{WAIT, start, test_config};
+use crate::support::{WAIT, http_get, start, test_config};
 
 type Finished = Arc<Mutex<Vec<FinishedGame>>>;
 
@@ -69,9 +69,35 @@ async fn tictactoe_games_over_sockets_replay_and_the_command_names_a_tampered_ti
     while let Some(result) = bots.join_next().await {
         assert_eq!(result??, 2);
     }
+    let replays = server
+        .shard_stats()
+        .await
+        .iter()
+        .fold((0, 0, 0), |sum, shard| {
+            let r = shard.replays;
+            (sum.0 + r.recorded, sum.1 + r.bytes, sum.2 + r.dropped)
+        });
+    let metrics = http_get(server.local_addr(), "/metrics").await?.body;
     server.shutdown().await;
     let finished = std::mem::take(&mut *finished.lock().unwrap());
     assert_eq!(finished.len(), 2, "both games reported");
+    let bytes: usize = finished
+        .iter()
+        .filter_map(|g| g.replay.as_ref())
+        .map(|r| r.len())
+        .sum();
+    assert_eq!(
+        replays,
+        (2, bytes as u64, 0),
+        "the shards counted both replays"
+    );
+    for name in [
+        "ticksync_replays_recorded_total",
+        "ticksync_replay_bytes_total",
+        "ticksync_replays_dropped_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
     let registry = GameRegistry::builtin();
     for game in &finished {
         let replay = game.replay.as_ref().context("recorded")?;
