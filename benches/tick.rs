@@ -38,6 +38,8 @@ fn engine_config() -> EngineConfig {
         inbox_capacity: 8192,
         event_log_capacity: 512,
         reconnect_grace: Duration::from_secs(20),
+        replay: ticksync::replay::ReplayConfig::default(),
+        on_game_finished: None,
     }
 }
 
@@ -88,7 +90,8 @@ fn queue_moves(shard: &mut ManualShard, ids: &[RoomId], inputs: &[Bytes], k: usi
     }
 }
 
-/// Allocations per client during ticks that apply one move per room and broadcast it.
+/// Allocations per client during ticks that apply one move per room and broadcast it, then
+/// during idle ticks (replay recording's runs and state hashes).
 fn report_allocations() {
     let inputs = move_inputs();
     for rooms in [100, 10_000] {
@@ -108,8 +111,24 @@ fn report_allocations() {
             MOVES.len(),
             during_ticks as f64 / client_ticks
         );
+        // Then two seconds of idle ticks: every room's replay recording counts a run of
+        // ticks and takes two state hashes (one every 30 ticks).
+        let before = counting_alloc::allocations();
+        for _ in 0..IDLE_TICKS {
+            shard.tick();
+        }
+        let idle = counting_alloc::allocations() - before;
+        eprintln!(
+            "tick/allocations: {rooms} rooms, {} clients: {idle} allocations in {IDLE_TICKS} \
+             idle ticks with replay state hashes = {:.5} per client per tick",
+            rooms * 2,
+            idle as f64 / (IDLE_TICKS * rooms * 2) as f64
+        );
     }
 }
+
+/// Idle ticks counted after the moving ones: two replay hash intervals.
+const IDLE_TICKS: usize = 60;
 
 /// Rooms whose game is running but nobody moves: the per-tick floor (visit each room, check
 /// its turn timer, nothing to send). Expected: time per tick linear in rooms, so the

@@ -54,6 +54,11 @@ pub struct ServerConfig {
     pub log_summary: Duration,
     /// The operator's monitor (`/monitor`, `/admin/`): off unless a token is set.
     pub admin: crate::admin::AdminConfig,
+    /// Replay recording: on, with a state hash every 30 ticks and 8 MiB per game.
+    pub replay: crate::replay::ReplayConfig,
+    /// For embedders and tests: called with every finished game, replay included, on the
+    /// shard's tick (it must not block). `None` by default.
+    pub on_game_finished: Option<crate::engine::FinishedHook>,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +84,8 @@ impl Default for ServerConfig {
             shutdown: ShutdownConfig::default(),
             log_summary: Duration::from_secs(60),
             admin: crate::admin::AdminConfig::default(),
+            replay: crate::replay::ReplayConfig::default(),
+            on_game_finished: None,
         }
     }
 }
@@ -104,6 +111,8 @@ impl ServerConfig {
             inbox_capacity: 8192,
             event_log_capacity: self.event_log.max(1),
             reconnect_grace: self.reconnect_grace,
+            replay: self.replay,
+            on_game_finished: self.on_game_finished.clone(),
         }
     }
 

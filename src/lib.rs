@@ -11,6 +11,8 @@
 //! - [`outbox`]: a connection's outgoing frames: a latest-wins state slot and a bounded
 //!   event queue, filled by the tick loop and drained by the connection's writer.
 //! - [`engine`]: shards that own rooms and tick them at a fixed rate.
+//! - [`replay`]: each game's log of inputs and ticks, written as the room plays it, and
+//!   the check that re-runs a game from its log against the recorded state hashes.
 //! - [`lobby`]: sessions and reconnects, the quick-match queue, private rooms, the directory.
 //! - [`limits`]: what one connection may cost: message and byte rate limits, its share of
 //!   a shard's inbox, room-code guessing; counted by reason.
@@ -45,6 +47,7 @@ pub mod lobby;
 pub mod metrics;
 pub mod outbox;
 pub mod protocol;
+pub mod replay;
 pub mod security;
 pub mod server;
 pub mod shutdown;

@@ -20,7 +20,10 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the game server (WebSocket and HTTP on one port).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Re-run a game from its replay file and check every recorded state hash; prints the
+    /// outcome, or exits non-zero naming the first tick that differs.
+    Replay(ticksync::replay::ReplayFileArgs),
 }
 
 /// Seconds as a decimal number, e.g. `20` or `0.5`.
@@ -83,6 +86,8 @@ struct ServeArgs {
     /// token as `Authorization: Bearer TOKEN` (16 characters or more). Off when unset.
     #[arg(long, env = "TICKSYNC_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    #[command(flatten)]
+    replay: ticksync::replay::ReplayArgs,
 }
 
 /// How log lines are written.
@@ -113,6 +118,7 @@ impl ServeArgs {
             admin: ticksync::admin::AdminConfig {
                 token: self.admin_token.clone(),
             },
+            replay: self.replay.config(),
             ..ServerConfig::default()
         }
     }
@@ -127,7 +133,16 @@ fn main() -> anyhow::Result<()> {
                 .subcommand_matches("serve")
                 .and_then(|serve| serve.value_source("addr"))
                 == Some(ValueSource::EnvVariable);
-            serve(args, from_env)
+            serve(*args, from_env)
+        }
+        Command::Replay(args) => {
+            let bytes = std::fs::read(&args.file)
+                .with_context(|| format!("cannot read {}", args.file.display()))?;
+            let registry = ticksync::engine::GameRegistry::builtin();
+            let verified = ticksync::replay::verify(&bytes, &registry)
+                .with_context(|| format!("{} does not verify", args.file.display()))?;
+            println!("{verified}");
+            Ok(())
         }
     }
 }

@@ -66,6 +66,7 @@ mod tests {
     use crate::game::tictactoe::{TicTacToe, TicTacToeMove};
     use crate::outbox::Outbox;
     use crate::protocol::{EndReason, RoomId, RoomSettings, RoomSummary, SessionId};
+    use crate::replay::{self, ReplayConfig};
 
     #[derive(Default)]
     struct Recorder(Mutex<Vec<FinishedGame>>);
@@ -98,6 +99,7 @@ mod tests {
             grace_ticks: 30,
             tick_hz: 30,
             event_log_capacity: 64,
+            recorder: replay::Recorder::new(ReplayConfig::default(), Default::default()),
         };
         Room::new(7, new, 1, limits, observer.clone())
     }
@@ -132,6 +134,12 @@ mod tests {
         assert_eq!(seats, [(0, 11), (1, 22)]);
         assert_eq!((game.started, game.ended), (1, 6));
         assert_eq!(game.ticks(), 5);
+        let replay = game.replay.as_ref().expect("recording is on by default");
+        let registry = crate::engine::GameRegistry::builtin();
+        let verified = replay::verify(replay, &registry).expect("the replay verifies");
+        assert_eq!(verified.outcome, game.outcome);
+        assert_eq!((verified.header.start, verified.ended), (1, 6));
+        assert_eq!((verified.inputs, verified.ticks), (5, 5));
     }
 
     #[test]

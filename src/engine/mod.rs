@@ -15,6 +15,7 @@ pub mod bench;
 mod event_log;
 mod finished;
 mod frames;
+mod hook;
 mod registry;
 mod room;
 mod shard;
@@ -22,6 +23,7 @@ mod warn_limit;
 
 pub use admin::{MemberInfo, RoomDetail, RoomInfo, TickCost};
 pub use finished::{FinishedGame, FinishedSeat};
+pub use hook::FinishedHook;
 pub use registry::{DynGame, Erased, GameEntry, GameRegistry, InputError, WithDeltas};
 pub use room::SHUTDOWN_REASON;
 pub use shard::ShardStats;
@@ -52,6 +54,10 @@ pub struct EngineConfig {
     pub event_log_capacity: usize,
     /// How long a disconnected player's seat is held.
     pub reconnect_grace: Duration,
+    /// Replay recording (on by default).
+    pub replay: crate::replay::ReplayConfig,
+    /// Called with every finished game, after the observer (see [`FinishedHook`]).
+    pub on_game_finished: Option<FinishedHook>,
 }
 
 impl EngineConfig {
@@ -210,6 +216,13 @@ impl Engine {
         shutdown: CancellationToken,
         tracker: &TaskTracker,
     ) -> Engine {
+        let observer: Arc<dyn RoomObserver> = match config.on_game_finished.clone() {
+            Some(hook) => Arc::new(hook::Hooked {
+                inner: observer,
+                hook,
+            }),
+            None => observer,
+        };
         let shard_count = config.shards.max(1);
         let epoch = tokio::time::Instant::now();
         let mut shards = Vec::with_capacity(shard_count);

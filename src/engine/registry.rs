@@ -8,7 +8,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use crate::codec::{Codec, CodecError};
 use crate::game::arena::Arena;
@@ -87,6 +87,12 @@ pub trait DynGame: Send {
         _buf: &mut BytesMut,
     ) -> Result<bool, CodecError> {
         Ok(false)
+    }
+    /// The game's replay log, compressed, once it has ended with `outcome` (reported at
+    /// `now`); `None` for games not recorded (see [`crate::replay::Recording`]). Only the
+    /// first call returns it.
+    fn take_replay(&mut self, _now: Tick, _outcome: Outcome) -> Option<Bytes> {
+        None
     }
 }
 

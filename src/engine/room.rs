@@ -23,6 +23,7 @@ use crate::protocol::{
     ErrorCode, FrameInput, MAX_INPUTS_PER_TICK, MAX_RELAY_INPUT_BYTES, MAX_RELAY_INPUTS_PER_TICK,
     RoomEvent, RoomId, RoomJoined, RoomStatus, RoomSummary, Seat, ServerMsg, SessionId, Tick,
 };
+use crate::replay::Recorder;
 
 /// A member's place in the room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,11 +62,13 @@ struct PendingInput {
 }
 
 /// Settings every room of a shard shares.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct RoomLimits {
     pub grace_ticks: Tick,
     pub tick_hz: u16,
     pub event_log_capacity: usize,
+    /// Wraps each game in its replay recording (or not, when recording is off).
+    pub recorder: Recorder,
 }
 
 impl RoomLimits {
@@ -260,7 +263,12 @@ impl Room {
         }
         self.config.players = self.player_count();
         if !self.relay() {
-            self.game = Some((self.entry.create)(&self.config, now));
+            let game = (self.entry.create)(&self.config, now);
+            let game = self
+                .limits
+                .recorder
+                .wrap(game, &self.entry, &self.config, now);
+            self.game = Some(game);
         }
         self.status = RoomStatus::Running;
         self.started_at = Some(now);
@@ -292,6 +300,10 @@ impl Room {
     fn report_finished(&mut self, now: Tick, outcome: Outcome) {
         let mut players = std::mem::take(&mut self.roster);
         players.sort_by_key(|p| p.seat);
+        let replay = self
+            .game
+            .as_mut()
+            .and_then(|game| game.take_replay(now, outcome));
         self.observer.game_finished(FinishedGame {
             room: self.id,
             game: self.entry.name,
@@ -302,7 +314,7 @@ impl Room {
             ended: now,
             tick_hz: self.limits.tick_hz,
             outcome,
-            replay: None,
+            replay,
         });
     }
 

@@ -43,6 +43,7 @@ use super::room::{Room, RoomLimits};
 use super::warn_limit::{WARN_EVERY, WarnLimit};
 use super::{EngineConfig, RoomObserver, ShardCmd};
 use crate::protocol::{EndReason, ErrorCode, RoomId, Tick};
+use crate::replay::{Recorder, ReplayCounters, ReplayTally};
 
 new_key_type! {
     /// A room's key inside its shard.
@@ -75,6 +76,8 @@ pub struct ShardStats {
     pub lateness_us: Histogram<u64>,
     /// Games that ended, as (game, reason, count).
     pub games_finished: Vec<(&'static str, EndReason, u64)>,
+    /// Replays recorded and dropped.
+    pub replays: ReplayTally,
 }
 
 impl ShardStats {
@@ -94,6 +97,8 @@ pub(crate) struct Shard {
     room_count: Arc<AtomicUsize>,
     observer: Arc<dyn RoomObserver>,
     limits: RoomLimits,
+    /// Counted by the recordings of this shard's games.
+    replays: Arc<ReplayCounters>,
     now: Tick,
     scratch: BytesMut,
     closed: Vec<RoomKey>,
@@ -110,6 +115,7 @@ impl Shard {
         observer: Arc<dyn RoomObserver>,
         room_count: Arc<AtomicUsize>,
     ) -> Shard {
+        let replays = Arc::new(ReplayCounters::default());
         Shard {
             index,
             rx,
@@ -122,7 +128,9 @@ impl Shard {
                 grace_ticks: config.grace_ticks(),
                 tick_hz: config.tick_hz,
                 event_log_capacity: config.event_log_capacity,
+                recorder: Recorder::new(config.replay, replays.clone()),
             },
+            replays,
             now: 0,
             scratch: BytesMut::with_capacity(SCRATCH_BYTES),
             closed: Vec::new(),
@@ -136,6 +144,7 @@ impl Shard {
                 tick_cpu_us: crate::histogram::ticks(),
                 lateness_us: crate::histogram::ticks(),
                 games_finished: Vec::new(),
+                replays: ReplayTally::default(),
             },
             draining: false,
         }
@@ -278,7 +287,7 @@ impl Shard {
         let now = self.now;
         match cmd {
             ShardCmd::Create { id, room } => {
-                let room = Room::new(id, *room, now, self.limits, self.observer.clone());
+                let room = Room::new(id, *room, now, self.limits.clone(), self.observer.clone());
                 let key = self.rooms.insert(room);
                 self.by_id.insert(id, key);
                 self.meters.insert(key, RoomMeter::new());
@@ -352,6 +361,7 @@ impl Shard {
             ShardCmd::Stats(reply) => {
                 let mut stats = self.stats.clone();
                 stats.rooms = self.rooms.len();
+                stats.replays = self.replays.tally();
                 let _ = reply.send(stats);
             }
             ShardCmd::Admin(cmd) => self.admin(cmd),

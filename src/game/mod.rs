@@ -62,6 +62,21 @@ pub struct GameConfig {
 /// The engine calls, per tick and in this order: [`Game::apply`] for each input that arrived
 /// since the last tick (in arrival order, after [`Game::validate`] accepted it), then
 /// [`Game::tick`]. It renders [`Game::view`] only when something reported a change.
+///
+/// # Determinism
+///
+/// A game must be a pure function of what the engine gives it: the [`GameConfig`] and
+/// start tick of [`Game::new`], then the sequence of calls to [`Game::apply`],
+/// [`Game::tick`] and [`Game::abandon`] with their arguments. Two games built alike and
+/// given the same calls must have equal views and outcomes after every call, on any
+/// machine and in any process. So no wall clock, no randomness but from the config (a
+/// seeded generator), no iteration over hash maps with per-process seeds, no floating
+/// point whose result depends on the platform, no state shared between games.
+///
+/// Replays depend on it: the engine records each game's calls, and `ticksync replay`
+/// re-runs them and compares hashes of the views and outcome (see [`crate::replay`]).
+/// Property tests (`src/replay/tests.rs`) check it for the built-in games; a game that
+/// breaks it gets replays that do not verify.
 pub trait Game: Send + 'static {
     /// One player's input, as the client sends it inside `ClientMsg::Input::data`.
     type Input: DeserializeOwned + Send + 'static;

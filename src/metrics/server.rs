@@ -141,6 +141,26 @@ impl MetricSource for ServerSnapshot {
                 shard.lateness_us.len(),
                 counts,
             );
+            let replays = [
+                (
+                    "ticksync_replays_recorded",
+                    "Finished games whose replay was recorded, by shard.",
+                    shard.replays.recorded,
+                ),
+                (
+                    "ticksync_replay_bytes",
+                    "Compressed bytes of the recorded replays, by shard.",
+                    shard.replays.bytes,
+                ),
+                (
+                    "ticksync_replays_dropped",
+                    "Finished games whose replay log outgrew its limit and was dropped, by shard.",
+                    shard.replays.dropped,
+                ),
+            ];
+            for (name, help, value) in replays {
+                out.counter(name, help, &labels, value);
+            }
             for (game, reason, n) in &shard.games_finished {
                 out.counter(
                     "ticksync_games_finished",

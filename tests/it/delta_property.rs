@@ -63,6 +63,8 @@ fn config() -> EngineConfig {
         inbox_capacity: 1024,
         event_log_capacity: 512,
         reconnect_grace: Duration::from_secs(20),
+        replay: ticksync::replay::ReplayConfig::default(),
+        on_game_finished: None,
     }
 }
 

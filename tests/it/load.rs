@@ -1,11 +1,13 @@
 //! The load driver's own code, run in-process: a short `ttt` load, chaos bots that drop and
 //! resume, and perfect bots that must always draw. Nothing here asserts timing.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
 use ticksync::client::{Backoff, Bot, BotConfig, Load, LoadConfig, Recorder};
 use ticksync::codec::Codec;
+use ticksync::engine::{FinishedGame, FinishedHook, GameRegistry};
 use ticksync::game::tictactoe_ai::Strategy;
 use ticksync::server::Stats;
 use tokio::task::JoinSet;
@@ -46,7 +48,13 @@ async fn a_short_ttt_load_has_no_errors_and_only_legal_outcomes() -> Result<()> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_bots_drop_resume_and_finish_every_game_legally() -> Result<()> {
-    let server = start(test_config()).await;
+    let mut config = test_config();
+    let finished = Arc::new(Mutex::new(Vec::<FinishedGame>::new()));
+    let sink = finished.clone();
+    config.on_game_finished = Some(FinishedHook::new(move |game| {
+        sink.lock().unwrap().push(game.clone());
+    }));
+    let server = start(config).await;
     let recorder = Recorder::default();
     let stop = CancellationToken::new();
     let mut bots = JoinSet::new();
@@ -90,6 +98,29 @@ async fn chaos_bots_drop_resume_and_finish_every_game_legally() -> Result<()> {
     );
     assert_eq!(tally.forfeits, 0, "every dropped bot came back in time");
     wait_for_stats(&server, Stats::default()).await?;
+    // Every game the server finished has a replay that re-runs to the same outcome.
+    let finished = std::mem::take(&mut *finished.lock().unwrap());
+    assert!(
+        finished.len() as u64 >= tally.games,
+        "{} games reported for {} played",
+        finished.len(),
+        tally.games
+    );
+    let registry = GameRegistry::builtin();
+    for game in &finished {
+        let replay = game.replay.as_ref().expect("every game is recorded");
+        let verified = ticksync::replay::verify(replay, &registry)
+            .unwrap_or_else(|error| panic!("room {}: {error}", game.room));
+        assert_eq!(verified.outcome, game.outcome, "room {}", game.room);
+        assert_eq!(
+            (verified.header.start, verified.ended),
+            (game.started, game.ended)
+        );
+        assert!(
+            verified.inputs >= 5,
+            "a finished game has five moves or more"
+        );
+    }
     server.shutdown().await;
     Ok(())
 }

@@ -23,6 +23,7 @@ mod node_suite;
 mod private_rooms;
 mod protocol_vectors;
 mod reconnect;
+mod replay;
 mod robustness;
 mod shutdown;
 mod spectators;

@@ -1,0 +1,167 @@
+//! How big replays are: the compressed log of a tic-tac-toe game and of a minute of an
+//! eight-player arena, recorded exactly as a room records them (the same `Recording`
+//! decorator, default settings: a state hash every 30 ticks, zstd level 3), at 30 ticks
+//! per second. No server: the games are driven in-process, deterministically (seeded).
+//!
+//! - tic-tac-toe: two random players, each thinking 0.5 to 3 s per move (15 to 90 ticks);
+//! - arena: eight players doing what `arena_bot` and the `arena` workload do: an input
+//!   every 50 ms (20 Hz, repeating the held direction), a new direction every 500 ms.
+//!
+//! Every replay is verified (`ticksync::replay::verify`) before it is counted.
+//!
+//! Run: `cargo run --release --example replay_sizes`
+
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use ticksync::codec::Codec;
+use ticksync::engine::{DynGame, GameRegistry};
+use ticksync::game::arena::ArenaInput;
+use ticksync::game::tictactoe::TicTacToeMove;
+use ticksync::game::tictactoe_ai::Strategy;
+use ticksync::game::{GameConfig, Outcome};
+use ticksync::protocol::{EndReason, RoomSettings, Tick};
+use ticksync::replay::{Recorder, ReplayConfig, ReplayCounters, decompress, verify};
+
+const TICK_HZ: u16 = 30;
+const START: Tick = 1_000;
+
+fn recorded(registry: &GameRegistry, name: &str, players: u8) -> Box<dyn DynGame> {
+    let entry = registry.get(name).expect("a built-in game");
+    let config = GameConfig {
+        tick_hz: TICK_HZ,
+        settings: RoomSettings::default(),
+        players,
+    };
+    let recorder = Recorder::new(ReplayConfig::default(), Arc::new(ReplayCounters::default()));
+    recorder.wrap((entry.create)(&config, START), &entry, &config, START)
+}
+
+/// Compressed and uncompressed bytes of one verified replay.
+fn finish(
+    registry: &GameRegistry,
+    mut game: Box<dyn DynGame>,
+    now: Tick,
+    outcome: Outcome,
+) -> (usize, usize) {
+    let replay = game.take_replay(now, outcome).expect("recorded");
+    verify(&replay, registry).expect("the replay verifies");
+    (
+        replay.len(),
+        decompress(&replay).expect("decompresses").len(),
+    )
+}
+
+fn tictactoe_game(registry: &GameRegistry, rng: &mut StdRng, codec: Codec) -> (usize, usize) {
+    let mut game = recorded(registry, "tictactoe", 2);
+    let mut board = [0u8; 9];
+    let mut now = START;
+    let mut seat = 0u8;
+    let mut next_move = now + rng.random_range(15..=90);
+    while game.outcome().is_none() {
+        now += 1;
+        if now == next_move {
+            let cell = Strategy::Random
+                .choose(&board, seat, rng)
+                .expect("a running game has an empty cell");
+            let data = codec.encode(&TicTacToeMove { cell }).expect("encodes");
+            game.apply_input(now, seat, codec, &data)
+                .expect("a legal move");
+            board[usize::from(cell)] = seat + 1;
+            seat = 1 - seat;
+            next_move = now + rng.random_range(15..=90);
+        }
+        game.tick(now);
+    }
+    let outcome = game.outcome().expect("over");
+    finish(registry, game, now, outcome)
+}
+
+const DIRECTIONS: [(i8, i8); 8] = [
+    (-1, -1),
+    (-1, 0),
+    (-1, 1),
+    (0, -1),
+    (0, 1),
+    (1, -1),
+    (1, 0),
+    (1, 1),
+];
+
+fn arena_minute(registry: &GameRegistry, rng: &mut StdRng, codec: Codec) -> (usize, usize) {
+    let mut game = recorded(registry, "arena", 8);
+    // Per player: the next input's time in milliseconds, the direction, inputs held.
+    let mut players: Vec<(u64, (i8, i8), u32)> = (0..8)
+        .map(|_| {
+            (
+                rng.random_range(0..50),
+                DIRECTIONS[rng.random_range(0..8)],
+                0,
+            )
+        })
+        .collect();
+    let ticks = 60 * Tick::from(TICK_HZ);
+    for now in START + 1..=START + ticks {
+        let until_ms = (now - START) * 1000 / Tick::from(TICK_HZ);
+        for (seat, (next_ms, direction, held)) in players.iter_mut().enumerate() {
+            while *next_ms <= until_ms {
+                if *held >= 10 {
+                    let others: Vec<_> = DIRECTIONS.iter().filter(|d| *d != direction).collect();
+                    *direction = *others[rng.random_range(0..others.len())];
+                    *held = 0;
+                }
+                *held += 1;
+                *next_ms += 50;
+                let (dx, dy) = *direction;
+                let data = codec.encode(&ArenaInput { dx, dy }).expect("encodes");
+                game.apply_input(now, seat as u8, codec, &data)
+                    .expect("a legal input");
+            }
+        }
+        game.tick(now);
+    }
+    let closed = Outcome {
+        winner: None,
+        reason: EndReason::ServerShutdown,
+    };
+    finish(registry, game, START + ticks, closed)
+}
+
+fn report(what: &str, sizes: &[(usize, usize)]) {
+    let n = sizes.len();
+    let mean = |f: fn(&(usize, usize)) -> usize| sizes.iter().map(f).sum::<usize>() / n;
+    let (mut compressed, mut raw): (Vec<_>, Vec<_>) = sizes.iter().copied().unzip();
+    compressed.sort_unstable();
+    raw.sort_unstable();
+    println!(
+        "{what}: {n} replays, compressed bytes mean {} (min {}, median {}, max {}); \
+         uncompressed mean {} (max {})",
+        mean(|s| s.0),
+        compressed[0],
+        compressed[n / 2],
+        compressed[n - 1],
+        mean(|s| s.1),
+        raw[n - 1],
+    );
+}
+
+fn main() {
+    let registry = GameRegistry::builtin();
+    let mut rng = StdRng::seed_from_u64(11);
+    for codec in [Codec::Bincode, Codec::MsgPack] {
+        let games: Vec<_> = (0..1000)
+            .map(|_| tictactoe_game(&registry, &mut rng, codec))
+            .collect();
+        report(&format!("tictactoe game, {codec:?} inputs"), &games);
+    }
+    for codec in [Codec::Bincode, Codec::MsgPack] {
+        let minutes: Vec<_> = (0..20)
+            .map(|_| arena_minute(&registry, &mut rng, codec))
+            .collect();
+        report(
+            &format!("arena minute (8 players), {codec:?} inputs"),
+            &minutes,
+        );
+    }
+}

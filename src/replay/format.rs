@@ -1,0 +1,595 @@
+//! The replay log's bytes: the header and the records, written by [`LogWriter`] and read
+//! back by [`LogReader`]. The format itself is described in the [module doc](super).
+
+use serde::{Deserialize, Serialize};
+
+use super::ReplayError;
+use crate::codec::Codec;
+use crate::game::Outcome;
+use crate::protocol::{EndReason, RoomSettings, Seat, Tick};
+
+/// The first four bytes of every (decompressed) replay log.
+pub const MAGIC: [u8; 4] = *b"TSRP";
+/// The format version this build writes and reads.
+pub const VERSION: u8 = 1;
+
+/// `Ticks { n }`: `n` calls of `tick(cursor + 1)`, the cursor advancing by one each.
+pub(super) const TAG_TICKS: u8 = 1;
+/// `TickAt { dt }`: one call of `tick(cursor + dt)`; the cursor becomes that tick.
+pub(super) const TAG_TICK_AT: u8 = 2;
+/// `Input { dt, seat, codec, len, data }`: one accepted input.
+pub(super) const TAG_INPUT: u8 = 3;
+/// `Abandon { dt, seat }`.
+pub(super) const TAG_ABANDON: u8 = 4;
+/// `Check { tick, hash }`: the state hash after the tick at `tick`.
+pub(super) const TAG_CHECK: u8 = 5;
+/// `End { tick, winner, reason, hash }`: the last record.
+pub(super) const TAG_END: u8 = 6;
+
+/// `End.winner` for a game without a winner.
+const NO_WINNER: u8 = u8::MAX;
+
+/// What a game was built from: enough to build the same game again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayHeader {
+    /// The game's registered name.
+    pub game: String,
+    /// The server's tick rate (`GameConfig::tick_hz`).
+    pub tick_hz: u16,
+    /// The room's settings (`GameConfig::settings`).
+    pub settings: RoomSettings,
+    /// Players seated when the game started (`GameConfig::players`).
+    pub players: u8,
+    /// The tick the game was created at; the record cursor starts here.
+    pub start: Tick,
+    /// Ticks between state checks.
+    pub hash_every: u32,
+}
+
+/// One record of the log, as read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record<'a> {
+    /// `n` ticks, one tick after another.
+    Ticks(u64),
+    /// One tick at `now`.
+    TickAt(Tick),
+    /// An accepted input.
+    Input {
+        /// The tick it was applied at.
+        now: Tick,
+        /// The player's seat.
+        seat: Seat,
+        /// The codec its bytes are in.
+        codec: Codec,
+        /// The bytes, exactly as the client sent them.
+        data: &'a [u8],
+    },
+    /// A player left for good.
+    Abandon {
+        /// The tick.
+        now: Tick,
+        /// The seat.
+        seat: Seat,
+    },
+    /// The state hash after the tick at `tick`.
+    Check {
+        /// The tick.
+        tick: Tick,
+        /// The hash.
+        hash: u64,
+    },
+    /// The end of the game: the outcome the room reported and the final state hash.
+    End {
+        /// The tick the outcome was reported at.
+        tick: Tick,
+        /// The outcome.
+        outcome: Outcome,
+        /// The state hash then.
+        hash: u64,
+    },
+}
+
+/// The wire number of an end reason in `End.reason` (its declaration order, as bincode
+/// numbers it in `GameOver`).
+pub(super) fn reason_code(reason: EndReason) -> u8 {
+    match reason {
+        EndReason::Win => 0,
+        EndReason::Draw => 1,
+        EndReason::TurnTimeout => 2,
+        EndReason::Abandoned => 3,
+        EndReason::ServerShutdown => 4,
+        EndReason::Closed => 5,
+    }
+}
+
+fn reason_from_code(code: u8) -> Option<EndReason> {
+    Some(match code {
+        0 => EndReason::Win,
+        1 => EndReason::Draw,
+        2 => EndReason::TurnTimeout,
+        3 => EndReason::Abandoned,
+        4 => EndReason::ServerShutdown,
+        5 => EndReason::Closed,
+        _ => return None,
+    })
+}
+
+fn codec_from_code(code: u8) -> Option<Codec> {
+    match code {
+        0 => Some(Codec::Bincode),
+        1 => Some(Codec::MsgPack),
+        _ => None,
+    }
+}
+
+fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        buf.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    buf.push(value as u8);
+}
+
+/// Zigzag: 0, -1, 1, -2, ... become 0, 1, 2, 3, ...
+fn put_signed(buf: &mut Vec<u8>, value: i64) {
+    put_varint(buf, ((value << 1) ^ (value >> 63)) as u64);
+}
+
+/// `to - from` as a signed offset (ticks never differ by more than `i64::MAX`).
+fn offset(from: Tick, to: Tick) -> i64 {
+    (to as i128 - from as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
+/// Appends records to one game's log, bounded by a byte limit.
+///
+/// Consecutive ticks (`tick(cursor + 1)` with nothing between them) only count up a run,
+/// so an idle tick costs no byte and no allocation; the run is written when anything else
+/// is.
+#[derive(Debug)]
+pub(super) struct LogWriter {
+    buf: Vec<u8>,
+    cursor: Tick,
+    run: u64,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl LogWriter {
+    /// A log with `header` written, holding at most `limit` bytes; `reserve` bytes are
+    /// allocated up front.
+    pub(super) fn new(header: &ReplayHeader, limit: usize, reserve: usize) -> LogWriter {
+        let mut buf = Vec::with_capacity(reserve.min(limit));
+        buf.extend_from_slice(&MAGIC);
+        buf.push(VERSION);
+        // The header is plain data (strings, integers, options): it always encodes.
+        let encoded = Codec::Bincode.encode(header).unwrap_or_default();
+        put_varint(&mut buf, encoded.len() as u64);
+        buf.extend_from_slice(&encoded);
+        LogWriter {
+            buf,
+            cursor: header.start,
+            run: 0,
+            limit,
+            overflowed: false,
+        }
+    }
+
+    /// Whether the log outgrew its limit (and was dropped).
+    pub(super) fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    fn flush_run(&mut self) {
+        if self.run > 0 {
+            self.buf.push(TAG_TICKS);
+            put_varint(&mut self.buf, self.run);
+            self.run = 0;
+        }
+    }
+
+    /// Drops the log for good once it is over its limit.
+    fn check_limit(&mut self) {
+        if self.buf.len() > self.limit {
+            self.overflowed = true;
+            self.buf = Vec::new();
+        }
+    }
+
+    pub(super) fn tick(&mut self, now: Tick) {
+        if self.overflowed {
+            return;
+        }
+        if self.cursor.checked_add(1) == Some(now) {
+            self.run += 1;
+        } else {
+            self.flush_run();
+            self.buf.push(TAG_TICK_AT);
+            put_signed(&mut self.buf, offset(self.cursor, now));
+            self.check_limit();
+        }
+        self.cursor = now;
+    }
+
+    pub(super) fn input(&mut self, now: Tick, seat: Seat, codec: Codec, data: &[u8]) {
+        if self.overflowed {
+            return;
+        }
+        self.flush_run();
+        self.buf.push(TAG_INPUT);
+        put_signed(&mut self.buf, offset(self.cursor, now));
+        self.buf.push(seat);
+        self.buf.push(codec.index() as u8);
+        put_varint(&mut self.buf, data.len() as u64);
+        self.buf.extend_from_slice(data);
+        self.check_limit();
+    }
+
+    pub(super) fn abandon(&mut self, now: Tick, seat: Seat) {
+        if self.overflowed {
+            return;
+        }
+        self.flush_run();
+        self.buf.push(TAG_ABANDON);
+        put_signed(&mut self.buf, offset(self.cursor, now));
+        self.buf.push(seat);
+        self.check_limit();
+    }
+
+    pub(super) fn check(&mut self, tick: Tick, hash: u64) {
+        if self.overflowed {
+            return;
+        }
+        self.flush_run();
+        self.buf.push(TAG_CHECK);
+        put_varint(&mut self.buf, tick);
+        self.buf.extend_from_slice(&hash.to_le_bytes());
+        self.check_limit();
+    }
+
+    /// Writes the `End` record and hands the log over; `None` if it overflowed.
+    pub(super) fn finish(&mut self, tick: Tick, outcome: Outcome, hash: u64) -> Option<Vec<u8>> {
+        if self.overflowed {
+            return None;
+        }
+        self.flush_run();
+        self.buf.push(TAG_END);
+        put_varint(&mut self.buf, tick);
+        self.buf.push(outcome.winner.unwrap_or(NO_WINNER));
+        self.buf.push(reason_code(outcome.reason));
+        self.buf.extend_from_slice(&hash.to_le_bytes());
+        // Finishing twice gives nothing the second time.
+        self.overflowed = true;
+        Some(std::mem::take(&mut self.buf))
+    }
+}
+
+/// Reads a decompressed log: the header, then one record at a time.
+#[derive(Debug)]
+pub struct LogReader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    cursor: Tick,
+}
+
+impl<'a> LogReader<'a> {
+    /// Checks the magic and version and decodes the header.
+    ///
+    /// # Errors
+    /// [`ReplayError::NotAReplay`], [`ReplayError::Version`], [`ReplayError::Header`] or
+    /// [`ReplayError::Truncated`].
+    pub fn new(bytes: &'a [u8]) -> Result<(ReplayHeader, LogReader<'a>), ReplayError> {
+        if bytes.len() < MAGIC.len() + 1 || bytes[..MAGIC.len()] != MAGIC {
+            return Err(ReplayError::NotAReplay);
+        }
+        let version = bytes[MAGIC.len()];
+        if version != VERSION {
+            return Err(ReplayError::Version(version));
+        }
+        let mut reader = LogReader {
+            bytes,
+            pos: MAGIC.len() + 1,
+            cursor: 0,
+        };
+        let len = reader.varint()?;
+        let header_bytes = reader.take(len)?;
+        let header: ReplayHeader = Codec::Bincode
+            .decode(header_bytes)
+            .map_err(ReplayError::Header)?;
+        reader.cursor = header.start;
+        Ok((header, reader))
+    }
+
+    /// The byte offset of the next record.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The tick of the last `tick` call read so far (the header's start before any).
+    pub fn cursor(&self) -> Tick {
+        self.cursor
+    }
+
+    fn truncated(&self) -> ReplayError {
+        ReplayError::Truncated { offset: self.pos }
+    }
+
+    fn byte(&mut self) -> Result<u8, ReplayError> {
+        let byte = *self.bytes.get(self.pos).ok_or_else(|| self.truncated())?;
+        self.pos += 1;
+        Ok(byte)
+    }
+
+    fn take(&mut self, len: u64) -> Result<&'a [u8], ReplayError> {
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|len| self.pos.checked_add(len))
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or_else(|| self.truncated())?;
+        let slice = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(slice)
+    }
+
+    fn varint(&mut self) -> Result<u64, ReplayError> {
+        let start = self.pos;
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte()?;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                // A tenth byte may only hold the top bit.
+                if shift == 63 && byte > 1 {
+                    break;
+                }
+                return Ok(value);
+            }
+        }
+        Err(ReplayError::BadRecord {
+            offset: start,
+            what: "a number longer than 64 bits",
+        })
+    }
+
+    fn at(&mut self) -> Result<Tick, ReplayError> {
+        let raw = self.varint()?;
+        let dt = ((raw >> 1) as i64) ^ -((raw & 1) as i64);
+        Ok(self.cursor.saturating_add_signed(dt))
+    }
+
+    fn hash(&mut self) -> Result<u64, ReplayError> {
+        let bytes = self.take(8)?;
+        let mut le = [0; 8];
+        le.copy_from_slice(bytes);
+        Ok(u64::from_le_bytes(le))
+    }
+
+    /// The next record, or `None` at the end of the bytes.
+    ///
+    /// # Errors
+    /// [`ReplayError::Truncated`] or [`ReplayError::BadRecord`].
+    pub fn next_record(&mut self) -> Result<Option<Record<'a>>, ReplayError> {
+        if self.pos == self.bytes.len() {
+            return Ok(None);
+        }
+        let start = self.pos;
+        let bad = |what| ReplayError::BadRecord {
+            offset: start,
+            what,
+        };
+        let record = match self.byte()? {
+            TAG_TICKS => {
+                let n = self.varint()?;
+                self.cursor = self.cursor.saturating_add(n);
+                Record::Ticks(n)
+            }
+            TAG_TICK_AT => {
+                let now = self.at()?;
+                self.cursor = now;
+                Record::TickAt(now)
+            }
+            TAG_INPUT => {
+                let now = self.at()?;
+                let seat = self.byte()?;
+                let codec = codec_from_code(self.byte()?).ok_or_else(|| bad("an unknown codec"))?;
+                let len = self.varint()?;
+                let data = self.take(len)?;
+                Record::Input {
+                    now,
+                    seat,
+                    codec,
+                    data,
+                }
+            }
+            TAG_ABANDON => {
+                let now = self.at()?;
+                let seat = self.byte()?;
+                Record::Abandon { now, seat }
+            }
+            TAG_CHECK => {
+                let tick = self.varint()?;
+                let hash = self.hash()?;
+                Record::Check { tick, hash }
+            }
+            TAG_END => {
+                let tick = self.varint()?;
+                let winner = self.byte()?;
+                let reason =
+                    reason_from_code(self.byte()?).ok_or_else(|| bad("an unknown end reason"))?;
+                let hash = self.hash()?;
+                let outcome = Outcome {
+                    winner: (winner != NO_WINNER).then_some(winner),
+                    reason,
+                };
+                Record::End {
+                    tick,
+                    outcome,
+                    hash,
+                }
+            }
+            _ => return Err(bad("an unknown record tag")),
+        };
+        Ok(Some(record))
+    }
+}
+
+/// Writes records back from their read form: tests tamper with logs through it.
+#[doc(hidden)]
+pub fn encode_records(header: &ReplayHeader, records: &[Record<'_>]) -> Vec<u8> {
+    let mut log = LogWriter::new(header, usize::MAX, 256);
+    for record in records {
+        match *record {
+            Record::Ticks(n) => {
+                log.flush_run();
+                log.buf.push(TAG_TICKS);
+                put_varint(&mut log.buf, n);
+                log.cursor = log.cursor.saturating_add(n);
+            }
+            Record::TickAt(now) => {
+                log.flush_run();
+                log.buf.push(TAG_TICK_AT);
+                put_signed(&mut log.buf, offset(log.cursor, now));
+                log.cursor = now;
+            }
+            Record::Input {
+                now,
+                seat,
+                codec,
+                data,
+            } => log.input(now, seat, codec, data),
+            Record::Abandon { now, seat } => log.abandon(now, seat),
+            Record::Check { tick, hash } => log.check(tick, hash),
+            Record::End {
+                tick,
+                outcome,
+                hash,
+            } => return log.finish(tick, outcome, hash).unwrap_or_default(),
+        }
+    }
+    std::mem::take(&mut log.buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> ReplayHeader {
+        ReplayHeader {
+            game: "tictactoe".into(),
+            tick_hz: 30,
+            settings: RoomSettings::default(),
+            players: 2,
+            start: 100,
+            hash_every: 30,
+        }
+    }
+
+    fn read_all(bytes: &[u8]) -> Result<Vec<Record<'_>>, ReplayError> {
+        let (_, mut reader) = LogReader::new(bytes)?;
+        let mut records = Vec::new();
+        while let Some(record) = reader.next_record()? {
+            records.push(record);
+        }
+        Ok(records)
+    }
+
+    #[test]
+    fn consecutive_ticks_are_one_run_and_gaps_are_explicit() {
+        let mut log = LogWriter::new(&header(), 1 << 20, 64);
+        for now in 101..=110 {
+            log.tick(now);
+        }
+        log.input(111, 1, Codec::MsgPack, &[0x81, 0xa4]);
+        log.tick(111);
+        log.tick(115); // three skipped slots
+        log.abandon(115, 0);
+        log.check(115, 0xdead_beef);
+        let outcome = Outcome {
+            winner: Some(1),
+            reason: EndReason::Abandoned,
+        };
+        let bytes = log.finish(115, outcome, 7).unwrap();
+        let records = read_all(&bytes).unwrap();
+        assert_eq!(
+            records,
+            [
+                Record::Ticks(10),
+                Record::Input {
+                    now: 111,
+                    seat: 1,
+                    codec: Codec::MsgPack,
+                    data: &[0x81, 0xa4],
+                },
+                Record::Ticks(1),
+                Record::TickAt(115),
+                Record::Abandon { now: 115, seat: 0 },
+                Record::Check {
+                    tick: 115,
+                    hash: 0xdead_beef
+                },
+                Record::End {
+                    tick: 115,
+                    outcome,
+                    hash: 7
+                },
+            ]
+        );
+        assert_eq!(encode_records(&header(), &records), bytes);
+    }
+
+    #[test]
+    fn a_log_over_its_limit_is_dropped_and_finishes_empty() {
+        let mut log = LogWriter::new(&header(), 64, 64);
+        for i in 0..20 {
+            log.input(101, 0, Codec::Bincode, &[i]);
+        }
+        assert!(log.overflowed());
+        let outcome = Outcome {
+            winner: None,
+            reason: EndReason::Draw,
+        };
+        assert_eq!(log.finish(101, outcome, 0), None);
+    }
+
+    #[test]
+    fn every_truncation_of_a_log_is_an_error_not_a_panic() {
+        let mut log = LogWriter::new(&header(), 1 << 20, 64);
+        log.tick(101);
+        log.input(102, 0, Codec::Bincode, &[4]);
+        log.check(102, u64::MAX);
+        let outcome = Outcome {
+            winner: Some(0),
+            reason: EndReason::Win,
+        };
+        let bytes = log.finish(102, outcome, 1).unwrap();
+        for len in 0..bytes.len() {
+            // A cut may fall between records (a valid prefix) or inside one (an error);
+            // either way nothing panics and nothing reads past the end.
+            let _ = read_all(&bytes[..len]);
+        }
+        assert!(matches!(
+            read_all(&bytes[..3]),
+            Err(ReplayError::NotAReplay)
+        ));
+        let mut wrong = bytes.clone();
+        wrong[4] = 9;
+        assert!(matches!(read_all(&wrong), Err(ReplayError::Version(9))));
+    }
+
+    #[test]
+    fn overlong_numbers_and_unknown_tags_are_refused() {
+        let mut bytes = LogWriter::new(&header(), 1 << 20, 64).buf;
+        let records_at = bytes.len();
+        bytes.push(TAG_TICKS);
+        bytes.extend_from_slice(&[0xff; 11]);
+        assert!(matches!(
+            read_all(&bytes),
+            Err(ReplayError::BadRecord { offset, .. }) if offset == records_at + 1
+        ));
+        bytes.truncate(records_at);
+        bytes.push(0x7f);
+        assert!(matches!(
+            read_all(&bytes),
+            Err(ReplayError::BadRecord { offset, .. }) if offset == records_at
+        ));
+    }
+}

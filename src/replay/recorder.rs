@@ -1,0 +1,273 @@
+//! [`Recording`]: the [`DynGame`] decorator that writes a game's replay log as the room
+//! plays it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::{Bytes, BytesMut};
+use xxhash_rust::xxh3::Xxh3;
+
+use super::format::{LogWriter, ReplayHeader, reason_code};
+use super::{COMPRESSION_LEVEL, MAX_LOG_BYTES, ReplayConfig};
+use crate::codec::{Codec, CodecError};
+use crate::engine::{DynGame, GameEntry, InputError};
+use crate::game::{GameConfig, Outcome, Viewer};
+use crate::protocol::{Seat, Tick};
+
+/// Bytes each log reserves when its game starts: a whole tic-tac-toe game fits, so a
+/// short game's log never grows on a tick.
+const RESERVE_BYTES: usize = 512;
+/// Bytes reserved for encoding views when hashing.
+const SCRATCH_BYTES: usize = 256;
+
+/// Replays recorded, their compressed bytes, and logs dropped for outgrowing
+/// [`ReplayConfig::max_bytes`]. One per shard; read into `ShardStats`.
+#[derive(Debug, Default)]
+pub struct ReplayCounters {
+    recorded: AtomicU64,
+    bytes: AtomicU64,
+    dropped: AtomicU64,
+}
+
+/// A snapshot of [`ReplayCounters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplayTally {
+    /// Replays handed over with a finished game.
+    pub recorded: u64,
+    /// Their compressed size, in bytes, together.
+    pub bytes: u64,
+    /// Games whose log outgrew the limit and was dropped (their `replay` is `None`).
+    pub dropped: u64,
+}
+
+impl ReplayCounters {
+    /// The counts now.
+    pub fn tally(&self) -> ReplayTally {
+        ReplayTally {
+            recorded: self.recorded.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Wraps new games in [`Recording`] when recording is on. Cheap to clone (one per room).
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    config: ReplayConfig,
+    counters: Arc<ReplayCounters>,
+}
+
+impl Recorder {
+    /// A recorder with `config`, counting into `counters`.
+    pub fn new(config: ReplayConfig, counters: Arc<ReplayCounters>) -> Recorder {
+        Recorder { config, counters }
+    }
+
+    /// `game` as the room should hold it: recorded, unless recording is off.
+    pub fn wrap(
+        &self,
+        game: Box<dyn DynGame>,
+        entry: &GameEntry,
+        config: &GameConfig,
+        start: Tick,
+    ) -> Box<dyn DynGame> {
+        if !self.config.record {
+            return game;
+        }
+        Box::new(Recording::new(
+            game,
+            entry,
+            config,
+            start,
+            self.config,
+            self.counters.clone(),
+        ))
+    }
+}
+
+/// A game whose every state-changing call is written to its replay log before (inputs) or
+/// after (ticks) it is passed on; every other call is passed on untouched.
+pub struct Recording {
+    inner: Box<dyn DynGame>,
+    game: &'static str,
+    seats: u8,
+    log: LogWriter,
+    hash_every: Tick,
+    next_check: Tick,
+    scratch: BytesMut,
+    counters: Arc<ReplayCounters>,
+    /// The log was handed over (or found dropped) at the game's end.
+    taken: bool,
+}
+
+impl Recording {
+    /// Starts the log of `inner`, a game `entry` built from `config` at tick `start`.
+    pub fn new(
+        inner: Box<dyn DynGame>,
+        entry: &GameEntry,
+        config: &GameConfig,
+        start: Tick,
+        replay: ReplayConfig,
+        counters: Arc<ReplayCounters>,
+    ) -> Recording {
+        let hash_every = replay.hash_every.max(1);
+        let header = ReplayHeader {
+            game: entry.name.to_string(),
+            tick_hz: config.tick_hz,
+            settings: config.settings.clone(),
+            players: config.players,
+            start,
+            hash_every,
+        };
+        Recording {
+            inner,
+            game: entry.name,
+            seats: entry.seats,
+            log: LogWriter::new(&header, replay.max_bytes.min(MAX_LOG_BYTES), RESERVE_BYTES),
+            hash_every: Tick::from(hash_every),
+            next_check: start.saturating_add(Tick::from(hash_every)),
+            scratch: BytesMut::with_capacity(SCRATCH_BYTES),
+            counters,
+            taken: false,
+        }
+    }
+}
+
+/// The state hash of `game`: xxh3 (64 bits) over, in order, each view's bincode encoding
+/// prefixed by its length (8 bytes, little-endian) - the spectator's, then, unless the
+/// game's views are shared, seat 0's to seat `seats - 1`'s - and then three outcome bytes:
+/// `0, 0, 0` while running, else `1`, the winner (255 for none) and the reason's number.
+pub fn state_hash(game: &dyn DynGame, seats: u8, scratch: &mut BytesMut) -> u64 {
+    let mut hasher = Xxh3::new();
+    let mut add = |viewer: Viewer| {
+        scratch.clear();
+        match game.encode_view(viewer, Codec::Bincode, scratch) {
+            Ok(()) => {
+                hasher.update(&(scratch.len() as u64).to_le_bytes());
+                hasher.update(scratch);
+            }
+            // A view that cannot be encoded is never sent either; hash the fact.
+            Err(_) => hasher.update(&u64::MAX.to_le_bytes()),
+        }
+    };
+    add(Viewer::Spectator);
+    if !game.shared_view() {
+        for seat in 0..seats {
+            add(Viewer::Player(seat));
+        }
+    }
+    let outcome = match game.outcome() {
+        None => [0, 0, 0],
+        Some(o) => [1, o.winner.unwrap_or(u8::MAX), reason_code(o.reason)],
+    };
+    hasher.update(&outcome);
+    hasher.digest()
+}
+
+impl DynGame for Recording {
+    fn apply_input(
+        &mut self,
+        now: Tick,
+        seat: Seat,
+        codec: Codec,
+        data: &[u8],
+    ) -> Result<bool, InputError> {
+        let result = self.inner.apply_input(now, seat, codec, data);
+        // A refused input changed nothing: the replay has no need of it.
+        if result.is_ok() {
+            self.log.input(now, seat, codec, data);
+        }
+        result
+    }
+
+    fn tick(&mut self, now: Tick) -> bool {
+        let changed = self.inner.tick(now);
+        self.log.tick(now);
+        if now >= self.next_check && !self.log.overflowed() {
+            let hash = state_hash(&*self.inner, self.seats, &mut self.scratch);
+            self.log.check(now, hash);
+            self.next_check = now.saturating_add(self.hash_every);
+        }
+        changed
+    }
+
+    fn abandon(&mut self, now: Tick, seat: Seat) -> bool {
+        let changed = self.inner.abandon(now, seat);
+        self.log.abandon(now, seat);
+        changed
+    }
+
+    fn shared_view(&self) -> bool {
+        self.inner.shared_view()
+    }
+
+    fn ends_by_itself(&self) -> bool {
+        self.inner.ends_by_itself()
+    }
+
+    fn encode_view(
+        &self,
+        viewer: Viewer,
+        codec: Codec,
+        buf: &mut BytesMut,
+    ) -> Result<(), CodecError> {
+        self.inner.encode_view(viewer, codec, buf)
+    }
+
+    fn outcome(&self) -> Option<Outcome> {
+        self.inner.outcome()
+    }
+
+    fn view_json(&self, viewer: Viewer) -> Option<serde_json::Value> {
+        self.inner.view_json(viewer)
+    }
+
+    fn record_view(&mut self, now: Tick) {
+        self.inner.record_view(now);
+    }
+
+    fn has_base(&self, base_tick: Tick) -> bool {
+        self.inner.has_base(base_tick)
+    }
+
+    fn encode_delta(
+        &self,
+        base_tick: Tick,
+        now: Tick,
+        codec: Codec,
+        buf: &mut BytesMut,
+    ) -> Result<bool, CodecError> {
+        self.inner.encode_delta(base_tick, now, codec, buf)
+    }
+
+    fn take_replay(&mut self, now: Tick, outcome: Outcome) -> Option<Bytes> {
+        if std::mem::replace(&mut self.taken, true) {
+            return None;
+        }
+        if self.log.overflowed() {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                game = self.game,
+                "replay log outgrew --replay-max-bytes and was dropped"
+            );
+            return None;
+        }
+        let hash = state_hash(&*self.inner, self.seats, &mut self.scratch);
+        let log = self.log.finish(now, outcome, hash)?;
+        match zstd::bulk::compress(&log, COMPRESSION_LEVEL) {
+            Ok(compressed) => {
+                self.counters.recorded.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .bytes
+                    .fetch_add(compressed.len() as u64, Ordering::Relaxed);
+                Some(Bytes::from(compressed))
+            }
+            Err(error) => {
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(game = self.game, %error, "replay log could not be compressed");
+                None
+            }
+        }
+    }
+}
