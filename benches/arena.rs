@@ -89,6 +89,7 @@ fn engine_config() -> EngineConfig {
         inbox_capacity: 8192,
         event_log_capacity: 512,
         reconnect_grace: Duration::from_secs(20),
+        first_room_id: 1,
     }
 }
 

@@ -54,6 +54,8 @@ pub struct ServerConfig {
     pub log_summary: Duration,
     /// The operator's monitor (`/monitor`, `/admin/`): off unless a token is set.
     pub admin: crate::admin::AdminConfig,
+    /// Where results are kept (`--database`); none by default in the library.
+    pub storage: crate::storage::StorageConfig,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +81,7 @@ impl Default for ServerConfig {
             shutdown: ShutdownConfig::default(),
             log_summary: Duration::from_secs(60),
             admin: crate::admin::AdminConfig::default(),
+            storage: crate::storage::StorageConfig::default(),
         }
     }
 }
@@ -97,8 +100,9 @@ impl ServerConfig {
         }
     }
 
-    pub(crate) fn engine(&self) -> EngineConfig {
+    pub(crate) fn engine(&self, id_base: u64) -> EngineConfig {
         EngineConfig {
+            first_room_id: id_base + 1,
             tick_hz: self.effective_tick_hz(),
             shards: self.effective_shards(),
             inbox_capacity: 8192,

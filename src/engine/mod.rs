@@ -52,6 +52,8 @@ pub struct EngineConfig {
     pub event_log_capacity: usize,
     /// How long a disconnected player's seat is held.
     pub reconnect_grace: Duration,
+    /// The first room's id (1 without a database; see `storage::Storage::id_base`).
+    pub first_room_id: RoomId,
 }
 
 impl EngineConfig {
@@ -220,12 +222,13 @@ impl Engine {
             tracker.spawn(shard.run(config.tick_period(), epoch, shutdown.clone()));
             shards.push(ShardLink { tx, rooms });
         }
+        let first_room_id = config.first_room_id.max(1);
         Engine {
             shared: Arc::new(EngineShared {
                 config,
                 registry,
                 shards,
-                next_room_id: AtomicU64::new(1),
+                next_room_id: AtomicU64::new(first_room_id),
             }),
         }
     }

@@ -63,6 +63,7 @@ fn config() -> EngineConfig {
         inbox_capacity: 1024,
         event_log_capacity: 512,
         reconnect_grace: Duration::from_secs(20),
+        first_room_id: 1,
     }
 }
 
