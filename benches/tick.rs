@@ -61,6 +61,7 @@ fn shard_with_rooms(rooms: usize) -> (ManualShard, Vec<RoomId>) {
                     turn_seconds: Some(1_000_000),
                     allow_spectators: false,
                     relay: false,
+                    ranked: false,
                 },
                 code: format!("R{i:06}"),
                 public: true,

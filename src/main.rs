@@ -97,7 +97,8 @@ struct ServeArgs {
 
 /// A `--database` value.
 fn database(text: &str) -> Result<ticksync::storage::Database, String> {
-    text.parse().map_err(|e: ticksync::storage::StorageError| e.to_string())
+    text.parse()
+        .map_err(|e: ticksync::storage::StorageError| e.to_string())
 }
 
 /// How log lines are written.

@@ -33,8 +33,8 @@ use tokio_util::task::TaskTracker;
 use crate::engine::{Engine, EngineConfig, GameRegistry, Member, NewRoom, RoomObserver};
 use crate::limits::{InboxShare, LimitCounters};
 use crate::protocol::{
-    ErrorCode, LeaderboardRow, MAX_LEADERBOARD_ROWS, RoomId, RoomSettings, RoomSummary,
-    SessionId, close_code,
+    ErrorCode, LeaderboardRow, MAX_LEADERBOARD_ROWS, RoomId, RoomSettings, RoomSummary, SessionId,
+    close_code,
 };
 use crate::storage::{Storage, StorageError};
 use matchmaker::{MatchCmd, Matchmaker};

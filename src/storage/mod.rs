@@ -416,7 +416,9 @@ mod tests {
 
     #[test]
     fn a_logged_postgres_url_hides_its_password() {
-        let db: Database = "postgres://ticksync:secret@127.0.0.1/ticksync".parse().unwrap();
+        let db: Database = "postgres://ticksync:secret@127.0.0.1/ticksync"
+            .parse()
+            .unwrap();
         assert_eq!(db.to_string(), "postgres://ticksync:***@127.0.0.1/ticksync");
     }
 

@@ -274,7 +274,10 @@ impl Storage {
         let mut seats = self.seats_between(id, id).await?;
         let (a, b, c, d, e, f, g, h, i, settings, public, tick_hz, replay_bytes) = row;
         Ok(Some(MatchDetail {
-            summary: summary((a, b, c, d, e, f, g, h, i), seats.remove(&id).unwrap_or_default()),
+            summary: summary(
+                (a, b, c, d, e, f, g, h, i),
+                seats.remove(&id).unwrap_or_default(),
+            ),
             settings: serde_json::from_str(&settings).unwrap_or(serde_json::Value::Null),
             public: public != 0,
             tick_hz: u16::try_from(tick_hz).unwrap_or(0),

@@ -7,8 +7,8 @@
 //! and everyone else drew with each other and lost to the winner. New players start at
 //! 1500 (deviation 350, volatility 0.06), the scale the matchmaker's windows use.
 
-pub use skillratings::glicko2::Glicko2Rating;
 use skillratings::Outcomes;
+pub use skillratings::glicko2::Glicko2Rating;
 use skillratings::glicko2::{Glicko2Config, glicko2_rating_period};
 
 use crate::protocol::Seat;

@@ -72,10 +72,7 @@ fn transient(error: &sqlx::Error) -> bool {
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => {
             if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-                let code: i64 = db
-                    .code()
-                    .and_then(|c| c.parse().ok())
-                    .unwrap_or_default();
+                let code: i64 = db.code().and_then(|c| c.parse().ok()).unwrap_or_default();
                 // BUSY, LOCKED, IOERR, FULL, CANTOPEN (primary codes, low byte).
                 matches!(code & 0xff, 5 | 6 | 10 | 13 | 14)
             } else {
@@ -323,13 +320,19 @@ async fn write_match(
             .bind(&record.game)
             .fetch_optional(&mut *conn)
             .await?;
-            before.push(stored.map_or_else(Glicko2Rating::new, |(r, d, v)| Glicko2Rating {
-                rating: r,
-                deviation: d,
-                volatility: v,
-            }));
+            before.push(
+                stored.map_or_else(Glicko2Rating::new, |(r, d, v)| Glicko2Rating {
+                    rating: r,
+                    deviation: d,
+                    volatility: v,
+                }),
+            );
         }
-        let inputs: Vec<_> = before.iter().copied().zip(results.iter().copied()).collect();
+        let inputs: Vec<_> = before
+            .iter()
+            .copied()
+            .zip(results.iter().copied())
+            .collect();
         after = new_ratings(&inputs);
         for ((player, rating), result) in record.players.iter().zip(&after).zip(&results) {
             let count = |r: SeatResult| i64::from(*result == r);

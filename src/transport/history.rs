@@ -112,7 +112,12 @@ async fn matches(params: &[(String, String)], ctx: &Context) -> Answer {
     let page = ctx
         .lobby
         .storage()
-        .matches(param(params, "player"), param(params, "game"), before, limit)
+        .matches(
+            param(params, "player"),
+            param(params, "game"),
+            before,
+            limit,
+        )
         .await?;
     Ok(json(&serde_json::to_value(page).unwrap_or_default()))
 }

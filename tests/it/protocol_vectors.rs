@@ -201,6 +201,7 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
             game: "tictactoe".into(),
             settings: RoomSettings {
                 relay: false,
+                ranked: false,
                 turn_seconds: Some(20),
                 allow_spectators: true,
             },
@@ -215,6 +216,7 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
                 turn_seconds: None,
                 allow_spectators: false,
                 relay: true,
+                ranked: false,
             },
         }),
         "join_room" => Client(ClientMsg::JoinRoom {
