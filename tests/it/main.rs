@@ -26,6 +26,7 @@ mod reconnect;
 mod robustness;
 mod shutdown;
 mod spectators;
+mod storage;
 // Shared helpers; not every test module uses every one of them.
 #[allow(dead_code)]
 mod support;
