@@ -10,6 +10,7 @@ mod conformance;
 mod conformance_wire;
 mod delta_property;
 mod deploy;
+mod durability;
 mod first_hour;
 mod fuzz_corpus;
 mod hostile;

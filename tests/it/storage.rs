@@ -160,7 +160,12 @@ async fn a_ranked_game_is_recorded_and_moves_both_ratings() -> Result<()> {
         assert_eq!(detail["ranked"], true);
         assert_eq!(detail["settings"]["ranked"], true);
         assert!(detail["ticks"].as_u64().is_some_and(|t| t > 0));
-        assert_eq!(http_get(addr, &format!("/matches/{id}/replay")).await?.status, 404);
+        assert_eq!(
+            http_get(addr, &format!("/matches/{id}/replay"))
+                .await?
+                .status,
+            404
+        );
         assert_eq!(http_get(addr, "/matches/999999").await?.status, 404);
 
         let board = get_json(addr, "/leaderboard?game=tictactoe&limit=5").await?;
@@ -168,7 +173,10 @@ async fn a_ranked_game_is_recorded_and_moves_both_ratings() -> Result<()> {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0]["rank"], 1);
         assert_eq!(rows[0]["rating"], after_x);
-        assert_eq!((rows[0]["games"].clone(), rows[0]["wins"].clone()), (1.into(), 1.into()));
+        assert_eq!(
+            (rows[0]["games"].clone(), rows[0]["wins"].clone()),
+            (1.into(), 1.into())
+        );
         assert_eq!(http_get(addr, "/leaderboard?game=chess").await?.status, 404);
 
         x.send(&ClientMsg::Leaderboard {
@@ -186,7 +194,10 @@ async fn a_ranked_game_is_recorded_and_moves_both_ratings() -> Result<()> {
         assert_eq!((rows[0].rank, rows[0].rating), (1, after_x));
 
         let metrics = http_get(addr, "/metrics").await?.body;
-        assert!(metrics.contains("ticksync_storage_writes_total 1"), "{metrics}");
+        assert!(
+            metrics.contains("ticksync_storage_writes_total 1"),
+            "{metrics}"
+        );
         server.shutdown().await;
     }
     Ok(())
@@ -255,18 +266,28 @@ async fn ids_and_ratings_outlive_a_restart() -> Result<()> {
             b.match_found().await?;
             rooms.push(joined.room_id);
             sessions.push(a.session_id);
-            let (mut x, mut o) = if joined.seat == Some(0) { (a, b) } else { (b, a) };
+            let (mut x, mut o) = if joined.seat == Some(0) {
+                (a, b)
+            } else {
+                (b, a)
+            };
             play(&mut x, &mut o, &[0, 3, 1, 4, 2]).await?;
             let (_, previous, rating) = rating_changed(&mut x).await?;
             rating_changed(&mut o).await?;
             if run == 1 {
-                assert_eq!(previous, ratings[0], "the winner's stored rating was read back");
+                assert_eq!(
+                    previous, ratings[0],
+                    "the winner's stored rating was read back"
+                );
             }
             ratings.push(rating);
             server.shutdown().await;
         }
         assert!(rooms[1] > rooms[0] + u64::from(u32::MAX), "{rooms:?}");
-        assert!(sessions[1] > sessions[0] + u64::from(u32::MAX), "{sessions:?}");
+        assert!(
+            sessions[1] > sessions[0] + u64::from(u32::MAX),
+            "{sessions:?}"
+        );
         assert!(rooms[1] < 1 << 53);
     }
     Ok(())
@@ -276,7 +297,10 @@ async fn ids_and_ratings_outlive_a_restart() -> Result<()> {
 async fn without_a_database_there_are_no_records() -> Result<()> {
     let server = start(test_config()).await;
     let addr = server.local_addr();
-    assert_eq!(http_get(addr, "/leaderboard?game=tictactoe").await?.status, 404);
+    assert_eq!(
+        http_get(addr, "/leaderboard?game=tictactoe").await?.status,
+        404
+    );
     assert_eq!(http_get(addr, "/matches").await?.status, 404);
     let mut client = Client::connect(addr, Codec::Bincode).await?;
     client
@@ -306,6 +330,9 @@ async fn a_server_that_cannot_open_its_database_does_not_start() -> Result<()> {
     let Err(error) = open(config).await else {
         bail!("started on a directory");
     };
-    assert!(error.to_string().contains("cannot open the database"), "{error}");
+    assert!(
+        error.to_string().contains("cannot open the database"),
+        "{error}"
+    );
     Ok(())
 }
