@@ -254,8 +254,9 @@ async fn ids_and_ratings_outlive_a_restart() -> Result<()> {
         let (alice, bob) = (hs256(&claims("alice")), hs256(&claims("bob")));
         let mut rooms = Vec::new();
         let mut sessions = Vec::new();
-        let mut ratings = Vec::new();
-        for run in 0..2 {
+        // Each player's rating after the first run, read back as `previous` in the second.
+        let mut after_first: Option<(u16, u16)> = None;
+        for _run in 0..2 {
             let server = open(config.clone()).await?;
             let addr = server.local_addr();
             let (mut a, _) = Client::login(addr, Codec::Bincode, &alice, None).await?;
@@ -266,21 +267,25 @@ async fn ids_and_ratings_outlive_a_restart() -> Result<()> {
             b.match_found().await?;
             rooms.push(joined.room_id);
             sessions.push(a.session_id);
-            let (mut x, mut o) = if joined.seat == Some(0) {
-                (a, b)
-            } else {
-                (b, a)
-            };
-            play(&mut x, &mut o, &[0, 3, 1, 4, 2]).await?;
-            let (_, previous, rating) = rating_changed(&mut x).await?;
-            rating_changed(&mut o).await?;
-            if run == 1 {
-                assert_eq!(
-                    previous, ratings[0],
-                    "the winner's stored rating was read back"
-                );
+            let a_moves_first = joined.seat == Some(0);
+            {
+                let (x, o) = if a_moves_first {
+                    (&mut a, &mut b)
+                } else {
+                    (&mut b, &mut a)
+                };
+                play(x, o, &[0, 3, 1, 4, 2]).await?;
             }
-            ratings.push(rating);
+            let (_, a_before, a_after) = rating_changed(&mut a).await?;
+            let (_, b_before, b_after) = rating_changed(&mut b).await?;
+            match after_first {
+                None => after_first = Some((a_after, b_after)),
+                Some(first) => assert_eq!(
+                    (a_before, b_before),
+                    first,
+                    "the stored ratings were read back after the restart"
+                ),
+            }
             server.shutdown().await;
         }
         assert!(rooms[1] > rooms[0] + u64::from(u32::MAX), "{rooms:?}");
