@@ -196,7 +196,7 @@ impl Storage {
             });
         };
         let mut players = self.seats_between(oldest.0, newest.0).await?;
-        let next = more.then(|| oldest.0 as u64);
+        let next = more.then_some(oldest.0 as u64);
         let matches = rows
             .into_iter()
             .map(|row| {

@@ -398,7 +398,9 @@ async fn stored_result(
     conn: &mut AnyConnection,
     record: &MatchRecord,
 ) -> Result<Committed, sqlx::Error> {
-    let rows: Vec<(i64, i64, String, Option<f64>, Option<f64>)> = sqlx::query_as(
+    /// Seat, session, player key, rating before and after.
+    type SeatRow = (i64, i64, String, Option<f64>, Option<f64>);
+    let rows: Vec<SeatRow> = sqlx::query_as(
         "SELECT seat, session_id, player_key, rating_before, rating_after FROM match_players \
          WHERE match_id = $1 ORDER BY seat",
     )
