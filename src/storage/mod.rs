@@ -428,3 +428,101 @@ mod tests {
         assert_eq!(url, "sqlite:/tmp/a%20b%3F.db?mode=rwc");
     }
 }
+
+#[cfg(test)]
+mod writer_tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::protocol::{EndReason, RoomSettings};
+
+    #[derive(Default)]
+    struct Heard(Mutex<Vec<Committed>>);
+
+    impl ResultListener for Heard {
+        fn committed(&self, result: &Committed) {
+            self.0.lock().unwrap().push(result.clone());
+        }
+    }
+
+    fn record(id: u64, winner: u8) -> MatchRecord {
+        let player = |seat: u8, key: &str| MatchPlayer {
+            seat,
+            player_key: key.into(),
+            session: u64::from(seat) + 1,
+            display_name: key.into(),
+            guest: false,
+        };
+        MatchRecord {
+            id,
+            game: "tictactoe".into(),
+            settings: RoomSettings::default(),
+            ranked: true,
+            public: true,
+            started_at_ms: 1,
+            ended_at_ms: 2,
+            ticks: 60,
+            tick_hz: 30,
+            winner: Some(winner),
+            reason: EndReason::Win,
+            players: vec![player(0, "user:a"), player(1, "user:b")],
+            replay: None,
+        }
+    }
+
+    /// Games of the same players in one batch each start from the rating the one before
+    /// left, and a match id written twice is stored once (the second answer is the
+    /// stored result).
+    #[tokio::test]
+    async fn one_batch_applies_its_games_in_order_and_ids_once() {
+        let path = std::env::temp_dir().join(format!(
+            "ticksync-writer-{}-{}.db",
+            std::process::id(),
+            record::now_ms()
+        ));
+        let config = StorageConfig {
+            database: Database::Sqlite(path.clone()),
+            ..StorageConfig::default()
+        };
+        let storage = Storage::open(&config).await.unwrap();
+        let heard = Arc::new(Heard::default());
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let tracker = tokio_util::task::TaskTracker::new();
+        storage.start_writer(heard.clone(), shutdown.clone(), &tracker);
+        for (id, winner) in [(11, 0), (12, 0), (13, 1), (11, 0)] {
+            assert!(storage.submit(record(id, winner)));
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while heard.0.lock().unwrap().len() < 4 {
+            assert!(std::time::Instant::now() < deadline, "writer too slow");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // A later batch with a stored id: answered with the stored result.
+        assert!(storage.submit(record(12, 1)));
+        while heard.0.lock().unwrap().len() < 5 {
+            assert!(std::time::Instant::now() < deadline, "writer too slow");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let heard = heard.0.lock().unwrap().clone();
+        let twelve: Vec<_> = heard.iter().filter(|c| c.match_id == 12).collect();
+        assert_eq!(twelve.len(), 2);
+        assert_eq!(twelve[0], twelve[1], "the stored result, not a second game");
+        let a = |c: &Committed| (c.seats[0].previous, c.seats[0].rating);
+        let by_id = |id| heard.iter().find(|c| c.match_id == id).unwrap();
+        assert_eq!(a(by_id(11)).0, 1500);
+        assert_eq!(a(by_id(12)).0, a(by_id(11)).1, "12 starts where 11 left");
+        assert_eq!(a(by_id(13)).0, a(by_id(12)).1, "13 starts where 12 left");
+        assert!(a(by_id(13)).1 < a(by_id(13)).0, "a lost game lowers it");
+        let page = storage.matches(None, None, None, 10).await.unwrap();
+        assert_eq!(page.matches.len(), 3, "match 11 stored once");
+        let board = storage.leaderboard("tictactoe", 10).await.unwrap();
+        let alice = board.iter().find(|r| r.player == "user:a").unwrap();
+        assert_eq!((alice.games, alice.wins, alice.rating), (3, 2, a(by_id(13)).1));
+        shutdown.cancel();
+        tracker.close();
+        tracker.wait().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+}
