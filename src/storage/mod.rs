@@ -16,9 +16,13 @@
 //! A room reports its finished game on its shard's tick; the lobby turns it into a
 //! [`MatchRecord`] and calls [`Storage::submit`], which only `try_send`s into the writer's
 //! bounded queue (`--database-queue`, default [`DEFAULT_QUEUE`] records) and returns. The
-//! writer task takes up to [`BATCH`] records at a time and writes them in one transaction:
-//! each match, its players, and (for a ranked game) both players' new ratings, read and
-//! written inside that same transaction. Only after the commit does it tell the lobby,
+//! writer task takes the first record, gathers more for up to [`GATHER`] (or until it has
+//! [`BATCH`]), and writes them in one transaction, a few multi-row statements per table:
+//! each match, its players, and (for a ranked game) the players' new ratings, read and
+//! written inside that same transaction. Gathering makes one transaction dirty each index
+//! page once for hundreds of games instead of once per few: at 1000 tic-tac-toe clients it
+//! halved the SQLite thread's CPU (BENCHMARKS.md, "Results storage"); it delays
+//! `RatingChanged` by at most that long. Only after the commit does it tell the lobby,
 //! which sends each player `RatingChanged`: a player is never told of a result that is not
 //! durable.
 //!
@@ -78,7 +82,9 @@ use tokio::sync::{Semaphore, mpsc};
 /// Default capacity of the writer's queue, in finished games.
 pub const DEFAULT_QUEUE: usize = 4096;
 /// Most records the writer puts in one transaction.
-pub const BATCH: usize = 256;
+pub const BATCH: usize = 1024;
+/// How long the writer gathers results after the first one before writing them.
+pub const GATHER: Duration = Duration::from_millis(250);
 /// A write transaction that takes longer than this counts as failed and is retried.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A read that takes longer than this is answered as unavailable.

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::rating::{Glicko2Rating, SeatResult, display_rating, new_ratings};
 use super::record::{MatchRecord, now_ms, reason_name};
 use super::stats::DropReason;
-use super::{BATCH, Backend, Db, FLUSH_GRACE, WRITE_TIMEOUT};
+use super::{BATCH, Backend, Db, FLUSH_GRACE, GATHER, WRITE_TIMEOUT};
 use crate::protocol::{Seat, SessionId};
 
 /// First wait before a retry; it doubles up to [`MAX_BACKOFF`].
@@ -123,6 +123,17 @@ impl Writer {
                         continue;
                     }
                     n = queue.recv_many(&mut batch, BATCH) => if n == 0 { return },
+                }
+                // Gather for a moment: one transaction for many games dirties each
+                // index page once instead of once per few games.
+                let gathered = Instant::now() + GATHER;
+                while batch.len() < BATCH {
+                    let room = BATCH - batch.len();
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(gathered) => break,
+                        _ = shutdown.cancelled() => break,
+                        n = queue.recv_many(&mut batch, room) => if n == 0 { break },
+                    }
                 }
             } else {
                 while batch.len() < BATCH {
