@@ -523,7 +523,10 @@ mod writer_tests {
         assert_eq!(page.matches.len(), 3, "match 11 stored once");
         let board = storage.leaderboard("tictactoe", 10).await.unwrap();
         let alice = board.iter().find(|r| r.player == "user:a").unwrap();
-        assert_eq!((alice.games, alice.wins, alice.rating), (3, 2, a(by_id(13)).1));
+        assert_eq!(
+            (alice.games, alice.wins, alice.rating),
+            (3, 2, a(by_id(13)).1)
+        );
         shutdown.cancel();
         tracker.close();
         tracker.wait().await;

@@ -353,8 +353,7 @@ async fn write_records(
         );
         let mut query = sqlx::query(&sql);
         for record in chunk {
-            let settings =
-                serde_json::to_string(&record.settings).unwrap_or_else(|_| "{}".into());
+            let settings = serde_json::to_string(&record.settings).unwrap_or_else(|_| "{}".into());
             query = query
                 .bind(record.id as i64)
                 .bind(record.game.clone())
@@ -376,7 +375,11 @@ async fn write_records(
     let mut players: Vec<(&str, &str, bool)> = Vec::new();
     let mut seen = std::collections::HashMap::new();
     for player in fresh.iter().flat_map(|r| &r.players) {
-        let row = (player.player_key.as_str(), player.display_name.as_str(), player.guest);
+        let row = (
+            player.player_key.as_str(),
+            player.display_name.as_str(),
+            player.guest,
+        );
         match seen.get(player.player_key.as_str()) {
             Some(&i) => players[i] = row,
             None => {
@@ -467,7 +470,11 @@ async fn write_records(
                 });
                 before.push(standing.rating);
             }
-            let inputs: Vec<_> = before.iter().copied().zip(results.iter().copied()).collect();
+            let inputs: Vec<_> = before
+                .iter()
+                .copied()
+                .zip(results.iter().copied())
+                .collect();
             after = new_ratings(&inputs);
             for ((player, rating), result) in record.players.iter().zip(&after).zip(&results) {
                 let key = (player.player_key.clone(), record.game.clone());
@@ -561,7 +568,9 @@ async fn write_records(
     for record in batch {
         if !stored.contains(&record.id)
             && !firsts.insert(record.id)
-            && let Some(first) = committed[..written].iter().find(|c| c.match_id == record.id)
+            && let Some(first) = committed[..written]
+                .iter()
+                .find(|c| c.match_id == record.id)
         {
             committed.push(first.clone());
         }
