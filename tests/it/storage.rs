@@ -341,3 +341,92 @@ async fn a_server_that_cannot_open_its_database_does_not_start() -> Result<()> {
     );
     Ok(())
 }
+
+/// A metric's value from `GET /metrics` (0 when absent).
+async fn metric(addr: SocketAddr, line_start: &str) -> Result<f64> {
+    let body = http_get(addr, "/metrics").await?.body;
+    Ok(body
+        .lines()
+        .find_map(|line| line.strip_prefix(line_start)?.trim().parse().ok())
+        .unwrap_or(0.0))
+}
+
+/// Polls `/metrics` (server state, not a sleep to synchronise) until `line_start`'s value
+/// reaches `at_least`.
+async fn wait_for_metric(addr: SocketAddr, line_start: &str, at_least: f64) -> Result<()> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let value = metric(addr, line_start).await?;
+        if value >= at_least {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("{line_start} stayed at {value}, expected {at_least}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// While another connection holds the SQLite file's write lock, a finished game waits in
+/// the writer (failed attempts, retried), the next one waits in the queue (capacity 1),
+/// and the one after is dropped and counted; once the lock goes, the two kept are written.
+#[tokio::test]
+async fn results_wait_and_retry_while_the_database_is_locked_and_overflow_is_counted() -> Result<()>
+{
+    use sqlx::Connection as _;
+    let storage = StorageConfig {
+        queue: 1,
+        ..sqlite("locked")
+    };
+    let Database::Sqlite(path) = storage.database.clone() else {
+        unreachable!()
+    };
+    let server = open(config_with(storage)).await?;
+    let addr = server.local_addr();
+    let mut lock = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display())).await?;
+    sqlx::query("BEGIN EXCLUSIVE").execute(&mut lock).await?;
+
+    let mut rooms = Vec::new();
+    let mut players = Vec::new();
+    for game in 0..3 {
+        let (mut x, mut o) = matched_pair(addr, (Codec::Bincode, Codec::Bincode)).await?;
+        rooms.push(x.room.as_ref().context("room")?.room_id);
+        play(&mut x, &mut o, &[0, 3, 1, 4, 2]).await?;
+        x.game_over().await?;
+        if game == 0 {
+            // The writer holds the first game and fails on the lock (SQLite's 5 s busy
+            // timeout), then retries.
+            wait_for_metric(addr, "ticksync_storage_failures_total ", 1.0).await?;
+        }
+        players.push((x, o));
+    }
+    wait_for_metric(
+        addr,
+        "ticksync_storage_dropped_total{reason=\"queue_full\"} ",
+        1.0,
+    )
+    .await?;
+    assert!(metric(addr, "ticksync_storage_retries_total ").await? >= 1.0);
+    sqlx::query("ROLLBACK").execute(&mut lock).await?;
+    lock.close().await?;
+
+    for (i, (x, _)) in players.iter_mut().take(2).enumerate() {
+        let (id, ..) = rating_changed(x).await?;
+        assert_eq!(id, rooms[i]);
+    }
+    wait_for_metric(addr, "ticksync_storage_writes_total ", 2.0).await?;
+    let page = get_json(addr, "/matches").await?;
+    let ids: Vec<u64> = page["matches"]
+        .as_array()
+        .context("matches")?
+        .iter()
+        .filter_map(|m| m["id"].as_u64())
+        .collect();
+    assert_eq!(
+        ids,
+        [rooms[1], rooms[0]],
+        "the dropped game is not recorded"
+    );
+    server.shutdown().await;
+    Ok(())
+}
