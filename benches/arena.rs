@@ -91,6 +91,7 @@ fn engine_config() -> EngineConfig {
         reconnect_grace: Duration::from_secs(20),
         replay: ticksync::replay::ReplayConfig::default(),
         on_game_finished: None,
+        first_room_id: 1,
     }
 }
 

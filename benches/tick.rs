@@ -40,6 +40,7 @@ fn engine_config() -> EngineConfig {
         reconnect_grace: Duration::from_secs(20),
         replay: ticksync::replay::ReplayConfig::default(),
         on_game_finished: None,
+        first_room_id: 1,
     }
 }
 
@@ -62,6 +63,7 @@ fn shard_with_rooms(rooms: usize) -> (ManualShard, Vec<RoomId>) {
                     turn_seconds: Some(1_000_000),
                     allow_spectators: false,
                     relay: false,
+                    ranked: false,
                 },
                 code: format!("R{i:06}"),
                 public: true,

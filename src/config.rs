@@ -59,6 +59,8 @@ pub struct ServerConfig {
     /// For embedders and tests: called with every finished game, replay included, on the
     /// shard's tick (it must not block). `None` by default.
     pub on_game_finished: Option<crate::engine::FinishedHook>,
+    /// Where results are kept (`--database`); none by default in the library.
+    pub storage: crate::storage::StorageConfig,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +88,7 @@ impl Default for ServerConfig {
             admin: crate::admin::AdminConfig::default(),
             replay: crate::replay::ReplayConfig::default(),
             on_game_finished: None,
+            storage: crate::storage::StorageConfig::default(),
         }
     }
 }
@@ -104,8 +107,9 @@ impl ServerConfig {
         }
     }
 
-    pub(crate) fn engine(&self) -> EngineConfig {
+    pub(crate) fn engine(&self, id_base: u64) -> EngineConfig {
         EngineConfig {
+            first_room_id: id_base + 1,
             tick_hz: self.effective_tick_hz(),
             shards: self.effective_shards(),
             inbox_capacity: 8192,

@@ -51,6 +51,7 @@ pub mod replay;
 pub mod security;
 pub mod server;
 pub mod shutdown;
+pub mod storage;
 pub mod transport;
 
 /// README.md's Rust examples, compiled and run as doc tests so they stay true.

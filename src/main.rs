@@ -88,6 +88,22 @@ struct ServeArgs {
     admin_token: Option<String>,
     #[command(flatten)]
     replay: ticksync::replay::ReplayArgs,
+    /// Where results (players, ratings, match history, replays) are kept:
+    /// `sqlite://PATH` (created if missing), `postgres://USER:PASSWORD@HOST/DB`, or `none`
+    /// to keep nothing.
+    #[arg(long, env = "TICKSYNC_DATABASE", hide_env_values = true,
+          default_value = "sqlite://./ticksync.db", value_parser = database)]
+    database: ticksync::storage::Database,
+    /// Finished games waiting to be written before new ones are dropped (see /metrics
+    /// ticksync_storage_dropped_total).
+    #[arg(long, env = "TICKSYNC_DATABASE_QUEUE", default_value_t = ticksync::storage::DEFAULT_QUEUE)]
+    database_queue: usize,
+}
+
+/// A `--database` value.
+fn database(text: &str) -> Result<ticksync::storage::Database, String> {
+    text.parse()
+        .map_err(|e: ticksync::storage::StorageError| e.to_string())
 }
 
 /// How log lines are written.
@@ -119,6 +135,10 @@ impl ServeArgs {
                 token: self.admin_token.clone(),
             },
             replay: self.replay.config(),
+            storage: ticksync::storage::StorageConfig {
+                database: self.database.clone(),
+                queue: self.database_queue,
+            },
             ..ServerConfig::default()
         }
     }
@@ -200,7 +220,7 @@ fn serve(args: ServeArgs, addr_from_env: bool) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on `{}` ({source})", args.addr))?;
         let drain_timeout = config.shutdown.drain_timeout;
-        let server = ticksync::server::Server::start(listener, config)?;
+        let server = ticksync::server::Server::open(listener, config).await?;
         let signal = signals.recv().await;
         tracing::info!(
             ?signal,

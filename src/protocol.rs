@@ -107,7 +107,19 @@ pub enum ClientMsg {
         /// Most rooms wanted; at most [`MAX_LISTED_ROOMS`] are sent.
         limit: u16,
     },
+    /// Ask for a game's leaderboard, answered with `Leaderboard` (or `Error`
+    /// [`ErrorCode::NoRecords`] / [`ErrorCode::RecordsUnavailable`]).
+    Leaderboard {
+        /// Game name.
+        game: String,
+        /// Most rows wanted; at most [`MAX_LEADERBOARD_ROWS`] are sent.
+        limit: u16,
+    },
 }
+
+/// Most rows one `Leaderboard` message carries (a row is at most about 280 bytes, so the
+/// message stays below 16 KiB).
+pub const MAX_LEADERBOARD_ROWS: usize = 50;
 
 /// Most rooms one `RoomList` carries, so the message stays far below the 16 KiB cap.
 pub const MAX_LISTED_ROOMS: usize = 100;
@@ -139,6 +151,9 @@ pub struct RoomSettings {
     /// Lockstep relay mode: the server runs no rules and instead relays, every tick, the
     /// bundle of all players' inputs for that tick as a reliable `InputFrame` event.
     pub relay: bool,
+    /// Whether the game moves the players' ratings. Quick-match rooms are always ranked;
+    /// a private room only when this is set (never a relay room). Appended to version 1.
+    pub ranked: bool,
 }
 
 /// A message from the server to a client.
@@ -242,6 +257,42 @@ pub enum ServerMsg {
         /// `EndReason::ServerShutdown`.
         drain_ms: u32,
     },
+    /// A ranked game's result is durable and moved this player's rating. Sent after the
+    /// database committed it, to the session that played (if connected).
+    RatingChanged {
+        /// The match (`GET /matches/{id}`); the room's id.
+        match_id: u64,
+        /// Game name.
+        game: String,
+        /// The player's rating in that game before it.
+        previous: u16,
+        /// The player's rating now.
+        rating: u16,
+    },
+    /// Answer to `Leaderboard`: the best players of a game, best first.
+    Leaderboard {
+        /// Game name.
+        game: String,
+        /// At most [`MAX_LEADERBOARD_ROWS`] rows.
+        rows: Vec<LeaderboardRow>,
+    },
+}
+
+/// One row of a `Leaderboard`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderboardRow {
+    /// 1 for the best.
+    pub rank: u32,
+    /// The player's key: `user:` and the token's subject, or `guest:` and a session id.
+    pub player: String,
+    /// The player's display name.
+    pub name: String,
+    /// The player's rating, rounded.
+    pub rating: u16,
+    /// Ranked games played.
+    pub games: u32,
+    /// Ranked games won.
+    pub wins: u32,
 }
 
 /// Where a client now is: sent in `MatchFound` and `RoomJoined`.
@@ -461,6 +512,10 @@ pub enum ErrorCode {
     /// The server's operator ended this client's session; `message` is their reason. The
     /// connection is then closed with [`close_code::KICKED`] and the resume token is void.
     Kicked = 86,
+    /// This server keeps no records (`--database none`): no leaderboard or history.
+    NoRecords = 110,
+    /// The database did not answer in time; try again later.
+    RecordsUnavailable = 111,
 }
 
 /// WebSocket close codes the server uses. 1000-1011 are RFC 6455's; 4000-4999 are ours.

@@ -62,6 +62,9 @@ pub enum ServerError {
     /// A setting cannot work ([`ServerConfig::validate`]).
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The database could not be opened (or `Server::start` was given one).
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 /// A running server.
@@ -91,15 +94,46 @@ impl Server {
         Server::start_with_games(listener, config, GameRegistry::builtin())
     }
 
-    /// Starts serving on `listener` with the games in `registry`.
+    /// Opens the configured database ([`ServerConfig::storage`]: applies its migrations
+    /// and records this start), then starts serving on `listener` with the built-in games.
+    ///
+    /// # Errors
+    /// As [`Server::start`], and [`ServerError::Storage`] when the database cannot be
+    /// opened.
+    pub async fn open(listener: TcpListener, config: ServerConfig) -> Result<Server, ServerError> {
+        let storage = crate::storage::Storage::open(&config.storage).await?;
+        Server::start_with_storage(listener, config, GameRegistry::builtin(), storage)
+    }
+
+    /// Starts serving on `listener` with the games in `registry`. Keeps no results: a
+    /// configured database needs [`Server::open`] or [`Server::start_with_storage`].
     ///
     /// # Errors
     /// [`ServerError::Config`] for settings that cannot work, [`ServerError::Listener`] if
-    /// the listener's address cannot be read.
+    /// the listener's address cannot be read, [`ServerError::Storage`] when a database is
+    /// configured.
     pub fn start_with_games(
         listener: TcpListener,
         config: ServerConfig,
         registry: GameRegistry,
+    ) -> Result<Server, ServerError> {
+        if config.storage.database != crate::storage::Database::None {
+            return Err(crate::storage::StorageError::NeedsOpen.into());
+        }
+        Server::start_with_storage(listener, config, registry, crate::storage::Storage::none())
+    }
+
+    /// Starts serving on `listener` with the games in `registry`, keeping results in
+    /// `storage` (opened with [`crate::storage::Storage::open`]).
+    ///
+    /// # Errors
+    /// [`ServerError::Config`] for settings that cannot work, [`ServerError::Listener`] if
+    /// the listener's address cannot be read.
+    pub fn start_with_storage(
+        listener: TcpListener,
+        config: ServerConfig,
+        registry: GameRegistry,
+        storage: crate::storage::Storage,
     ) -> Result<Server, ServerError> {
         config.validate()?;
         let local_addr = listener.local_addr()?;
@@ -110,10 +144,13 @@ impl Server {
             crate::transport::tls::reload_on_sighup(tls.clone(), shutdown.clone(), &tracker)
                 .map_err(ServerError::Signal)?;
         }
+        let engine_config = config.engine(storage.id_base());
+        let storage_stats = storage.stats();
         let lobby = Lobby::start(
             config.lobby(),
-            config.engine(),
+            engine_config,
             registry,
+            storage,
             shutdown.clone(),
             &tracker,
         );
@@ -125,6 +162,9 @@ impl Server {
             security,
             Arc::new(Metrics::default()),
         ));
+        if let Some(stats) = storage_stats {
+            ctx.metrics.register(stats);
+        }
         tracker.spawn(transport::accept_loop(listener, ctx.clone()));
         tracker.spawn(log::summaries(ctx.clone(), shutdown.clone()));
         log::started(local_addr, &ctx.config);
@@ -225,7 +265,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let timeout = config.shutdown.drain_timeout;
-    let server = Server::start(listener, config)?;
+    let server = Server::open(listener, config).await?;
     shutdown.await;
     server.drain(timeout).await;
     Ok(())

@@ -49,7 +49,9 @@ var ErrorCode = {
   TokenMalformed: 78,
   ShuttingDown: 80,
   RoomClosed: 85,
-  Kicked: 86
+  Kicked: 86,
+  NoRecords: 110,
+  RecordsUnavailable: 111
 };
 var ERROR_WORDS = {
   1: "The server could not read a message from this client.",
@@ -87,7 +89,9 @@ var ERROR_WORDS = {
   78: "Your sign-in could not be read. Sign in again.",
   80: "The server is shutting down; new games cannot start now.",
   85: "The server's operator closed this room.",
-  86: "The server's operator ended your session."
+  86: "The server's operator ended your session.",
+  110: "This server keeps no records, so there is no leaderboard.",
+  111: "The server's records cannot be read right now; try again."
 };
 function errorName(code) {
   const entry = Object.entries(ErrorCode).find(([, value]) => value === code);
@@ -1751,7 +1755,8 @@ function clientValue(msg) {
           settings: {
             turn_seconds: msg.settings.turn_seconds,
             allow_spectators: msg.settings.allow_spectators,
-            relay: msg.settings.relay
+            relay: msg.settings.relay,
+            ranked: msg.settings.ranked
           }
         }
       };
@@ -1765,6 +1770,8 @@ function clientValue(msg) {
       return { Ack: { tick: u64Out(msg.tick) } };
     case "ListRoomsAfter":
       return { ListRoomsAfter: { after: u64Out(msg.after), limit: u16Out(msg.limit) } };
+    case "Leaderboard":
+      return { Leaderboard: { game: msg.game, limit: u16Out(msg.limit) } };
   }
 }
 function encodeClientMsg(msg) {
@@ -1801,6 +1808,18 @@ function roomSummary(value) {
     spectators: uint(m, "spectators", what, 32),
     public: bool(m, "public", what),
     code: optional(m, "code", (m2) => str(m2, "code", what))
+  };
+}
+function leaderboardRow(value) {
+  const what = "LeaderboardRow";
+  const m = struct(value, what);
+  return {
+    rank: uint(m, "rank", what, 32),
+    player: str(m, "player", what),
+    name: str(m, "name", what),
+    rating: uint(m, "rating", what, 16),
+    games: uint(m, "games", what, 32),
+    wins: uint(m, "wins", what, 32)
   };
 }
 function frameInput(value) {
@@ -1946,6 +1965,24 @@ function decodeServerMsg(bytes) {
         type: name,
         retry_after_ms: uint(b, "retry_after_ms", what, 32),
         drain_ms: uint(b, "drain_ms", what, 32)
+      };
+    }
+    case "RatingChanged": {
+      const b = m();
+      return {
+        type: name,
+        match_id: u64(b, "match_id", what),
+        game: str(b, "game", what),
+        previous: uint(b, "previous", what, 16),
+        rating: uint(b, "rating", what, 16)
+      };
+    }
+    case "Leaderboard": {
+      const b = m();
+      return {
+        type: name,
+        game: str(b, "game", what),
+        rows: list(b, "rows", what).map(leaderboardRow)
       };
     }
     default:
@@ -2832,7 +2869,8 @@ var TicksyncClient = class extends Emitter {
       settings: {
         turn_seconds: settings.turn_seconds ?? null,
         allow_spectators: settings.allow_spectators ?? false,
-        relay: settings.relay ?? false
+        relay: settings.relay ?? false,
+        ranked: settings.ranked ?? false
       }
     });
   }

@@ -327,7 +327,9 @@ impl ArenaBot {
     /// Anything but a state. Room events need nothing; leaving the room ends the bot.
     fn on_other(&mut self, msg: ServerMsg) -> Result<(), ClientError> {
         match msg {
-            ServerMsg::Event { .. } | ServerMsg::Pong { .. } => Ok(()),
+            ServerMsg::Event { .. } | ServerMsg::Pong { .. } | ServerMsg::RatingChanged { .. } => {
+                Ok(())
+            }
             ServerMsg::Error {
                 code,
                 message,

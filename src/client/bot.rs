@@ -14,6 +14,7 @@
 //! missed. Dropping before (never after) sending a move means no input is ever in flight
 //! across a reconnect, so no refusal can come from the chaos itself.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -50,6 +51,9 @@ pub struct BotConfig {
     pub timeout: Duration,
     /// Seed for the bot's moves and chaos; `None` for a random one.
     pub seed: Option<u64>,
+    /// Where to note the match id of every `RatingChanged` the bot receives (the results
+    /// the server confirmed durable); `None` to ignore them.
+    pub confirmed: Option<Arc<Mutex<Vec<u64>>>>,
 }
 
 impl BotConfig {
@@ -64,6 +68,7 @@ impl BotConfig {
             backoff: Backoff::default(),
             timeout: Duration::from_secs(30),
             seed: None,
+            confirmed: None,
         }
     }
 }
@@ -251,6 +256,16 @@ impl Bot {
         Ok(welcome)
     }
 
+    /// Notes a result the server confirmed durable.
+    fn confirmed(&self, match_id: u64) {
+        if let Some(confirmed) = &self.config.confirmed {
+            confirmed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(match_id);
+        }
+    }
+
     fn conn(&mut self) -> Result<&mut Connection, ClientError> {
         self.conn.as_mut().ok_or(ClientError::NotConnected)
     }
@@ -289,6 +304,7 @@ impl Bot {
                         .send_replace(BotStatus::WaitingForOpponent { waiting });
                 }
                 ServerMsg::Pong { .. } => {}
+                ServerMsg::RatingChanged { match_id, .. } => self.confirmed(match_id),
                 ServerMsg::MatchFound(joined) => {
                     if let Some(seat) = joined.seat {
                         let room = joined.room_id;
@@ -353,6 +369,7 @@ impl Bot {
                     ..
                 } => over = Some((winner, reason)),
                 ServerMsg::Event { .. } | ServerMsg::RoomJoined(_) | ServerMsg::Pong { .. } => {}
+                ServerMsg::RatingChanged { match_id, .. } => self.confirmed(match_id),
                 ServerMsg::RoomLeft { room_id } if room_id == room => break,
                 // The answer to a `CancelMatch` that crossed this room's `MatchFound`.
                 ServerMsg::Error {

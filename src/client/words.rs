@@ -48,6 +48,8 @@ pub fn error_code(code: ErrorCode) -> String {
         ErrorCode::ShuttingDown => "the server is shutting down: no new games",
         ErrorCode::RoomClosed => "the server's operator closed the room",
         ErrorCode::Kicked => "the server's operator ended the session",
+        ErrorCode::NoRecords => "the server keeps no records",
+        ErrorCode::RecordsUnavailable => "the server's results database did not answer in time",
     };
     format!("{words} (error {})", code as u16)
 }

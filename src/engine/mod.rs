@@ -58,6 +58,8 @@ pub struct EngineConfig {
     pub replay: crate::replay::ReplayConfig,
     /// Called with every finished game, after the observer (see [`FinishedHook`]).
     pub on_game_finished: Option<FinishedHook>,
+    /// The first room's id (1 without a database; see `storage::Storage::id_base`).
+    pub first_room_id: RoomId,
 }
 
 impl EngineConfig {
@@ -233,12 +235,13 @@ impl Engine {
             tracker.spawn(shard.run(config.tick_period(), epoch, shutdown.clone()));
             shards.push(ShardLink { tx, rooms });
         }
+        let first_room_id = config.first_room_id.max(1);
         Engine {
             shared: Arc::new(EngineShared {
                 config,
                 registry,
                 shards,
-                next_room_id: AtomicU64::new(1),
+                next_room_id: AtomicU64::new(first_room_id),
             }),
         }
     }

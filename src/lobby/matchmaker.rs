@@ -278,6 +278,7 @@ impl Matchmaker {
                 turn_seconds: None,
                 allow_spectators: true,
                 relay: false,
+                ranked: true,
             },
             code,
             public: true,

@@ -10,6 +10,7 @@ mod admin;
 mod directory;
 mod listing;
 mod matchmaker;
+mod results;
 mod sessions;
 
 pub use admin::{QueueInfo, SessionInfo};
@@ -31,7 +32,11 @@ use tokio_util::task::TaskTracker;
 
 use crate::engine::{Engine, EngineConfig, GameRegistry, Member, NewRoom, RoomObserver};
 use crate::limits::{InboxShare, LimitCounters};
-use crate::protocol::{ErrorCode, RoomId, RoomSettings, RoomSummary, SessionId, close_code};
+use crate::protocol::{
+    ErrorCode, LeaderboardRow, MAX_LEADERBOARD_ROWS, RoomId, RoomSettings, RoomSummary, SessionId,
+    close_code,
+};
+use crate::storage::{Storage, StorageError};
 use matchmaker::{MatchCmd, Matchmaker};
 
 /// Lobby settings.
@@ -82,6 +87,7 @@ pub struct Resumed {
 struct Observer {
     sessions: Arc<SessionTable>,
     directory: Arc<Directory>,
+    storage: Storage,
 }
 
 impl Observer {
@@ -125,6 +131,15 @@ impl RoomObserver for Observer {
             self.clear_membership(room, session);
         }
     }
+
+    /// On the shard's tick: the record goes into the results writer's bounded queue
+    /// without waiting (`lobby/results.rs`); a full queue drops it, counted.
+    fn game_finished(&self, game: crate::engine::FinishedGame) {
+        if self.storage.enabled() {
+            self.storage
+                .submit(results::record_of(game, &self.sessions));
+        }
+    }
 }
 
 struct LobbyShared {
@@ -135,6 +150,7 @@ struct LobbyShared {
     queued: Arc<AtomicUsize>,
     matchmaker: mpsc::Sender<MatchCmd>,
     counters: Arc<LimitCounters>,
+    storage: Storage,
 }
 
 /// Handle to the lobby. Cheap to clone.
@@ -152,19 +168,29 @@ impl std::fmt::Debug for Lobby {
 }
 
 impl Lobby {
-    /// Starts the engine, the matchmaker and the session reaper on `tracker`.
+    /// Starts the engine, the matchmaker, the session reaper and the results writer of
+    /// `storage` on `tracker`. Session ids count up from `storage.id_base()`.
     pub fn start(
         config: LobbyConfig,
         engine_config: EngineConfig,
         registry: GameRegistry,
+        storage: Storage,
         shutdown: CancellationToken,
         tracker: &TaskTracker,
     ) -> Lobby {
-        let sessions = Arc::new(SessionTable::default());
+        let sessions = Arc::new(SessionTable::with_id_base(storage.id_base()));
         let directory = Arc::new(Directory::new(engine_config.tick_period()));
+        storage.start_writer(
+            Arc::new(results::Notifier {
+                sessions: sessions.clone(),
+            }),
+            shutdown.clone(),
+            tracker,
+        );
         let observer = Arc::new(Observer {
             sessions: sessions.clone(),
             directory: directory.clone(),
+            storage: storage.clone(),
         });
         let engine = Engine::start(engine_config, registry, observer, shutdown.clone(), tracker);
         let queued = Arc::new(AtomicUsize::new(0));
@@ -186,6 +212,7 @@ impl Lobby {
                 queued,
                 matchmaker: tx,
                 counters: Arc::default(),
+                storage,
             }),
         };
         tracker.spawn(lobby.clone().reap_sessions(shutdown));
@@ -195,6 +222,68 @@ impl Lobby {
     /// The engine under this lobby.
     pub fn engine(&self) -> &Engine {
         &self.shared.engine
+    }
+
+    /// Where results are kept.
+    pub fn storage(&self) -> &Storage {
+        &self.shared.storage
+    }
+
+    /// The best players of `game`, at most `limit` (and [`MAX_LEADERBOARD_ROWS`]).
+    ///
+    /// # Errors
+    /// [`ErrorCode::UnknownGame`], [`ErrorCode::NoRecords`] (no database),
+    /// [`ErrorCode::RecordsUnavailable`] (the database did not answer in time).
+    pub async fn leaderboard(
+        &self,
+        game: &str,
+        limit: usize,
+    ) -> Result<Vec<LeaderboardRow>, ErrorCode> {
+        let entry = self.game(game)?;
+        let limit = limit.min(MAX_LEADERBOARD_ROWS);
+        match self.shared.storage.leaderboard(entry.name, limit).await {
+            Ok(rows) => Ok(rows
+                .iter()
+                .map(|row| LeaderboardRow {
+                    rank: row.rank,
+                    player: row.player.clone(),
+                    name: row.name.clone(),
+                    rating: row.rating,
+                    games: row.games,
+                    wins: row.wins,
+                })
+                .collect()),
+            Err(StorageError::Disabled) => Err(ErrorCode::NoRecords),
+            Err(error) => {
+                tracing::warn!(%error, "reading a leaderboard failed");
+                Err(ErrorCode::RecordsUnavailable)
+            }
+        }
+    }
+
+    /// The session's rating in `game` for matchmaking: its stored rating (read from the
+    /// database once per session and game, then kept up to date by each commit), or the
+    /// session's own rating (token or default) when none is stored, for guests, or when
+    /// the database does not answer in time.
+    async fn match_rating(&self, session: &Session, game: &'static str) -> u16 {
+        if let Some(rating) = session.lock().game_rating(game) {
+            return rating;
+        }
+        let storage = &self.shared.storage;
+        if !storage.enabled() || session.identity().is_none() {
+            return session.lock().rating;
+        }
+        match storage.rating(&session.player_key(), game).await {
+            Ok(Some(rating)) => {
+                session.lock().set_game_rating(game, rating);
+                rating
+            }
+            Ok(None) => session.lock().rating,
+            Err(error) => {
+                tracing::debug!(%error, "no stored rating; matching with the session's");
+                session.lock().rating
+            }
+        }
     }
 
     /// Limit hits by reason, shared by every connection.
@@ -339,6 +428,7 @@ impl Lobby {
     /// [`ErrorCode::UnknownGame`], [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`].
     pub async fn find_match(&self, session: &Arc<Session>, game: &str) -> Result<(), ErrorCode> {
         let entry = self.game(game)?;
+        let stored = self.match_rating(session, entry.name).await;
         let (rating, outbox) = {
             let mut state = session.lock();
             if state.room.is_some() {
@@ -349,7 +439,7 @@ impl Lobby {
             }
             let outbox = state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?;
             state.queued = Some(entry.name);
-            (state.rating, outbox)
+            (stored, outbox)
         };
         let cmd = MatchCmd::Enqueue {
             session: session.clone(),

@@ -86,9 +86,28 @@ pub struct SessionState {
     pub(crate) queued: Option<&'static str>,
     pub(crate) disconnected_at: Option<Instant>,
     pub(crate) chat: RateLimit,
+    /// Stored ratings by game, read from the database at the first `FindMatch` for the
+    /// game and updated after each committed ranked game (a few games at most).
+    pub(crate) game_ratings: Vec<(String, u16)>,
 }
 
 impl SessionState {
+    /// The stored rating in `game`, once known.
+    pub(crate) fn game_rating(&self, game: &str) -> Option<u16> {
+        self.game_ratings
+            .iter()
+            .find(|(g, _)| g == game)
+            .map(|(_, rating)| *rating)
+    }
+
+    /// Remembers the stored rating in `game`.
+    pub(crate) fn set_game_rating(&mut self, game: &str, rating: u16) {
+        match self.game_ratings.iter_mut().find(|(g, _)| g == game) {
+            Some(entry) => entry.1 = rating,
+            None => self.game_ratings.push((game.to_string(), rating)),
+        }
+    }
+
     /// The bound connection's outbox, if connected.
     pub fn outbox(&self) -> Option<&Arc<Outbox>> {
         self.binding.as_ref().map(|b| &b.outbox)
@@ -120,6 +139,22 @@ impl Session {
         self.identity.as_ref()
     }
 
+    /// The key results are stored under: `user:<player id>`, or `guest:<session id>`.
+    pub fn player_key(&self) -> String {
+        match &self.identity {
+            Some(identity) => crate::storage::player_key_user(&identity.player_id),
+            None => crate::storage::player_key_guest(self.id),
+        }
+    }
+
+    /// The name results show for the player (`guest <id>` for a guest).
+    pub fn display_name(&self) -> String {
+        match &self.identity {
+            Some(identity) => identity.display_name.clone(),
+            None => format!("guest {}", self.id),
+        }
+    }
+
     /// Locks the session's state. Never hold it across an `.await`.
     pub fn lock(&self) -> MutexGuard<'_, SessionState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -140,10 +175,18 @@ fn token_id(token: &str) -> Option<SessionId> {
     SessionId::from_str_radix(token.get(..16)?, 16).ok()
 }
 
+/// How long an authenticated player's identity is remembered after its session ended,
+/// so that a game it left still records who it was (`SessionTable::player_of`).
+const DEPARTED_KEEP: Duration = Duration::from_secs(600);
+/// Most departed identities remembered at once.
+const MAX_DEPARTED: usize = 100_000;
+
 #[derive(Debug, Default)]
 struct Tables {
     by_id: HashMap<SessionId, Arc<Session>>,
     by_player: HashMap<String, SessionId>,
+    /// Authenticated sessions that ended recently: when, player key and name.
+    departed: HashMap<SessionId, (Instant, String, String)>,
 }
 
 impl Tables {
@@ -161,6 +204,10 @@ impl Tables {
 
     fn forget(&mut self, session: &Session) {
         self.by_id.remove(&session.id);
+        if session.identity.is_some() && self.departed.len() < MAX_DEPARTED {
+            let entry = (Instant::now(), session.player_key(), session.display_name());
+            self.departed.insert(session.id, entry);
+        }
         if let Some(identity) = &session.identity
             && self.by_player.get(&identity.player_id) == Some(&session.id)
         {
@@ -190,6 +237,15 @@ pub struct SessionTable {
 }
 
 impl SessionTable {
+    /// An empty table whose session ids count up from `id_base + 1` (see
+    /// `storage::Storage::id_base`: unique across restarts).
+    pub fn with_id_base(id_base: u64) -> SessionTable {
+        SessionTable {
+            tables: Mutex::default(),
+            next_id: AtomicU64::new(id_base),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Tables> {
         self.tables.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -261,6 +317,7 @@ impl SessionTable {
                 queued: None,
                 disconnected_at: None,
                 chat: RateLimit::new(chat_burst),
+                game_ratings: Vec::new(),
             }),
         })
     }
@@ -330,7 +387,32 @@ impl SessionTable {
         for session in &expired {
             tables.forget(session);
         }
+        tables
+            .departed
+            .retain(|_, (at, _, _)| now.duration_since(*at) < DEPARTED_KEEP);
         expired
+    }
+
+    /// Who played as session `id`: its player key, display name, and whether it is a
+    /// guest. Also answers for a session that ended in the last ten minutes; any other
+    /// unknown session is taken as a guest.
+    pub fn player_of(&self, id: SessionId) -> (String, String, bool) {
+        let tables = self.lock();
+        if let Some(session) = tables.by_id.get(&id) {
+            return (
+                session.player_key(),
+                session.display_name(),
+                session.identity.is_none(),
+            );
+        }
+        if let Some((_, key, name)) = tables.departed.get(&id) {
+            return (key.clone(), name.clone(), false);
+        }
+        (
+            crate::storage::player_key_guest(id),
+            format!("guest {id}"),
+            true,
+        )
     }
 
     /// Ends the session `id` if it is disconnected and still a member of `room`: the room
@@ -383,6 +465,7 @@ impl SessionTable {
         let mut tables = self.lock();
         tables.by_id.clear();
         tables.by_player.clear();
+        tables.departed.clear();
     }
 }
 

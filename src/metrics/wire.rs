@@ -41,13 +41,15 @@ pub enum ClientKind {
     Ack,
     /// `ListRoomsAfter`.
     ListRoomsAfter,
+    /// `Leaderboard`.
+    Leaderboard,
     /// A binary frame that did not decode as a message.
     Undecodable,
     /// A message kind added after this table.
     Other,
 }
 
-const CLIENT_KINDS: [&str; 14] = [
+const CLIENT_KINDS: [&str; 15] = [
     "Hello",
     "Ping",
     "FindMatch",
@@ -60,6 +62,7 @@ const CLIENT_KINDS: [&str; 14] = [
     "ListRooms",
     "Ack",
     "ListRoomsAfter",
+    "Leaderboard",
     "undecodable",
     "other",
 ];
@@ -81,6 +84,7 @@ impl ClientKind {
             ClientMsg::ListRooms => ClientKind::ListRooms,
             ClientMsg::Ack { .. } => ClientKind::Ack,
             ClientMsg::ListRoomsAfter { .. } => ClientKind::ListRoomsAfter,
+            ClientMsg::Leaderboard { .. } => ClientKind::Leaderboard,
             _ => ClientKind::Other,
         }
     }
@@ -88,7 +92,7 @@ impl ClientKind {
 
 /// `ServerMsg` variant names in declaration order (the bincode variant index), then the
 /// label for frames that match none of them.
-const SERVER_KINDS: [&str; 14] = [
+const SERVER_KINDS: [&str; 16] = [
     "Welcome",
     "Pong",
     "Queued",
@@ -102,6 +106,8 @@ const SERVER_KINDS: [&str; 14] = [
     "MatchCancelled",
     "Delta",
     "ServerShutdown",
+    "RatingChanged",
+    "Leaderboard",
     "other",
 ];
 const SERVER_OTHER: usize = SERVER_KINDS.len() - 1;

@@ -125,7 +125,9 @@ impl ConnGuard {
                 }
                 Guess::Close => Before::Close(too_many_guesses(counters)),
             },
-            ClientMsg::ListRooms | ClientMsg::ListRoomsAfter { .. } => {
+            ClientMsg::ListRooms
+            | ClientMsg::ListRoomsAfter { .. }
+            | ClientMsg::Leaderboard { .. } => {
                 if self.list_rooms.check().is_ok() {
                     Before::Go(None)
                 } else {

@@ -40,6 +40,8 @@ fn describe(code: ErrorCode) -> &'static str {
         }
         ErrorCode::RateLimited => "too many messages of this kind; slow down",
         ErrorCode::ServerBusy => "the server cannot take this request now",
+        ErrorCode::NoRecords => "this server keeps no records (it runs with --database none)",
+        ErrorCode::RecordsUnavailable => "the results database did not answer in time; try again",
         _ => "request refused",
     }
 }
@@ -84,6 +86,12 @@ pub async fn dispatch(
             let listing = lobby.listing();
             let rooms = listing.page(after, usize::from(limit)).to_vec();
             Some(ServerMsg::RoomList { rooms })
+        }
+        ClientMsg::Leaderboard { game, limit } => {
+            Some(match lobby.leaderboard(&game, usize::from(limit)).await {
+                Ok(rows) => ServerMsg::Leaderboard { game, rows },
+                Err(code) => refusal(code),
+            })
         }
     };
     let refused = match &reply {

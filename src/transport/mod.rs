@@ -15,6 +15,7 @@ mod connection;
 mod dispatch;
 pub mod guard;
 pub mod handshake;
+mod history;
 mod rooms;
 pub mod tls;
 pub mod violation;
@@ -284,6 +285,7 @@ async fn route(req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
             }))
         }
         ("GET", "/rooms") => rooms::get(&req, &ctx),
+        ("GET", path) if history::owns(path) => history::get(&req, &ctx).await,
         ("GET", "/metrics") => prometheus(&ctx).await,
         ("GET", "/metrics.json") => json(&metrics(&ctx).await),
         ("GET", "/") => text(

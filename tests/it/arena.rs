@@ -364,6 +364,7 @@ async fn relay_rooms_replay_every_missed_input_frame_on_resume() -> Result<()> {
             turn_seconds: None,
             allow_spectators: false,
             relay: true,
+            ranked: false,
         },
     })
     .await?;

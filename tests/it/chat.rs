@@ -51,6 +51,7 @@ async fn chat_reaches_everyone_in_the_room_within_its_limits() -> Result<()> {
             turn_seconds: None,
             allow_spectators: true,
             relay: false,
+            ranked: false,
         },
     })
     .await?;

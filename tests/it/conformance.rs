@@ -50,6 +50,7 @@ fn private(relay: bool, spectators: bool) -> RoomSettings {
         turn_seconds: None,
         allow_spectators: spectators,
         relay,
+        ranked: false,
     }
 }
 
@@ -521,6 +522,7 @@ async fn resuming_after_the_game_ended_while_away() -> Result<()> {
             turn_seconds: Some(1),
             allow_spectators: false,
             relay: false,
+            ranked: false,
         },
     )
     .await?;

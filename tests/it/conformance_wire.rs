@@ -117,8 +117,11 @@ async fn sigterm_closes_every_connection_with_1001() -> Result<()> {
         .local_addr()?
         .port();
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    // With no --database the results file appears where the server was started.
+    let dir = crate::support::scratch_dir("sigterm");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ticksync"))
         .args(["serve", "--addr", &addr.to_string()])
+        .current_dir(&dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -144,5 +147,9 @@ async fn sigterm_closes_every_connection_with_1001() -> Result<()> {
     assert_eq!(client.closed().await?, Some(close_code::GOING_AWAY));
     let status = tokio::time::timeout(crate::support::WAIT, child.wait()).await??;
     ensure!(status.success(), "exit status {status}");
+    ensure!(
+        dir.join("ticksync.db").is_file(),
+        "no ticksync.db next to where the server was started"
+    );
     Ok(())
 }

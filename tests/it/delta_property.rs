@@ -65,6 +65,7 @@ fn config() -> EngineConfig {
         reconnect_grace: Duration::from_secs(20),
         replay: ticksync::replay::ReplayConfig::default(),
         on_game_finished: None,
+        first_room_id: 1,
     }
 }
 

@@ -12,7 +12,12 @@ use crate::support::*;
 /// `ticksync serve` with `args` and `env`, and no other `TICKSYNC_` variable.
 fn serve(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ticksync"));
-    command.arg("serve").args(args).kill_on_drop(true);
+    // In a scratch directory: the default database file is created where the server runs.
+    command
+        .arg("serve")
+        .args(args)
+        .current_dir(scratch_dir("first-hour"))
+        .kill_on_drop(true);
     for (name, _) in std::env::vars() {
         if name.starts_with("TICKSYNC_") || name == "NO_COLOR" {
             command.env_remove(name);

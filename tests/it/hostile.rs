@@ -626,6 +626,7 @@ async fn host(addr: std::net::SocketAddr) -> Result<(Client, String)> {
             turn_seconds: None,
             allow_spectators: true,
             relay: false,
+            ranked: false,
         },
     })
     .await?;

@@ -10,6 +10,7 @@ mod conformance;
 mod conformance_wire;
 mod delta_property;
 mod deploy;
+mod durability;
 mod first_hour;
 mod fuzz_corpus;
 mod hostile;
@@ -27,6 +28,7 @@ mod replay;
 mod robustness;
 mod shutdown;
 mod spectators;
+mod storage;
 // Shared helpers; not every test module uses every one of them.
 #[allow(dead_code)]
 mod support;

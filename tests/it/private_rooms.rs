@@ -22,6 +22,7 @@ fn create_room(allow_spectators: bool) -> ClientMsg {
             turn_seconds: None,
             allow_spectators,
             relay: false,
+            ranked: false,
         },
     }
 }

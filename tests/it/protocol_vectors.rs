@@ -19,8 +19,8 @@ use ticksync::game::DeltaGame;
 use ticksync::game::arena::{Arena, ArenaDelta, ArenaInput, ArenaPlayer, ArenaView, pack_dir};
 use ticksync::game::tictactoe::{TicTacToeMove, TicTacToeView};
 use ticksync::protocol::{
-    ClientMsg, EndReason, ErrorCode, FrameInput, PROTOCOL_VERSION, RoomEvent, RoomJoined,
-    RoomSettings, RoomStatus, RoomSummary, ServerMsg,
+    ClientMsg, EndReason, ErrorCode, FrameInput, LeaderboardRow, PROTOCOL_VERSION, RoomEvent,
+    RoomJoined, RoomSettings, RoomStatus, RoomSummary, ServerMsg,
 };
 
 const PROTOCOL_MD: &str = include_str!("../../PROTOCOL.md");
@@ -44,6 +44,7 @@ const NAMES: &[&str] = &[
     "list_rooms",
     "ack",
     "list_rooms_after",
+    "leaderboard",
     "welcome",
     "pong",
     "queued",
@@ -67,6 +68,9 @@ const NAMES: &[&str] = &[
     "server_shutdown",
     "event_game_over_shutdown",
     "error_shutting_down",
+    "rating_changed",
+    "leaderboard_rows",
+    "error_no_records",
     "ttt_move",
     "ttt_view",
     "ttt_view_over",
@@ -201,6 +205,7 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
             game: "tictactoe".into(),
             settings: RoomSettings {
                 relay: false,
+                ranked: true,
                 turn_seconds: Some(20),
                 allow_spectators: true,
             },
@@ -215,6 +220,7 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
                 turn_seconds: None,
                 allow_spectators: false,
                 relay: true,
+                ranked: false,
             },
         }),
         "join_room" => Client(ClientMsg::JoinRoom {
@@ -356,6 +362,32 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
             base_tick: 1199,
             input_seq: 17,
             delta: codec.encode(&arena_delta())?,
+        }),
+        "leaderboard" => Client(ClientMsg::Leaderboard {
+            game: "tictactoe".into(),
+            limit: 10,
+        }),
+        "rating_changed" => Server(ServerMsg::RatingChanged {
+            match_id: 4_294_967_301,
+            game: "tictactoe".into(),
+            previous: 1500,
+            rating: 1662,
+        }),
+        "leaderboard_rows" => Server(ServerMsg::Leaderboard {
+            game: "tictactoe".into(),
+            rows: vec![LeaderboardRow {
+                rank: 1,
+                player: "user:alice".into(),
+                name: "Alice".into(),
+                rating: 1662,
+                games: 3,
+                wins: 2,
+            }],
+        }),
+        "error_no_records" => Server(ServerMsg::Error {
+            code: ErrorCode::NoRecords,
+            message: "no records".into(),
+            input_seq: None,
         }),
         "server_shutdown" => Server(ServerMsg::ServerShutdown {
             retry_after_ms: 5000,

@@ -237,6 +237,7 @@ async fn sessions_without_a_seat_end_with_their_connection() -> Result<()> {
                 turn_seconds: None,
                 allow_spectators: true,
                 relay: false,
+                ranked: false,
             },
         })
         .await?;

@@ -27,6 +27,8 @@ impl ServerProcess {
     /// the "ticksync listening" log line.
     async fn spawn(extra: &[&str]) -> Result<ServerProcess> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ticksync"))
+            // The default database file (./ticksync.db) goes there, not into the repository.
+            .current_dir(crate::support::scratch_dir("shutdown"))
             .args([
                 "serve",
                 "--addr",

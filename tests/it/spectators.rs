@@ -111,6 +111,7 @@ async fn a_private_room_admits_spectators_only_if_its_creator_allows() -> Result
                     turn_seconds: None,
                     allow_spectators,
                     relay: false,
+                    ranked: false,
                 },
             })
             .await?;

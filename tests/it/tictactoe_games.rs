@@ -100,6 +100,7 @@ async fn running_out_of_turn_time_forfeits() -> Result<()> {
             turn_seconds: Some(1),
             allow_spectators: false,
             relay: false,
+            ranked: false,
         },
     })
     .await?;

@@ -56,15 +56,15 @@ const CLIENT = {
   cancel_match: { type: "CancelMatch" },
   create_room: {
     type: "CreateRoom", game: "tictactoe",
-    settings: { turn_seconds: 20, allow_spectators: true, relay: false },
+    settings: { turn_seconds: 20, allow_spectators: true, relay: false, ranked: true },
   },
   create_room_defaults: {
     type: "CreateRoom", game: "tictactoe",
-    settings: { turn_seconds: null, allow_spectators: false, relay: false },
+    settings: { turn_seconds: null, allow_spectators: false, relay: false, ranked: false },
   },
   create_room_relay: {
     type: "CreateRoom", game: "tictactoe",
-    settings: { turn_seconds: null, allow_spectators: false, relay: true },
+    settings: { turn_seconds: null, allow_spectators: false, relay: true, ranked: false },
   },
   join_room: { type: "JoinRoom", code: "K7QX2M", spectate: false },
   leave_room: { type: "LeaveRoom" },
@@ -76,6 +76,7 @@ const CLIENT = {
   list_rooms: { type: "ListRooms" },
   ack: { type: "Ack", tick: 1200n },
   list_rooms_after: { type: "ListRoomsAfter", after: 7n, limit: 50 },
+  leaderboard: { type: "Leaderboard", game: "tictactoe", limit: 10 },
 };
 const NONCES = {
   ping_nonce_127: 127n, ping_nonce_128: 128n, ping_nonce_250: 250n, ping_nonce_251: 251n,
@@ -146,6 +147,14 @@ const SERVER = {
     type: "Delta", tick: 1201n, base_tick: 1199n, input_seq: 17, delta: bytesOf("arena_delta"),
   },
   server_shutdown: { type: "ServerShutdown", retry_after_ms: 5000, drain_ms: 10000 },
+  rating_changed: {
+    type: "RatingChanged", match_id: 4294967301n, game: "tictactoe", previous: 1500, rating: 1662,
+  },
+  leaderboard_rows: {
+    type: "Leaderboard", game: "tictactoe",
+    rows: [{ rank: 1, player: "user:alice", name: "Alice", rating: 1662, games: 3, wins: 2 }],
+  },
+  error_no_records: { type: "Error", code: 110, message: "no records", input_seq: null },
 };
 
 /** Game payloads: [decode, expected value, encode (client-sent payloads only)]. */

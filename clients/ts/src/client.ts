@@ -702,6 +702,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         turn_seconds: settings.turn_seconds ?? null,
         allow_spectators: settings.allow_spectators ?? false,
         relay: settings.relay ?? false,
+        ranked: settings.ranked ?? false,
       },
     });
   }

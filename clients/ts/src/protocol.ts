@@ -23,6 +23,21 @@ export interface RoomSettings {
   allow_spectators: boolean;
   /** Lockstep relay mode: no rules, every tick's inputs relayed as an `InputFrame`. */
   relay: boolean;
+  /** Whether the game moves the players' ratings (never in a relay room). */
+  ranked: boolean;
+}
+
+/** One row of a `Leaderboard` (PROTOCOL.md "LeaderboardRow"). */
+export interface LeaderboardRow {
+  /** 1 for the best. */
+  rank: number;
+  /** The player's key: `user:<sub>` or `guest:<session id>`. */
+  player: string;
+  name: string;
+  rating: number;
+  /** Ranked games played. */
+  games: number;
+  wins: number;
 }
 
 /** Where a client now is: the body of `MatchFound` and `RoomJoined`. */
@@ -104,7 +119,9 @@ export type ClientMsg =
   | { type: "ListRooms" }
   | { type: "Ack"; tick: bigint }
   /** One page of the directory: rooms with `room_id` above `after` (0: the first page). */
-  | { type: "ListRoomsAfter"; after: bigint; limit: number };
+  | { type: "ListRoomsAfter"; after: bigint; limit: number }
+  /** A game's best players, answered with `Leaderboard` (at most 50 rows). */
+  | { type: "Leaderboard"; game: string; limit: number };
 
 /** A message from the server to the client. */
 export type ServerMsg =
@@ -128,7 +145,10 @@ export type ServerMsg =
   | { type: "MatchCancelled"; game: string }
   | { type: "Delta"; tick: bigint; base_tick: bigint; input_seq: number; delta: Uint8Array }
   /** The server is shutting down: reconnect no sooner than `retry_after_ms`. */
-  | { type: "ServerShutdown"; retry_after_ms: number; drain_ms: number };
+  | { type: "ServerShutdown"; retry_after_ms: number; drain_ms: number }
+  /** A ranked game's result is durable and moved this player's rating. */
+  | { type: "RatingChanged"; match_id: bigint; game: string; previous: number; rating: number }
+  | { type: "Leaderboard"; game: string; rows: LeaderboardRow[] };
 
 /** The `type`s of the server messages this SDK knows. */
 export type ServerMsgType = ServerMsg["type"];
@@ -171,6 +191,8 @@ export const ErrorCode = {
   ShuttingDown: 80,
   RoomClosed: 85,
   Kicked: 86,
+  NoRecords: 110,
+  RecordsUnavailable: 111,
 } as const;
 
 /** What each error code means, in words a player can read. */
@@ -211,6 +233,8 @@ const ERROR_WORDS: Record<number, string> = {
   80: "The server is shutting down; new games cannot start now.",
   85: "The server's operator closed this room.",
   86: "The server's operator ended your session.",
+  110: "This server keeps no records, so there is no leaderboard.",
+  111: "The server's records cannot be read right now; try again.",
 };
 
 /** An error code's name (`"NotYourTurn"`), or `"Error <n>"` for a code this SDK does not know. */

@@ -19,6 +19,7 @@ import type {
   ClientMsg,
   EndReason,
   FrameInput,
+  LeaderboardRow,
   RoomEvent,
   RoomJoined,
   RoomStatus,
@@ -212,6 +213,7 @@ export function clientValue(msg: ClientMsg): unknown {
             turn_seconds: msg.settings.turn_seconds,
             allow_spectators: msg.settings.allow_spectators,
             relay: msg.settings.relay,
+            ranked: msg.settings.ranked,
           },
         },
       };
@@ -225,6 +227,8 @@ export function clientValue(msg: ClientMsg): unknown {
       return { Ack: { tick: u64Out(msg.tick) } };
     case "ListRoomsAfter":
       return { ListRoomsAfter: { after: u64Out(msg.after), limit: u16Out(msg.limit) } };
+    case "Leaderboard":
+      return { Leaderboard: { game: msg.game, limit: u16Out(msg.limit) } };
   }
 }
 
@@ -270,6 +274,19 @@ function roomSummary(value: unknown): RoomSummary {
     spectators: uint(m, "spectators", what, 32),
     public: bool(m, "public", what),
     code: optional(m, "code", (m) => str(m, "code", what)),
+  };
+}
+
+function leaderboardRow(value: unknown): LeaderboardRow {
+  const what = "LeaderboardRow";
+  const m = struct(value, what);
+  return {
+    rank: uint(m, "rank", what, 32),
+    player: str(m, "player", what),
+    name: str(m, "name", what),
+    rating: uint(m, "rating", what, 16),
+    games: uint(m, "games", what, 32),
+    wins: uint(m, "wins", what, 32),
   };
 }
 
@@ -419,6 +436,24 @@ export function decodeServerMsg(bytes: Uint8Array): ServerMsg | null {
         type: name,
         retry_after_ms: uint(b, "retry_after_ms", what, 32),
         drain_ms: uint(b, "drain_ms", what, 32),
+      };
+    }
+    case "RatingChanged": {
+      const b = m();
+      return {
+        type: name,
+        match_id: u64(b, "match_id", what),
+        game: str(b, "game", what),
+        previous: uint(b, "previous", what, 16),
+        rating: uint(b, "rating", what, 16),
+      };
+    }
+    case "Leaderboard": {
+      const b = m();
+      return {
+        type: name,
+        game: str(b, "game", what),
+        rows: list(b, "rows", what).map(leaderboardRow),
       };
     }
     default:

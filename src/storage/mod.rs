@@ -1,0 +1,537 @@
+//! Durable results: players, ratings, match history, replays and leaderboards, in an
+//! embedded SQLite file by default or in PostgreSQL.
+//!
+//! - [`Database`]: what `--database` names: `sqlite://PATH` (the default, `./ticksync.db`,
+//!   in WAL mode), `postgres://...`, or `none` (nothing is kept; ids restart at 1).
+//! - [`Storage`]: the handle. One async access layer for both databases (sqlx's `Any`
+//!   driver, plain runtime queries), versioned migrations embedded in the binary
+//!   (`migrations/sqlite`, `migrations/postgres`) and applied by [`Storage::open`].
+//! - `writer`: the one task that writes finished games; `record`: a finished game as
+//!   stored; `rating`: Glicko-2 (the `skillratings` crate) over a game's seats;
+//!   `queries`: what the HTTP endpoints and the lobby read; `ids`: ids unique across
+//!   restarts; `stats`: the `/metrics` counters.
+//!
+//! # No database call on a shard's tick
+//!
+//! A room reports its finished game on its shard's tick; the lobby turns it into a
+//! [`MatchRecord`] and calls [`Storage::submit`], which only `try_send`s into the writer's
+//! bounded queue (`--database-queue`, default [`DEFAULT_QUEUE`] records) and returns. The
+//! writer task takes the first record, gathers more for up to [`GATHER`] (or until it has
+//! [`BATCH`]), and writes them in one transaction, a few multi-row statements per table:
+//! each match, its players, and (for a ranked game) the players' new ratings, read and
+//! written inside that same transaction. Gathering makes one transaction dirty each index
+//! page once for hundreds of games instead of once per few: at 1000 tic-tac-toe clients it
+//! halved the SQLite thread's CPU (BENCHMARKS.md, "Results storage"); it delays
+//! `RatingChanged` by at most that long. Only after the commit does it tell the lobby,
+//! which sends each player `RatingChanged`: a player is never told of a result that is not
+//! durable.
+//!
+//! # Back-pressure, retries, and what is dropped
+//!
+//! - **Queue full**: the finished game is dropped (not recorded, nobody is told of a
+//!   rating change), counted in `ticksync_storage_dropped_total{reason="queue_full"}` and
+//!   logged. The tick never waits for the database.
+//! - **Database unreachable, busy or slow** (I/O errors, pool time-outs, SQLite
+//!   `BUSY`/`LOCKED`/`IOERR`/`FULL`, PostgreSQL connection or resource errors, a
+//!   transaction taking longer than [`WRITE_TIMEOUT`]): the batch is kept and retried after
+//!   a back-off that doubles from 100 ms to 5 s, for as long as it takes; meanwhile new
+//!   results wait in the queue, and once it is full they are dropped as above. Every
+//!   failed attempt counts in `ticksync_storage_failures_total` and every retry in
+//!   `ticksync_storage_retries_total`. A retry after an ambiguous failure (the commit may
+//!   have happened) is harmless: a match id already stored is not written twice.
+//! - **A record the database refuses** (any other error, e.g. a constraint): the batch is
+//!   retried one record at a time, and the record that is refused again is dropped,
+//!   counted in `ticksync_storage_dropped_total{reason="refused"}` and logged at `error`.
+//! - **Shutdown**: the writer keeps writing what is queued for up to [`FLUSH_GRACE`]
+//!   after the shutdown, then stops; what is left is counted as
+//!   `dropped{reason="shutdown"}`.
+//!
+//! `ticksync_storage_queue_depth` is the queue's length at scrape time and
+//! `ticksync_storage_writes_total` the matches committed.
+//!
+//! # Reads
+//!
+//! Reads (`GET /matches`, `/leaderboard`, the stored rating at `FindMatch`) go to the
+//! pool directly from the connection or HTTP task that asks, each bounded by
+//! [`READ_TIMEOUT`]; at most [`MAX_HTTP_READS`] HTTP reads run at once (more get 503).
+//! Leaderboards are cached for a second per game.
+
+mod ids;
+mod queries;
+mod rating;
+mod record;
+mod stats;
+mod writer;
+
+pub use queries::{LeaderRow, MatchDetail, MatchPage, MatchSeat, MatchSummary};
+pub use rating::{Glicko2Rating, SeatResult, display_rating, new_ratings};
+pub use record::{MatchPlayer, MatchRecord, now_ms, player_key_guest, player_key_user};
+pub use stats::StorageStats;
+pub use writer::{Committed, CommittedSeat, ResultListener};
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use tokio::sync::{Semaphore, mpsc};
+
+/// Default capacity of the writer's queue, in finished games.
+pub const DEFAULT_QUEUE: usize = 4096;
+/// Most records the writer puts in one transaction.
+pub const BATCH: usize = 1024;
+/// How long the writer gathers results after the first one before writing them.
+pub const GATHER: Duration = Duration::from_millis(250);
+/// A write transaction that takes longer than this counts as failed and is retried.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A read that takes longer than this is answered as unavailable.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the writer goes on writing queued results after a shutdown.
+pub const FLUSH_GRACE: Duration = Duration::from_millis(1500);
+/// HTTP reads of the database running at once; more are answered 503.
+pub const MAX_HTTP_READS: usize = 32;
+/// The default database file, next to whoever starts the server.
+pub const DEFAULT_SQLITE_PATH: &str = "./ticksync.db";
+
+/// What `--database` names.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Database {
+    /// Keep nothing (results live only in memory, ids restart at 1).
+    #[default]
+    None,
+    /// An SQLite file (created if missing, WAL mode).
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
+}
+
+impl FromStr for Database {
+    type Err = StorageError;
+
+    fn from_str(text: &str) -> Result<Database, StorageError> {
+        if text == "none" {
+            return Ok(Database::None);
+        }
+        if let Some(path) = text
+            .strip_prefix("sqlite://")
+            .or_else(|| text.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err(StorageError::Url(format!("`{text}` names no file")));
+            }
+            return Ok(Database::Sqlite(PathBuf::from(path)));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(Database::Postgres(text.to_string()));
+        }
+        Err(StorageError::Url(format!(
+            "`{text}` is not sqlite://PATH, postgres://... or none"
+        )))
+    }
+}
+
+impl fmt::Display for Database {
+    /// The database for a log line: a PostgreSQL URL without its password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Database::None => f.write_str("none"),
+            Database::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            Database::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme), Some(at)) if at > scheme => {
+                    let userinfo = &url[scheme + 3..at];
+                    let user = userinfo.split(':').next().unwrap_or("");
+                    write!(f, "{}{user}:***{}", &url[..scheme + 3], &url[at..])
+                }
+                _ => f.write_str(url),
+            },
+        }
+    }
+}
+
+/// Storage settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageConfig {
+    /// Where results are kept.
+    pub database: Database,
+    /// Finished games the writer's queue holds before new ones are dropped.
+    pub queue: usize,
+}
+
+impl Default for StorageConfig {
+    /// No database: the library's default, so embedders and tests never create a file by
+    /// accident. The `ticksync` command defaults to [`DEFAULT_SQLITE_PATH`].
+    fn default() -> Self {
+        StorageConfig {
+            database: Database::None,
+            queue: DEFAULT_QUEUE,
+        }
+    }
+}
+
+/// What went wrong with the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// `--database` is not a database this server can use.
+    #[error("bad --database: {0}")]
+    Url(String),
+    /// The database could not be opened or reached.
+    #[error("cannot open the database {database}: {source}")]
+    Open {
+        /// The database, without a password.
+        database: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// Applying the schema's migrations failed.
+    #[error("cannot bring the database schema up to date: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The server has started this database more than 2^21 times: ids would reach 2^53.
+    #[error("the database has recorded {0} server starts; ids would pass 2^53")]
+    TooManyStarts(i64),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    /// A query took longer than its time limit.
+    #[error("the database did not answer in time")]
+    Timeout,
+    /// This server keeps no records (`--database none`).
+    #[error("this server keeps no records (--database none)")]
+    Disabled,
+    /// `Server::start` cannot open a database (it is synchronous); use `Server::open`.
+    #[error("a database is configured: start the server with Server::open, which opens it")]
+    NeedsOpen,
+}
+
+/// Which SQL dialect the pool speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub(crate) struct Db {
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+    pub(crate) epoch: u64,
+    pub(crate) stats: Arc<StorageStats>,
+    queue_capacity: usize,
+    queue: OnceLock<mpsc::Sender<MatchRecord>>,
+    pub(crate) http_reads: Arc<Semaphore>,
+    pub(crate) boards: Mutex<queries::BoardCache>,
+}
+
+/// Handle to the results store; cheap to clone. [`Storage::none`] keeps nothing.
+#[derive(Clone, Default)]
+pub struct Storage {
+    db: Option<Arc<Db>>,
+}
+
+impl fmt::Debug for Storage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.db {
+            None => f.write_str("Storage(none)"),
+            Some(db) => write!(f, "Storage({:?}, epoch {})", db.backend, db.epoch),
+        }
+    }
+}
+
+impl Storage {
+    /// A store that keeps nothing (`--database none`).
+    pub fn none() -> Storage {
+        Storage::default()
+    }
+
+    /// Opens (creating if needed) the configured database, applies the migrations it
+    /// lacks, and records this server start (its epoch; see [`Storage::id_base`]).
+    ///
+    /// # Errors
+    /// [`StorageError::Open`] when it cannot be reached, [`StorageError::Migrate`] when its
+    /// schema cannot be brought up to date.
+    pub async fn open(config: &StorageConfig) -> Result<Storage, StorageError> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = match &config.database {
+            Database::None => return Ok(Storage::none()),
+            Database::Sqlite(path) => (sqlite_url(path)?, Backend::Sqlite),
+            Database::Postgres(url) => (url.clone(), Backend::Postgres),
+        };
+        let open_error = |source| StorageError::Open {
+            database: config.database.to_string(),
+            source,
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            })
+            .acquire_timeout(Duration::from_secs(5));
+        let options = match backend {
+            // WAL is a property of the file (set once below); these are per connection.
+            // synchronous=FULL: a committed result survives a power cut, not only a crash.
+            Backend::Sqlite => options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA busy_timeout = 5000")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA synchronous = FULL")
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => options,
+        };
+        let pool = options.connect(&url).await.map_err(open_error)?;
+        if backend == Backend::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await
+                .map_err(open_error)?;
+        }
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        }
+        let epoch = ids::record_start(&pool).await?;
+        tracing::info!(database = %config.database, epoch, "results are kept in the database");
+        Ok(Storage {
+            db: Some(Arc::new(Db {
+                pool,
+                backend,
+                epoch,
+                stats: Arc::default(),
+                queue_capacity: config.queue.max(1),
+                queue: OnceLock::new(),
+                http_reads: Arc::new(Semaphore::new(MAX_HTTP_READS)),
+                boards: Mutex::default(),
+            })),
+        })
+    }
+
+    /// Whether results are kept.
+    pub fn enabled(&self) -> bool {
+        self.db.is_some()
+    }
+
+    pub(crate) fn db(&self) -> Result<&Arc<Db>, StorageError> {
+        self.db.as_ref().ok_or(StorageError::Disabled)
+    }
+
+    /// The first room and session id of this run, minus one: this start's epoch times
+    /// 2^32 (0 without a database). Ids stay below 2^53 (JavaScript reads them as numbers)
+    /// for 2^21 starts of 2^32 ids each.
+    pub fn id_base(&self) -> u64 {
+        self.db.as_ref().map_or(0, |db| ids::base(db.epoch))
+    }
+
+    /// The counters behind `/metrics`, when results are kept.
+    pub fn stats(&self) -> Option<Arc<StorageStats>> {
+        self.db.as_ref().map(|db| db.stats.clone())
+    }
+
+    /// Starts the writer task on `tracker`; `listener` hears of every commit. Call once;
+    /// a second call does nothing. Does nothing without a database.
+    pub fn start_writer(
+        &self,
+        listener: Arc<dyn ResultListener>,
+        shutdown: tokio_util::sync::CancellationToken,
+        tracker: &tokio_util::task::TaskTracker,
+    ) {
+        let Some(db) = &self.db else { return };
+        let (tx, rx) = mpsc::channel(db.queue_capacity);
+        if db.queue.set(tx).is_ok() {
+            let writer = writer::Writer::new(db.clone(), listener);
+            tracker.spawn(writer.run(rx, shutdown));
+        }
+    }
+
+    /// Hands a finished game to the writer without waiting: `true` if it was queued.
+    /// Without a database, or before [`Storage::start_writer`], nothing is kept and this
+    /// returns `false`; with a full queue the record is dropped and counted.
+    pub fn submit(&self, record: MatchRecord) -> bool {
+        let Some(db) = &self.db else { return false };
+        let Some(queue) = db.queue.get() else {
+            return false;
+        };
+        match queue.try_send(record) {
+            Ok(()) => {
+                db.stats.queued(1);
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(record)) => {
+                db.stats.dropped(stats::DropReason::QueueFull, 1);
+                tracing::warn!(
+                    match_id = record.id,
+                    game = %record.game,
+                    "the results queue is full (the database is unreachable or too slow); \
+                     this game's result is not recorded"
+                );
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                db.stats.dropped(stats::DropReason::Shutdown, 1);
+                false
+            }
+        }
+    }
+}
+
+/// The URL sqlx opens for an SQLite file: absolute, percent-encoded, created if missing.
+fn sqlite_url(path: &std::path::Path) -> Result<String, StorageError> {
+    let absolute = std::path::absolute(path)
+        .map_err(|e| StorageError::Url(format!("{}: {e}", path.display())))?;
+    let text = absolute
+        .to_str()
+        .ok_or_else(|| StorageError::Url(format!("{} is not UTF-8", absolute.display())))?;
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"/._-~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    Ok(format!("sqlite:{encoded}?mode=rwc"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_parse() {
+        assert_eq!("none".parse::<Database>().unwrap(), Database::None);
+        assert_eq!(
+            "sqlite://./ticksync.db".parse::<Database>().unwrap(),
+            Database::Sqlite("./ticksync.db".into())
+        );
+        assert_eq!(
+            "sqlite:/tmp/x.db".parse::<Database>().unwrap(),
+            Database::Sqlite("/tmp/x.db".into())
+        );
+        assert!(matches!(
+            "postgresql://u:p@h/db".parse::<Database>().unwrap(),
+            Database::Postgres(_)
+        ));
+        for bad in ["", "sqlite://", "mysql://x", "ticksync.db"] {
+            assert!(bad.parse::<Database>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_logged_postgres_url_hides_its_password() {
+        let db: Database = "postgres://ticksync:secret@127.0.0.1/ticksync"
+            .parse()
+            .unwrap();
+        assert_eq!(db.to_string(), "postgres://ticksync:***@127.0.0.1/ticksync");
+    }
+
+    #[test]
+    fn sqlite_paths_are_absolute_and_encoded() {
+        let url = sqlite_url(std::path::Path::new("/tmp/a b?.db")).unwrap();
+        assert_eq!(url, "sqlite:/tmp/a%20b%3F.db?mode=rwc");
+    }
+}
+
+#[cfg(test)]
+mod writer_tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::protocol::{EndReason, RoomSettings};
+
+    #[derive(Default)]
+    struct Heard(Mutex<Vec<Committed>>);
+
+    impl ResultListener for Heard {
+        fn committed(&self, result: &Committed) {
+            self.0.lock().unwrap().push(result.clone());
+        }
+    }
+
+    fn record(id: u64, winner: u8) -> MatchRecord {
+        let player = |seat: u8, key: &str| MatchPlayer {
+            seat,
+            player_key: key.into(),
+            session: u64::from(seat) + 1,
+            display_name: key.into(),
+            guest: false,
+        };
+        MatchRecord {
+            id,
+            game: "tictactoe".into(),
+            settings: RoomSettings::default(),
+            ranked: true,
+            public: true,
+            started_at_ms: 1,
+            ended_at_ms: 2,
+            ticks: 60,
+            tick_hz: 30,
+            winner: Some(winner),
+            reason: EndReason::Win,
+            players: vec![player(0, "user:a"), player(1, "user:b")],
+            replay: None,
+        }
+    }
+
+    /// Games of the same players in one batch each start from the rating the one before
+    /// left, and a match id written twice is stored once (the second answer is the
+    /// stored result).
+    #[tokio::test]
+    async fn one_batch_applies_its_games_in_order_and_ids_once() {
+        let path = std::env::temp_dir().join(format!(
+            "ticksync-writer-{}-{}.db",
+            std::process::id(),
+            record::now_ms()
+        ));
+        let config = StorageConfig {
+            database: Database::Sqlite(path.clone()),
+            ..StorageConfig::default()
+        };
+        let storage = Storage::open(&config).await.unwrap();
+        let heard = Arc::new(Heard::default());
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let tracker = tokio_util::task::TaskTracker::new();
+        storage.start_writer(heard.clone(), shutdown.clone(), &tracker);
+        for (id, winner) in [(11, 0), (12, 0), (13, 1), (11, 0)] {
+            assert!(storage.submit(record(id, winner)));
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while heard.0.lock().unwrap().len() < 4 {
+            assert!(std::time::Instant::now() < deadline, "writer too slow");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // A later batch with a stored id: answered with the stored result.
+        assert!(storage.submit(record(12, 1)));
+        while heard.0.lock().unwrap().len() < 5 {
+            assert!(std::time::Instant::now() < deadline, "writer too slow");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let heard = heard.0.lock().unwrap().clone();
+        let twelve: Vec<_> = heard.iter().filter(|c| c.match_id == 12).collect();
+        assert_eq!(twelve.len(), 2);
+        assert_eq!(twelve[0], twelve[1], "the stored result, not a second game");
+        let a = |c: &Committed| (c.seats[0].previous, c.seats[0].rating);
+        let by_id = |id| heard.iter().find(|c| c.match_id == id).unwrap();
+        assert_eq!(a(by_id(11)).0, 1500);
+        assert_eq!(a(by_id(12)).0, a(by_id(11)).1, "12 starts where 11 left");
+        assert_eq!(a(by_id(13)).0, a(by_id(12)).1, "13 starts where 12 left");
+        assert!(a(by_id(13)).1 < a(by_id(13)).0, "a lost game lowers it");
+        let page = storage.matches(None, None, None, 10).await.unwrap();
+        assert_eq!(page.matches.len(), 3, "match 11 stored once");
+        let board = storage.leaderboard("tictactoe", 10).await.unwrap();
+        let alice = board.iter().find(|r| r.player == "user:a").unwrap();
+        assert_eq!(
+            (alice.games, alice.wins, alice.rating),
+            (3, 2, a(by_id(13)).1)
+        );
+        shutdown.cancel();
+        tracker.close();
+        tracker.wait().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! A finished game as it is stored: the engine's [`FinishedGame`] with its sessions
+//! turned into players by the lobby.
+//!
+//! [`FinishedGame`]: crate::engine::FinishedGame
+
+use bytes::Bytes;
+
+use crate::protocol::{EndReason, RoomSettings, Seat, SessionId};
+
+/// One player of a finished game.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchPlayer {
+    /// The seat played.
+    pub seat: Seat,
+    /// The player's key: [`player_key_user`] or [`player_key_guest`].
+    pub player_key: String,
+    /// The session that held the seat.
+    pub session: SessionId,
+    /// The name shown for the player.
+    pub display_name: String,
+    /// A guest (no token); its record may be pruned.
+    pub guest: bool,
+}
+
+/// A finished game to record.
+#[derive(Debug, Clone)]
+pub struct MatchRecord {
+    /// The match id: the room's id, unique across restarts.
+    pub id: u64,
+    /// The game's registered name.
+    pub game: String,
+    /// The room's settings.
+    pub settings: RoomSettings,
+    /// Whether it moves ratings: quick-match rooms always, private rooms when their
+    /// settings say `ranked`; never relay rooms.
+    pub ranked: bool,
+    /// Whether the room came from quick match.
+    pub public: bool,
+    /// When it started, in milliseconds since the Unix epoch.
+    pub started_at_ms: i64,
+    /// When it ended, in milliseconds since the Unix epoch.
+    pub ended_at_ms: i64,
+    /// Ticks played.
+    pub ticks: u64,
+    /// The server's tick rate.
+    pub tick_hz: u16,
+    /// The winning seat, `None` for a draw or an ending without a winner.
+    pub winner: Option<Seat>,
+    /// How it ended.
+    pub reason: EndReason,
+    /// The players, by seat.
+    pub players: Vec<MatchPlayer>,
+    /// The replay log, when one was recorded.
+    pub replay: Option<Bytes>,
+}
+
+impl MatchRecord {
+    /// Whether this game moves ratings: it is ranked, and it ended by the rules or by a
+    /// player (a shutdown or an operator's close is nobody's result).
+    pub fn rated(&self) -> bool {
+        self.ranked
+            && self.players.len() >= 2
+            && matches!(
+                self.reason,
+                EndReason::Win | EndReason::Draw | EndReason::TurnTimeout | EndReason::Abandoned
+            )
+    }
+}
+
+/// The key of an authenticated player: `user:` and the token's subject.
+pub fn player_key_user(player_id: &str) -> String {
+    format!("user:{player_id}")
+}
+
+/// The key of a guest: `guest:` and its session id (a guest is rated only for as long
+/// as its session lives).
+pub fn player_key_guest(session: SessionId) -> String {
+    format!("guest:{session}")
+}
+
+/// `reason` as stored and shown (`GET /matches`).
+pub(crate) fn reason_name(reason: EndReason) -> &'static str {
+    match reason {
+        EndReason::Win => "win",
+        EndReason::Draw => "draw",
+        EndReason::TurnTimeout => "turn_timeout",
+        EndReason::Abandoned => "abandoned",
+        EndReason::ServerShutdown => "server_shutdown",
+        EndReason::Closed => "closed",
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
