@@ -51,10 +51,11 @@ use crate::security::Security;
 use crate::shutdown::Drain;
 
 /// tungstenite's read buffer, allocated per connection up front. Client messages are tens
-/// of bytes (a 16 KiB message is still read, in several reads), so 1 KiB instead of the
-/// 128 KiB default costs nothing in throughput: measured, it took server memory per idle
-/// connection from 10.0 to 6.8 KiB (BENCHMARKS.md).
-const READ_BUFFER_BYTES: usize = 1024;
+/// of bytes (an arena `Input` with its frame header is 14 to 25; a 16 KiB message is still
+/// read, the buffer growing for it), so 256 bytes instead of the 128 KiB default costs
+/// nothing in throughput: 1 KiB took server memory per idle connection from 10.0 to 6.8
+/// KiB, and 256 bytes less again (BENCHMARKS.md).
+const READ_BUFFER_BYTES: usize = 256;
 /// tungstenite only writes control frames (pongs, a close reply), into the outbox, which
 /// always takes them at once: nothing to buffer.
 const WRITE_BUFFER_BYTES: usize = 0;

@@ -45,7 +45,7 @@ pub const VECTOR_MIN: usize = 512;
 /// the write, so an idle connection holds no more than [`FRAME_BUFFER`] bytes.
 const KEEP_BUFFER: usize = 2048;
 /// The frame buffer a connection starts with: a tick's state and a few events.
-const FRAME_BUFFER: usize = 256;
+const FRAME_BUFFER: usize = 128;
 /// The most I/O vectors one write passes to the kernel.
 const MAX_IOVECS: usize = 16;
 
@@ -271,10 +271,7 @@ impl Frames {
         ENVELOPE.with(|envelope| {
             let mut envelope = envelope.borrow_mut();
             envelope.clear();
-            if let Err(error) = ws_frame::put_state_prefix(codec, state, &mut envelope) {
-                tracing::error!(%error, "failed to encode a state envelope");
-                return;
-            }
+            ws_frame::put_state_prefix(codec, state, &mut envelope);
             let len = envelope.len() + state.body.len();
             wire.sent_head(codec, &envelope, len);
             ws_frame::put_header(&mut self.small, OP_BINARY, len);

@@ -10,11 +10,10 @@
 //!
 //! Pure functions: no socket, no state.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 
-use crate::codec::{Codec, CodecError};
+use crate::codec::Codec;
 use crate::outbox::StateFrame;
-use crate::protocol::ServerMsg;
 
 /// Opcode of a binary data frame.
 pub const OP_BINARY: u8 = 0x2;
@@ -100,49 +99,61 @@ pub fn find_close(raw: &[u8]) -> Option<u16> {
     None
 }
 
+/// `ServerMsg::Snapshot`'s variant index (bincode).
+const SNAPSHOT_INDEX: u8 = 6;
+/// `ServerMsg::Delta`'s variant index (bincode).
+const DELTA_INDEX: u8 = 11;
+
 /// Appends the encoding of `state`'s envelope (`ServerMsg::Snapshot` or `ServerMsg::Delta`)
 /// *up to and including the length of its body*, so that the envelope is exactly these
 /// bytes followed by `state.body`. The body, shared by every recipient, is not copied.
 ///
-/// Both codecs put the body last and as a length-prefixed byte string (bincode: a varint
-/// length; MessagePack: `bin 8/16/32`), so the envelope is encoded with an empty body and
-/// that empty length (`00`, or `c4 00`) is replaced by the real one.
-///
-/// # Errors
-///
-/// Whatever the codec's encoder reports (nothing, for these messages).
-pub fn put_state_prefix(
-    codec: Codec,
-    state: &StateFrame,
-    out: &mut BytesMut,
-) -> Result<(), CodecError> {
-    let msg = match state.base_tick {
-        None => ServerMsg::Snapshot {
-            tick: state.tick,
-            input_seq: state.input_seq,
-            state: Bytes::new(),
-        },
-        Some(base_tick) => ServerMsg::Delta {
-            tick: state.tick,
-            base_tick,
-            input_seq: state.input_seq,
-            delta: Bytes::new(),
-        },
-    };
-    let start = out.len();
-    codec.encode_into(&msg, out)?;
+/// Written by hand, not through serde: this runs once per recipient per tick. The bytes
+/// are exactly the codec's (bincode: the variant index and varints; MessagePack: the
+/// one-entry map of the variant's name to the map of its fields, integers in their
+/// smallest form, the body as `bin`), which the tests check against the codec for
+/// integers of every width.
+pub fn put_state_prefix(codec: Codec, state: &StateFrame, out: &mut BytesMut) {
     let len = state.body.len();
     match codec {
         Codec::Bincode => {
-            // The empty body's varint length, one `00`.
-            debug_assert_eq!(out.last(), Some(&0));
-            out.truncate(out.len() - 1);
+            let index = if state.base_tick.is_some() {
+                DELTA_INDEX
+            } else {
+                SNAPSHOT_INDEX
+            };
+            out.put_u8(index);
+            put_bincode_varint(out, state.tick);
+            if let Some(base) = state.base_tick {
+                put_bincode_varint(out, base);
+            }
+            put_bincode_varint(out, u64::from(state.input_seq));
             put_bincode_varint(out, len as u64);
         }
         Codec::MsgPack => {
-            // The empty body's `bin 8` header, `c4 00`.
-            debug_assert_eq!(&out[out.len() - 2..], &[0xc4, 0x00]);
-            out.truncate(out.len() - 2);
+            out.put_u8(0x81);
+            match state.base_tick {
+                None => {
+                    put_msgpack_str(out, "Snapshot");
+                    out.put_u8(0x83);
+                    put_msgpack_str(out, "tick");
+                    put_msgpack_uint(out, state.tick);
+                    put_msgpack_str(out, "input_seq");
+                    put_msgpack_uint(out, u64::from(state.input_seq));
+                    put_msgpack_str(out, "state");
+                }
+                Some(base) => {
+                    put_msgpack_str(out, "Delta");
+                    out.put_u8(0x84);
+                    put_msgpack_str(out, "tick");
+                    put_msgpack_uint(out, state.tick);
+                    put_msgpack_str(out, "base_tick");
+                    put_msgpack_uint(out, base);
+                    put_msgpack_str(out, "input_seq");
+                    put_msgpack_uint(out, u64::from(state.input_seq));
+                    put_msgpack_str(out, "delta");
+                }
+            }
             if let Ok(len) = u8::try_from(len) {
                 out.put_u8(0xc4);
                 out.put_u8(len);
@@ -155,8 +166,32 @@ pub fn put_state_prefix(
             }
         }
     }
-    debug_assert!(out.len() > start);
-    Ok(())
+}
+
+/// A MessagePack fixstr (the field names here are all under 32 bytes).
+fn put_msgpack_str(out: &mut BytesMut, text: &str) {
+    debug_assert!(text.len() < 32);
+    out.put_u8(0xa0 | text.len() as u8);
+    out.put_slice(text.as_bytes());
+}
+
+/// A MessagePack unsigned integer in its smallest form, as rmp-serde writes it.
+fn put_msgpack_uint(out: &mut BytesMut, value: u64) {
+    if value < 128 {
+        out.put_u8(value as u8);
+    } else if let Ok(value) = u8::try_from(value) {
+        out.put_u8(0xcc);
+        out.put_u8(value);
+    } else if let Ok(value) = u16::try_from(value) {
+        out.put_u8(0xcd);
+        out.put_u16(value);
+    } else if let Ok(value) = u32::try_from(value) {
+        out.put_u8(0xce);
+        out.put_u32(value);
+    } else {
+        out.put_u8(0xcf);
+        out.put_u64(value);
+    }
 }
 
 /// bincode's variable-length unsigned integer (see PROTOCOL.md): one byte below 251, else
@@ -179,15 +214,17 @@ fn put_bincode_varint(out: &mut BytesMut, value: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::ServerMsg;
+    use bytes::Bytes;
     use std::io::Cursor;
     use tokio_tungstenite::tungstenite::protocol::{Role, WebSocket};
     use tokio_tungstenite::tungstenite::{Message, protocol::frame::coding::CloseCode};
 
-    fn state(base_tick: Option<u64>, body_len: usize) -> StateFrame {
+    fn state(base_tick: Option<u64>, body_len: usize, tick: u64, input_seq: u32) -> StateFrame {
         StateFrame {
-            tick: 1_000_000,
+            tick,
             base_tick,
-            input_seq: 300,
+            input_seq,
             body: Bytes::from((0..body_len).map(|i| i as u8).collect::<Vec<u8>>()),
         }
     }
@@ -205,11 +242,35 @@ mod tests {
     #[test]
     fn the_prefix_and_the_body_are_the_whole_envelope() {
         for codec in [Codec::Bincode, Codec::MsgPack] {
-            for base in [None, Some(999_998)] {
+            // Integers of every width either codec distinguishes, and a delta's base.
+            let ticks = [
+                0,
+                127,
+                128,
+                250,
+                251,
+                255,
+                256,
+                65_535,
+                65_536,
+                1 << 32,
+                u64::MAX,
+            ];
+            let cases = ticks.into_iter().flat_map(|tick| {
+                [None, Some(tick / 2)].into_iter().flat_map(move |base| {
+                    [0, 1, 127, 128, 251, 300, 70_000, u32::MAX]
+                        .into_iter()
+                        .map(move |seq| (tick, base, seq))
+                })
+            });
+            for (tick, base, seq) in cases {
                 for len in [0, 1, 250, 251, 255, 256, 65_535, 65_536, 70_000] {
-                    let state = state(base, len);
+                    if len > 256 && tick != 1 << 32 {
+                        continue;
+                    }
+                    let state = state(base, len, tick, seq);
                     let mut out = BytesMut::new();
-                    put_state_prefix(codec, &state, &mut out).unwrap();
+                    put_state_prefix(codec, &state, &mut out);
                     out.extend_from_slice(&state.body);
                     let msg = match base {
                         None => ServerMsg::Snapshot {
@@ -227,7 +288,7 @@ mod tests {
                     assert_eq!(
                         out.freeze(),
                         codec.encode(&msg).unwrap(),
-                        "{codec:?}, base {base:?}, body of {len} bytes"
+                        "{codec:?}, tick {tick}, base {base:?}, seq {seq}, body of {len} bytes"
                     );
                 }
             }
