@@ -20,6 +20,8 @@ mod split_io;
 pub mod tls;
 pub mod violation;
 mod writer;
+
+pub use writer::Frames;
 pub mod ws_frame;
 
 use std::convert::Infallible;

@@ -230,9 +230,10 @@ thread_local! {
     static ENVELOPE: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::with_capacity(64));
 }
 
-/// Framed bytes waiting to be written, in order: `parts` first, then `small`.
+/// Framed bytes waiting to be written, in order: `parts` first, then `small`. Public for
+/// the `send_path` bench, which drives the writer's per-client path with it.
 #[derive(Default)]
-pub(super) struct Frames {
+pub struct Frames {
     /// Headers and small payloads, copied.
     small: BytesMut,
     /// Sealed runs of `small` and large shared payloads, in write order.
@@ -242,7 +243,7 @@ pub(super) struct Frames {
 impl Frames {
     /// Frames a batch: events queued before the state, the state, the rest of the events.
     /// The close request is left to the caller.
-    pub(super) fn batch(&mut self, batch: &mut Batch, codec: Codec, wire: &WireCounters) {
+    pub fn batch(&mut self, batch: &mut Batch, codec: Codec, wire: &WireCounters) {
         let state = batch.state.take();
         let split = batch.state_position.min(batch.events.len());
         for frame in batch.events.drain(..split) {
@@ -259,14 +260,14 @@ impl Frames {
     }
 
     /// One binary message whose payload is `payload`.
-    pub(super) fn binary(&mut self, payload: Bytes) {
+    pub fn binary(&mut self, payload: Bytes) {
         self.reserve();
         ws_frame::put_header(&mut self.small, OP_BINARY, payload.len());
         self.payload(payload);
     }
 
     /// One state message: this client's envelope around the shared body.
-    pub(super) fn state(&mut self, codec: Codec, state: &StateFrame, wire: &WireCounters) {
+    pub fn state(&mut self, codec: Codec, state: &StateFrame, wire: &WireCounters) {
         self.reserve();
         ENVELOPE.with(|envelope| {
             let mut envelope = envelope.borrow_mut();
@@ -317,6 +318,24 @@ impl Frames {
         if !self.small.is_empty() {
             self.parts.push_back(self.small.split().freeze());
         }
+    }
+
+    /// Writes what is framed to `io` as the writer's first try does: at once, without
+    /// waiting. Returns whether all of it was written. For benches.
+    ///
+    /// # Errors
+    ///
+    /// The write's error.
+    pub fn write_now<W: AsyncWrite + Unpin>(&mut self, io: &mut W) -> io::Result<bool> {
+        self.seal();
+        let waker = futures_util::task::noop_waker();
+        let mut cx = TaskContext::from_waker(&waker);
+        let done = match self.poll_write_all(Pin::new(io), &mut cx) {
+            Poll::Ready(result) => result.map(|()| true),
+            Poll::Pending => Ok(false),
+        };
+        self.release_if_large();
+        done
     }
 
     /// Gives back a frame buffer that grew large for one batch.
