@@ -43,7 +43,11 @@ pub(crate) fn split(upgraded: Upgraded) -> (ConnRead, Bytes, ConnWrite) {
     match upgraded.downcast::<TokioIo<TcpStream>>() {
         Ok(parts) => {
             let (read, write) = parts.io.into_inner().into_split();
-            (ConnRead::Tcp(read), parts.read_buf, ConnWrite::Tcp(write))
+            // `read_buf` is a view of hyper's whole read buffer (8 KiB or more): keeping it
+            // would keep that buffer alive for the connection's life. The few bytes read
+            // ahead (usually a `Hello`, or none) are copied out instead.
+            let ahead = Bytes::copy_from_slice(&parts.read_buf);
+            (ConnRead::Tcp(read), ahead, ConnWrite::Tcp(write))
         }
         Err(upgraded) => {
             let (read, write) = tokio::io::split(TokioIo::new(upgraded));
@@ -140,6 +144,10 @@ impl AsyncRead for ReaderIo {
             let n = this.ahead.len().min(buf.remaining());
             buf.put_slice(&this.ahead[..n]);
             this.ahead.advance(n);
+            if this.ahead.is_empty() {
+                // Let go of the copy's memory.
+                this.ahead = Bytes::new();
+            }
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut this.read).poll_read(cx, buf)
