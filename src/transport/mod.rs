@@ -4,9 +4,10 @@
 //! Every accepted TCP connection gets `TCP_NODELAY` and is served by hyper's HTTP/1 server
 //! with a header-read timeout, so slow or partial handshakes are dropped after
 //! [`ServerConfig::handshake_timeout`]. A WebSocket upgrade request is checked in
-//! [`handshake`]; once upgraded, the raw stream becomes a tokio-tungstenite
-//! [`WebSocketStream`] with a deliberately small [`WebSocketConfig`], and `connection`
-//! runs it.
+//! [`handshake`]; once upgraded, the raw stream is taken back from hyper and split: its
+//! read half becomes a tokio-tungstenite `WebSocketStream` with a deliberately small
+//! [`WebSocketConfig`], its write half goes to the connection's writer, which frames by
+//! hand ([`ws_frame`]), and `connection` runs both.
 
 mod admin;
 mod assets;

@@ -1,12 +1,12 @@
 //! Server-to-client WebSocket frames, built by hand (RFC 6455, section 5.2).
 //!
 //! Server frames are never masked, so a frame is a 2-, 4- or 10-byte header followed by
-//! the payload as it is: the writer ([`writer`](super::writer)) puts the header in front
+//! the payload as it is: the connection's writer (`transport/writer.rs`) puts the header in front
 //! of payloads that were encoded once and are shared by every recipient (a room's view or
 //! delta, a broadcast event) without copying or re-framing them per connection.
 //! tokio-tungstenite still does the handshake's aftermath, reads and checks every client
 //! frame, and answers pings; the bytes it writes (pongs, the reply to a client's close)
-//! reach the writer through [`split_io`](super::split_io), so frames never interleave.
+//! reach the writer through the outbox (`transport/split_io.rs`), so frames never interleave.
 //!
 //! Pure functions: no socket, no state.
 
