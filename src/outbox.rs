@@ -14,6 +14,12 @@
 //!   holds at most capacity plus one log's worth, and a long replay never makes a client
 //!   that reads normally look slow. The writer streams them like any other frames.
 //!
+//! - **control**: WebSocket control frames that tungstenite wrote while reading (pongs to
+//!   the client's pings, the reply to its close), already framed. At most
+//!   [`CONTROL_BYTES`] may wait; past that the client is pinging faster than it reads, and
+//!   the outbox closes with [`close_code::TOO_SLOW`]. The writer sends them first in its
+//!   next batch.
+//!
 //! The lock is a plain mutex held for a few pointer moves and never across an `.await`.
 
 use std::cell::RefCell;
@@ -21,11 +27,14 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::sync::Notify;
 
 use crate::codec::Codec;
 use crate::protocol::{ServerMsg, Tick, close_code};
+
+/// The most control-frame bytes (pongs, a close reply) that may wait for the writer.
+pub const CONTROL_BYTES: usize = 4096;
 
 /// The newest state for one client: the shared, already encoded game view (or delta) plus
 /// the fields that are this client's own. The writer wraps them in a `ServerMsg::Snapshot`,
@@ -65,10 +74,13 @@ pub struct Batch {
     pub state_position: usize,
     /// Set when the connection must close after (or instead of) writing the rest.
     pub close: Option<CloseReason>,
+    /// Framed control frames written by tungstenite (pongs, a close reply), sent first.
+    pub control: Bytes,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
+    control: BytesMut,
     events: VecDeque<Bytes>,
     /// How many of `events` were replayed (exempt from the capacity check).
     replayed: usize,
@@ -228,6 +240,30 @@ impl Outbox {
         true
     }
 
+    /// Queues control frames that tungstenite wrote while reading (already framed).
+    /// Returns `false` if they were dropped: the outbox is closed, or more than
+    /// [`CONTROL_BYTES`] would wait (it is now closed with [`close_code::TOO_SLOW`]).
+    pub fn push_control(&self, frames: &[u8]) -> bool {
+        let mut inner = self.lock();
+        if inner.close.is_some() {
+            return false;
+        }
+        if inner.control.len() + frames.len() > CONTROL_BYTES {
+            inner.close = Some(CloseReason {
+                code: close_code::TOO_SLOW,
+                reason: "client too slow: control frames piled up",
+            });
+            inner.control.clear();
+            drop(inner);
+            self.wake();
+            return false;
+        }
+        inner.control.extend_from_slice(frames);
+        drop(inner);
+        self.wake();
+        true
+    }
+
     /// Queues a replayed event frame (a resume or a late joiner catching up) outside the
     /// capacity: a replay is bounded by the room's event log, so the queue stays bounded
     /// by capacity plus the log size, and live events queued after it still have the whole
@@ -294,7 +330,11 @@ impl Outbox {
         batch.state = inner.state.take();
         batch.state_position = std::mem::take(&mut inner.state_position);
         batch.close = inner.close;
-        !batch.events.is_empty() || batch.state.is_some() || batch.close.is_some()
+        batch.control = inner.control.split().freeze();
+        !batch.events.is_empty()
+            || batch.state.is_some()
+            || batch.close.is_some()
+            || !batch.control.is_empty()
     }
 
     /// Waits until something is pending, then moves it into `batch`.

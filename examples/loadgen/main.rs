@@ -89,6 +89,10 @@ struct Args {
     /// Most clients connecting at once.
     #[arg(long, default_value_t = 50)]
     joins: usize,
+    /// arena: count states without applying them or checking predictions (a driver as
+    /// light as a bare WebSocket client, for capacity runs). No input latency then.
+    #[arg(long)]
+    no_checks: bool,
 }
 
 impl Args {
@@ -367,6 +371,7 @@ async fn run_arena(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
     let config = ArenaLoadConfig {
         codec: args.codec(),
         joins_in_flight: args.joins.max(1),
+        checks: !args.no_checks,
         ..ArenaLoadConfig::arena(
             args.url.clone(),
             args.clients,

@@ -70,6 +70,11 @@ pub struct ArenaBotConfig {
     pub timeout: Duration,
     /// Seed for the phase and the directions; `None` for a random one.
     pub seed: Option<u64>,
+    /// Apply every state to the mirror and check it against the prediction (the default).
+    /// Off, the bot only counts states and acknowledges the newest tick it received,
+    /// without decoding the game's view or delta: as light as a bare WebSocket client,
+    /// for capacity runs that measure the server. No input latency is measured then.
+    pub checks: bool,
 }
 
 impl ArenaBotConfig {
@@ -80,6 +85,7 @@ impl ArenaBotConfig {
             codec: Codec::Bincode,
             timeout: Duration::from_secs(30),
             seed: None,
+            checks: true,
         }
     }
 }
@@ -255,6 +261,9 @@ impl ArenaBot {
         if in_window {
             self.counts.message(size);
         }
+        if !self.config.checks {
+            return self.on_unchecked(play, msg, size, in_window);
+        }
         let applied = match play.mirror.apply(self.config.codec, &msg) {
             Ok(Some(applied)) => applied,
             Ok(None) => return self.on_other(msg),
@@ -324,6 +333,38 @@ impl ArenaBot {
         Ok(())
     }
 
+    /// A message when checks are off: a state is counted by its envelope alone.
+    fn on_unchecked(
+        &mut self,
+        play: &mut Play,
+        msg: ServerMsg,
+        size: usize,
+        in_window: bool,
+    ) -> Result<(), ClientError> {
+        let (tick, full) = match msg {
+            ServerMsg::Snapshot { tick, .. } => (tick, true),
+            ServerMsg::Delta { tick, .. } => (tick, false),
+            other => return self.on_other(other),
+        };
+        self.recorder.progress(1);
+        if in_window {
+            let counts = &mut self.counts;
+            counts.updates += 1;
+            if full {
+                counts.fulls += 1;
+                counts.full_bytes += size as u64;
+            } else {
+                counts.deltas += 1;
+                counts.delta_bytes += size as u64;
+            }
+            if let Some(previous) = play.last_tick {
+                counts.missed_ticks += tick.saturating_sub(previous.saturating_add(1));
+            }
+        }
+        play.last_tick = Some(play.last_tick.map_or(tick, |t| t.max(tick)));
+        Ok(())
+    }
+
     /// Anything but a state. Room events need nothing; leaving the room ends the bot.
     fn on_other(&mut self, msg: ServerMsg) -> Result<(), ClientError> {
         match msg {
@@ -371,7 +412,11 @@ impl ArenaBot {
         };
         play.held += 1;
         play.seq = play.seq.wrapping_add(1).max(1);
-        let ack_tick = play.mirror.ack_tick();
+        let ack_tick = if self.config.checks {
+            play.mirror.ack_tick()
+        } else {
+            play.last_tick.unwrap_or(0)
+        };
         let data = self.config.codec.encode(&ArenaInput { dx, dy })?;
         let sent = Instant::now();
         // The server applies it at its next tick; never before the next state's tick.
@@ -386,11 +431,14 @@ impl ArenaBot {
             data,
         })
         .await?;
-        play.predictor.sent(play.seq, dx, dy, expected);
         let in_window = self.recorder.window().contains(sent);
         if in_window {
             self.counts.inputs += 1;
         }
+        if !self.config.checks {
+            return Ok(());
+        }
+        play.predictor.sent(play.seq, dx, dy, expected);
         if turning {
             if play.pending.is_some() && in_window {
                 self.counts.latency_unresolved += 1;

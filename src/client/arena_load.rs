@@ -35,6 +35,8 @@ pub struct ArenaLoadConfig {
     pub joins_in_flight: usize,
     /// The longest wait for any one server message.
     pub timeout: Duration,
+    /// Whether bots apply and check every state ([`ArenaBotConfig::checks`]).
+    pub checks: bool,
 }
 
 impl ArenaLoadConfig {
@@ -49,6 +51,7 @@ impl ArenaLoadConfig {
             settle: Duration::from_secs(2),
             joins_in_flight: 50,
             timeout: Duration::from_secs(30),
+            checks: true,
         }
     }
 }
@@ -113,6 +116,7 @@ impl ArenaLoad {
             let bot_config = ArenaBotConfig {
                 codec: config.codec,
                 timeout: config.timeout,
+                checks: config.checks,
                 ..ArenaBotConfig::new(config.url.clone())
             };
             let mut bot = ArenaBot::new(bot_config, recorder.clone());

@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -454,9 +455,17 @@ impl Engine {
             .shards
             .get(shard)
             .ok_or(EngineError::ShuttingDown)?;
-        link.tx
-            .send(cmd)
-            .await
-            .map_err(|_| EngineError::ShuttingDown)
+        // Nearly always the inbox has room and `try_send` takes it with no future at all.
+        // Only a full inbox waits, in a boxed future, behind the senders already waiting
+        // (the channel's permits go to them first), so callers' futures do not carry a
+        // `send` future and a second copy of the command inline (a connection's future
+        // lives as long as the connection).
+        match link.tx.try_send(cmd) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(cmd)) => Box::pin(link.tx.send(cmd))
+                .await
+                .map_err(|_| EngineError::ShuttingDown),
+            Err(TrySendError::Closed(_)) => Err(EngineError::ShuttingDown),
+        }
     }
 }

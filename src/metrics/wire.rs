@@ -244,6 +244,12 @@ impl WireCounters {
         }
     }
 
+    /// One frame of `len` bytes written whose first bytes are `head` (at least its variant
+    /// tag): a state message whose shared body is written from elsewhere.
+    pub fn sent_head(&self, codec: Codec, head: &[u8], len: usize) {
+        self.sent_kind(server_kind(codec, head), len);
+    }
+
     /// One frame of the `ServerMsg` variant index `kind` written.
     pub fn sent_kind(&self, kind: usize, bytes: usize) {
         let i = kind.min(SERVER_OTHER);

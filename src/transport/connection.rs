@@ -19,18 +19,20 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use futures_util::stream::SplitStream;
+use hyper::upgrade::Upgraded;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
 
-use super::Context;
 use super::conn_guard::{Before, Close, ConnGuard};
-use super::dispatch::{dispatch, error};
+use super::dispatch::{dispatch, dispatch_input, error};
+use super::split_io::{self, ReaderIo};
 use super::violation;
 use super::writer::write_loop;
+use super::{Context, websocket_config};
 use crate::codec::Codec;
 use crate::engine::SHUTDOWN_REASON;
 use crate::lobby::{Binding, Session};
@@ -47,19 +49,21 @@ pub(crate) struct Peer {
 }
 
 /// Runs a connection whose handshake is done, until it closes.
-pub(crate) async fn run<S>(ws: WebSocketStream<S>, codec: Codec, ctx: Arc<Context>, peer: Peer)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+pub(crate) async fn run(upgraded: Upgraded, codec: Codec, ctx: Arc<Context>, peer: Peer) {
     let conn_id = ctx.next_conn_id();
     let _counted = ctx.count_connection();
     ctx.metrics.wire().opened();
     let outbox = Outbox::new(codec, ctx.config.outbox_events);
     let _registered = ctx.drain.register(conn_id, &outbox);
-    let (sink, mut stream) = ws.split();
+    // tungstenite reads; whatever it writes (pongs, close replies) goes to the outbox, and
+    // only the writer writes to the socket.
+    let (read, ahead, write) = split_io::split(upgraded);
+    let io = ReaderIo::new(read, ahead, outbox.clone());
+    let mut stream =
+        WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket_config())).await;
     let writer_done = CancellationToken::new();
     let writer = ctx.tracker.spawn(write_loop(
-        sink,
+        write,
         outbox.clone(),
         ctx.clone(),
         writer_done.clone(),
@@ -76,16 +80,24 @@ where
         peer,
     };
     reader.read_loop(&mut stream, &writer_done).await;
+    // tungstenite answers a client's close (with 1002 if its code is not allowed) on its
+    // next read or flush: flushing hands that reply to the outbox, ahead of our own close.
+    let _ = futures_util::SinkExt::flush(&mut stream).await;
     if let Some(session) = reader.session.take() {
-        ctx.lobby
-            .connection_closed(&session, conn_id, reader.farewell)
-            .await;
+        // Boxed, like every rare path: the connection's future stays small (it lives as
+        // long as the connection; see `Reader::on_binary`).
+        Box::pin(
+            ctx.lobby
+                .connection_closed(&session, conn_id, reader.farewell),
+        )
+        .await;
     }
     outbox.close(close_code::NORMAL, "");
-    if let Ok(sink) = writer.await
-        && let Ok(ws) = stream.reunite(sink)
-    {
-        linger(ws, ctx.config.limits.close_timeout).await;
+    if let Ok(mut write) = writer.await {
+        let read = stream.get_mut().read_half();
+        // Boxed: its 4 KiB buffer would otherwise be part of the connection's future for
+        // the connection's whole life (measured: 5.5 KiB of future per connection).
+        Box::pin(linger(&mut write, read, ctx.config.limits.close_timeout)).await;
     }
     tracing::debug!(conn_id, "connection closed");
 }
@@ -95,18 +107,18 @@ where
 /// with unread input makes the kernel send a reset, which can destroy our close frame
 /// before the client reads it (a flooding client always has unread input); lingering lets
 /// the close code arrive.
-async fn linger<S>(mut ws: WebSocketStream<S>, limit: std::time::Duration)
+async fn linger<W, R>(write: &mut W, read: &mut R, limit: std::time::Duration)
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    W: AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const MOST: usize = 1 << 20;
-    let io = ws.get_mut();
     let drain = async {
-        let _ = io.shutdown().await;
+        let _ = write.shutdown().await;
         let mut buf = [0u8; 4096];
         let mut total = 0;
-        while let Ok(n @ 1..) = io.read(&mut buf).await {
+        while let Ok(n @ 1..) = read.read(&mut buf).await {
             total += n;
             if total > MOST {
                 break;
@@ -154,13 +166,11 @@ enum Next {
 }
 
 impl Reader<'_> {
-    async fn read_loop<S>(
+    async fn read_loop(
         &mut self,
-        stream: &mut SplitStream<WebSocketStream<S>>,
+        stream: &mut WebSocketStream<ReaderIo>,
         writer_done: &CancellationToken,
-    ) where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    ) {
         let config = &self.ctx.config;
         // `Hello` must arrive within `hello_timeout` of the handshake, however many other
         // frames (pings, undecodable messages) come first; only after it does each frame
@@ -170,17 +180,23 @@ impl Reader<'_> {
         let timer = tokio::time::sleep_until(Instant::now() + config.hello_timeout);
         tokio::pin!(timer);
         let mut last_frame = Instant::now();
-        let mut drain_seen = false;
+        // The writer's end and the drain are waited on by futures made once, not once per
+        // message: each registers its waker once, where a new one would take the
+        // server-wide token's lock again for every message.
+        let writer_stopped = writer_done.cancelled();
+        tokio::pin!(writer_stopped);
+        let stop = stop_signal(self.ctx, false);
+        tokio::pin!(stop);
         loop {
             let frame = tokio::select! {
-                _ = writer_done.cancelled() => return,
-                // One wait per message, as before the drain existed: the drain's start
-                // until it is seen, then the shutdown (which always comes after it).
-                stop = stop_signal(self.ctx, drain_seen) => {
+                () = &mut writer_stopped => return,
+                // The drain's start until it is seen, then the shutdown (which always
+                // comes after it).
+                stop_now = &mut stop => {
                     // The drain told this connection already; one in no room is closed
                     // now, one in a room when its room ends (see `crate::shutdown`).
-                    if stop == Stop::Drain && self.in_room() {
-                        drain_seen = true;
+                    if stop_now == Stop::Drain && self.in_room() {
+                        stop.set(stop_signal(self.ctx, true));
                         continue;
                     }
                     self.outbox.close(close_code::GOING_AWAY, SHUTDOWN_REASON);
@@ -296,7 +312,7 @@ impl Reader<'_> {
             // Before `Hello`, anything that is not a `Hello` (undecodable or not) ends the
             // connection: there is no session to answer for.
             return match decoded {
-                Ok(msg) => self.on_hello(msg).await,
+                Ok(msg) => Box::pin(self.on_hello(msg)).await,
                 Err(_) => self.hello_required(),
             };
         };
@@ -331,7 +347,16 @@ impl Reader<'_> {
             }
         };
         let joining = matches!(msg, ClientMsg::JoinRoom { .. });
-        let refused = dispatch(&self.ctx.lobby, &session, self.outbox, msg, share).await;
+        let lobby = &self.ctx.lobby;
+        // Inputs, nearly every message, take a small future of their own; the rest are
+        // boxed, so the connection's future (alive as long as the connection) is not as
+        // large as the largest lobby request's.
+        let refused = match msg {
+            ClientMsg::Input { seq, data, .. } => {
+                dispatch_input(lobby, &session, self.outbox, seq, data, share).await
+            }
+            msg => Box::pin(dispatch(lobby, &session, self.outbox, msg, share)).await,
+        };
         if joining && let Some(close) = self.guard.joined(refused, counters) {
             self.close_with(close);
             return Next::Stop;

@@ -149,6 +149,27 @@ async fn join_room(
         .map(refusal)
 }
 
+/// [`dispatch`] for an `Input`, the one message on the hot path: a future of its own, a
+/// few words long, where `dispatch`'s is as large as its largest branch (the reader boxes
+/// that one, for the rare messages only).
+pub async fn dispatch_input(
+    lobby: &Lobby,
+    session: &Session,
+    outbox: &Outbox,
+    seq: u32,
+    data: Bytes,
+    share: Option<InboxShare>,
+) -> Option<ErrorCode> {
+    let share = share.unwrap_or_else(InboxShare::untracked);
+    let reply = input(lobby, session, seq, data, share).await?;
+    let refused = match &reply {
+        ServerMsg::Error { code, .. } => Some(*code),
+        _ => None,
+    };
+    outbox.push_msg(&reply);
+    refused
+}
+
 async fn input(
     lobby: &Lobby,
     session: &Session,

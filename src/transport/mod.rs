@@ -4,9 +4,10 @@
 //! Every accepted TCP connection gets `TCP_NODELAY` and is served by hyper's HTTP/1 server
 //! with a header-read timeout, so slow or partial handshakes are dropped after
 //! [`ServerConfig::handshake_timeout`]. A WebSocket upgrade request is checked in
-//! [`handshake`]; once upgraded, the raw stream becomes a tokio-tungstenite
-//! [`WebSocketStream`] with a deliberately small [`WebSocketConfig`], and `connection`
-//! runs it.
+//! [`handshake`]; once upgraded, the raw stream is taken back from hyper and split: its
+//! read half becomes a tokio-tungstenite `WebSocketStream` with a deliberately small
+//! [`WebSocketConfig`], its write half goes to the connection's writer, which frames by
+//! hand ([`ws_frame`]), and `connection` runs both.
 
 mod admin;
 mod assets;
@@ -17,9 +18,13 @@ pub mod guard;
 pub mod handshake;
 mod history;
 mod rooms;
+mod split_io;
 pub mod tls;
 pub mod violation;
 mod writer;
+
+pub use writer::Frames;
+pub mod ws_frame;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -37,8 +42,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -51,16 +55,17 @@ use crate::security::Security;
 use crate::shutdown::Drain;
 
 /// tungstenite's read buffer, allocated per connection up front. Client messages are tens
-/// of bytes (a 16 KiB message is still read, in several reads), so 1 KiB instead of the
-/// 128 KiB default costs nothing in throughput: measured, it took server memory per idle
-/// connection from 10.0 to 6.8 KiB (BENCHMARKS.md).
-const READ_BUFFER_BYTES: usize = 1024;
-/// Frames buffered before tungstenite writes to the socket on its own; we flush once per
-/// batch anyway, so this only bounds a batch's buffering.
-const WRITE_BUFFER_BYTES: usize = 16 * 1024;
-/// Hard cap on a connection's unflushed output. Past it writes fail and the connection
-/// closes; the outbox's bounded queue normally closes a slow client long before.
-const MAX_WRITE_BUFFER_BYTES: usize = 1024 * 1024;
+/// of bytes (an arena `Input` with its frame header is 14 to 25; a 16 KiB message is still
+/// read, the buffer growing for it), so 256 bytes instead of the 128 KiB default costs
+/// nothing in throughput: 1 KiB took server memory per idle connection from 10.0 to 6.8
+/// KiB, and 256 bytes less again (BENCHMARKS.md).
+const READ_BUFFER_BYTES: usize = 256;
+/// tungstenite only writes control frames (pongs, a close reply), into the outbox, which
+/// always takes them at once: nothing to buffer.
+const WRITE_BUFFER_BYTES: usize = 0;
+/// Cap on what tungstenite may hold unwritten; its writes never block, so this is never
+/// reached (the outbox bounds queued control frames, see `crate::outbox`).
+const MAX_WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
 /// The WebSocket settings of every server-side connection.
 pub fn websocket_config() -> WebSocketConfig {
@@ -419,7 +424,7 @@ fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
     ctx.tracker.spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                run_websocket(TokioIo::new(upgraded), codec, task_ctx, permit, peer).await;
+                run_websocket(upgraded, codec, task_ctx, permit, peer).await;
             }
             Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
         }
@@ -440,12 +445,11 @@ fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
 }
 
 async fn run_websocket(
-    io: TokioIo<hyper::upgrade::Upgraded>,
+    upgraded: hyper::upgrade::Upgraded,
     codec: crate::codec::Codec,
     ctx: Arc<Context>,
     _permit: OwnedSemaphorePermit,
     peer: connection::Peer,
 ) {
-    let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket_config())).await;
-    connection::run(ws, codec, ctx, peer).await;
+    connection::run(upgraded, codec, ctx, peer).await;
 }

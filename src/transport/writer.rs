@@ -1,70 +1,97 @@
-//! One connection's writer: it waits on the outbox, writes the pending events and the
-//! newest state in the order the room produced them, and flushes once per batch. It also
-//! sends a WebSocket ping every [`ServerConfig::ping_interval`] and closes a client that
-//! stops reading: a write stalled for the slow-reader timeout, or no pong for the idle
-//! timeout plus a ping interval (4003). At shutdown a pending write gets only the close
-//! timeout.
+//! One connection's writer: it waits on the outbox, frames the pending control frames,
+//! events and the newest state in the order the room produced them, and writes them with
+//! one write (vectored when a large shared payload rides along). It also sends a WebSocket
+//! ping every [`ServerConfig::ping_interval`] and closes a client that stops reading: a
+//! write stalled for the slow-reader timeout, or no pong for the idle timeout plus a ping
+//! interval (4003). At shutdown a pending write gets only the close timeout.
+//!
+//! The writer owns the socket's write half and frames by hand ([`ws_frame`]): a payload
+//! that was encoded once for many recipients (a room's view or delta, a broadcast event)
+//! is written as it is behind its own header, never copied into a per-connection
+//! buffer once it is large ([`VECTOR_MIN`] bytes); small ones are copied, which is cheaper
+//! than an extra I/O vector. Steady state allocates nothing: the frame buffer's memory is
+//! reused once the previous write is done.
+//!
+//! A write is tried at once, without a timer; only a write the socket cannot take right
+//! away (the client is not reading fast enough) is raced against the stall and shutdown
+//! timers, so a connection that keeps up costs no timer per write.
 
-use bytes::{Bytes, BytesMut};
-use futures_util::SinkExt;
-use futures_util::stream::SplitSink;
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::pin::{Pin, pin};
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite};
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::FutureExt;
+use tokio::io::AsyncWrite;
 use tokio::time::{Instant, timeout};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
+use super::ws_frame::{self, OP_BINARY};
 use crate::codec::Codec;
-use crate::config::ServerConfig;
 use crate::limits::LimitReason;
 use crate::metrics::WireCounters;
 use crate::outbox::{Batch, Outbox, StateFrame};
-use crate::protocol::{ServerMsg, close_code};
+use crate::protocol::close_code;
+
+/// Payloads at least this long are written from their shared buffer (an I/O vector of
+/// their own) instead of being copied behind their header.
+pub const VECTOR_MIN: usize = 512;
+/// A frame buffer that grew past this (a long replay, a room list) is given back after
+/// the write, so an idle connection holds no more than [`FRAME_BUFFER`] bytes.
+const KEEP_BUFFER: usize = 2048;
+/// The frame buffer a connection starts with: a tick's state and a few events.
+const FRAME_BUFFER: usize = 128;
+/// The most I/O vectors one write passes to the kernel.
+const MAX_IOVECS: usize = 16;
 
 /// How one write ended.
 enum Wrote {
     Done,
-    Failed(tungstenite::Error),
+    Failed(io::Error),
     /// Not finished within the slow-reader timeout: the client is not reading.
     Stalled,
     /// Not finished within the close timeout after shutdown began.
     ShutDown,
 }
 
-/// Writes what the outbox holds, flushing once per batch, and pings on schedule. Cancels
-/// `done` when it stops, so the reader stops too. Gives the sink back at the end.
-pub(super) async fn write_loop<S>(
-    mut sink: SplitSink<WebSocketStream<S>, Message>,
+/// Writes what the outbox holds, one write per batch, and pings on schedule. Cancels
+/// `done` when it stops, so the reader stops too. Gives the write half back at the end.
+pub(super) async fn write_loop<W>(
+    mut io: W,
     outbox: Arc<Outbox>,
     ctx: Arc<Context>,
     done: CancellationToken,
     wire: Arc<WireCounters>,
-) -> SplitSink<WebSocketStream<S>, Message>
+) -> W
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    W: AsyncWrite + Unpin,
 {
     let _done = done.drop_guard();
     let mut tally = CloseTally { wire, code: None };
-    write_until_closed(&mut sink, &outbox, &ctx, &mut tally).await;
-    sink
+    write_until_closed(&mut io, &outbox, &ctx, &mut tally).await;
+    io
 }
 
-async fn write_until_closed<S>(
-    sink: &mut SplitSink<WebSocketStream<S>, Message>,
-    outbox: &Outbox,
-    ctx: &Context,
-    tally: &mut CloseTally,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
+/// Why the writer woke up.
+enum Wake {
+    Batch,
+    Ping,
+}
+
+async fn write_until_closed<W>(io: &mut W, outbox: &Outbox, ctx: &Context, tally: &mut CloseTally)
+where
+    W: AsyncWrite + Unpin,
 {
-    let config: &ServerConfig = &ctx.config;
+    let config = &ctx.config;
     let limits = &config.limits;
     let stall_limit = config.write_timeout.min(limits.slow_reader_timeout);
     let mut batch = Batch::default();
-    let mut scratch = BytesMut::with_capacity(512);
+    let mut frames = Frames::default();
     let mut ping =
         tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
     // A client that answers no ping for this long is not reading, even while the kernel
@@ -77,77 +104,110 @@ async fn write_until_closed<S>(
             _ = outbox.next_batch(&mut batch) => Wake::Batch,
             _ = ping.tick() => Wake::Ping,
         };
-        if let Wake::Ping = wake {
-            if outbox.take_pong() {
-                last_pong = Instant::now();
-            } else if last_pong.elapsed() > pong_deadline {
-                tracing::info!("closing a client that answers no pings (4003)");
-                ctx.counters().hit(LimitReason::NoPong);
-                tally.code = Some(close_code::TOO_SLOW);
-                let close = CloseFrame {
-                    code: close_code::TOO_SLOW.into(),
-                    reason: "client too slow: it answers no pings".into(),
-                };
-                let send = sink.send(Message::Close(Some(close)));
-                let _ = timeout(limits.close_timeout, send).await;
-                return;
+        let mut last = false;
+        match wake {
+            Wake::Ping => {
+                if outbox.take_pong() {
+                    last_pong = Instant::now();
+                }
+                if last_pong.elapsed() > pong_deadline {
+                    tracing::info!("closing a client that answers no pings (4003)");
+                    ctx.counters().hit(LimitReason::NoPong);
+                    tally.code = Some(close_code::TOO_SLOW);
+                    frames.close(close_code::TOO_SLOW, "client too slow: it answers no pings");
+                    last = true;
+                } else {
+                    frames.ping();
+                }
+            }
+            Wake::Batch => {
+                // tungstenite's pongs, or its reply to the client's close: after a close
+                // nothing more may be sent.
+                if !batch.control.is_empty() {
+                    let close = ws_frame::find_close(&batch.control);
+                    frames.raw(std::mem::take(&mut batch.control));
+                    if let Some(code) = close {
+                        tally.code = Some(code);
+                        last = true;
+                    }
+                }
+                if !last {
+                    frames.batch(&mut batch, outbox.codec(), &tally.wire);
+                    if let Some(close) = batch.close.take() {
+                        tally.code = Some(close.code);
+                        frames.close(close.code, close.reason);
+                        last = true;
+                    }
+                }
             }
         }
-        let write = async {
-            match wake {
-                Wake::Batch => {
-                    let codec = outbox.codec();
-                    write_batch(sink, &mut batch, codec, &mut scratch, &tally.wire).await
-                }
-                Wake::Ping => sink.send(Message::Ping(Bytes::new())).await,
-            }
+        let limit = if last {
+            stall_limit.min(limits.close_timeout)
+        } else {
+            stall_limit
         };
-        // At shutdown, a write still pending gets only the close timeout.
-        let shutting_down = async {
-            ctx.shutdown.cancelled().await;
-            tokio::time::sleep(limits.close_timeout).await;
-        };
-        // Biased, the write first: it usually completes at once, and the shutdown branch
-        // (the server-wide token's lock) is then never polled.
-        let wrote = tokio::select! {
-            biased;
-            wrote = timeout(stall_limit, write) => match wrote {
-                Ok(Ok(())) => Wrote::Done,
-                Ok(Err(error)) => Wrote::Failed(error),
-                Err(_) => Wrote::Stalled,
-            },
-            () = shutting_down => Wrote::ShutDown,
-        };
-        match wrote {
+        match write_frames(io, &mut frames, limit, ctx, limits.close_timeout).await {
             Wrote::Done => {}
             Wrote::Failed(error) => {
                 tracing::debug!(%error, "connection write failed");
                 return;
             }
+            Wrote::Stalled if last => return,
             Wrote::Stalled => {
                 tracing::info!("closing a client that stopped reading (4003)");
                 ctx.counters().hit(LimitReason::SlowReader);
                 tally.code = Some(close_code::TOO_SLOW);
-                let close = CloseFrame {
-                    code: close_code::TOO_SLOW.into(),
-                    reason: "client too slow: its state went unsent".into(),
-                };
-                let send = sink.send(Message::Close(Some(close)));
-                let _ = timeout(limits.close_timeout, send).await;
+                // Whatever part of the batch is still unwritten goes first, so the close
+                // frame never lands inside another frame.
+                frames.close(
+                    close_code::TOO_SLOW,
+                    "client too slow: its state went unsent",
+                );
+                let close_timeout = limits.close_timeout;
+                let _ = write_frames(io, &mut frames, close_timeout, ctx, close_timeout).await;
                 return;
             }
             Wrote::ShutDown => return,
         }
-        if let Some(close) = batch.close.take() {
-            tally.code = Some(close.code);
-            let frame = CloseFrame {
-                code: close.code.into(),
-                reason: close.reason.into(),
-            };
-            let send = sink.send(Message::Close(Some(frame)));
-            let _ = timeout(stall_limit.min(limits.close_timeout), send).await;
+        if last {
             return;
         }
+        frames.release_if_large();
+    }
+}
+
+/// Writes everything in `frames`: first at once (no timer: the usual case), and only if
+/// the socket cannot take it all, raced against `limit` and, after shutdown began, the
+/// close timeout.
+async fn write_frames<W>(
+    io: &mut W,
+    frames: &mut Frames,
+    limit: Duration,
+    ctx: &Context,
+    close_timeout: Duration,
+) -> Wrote
+where
+    W: AsyncWrite + Unpin,
+{
+    frames.seal();
+    let mut write = pin!(poll_fn(|cx| frames.poll_write_all(Pin::new(&mut *io), cx)));
+    match write.as_mut().now_or_never() {
+        Some(Ok(())) => return Wrote::Done,
+        Some(Err(error)) => return Wrote::Failed(error),
+        None => {}
+    }
+    let shutting_down = async {
+        ctx.shutdown.cancelled().await;
+        tokio::time::sleep(close_timeout).await;
+    };
+    tokio::select! {
+        biased;
+        wrote = timeout(limit, write) => match wrote {
+            Ok(Ok(())) => Wrote::Done,
+            Ok(Err(error)) => Wrote::Failed(error),
+            Err(_) => Wrote::Stalled,
+        },
+        () = shutting_down => Wrote::ShutDown,
     }
 }
 
@@ -164,61 +224,338 @@ impl Drop for CloseTally {
     }
 }
 
-/// Why the writer woke up.
-enum Wake {
-    Batch,
-    Ping,
+thread_local! {
+    /// Where a state's envelope is encoded before its header is known; one per thread,
+    /// so connections carry no buffer of their own for it.
+    static ENVELOPE: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::with_capacity(64));
 }
 
-/// Feeds a batch's frames (events before the state, the state, events after it) and flushes
-/// once. A close request in the batch is left for the caller.
-async fn write_batch<S>(
-    sink: &mut SplitSink<WebSocketStream<S>, Message>,
-    batch: &mut Batch,
-    codec: Codec,
-    scratch: &mut BytesMut,
-    wire: &WireCounters,
-) -> Result<(), tungstenite::Error>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let state = batch.state.take();
-    let split = batch.state_position.min(batch.events.len());
-    for frame in batch.events.drain(..split) {
-        wire.sent(codec, &frame);
-        sink.feed(Message::Binary(frame)).await?;
-    }
-    if let Some(state) = state {
-        let frame = encode_snapshot(codec, state, scratch);
-        wire.sent(codec, &frame);
-        sink.feed(Message::Binary(frame)).await?;
-    }
-    for frame in batch.events.drain(..) {
-        wire.sent(codec, &frame);
-        sink.feed(Message::Binary(frame)).await?;
-    }
-    sink.flush().await
+/// Framed bytes waiting to be written, in order: `parts` first, then `small`. Public for
+/// the `send_path` bench, which drives the writer's per-client path with it.
+#[derive(Default)]
+pub struct Frames {
+    /// Headers and small payloads, copied.
+    small: BytesMut,
+    /// Sealed runs of `small` and large shared payloads, in write order.
+    parts: VecDeque<Bytes>,
 }
 
-/// Wraps a shared view in this client's `Snapshot` envelope. The scratch buffer's memory is
-/// reused once the previous frame has been written, so steady state allocates nothing.
-fn encode_snapshot(codec: Codec, state: StateFrame, scratch: &mut BytesMut) -> Bytes {
-    let msg = match state.base_tick {
-        None => ServerMsg::Snapshot {
-            tick: state.tick,
-            input_seq: state.input_seq,
-            state: state.body,
-        },
-        Some(base_tick) => ServerMsg::Delta {
-            tick: state.tick,
-            base_tick,
-            input_seq: state.input_seq,
-            delta: state.body,
-        },
-    };
-    scratch.clear();
-    if let Err(error) = codec.encode_into(&msg, scratch) {
-        tracing::error!(%error, "failed to encode a snapshot");
+impl Frames {
+    /// Frames a batch: events queued before the state, the state, the rest of the events.
+    /// The close request is left to the caller.
+    pub fn batch(&mut self, batch: &mut Batch, codec: Codec, wire: &WireCounters) {
+        let state = batch.state.take();
+        let split = batch.state_position.min(batch.events.len());
+        for frame in batch.events.drain(..split) {
+            wire.sent(codec, &frame);
+            self.binary(frame);
+        }
+        if let Some(state) = state {
+            self.state(codec, &state, wire);
+        }
+        for frame in batch.events.drain(..) {
+            wire.sent(codec, &frame);
+            self.binary(frame);
+        }
     }
-    scratch.split().freeze()
+
+    /// One binary message whose payload is `payload`.
+    pub fn binary(&mut self, payload: Bytes) {
+        self.reserve();
+        ws_frame::put_header(&mut self.small, OP_BINARY, payload.len());
+        self.payload(payload);
+    }
+
+    /// One state message: this client's envelope around the shared body.
+    pub fn state(&mut self, codec: Codec, state: &StateFrame, wire: &WireCounters) {
+        self.reserve();
+        ENVELOPE.with(|envelope| {
+            let mut envelope = envelope.borrow_mut();
+            envelope.clear();
+            ws_frame::put_state_prefix(codec, state, &mut envelope);
+            let len = envelope.len() + state.body.len();
+            wire.sent_head(codec, &envelope, len);
+            ws_frame::put_header(&mut self.small, OP_BINARY, len);
+            self.small.extend_from_slice(&envelope);
+        });
+        self.payload(state.body.clone());
+    }
+
+    /// Frames tungstenite already built (pongs, a close reply).
+    fn raw(&mut self, frames: Bytes) {
+        self.payload(frames);
+    }
+
+    fn ping(&mut self) {
+        self.reserve();
+        ws_frame::put_ping(&mut self.small);
+    }
+
+    fn close(&mut self, code: u16, reason: &str) {
+        self.reserve();
+        ws_frame::put_close(&mut self.small, code, reason);
+    }
+
+    fn reserve(&mut self) {
+        if self.small.capacity() == 0 {
+            self.small.reserve(FRAME_BUFFER);
+        }
+    }
+
+    /// Copies a small payload behind its header; a large one becomes its own part.
+    fn payload(&mut self, payload: Bytes) {
+        if payload.len() < VECTOR_MIN {
+            self.small.extend_from_slice(&payload);
+        } else {
+            self.seal();
+            self.parts.push_back(payload);
+        }
+    }
+
+    /// Moves what `small` holds to the end of `parts`. The split-off bytes share `small`'s
+    /// allocation, which `small` takes back once they have been written and dropped.
+    fn seal(&mut self) {
+        if !self.small.is_empty() {
+            self.parts.push_back(self.small.split().freeze());
+        }
+    }
+
+    /// Writes what is framed to `io` as the writer's first try does: at once, without
+    /// waiting. Returns whether all of it was written. For benches.
+    ///
+    /// # Errors
+    ///
+    /// The write's error.
+    pub fn write_now<W: AsyncWrite + Unpin>(&mut self, io: &mut W) -> io::Result<bool> {
+        self.seal();
+        let waker = futures_util::task::noop_waker();
+        let mut cx = TaskContext::from_waker(&waker);
+        let done = match self.poll_write_all(Pin::new(io), &mut cx) {
+            Poll::Ready(result) => result.map(|()| true),
+            Poll::Pending => Ok(false),
+        };
+        self.release_if_large();
+        done
+    }
+
+    /// Gives back a frame buffer that grew large for one batch.
+    fn release_if_large(&mut self) {
+        if self.small.capacity() > KEEP_BUFFER {
+            self.small = BytesMut::new();
+        }
+    }
+
+    /// Whether nothing is waiting.
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.parts.is_empty() && self.small.is_empty()
+    }
+
+    /// Writes the sealed parts until all are written or the socket would block.
+    fn poll_write_all<W>(
+        &mut self,
+        mut io: Pin<&mut W>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<io::Result<()>>
+    where
+        W: AsyncWrite,
+    {
+        while let Some(first) = self.parts.front() {
+            let written = if self.parts.len() > 1 && io.is_write_vectored() {
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let mut count = 0;
+                for (slot, part) in slices.iter_mut().zip(&self.parts) {
+                    *slot = IoSlice::new(part);
+                    count += 1;
+                }
+                io.as_mut().poll_write_vectored(cx, &slices[..count])
+            } else {
+                io.as_mut().poll_write(cx, first)
+            };
+            let mut n = match written {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => n,
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Pending => return Poll::Pending,
+            };
+            while n > 0 {
+                let Some(part) = self.parts.front_mut() else {
+                    break;
+                };
+                if n < part.len() {
+                    part.advance(n);
+                    n = 0;
+                } else {
+                    n -= part.len();
+                    self.parts.pop_front();
+                }
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ServerMsg;
+    use std::io::Cursor;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::{Role, WebSocket};
+
+    /// A sink that takes at most `chunk` bytes per write, to exercise partial writes.
+    struct Trickle {
+        written: Vec<u8>,
+        chunk: usize,
+        vectored: bool,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _cx: &mut TaskContext<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let n = buf.len().min(self.chunk);
+            self.written.extend_from_slice(&buf[..n]);
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            _cx: &mut TaskContext<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let mut left = self.chunk;
+            let mut n = 0;
+            for buf in bufs {
+                let take = buf.len().min(left);
+                self.written.extend_from_slice(&buf[..take]);
+                left -= take;
+                n += take;
+            }
+            Poll::Ready(Ok(n))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            self.vectored
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn batches_read_back_in_order_through_tungstenite_with_partial_writes() {
+        let wire = WireCounters::default();
+        for codec in [Codec::Bincode, Codec::MsgPack] {
+            for (chunk, vectored) in [(1, false), (7, true), (100_000, true), (3, true)] {
+                let big = Bytes::from(vec![7u8; 3 * VECTOR_MIN]);
+                let state = StateFrame {
+                    tick: 42,
+                    base_tick: Some(40),
+                    input_seq: 9,
+                    body: big.clone(),
+                };
+                let mut batch = Batch {
+                    events: vec![
+                        Bytes::from_static(b"first"),
+                        big.clone(),
+                        Bytes::from_static(b"last"),
+                    ],
+                    state: Some(state.clone()),
+                    state_position: 2,
+                    close: None,
+                    control: Bytes::new(),
+                };
+                let mut frames = Frames::default();
+                frames.ping();
+                frames.batch(&mut batch, codec, &wire);
+                frames.close(1000, "bye");
+                frames.seal();
+                let mut sink = Trickle {
+                    written: Vec::new(),
+                    chunk,
+                    vectored,
+                };
+                let waker = futures_util::task::noop_waker();
+                let mut cx = TaskContext::from_waker(&waker);
+                match frames.poll_write_all(Pin::new(&mut sink), &mut cx) {
+                    Poll::Ready(Ok(())) => {}
+                    other => panic!("write did not finish: {other:?}"),
+                }
+                assert!(frames.is_empty());
+                let mut ws =
+                    WebSocket::from_raw_socket(Cursor::new(sink.written), Role::Client, None);
+                let mut read = Vec::new();
+                while let Ok(message) = ws.read() {
+                    read.push(message);
+                }
+                let envelope = codec
+                    .encode(&ServerMsg::Delta {
+                        tick: 42,
+                        base_tick: 40,
+                        input_seq: 9,
+                        delta: big.clone(),
+                    })
+                    .unwrap();
+                assert_eq!(read.len(), 6, "{codec:?} chunk {chunk}");
+                assert_eq!(read[0], Message::Ping(Bytes::new()));
+                assert_eq!(read[1], Message::Binary(Bytes::from_static(b"first")));
+                assert_eq!(read[2], Message::Binary(big.clone()));
+                assert_eq!(read[3], Message::Binary(envelope));
+                assert_eq!(read[4], Message::Binary(Bytes::from_static(b"last")));
+                assert!(matches!(&read[5], Message::Close(Some(f)) if f.reason.as_str() == "bye"));
+            }
+        }
+    }
+
+    #[test]
+    fn the_frame_buffer_is_reused_once_written() {
+        let wire = WireCounters::default();
+        let mut frames = Frames::default();
+        let mut sink = Trickle {
+            written: Vec::new(),
+            chunk: usize::MAX,
+            vectored: true,
+        };
+        let waker = futures_util::task::noop_waker();
+        let mut cx = TaskContext::from_waker(&waker);
+        let state = StateFrame {
+            tick: 1,
+            base_tick: None,
+            input_seq: 0,
+            body: Bytes::from_static(&[1; 12]),
+        };
+        let mut base = None;
+        for tick in 0..1000 {
+            frames.state(
+                Codec::Bincode,
+                &StateFrame {
+                    tick,
+                    ..state.clone()
+                },
+                &wire,
+            );
+            frames.seal();
+            let at = frames.parts.front().map(|p| p.as_ptr() as usize).unwrap();
+            // Every frame lands in the one allocation made for the first.
+            let base = *base.get_or_insert(at);
+            assert!(
+                (base..base + FRAME_BUFFER).contains(&at),
+                "tick {tick}: a new allocation"
+            );
+            assert!(
+                frames
+                    .poll_write_all(Pin::new(&mut sink), &mut cx)
+                    .is_ready()
+            );
+            frames.release_if_large();
+        }
+    }
 }

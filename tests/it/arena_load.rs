@@ -55,3 +55,28 @@ async fn a_short_arena_load_has_no_errors_and_every_delta_has_its_base() -> Resu
     server.shutdown().await;
     Ok(())
 }
+
+/// With checks off (the capacity runs' light driver) bots still count every state and
+/// acknowledge the newest tick, so the server goes on sending deltas, not full snapshots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_checks_bots_count_states_and_still_get_deltas() -> Result<()> {
+    let mut config = test_config();
+    config.tick_hz = 30;
+    config.matching.fill_wait = Duration::from_millis(100);
+    let server = start(config).await;
+    let url = format!("ws://{}/", server.local_addr());
+    let load = ArenaLoad::start(ArenaLoadConfig {
+        settle: Duration::ZERO,
+        timeout: WAIT,
+        checks: false,
+        ..ArenaLoadConfig::arena(url, 8, Duration::from_secs(3))
+    });
+    let tally = load.finish().await;
+    assert_eq!(tally.errors, 0, "errors: {:?}", tally.error_samples);
+    assert_eq!(tally.per_client_updates.len(), 8, "every bot played");
+    assert_eq!(tally.counts.prediction_checks, 0, "checks were off");
+    assert!(tally.counts.deltas > 0, "acknowledgements made no deltas");
+    wait_for_stats(&server, Stats::default()).await?;
+    server.shutdown().await;
+    Ok(())
+}

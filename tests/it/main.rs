@@ -23,6 +23,7 @@ mod metrics;
 mod node_suite;
 mod private_rooms;
 mod protocol_vectors;
+mod python_client;
 mod reconnect;
 mod replay;
 mod robustness;

@@ -1,0 +1,184 @@
+//! A WebSocket connection's socket, split between its reader and its writer.
+//!
+//! After the HTTP upgrade the connection's byte stream is taken back from hyper: a plain TCP
+//! stream is split into its owned halves (no lock between them); anything else (TLS) is
+//! split with [`tokio::io::split`]. Bytes hyper had already read past the request are
+//! served first.
+//!
+//! The **read half** becomes a [`ReaderIo`], under tokio-tungstenite, which reads and checks
+//! every client frame and answers pings and close frames by *writing* them. Those writes
+//! never reach the socket directly: [`ReaderIo`] hands them to the connection's outbox as
+//! raw control frames, and the writer sends them in its next batch. The writer is the only
+//! one to write to the **write half**, so frames never interleave.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use crate::outbox::Outbox;
+
+/// The read half of a connection's stream.
+pub(crate) enum ConnRead {
+    Tcp(OwnedReadHalf),
+    Other(ReadHalf<TokioIo<Upgraded>>),
+}
+
+/// The write half of a connection's stream, owned by its writer.
+pub(crate) enum ConnWrite {
+    Tcp(OwnedWriteHalf),
+    Other(WriteHalf<TokioIo<Upgraded>>),
+}
+
+/// Splits an upgraded connection. Returns the read half, the bytes already read from it,
+/// and the write half.
+pub(crate) fn split(upgraded: Upgraded) -> (ConnRead, Bytes, ConnWrite) {
+    match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => {
+            let (read, write) = parts.io.into_inner().into_split();
+            // `read_buf` is a view of hyper's whole read buffer (8 KiB or more): keeping it
+            // would keep that buffer alive for the connection's life. The few bytes read
+            // ahead (usually a `Hello`, or none) are copied out instead.
+            let ahead = Bytes::copy_from_slice(&parts.read_buf);
+            (ConnRead::Tcp(read), ahead, ConnWrite::Tcp(write))
+        }
+        Err(upgraded) => {
+            let (read, write) = tokio::io::split(TokioIo::new(upgraded));
+            (ConnRead::Other(read), Bytes::new(), ConnWrite::Other(write))
+        }
+    }
+}
+
+impl AsyncRead for ConnRead {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ConnRead::Tcp(read) => Pin::new(read).poll_read(cx, buf),
+            ConnRead::Other(read) => Pin::new(read).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ConnWrite {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ConnWrite::Tcp(write) => Pin::new(write).poll_write(cx, buf),
+            ConnWrite::Other(write) => Pin::new(write).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ConnWrite::Tcp(write) => Pin::new(write).poll_write_vectored(cx, bufs),
+            ConnWrite::Other(write) => Pin::new(write).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            ConnWrite::Tcp(write) => write.is_write_vectored(),
+            ConnWrite::Other(write) => write.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ConnWrite::Tcp(write) => Pin::new(write).poll_flush(cx),
+            ConnWrite::Other(write) => Pin::new(write).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ConnWrite::Tcp(write) => Pin::new(write).poll_shutdown(cx),
+            ConnWrite::Other(write) => Pin::new(write).poll_shutdown(cx),
+        }
+    }
+}
+
+/// What tokio-tungstenite reads from and "writes" to: reads come from the socket (after
+/// the bytes hyper had read ahead); writes (pongs, close replies, already framed) go to the
+/// outbox for the writer to send.
+pub(crate) struct ReaderIo {
+    read: ConnRead,
+    ahead: Bytes,
+    outbox: Arc<Outbox>,
+}
+
+impl ReaderIo {
+    pub(crate) fn new(read: ConnRead, ahead: Bytes, outbox: Arc<Outbox>) -> ReaderIo {
+        ReaderIo {
+            read,
+            ahead,
+            outbox,
+        }
+    }
+}
+
+impl AsyncRead for ReaderIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.ahead.has_remaining() {
+            let n = this.ahead.len().min(buf.remaining());
+            buf.put_slice(&this.ahead[..n]);
+            this.ahead.advance(n);
+            if this.ahead.is_empty() {
+                // Let go of the copy's memory.
+                this.ahead = Bytes::new();
+            }
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.read).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ReaderIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        // Closed, or the client made us queue too many control frames (the outbox is
+        // then closing the connection): the bytes are dropped, and the writer's close
+        // ends the connection.
+        self.outbox.push_control(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl ReaderIo {
+    /// The socket's read half, to drain after the close.
+    pub(crate) fn read_half(&mut self) -> &mut ConnRead {
+        &mut self.read
+    }
+}
