@@ -156,15 +156,45 @@ fn main() -> anyhow::Result<()> {
             serve(*args, from_env)
         }
         Command::Replay(args) => {
-            let bytes = std::fs::read(&args.file)
-                .with_context(|| format!("cannot read {}", args.file.display()))?;
+            let (bytes, name) = replay_bytes(&args)?;
             let registry = ticksync::engine::GameRegistry::builtin();
             let verified = ticksync::replay::verify(&bytes, &registry)
-                .with_context(|| format!("{} does not verify", args.file.display()))?;
+                .with_context(|| format!("{name} does not verify"))?;
             println!("{verified}");
             Ok(())
         }
     }
+}
+
+/// The replay `ticksync replay` checks: a file's bytes, or a stored match's. Returns them
+/// with how to name them in messages.
+fn replay_bytes(args: &ticksync::replay::ReplayFileArgs) -> anyhow::Result<(Vec<u8>, String)> {
+    if let Some(file) = &args.file {
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        return Ok((bytes, file.display().to_string()));
+    }
+    let id = args.match_id.context("give a replay FILE or --match ID")?;
+    let database: ticksync::storage::Database = args
+        .database
+        .parse()
+        .map_err(|e: ticksync::storage::StorageError| anyhow::anyhow!("--database: {e}"))?;
+    if matches!(database, ticksync::storage::Database::None) {
+        anyhow::bail!("--match needs a database (--database sqlite://PATH or postgres://...)");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let config = ticksync::storage::StorageConfig {
+        database,
+        ..ticksync::storage::StorageConfig::default()
+    };
+    let bytes = runtime.block_on(async {
+        let storage = ticksync::storage::Storage::open(&config).await?;
+        storage.replay(id).await
+    })?;
+    let bytes = bytes.with_context(|| format!("match {id} has no stored replay"))?;
+    Ok((bytes, format!("match {id}")))
 }
 
 /// Checks that `addr` has the `HOST:PORT` form (`[v6]:PORT` for IPv6), before resolving.

@@ -43,9 +43,22 @@ impl ReplayArgs {
     }
 }
 
-/// `ticksync replay`'s arguments.
+/// `ticksync replay`'s arguments: a replay file, or a match stored in a database.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReplayFileArgs {
-    /// A replay as the server stores and serves it (zstd-compressed log).
-    pub file: PathBuf,
+    /// A replay as the server stores and serves it (zstd-compressed log), e.g. saved from
+    /// `GET /matches/{id}/replay`.
+    #[arg(required_unless_present = "match_id", conflicts_with = "match_id")]
+    pub file: Option<PathBuf>,
+    /// The id of a finished match whose replay is read from `--database`.
+    #[arg(long = "match", value_name = "ID")]
+    pub match_id: Option<u64>,
+    /// The database `--match` reads from (as `ticksync serve --database`).
+    #[arg(
+        long,
+        env = "TICKSYNC_DATABASE",
+        hide_env_values = true,
+        default_value = "sqlite://./ticksync.db"
+    )]
+    pub database: String,
 }

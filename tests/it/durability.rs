@@ -124,6 +124,30 @@ async fn confirmed_results_survive_sigkill() -> Result<()> {
         ids.len()
     );
     drop(restarted);
+    // A confirmed match's stored replay verifies with `ticksync replay --match`, and an id
+    // that names no match is an error.
+    let database = format!("sqlite://{}", db.display());
+    let replay = |id: u64| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ticksync"))
+            .args([
+                "replay",
+                "--match",
+                &id.to_string(),
+                "--database",
+                &database,
+            ])
+            .output()
+    };
+    let first = *ids.first().context("no confirmed match")?;
+    let verified = replay(first)?;
+    ensure!(
+        verified.status.success(),
+        "match {first} did not verify: {}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    ensure!(!verified.stdout.is_empty(), "no outcome printed");
+    let missing = replay(u64::from(u32::MAX) * 4096)?;
+    ensure!(!missing.status.success(), "an unknown match verified");
     assert_eq!(integrity(&db).await?, "ok");
     Ok(())
 }
