@@ -160,12 +160,14 @@ async fn a_ranked_game_is_recorded_and_moves_both_ratings() -> Result<()> {
         assert_eq!(detail["ranked"], true);
         assert_eq!(detail["settings"]["ranked"], true);
         assert!(detail["ticks"].as_u64().is_some_and(|t| t > 0));
+        // Replays are recorded by default: the match's is served as bytes.
+        let replay = http_get(addr, &format!("/matches/{id}/replay")).await?;
+        assert_eq!(replay.status, 200);
         assert_eq!(
-            http_get(addr, &format!("/matches/{id}/replay"))
-                .await?
-                .status,
-            404
+            replay.content_type.as_deref(),
+            Some("application/octet-stream")
         );
+        assert!(!replay.body.is_empty());
         assert_eq!(http_get(addr, "/matches/999999").await?.status, 404);
 
         let board = get_json(addr, "/leaderboard?game=tictactoe&limit=5").await?;
