@@ -242,17 +242,7 @@ impl Lobby {
         let entry = self.game(game)?;
         let limit = limit.min(MAX_LEADERBOARD_ROWS);
         match self.shared.storage.leaderboard(entry.name, limit).await {
-            Ok(rows) => Ok(rows
-                .iter()
-                .map(|row| LeaderboardRow {
-                    rank: row.rank,
-                    player: row.player.clone(),
-                    name: row.name.clone(),
-                    rating: row.rating,
-                    games: row.games,
-                    wins: row.wins,
-                })
-                .collect()),
+            Ok(rows) => Ok(rows.as_ref().clone()),
             Err(StorageError::Disabled) => Err(ErrorCode::NoRecords),
             Err(error) => {
                 tracing::warn!(%error, "reading a leaderboard failed");

@@ -2,6 +2,7 @@
 //! replay, and leaderboards (cached a second per game). Each read is bounded by
 //! [`READ_TIMEOUT`](super::READ_TIMEOUT).
 
+use crate::protocol::LeaderboardRow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -86,25 +87,8 @@ pub struct MatchPage {
     pub next: Option<u64>,
 }
 
-/// A leaderboard row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LeaderRow {
-    /// 1 for the best.
-    pub rank: u32,
-    /// The player's key.
-    pub player: String,
-    /// The name shown.
-    pub name: String,
-    /// The rating, rounded.
-    pub rating: u16,
-    /// Ranked games played.
-    pub games: u32,
-    /// Of which won.
-    pub wins: u32,
-}
-
 /// Leaderboards by game, each with when it was read.
-pub(crate) type BoardCache = HashMap<String, (Instant, Arc<Vec<LeaderRow>>)>;
+pub(crate) type BoardCache = HashMap<String, (Instant, Arc<Vec<LeaderboardRow>>)>;
 
 type MatchRow = (i64, String, i64, i64, i64, i64, Option<i64>, String, i64);
 
@@ -312,7 +296,7 @@ impl Storage {
         &self,
         game: &str,
         limit: usize,
-    ) -> Result<Arc<Vec<LeaderRow>>, StorageError> {
+    ) -> Result<Arc<Vec<LeaderboardRow>>, StorageError> {
         let db = self.db()?;
         let cached = {
             let boards = db.boards.lock().unwrap_or_else(|e| e.into_inner());
@@ -337,10 +321,10 @@ impl Storage {
                     .fetch_all(&db.pool),
                 )
                 .await?;
-                let rows: Arc<Vec<LeaderRow>> = Arc::new(
+                let rows: Arc<Vec<LeaderboardRow>> = Arc::new(
                     rows.into_iter()
                         .enumerate()
-                        .map(|(i, (player, name, rating, games, wins))| LeaderRow {
+                        .map(|(i, (player, name, rating, games, wins))| LeaderboardRow {
                             rank: i as u32 + 1,
                             player,
                             name,
