@@ -32,11 +32,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::engine::{Engine, EngineConfig, GameRegistry, Member, NewRoom, RoomObserver};
 use crate::limits::{InboxShare, LimitCounters};
-use crate::protocol::{
-    ErrorCode, LeaderboardRow, MAX_LEADERBOARD_ROWS, RoomId, RoomSettings, RoomSummary, SessionId,
-    close_code,
-};
-use crate::storage::{Storage, StorageError};
+use crate::protocol::{ErrorCode, RoomId, RoomSettings, RoomSummary, SessionId, close_code};
+use crate::storage::Storage;
 use matchmaker::{MatchCmd, Matchmaker};
 
 /// Lobby settings.
@@ -222,58 +219,6 @@ impl Lobby {
     /// The engine under this lobby.
     pub fn engine(&self) -> &Engine {
         &self.shared.engine
-    }
-
-    /// Where results are kept.
-    pub fn storage(&self) -> &Storage {
-        &self.shared.storage
-    }
-
-    /// The best players of `game`, at most `limit` (and [`MAX_LEADERBOARD_ROWS`]).
-    ///
-    /// # Errors
-    /// [`ErrorCode::UnknownGame`], [`ErrorCode::NoRecords`] (no database),
-    /// [`ErrorCode::RecordsUnavailable`] (the database did not answer in time).
-    pub async fn leaderboard(
-        &self,
-        game: &str,
-        limit: usize,
-    ) -> Result<Vec<LeaderboardRow>, ErrorCode> {
-        let entry = self.game(game)?;
-        let limit = limit.min(MAX_LEADERBOARD_ROWS);
-        match self.shared.storage.leaderboard(entry.name, limit).await {
-            Ok(rows) => Ok(rows.as_ref().clone()),
-            Err(StorageError::Disabled) => Err(ErrorCode::NoRecords),
-            Err(error) => {
-                tracing::warn!(%error, "reading a leaderboard failed");
-                Err(ErrorCode::RecordsUnavailable)
-            }
-        }
-    }
-
-    /// The session's rating in `game` for matchmaking: its stored rating (read from the
-    /// database once per session and game, then kept up to date by each commit), or the
-    /// session's own rating (token or default) when none is stored, for guests, or when
-    /// the database does not answer in time.
-    async fn match_rating(&self, session: &Session, game: &'static str) -> u16 {
-        if let Some(rating) = session.lock().game_rating(game) {
-            return rating;
-        }
-        let storage = &self.shared.storage;
-        if !storage.enabled() || session.identity().is_none() {
-            return session.lock().rating;
-        }
-        match storage.rating(&session.player_key(), game).await {
-            Ok(Some(rating)) => {
-                session.lock().set_game_rating(game, rating);
-                rating
-            }
-            Ok(None) => session.lock().rating,
-            Err(error) => {
-                tracing::debug!(%error, "no stored rating; matching with the session's");
-                session.lock().rating
-            }
-        }
     }
 
     /// Limit hits by reason, shared by every connection.

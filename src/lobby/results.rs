@@ -15,10 +15,65 @@
 use std::sync::Arc;
 
 use crate::engine::FinishedGame;
-use crate::protocol::ServerMsg;
-use crate::storage::{Committed, MatchPlayer, MatchRecord, ResultListener};
+use crate::protocol::{ErrorCode, LeaderboardRow, MAX_LEADERBOARD_ROWS, ServerMsg};
+use crate::storage::{Committed, MatchPlayer, MatchRecord, ResultListener, Storage, StorageError};
 
-use super::SessionTable;
+use super::{Lobby, Session, SessionTable};
+
+/// What the lobby reads back from storage: leaderboards and stored ratings.
+impl Lobby {
+    /// Where results are kept.
+    pub fn storage(&self) -> &Storage {
+        &self.shared.storage
+    }
+
+    /// The best players of `game`, at most `limit` (and [`MAX_LEADERBOARD_ROWS`]).
+    ///
+    /// # Errors
+    /// [`ErrorCode::UnknownGame`], [`ErrorCode::NoRecords`] (no database),
+    /// [`ErrorCode::RecordsUnavailable`] (the database did not answer in time).
+    pub async fn leaderboard(
+        &self,
+        game: &str,
+        limit: usize,
+    ) -> Result<Vec<LeaderboardRow>, ErrorCode> {
+        let entry = self.game(game)?;
+        let limit = limit.min(MAX_LEADERBOARD_ROWS);
+        match self.shared.storage.leaderboard(entry.name, limit).await {
+            Ok(rows) => Ok(rows.as_ref().clone()),
+            Err(StorageError::Disabled) => Err(ErrorCode::NoRecords),
+            Err(error) => {
+                tracing::warn!(%error, "reading a leaderboard failed");
+                Err(ErrorCode::RecordsUnavailable)
+            }
+        }
+    }
+
+    /// The session's rating in `game` for matchmaking: its stored rating (read from the
+    /// database once per session and game, then kept up to date by each commit), or the
+    /// session's own rating (token or default) when none is stored, for guests, or when
+    /// the database does not answer in time.
+    pub(super) async fn match_rating(&self, session: &Session, game: &'static str) -> u16 {
+        if let Some(rating) = session.lock().game_rating(game) {
+            return rating;
+        }
+        let storage = &self.shared.storage;
+        if !storage.enabled() || session.identity().is_none() {
+            return session.lock().rating;
+        }
+        match storage.rating(&session.player_key(), game).await {
+            Ok(Some(rating)) => {
+                session.lock().set_game_rating(game, rating);
+                rating
+            }
+            Ok(None) => session.lock().rating,
+            Err(error) => {
+                tracing::debug!(%error, "no stored rating; matching with the session's");
+                session.lock().rating
+            }
+        }
+    }
+}
 
 /// The record of `game`, with each session's player looked up in `sessions`.
 pub(super) fn record_of(game: FinishedGame, sessions: &SessionTable) -> MatchRecord {
