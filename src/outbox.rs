@@ -14,6 +14,13 @@
 //!   holds at most capacity plus one log's worth, and a long replay never makes a client
 //!   that reads normally look slow. The writer streams them like any other frames.
 //!
+//!   An event may be pushed **unhurried** ([`Outbox::push_unhurried`]): it is queued like
+//!   any other but does not wake the writer, so it goes out with the connection's next
+//!   write instead of costing a write of its own; whoever pushes it calls
+//!   [`Outbox::hurry`] after the wait it allows, which wakes the writer only if the frame
+//!   is still waiting. (Results announced after a database commit use this: a player in
+//!   their next game gets them with that game's next frame.)
+//!
 //! - **control**: WebSocket control frames that tungstenite wrote while reading (pongs to
 //!   the client's pings, the reply to its close), already framed. At most
 //!   [`CONTROL_BYTES`] may wait; past that the client is pinging faster than it reads, and
@@ -87,6 +94,8 @@ struct Inner {
     state: Option<StateFrame>,
     state_position: usize,
     close: Option<CloseReason>,
+    /// An unhurried event is queued and no write has taken it yet.
+    unhurried: bool,
 }
 
 /// One connection's outgoing frames. Shared as `Arc<Outbox>` between producers and the writer.
@@ -218,6 +227,26 @@ impl Outbox {
     /// Queues an encoded event frame. Returns `false` if the outbox is closed or was too
     /// full (in which case it is now closed with [`close_code::TOO_SLOW`]).
     pub fn push_event(&self, frame: Bytes) -> bool {
+        self.push_queued(frame, true)
+    }
+
+    /// Queues an encoded event frame without waking the writer: it is written with the
+    /// next frame that does, or at the latest when [`Outbox::hurry`] is called. Counts
+    /// towards the capacity like any event. Returns `false` as [`Outbox::push_event`].
+    pub fn push_unhurried(&self, frame: Bytes) -> bool {
+        self.push_queued(frame, false)
+    }
+
+    /// Wakes the writer if an unhurried event is still waiting. Returns whether one was.
+    pub fn hurry(&self) -> bool {
+        let waiting = std::mem::take(&mut self.lock().unhurried);
+        if waiting {
+            self.wake();
+        }
+        waiting
+    }
+
+    fn push_queued(&self, frame: Bytes, wake: bool) -> bool {
         let mut inner = self.lock();
         if inner.close.is_some() {
             return false;
@@ -235,6 +264,10 @@ impl Outbox {
             return false;
         }
         inner.events.push_back(frame);
+        if !wake {
+            inner.unhurried = true;
+            return true;
+        }
         drop(inner);
         self.wake();
         true
@@ -292,6 +325,17 @@ impl Outbox {
         }
     }
 
+    /// [`Outbox::push_msg`], unhurried (see [`Outbox::push_unhurried`]).
+    pub fn push_msg_unhurried(&self, msg: &ServerMsg) -> bool {
+        match self.codec.encode(msg) {
+            Ok(frame) => self.push_unhurried(frame),
+            Err(error) => {
+                tracing::error!(%error, "failed to encode a server message");
+                false
+            }
+        }
+    }
+
     /// Replaces the pending state with a newer one.
     pub fn set_state(&self, frame: StateFrame) {
         let mut inner = self.lock();
@@ -327,6 +371,7 @@ impl Outbox {
         let mut inner = self.lock();
         batch.events.extend(inner.events.drain(..));
         inner.replayed = 0;
+        inner.unhurried = false;
         batch.state = inner.state.take();
         batch.state_position = std::mem::take(&mut inner.state_position);
         batch.close = inner.close;
@@ -441,6 +486,39 @@ mod tests {
         // Outside a batch, pushes wake at once.
         outbox.push_event(Bytes::from_static(b"b"));
         assert!(outbox.wake.notify.notified().now_or_never().is_some());
+    }
+
+    #[test]
+    fn unhurried_events_wait_for_the_next_write_or_a_hurry() {
+        use futures_util::FutureExt;
+        let woken = |outbox: &Outbox| outbox.wake.notify.notified().now_or_never().is_some();
+        let outbox = Outbox::new(Codec::Bincode, 2);
+        assert!(outbox.push_unhurried(Bytes::from_static(b"u")));
+        assert!(
+            !woken(&outbox),
+            "an unhurried push does not wake the writer"
+        );
+        // The next frame that wakes the writer takes it along, in order.
+        outbox.set_state(frame(1));
+        assert!(woken(&outbox));
+        let mut batch = Batch::default();
+        outbox.take(&mut batch);
+        assert_eq!(batch.events, vec![Bytes::from_static(b"u")]);
+        assert_eq!(batch.state_position, 1, "the event came before the state");
+        assert!(!outbox.hurry(), "nothing left to hurry");
+        assert!(!woken(&outbox));
+
+        // Nothing else to write: a hurry wakes the writer, once.
+        assert!(outbox.push_unhurried(Bytes::from_static(b"v")));
+        assert!(outbox.hurry());
+        assert!(woken(&outbox));
+        assert!(!outbox.hurry());
+
+        // Unhurried events count towards the capacity like the rest.
+        let outbox = Outbox::new(Codec::Bincode, 1);
+        assert!(outbox.push_unhurried(Bytes::from_static(b"a")));
+        assert!(!outbox.push_unhurried(Bytes::from_static(b"b")));
+        assert!(outbox.is_closed());
     }
 
     #[tokio::test]

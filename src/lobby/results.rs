@@ -13,6 +13,7 @@
 //! [`Storage::submit`]: crate::storage::Storage::submit
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::engine::FinishedGame;
 use crate::protocol::{ErrorCode, LeaderboardRow, MAX_LEADERBOARD_ROWS, ServerMsg};
@@ -111,27 +112,52 @@ pub(super) fn record_of(game: FinishedGame, sessions: &SessionTable) -> MatchRec
     }
 }
 
+/// Longest a `RatingChanged` waits for the player's connection to write something else
+/// (see [`Notifier`]).
+pub(crate) const RATING_CHANGED_WAIT: Duration = Duration::from_millis(100);
+
 /// Tells players of their committed results.
+///
+/// A `RatingChanged` is in no hurry: it is pushed unhurried
+/// ([`Outbox::push_unhurried`](crate::outbox::Outbox::push_unhurried)), so it rides on
+/// the player's next frame (they are usually in their next game by the time their last
+/// one is committed) instead of costing a write of its own, and is sent by itself after
+/// [`RATING_CHANGED_WAIT`] if nothing else went out. One timer per committed batch, not
+/// one per player.
 pub(super) struct Notifier {
     pub(super) sessions: Arc<SessionTable>,
 }
 
 impl ResultListener for Notifier {
-    fn committed(&self, result: &Committed) {
-        for seat in &result.seats {
-            let Some(session) = self.sessions.get(seat.session) else {
-                continue;
-            };
-            let mut state = session.lock();
-            state.set_game_rating(&result.game, seat.rating);
-            if let Some(outbox) = state.outbox() {
-                outbox.push_msg(&ServerMsg::RatingChanged {
-                    match_id: result.match_id,
-                    game: result.game.clone(),
-                    previous: seat.previous,
-                    rating: seat.rating,
-                });
+    fn committed(&self, results: &[Committed]) {
+        let mut waiting = Vec::new();
+        for result in results {
+            for seat in &result.seats {
+                let Some(session) = self.sessions.get(seat.session) else {
+                    continue;
+                };
+                let mut state = session.lock();
+                state.set_game_rating(&result.game, seat.rating);
+                if let Some(outbox) = state.outbox() {
+                    let pushed = outbox.push_msg_unhurried(&ServerMsg::RatingChanged {
+                        match_id: result.match_id,
+                        game: result.game.clone(),
+                        previous: seat.previous,
+                        rating: seat.rating,
+                    });
+                    if pushed {
+                        waiting.push(outbox.clone());
+                    }
+                }
             }
+        }
+        if !waiting.is_empty() {
+            tokio::spawn(async move {
+                tokio::time::sleep(RATING_CHANGED_WAIT).await;
+                for outbox in waiting {
+                    outbox.hurry();
+                }
+            });
         }
     }
 }

@@ -255,7 +255,7 @@ impl DynGame for Recording {
         }
         let hash = state_hash(&*self.inner, self.seats, &mut self.scratch);
         let log = self.log.finish(now, outcome, hash)?;
-        match zstd::bulk::compress(&log, COMPRESSION_LEVEL) {
+        match compress(&log) {
             Ok(compressed) => {
                 self.counters.recorded.fetch_add(1, Ordering::Relaxed);
                 self.counters
@@ -270,4 +270,24 @@ impl DynGame for Recording {
             }
         }
     }
+}
+
+thread_local! {
+    /// This thread's zstd compression context, made once: creating one allocates and
+    /// clears its tables (several hundred KiB at level 3), which cost more than
+    /// compressing a tic-tac-toe log.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `log`, zstd-compressed at [`COMPRESSION_LEVEL`], with this thread's context.
+fn compress(log: &[u8]) -> std::io::Result<Vec<u8>> {
+    COMPRESSOR.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let compressor = match &mut *cell {
+            Some(compressor) => compressor,
+            empty => empty.insert(zstd::bulk::Compressor::new(COMPRESSION_LEVEL)?),
+        };
+        compressor.compress(log)
+    })
 }

@@ -48,15 +48,18 @@ pub struct Committed {
 }
 
 /// Hears of every match once it is committed (the lobby: it tells the players). Called
-/// on the writer task; must not block.
+/// on the writer task, inside the tokio runtime, once per committed transaction; must
+/// not block.
 pub trait ResultListener: Send + Sync + 'static {
-    /// `result` is durable.
-    fn committed(&self, result: &Committed);
+    /// `results` are durable, in the order the games were submitted.
+    fn committed(&self, results: &[Committed]);
 }
 
 pub(super) struct Writer {
     db: Arc<Db>,
     listener: Arc<dyn ResultListener>,
+    /// What this writer has committed lately (see [`Known`]).
+    known: Known,
     /// Set once the server shuts down: retries stop at this instant.
     flush_deadline: Option<Instant>,
 }
@@ -101,6 +104,7 @@ enum Attempt {
 impl Writer {
     pub(super) fn new(db: Arc<Db>, listener: Arc<dyn ResultListener>) -> Writer {
         Writer {
+            known: Known::new(db.backend),
             db,
             listener,
             flush_deadline: None,
@@ -225,12 +229,12 @@ impl Writer {
     fn done(&self, records: usize, committed: &[Committed]) {
         self.db.stats.committed(records);
         self.db.stats.taken(records);
-        for result in committed {
-            self.listener.committed(result);
+        if !committed.is_empty() {
+            self.listener.committed(committed);
         }
     }
 
-    async fn attempt(&self, batch: &[MatchRecord]) -> Attempt {
+    async fn attempt(&mut self, batch: &[MatchRecord]) -> Attempt {
         let result = match tokio::time::timeout(WRITE_TIMEOUT, self.write(batch)).await {
             Ok(result) => result,
             Err(_) => {
@@ -258,11 +262,115 @@ impl Writer {
     }
 
     /// One transaction: every record of `batch`, then the commit.
-    async fn write(&self, batch: &[MatchRecord]) -> Result<Vec<Committed>, sqlx::Error> {
-        let mut tx = self.db.pool.begin().await?;
-        let committed = write_records(&mut tx, self.db.backend, batch).await?;
-        tx.commit().await?;
-        Ok(committed)
+    async fn write(&mut self, batch: &[MatchRecord]) -> Result<Vec<Committed>, sqlx::Error> {
+        let now = now_ms();
+        self.known.expire(now);
+        // Until this batch is known to be committed or not, nothing is remembered.
+        let known = std::mem::take(&mut self.known);
+        let mut tx = self.db.writes.begin().await;
+        let result = match &mut tx {
+            Ok(tx) => write_records(tx, self.db.backend, batch, now, &known).await,
+            Err(_) => Ok((Vec::new(), Written::default())),
+        };
+        let outcome = async {
+            let tx = tx?;
+            let (committed, written) = result?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>((committed, written))
+        }
+        .await;
+        match outcome {
+            Ok((committed, written)) => {
+                self.known = known;
+                self.known.remember(written, now);
+                Ok(committed)
+            }
+            Err(error) => {
+                // The commit may have happened or not: forget what this writer knew
+                // rather than build on a guess.
+                self.known = Known::new(self.db.backend);
+                Err(error)
+            }
+        }
+    }
+}
+
+/// How long a committed player row counts as fresh: a player in a later batch within this
+/// time is not written again (their name is the same), so `players.seen_at_ms` is exact
+/// to this much. A returning player of a busy server would otherwise rewrite their row
+/// once per batch, several times a second.
+const SEEN_REFRESH_MS: i64 = 60_000;
+/// Most rows [`Known`] remembers of each kind; past it that memory starts again empty.
+const KNOWN_ROWS: usize = 100_000;
+
+/// What the writer committed lately, so that the next batches need not read or write it
+/// again:
+///
+/// - **players**: key, display name and when the row was written (see
+///   [`SEEN_REFRESH_MS`]);
+/// - **ratings** (SQLite only): each (player, game)'s rating as last committed, so the
+///   batch reads only the ratings of players it has not seen. Sound because this writer
+///   is the only one writing an SQLite file's ratings; PostgreSQL may be shared by
+///   several servers, so there every batch reads them.
+///
+/// Taken out while a batch is written and put back only once it is committed; after a
+/// failed attempt (the commit may or may not have happened) it starts again empty.
+#[derive(Debug, Default)]
+struct Known {
+    players: std::collections::HashMap<String, (String, i64)>,
+    ratings: Option<std::collections::HashMap<(String, String), Glicko2Rating>>,
+}
+
+/// The rows a batch wrote, for [`Known`].
+#[derive(Debug, Default)]
+struct Written {
+    players: Vec<(String, String)>,
+    ratings: Vec<((String, String), Glicko2Rating)>,
+}
+
+impl Known {
+    fn new(backend: Backend) -> Known {
+        Known {
+            players: Default::default(),
+            ratings: (backend == Backend::Sqlite).then(Default::default),
+        }
+    }
+
+    /// Forgets player rows older than [`SEEN_REFRESH_MS`].
+    fn expire(&mut self, now: i64) {
+        self.players
+            .retain(|_, (_, at)| now - *at < SEEN_REFRESH_MS);
+    }
+
+    /// Whether `key` was written lately under `name`.
+    fn player(&self, key: &str, name: &str) -> bool {
+        self.players
+            .get(key)
+            .is_some_and(|(known, _)| known == name)
+    }
+
+    /// The committed rating of `key` in `game`, if known.
+    fn rating(&self, key: &str, game: &str) -> Option<Glicko2Rating> {
+        // A borrowed (&str, &str) cannot look up a (String, String) key; the ratings
+        // map is small enough per batch that building the key costs little.
+        let ratings = self.ratings.as_ref()?;
+        ratings.get(&(key.to_string(), game.to_string())).copied()
+    }
+
+    /// `written` was committed at `now`.
+    fn remember(&mut self, written: Written, now: i64) {
+        if self.players.len() + written.players.len() > KNOWN_ROWS {
+            self.players.clear();
+        }
+        for (key, name) in written.players {
+            self.players.insert(key, (name, now));
+        }
+        if let Some(ratings) = &mut self.ratings {
+            if ratings.len() + written.ratings.len() > KNOWN_ROWS {
+                ratings.clear();
+            }
+            ratings.extend(written.ratings);
+        }
     }
 }
 
@@ -311,6 +419,19 @@ struct Standing {
     draws: i64,
 }
 
+impl Standing {
+    /// `rating`, before any game of this batch.
+    fn of(rating: Glicko2Rating) -> Standing {
+        Standing {
+            rating,
+            games: 0,
+            wins: 0,
+            losses: 0,
+            draws: 0,
+        }
+    }
+}
+
 /// Writes a batch inside the caller's transaction, in a handful of multi-row statements
 /// (one per table, not one per row): the matches not yet stored, their players, the
 /// ratings of rated games (read once, updated in memory game by game in the batch's
@@ -321,7 +442,9 @@ async fn write_records(
     conn: &mut AnyConnection,
     backend: Backend,
     batch: &[MatchRecord],
-) -> Result<Vec<Committed>, sqlx::Error> {
+    now: i64,
+    known: &Known,
+) -> Result<(Vec<Committed>, Written), sqlx::Error> {
     // Match ids already stored.
     let mut stored = std::collections::HashSet::new();
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
@@ -338,13 +461,12 @@ async fn write_records(
         }
     }
     let mut fresh: Vec<&MatchRecord> = Vec::with_capacity(batch.len());
+    let mut fresh_ids = std::collections::HashSet::with_capacity(batch.len());
     for record in batch {
-        if !stored.contains(&record.id) && !fresh.iter().any(|r| r.id == record.id) {
+        if !stored.contains(&record.id) && fresh_ids.insert(record.id) {
             fresh.push(record);
         }
     }
-    let now = now_ms();
-
     for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO matches (id, game, settings, ranked, public, started_at_ms, \
@@ -356,7 +478,7 @@ async fn write_records(
             let settings = serde_json::to_string(&record.settings).unwrap_or_else(|_| "{}".into());
             query = query
                 .bind(record.id as i64)
-                .bind(record.game.clone())
+                .bind(record.game.as_str())
                 .bind(settings)
                 .bind(i64::from(record.ranked))
                 .bind(i64::from(record.public))
@@ -366,15 +488,19 @@ async fn write_records(
                 .bind(i64::from(record.tick_hz))
                 .bind(record.winner.map(i64::from))
                 .bind(reason_name(record.reason))
-                .bind(record.replay.as_ref().map(|replay| replay.to_vec()));
+                .bind(record.replay.as_deref());
         }
         query.execute(&mut *conn).await?;
     }
 
-    // Players: one row per key (a statement may not upsert the same row twice).
+    // Players: one row per key (a statement may not upsert the same row twice), except
+    // rows committed lately with the same name.
     let mut players: Vec<(&str, &str, bool)> = Vec::new();
     let mut seen = std::collections::HashMap::new();
     for player in fresh.iter().flat_map(|r| &r.players) {
+        if known.player(&player.player_key, &player.display_name) {
+            continue;
+        }
         let row = (
             player.player_key.as_str(),
             player.display_name.as_str(),
@@ -398,8 +524,8 @@ async fn write_records(
         let mut query = sqlx::query(&sql);
         for (key, name, guest) in chunk {
             query = query
-                .bind(key.to_string())
-                .bind(name.to_string())
+                .bind(*key)
+                .bind(*name)
                 .bind(i64::from(*guest))
                 .bind(now)
                 .bind(now);
@@ -420,6 +546,13 @@ async fn write_records(
         })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
+        .filter(|&(key, game)| match known.rating(key, game) {
+            Some(rating) => {
+                standings.insert((key.to_string(), game.to_string()), Standing::of(rating));
+                false
+            }
+            None => true,
+        })
         .collect();
     for chunk in rated_keys.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
@@ -429,21 +562,17 @@ async fn write_records(
         );
         let mut query = sqlx::query_as::<_, (String, String, f64, f64, f64)>(&sql);
         for (key, _) in chunk {
-            query = query.bind(key.to_string());
+            query = query.bind(*key);
         }
         for (key, game, rating, deviation, volatility) in query.fetch_all(&mut *conn).await? {
-            let standing = Standing {
-                rating: Glicko2Rating {
-                    rating,
-                    deviation,
-                    volatility,
-                },
-                games: 0,
-                wins: 0,
-                losses: 0,
-                draws: 0,
+            let rating = Glicko2Rating {
+                rating,
+                deviation,
+                volatility,
             };
-            standings.insert((key, game), standing);
+            // Only the games this batch rates; a stored rating in another game must
+            // not be mistaken for one that moved.
+            standings.entry((key, game)).or_insert(Standing::of(rating));
         }
     }
 
@@ -461,13 +590,9 @@ async fn write_records(
         if record.rated() {
             for player in &record.players {
                 let key = (player.player_key.clone(), record.game.clone());
-                let standing = standings.entry(key).or_insert(Standing {
-                    rating: Glicko2Rating::new(),
-                    games: 0,
-                    wins: 0,
-                    losses: 0,
-                    draws: 0,
-                });
+                let standing = standings
+                    .entry(key)
+                    .or_insert(Standing::of(Glicko2Rating::new()));
                 before.push(standing.rating);
             }
             let inputs: Vec<_> = before
@@ -527,8 +652,8 @@ async fn write_records(
         let mut query = sqlx::query(&sql);
         for ((key, game), standing) in chunk {
             query = query
-                .bind(key.clone())
-                .bind(game.clone())
+                .bind(key.as_str())
+                .bind(game.as_str())
                 .bind(standing.rating.rating)
                 .bind(standing.rating.deviation)
                 .bind(standing.rating.volatility)
@@ -552,9 +677,9 @@ async fn write_records(
             query = query
                 .bind(*match_id as i64)
                 .bind(i64::from(player.seat))
-                .bind(player.player_key.clone())
+                .bind(player.player_key.as_str())
                 .bind(player.session as i64)
-                .bind(player.display_name.clone())
+                .bind(player.display_name.as_str())
                 .bind(result.name())
                 .bind(previous.map(|r| r.rating))
                 .bind(rating.map(|r| r.rating));
@@ -581,7 +706,18 @@ async fn write_records(
             committed.push(stored_result(conn, record).await?);
         }
     }
-    Ok(committed)
+    let written = Written {
+        players: players
+            .into_iter()
+            .map(|(key, name, _)| (key.to_string(), name.to_string()))
+            .collect(),
+        ratings: standings
+            .into_iter()
+            .filter(|(_, s)| s.games > 0)
+            .map(|(key, s)| (key, s.rating))
+            .collect(),
+    };
+    Ok((committed, written))
 }
 
 /// The committed result of a match already stored.

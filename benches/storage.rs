@@ -1,0 +1,152 @@
+//! What the results writer costs per finished game on the default database (an SQLite
+//! file, WAL, `synchronous=FULL`): a batch of [`GAMES`] tic-tac-toe games between 1000
+//! returning guest players (each with a 220-byte replay; about what the `ttt` load at 1000
+//! clients finishes in one gathering window) handed to the writer, measured until its
+//! commit is announced. The writer runs the same statements as in the server.
+//!
+//! The time reported is the process's **CPU time** (user and system, every thread:
+//! the writer task, SQLite's worker thread, the kernel's file writes), not wall time:
+//! the writer waits out its gathering window on purpose, and that wait costs nothing.
+//!
+//! Expected: a flat cost per game (tens of microseconds) that does not grow with the
+//! file: the hundredth batch costs what the first did.
+//!
+//! Run: `cargo bench --bench storage`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ticksync::protocol::{EndReason, RoomSettings};
+use ticksync::storage::{
+    BATCH, Committed, Database, MatchPlayer, MatchRecord, ResultListener, Storage, StorageConfig,
+    player_key_guest,
+};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Players the games are drawn from.
+const PLAYERS: u64 = 1000;
+/// Games per batch.
+const GAMES: usize = 512;
+
+/// CPU time (user and system) this process has used, all threads.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Counts commits and wakes the bench when a batch is in.
+#[derive(Default)]
+struct Counter {
+    committed: AtomicUsize,
+    notify: Notify,
+}
+
+impl ResultListener for Counter {
+    fn committed(&self, results: &[Committed]) {
+        self.committed.fetch_add(results.len(), Ordering::Relaxed);
+        self.notify.notify_one();
+    }
+}
+
+fn record(id: u64) -> MatchRecord {
+    let a = id.wrapping_mul(7919) % PLAYERS;
+    let b = (a + 1 + id % (PLAYERS - 1)) % PLAYERS;
+    let player = |seat: u8, n: u64| MatchPlayer {
+        seat,
+        player_key: player_key_guest(n),
+        session: n,
+        display_name: format!("bot-{n}"),
+        guest: true,
+    };
+    MatchRecord {
+        id,
+        game: "tictactoe".to_string(),
+        settings: RoomSettings::default(),
+        ranked: true,
+        public: true,
+        started_at_ms: 1_700_000_000_000,
+        ended_at_ms: 1_700_000_001_000,
+        ticks: 90,
+        tick_hz: 30,
+        winner: (!id.is_multiple_of(3)).then_some((id % 2) as u8),
+        reason: if id.is_multiple_of(3) {
+            EndReason::Draw
+        } else {
+            EndReason::Win
+        },
+        players: vec![player(0, a), player(1, b)],
+        replay: Some(Bytes::from(vec![(id % 251) as u8; 220])),
+    }
+}
+
+fn writer(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = std::env::temp_dir().join(format!("ticksync-bench-storage-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let config = StorageConfig {
+        database: Database::Sqlite(dir.join("bench.db")),
+        queue: 4 * BATCH,
+    };
+    let storage = runtime
+        .block_on(Storage::open(&config))
+        .expect("open SQLite");
+    let counter = Arc::new(Counter::default());
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    runtime.block_on(async {
+        storage.start_writer(counter.clone(), shutdown.clone(), &tracker);
+    });
+    let next_id = std::cell::Cell::new(storage.id_base() + 1);
+
+    let mut group = c.benchmark_group("storage_writer");
+    group.throughput(Throughput::Elements(GAMES as u64));
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("sqlite_ttt_batch", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let records: Vec<MatchRecord> = (0..GAMES as u64)
+                    .map(|i| record(next_id.get() + i))
+                    .collect();
+                next_id.set(next_id.get() + GAMES as u64);
+                let target = counter.committed.load(Ordering::Relaxed) + GAMES;
+                let start = cpu_time();
+                runtime.block_on(async {
+                    for record in records {
+                        assert!(storage.submit(record), "the queue holds a batch");
+                    }
+                    while counter.committed.load(Ordering::Relaxed) < target {
+                        counter.notify.notified().await;
+                    }
+                });
+                total += cpu_time() - start;
+            }
+            total
+        });
+    });
+    group.finish();
+    shutdown.cancel();
+    tracker.close();
+    runtime.block_on(tracker.wait());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, writer);
+criterion_main!(benches);
