@@ -489,6 +489,32 @@ mod tests {
         assert_eq!(Arena::apply_delta(&base, 0, &delta, 10), current);
     }
 
+    #[test]
+    fn human_readable_formats_get_the_named_fields() {
+        let player = ArenaPlayer {
+            seat: 2,
+            x: 620,
+            y: 745,
+            dir: 2,
+        };
+        let view = ArenaView {
+            players: vec![player],
+        };
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"players": [{"seat": 2, "x": 620, "y": 745, "dir": 2}]})
+        );
+        assert_eq!(serde_json::from_value::<ArenaView>(json).unwrap(), view);
+        let delta = ArenaDelta {
+            changed: vec![player],
+            removed: vec![5],
+        };
+        let json = serde_json::to_value(&delta).unwrap();
+        assert_eq!(json["removed"], serde_json::json!([5]));
+        assert_eq!(serde_json::from_value::<ArenaDelta>(json).unwrap(), delta);
+    }
+
     /// One step of a random game: inputs for some seats, maybe someone leaves, then a tick.
     #[derive(Debug, Clone)]
     struct Step {

@@ -188,3 +188,69 @@ fn arena_updates_in_messagepack_stay_within_1_6x_of_bincode() {
         );
     }
 }
+
+/// Malformed arena payloads are errors in both codecs, never panics or guesses.
+#[test]
+fn malformed_arena_payloads_are_refused() {
+    use ticksync::game::arena::ArenaPlayer;
+    // MessagePack: a player cut short, a view as the old named map, a delta whose last
+    // player lacks its dir, a negative x, a lead that is no i8.
+    let msgpack: [&[u8]; 5] = [
+        &[0x91, 0x93, 0x00, 0x01, 0x02],
+        &[0x81, 0xa7, b'p', b'l', b'a', b'y', b'e', b'r', b's', 0x90],
+        &[0x93, 0x02, 0x10, 0x10],
+        &[0x94, 0x02, 0xff, 0x10, 0x04],
+        &[0x91, 0xd1, 0xff, 0x7f],
+    ];
+    for bytes in msgpack {
+        assert!(
+            Codec::MsgPack.decode::<ArenaDelta>(bytes).is_err(),
+            "{bytes:02x?}"
+        );
+        assert!(
+            Codec::MsgPack.decode::<ArenaView>(bytes).is_err(),
+            "{bytes:02x?}"
+        );
+    }
+    // bincode: a count claiming more integers than follow, and trailing bytes.
+    assert!(
+        Codec::Bincode
+            .decode::<ArenaDelta>(&[0x05, 0x02, 0x10])
+            .is_err()
+    );
+    assert!(
+        Codec::Bincode
+            .decode::<ArenaDelta>(&[0x01, 0xfa, 0x00])
+            .is_err()
+    );
+    // What does decode: removed seats alone, in both codecs.
+    let removed = ArenaDelta {
+        changed: vec![],
+        removed: vec![0, 7],
+    };
+    assert_eq!(
+        Codec::MsgPack
+            .decode::<ArenaDelta>(&[0x92, 0xff, 0xf8])
+            .unwrap(),
+        removed
+    );
+    assert_eq!(
+        Codec::Bincode
+            .decode::<ArenaDelta>(&[0x02, 0xff, 0xf8])
+            .unwrap(),
+        removed
+    );
+    // A seat that does not fit the delta's i8 is an encode error, not a wrong byte.
+    let wide = ArenaDelta {
+        changed: vec![ArenaPlayer {
+            seat: 200,
+            x: 0,
+            y: 0,
+            dir: 4,
+        }],
+        removed: vec![],
+    };
+    for codec in Codec::ALL {
+        assert!(codec.encode(&wide).is_err(), "{codec:?}");
+    }
+}
