@@ -2264,11 +2264,19 @@ function encodeInput(input) {
     if (c !== -1 && c !== 0 && c !== 1)
       throw new WireError(`direction component ${c}`);
   }
-  return pack({ dx: input.dx, dy: input.dy });
+  return pack([input.dx, input.dy]);
 }
 function decodeInput(bytes) {
-  const m = struct(unpack(bytes), "ArenaInput");
-  return { dx: i8(m, "dx", "ArenaInput"), dy: i8(m, "dy", "ArenaInput") };
+  const what = "ArenaInput";
+  const value = unpack(bytes);
+  if (Array.isArray(value)) {
+    if (value.length !== 2)
+      throw new WireError(`${what}: expected [dx, dy]`);
+    const [dx, dy] = value;
+    return { dx: i8({ dx }, "dx", what), dy: i8({ dy }, "dy", what) };
+  }
+  const m = struct(value, what);
+  return { dx: i8(m, "dx", what), dy: i8(m, "dy", what) };
 }
 function int2(value, what, max) {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > max) {

@@ -11,7 +11,8 @@
 //! nothing, and only players who turned, joined or left are sent.
 //!
 //! **Encodings.** Views and deltas are most of what an arena client receives, so in the
-//! binary codecs they carry no field names (PROTOCOL.md, "Arena"): a view is a sequence of
+//! binary codecs they carry no field names (PROTOCOL.md, "Arena"), and neither does the
+//! input, a pair `(dx, dy)`: a view is a sequence of
 //! players, each the 4-tuple `(seat, x, y, dir)`, and a delta one flat sequence of
 //! integers, each changed player as its four fields and each removed seat as `-1 - seat`.
 //! In bincode the view's bytes are those of the plain struct (the replay's state hashes
@@ -33,12 +34,36 @@ pub const SIZE: u16 = 1000;
 pub const SPEED: u16 = 5;
 
 /// A direction: each component in {-1, 0, 1}.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Written as the pair `(dx, dy)` (MessagePack `[dx, dy]`; in bincode the struct's bytes);
+/// read from that or from the named map `{"dx", "dy"}` clients sent before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct ArenaInput {
     /// Horizontal component.
     pub dx: i8,
     /// Vertical component.
     pub dy: i8,
+}
+
+impl Serialize for ArenaInput {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            return NamedInput {
+                dx: self.dx,
+                dy: self.dy,
+            }
+            .serialize(serializer);
+        }
+        (self.dx, self.dy).serialize(serializer)
+    }
+}
+
+/// The named form of [`ArenaInput`], for human-readable formats.
+#[derive(Serialize)]
+#[serde(rename = "ArenaInput")]
+struct NamedInput {
+    dx: i8,
+    dy: i8,
 }
 
 /// One player as viewers see it. The direction is packed in one byte:

@@ -254,3 +254,23 @@ fn malformed_arena_payloads_are_refused() {
         assert!(codec.encode(&wide).is_err(), "{codec:?}");
     }
 }
+
+/// The arena's input is written as `[dx, dy]`; the named map clients sent before is still
+/// read, in any key order.
+#[test]
+fn arena_inputs_are_pairs_and_named_maps_still_decode() {
+    let input = ArenaInput { dx: -1, dy: 1 };
+    assert_eq!(
+        &Codec::MsgPack.encode(&input).unwrap()[..],
+        &[0x92, 0xff, 0x01]
+    );
+    assert_eq!(&Codec::Bincode.encode(&input).unwrap()[..], &[0xff, 0x01]);
+    let named = [0x82, 0xa2, b'd', b'y', 0x01, 0xa2, b'd', b'x', 0xff];
+    assert_eq!(Codec::MsgPack.decode::<ArenaInput>(&named).unwrap(), input);
+    assert!(Codec::MsgPack.decode::<ArenaInput>(&[0x91, 0xff]).is_err());
+    assert!(
+        Codec::MsgPack
+            .decode::<ArenaInput>(&[0x92, 0xff, 0xcc, 0x80])
+            .is_err()
+    );
+}

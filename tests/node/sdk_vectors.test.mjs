@@ -251,4 +251,7 @@ test("unknown variants are skipped; malformed messages are refused, not guessed"
   assert.throws(() => arena.decodeDelta(pack([2, 620, -1, 2])), WireError);          // negative y
   assert.throws(() => arena.decodeDelta(pack([-129])), WireError);                   // not an i8
   assert.throws(() => arena.encodeInput({ dx: 2, dy: 0 }), WireError);
+  // An input is [dx, dy]; the named map older clients sent still reads.
+  assert.deepEqual(arena.decodeInput(pack({ dx: -1, dy: 1 })), { dx: -1, dy: 1 });
+  assert.throws(() => arena.decodeInput(pack([1])), WireError);
 });

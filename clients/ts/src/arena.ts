@@ -1,6 +1,7 @@
 /**
  * The arena's payloads and rules a client needs (PROTOCOL.md "Arena"): the input, the
- * view and the delta in the MessagePack codec, applying a delta, and prediction.
+ * view and the delta in the MessagePack codec (positional: arrays of integers, no field
+ * names), applying a delta, and prediction.
  *
  * `ArenaPredictor` is the own-player prediction the /arena page draws: it replays the
  * inputs the server has not yet acknowledged (those above the newest state's
@@ -54,18 +55,25 @@ export function unpackDir(dir: number): ArenaInput {
   return { dx: Math.floor(dir / 3) - 1, dy: (dir % 3) - 1 };
 }
 
-/** Encodes an input for `Input.data`. */
+/** Encodes an input for `Input.data`: the pair `[dx, dy]`. */
 export function encodeInput(input: ArenaInput): Uint8Array {
   for (const c of [input.dx, input.dy]) {
     if (c !== -1 && c !== 0 && c !== 1) throw new WireError(`direction component ${c}`);
   }
-  return pack({ dx: input.dx, dy: input.dy });
+  return pack([input.dx, input.dy]);
 }
 
-/** Decodes an input (as the server would). */
+/** Decodes an input (as the server would): `[dx, dy]`, or the older map `{dx, dy}`. */
 export function decodeInput(bytes: Uint8Array): ArenaInput {
-  const m = struct(unpack(bytes), "ArenaInput");
-  return { dx: i8(m, "dx", "ArenaInput"), dy: i8(m, "dy", "ArenaInput") };
+  const what = "ArenaInput";
+  const value = unpack(bytes);
+  if (Array.isArray(value)) {
+    if (value.length !== 2) throw new WireError(`${what}: expected [dx, dy]`);
+    const [dx, dy] = value;
+    return { dx: i8({ dx }, "dx", what), dy: i8({ dy }, "dy", what) };
+  }
+  const m = struct(value, what);
+  return { dx: i8(m, "dx", what), dy: i8(m, "dy", what) };
 }
 
 /** Reads an integer from 0 to `max` at `what`. */
