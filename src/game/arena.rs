@@ -11,13 +11,12 @@
 //! nothing, and only players who turned, joined or left are sent.
 //!
 //! **Encodings.** Views and deltas are most of what an arena client receives, so in the
-//! binary codecs they carry no field names (PROTOCOL.md, "Arena"), and neither does the
-//! input, a pair `(dx, dy)`: a view is a sequence of
-//! players, each the 4-tuple `(seat, x, y, dir)`, and a delta one flat sequence of
-//! integers, each changed player as its four fields and each removed seat as `-1 - seat`.
-//! In bincode the view's bytes are those of the plain struct (the replay's state hashes
-//! depend on them); in MessagePack both are arrays of integers. Human-readable formats (the
-//! operator's JSON) get the named fields.
+//! binary codecs they carry no field names (PROTOCOL.md, "Arena"): a view is a sequence of
+//! players, each the 4-tuple `(seat, x, y, dir)`; a delta is one flat sequence of integers,
+//! each changed player as its four fields and each removed seat as `-1 - seat`; an input is
+//! the pair `(dx, dy)`. In bincode the view's and the input's bytes are those of the plain
+//! structs (the replay's state hashes depend on the view's); in MessagePack all three are
+//! arrays of integers. Human-readable formats (the operator's JSON) get the named fields.
 
 use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::{self, SerializeSeq, SerializeTuple};
