@@ -38,6 +38,8 @@ const DIRECTIONS: [(i8, i8); 8] = [
 struct Sizes {
     /// Total bytes of every `Delta` message, per codec index.
     delta_bytes: [usize; 2],
+    /// Total bytes of the `ArenaDelta`s alone (`Delta.delta`), per codec index.
+    body_bytes: [usize; 2],
     deltas: usize,
     /// Bytes of a full `Snapshot` of 8 players, per codec index.
     snapshot_bytes: [usize; 2],
@@ -108,6 +110,7 @@ fn simulate(start: Tick, end: Tick) -> Sizes {
                 let body = codec.encode(&delta).expect("a delta encodes");
                 let back: ArenaDelta = codec.decode(&body).expect("a delta decodes");
                 assert_eq!(back, delta, "{codec:?}");
+                sizes.body_bytes[codec.index()] += body.len();
                 sizes.delta_bytes[codec.index()] +=
                     state_msg(codec, tick, Some(*base_tick), input_seq, &body);
             }
@@ -133,12 +136,16 @@ fn figures(what: &str, sizes: &Sizes) -> (f64, f64, [usize; 2]) {
     let per_update = |codec: Codec| sizes.delta_bytes[codec.index()] as f64 / sizes.deltas as f64;
     let (bincode, msgpack) = (per_update(Codec::Bincode), per_update(Codec::MsgPack));
     let snapshot = sizes.snapshot_bytes;
+    let body = |codec: Codec| sizes.body_bytes[codec.index()] as f64 / sizes.deltas as f64;
     eprintln!(
         "{what}: {} deltas, {:.2} changed players each: bincode {bincode:.2} B, MessagePack \
-         {msgpack:.2} B per update ({:.2}x); 8-player snapshot {} / {} B",
+         {msgpack:.2} B per update ({:.2}x; the ArenaDelta alone {:.2} / {:.2} B); \
+         8-player snapshot {} / {} B",
         sizes.deltas,
         sizes.changed_players as f64 / sizes.deltas as f64,
         msgpack / bincode,
+        body(Codec::Bincode),
+        body(Codec::MsgPack),
         snapshot[0],
         snapshot[1],
     );
