@@ -410,6 +410,48 @@ mod tests {
     }
 
     #[test]
+    fn msgpack_state_messages_are_positional_and_still_read_as_named_maps() {
+        let delta = ServerMsg::Delta {
+            tick: 5,
+            base_tick: 3,
+            input_seq: 1,
+            delta: Bytes::from_static(&[0x90]),
+        };
+        // {"Delta": [5, 3, 1, bin 90]}
+        let mut positional = vec![0x81, 0xA5];
+        positional.extend_from_slice(b"Delta");
+        positional.extend_from_slice(&[0x94, 5, 3, 1, 0xC4, 1, 0x90]);
+        assert_eq!(&Codec::MsgPack.encode(&delta).unwrap()[..], &positional[..]);
+        // The named map servers sent before is read too.
+        let mut map = vec![0x81, 0xA5];
+        map.extend_from_slice(b"Delta");
+        map.push(0x84);
+        for (key, value) in [
+            ("tick", &[5u8][..]),
+            ("base_tick", &[3]),
+            ("input_seq", &[1]),
+            ("delta", &[0xC4, 1, 0x90]),
+        ] {
+            map.push(0xA0 | key.len() as u8);
+            map.extend_from_slice(key.as_bytes());
+            map.extend_from_slice(value);
+        }
+        assert_eq!(Codec::MsgPack.decode::<ServerMsg>(&map).unwrap(), delta);
+        // bincode is unchanged: the variant index, then the fields in order.
+        assert_eq!(
+            &Codec::Bincode.encode(&delta).unwrap()[..],
+            &[11, 5, 3, 1, 1, 0x90]
+        );
+        // A field short is malformed.
+        positional[7] = 0x93;
+        assert!(
+            Codec::MsgPack
+                .decode::<ServerMsg>(&positional[..positional.len() - 3])
+                .is_err()
+        );
+    }
+
+    #[test]
     fn unknown_variants_are_malformed_not_panics() {
         assert!(Codec::Bincode.decode::<ClientMsg>(&[200]).is_err());
         assert!(Codec::MsgPack.decode::<ClientMsg>(b"\xA4Nope").is_err());

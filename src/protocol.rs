@@ -156,6 +156,66 @@ pub struct RoomSettings {
     pub ranked: bool,
 }
 
+/// The positional fields of the state messages, [`ServerMsg::Snapshot`] and
+/// [`ServerMsg::Delta`]: written as a tuple (a MessagePack array; in bincode the same bytes
+/// as the struct), read from an array or, leniently, from the named map older servers sent.
+mod state_fields {
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Tick;
+
+    pub fn snapshot<S: Serializer>(
+        tick: &Tick,
+        input_seq: &u32,
+        state: &Bytes,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        (tick, input_seq, state).serialize(serializer)
+    }
+
+    pub fn delta<S: Serializer>(
+        tick: &Tick,
+        base_tick: &Tick,
+        input_seq: &u32,
+        delta: &Bytes,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        (tick, base_tick, input_seq, delta).serialize(serializer)
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename = "Snapshot")]
+    struct SnapshotFields {
+        tick: Tick,
+        input_seq: u32,
+        state: Bytes,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename = "Delta")]
+    struct DeltaFields {
+        tick: Tick,
+        base_tick: Tick,
+        input_seq: u32,
+        delta: Bytes,
+    }
+
+    pub fn snapshot_back<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<(Tick, u32, Bytes), D::Error> {
+        let f = SnapshotFields::deserialize(deserializer)?;
+        Ok((f.tick, f.input_seq, f.state))
+    }
+
+    pub fn delta_back<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<(Tick, Tick, u32, Bytes), D::Error> {
+        let f = DeltaFields::deserialize(deserializer)?;
+        Ok((f.tick, f.base_tick, f.input_seq, f.delta))
+    }
+}
+
 /// A message from the server to a client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServerMsg {
@@ -196,6 +256,13 @@ pub enum ServerMsg {
         room_id: u64,
     },
     /// The room's state at a tick, as the game encodes it for this viewer.
+    ///
+    /// Its fields are positional (a MessagePack array `[tick, input_seq, state]`, not a
+    /// map): states are most of what a client receives. bincode is unaffected.
+    #[serde(
+        serialize_with = "state_fields::snapshot",
+        deserialize_with = "state_fields::snapshot_back"
+    )]
     Snapshot {
         /// The tick this state belongs to.
         tick: Tick,
@@ -235,6 +302,12 @@ pub enum ServerMsg {
     },
     /// The room's state at `tick`, as a difference from the state at `base_tick`, which
     /// this client acknowledged. Sent instead of `Snapshot` by games that support deltas.
+    ///
+    /// Positional like `Snapshot`: `[tick, base_tick, input_seq, delta]` in MessagePack.
+    #[serde(
+        serialize_with = "state_fields::delta",
+        deserialize_with = "state_fields::delta_back"
+    )]
     Delta {
         /// The tick this state belongs to.
         tick: Tick,

@@ -1649,6 +1649,14 @@ function struct(value, what) {
     throw new WireError(`${what}: expected a map`);
   return value;
 }
+function positional(value, names, what) {
+  if (!Array.isArray(value))
+    return struct(value, what);
+  if (value.length !== names.length) {
+    throw new WireError(`${what}: expected ${names.length} fields, got ${value.length}`);
+  }
+  return Object.fromEntries(names.map((name, i) => [name, value[i]]));
+}
 function field(map, name, what) {
   if (!(name in map))
     throw new WireError(`${what}: missing field ${name}`);
@@ -1921,7 +1929,7 @@ function decodeServerMsg(bytes) {
     case "RoomLeft":
       return { type: name, room_id: u64(m(), "room_id", what) };
     case "Snapshot": {
-      const b = m();
+      const b = positional(body, ["tick", "input_seq", "state"], what);
       return {
         type: name,
         tick: u64(b, "tick", what),
@@ -1950,7 +1958,7 @@ function decodeServerMsg(bytes) {
     case "MatchCancelled":
       return { type: name, game: str(m(), "game", what) };
     case "Delta": {
-      const b = m();
+      const b = positional(body, ["tick", "base_tick", "input_seq", "delta"], what);
       return {
         type: name,
         tick: u64(b, "tick", what),
@@ -2256,42 +2264,74 @@ function encodeInput(input) {
     if (c !== -1 && c !== 0 && c !== 1)
       throw new WireError(`direction component ${c}`);
   }
-  return pack({ dx: input.dx, dy: input.dy });
+  return pack([input.dx, input.dy]);
 }
 function decodeInput(bytes) {
-  const m = struct(unpack(bytes), "ArenaInput");
-  return { dx: i8(m, "dx", "ArenaInput"), dy: i8(m, "dy", "ArenaInput") };
-}
-function player(value) {
-  const what = "ArenaPlayer";
+  const what = "ArenaInput";
+  const value = unpack(bytes);
+  if (Array.isArray(value)) {
+    if (value.length !== 2)
+      throw new WireError(`${what}: expected [dx, dy]`);
+    const [dx, dy] = value;
+    return { dx: i8({ dx }, "dx", what), dy: i8({ dy }, "dy", what) };
+  }
   const m = struct(value, what);
-  const dir = uint(m, "dir", what, 8);
-  if (dir > 8)
-    throw new WireError(`${what}.dir: ${dir} is not 0 to 8`);
-  return {
-    seat: uint(m, "seat", what, 8),
-    x: uint(m, "x", what, 16),
-    y: uint(m, "y", what, 16),
-    dir
-  };
+  return { dx: i8(m, "dx", what), dy: i8(m, "dy", what) };
 }
-function array(m, name, what) {
-  const value = m[name];
+function int2(value, what, max) {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new WireError(`${what}: expected an integer from 0 to ${max}`);
+  }
+  return value;
+}
+function player(fields, what) {
+  const [seat, x, y, dir] = fields;
+  const p = {
+    seat: int2(seat, `${what}.seat`, 255),
+    x: int2(x, `${what}.x`, 65535),
+    y: int2(y, `${what}.y`, 65535),
+    dir: int2(dir, `${what}.dir`, 255)
+  };
+  if (p.dir > 8)
+    throw new WireError(`${what}.dir: ${p.dir} is not 0 to 8`);
+  return p;
+}
+function array(value, what) {
   if (!Array.isArray(value))
-    throw new WireError(`${what}.${name}: expected an array`);
+    throw new WireError(`${what}: expected an array`);
   return value;
 }
 function decodeView(bytes) {
-  const m = struct(unpack(bytes), "ArenaView");
-  return { players: array(m, "players", "ArenaView").map(player) };
+  const what = "ArenaView";
+  const players = array(unpack(bytes), what).map((value, i) => {
+    const fields = array(value, `${what}[${i}]`);
+    if (fields.length !== 4)
+      throw new WireError(`${what}[${i}]: expected 4 fields`);
+    return player(fields, `${what}[${i}]`);
+  });
+  return { players };
 }
 function decodeDelta(bytes) {
   const what = "ArenaDelta";
-  const m = struct(unpack(bytes), what);
-  return {
-    changed: array(m, "changed", what).map(player),
-    removed: array(m, "removed", what).map((seat, i) => uint({ seat }, "seat", `${what}.removed[${i}]`, 8))
-  };
+  const items = array(unpack(bytes), what);
+  const delta = { changed: [], removed: [] };
+  let i = 0;
+  while (i < items.length) {
+    const lead = items[i];
+    if (typeof lead === "number" && Number.isInteger(lead) && lead < 0 && lead >= -128) {
+      delta.removed.push(-1 - lead);
+      i += 1;
+    } else {
+      if (i + 4 > items.length)
+        throw new WireError(`${what}[${i}]: a player needs 4 fields`);
+      const p = player(items.slice(i, i + 4), `${what}[${i}]`);
+      if (p.seat > 127)
+        throw new WireError(`${what}[${i}]: seat ${p.seat} is not 0 to 127`);
+      delta.changed.push(p);
+      i += 4;
+    }
+  }
+  return delta;
 }
 var clamp = (v) => Math.min(ARENA_SIZE, Math.max(0, v));
 function advance(p, ticks) {

@@ -9,8 +9,18 @@
 //! Views are sent as deltas ([`DeltaGame`]): both sides predict each player forward from the
 //! acknowledged state along its known direction, so a player who kept its direction costs
 //! nothing, and only players who turned, joined or left are sent.
+//!
+//! **Encodings.** Views and deltas are most of what an arena client receives, so in the
+//! binary codecs they carry no field names (PROTOCOL.md, "Arena"): a view is a sequence of
+//! players, each the 4-tuple `(seat, x, y, dir)`; a delta is one flat sequence of integers,
+//! each changed player as its four fields and each removed seat as `-1 - seat`; an input is
+//! the pair `(dx, dy)`. In bincode the view's and the input's bytes are those of the plain
+//! structs (the replay's state hashes depend on the view's); in MessagePack all three are
+//! arrays of integers. Human-readable formats (the operator's JSON) get the named fields.
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, SeqAccess, Visitor};
+use serde::ser::{self, SerializeSeq, SerializeTuple};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{DeltaGame, Game, GameConfig, Outcome, Rejection, Viewer};
 use crate::protocol::{Seat, Tick};
@@ -23,12 +33,36 @@ pub const SIZE: u16 = 1000;
 pub const SPEED: u16 = 5;
 
 /// A direction: each component in {-1, 0, 1}.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Written as the pair `(dx, dy)` (MessagePack `[dx, dy]`; in bincode the struct's bytes);
+/// read from that or from the named map `{"dx", "dy"}` clients sent before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct ArenaInput {
     /// Horizontal component.
     pub dx: i8,
     /// Vertical component.
     pub dy: i8,
+}
+
+impl Serialize for ArenaInput {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            return NamedInput {
+                dx: self.dx,
+                dy: self.dy,
+            }
+            .serialize(serializer);
+        }
+        (self.dx, self.dy).serialize(serializer)
+    }
+}
+
+/// The named form of [`ArenaInput`], for human-readable formats.
+#[derive(Serialize)]
+#[serde(rename = "ArenaInput")]
+struct NamedInput {
+    dx: i8,
+    dy: i8,
 }
 
 /// One player as viewers see it. The direction is packed in one byte:
@@ -80,19 +114,188 @@ impl ArenaPlayer {
 }
 
 /// What every viewer sees: the players, by seat.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ArenaView {
     /// Players in seat order.
     pub players: Vec<ArenaPlayer>,
 }
 
 /// A view as a difference from an acknowledged one.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ArenaDelta {
     /// Players who are new, or not where prediction from the base puts them.
     pub changed: Vec<ArenaPlayer>,
     /// Seats of players who left since the base.
     pub removed: Vec<Seat>,
+}
+
+/// One player as the 4-tuple `(seat, x, y, dir)`: a MessagePack array of four integers; in
+/// bincode the same bytes as the [`ArenaPlayer`] struct.
+struct Positional(ArenaPlayer);
+
+impl Serialize for Positional {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let p = &self.0;
+        let mut tuple = serializer.serialize_tuple(4)?;
+        tuple.serialize_element(&p.seat)?;
+        tuple.serialize_element(&p.x)?;
+        tuple.serialize_element(&p.y)?;
+        tuple.serialize_element(&p.dir)?;
+        tuple.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Positional {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = Positional;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an arena player [seat, x, y, dir]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Positional, A::Error> {
+                let seat = seq.next_element()?;
+                player_after_seat(seat, &mut seq).map(Positional)
+            }
+        }
+        deserializer.deserialize_tuple(4, Fields)
+    }
+}
+
+/// Reads the `x`, `y` and `dir` that follow a player's `seat` (itself read by the caller)
+/// in a sequence. A sequence that ends early is an error.
+fn player_after_seat<'de, A: SeqAccess<'de>>(
+    seat: Option<Seat>,
+    seq: &mut A,
+) -> Result<ArenaPlayer, A::Error> {
+    let short = || de::Error::custom("an arena player needs seat, x, y and dir");
+    Ok(ArenaPlayer {
+        seat: seat.ok_or_else(short)?,
+        x: seq.next_element()?.ok_or_else(short)?,
+        y: seq.next_element()?.ok_or_else(short)?,
+        dir: seq.next_element()?.ok_or_else(short)?,
+    })
+}
+
+/// The named form of [`ArenaView`], for human-readable formats.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "ArenaView")]
+struct NamedView<P> {
+    players: P,
+}
+
+/// The named form of [`ArenaDelta`], for human-readable formats.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "ArenaDelta")]
+struct NamedDelta<P, R> {
+    changed: P,
+    removed: R,
+}
+
+impl Serialize for ArenaView {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            return NamedView {
+                players: &self.players,
+            }
+            .serialize(serializer);
+        }
+        let mut seq = serializer.serialize_seq(Some(self.players.len()))?;
+        for player in &self.players {
+            seq.serialize_element(&Positional(*player))?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ArenaView {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            let named = NamedView::<Vec<ArenaPlayer>>::deserialize(deserializer)?;
+            return Ok(ArenaView {
+                players: named.players,
+            });
+        }
+        struct Players;
+        impl<'de> Visitor<'de> for Players {
+            type Value = ArenaView;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a sequence of arena players")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ArenaView, A::Error> {
+                // No capacity from the claimed length: the elements read are the bound.
+                let mut players = Vec::new();
+                while let Some(Positional(player)) = seq.next_element()? {
+                    players.push(player);
+                }
+                Ok(ArenaView { players })
+            }
+        }
+        deserializer.deserialize_seq(Players)
+    }
+}
+
+/// A seat as it leads a group in a delta's flat sequence: itself for a changed player,
+/// `-1 - seat` for a removed one. Seats above 127 cannot be written (the arena has 8).
+fn delta_lead<E: ser::Error>(seat: Seat, removed: bool) -> Result<i8, E> {
+    let seat = i8::try_from(seat)
+        .map_err(|_| E::custom(format!("seat {seat} does not fit an arena delta")))?;
+    Ok(if removed { -1 - seat } else { seat })
+}
+
+impl Serialize for ArenaDelta {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            return NamedDelta {
+                changed: &self.changed,
+                removed: &self.removed,
+            }
+            .serialize(serializer);
+        }
+        let len = self.changed.len() * 4 + self.removed.len();
+        let mut seq = serializer.serialize_seq(Some(len))?;
+        for p in &self.changed {
+            seq.serialize_element(&delta_lead::<S::Error>(p.seat, false)?)?;
+            seq.serialize_element(&p.x)?;
+            seq.serialize_element(&p.y)?;
+            seq.serialize_element(&p.dir)?;
+        }
+        for &seat in &self.removed {
+            seq.serialize_element(&delta_lead::<S::Error>(seat, true)?)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ArenaDelta {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            let named = NamedDelta::<Vec<ArenaPlayer>, Vec<Seat>>::deserialize(deserializer)?;
+            return Ok(ArenaDelta {
+                changed: named.changed,
+                removed: named.removed,
+            });
+        }
+        struct Flat;
+        impl<'de> Visitor<'de> for Flat {
+            type Value = ArenaDelta;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an arena delta: a flat sequence of integers")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ArenaDelta, A::Error> {
+                let mut delta = ArenaDelta::default();
+                while let Some(lead) = seq.next_element::<i8>()? {
+                    match Seat::try_from(lead) {
+                        Ok(seat) => delta.changed.push(player_after_seat(Some(seat), &mut seq)?),
+                        // -1 - lead is 0 to 127 for a lead of -128 to -1.
+                        Err(_) => delta.removed.push((-1 - lead) as Seat),
+                    }
+                }
+                Ok(delta)
+            }
+        }
+        deserializer.deserialize_seq(Flat)
+    }
 }
 
 /// An arena game.
@@ -308,6 +511,32 @@ mod tests {
         assert_eq!(delta.changed.len(), 1);
         assert_eq!(delta.changed[0].seat, 3);
         assert_eq!(Arena::apply_delta(&base, 0, &delta, 10), current);
+    }
+
+    #[test]
+    fn human_readable_formats_get_the_named_fields() {
+        let player = ArenaPlayer {
+            seat: 2,
+            x: 620,
+            y: 745,
+            dir: 2,
+        };
+        let view = ArenaView {
+            players: vec![player],
+        };
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"players": [{"seat": 2, "x": 620, "y": 745, "dir": 2}]})
+        );
+        assert_eq!(serde_json::from_value::<ArenaView>(json).unwrap(), view);
+        let delta = ArenaDelta {
+            changed: vec![player],
+            removed: vec![5],
+        };
+        let json = serde_json::to_value(&delta).unwrap();
+        assert_eq!(json["removed"], serde_json::json!([5]));
+        assert_eq!(serde_json::from_value::<ArenaDelta>(json).unwrap(), delta);
     }
 
     /// One step of a random game: inputs for some seats, maybe someone leaves, then a tick.

@@ -110,7 +110,7 @@ const DELTA_INDEX: u8 = 11;
 ///
 /// Written by hand, not through serde: this runs once per recipient per tick. The bytes
 /// are exactly the codec's (bincode: the variant index and varints; MessagePack: the
-/// one-entry map of the variant's name to the map of its fields, integers in their
+/// one-entry map of the variant's name to the array of its fields, integers in their
 /// smallest form, the body as `bin`), which the tests check against the codec for
 /// integers of every width.
 pub fn put_state_prefix(codec: Codec, state: &StateFrame, out: &mut BytesMut) {
@@ -131,29 +131,23 @@ pub fn put_state_prefix(codec: Codec, state: &StateFrame, out: &mut BytesMut) {
             put_bincode_varint(out, len as u64);
         }
         Codec::MsgPack => {
+            // `{"Snapshot": [tick, input_seq, state]}` or
+            // `{"Delta": [tick, base_tick, input_seq, delta]}`: positional fields.
             out.put_u8(0x81);
             match state.base_tick {
                 None => {
                     put_msgpack_str(out, "Snapshot");
-                    out.put_u8(0x83);
-                    put_msgpack_str(out, "tick");
+                    out.put_u8(0x93);
                     put_msgpack_uint(out, state.tick);
-                    put_msgpack_str(out, "input_seq");
-                    put_msgpack_uint(out, u64::from(state.input_seq));
-                    put_msgpack_str(out, "state");
                 }
                 Some(base) => {
                     put_msgpack_str(out, "Delta");
-                    out.put_u8(0x84);
-                    put_msgpack_str(out, "tick");
+                    out.put_u8(0x94);
                     put_msgpack_uint(out, state.tick);
-                    put_msgpack_str(out, "base_tick");
                     put_msgpack_uint(out, base);
-                    put_msgpack_str(out, "input_seq");
-                    put_msgpack_uint(out, u64::from(state.input_seq));
-                    put_msgpack_str(out, "delta");
                 }
             }
+            put_msgpack_uint(out, u64::from(state.input_seq));
             if let Ok(len) = u8::try_from(len) {
                 out.put_u8(0xc4);
                 out.put_u8(len);

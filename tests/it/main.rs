@@ -21,6 +21,7 @@ mod load;
 mod matchmaking;
 mod metrics;
 mod node_suite;
+mod payload_size;
 mod private_rooms;
 mod protocol_vectors;
 mod python_client;

@@ -19,23 +19,27 @@ test("backoff: the ceiling doubles up to the maximum, delays lie in its upper ha
 });
 
 const view = (...players) => ({ players: players.map(([seat, x, y, dir]) => ({ seat, x, y, dir })) });
+// The wire forms (PROTOCOL.md "Arena"): a view is an array of [seat, x, y, dir] arrays; a
+// delta one flat array, each changed player's four fields and each removed seat s as -1 - s.
+const wireView = (...players) => pack(players);
+const wireDelta = (changed, removed) => pack([...changed.flat(), ...removed.map((s) => -1 - s)]);
 
 test("mirror: deltas apply to the state of their base tick, which need not be the newest", () => {
   const mirror = new StateMirror(arena.arenaGame);
-  mirror.applySnapshot(100n, pack(view([0, 100, 100, 7])));
+  mirror.applySnapshot(100n, wireView([0, 100, 100, 7]));
   // Delta against 100 → 103: seat 0 moved 3 ticks right (predicted), nothing changed.
-  const at103 = mirror.applyDelta(103n, 100n, pack({ changed: [], removed: [] }));
+  const at103 = mirror.applyDelta(103n, 100n, wireDelta([], []));
   assert.deepEqual(at103, view([0, 115, 100, 7]));
   // Latest-wins: the client never saw 104..105; a delta against 100 again (its newest ack).
-  const at106 = mirror.applyDelta(106n, 100n, pack({ changed: [{ seat: 1, x: 5, y: 5, dir: 4 }], removed: [] }));
+  const at106 = mirror.applyDelta(106n, 100n, wireDelta([[1, 5, 5, 4]], []));
   assert.deepEqual(at106, view([0, 130, 100, 7], [1, 5, 5, 4]));
   assert.equal(mirror.tick, 106n);
-  assert.throws(() => mirror.applyDelta(107n, 99n, pack({ changed: [], removed: [] })), MirrorError);
+  assert.throws(() => mirror.applyDelta(107n, 99n, wireDelta([], [])), MirrorError);
 });
 
 test("mirror: keeps the newest 128 states", () => {
   const mirror = new StateMirror(arena.arenaGame);
-  for (let tick = 1n; tick <= 200n; tick++) mirror.applySnapshot(tick, pack(view()));
+  for (let tick = 1n; tick <= 200n; tick++) mirror.applySnapshot(tick, wireView());
   assert.equal(mirror.entries().length, 128);
   assert.equal(mirror.at(72n), undefined);
   assert.ok(mirror.at(73n));

@@ -237,11 +237,21 @@ test("unknown variants are skipped; malformed messages are refused, not guessed"
     pack({ RoomLeft: { room_id: -1 } }),                                     // negative
     pack({ Queued: { game: "t", position: 2 ** 32, queue_size: 1 } }),       // u32 overflow
     pack({ Snapshot: { tick: 1, input_seq: 0, state: "not bin" } }),
+    pack({ Snapshot: [1, 0, "not bin"] }),
+    pack({ Delta: [3, 1, 0] }),                                              // a field short
     pack({ Event: { seq: 1, tick: 1, event: { GameOver: { winner: null, reason: "Nope" } } } }),
     pack({ A: 1, B: 2 }),                                                    // two keys
     b(0xc1),                                                                 // never used
   ];
   for (const bytes of malformed) assert.throws(() => decodeServerMsg(bytes), WireError);
-  assert.throws(() => arena.decodeView(pack({ players: [{ seat: 0, x: 1, y: 1, dir: 9 }] })), WireError);
+  assert.throws(() => arena.decodeView(pack([[0, 1, 1, 9]])), WireError);            // dir 9
+  assert.throws(() => arena.decodeView(pack([[0, 1, 1]])), WireError);               // short player
+  assert.throws(() => arena.decodeView(pack({ players: [] })), WireError);           // a map
+  assert.throws(() => arena.decodeDelta(pack([2, 620, 745])), WireError);            // cut short
+  assert.throws(() => arena.decodeDelta(pack([2, 620, -1, 2])), WireError);          // negative y
+  assert.throws(() => arena.decodeDelta(pack([-129])), WireError);                   // not an i8
   assert.throws(() => arena.encodeInput({ dx: 2, dy: 0 }), WireError);
+  // An input is [dx, dy]; the named map older clients sent still reads.
+  assert.deepEqual(arena.decodeInput(pack({ dx: -1, dy: 1 })), { dx: -1, dy: 1 });
+  assert.throws(() => arena.decodeInput(pack([1])), WireError);
 });

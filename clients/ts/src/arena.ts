@@ -1,6 +1,7 @@
 /**
  * The arena's payloads and rules a client needs (PROTOCOL.md "Arena"): the input, the
- * view and the delta in the MessagePack codec, applying a delta, and prediction.
+ * view and the delta in the MessagePack codec (positional: arrays of integers, no field
+ * names), applying a delta, and prediction.
  *
  * `ArenaPredictor` is the own-player prediction the /arena page draws: it replays the
  * inputs the server has not yet acknowledged (those above the newest state's
@@ -8,7 +9,7 @@
  * from the server is taken in at once and nothing drifts.
  */
 
-import { i8, pack, struct, uint, unpack, WireError } from "./wire.js";
+import { i8, pack, struct, unpack, WireError } from "./wire.js";
 
 /** The game's name on the server. */
 export const ARENA = "arena";
@@ -54,55 +55,87 @@ export function unpackDir(dir: number): ArenaInput {
   return { dx: Math.floor(dir / 3) - 1, dy: (dir % 3) - 1 };
 }
 
-/** Encodes an input for `Input.data`. */
+/** Encodes an input for `Input.data`: the pair `[dx, dy]`. */
 export function encodeInput(input: ArenaInput): Uint8Array {
   for (const c of [input.dx, input.dy]) {
     if (c !== -1 && c !== 0 && c !== 1) throw new WireError(`direction component ${c}`);
   }
-  return pack({ dx: input.dx, dy: input.dy });
+  return pack([input.dx, input.dy]);
 }
 
-/** Decodes an input (as the server would). */
+/** Decodes an input (as the server would): `[dx, dy]`, or the older map `{dx, dy}`. */
 export function decodeInput(bytes: Uint8Array): ArenaInput {
-  const m = struct(unpack(bytes), "ArenaInput");
-  return { dx: i8(m, "dx", "ArenaInput"), dy: i8(m, "dy", "ArenaInput") };
-}
-
-function player(value: unknown): ArenaPlayer {
-  const what = "ArenaPlayer";
+  const what = "ArenaInput";
+  const value = unpack(bytes);
+  if (Array.isArray(value)) {
+    if (value.length !== 2) throw new WireError(`${what}: expected [dx, dy]`);
+    const [dx, dy] = value;
+    return { dx: i8({ dx }, "dx", what), dy: i8({ dy }, "dy", what) };
+  }
   const m = struct(value, what);
-  const dir = uint(m, "dir", what, 8);
-  if (dir > 8) throw new WireError(`${what}.dir: ${dir} is not 0 to 8`);
-  return {
-    seat: uint(m, "seat", what, 8),
-    x: uint(m, "x", what, 16),
-    y: uint(m, "y", what, 16),
-    dir,
-  };
+  return { dx: i8(m, "dx", what), dy: i8(m, "dy", what) };
 }
 
-function array(m: Record<string, unknown>, name: string, what: string): unknown[] {
-  const value = m[name];
-  if (!Array.isArray(value)) throw new WireError(`${what}.${name}: expected an array`);
+/** Reads an integer from 0 to `max` at `what`. */
+function int(value: unknown, what: string, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new WireError(`${what}: expected an integer from 0 to ${max}`);
+  }
   return value;
 }
 
-/** Decodes `Snapshot.state`. */
-export function decodeView(bytes: Uint8Array): ArenaView {
-  const m = struct(unpack(bytes), "ArenaView");
-  return { players: array(m, "players", "ArenaView").map(player) };
+/** A player from its four fields in order: seat, x, y, dir. */
+function player(fields: readonly unknown[], what: string): ArenaPlayer {
+  const [seat, x, y, dir] = fields;
+  const p = {
+    seat: int(seat, `${what}.seat`, 0xff),
+    x: int(x, `${what}.x`, 0xffff),
+    y: int(y, `${what}.y`, 0xffff),
+    dir: int(dir, `${what}.dir`, 0xff),
+  };
+  if (p.dir > 8) throw new WireError(`${what}.dir: ${p.dir} is not 0 to 8`);
+  return p;
 }
 
-/** Decodes `Delta.delta`. */
+function array(value: unknown, what: string): unknown[] {
+  if (!Array.isArray(value)) throw new WireError(`${what}: expected an array`);
+  return value;
+}
+
+/** Decodes `Snapshot.state`: an array of players, each `[seat, x, y, dir]`. */
+export function decodeView(bytes: Uint8Array): ArenaView {
+  const what = "ArenaView";
+  const players = array(unpack(bytes), what).map((value, i) => {
+    const fields = array(value, `${what}[${i}]`);
+    if (fields.length !== 4) throw new WireError(`${what}[${i}]: expected 4 fields`);
+    return player(fields, `${what}[${i}]`);
+  });
+  return { players };
+}
+
+/**
+ * Decodes `Delta.delta`: one flat array of integers, each changed player as its four
+ * fields (seat, x, y, dir) and each removed seat `s` as `-1 - s`.
+ */
 export function decodeDelta(bytes: Uint8Array): ArenaDelta {
   const what = "ArenaDelta";
-  const m = struct(unpack(bytes), what);
-  return {
-    changed: array(m, "changed", what).map(player),
-    removed: array(m, "removed", what).map((seat, i) =>
-      uint({ seat }, "seat", `${what}.removed[${i}]`, 8),
-    ),
-  };
+  const items = array(unpack(bytes), what);
+  const delta: ArenaDelta = { changed: [], removed: [] };
+  let i = 0;
+  while (i < items.length) {
+    const lead = items[i];
+    if (typeof lead === "number" && Number.isInteger(lead) && lead < 0 && lead >= -128) {
+      delta.removed.push(-1 - lead);
+      i += 1;
+    } else {
+      if (i + 4 > items.length) throw new WireError(`${what}[${i}]: a player needs 4 fields`);
+      const p = player(items.slice(i, i + 4), `${what}[${i}]`);
+      if (p.seat > 127) throw new WireError(`${what}[${i}]: seat ${p.seat} is not 0 to 127`);
+      delta.changed.push(p);
+      i += 4;
+    }
+  }
+  return delta;
 }
 
 const clamp = (v: number) => Math.min(ARENA_SIZE, Math.max(0, v));

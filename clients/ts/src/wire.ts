@@ -91,6 +91,19 @@ export function struct(value: unknown, what: string): Fields {
   return value;
 }
 
+/**
+ * A struct whose fields arrive positionally, as an array in field order (the state
+ * messages `Snapshot` and `Delta`), as a map of those fields. A map is accepted too, as
+ * servers before the positional form sent it.
+ */
+function positional(value: unknown, names: readonly string[], what: string): Fields {
+  if (!Array.isArray(value)) return struct(value, what);
+  if (value.length !== names.length) {
+    throw new WireError(`${what}: expected ${names.length} fields, got ${value.length}`);
+  }
+  return Object.fromEntries(names.map((name, i) => [name, value[i]]));
+}
+
 function field(map: Fields, name: string, what: string): unknown {
   if (!(name in map)) throw new WireError(`${what}: missing field ${name}`);
   return map[name];
@@ -393,7 +406,7 @@ export function decodeServerMsg(bytes: Uint8Array): ServerMsg | null {
     case "RoomLeft":
       return { type: name, room_id: u64(m(), "room_id", what) };
     case "Snapshot": {
-      const b = m();
+      const b = positional(body, ["tick", "input_seq", "state"], what);
       return {
         type: name,
         tick: u64(b, "tick", what),
@@ -421,7 +434,7 @@ export function decodeServerMsg(bytes: Uint8Array): ServerMsg | null {
     case "MatchCancelled":
       return { type: name, game: str(m(), "game", what) };
     case "Delta": {
-      const b = m();
+      const b = positional(body, ["tick", "base_tick", "input_seq", "delta"], what);
       return {
         type: name,
         tick: u64(b, "tick", what),
