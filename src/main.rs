@@ -157,7 +157,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Replay(args) => {
             let (bytes, name) = replay_bytes(&args)?;
-            let registry = ticksync::engine::GameRegistry::builtin();
+            let registry = ticksync::game::builtin_games();
             let verified = ticksync::replay::verify(&bytes, &registry)
                 .with_context(|| format!("{name} does not verify"))?;
             println!("{verified}");

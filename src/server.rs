@@ -29,6 +29,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::ServerConfig;
 use crate::engine::{GameRegistry, ShardStats};
+use crate::game::builtin_games;
 use crate::lobby::Lobby;
 use crate::metrics::Metrics;
 use crate::shutdown::DrainReport;
@@ -91,7 +92,7 @@ impl Server {
     /// [`ServerError::Config`] for settings that cannot work, [`ServerError::Listener`] if
     /// the listener's address cannot be read.
     pub fn start(listener: TcpListener, config: ServerConfig) -> Result<Server, ServerError> {
-        Server::start_with_games(listener, config, GameRegistry::builtin())
+        Server::start_with_games(listener, config, builtin_games())
     }
 
     /// Opens the configured database ([`ServerConfig::storage`]: applies its migrations
@@ -102,7 +103,7 @@ impl Server {
     /// opened.
     pub async fn open(listener: TcpListener, config: ServerConfig) -> Result<Server, ServerError> {
         let storage = crate::storage::Storage::open(&config.storage).await?;
-        Server::start_with_storage(listener, config, GameRegistry::builtin(), storage)
+        Server::start_with_storage(listener, config, builtin_games(), storage)
     }
 
     /// Starts serving on `listener` with the games in `registry`. Keeps no results: a

@@ -275,10 +275,10 @@ impl Matchmaker {
         let room = NewRoom {
             game,
             settings: RoomSettings {
-                turn_seconds: None,
                 allow_spectators: true,
                 relay: false,
                 ranked: true,
+                options: bytes::Bytes::new(),
             },
             code,
             public: true,

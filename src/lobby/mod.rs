@@ -30,7 +30,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::engine::{Engine, EngineConfig, GameRegistry, Member, NewRoom, RoomObserver};
+use crate::codec::Codec;
+use crate::engine::{Engine, EngineConfig, GameEntry, GameRegistry, Member, NewRoom, RoomObserver};
 use crate::limits::{InboxShare, LimitCounters};
 use crate::protocol::{ErrorCode, RoomId, RoomSettings, RoomSummary, SessionId, close_code};
 use crate::storage::Storage;
@@ -415,19 +416,46 @@ impl Lobby {
         }
     }
 
-    /// Creates a private room with the session in seat 0. The room sends `RoomJoined` with
-    /// the join code.
+    /// The game a `CreateRoom` for `game` makes (its relay room when `settings.relay`),
+    /// and the settings the room keeps: the game's options, sent in `codec`, decoded,
+    /// validated and re-encoded in bincode.
     ///
     /// # Errors
-    /// [`ErrorCode::UnknownGame`], [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`],
-    /// [`ErrorCode::ServerBusy`].
+    /// [`ErrorCode::UnknownGame`], or [`ErrorCode::InvalidOptions`] with the reason.
+    pub fn room_game(
+        &self,
+        game: &str,
+        codec: Codec,
+        mut settings: RoomSettings,
+    ) -> Result<(GameEntry, RoomSettings), (ErrorCode, String)> {
+        let named = self
+            .game(game)
+            .map_err(|code| (code, "no such game on this server".to_string()))?;
+        let entry = if settings.relay {
+            GameEntry::relay(&named)
+        } else {
+            named
+        };
+        settings.options = (entry.check_options)(codec, &settings.options).map_err(|reason| {
+            (
+                ErrorCode::InvalidOptions,
+                format!("invalid options: {reason}"),
+            )
+        })?;
+        Ok((entry, settings))
+    }
+
+    /// Creates a private room of `entry` (see [`Lobby::room_game`]) with the session in
+    /// seat 0. The room sends `RoomJoined` with the join code.
+    ///
+    /// # Errors
+    /// [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`], [`ErrorCode::ServerBusy`].
     pub async fn create_room(
         &self,
         session: &Session,
-        game: &str,
+        entry: GameEntry,
         settings: RoomSettings,
     ) -> Result<(), ErrorCode> {
-        let entry = self.game(game)?;
         let engine = &self.shared.engine;
         let (addr, code, outbox) = {
             let mut state = session.lock();
@@ -562,7 +590,7 @@ impl Lobby {
     }
 
     /// The registered game called `name`.
-    fn game(&self, name: &str) -> Result<crate::engine::GameEntry, ErrorCode> {
+    fn game(&self, name: &str) -> Result<GameEntry, ErrorCode> {
         self.shared
             .engine
             .registry()

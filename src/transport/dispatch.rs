@@ -66,7 +66,7 @@ pub async fn dispatch(
         ClientMsg::FindMatch { game } => find_match(lobby, session, &game).await,
         ClientMsg::CancelMatch => cancel_match(lobby, session).await,
         ClientMsg::CreateRoom { game, settings } => {
-            create_room(lobby, session, &game, settings).await
+            create_room(lobby, session, outbox, &game, settings).await
         }
         ClientMsg::JoinRoom { code, spectate } => join_room(lobby, session, &code, spectate).await,
         ClientMsg::LeaveRoom => lobby.leave_room(session).await.err().map(refusal),
@@ -125,12 +125,18 @@ async fn cancel_match(lobby: &Lobby, session: &Session) -> Option<ServerMsg> {
 async fn create_room(
     lobby: &Lobby,
     session: &Session,
+    outbox: &Outbox,
     game: &str,
     settings: RoomSettings,
 ) -> Option<ServerMsg> {
+    let (entry, settings) = match lobby.room_game(game, outbox.codec(), settings) {
+        Ok(room) => room,
+        Err((ErrorCode::UnknownGame, _)) => return Some(refusal(ErrorCode::UnknownGame)),
+        Err((code, message)) => return Some(error(code, message, None)),
+    };
     // Success is answered by the room with `RoomJoined`.
     lobby
-        .create_room(session, game, settings)
+        .create_room(session, entry, settings)
         .await
         .err()
         .map(refusal)

@@ -623,10 +623,10 @@ async fn host(addr: std::net::SocketAddr) -> Result<(Client, String)> {
     host.send(&ClientMsg::CreateRoom {
         game: "tictactoe".into(),
         settings: RoomSettings {
-            turn_seconds: None,
             allow_spectators: true,
             relay: false,
             ranked: false,
+            options: bytes::Bytes::new(),
         },
     })
     .await?;
