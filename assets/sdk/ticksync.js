@@ -50,6 +50,7 @@ var ErrorCode = {
   ShuttingDown: 80,
   RoomClosed: 85,
   Kicked: 86,
+  InvalidOptions: 90,
   NoRecords: 110,
   RecordsUnavailable: 111
 };
@@ -90,6 +91,7 @@ var ERROR_WORDS = {
   80: "The server is shutting down; new games cannot start now.",
   85: "The server's operator closed this room.",
   86: "The server's operator ended your session.",
+  90: "The game does not accept those room options.",
   110: "This server keeps no records, so there is no leaderboard.",
   111: "The server's records cannot be read right now; try again."
 };
@@ -1753,10 +1755,10 @@ function clientValue(msg) {
         CreateRoom: {
           game: msg.game,
           settings: {
-            turn_seconds: msg.settings.turn_seconds,
             allow_spectators: msg.settings.allow_spectators,
             relay: msg.settings.relay,
-            ranked: msg.settings.ranked
+            ranked: msg.settings.ranked,
+            options: msg.settings.options
           }
         }
       };
@@ -1876,17 +1878,17 @@ function roomEvent(value) {
         spectators: uint(b, "spectators", what, 32)
       };
     }
-    case "InputFrame": {
-      const b = m();
-      return {
-        type: name,
-        frame: u64(b, "frame", what),
-        inputs: list(b, "inputs", what).map(frameInput)
-      };
-    }
     default:
       return null;
   }
+}
+function decodeInputFrame(bytes) {
+  const what = "InputFrame";
+  const m = struct(unpack(bytes), what);
+  return {
+    frame: u64(m, "frame", what),
+    inputs: list(m, "inputs", what).map(frameInput)
+  };
 }
 function decodeServerMsg(bytes) {
   const [name, body] = variant(unpack(bytes), "ServerMsg");
@@ -1983,6 +1985,15 @@ function decodeServerMsg(bytes) {
         type: name,
         game: str(b, "game", what),
         rows: list(b, "rows", what).map(leaderboardRow)
+      };
+    }
+    case "GameEvent": {
+      const b = m();
+      return {
+        type: name,
+        seq: u64(b, "seq", what),
+        tick: u64(b, "tick", what),
+        data: bin(b, "data", what)
       };
     }
     default:
@@ -2365,9 +2376,13 @@ __export(tictactoe_exports, {
   decodeMove: () => decodeMove,
   decodeView: () => decodeView2,
   encodeMove: () => encodeMove,
+  encodeOptions: () => encodeOptions,
   winningLine: () => winningLine
 });
 var TICTACTOE = "tictactoe";
+function encodeOptions(options) {
+  return pack({ turn_seconds: options.turn_seconds ?? null });
+}
 function encodeMove(move) {
   return pack({ cell: move.cell });
 }
@@ -2756,6 +2771,12 @@ var TicksyncClient = class extends Emitter {
         this.lastEventSeq = msg.seq;
         this.emit("event", { seq: msg.seq, tick: msg.tick, event: msg.event });
         return;
+      case "GameEvent":
+        if (msg.seq <= this.lastEventSeq)
+          return;
+        this.lastEventSeq = msg.seq;
+        this.emit("gameEvent", { seq: msg.seq, tick: msg.tick, data: msg.data });
+        return;
       case "Error":
         if (msg.code === ErrorCode.InvalidResumeToken) {
           return;
@@ -2867,10 +2888,10 @@ var TicksyncClient = class extends Emitter {
       type: "CreateRoom",
       game,
       settings: {
-        turn_seconds: settings.turn_seconds ?? null,
         allow_spectators: settings.allow_spectators ?? false,
         relay: settings.relay ?? false,
-        ranked: settings.ranked ?? false
+        ranked: settings.ranked ?? false,
+        options: settings.options ?? new Uint8Array()
       }
     });
   }
@@ -2980,6 +3001,7 @@ export {
   arena_exports as arena,
   backoffDelay,
   clientValue,
+  decodeInputFrame,
   decodeServerMsg,
   describeClose,
   describeError,

@@ -191,6 +191,11 @@ export interface ClientEvents {
   roomLeft: { room_id: bigint; room: RoomInfo | null };
   /** A room event not seen before (replayed ones included, once each). */
   event: { seq: bigint; tick: bigint; event: RoomEvent };
+  /**
+   * An event the room's game emitted, not seen before (replayed ones included, once
+   * each); `data` is MessagePack-encoded (a relay room's: `decodeInputFrame`).
+   */
+  gameEvent: { seq: bigint; tick: bigint; data: Uint8Array };
   state: StateEvent;
   error: ErrorEvent;
   roomList: RoomSummary[];
@@ -576,6 +581,11 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         this.lastEventSeq = msg.seq;
         this.emit("event", { seq: msg.seq, tick: msg.tick, event: msg.event });
         return;
+      case "GameEvent":
+        if (msg.seq <= this.lastEventSeq) return; // already seen (a replay)
+        this.lastEventSeq = msg.seq;
+        this.emit("gameEvent", { seq: msg.seq, tick: msg.tick, data: msg.data });
+        return;
       case "Error":
         if (msg.code === ErrorCode.InvalidResumeToken) {
           // The server closes with 4005 next; the close starts the new session.
@@ -699,10 +709,10 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       type: "CreateRoom",
       game,
       settings: {
-        turn_seconds: settings.turn_seconds ?? null,
         allow_spectators: settings.allow_spectators ?? false,
         relay: settings.relay ?? false,
         ranked: settings.ranked ?? false,
+        options: settings.options ?? new Uint8Array(),
       },
     });
   }
