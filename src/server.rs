@@ -102,8 +102,21 @@ impl Server {
     /// As [`Server::start`], and [`ServerError::Storage`] when the database cannot be
     /// opened.
     pub async fn open(listener: TcpListener, config: ServerConfig) -> Result<Server, ServerError> {
+        Server::open_with_games(listener, config, builtin_games()).await
+    }
+
+    /// As [`Server::open`], with the games in `registry` (what `ticksync serve` calls with
+    /// [`builtin_games`]).
+    ///
+    /// # Errors
+    /// As [`Server::open`].
+    pub async fn open_with_games(
+        listener: TcpListener,
+        config: ServerConfig,
+        registry: GameRegistry,
+    ) -> Result<Server, ServerError> {
         let storage = crate::storage::Storage::open(&config.storage).await?;
-        Server::start_with_storage(listener, config, builtin_games(), storage)
+        Server::start_with_storage(listener, config, registry, storage)
     }
 
     /// Starts serving on `listener` with the games in `registry`. Keeps no results: a
