@@ -7,6 +7,8 @@ mod ops;
 
 pub use ops::SHUTDOWN_REASON;
 mod admin;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 

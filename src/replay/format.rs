@@ -568,10 +568,13 @@ mod tests {
         for now in 101..=110 {
             log.tick(now);
         }
-        log.input(111, 1, Codec::MsgPack, 0, &[0x81, 0xa4]);
+        log.input(111, 1, Codec::MsgPack, 300, &[0x81, 0xa4]);
         log.tick(111);
         log.tick(115); // three skipped slots
         log.abandon(115, 0);
+        log.disconnect(115, 1);
+        log.reconnect(116, 1);
+        log.join(114, 0);
         log.check(115, 0xdead_beef);
         let outcome = Outcome {
             winner: Some(1),
@@ -587,12 +590,15 @@ mod tests {
                     now: 111,
                     seat: 1,
                     codec: Codec::MsgPack,
-                    seq: 0,
+                    seq: 300,
                     data: &[0x81, 0xa4],
                 },
                 Record::Ticks(1),
                 Record::TickAt(115),
                 Record::Abandon { now: 115, seat: 0 },
+                Record::Disconnect { now: 115, seat: 1 },
+                Record::Reconnect { now: 116, seat: 1 },
+                Record::Join { now: 114, seat: 0 },
                 Record::Check {
                     tick: 115,
                     hash: 0xdead_beef
