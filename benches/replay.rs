@@ -16,11 +16,11 @@ use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_ma
 use ticksync::codec::Codec;
 use ticksync::engine::DynGame;
 use ticksync::game::arena::ArenaInput;
-use ticksync::game::builtin_games;
 use ticksync::game::tictactoe::TicTacToeMove;
 use ticksync::game::{GameConfig, Outcome};
 use ticksync::protocol::{EndReason, RoomSettings, Tick};
 use ticksync::replay::{Recording, ReplayConfig, ReplayCounters, state_hash, verify};
+use ticksync::server::builtin_games;
 
 const START: Tick = 1_000;
 

@@ -171,7 +171,7 @@ async fn main() -> anyhow::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:7878".into());
     // The built-in games and Pig, registered by the embedder: the engine names none.
-    let builtin = ticksync::game::builtin_games();
+    let builtin = ticksync::server::builtin_games();
     let entries = builtin.names().filter_map(|name| builtin.get(name));
     let games = GameRegistry::new(entries.chain([GameEntry::of::<Pig>()]));
     let listener = tokio::net::TcpListener::bind(&addr).await?;

@@ -18,12 +18,12 @@ use rand::{Rng, SeedableRng};
 use ticksync::codec::Codec;
 use ticksync::engine::{DynGame, GameRegistry};
 use ticksync::game::arena::ArenaInput;
-use ticksync::game::builtin_games;
 use ticksync::game::tictactoe::TicTacToeMove;
 use ticksync::game::tictactoe_ai::Strategy;
 use ticksync::game::{GameConfig, Outcome};
 use ticksync::protocol::{EndReason, RoomSettings, Tick};
 use ticksync::replay::{Recorder, ReplayConfig, ReplayCounters, decompress, verify};
+use ticksync::server::builtin_games;
 
 const TICK_HZ: u16 = 30;
 const START: Tick = 1_000;

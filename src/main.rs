@@ -157,7 +157,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Replay(args) => {
             let (bytes, name) = replay_bytes(&args)?;
-            let registry = ticksync::game::builtin_games();
+            let registry = ticksync::server::builtin_games();
             let verified = ticksync::replay::verify(&bytes, &registry)
                 .with_context(|| format!("{name} does not verify"))?;
             println!("{verified}");
@@ -252,7 +252,7 @@ fn serve(args: ServeArgs, addr_from_env: bool) -> anyhow::Result<()> {
         let drain_timeout = config.shutdown.drain_timeout;
         // The games this binary offers: the built-in ones. An embedder builds its own
         // registry (see examples/custom_game.rs).
-        let games = ticksync::game::builtin_games();
+        let games = ticksync::server::builtin_games();
         let server = ticksync::server::Server::open_with_games(listener, config, games).await?;
         let signal = signals.recv().await;
         tracing::info!(

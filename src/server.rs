@@ -28,8 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::ServerConfig;
-use crate::engine::{GameRegistry, ShardStats};
-use crate::game::builtin_games;
+use crate::engine::{GameEntry, GameRegistry, ShardStats};
 use crate::lobby::Lobby;
 use crate::metrics::Metrics;
 use crate::shutdown::DrainReport;
@@ -82,6 +81,16 @@ impl std::fmt::Debug for Server {
             .field("local_addr", &self.local_addr)
             .finish()
     }
+}
+
+/// The games `ticksync serve` offers: tic-tac-toe (`"tictactoe"`) and the arena
+/// (`"arena"`, with deltas). The replay CLI and the tests use the same registry. The
+/// engine names no game: this wiring is where the built-in ones are registered.
+pub fn builtin_games() -> GameRegistry {
+    GameRegistry::new([
+        GameEntry::of::<crate::game::tictactoe::TicTacToe>(),
+        GameEntry::with_deltas::<crate::game::arena::Arena>(),
+    ])
 }
 
 impl Server {

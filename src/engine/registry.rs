@@ -5,7 +5,7 @@
 //! options and inputs and encodes views and events with the connection's codec, and owns
 //! the game's random number generator and emitted events ([`CtxState`]). This is the only
 //! place game types meet the codec. The engine names no game: the embedder builds the
-//! [`GameRegistry`] (`ticksync serve` uses [`crate::game::builtin_games`]).
+//! [`GameRegistry`] (`ticksync serve` uses [`crate::server::builtin_games`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -467,7 +467,7 @@ impl GameEntry {
 }
 
 /// The set of games a server offers. Cheap to clone. Built by the embedder (see
-/// [`crate::game::builtin_games`]) and handed to
+/// [`crate::server::builtin_games`]) and handed to
 /// [`Server::start_with_games`](crate::server::Server::start_with_games).
 #[derive(Debug, Clone)]
 pub struct GameRegistry {

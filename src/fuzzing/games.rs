@@ -13,10 +13,10 @@ use super::script::Script;
 use crate::codec::Codec;
 use crate::engine::{DynGame, InputError};
 use crate::game::arena::{self, Arena, ArenaDelta, ArenaInput, ArenaView};
-use crate::game::builtin_games;
 use crate::game::tictactoe::{LINES, TicTacToeMove, TicTacToeOptions, TicTacToeView};
 use crate::game::{DeltaGame, GameConfig, Rejection, Viewer};
 use crate::protocol::{EndReason, RoomSettings, Seat, Tick};
+use crate::server::builtin_games;
 
 /// Most steps one script runs, so a long input cannot make one run slow.
 const MAX_STEPS: usize = 512;

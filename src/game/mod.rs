@@ -8,7 +8,7 @@
 //!
 //! A game is written against [`Game`] and offered to clients by registering it in a
 //! [`GameRegistry`](crate::engine::GameRegistry) the embedder builds (see
-//! [`builtin_games`] and `examples/custom_game.rs`).
+//! [`builtin_games`](crate::server::builtin_games) and `examples/custom_game.rs`).
 
 pub mod arena;
 pub mod relay;
@@ -20,17 +20,7 @@ use std::borrow::Cow;
 use rand::SeedableRng;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::engine::{GameEntry, GameRegistry};
 use crate::protocol::{EndReason, ErrorCode, MAX_INPUTS_PER_TICK, RoomSettings, Seat, Tick};
-
-/// The games `ticksync serve` offers: tic-tac-toe (`"tictactoe"`) and the arena
-/// (`"arena"`, with deltas). The replay CLI and the tests use the same registry.
-pub fn builtin_games() -> GameRegistry {
-    GameRegistry::new([
-        GameEntry::of::<tictactoe::TicTacToe>(),
-        GameEntry::with_deltas::<arena::Arena>(),
-    ])
-}
 
 /// Who a view is rendered for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,10 +10,10 @@ use super::*;
 use crate::codec::Codec;
 use crate::engine::{DynGame, GameEntry};
 use crate::game::arena::ArenaInput;
-use crate::game::builtin_games;
 use crate::game::tictactoe::TicTacToeMove;
 use crate::game::{GameConfig, Outcome};
 use crate::protocol::{EndReason, RoomSettings, Tick};
+use crate::server::builtin_games;
 
 const START: Tick = 1000;
 

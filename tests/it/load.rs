@@ -8,9 +8,9 @@ use anyhow::Result;
 use ticksync::client::{Backoff, Bot, BotConfig, Load, LoadConfig, Recorder};
 use ticksync::codec::Codec;
 use ticksync::engine::{FinishedGame, FinishedHook};
-use ticksync::game::builtin_games;
 use ticksync::game::tictactoe_ai::Strategy;
 use ticksync::server::Stats;
+use ticksync::server::builtin_games;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
