@@ -58,6 +58,12 @@ pub enum ClientMsg {
     FindMatch {
         /// Game name, e.g. `"tictactoe"`.
         game: String,
+        /// The game's room options, as in [`RoomSettings::options`]; empty for the
+        /// defaults. Players are matched only with players who asked for the same options.
+        /// Appended: a bincode `FindMatch` that ends before it reads as empty
+        /// ([`crate::codec::Codec::decode_client_msg`]).
+        #[serde(default)]
+        options: Bytes,
     },
     /// Leave the quick-match queue.
     CancelMatch,
@@ -155,7 +161,8 @@ pub struct RoomSettings {
     pub ranked: bool,
     /// The game's own options ([`crate::game::Game::Options`]), encoded with this
     /// connection's codec; empty for the game's defaults. Refused with
-    /// [`ErrorCode::InvalidOptions`] when they do not decode or the game rejects them. The
+    /// [`ErrorCode::InvalidOptions`] when they do not decode or the game rejects them.
+    /// (Quick-match rooms get their players' `FindMatch.options`.) The
     /// server keeps them re-encoded in bincode (replays, records, the operator's view).
     pub options: Bytes,
 }
@@ -502,8 +509,8 @@ pub enum ErrorCode {
     TooManyCodeGuesses = 61,
     /// The server is draining for a shutdown: no new matches, rooms or sessions.
     ShuttingDown = 80,
-    /// `CreateRoom`'s `settings.options` do not decode as the game's options, or the game
-    /// refused them; `message` says why.
+    /// `CreateRoom`'s `settings.options` or `FindMatch`'s `options` do not decode as the
+    /// game's options, or the game refused them; `message` says why.
     InvalidOptions = 90,
     /// The server's operator closed the client's room; `message` is their reason.
     /// `RoomLeft` follows.

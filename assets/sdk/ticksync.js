@@ -1745,7 +1745,7 @@ function clientValue(msg) {
     case "Ping":
       return { Ping: { nonce: u64Out(msg.nonce) } };
     case "FindMatch":
-      return { FindMatch: { game: msg.game } };
+      return { FindMatch: { game: msg.game, options: msg.options ?? new Uint8Array() } };
     case "CancelMatch":
     case "LeaveRoom":
     case "ListRooms":
@@ -2434,6 +2434,7 @@ var GAMES = {
 };
 var FIND_MATCH_REFUSALS = /* @__PURE__ */ new Set([
   ErrorCode.UnknownGame,
+  ErrorCode.InvalidOptions,
   ErrorCode.AlreadyInRoom,
   ErrorCode.AlreadyQueued,
   ErrorCode.ServerBusy,
@@ -2479,6 +2480,7 @@ var TicksyncClient = class extends Emitter {
     this.room = null;
     this.queued = false;
     this.queuedFor = null;
+    this.queuedOptions = new Uint8Array();
     this.lastEventSeq = 0n;
     this.inputSeq = 0;
     this.currentMirror = new StateMirror({ decodeState: (bytes) => bytes });
@@ -2597,7 +2599,7 @@ var TicksyncClient = class extends Emitter {
       return;
     }
     if (this.welcomed && this.room?.seat == null) {
-      this.rejoin = this.room ? { kind: "watch", room: this.room } : wasQueued && this.queuedFor ? { kind: "queue", game: this.queuedFor } : { kind: "idle" };
+      this.rejoin = this.room ? { kind: "watch", room: this.room } : wasQueued && this.queuedFor ? { kind: "queue", game: this.queuedFor, options: this.queuedOptions } : { kind: "idle" };
     }
     const policy = this.reconnectOptions;
     if (policy === false || this.attempts >= (policy.maxAttempts ?? Infinity)) {
@@ -2699,7 +2701,7 @@ var TicksyncClient = class extends Emitter {
         if (rejoin.kind === "watch") {
           this.sendRaw({ type: "JoinRoom", code: rejoin.room.code, spectate: true });
         } else if (rejoin.kind === "queue") {
-          this.sendRaw({ type: "FindMatch", game: rejoin.game });
+          this.sendRaw({ type: "FindMatch", game: rejoin.game, options: rejoin.options });
           this.queued = true;
           this.requeueing = true;
         }
@@ -2874,9 +2876,14 @@ var TicksyncClient = class extends Emitter {
     }
     this.sendRaw(msg);
   }
-  /** Joins the quick-match queue for `game`. */
-  findMatch(game) {
-    this.send({ type: "FindMatch", game });
+  /**
+   * Joins the quick-match queue for `game`, with the game's room options (MessagePack, e.g.
+   * `tictactoe.encodeOptions`; empty for the defaults): players are matched only with
+   * players who asked for the same options.
+   */
+  findMatch(game, options = new Uint8Array()) {
+    this.queuedOptions = options;
+    this.send({ type: "FindMatch", game, options });
   }
   /** Leaves the quick-match queue. */
   cancelMatch() {

@@ -265,9 +265,10 @@ pub trait Game: Send + Sized + 'static {
     const RECORDED: bool = true;
 
     /// Game-specific room options, decoded from `RoomSettings.options` (encoded by the
-    /// creating client in its connection's codec; empty bytes give `Default`). Checked by
-    /// [`Game::validate_options`] when the room is created. Quick-match rooms use the
-    /// default.
+    /// creating client in its connection's codec; empty bytes give `Default`), or from
+    /// `FindMatch.options` for quick-match rooms (players are matched only with players
+    /// who asked for the same options). Checked by [`Game::validate_options`] when the
+    /// room is created or the player queued.
     type Options: Serialize + DeserializeOwned + Default + Send + 'static;
     /// One player's input, as the client sends it inside `ClientMsg::Input::data`.
     type Input: DeserializeOwned + Send + 'static;

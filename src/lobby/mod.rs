@@ -358,12 +358,40 @@ impl Lobby {
         }
     }
 
-    /// Puts the session in the quick-match queue for `game`.
+    /// The game a `FindMatch` for `game` queues for, with its options (sent in `codec`)
+    /// decoded, validated and re-encoded in bincode, as the queue and its rooms keep them.
     ///
     /// # Errors
-    /// [`ErrorCode::UnknownGame`], [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`].
-    pub async fn find_match(&self, session: &Arc<Session>, game: &str) -> Result<(), ErrorCode> {
-        let entry = self.game(game)?;
+    /// [`ErrorCode::UnknownGame`], or [`ErrorCode::InvalidOptions`] with the reason.
+    pub fn match_game(
+        &self,
+        game: &str,
+        codec: Codec,
+        options: &[u8],
+    ) -> Result<(GameEntry, Bytes), (ErrorCode, String)> {
+        let entry = self
+            .game(game)
+            .map_err(|code| (code, "no such game on this server".to_string()))?;
+        let options = (entry.check_options)(codec, options).map_err(|reason| {
+            (
+                ErrorCode::InvalidOptions,
+                format!("invalid options: {reason}"),
+            )
+        })?;
+        Ok((entry, options))
+    }
+
+    /// Puts the session in the quick-match queue for `entry` with `options` (see
+    /// [`Lobby::match_game`]).
+    ///
+    /// # Errors
+    /// [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`], [`ErrorCode::ServerBusy`].
+    pub async fn find_match(
+        &self,
+        session: &Arc<Session>,
+        entry: GameEntry,
+        options: Bytes,
+    ) -> Result<(), ErrorCode> {
         let stored = self.match_rating(session, entry.name).await;
         let (rating, outbox) = {
             let mut state = session.lock();
@@ -380,6 +408,7 @@ impl Lobby {
         let cmd = MatchCmd::Enqueue {
             session: session.clone(),
             game: entry,
+            options,
             rating,
             outbox,
         };

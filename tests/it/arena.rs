@@ -73,6 +73,7 @@ async fn queue_arena(client: &mut Client) -> Result<u8> {
     client
         .send(&ClientMsg::FindMatch {
             game: "arena".into(),
+            options: bytes::Bytes::new(),
         })
         .await?;
     client
@@ -114,6 +115,7 @@ async fn deltas_rebuild_the_same_state_for_everyone() -> Result<()> {
         client
             .send(&ClientMsg::FindMatch {
                 game: "arena".into(),
+                options: bytes::Bytes::new(),
             })
             .await?;
     }
@@ -273,6 +275,7 @@ async fn a_client_that_stops_reading_is_cut_off_without_delaying_the_others() ->
         client
             .send(&ClientMsg::FindMatch {
                 game: "arena".into(),
+                options: bytes::Bytes::new(),
             })
             .await?;
     }

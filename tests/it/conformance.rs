@@ -109,6 +109,7 @@ async fn every_matched_player_gets_every_event_from_seq_1() -> Result<()> {
         client
             .send(&ClientMsg::FindMatch {
                 game: "arena".into(),
+                options: bytes::Bytes::new(),
             })
             .await?;
         players.push(client);
@@ -407,7 +408,10 @@ async fn every_request_is_refused_as_the_table_says() -> Result<()> {
     use ErrorCode::*;
     let server = start(test_config()).await;
     let addr = server.local_addr();
-    let find = |game: &str| ClientMsg::FindMatch { game: game.into() };
+    let find = |game: &str| ClientMsg::FindMatch {
+        game: game.into(),
+        options: bytes::Bytes::new(),
+    };
     let create = |game: &str| ClientMsg::CreateRoom {
         game: game.into(),
         settings: private(false, false),

@@ -481,6 +481,7 @@ fn rows() -> Vec<Row> {
             Hello,
             vec![Msg(ClientMsg::FindMatch {
                 game: "chess".into(),
+                options: bytes::Bytes::new(),
             })],
             Error(ErrorCode::UnknownGame),
         ),
@@ -527,6 +528,7 @@ fn rows() -> Vec<Row> {
             Player,
             vec![Msg(ClientMsg::FindMatch {
                 game: "tictactoe".into(),
+                options: bytes::Bytes::new(),
             })],
             Error(ErrorCode::AlreadyInRoom),
         ),

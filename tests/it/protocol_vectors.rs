@@ -201,6 +201,7 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
         "ping" => ping(PING_NONCE),
         "find_match" => Client(ClientMsg::FindMatch {
             game: "tictactoe".into(),
+            options: bytes::Bytes::new(),
         }),
         "cancel_match" => Client(ClientMsg::CancelMatch),
         "create_room" => Client(ClientMsg::CreateRoom {
@@ -224,7 +225,7 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
                 allow_spectators: false,
                 relay: true,
                 ranked: false,
-                options: Bytes::new(),
+                options: bytes::Bytes::new(),
             },
         }),
         "join_room" => Client(ClientMsg::JoinRoom {

@@ -254,6 +254,7 @@ async fn sessions_without_a_seat_end_with_their_connection() -> Result<()> {
     queued
         .send(&ClientMsg::FindMatch {
             game: "arena".into(),
+            options: bytes::Bytes::new(),
         })
         .await?;
     queued

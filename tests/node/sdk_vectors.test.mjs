@@ -52,7 +52,7 @@ const CLIENT = {
     type: "Hello", version: 1, resume_token: TOKEN, last_event_seq: 42n, auth_token: null,
   },
   ping: { type: "Ping", nonce: 1718000000123n },
-  find_match: { type: "FindMatch", game: "tictactoe" },
+  find_match: { type: "FindMatch", game: "tictactoe", options: b() },
   cancel_match: { type: "CancelMatch" },
   create_room: {
     type: "CreateRoom", game: "tictactoe",

@@ -90,11 +90,12 @@ type Rejoin =
   | { kind: "none" } // nothing known to ask for (a fresh client, or a session with a seat)
   | { kind: "idle" }
   | { kind: "watch"; room: RoomInfo }
-  | { kind: "queue"; game: string };
+  | { kind: "queue"; game: string; options: Uint8Array };
 
 /** The refusals a `FindMatch` can get (PROTOCOL.md "Refusals"). */
 const FIND_MATCH_REFUSALS: ReadonlySet<number> = new Set([
   ErrorCode.UnknownGame,
+  ErrorCode.InvalidOptions,
   ErrorCode.AlreadyInRoom,
   ErrorCode.AlreadyQueued,
   ErrorCode.ServerBusy,
@@ -259,6 +260,8 @@ export class TicksyncClient extends Emitter<ClientEvents> {
   queued = false;
   /** The game of the latest `Queued`. */
   private queuedFor: string | null = null;
+  /** The options of the last `findMatch`, to queue with again after a drop. */
+  private queuedOptions: Uint8Array = new Uint8Array();
   /** The highest room event `seq` seen in the current room (sent in `Hello`). */
   lastEventSeq = 0n;
   /** The last `Input.seq` sent, or processed by the server (whichever is higher). */
@@ -398,7 +401,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       this.rejoin = this.room
         ? { kind: "watch", room: this.room }
         : wasQueued && this.queuedFor
-          ? { kind: "queue", game: this.queuedFor }
+          ? { kind: "queue", game: this.queuedFor, options: this.queuedOptions }
           : { kind: "idle" };
     }
     const policy = this.reconnectOptions;
@@ -507,7 +510,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
           this.sendRaw({ type: "JoinRoom", code: rejoin.room.code, spectate: true });
         } else if (rejoin.kind === "queue") {
           // Counted as queued already, so the application does not queue a second time.
-          this.sendRaw({ type: "FindMatch", game: rejoin.game });
+          this.sendRaw({ type: "FindMatch", game: rejoin.game, options: rejoin.options });
           this.queued = true;
           this.requeueing = true;
         }
@@ -693,9 +696,14 @@ export class TicksyncClient extends Emitter<ClientEvents> {
     this.sendRaw(msg);
   }
 
-  /** Joins the quick-match queue for `game`. */
-  findMatch(game: string): void {
-    this.send({ type: "FindMatch", game });
+  /**
+   * Joins the quick-match queue for `game`, with the game's room options (MessagePack, e.g.
+   * `tictactoe.encodeOptions`; empty for the defaults): players are matched only with
+   * players who asked for the same options.
+   */
+  findMatch(game: string, options: Uint8Array = new Uint8Array()): void {
+    this.queuedOptions = options;
+    this.send({ type: "FindMatch", game, options });
   }
 
   /** Leaves the quick-match queue. */

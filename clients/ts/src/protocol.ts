@@ -120,7 +120,8 @@ export type ClientMsg =
       auth_token: string | null;
     }
   | { type: "Ping"; nonce: bigint }
-  | { type: "FindMatch"; game: string }
+  /** `options`: the game's room options, MessagePack-encoded; left out or empty for the defaults. */
+  | { type: "FindMatch"; game: string; options?: Uint8Array }
   | { type: "CancelMatch" }
   | { type: "CreateRoom"; game: string; settings: RoomSettings }
   | { type: "JoinRoom"; code: string; spectate: boolean }

@@ -201,7 +201,7 @@ export function clientValue(msg: ClientMsg): unknown {
     case "Ping":
       return { Ping: { nonce: u64Out(msg.nonce) } };
     case "FindMatch":
-      return { FindMatch: { game: msg.game } };
+      return { FindMatch: { game: msg.game, options: msg.options ?? new Uint8Array() } };
     case "CancelMatch":
     case "LeaveRoom":
     case "ListRooms":

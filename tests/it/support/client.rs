@@ -255,6 +255,7 @@ impl Client {
     pub async fn find_match(&mut self) -> Result<()> {
         self.send(&ClientMsg::FindMatch {
             game: TICTACTOE.into(),
+            options: bytes::Bytes::new(),
         })
         .await
     }
