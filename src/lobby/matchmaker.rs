@@ -43,7 +43,7 @@ pub struct MatchConfig {
     /// How often the queue is retried when nobody arrives.
     pub retry_interval: Duration,
     /// After waiting this long, a player is seated with fewer players than the game's
-    /// seats, if the game allows that many (`Game::min_players`; tic-tac-toe does not).
+    /// seats, if the game allows that many (`Game::MIN_PLAYERS`; tic-tac-toe does not).
     pub fill_wait: Duration,
 }
 
