@@ -12,7 +12,9 @@
 //!
 //! **One queue per game and options.** Players are only grouped with players who asked
 //! for the same game options (`FindMatch.options`, compared in the bincode form the lobby
-//! re-encodes them to), and their room gets those options.
+//! re-encodes them to), and their room gets those options. A queue is made when its first
+//! player arrives and dropped when it empties, so there are never more queues than queued
+//! players, however many options clients try.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -134,6 +136,9 @@ impl Matchmaker {
                     None => break,
                 },
             }
+            // Queues are made per game and options on demand: an empty one goes, so
+            // there are never more queues than queued players.
+            self.queues.retain(|_, (_, queue)| !queue.is_empty());
         }
     }
 
