@@ -163,7 +163,8 @@ pub struct RoomSettings {
     /// connection's codec; empty for the game's defaults. Refused with
     /// [`ErrorCode::InvalidOptions`] when they do not decode or the game rejects them.
     /// (Quick-match rooms get their players' `FindMatch.options`.) The
-    /// server keeps them re-encoded in bincode (replays, records, the operator's view).
+    /// server keeps them re-encoded in bincode, empty when they equal the defaults
+    /// (replays, records, the operator's view).
     pub options: Bytes,
 }
 

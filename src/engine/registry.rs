@@ -165,16 +165,21 @@ pub fn decode_options<G: Game>(codec: Codec, bytes: &[u8]) -> Result<G::Options,
 }
 
 /// Decodes `bytes` (from a client on `codec`) as `G`'s options and validates them; returns
-/// them in the form the server keeps (bincode; empty for empty).
+/// them in the form the server keeps: bincode, or empty for the defaults (however they were
+/// sent), so equal options always have equal bytes (quick match compares them).
 fn check_options<G: Game>(codec: Codec, bytes: &[u8]) -> Result<Bytes, String> {
-    if bytes.is_empty() {
-        return Ok(Bytes::new());
-    }
     let options = decode_options::<G>(codec, bytes).map_err(|error| error.to_string())?;
     G::validate_options(&options)?;
-    Codec::Bincode
-        .encode(&options)
-        .map_err(|error| error.to_string())
+    let encode = |options: &G::Options| {
+        Codec::Bincode
+            .encode(options)
+            .map_err(|error| error.to_string())
+    };
+    let canonical = encode(&options)?;
+    if canonical == encode(&G::Options::default())? {
+        return Ok(Bytes::new());
+    }
+    Ok(canonical)
 }
 
 impl<G: Game> DynGame for Erased<G> {
@@ -491,5 +496,40 @@ impl GameRegistry {
     /// The names of every game offered.
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.games.keys().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::tictactoe::{TicTacToe, TicTacToeOptions};
+
+    #[test]
+    fn options_are_kept_in_one_form_whatever_the_codec_and_the_defaults_as_empty() {
+        let check = GameEntry::of::<TicTacToe>().check_options;
+        let five = TicTacToeOptions {
+            turn_seconds: Some(5),
+        };
+        let kept: Vec<Bytes> = Codec::ALL
+            .iter()
+            .map(|codec| check(*codec, &codec.encode(&five).unwrap()).unwrap())
+            .collect();
+        assert_eq!(kept[0], kept[1], "the same options from either codec");
+        assert_eq!(kept[0], Codec::Bincode.encode(&five).unwrap());
+        // The defaults, sent empty, explicitly, or as an empty MessagePack map, are empty.
+        let default = TicTacToeOptions::default();
+        assert_eq!(check(Codec::Bincode, &[]).unwrap(), Bytes::new());
+        assert_eq!(
+            check(Codec::Bincode, &Codec::Bincode.encode(&default).unwrap()).unwrap(),
+            Bytes::new()
+        );
+        assert_eq!(check(Codec::MsgPack, &[0x80]).unwrap(), Bytes::new());
+        // Refused: out of range, not the type, trailing bytes.
+        let zero = TicTacToeOptions {
+            turn_seconds: Some(0),
+        };
+        assert!(check(Codec::MsgPack, &Codec::MsgPack.encode(&zero).unwrap()).is_err());
+        assert!(check(Codec::Bincode, &[7, 7, 7]).is_err());
+        assert!(check(Codec::Bincode, &[0, 0]).is_err());
     }
 }
