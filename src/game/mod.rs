@@ -268,7 +268,9 @@ pub trait Game: Send + Sized + 'static {
     /// creating client in its connection's codec; empty bytes give `Default`), or from
     /// `FindMatch.options` for quick-match rooms (players are matched only with players
     /// who asked for the same options). Checked by [`Game::validate_options`] when the
-    /// room is created or the player queued.
+    /// room is created or the player queued. `Serialize` because the server keeps them
+    /// re-encoded in one form (bincode; empty for the defaults): in replays, in records,
+    /// and to compare quick-match players' options.
     type Options: Serialize + DeserializeOwned + Default + Send + 'static;
     /// One player's input, as the client sends it inside `ClientMsg::Input::data`.
     type Input: DeserializeOwned + Send + 'static;
