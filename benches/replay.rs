@@ -14,21 +14,23 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use ticksync::codec::Codec;
-use ticksync::engine::{DynGame, GameRegistry};
+use ticksync::engine::DynGame;
 use ticksync::game::arena::ArenaInput;
 use ticksync::game::tictactoe::TicTacToeMove;
 use ticksync::game::{GameConfig, Outcome};
 use ticksync::protocol::{EndReason, RoomSettings, Tick};
 use ticksync::replay::{Recording, ReplayConfig, ReplayCounters, state_hash, verify};
+use ticksync::server::builtin_games;
 
 const START: Tick = 1_000;
 
 fn recording(name: &str, players: u8) -> Recording {
-    let entry = GameRegistry::builtin().get(name).expect("built in");
+    let entry = builtin_games().get(name).expect("built in");
     let config = GameConfig {
         tick_hz: 30,
         settings: RoomSettings::default(),
         players,
+        seed: 0,
     };
     Recording::new(
         (entry.create)(&config, START),
@@ -52,8 +54,14 @@ fn tictactoe_game() -> (Recording, Tick) {
         }
         now += 1;
         let data = Codec::Bincode.encode(&TicTacToeMove { cell }).unwrap();
-        game.apply_input(now, (i % 2) as u8, Codec::Bincode, &data)
-            .unwrap();
+        game.apply_input(
+            now,
+            (i % 2) as u8,
+            (i / 2 + 1) as u32,
+            Codec::Bincode,
+            &data,
+        )
+        .unwrap();
         game.tick(now);
     }
     (game, now)
@@ -80,7 +88,8 @@ fn arena_minute() -> (Recording, Tick) {
             for seat in 0..8u8 {
                 let (dx, dy) = turns[((t / 15 + u64::from(seat)) % 8) as usize];
                 let data = Codec::Bincode.encode(&ArenaInput { dx, dy }).unwrap();
-                game.apply_input(now, seat, Codec::Bincode, &data).unwrap();
+                game.apply_input(now, seat, 0, Codec::Bincode, &data)
+                    .unwrap();
             }
         }
         game.tick(now);
@@ -133,7 +142,7 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
 
-    let registry = GameRegistry::builtin();
+    let registry = builtin_games();
     let mut group = c.benchmark_group("replay/verify");
     for (name, _, make) in GAMES {
         let replay = finished(make);

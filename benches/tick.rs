@@ -14,7 +14,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use ticksync::codec::Codec;
 use ticksync::engine::bench::ManualShard;
 use ticksync::engine::{EngineConfig, GameEntry, Member, NewRoom};
-use ticksync::game::tictactoe::{TicTacToe, TicTacToeMove};
+use ticksync::game::tictactoe::{TicTacToe, TicTacToeMove, TicTacToeOptions};
 use ticksync::outbox::Outbox;
 use ticksync::protocol::{RoomId, RoomSettings};
 
@@ -60,10 +60,14 @@ fn shard_with_rooms(rooms: usize) -> (ManualShard, Vec<RoomId>) {
                 game: GameEntry::of::<TicTacToe>(),
                 // A turn timer far beyond any run, so idle rooms never time out.
                 settings: RoomSettings {
-                    turn_seconds: Some(1_000_000),
                     allow_spectators: false,
                     relay: false,
                     ranked: false,
+                    options: Codec::Bincode
+                        .encode(&TicTacToeOptions {
+                            turn_seconds: Some(ticksync::game::tictactoe::MAX_TURN_SECONDS),
+                        })
+                        .expect("options encode"),
                 },
                 code: format!("R{i:06}"),
                 public: true,

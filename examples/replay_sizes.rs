@@ -23,6 +23,7 @@ use ticksync::game::tictactoe_ai::Strategy;
 use ticksync::game::{GameConfig, Outcome};
 use ticksync::protocol::{EndReason, RoomSettings, Tick};
 use ticksync::replay::{Recorder, ReplayConfig, ReplayCounters, decompress, verify};
+use ticksync::server::builtin_games;
 
 const TICK_HZ: u16 = 30;
 const START: Tick = 1_000;
@@ -33,6 +34,7 @@ fn recorded(registry: &GameRegistry, name: &str, players: u8) -> Box<dyn DynGame
         tick_hz: TICK_HZ,
         settings: RoomSettings::default(),
         players,
+        seed: 0,
     };
     let recorder = Recorder::new(ReplayConfig::default(), Arc::new(ReplayCounters::default()));
     recorder.wrap((entry.create)(&config, START), &entry, &config, START)
@@ -66,7 +68,7 @@ fn tictactoe_game(registry: &GameRegistry, rng: &mut StdRng, codec: Codec) -> (u
                 .choose(&board, seat, rng)
                 .expect("a running game has an empty cell");
             let data = codec.encode(&TicTacToeMove { cell }).expect("encodes");
-            game.apply_input(now, seat, codec, &data)
+            game.apply_input(now, seat, 0, codec, &data)
                 .expect("a legal move");
             board[usize::from(cell)] = seat + 1;
             seat = 1 - seat;
@@ -115,7 +117,7 @@ fn arena_minute(registry: &GameRegistry, rng: &mut StdRng, codec: Codec) -> (usi
                 *next_ms += 50;
                 let (dx, dy) = *direction;
                 let data = codec.encode(&ArenaInput { dx, dy }).expect("encodes");
-                game.apply_input(now, seat as u8, codec, &data)
+                game.apply_input(now, seat as u8, 0, codec, &data)
                     .expect("a legal input");
             }
         }
@@ -147,7 +149,7 @@ fn report(what: &str, sizes: &[(usize, usize)]) {
 }
 
 fn main() {
-    let registry = GameRegistry::builtin();
+    let registry = builtin_games();
     let mut rng = StdRng::seed_from_u64(11);
     for codec in [Codec::Bincode, Codec::MsgPack] {
         let games: Vec<_> = (0..1000)

@@ -192,6 +192,12 @@ impl Codec {
 }
 
 /// `ClientMsg::Hello` as bincode clients sent it before `auth_token` was appended.
+/// A bincode `FindMatch` from before `FindMatch.options` existed.
+#[derive(serde::Deserialize)]
+struct FindMatchWithoutOptions {
+    game: String,
+}
+
 #[derive(serde::Deserialize)]
 struct HelloWithoutToken {
     version: u16,
@@ -202,8 +208,9 @@ struct HelloWithoutToken {
 impl Codec {
     /// Decodes a client's message like [`Codec::decode`], also accepting the bincode
     /// `Hello` of clients built before `Hello.auth_token` existed: variant 0 followed by
-    /// exactly its first three fields reads as `auth_token: None`. (MessagePack needs no
-    /// help: a missing `Option` key is `None`.)
+    /// exactly its first three fields reads as `auth_token: None`; and their `FindMatch`
+    /// from before `FindMatch.options`: variant 2 followed by exactly a game name reads as
+    /// empty options. (MessagePack needs no help: a missing key takes its default.)
     ///
     /// # Errors
     /// As [`Codec::decode`]; when neither form decodes, the error of the current form.
@@ -220,6 +227,13 @@ impl Codec {
                     resume_token: hello.resume_token,
                     last_event_seq: hello.last_event_seq,
                     auth_token: None,
+                })
+                .map_err(|_| error),
+            (Codec::Bincode, Some((2, fields))) => self
+                .decode::<FindMatchWithoutOptions>(fields)
+                .map(|find| ClientMsg::FindMatch {
+                    game: find.game,
+                    options: Bytes::new(),
                 })
                 .map_err(|_| error),
             _ => Err(error),
@@ -399,7 +413,7 @@ mod tests {
             Codec::Bincode.decode_client_msg(&current).unwrap(),
             expected
         );
-        // Only Hello has a legacy form, and only without trailing bytes.
+        // Only Hello and FindMatch have a legacy form, and only without trailing bytes.
         assert!(
             Codec::Bincode
                 .decode_client_msg(&[0, 1, 0, 0, 0, 9])
@@ -448,6 +462,33 @@ mod tests {
             Codec::MsgPack
                 .decode::<ServerMsg>(&positional[..positional.len() - 3])
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn bincode_find_match_without_options_reads_as_the_defaults() {
+        // FindMatch { game: "pig" }, the form before `options`.
+        let legacy = [2u8, 3, b'p', b'i', b'g'];
+        let expected = ClientMsg::FindMatch {
+            game: "pig".into(),
+            options: Bytes::new(),
+        };
+        assert_eq!(Codec::Bincode.decode_client_msg(&legacy).unwrap(), expected);
+        assert!(Codec::Bincode.decode::<ClientMsg>(&legacy).is_err());
+        let current = Codec::Bincode.encode(&expected).unwrap();
+        assert_eq!(&current[..], &[2, 3, b'p', b'i', b'g', 0]);
+        assert_eq!(
+            Codec::Bincode.decode_client_msg(&current).unwrap(),
+            expected
+        );
+        // A cut-off name is still an error.
+        assert!(Codec::Bincode.decode_client_msg(&[2, 3, b'p']).is_err());
+        // MessagePack: a missing key is empty options.
+        let msgpack =
+            rmp_serde::to_vec_named(&serde_json::json!({"FindMatch": {"game": "pig"}})).unwrap();
+        assert_eq!(
+            Codec::MsgPack.decode_client_msg(&msgpack).unwrap(),
+            expected
         );
     }
 

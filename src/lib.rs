@@ -6,11 +6,13 @@
 //!
 //! - [`protocol`]: the wire messages, error codes and close codes. Data only.
 //! - [`codec`]: bytes to messages and back (bincode, MessagePack), with decode limits.
-//! - [`game`]: the [`game::Game`] trait, the built-in games and their bot strategies. Pure
-//!   rules: no I/O, no clock.
+//! - [`game`]: the [`game::Game`] trait (options, hooks, a [`game::Ctx`] with the tick, a
+//!   seeded RNG and `emit`), the built-in games, lockstep relay as a game, and the bot
+//!   strategies. Pure rules: no I/O, no clock. `examples/custom_game.rs` is a whole game.
 //! - [`outbox`]: a connection's outgoing frames: a latest-wins state slot and a bounded
 //!   event queue, filled by the tick loop and drained by the connection's writer.
-//! - [`engine`]: shards that own rooms and tick them at a fixed rate.
+//! - [`engine`]: shards that own rooms and tick them at a fixed rate, running the games of
+//!   the [`engine::GameRegistry`] the embedder hands in (it names no game itself).
 //! - [`replay`]: each game's log of inputs and ticks, written as the room plays it, and
 //!   the check that re-runs a game from its log against the recorded state hashes.
 //! - [`lobby`]: sessions and reconnects, the quick-match queue, private rooms, the directory.
@@ -20,7 +22,8 @@
 //!   the WebSocket handshake, and each connection's reader and writer.
 //! - [`auth`] and [`security`]: player identity from signed tokens (JWT), name and text
 //!   rules, and the edge settings (TLS, per-IP limits, allowed origins).
-//! - [`server`] and [`config`]: wiring: [`server::run`] and [`server::Server::start`].
+//! - [`server`] and [`config`]: wiring: [`server::run`], [`server::Server::start`],
+//!   [`server::Server::start_with_games`] and [`server::builtin_games`].
 //! - [`shutdown`]: the SIGTERM/SIGINT drain; [`metrics`]: `GET /metrics` for Prometheus;
 //!   [`histogram`]: the microsecond histograms behind them and the load drivers' reports.
 //! - [`admin`]: the operator's token for `/monitor` and the `/admin/` endpoints.

@@ -157,7 +157,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Replay(args) => {
             let (bytes, name) = replay_bytes(&args)?;
-            let registry = ticksync::engine::GameRegistry::builtin();
+            let registry = ticksync::server::builtin_games();
             let verified = ticksync::replay::verify(&bytes, &registry)
                 .with_context(|| format!("{name} does not verify"))?;
             println!("{verified}");
@@ -250,7 +250,10 @@ fn serve(args: ServeArgs, addr_from_env: bool) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on `{}` ({source})", args.addr))?;
         let drain_timeout = config.shutdown.drain_timeout;
-        let server = ticksync::server::Server::open(listener, config).await?;
+        // The games this binary offers: the built-in ones. An embedder builds its own
+        // registry (see examples/custom_game.rs).
+        let games = ticksync::server::builtin_games();
+        let server = ticksync::server::Server::open_with_games(listener, config, games).await?;
         let signal = signals.recv().await;
         tracing::info!(
             ?signal,

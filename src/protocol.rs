@@ -58,6 +58,12 @@ pub enum ClientMsg {
     FindMatch {
         /// Game name, e.g. `"tictactoe"`.
         game: String,
+        /// The game's room options, as in [`RoomSettings::options`]; empty for the
+        /// defaults. Players are matched only with players who asked for the same options.
+        /// Appended: a bincode `FindMatch` that ends before it reads as empty
+        /// ([`crate::codec::Codec::decode_client_msg`]).
+        #[serde(default)]
+        options: Bytes,
     },
     /// Leave the quick-match queue.
     CancelMatch,
@@ -144,16 +150,22 @@ pub const MAX_CHAT_CHARS: usize = 200;
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RoomSettings {
-    /// Seconds a player has for each turn (turn-based games); `None` for the server default.
-    pub turn_seconds: Option<u32>,
     /// Whether spectators may join.
     pub allow_spectators: bool,
     /// Lockstep relay mode: the server runs no rules and instead relays, every tick, the
-    /// bundle of all players' inputs for that tick as a reliable `InputFrame` event.
+    /// bundle of all players' inputs for that tick as a reliable `GameEvent` (an
+    /// `InputFrame`, see [`crate::game::relay`]).
     pub relay: bool,
     /// Whether the game moves the players' ratings. Quick-match rooms are always ranked;
-    /// a private room only when this is set (never a relay room). Appended to version 1.
+    /// a private room only when this is set (never a relay room).
     pub ranked: bool,
+    /// The game's own options ([`crate::game::Game::Options`]), encoded with this
+    /// connection's codec; empty for the game's defaults. Refused with
+    /// [`ErrorCode::InvalidOptions`] when they do not decode or the game rejects them.
+    /// (Quick-match rooms get their players' `FindMatch.options`.) The
+    /// server keeps them re-encoded in bincode, empty when they equal the defaults
+    /// (replays, records, the operator's view).
+    pub options: Bytes,
 }
 
 /// The positional fields of the state messages, [`ServerMsg::Snapshot`] and
@@ -349,6 +361,17 @@ pub enum ServerMsg {
         /// At most [`MAX_LEADERBOARD_ROWS`] rows.
         rows: Vec<LeaderboardRow>,
     },
+    /// An event the room's game emitted ([`crate::game::Ctx::emit`]). Reliable and
+    /// numbered in the same sequence as `Event`, so a resuming client gets the ones it
+    /// missed.
+    GameEvent {
+        /// Per-room sequence number, shared with `Event`.
+        seq: u64,
+        /// The tick at which it was emitted.
+        tick: Tick,
+        /// The game's event, encoded with this connection's codec.
+        data: Bytes,
+    },
 }
 
 /// One row of a `Leaderboard`.
@@ -435,25 +458,6 @@ pub enum RoomEvent {
         /// Spectators.
         spectators: u32,
     },
-    /// Relay rooms only: every player's inputs for one tick, in arrival order. One per
-    /// tick, empty ticks included, so a lockstep simulation can advance.
-    InputFrame {
-        /// The tick the inputs belong to.
-        frame: Tick,
-        /// The inputs.
-        inputs: Vec<FrameInput>,
-    },
-}
-
-/// One player's input inside an `InputFrame`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FrameInput {
-    /// The player's seat.
-    pub seat: Seat,
-    /// The input's `seq`.
-    pub seq: u32,
-    /// The input's `data`, as the client sent it.
-    pub data: Bytes,
 }
 
 /// Why a game ended.
@@ -579,6 +583,9 @@ pub enum ErrorCode {
     TooManyCodeGuesses = 61,
     /// The server is draining for a shutdown: no new matches, rooms or sessions.
     ShuttingDown = 80,
+    /// `CreateRoom`'s `settings.options` or `FindMatch`'s `options` do not decode as the
+    /// game's options, or the game refused them; `message` says why.
+    InvalidOptions = 90,
     /// The server's operator closed the client's room; `message` is their reason.
     /// `RoomLeft` follows.
     RoomClosed = 85,

@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::ServerConfig;
-use crate::engine::{GameRegistry, ShardStats};
+use crate::engine::{GameEntry, GameRegistry, ShardStats};
 use crate::lobby::Lobby;
 use crate::metrics::Metrics;
 use crate::shutdown::DrainReport;
@@ -83,6 +83,16 @@ impl std::fmt::Debug for Server {
     }
 }
 
+/// The games `ticksync serve` offers: tic-tac-toe (`"tictactoe"`) and the arena
+/// (`"arena"`, with deltas). The replay CLI and the tests use the same registry. The
+/// engine names no game: this wiring is where the built-in ones are registered.
+pub fn builtin_games() -> GameRegistry {
+    GameRegistry::new([
+        GameEntry::of::<crate::game::tictactoe::TicTacToe>(),
+        GameEntry::with_deltas::<crate::game::arena::Arena>(),
+    ])
+}
+
 impl Server {
     /// Starts serving on `listener` with the built-in games. Must be called inside a tokio
     /// runtime.
@@ -91,7 +101,7 @@ impl Server {
     /// [`ServerError::Config`] for settings that cannot work, [`ServerError::Listener`] if
     /// the listener's address cannot be read.
     pub fn start(listener: TcpListener, config: ServerConfig) -> Result<Server, ServerError> {
-        Server::start_with_games(listener, config, GameRegistry::builtin())
+        Server::start_with_games(listener, config, builtin_games())
     }
 
     /// Opens the configured database ([`ServerConfig::storage`]: applies its migrations
@@ -101,8 +111,21 @@ impl Server {
     /// As [`Server::start`], and [`ServerError::Storage`] when the database cannot be
     /// opened.
     pub async fn open(listener: TcpListener, config: ServerConfig) -> Result<Server, ServerError> {
+        Server::open_with_games(listener, config, builtin_games()).await
+    }
+
+    /// As [`Server::open`], with the games in `registry` (what `ticksync serve` calls with
+    /// [`builtin_games`]).
+    ///
+    /// # Errors
+    /// As [`Server::open`].
+    pub async fn open_with_games(
+        listener: TcpListener,
+        config: ServerConfig,
+        registry: GameRegistry,
+    ) -> Result<Server, ServerError> {
         let storage = crate::storage::Storage::open(&config.storage).await?;
-        Server::start_with_storage(listener, config, GameRegistry::builtin(), storage)
+        Server::start_with_storage(listener, config, registry, storage)
     }
 
     /// Starts serving on `listener` with the games in `registry`. Keeps no results: a

@@ -50,6 +50,7 @@ var ErrorCode = {
   ShuttingDown: 80,
   RoomClosed: 85,
   Kicked: 86,
+  InvalidOptions: 90,
   NoRecords: 110,
   RecordsUnavailable: 111
 };
@@ -90,6 +91,7 @@ var ERROR_WORDS = {
   80: "The server is shutting down; new games cannot start now.",
   85: "The server's operator closed this room.",
   86: "The server's operator ended your session.",
+  90: "The game does not accept those room options.",
   110: "This server keeps no records, so there is no leaderboard.",
   111: "The server's records cannot be read right now; try again."
 };
@@ -1751,7 +1753,7 @@ function clientValue(msg) {
     case "Ping":
       return { Ping: { nonce: u64Out(msg.nonce) } };
     case "FindMatch":
-      return { FindMatch: { game: msg.game } };
+      return { FindMatch: { game: msg.game, options: msg.options ?? new Uint8Array() } };
     case "CancelMatch":
     case "LeaveRoom":
     case "ListRooms":
@@ -1761,10 +1763,10 @@ function clientValue(msg) {
         CreateRoom: {
           game: msg.game,
           settings: {
-            turn_seconds: msg.settings.turn_seconds,
             allow_spectators: msg.settings.allow_spectators,
             relay: msg.settings.relay,
-            ranked: msg.settings.ranked
+            ranked: msg.settings.ranked,
+            options: msg.settings.options
           }
         }
       };
@@ -1884,17 +1886,17 @@ function roomEvent(value) {
         spectators: uint(b, "spectators", what, 32)
       };
     }
-    case "InputFrame": {
-      const b = m();
-      return {
-        type: name,
-        frame: u64(b, "frame", what),
-        inputs: list(b, "inputs", what).map(frameInput)
-      };
-    }
     default:
       return null;
   }
+}
+function decodeInputFrame(bytes) {
+  const what = "InputFrame";
+  const m = struct(unpack(bytes), what);
+  return {
+    frame: u64(m, "frame", what),
+    inputs: list(m, "inputs", what).map(frameInput)
+  };
 }
 function decodeServerMsg(bytes) {
   const [name, body] = variant(unpack(bytes), "ServerMsg");
@@ -1991,6 +1993,15 @@ function decodeServerMsg(bytes) {
         type: name,
         game: str(b, "game", what),
         rows: list(b, "rows", what).map(leaderboardRow)
+      };
+    }
+    case "GameEvent": {
+      const b = m();
+      return {
+        type: name,
+        seq: u64(b, "seq", what),
+        tick: u64(b, "tick", what),
+        data: bin(b, "data", what)
       };
     }
     default:
@@ -2405,9 +2416,13 @@ __export(tictactoe_exports, {
   decodeMove: () => decodeMove,
   decodeView: () => decodeView2,
   encodeMove: () => encodeMove,
+  encodeOptions: () => encodeOptions,
   winningLine: () => winningLine
 });
 var TICTACTOE = "tictactoe";
+function encodeOptions(options) {
+  return pack({ turn_seconds: options.turn_seconds ?? null });
+}
 function encodeMove(move) {
   return pack({ cell: move.cell });
 }
@@ -2459,6 +2474,7 @@ var GAMES = {
 };
 var FIND_MATCH_REFUSALS = /* @__PURE__ */ new Set([
   ErrorCode.UnknownGame,
+  ErrorCode.InvalidOptions,
   ErrorCode.AlreadyInRoom,
   ErrorCode.AlreadyQueued,
   ErrorCode.ServerBusy,
@@ -2504,6 +2520,7 @@ var TicksyncClient = class extends Emitter {
     this.room = null;
     this.queued = false;
     this.queuedFor = null;
+    this.queuedOptions = new Uint8Array();
     this.lastEventSeq = 0n;
     this.inputSeq = 0;
     this.currentMirror = new StateMirror({ decodeState: (bytes) => bytes });
@@ -2622,7 +2639,7 @@ var TicksyncClient = class extends Emitter {
       return;
     }
     if (this.welcomed && this.room?.seat == null) {
-      this.rejoin = this.room ? { kind: "watch", room: this.room } : wasQueued && this.queuedFor ? { kind: "queue", game: this.queuedFor } : { kind: "idle" };
+      this.rejoin = this.room ? { kind: "watch", room: this.room } : wasQueued && this.queuedFor ? { kind: "queue", game: this.queuedFor, options: this.queuedOptions } : { kind: "idle" };
     }
     const policy = this.reconnectOptions;
     if (policy === false || this.attempts >= (policy.maxAttempts ?? Infinity)) {
@@ -2724,7 +2741,7 @@ var TicksyncClient = class extends Emitter {
         if (rejoin.kind === "watch") {
           this.sendRaw({ type: "JoinRoom", code: rejoin.room.code, spectate: true });
         } else if (rejoin.kind === "queue") {
-          this.sendRaw({ type: "FindMatch", game: rejoin.game });
+          this.sendRaw({ type: "FindMatch", game: rejoin.game, options: rejoin.options });
           this.queued = true;
           this.requeueing = true;
         }
@@ -2795,6 +2812,12 @@ var TicksyncClient = class extends Emitter {
           return;
         this.lastEventSeq = msg.seq;
         this.emit("event", { seq: msg.seq, tick: msg.tick, event: msg.event });
+        return;
+      case "GameEvent":
+        if (msg.seq <= this.lastEventSeq)
+          return;
+        this.lastEventSeq = msg.seq;
+        this.emit("gameEvent", { seq: msg.seq, tick: msg.tick, data: msg.data });
         return;
       case "Error":
         if (msg.code === ErrorCode.InvalidResumeToken) {
@@ -2893,9 +2916,14 @@ var TicksyncClient = class extends Emitter {
     }
     this.sendRaw(msg);
   }
-  /** Joins the quick-match queue for `game`. */
-  findMatch(game) {
-    this.send({ type: "FindMatch", game });
+  /**
+   * Joins the quick-match queue for `game`, with the game's room options (MessagePack, e.g.
+   * `tictactoe.encodeOptions`; empty for the defaults): players are matched only with
+   * players who asked for the same options.
+   */
+  findMatch(game, options = new Uint8Array()) {
+    this.queuedOptions = options;
+    this.send({ type: "FindMatch", game, options });
   }
   /** Leaves the quick-match queue. */
   cancelMatch() {
@@ -2907,10 +2935,10 @@ var TicksyncClient = class extends Emitter {
       type: "CreateRoom",
       game,
       settings: {
-        turn_seconds: settings.turn_seconds ?? null,
         allow_spectators: settings.allow_spectators ?? false,
         relay: settings.relay ?? false,
-        ranked: settings.ranked ?? false
+        ranked: settings.ranked ?? false,
+        options: settings.options ?? new Uint8Array()
       }
     });
   }
@@ -3020,6 +3048,7 @@ export {
   arena_exports as arena,
   backoffDelay,
   clientValue,
+  decodeInputFrame,
   decodeServerMsg,
   describeClose,
   describeError,

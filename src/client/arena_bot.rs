@@ -164,8 +164,11 @@ impl ArenaBot {
         let welcome = conn.hello(None).await?;
         self.tick_hz = welcome.tick_hz;
         self.recorder.tick_hz(welcome.tick_hz);
-        conn.send(&ClientMsg::FindMatch { game: ARENA.into() })
-            .await?;
+        conn.send(&ClientMsg::FindMatch {
+            game: ARENA.into(),
+            options: bytes::Bytes::new(),
+        })
+        .await?;
         loop {
             match conn.recv().await? {
                 ServerMsg::Queued { .. } | ServerMsg::Pong { .. } => {}

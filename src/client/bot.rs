@@ -281,8 +281,11 @@ impl Bot {
     /// Queues and waits for a room. `None` when stopped while queued.
     async fn find_match(&mut self) -> Result<Option<RoomJoined>, ClientError> {
         let asked = Instant::now();
-        self.send(&ClientMsg::FindMatch { game: GAME.into() })
-            .await?;
+        self.send(&ClientMsg::FindMatch {
+            game: GAME.into(),
+            options: bytes::Bytes::new(),
+        })
+        .await?;
         let stop = self.stop.clone();
         loop {
             let msg = if self.cancel_unanswered {

@@ -289,7 +289,7 @@ impl Connection {
             match message {
                 Message::Binary(bytes) => {
                     let msg: ServerMsg = self.codec.decode(&bytes)?;
-                    if let ServerMsg::Event { seq, .. } = &msg {
+                    if let ServerMsg::Event { seq, .. } | ServerMsg::GameEvent { seq, .. } = &msg {
                         self.last_event_seq = self.last_event_seq.max(*seq);
                     }
                     return Ok((msg, bytes.len()));

@@ -46,6 +46,7 @@ pub fn error_code(code: ErrorCode) -> String {
         ErrorCode::TokenUnsigned => "the login token is unsigned",
         ErrorCode::TokenMalformed => "the login token is malformed",
         ErrorCode::ShuttingDown => "the server is shutting down: no new games",
+        ErrorCode::InvalidOptions => "the game refused the room's options",
         ErrorCode::RoomClosed => "the server's operator closed the room",
         ErrorCode::Kicked => "the server's operator ended the session",
         ErrorCode::NoRecords => "the server keeps no records",

@@ -1,20 +1,49 @@
 //! A room's reliable event log: numbered events, fanned out to members as they happen
 //! (encoded once per codec) and kept, up to a capacity, for replay to clients that resume
-//! or join late.
+//! or join late. Two kinds share one sequence: the room's own [`RoomEvent`]s (sent as
+//! `ServerMsg::Event`) and the events its game emits (sent as `ServerMsg::GameEvent`).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::registry::EncodedEvent;
+use crate::codec::Codec;
 use crate::outbox::Outbox;
 use crate::protocol::{RoomEvent, ServerMsg, Tick};
+
+/// One logged event of either kind.
+#[derive(Debug, Clone)]
+pub(super) enum Logged {
+    /// The room's own.
+    Room(RoomEvent),
+    /// The game's, already encoded in both codecs.
+    Game(EncodedEvent),
+}
+
+impl Logged {
+    fn msg(&self, seq: u64, tick: Tick, codec: Codec) -> ServerMsg {
+        match self {
+            Logged::Room(event) => ServerMsg::Event {
+                seq,
+                tick,
+                event: event.clone(),
+            },
+            Logged::Game(event) => ServerMsg::GameEvent {
+                seq,
+                tick,
+                data: event.data(codec).clone(),
+            },
+        }
+    }
+}
 
 #[derive(Debug)]
 struct LoggedEvent {
     seq: u64,
     tick: Tick,
-    event: RoomEvent,
+    event: Logged,
 }
 
 /// Numbered events, oldest first. Sequence numbers start at 1 and have no gaps.
@@ -30,23 +59,18 @@ impl EventLog {
     pub(super) fn emit<'a>(
         &mut self,
         now: Tick,
-        event: RoomEvent,
+        event: Logged,
         capacity: usize,
         outboxes: impl Iterator<Item = &'a Arc<Outbox>>,
     ) {
         self.last_seq += 1;
         let seq = self.last_seq;
-        let msg = ServerMsg::Event {
-            seq,
-            tick: now,
-            event,
-        };
         let mut frames: [Option<Bytes>; 2] = [None, None];
         for outbox in outboxes {
             let codec = outbox.codec();
             let frame = match &frames[codec.index()] {
                 Some(frame) => frame.clone(),
-                None => match codec.encode(&msg) {
+                None => match codec.encode(&event.msg(seq, now, codec)) {
                     Ok(frame) => frames[codec.index()].insert(frame).clone(),
                     Err(error) => {
                         tracing::error!(%error, "failed to encode a room event");
@@ -56,9 +80,6 @@ impl EventLog {
             };
             outbox.push_event(frame);
         }
-        let ServerMsg::Event { event, .. } = msg else {
-            return;
-        };
         while self.entries.len() >= capacity.max(1) {
             self.entries.pop_front();
         }
@@ -72,12 +93,8 @@ impl EventLog {
     /// Queues every kept event after `after_seq` into `outbox`, in order.
     pub(super) fn replay(&self, outbox: &Outbox, after_seq: u64) {
         for logged in self.entries.iter().filter(|e| e.seq > after_seq) {
-            let msg = ServerMsg::Event {
-                seq: logged.seq,
-                tick: logged.tick,
-                event: logged.event.clone(),
-            };
-            match outbox.codec().encode(&msg) {
+            let codec = outbox.codec();
+            match codec.encode(&logged.event.msg(logged.seq, logged.tick, codec)) {
                 Ok(frame) => {
                     outbox.push_replayed(frame);
                 }
@@ -90,7 +107,6 @@ impl EventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::Codec;
     use crate::outbox::Batch;
 
     #[test]
@@ -98,7 +114,12 @@ mod tests {
         let live = Outbox::new(Codec::Bincode, 64);
         let mut log = EventLog::default();
         for _ in 0..5 {
-            log.emit(1, RoomEvent::GameStarted, 3, std::iter::once(&live));
+            log.emit(
+                1,
+                Logged::Room(RoomEvent::GameStarted),
+                3,
+                std::iter::once(&live),
+            );
         }
         let mut batch = Batch::default();
         live.take(&mut batch);

@@ -100,6 +100,7 @@ mod tests {
             tick_hz: 30,
             event_log_capacity: 64,
             recorder: replay::Recorder::new(ReplayConfig::default(), Default::default()),
+            seed: 0,
         };
         Room::new(7, new, 1, limits, observer.clone())
     }
@@ -135,7 +136,7 @@ mod tests {
         assert_eq!((game.started, game.ended), (1, 6));
         assert_eq!(game.ticks(), 5);
         let replay = game.replay.as_ref().expect("recording is on by default");
-        let registry = crate::engine::GameRegistry::builtin();
+        let registry = crate::server::builtin_games();
         let verified = replay::verify(replay, &registry).expect("the replay verifies");
         assert_eq!(verified.outcome, game.outcome);
         assert_eq!((verified.header.start, verified.ended), (1, 6));

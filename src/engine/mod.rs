@@ -24,7 +24,9 @@ mod warn_limit;
 pub use admin::{MemberInfo, RoomDetail, RoomInfo, TickCost};
 pub use finished::{FinishedGame, FinishedSeat};
 pub use hook::FinishedHook;
-pub use registry::{DynGame, Erased, GameEntry, GameRegistry, InputError, WithDeltas};
+pub use registry::{
+    DynGame, EncodedEvent, Erased, GameEntry, GameRegistry, InputError, WithDeltas, decode_options,
+};
 pub use room::SHUTDOWN_REASON;
 pub use shard::ShardStats;
 

@@ -1,18 +1,21 @@
 //! The games a server offers, by name, behind one object-safe interface.
 //!
-//! [`crate::game::Game`] is generic over its input and view types; a shard holds rooms of
-//! many games at once, so each game is wrapped in [`Erased`], which decodes inputs and
-//! encodes views with the connection's codec. This is the only place game types meet the
-//! codec.
+//! [`crate::game::Game`] is generic over its options, input, view and event types; a shard
+//! holds rooms of many games at once, so each game is wrapped in [`Erased`], which decodes
+//! options and inputs and encodes views and events with the connection's codec, and owns
+//! the game's random number generator and emitted events ([`CtxState`]). This is the only
+//! place game types meet the codec. The engine names no game: the embedder builds the
+//! [`GameRegistry`] (`ticksync serve` uses [`crate::server::builtin_games`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use serde::Deserialize;
 
 use crate::codec::{Codec, CodecError};
-use crate::game::arena::Arena;
-use crate::game::{DeltaGame, Game, GameConfig, Outcome, Rejection, Viewer, tictactoe::TicTacToe};
+use crate::game::relay::Relay;
+use crate::game::{CtxState, DeltaGame, Game, GameConfig, Outcome, Rejection, Viewer};
 use crate::protocol::{Seat, Tick};
 
 /// Why an input was not applied.
@@ -26,6 +29,20 @@ pub enum InputError {
     Rejected(#[from] Rejection),
 }
 
+/// One event a game emitted ([`crate::game::Ctx::emit`]), encoded once in each codec (the
+/// `data` of `ServerMsg::GameEvent`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedEvent {
+    by_codec: [Bytes; 2],
+}
+
+impl EncodedEvent {
+    /// The event encoded in `codec`.
+    pub fn data(&self, codec: Codec) -> &Bytes {
+        &self.by_codec[codec.index()]
+    }
+}
+
 /// A running game of any type, as a shard drives it.
 pub trait DynGame: Send {
     /// Decodes, validates and applies one input. `Ok(changed)` when accepted.
@@ -36,13 +53,23 @@ pub trait DynGame: Send {
         &mut self,
         now: Tick,
         seat: Seat,
+        seq: u32,
         codec: Codec,
         data: &[u8],
     ) -> Result<bool, InputError>;
     /// See [`Game::tick`].
     fn tick(&mut self, now: Tick) -> bool;
-    /// See [`Game::abandon`].
+    /// See [`Game::on_leave`].
     fn abandon(&mut self, now: Tick, seat: Seat) -> bool;
+    /// See [`Game::on_disconnect`].
+    fn disconnect(&mut self, now: Tick, seat: Seat) -> bool;
+    /// See [`Game::on_reconnect`].
+    fn reconnect(&mut self, now: Tick, seat: Seat) -> bool;
+    /// See [`Game::on_join`].
+    fn join(&mut self, now: Tick, seat: Seat) -> bool;
+    /// Moves the events emitted since the last call, oldest first, to `out`, each encoded
+    /// in both codecs.
+    fn take_events(&mut self, out: &mut Vec<EncodedEvent>);
     /// See [`Game::SHARED_VIEW`].
     fn shared_view(&self) -> bool;
     /// See [`Game::ENDS_BY_ITSELF`].
@@ -96,28 +123,121 @@ pub trait DynGame: Send {
     }
 }
 
-/// Adapts a concrete [`Game`] to [`DynGame`].
-pub struct Erased<G>(pub G);
+/// Adapts a concrete [`Game`] to [`DynGame`]: the game, its random number generator and
+/// the events it emitted and the room has not yet taken.
+pub struct Erased<G: Game> {
+    game: G,
+    ctx: CtxState<G::Event>,
+}
+
+impl<G: Game> Erased<G> {
+    /// Creates the game from `config` (its options decoded from
+    /// `config.settings.options`, see [`decode_options`]) at tick `start`, seeding its
+    /// generator with `config.seed`.
+    pub fn new(config: &GameConfig, start: Tick) -> Erased<G> {
+        let options =
+            decode_options::<G>(Codec::Bincode, &config.settings.options).unwrap_or_else(|error| {
+                // Options are checked when the room is made; only a damaged replay header
+                // gets here.
+                tracing::error!(game = G::NAME, %error, "bad game options; using the defaults");
+                G::Options::default()
+            });
+        let mut ctx = CtxState::new(config.seed);
+        let game = G::new(config, options, &mut ctx.at(start));
+        Erased { game, ctx }
+    }
+
+    /// The game.
+    pub fn game(&self) -> &G {
+        &self.game
+    }
+}
+
+/// Decodes a game's options from `bytes` in `codec`; empty bytes are the defaults.
+///
+/// # Errors
+/// The decoding error.
+pub fn decode_options<G: Game>(codec: Codec, bytes: &[u8]) -> Result<G::Options, CodecError> {
+    if bytes.is_empty() {
+        return Ok(G::Options::default());
+    }
+    codec.decode(bytes)
+}
+
+/// Decodes `bytes` (from a client on `codec`) as `G`'s options and validates them; returns
+/// them in the form the server keeps: bincode, or empty for the defaults (however they were
+/// sent), so equal options always have equal bytes (quick match compares them).
+fn check_options<G: Game>(codec: Codec, bytes: &[u8]) -> Result<Bytes, String> {
+    let options = decode_options::<G>(codec, bytes).map_err(|error| error.to_string())?;
+    G::validate_options(&options)?;
+    let encode = |options: &G::Options| {
+        Codec::Bincode
+            .encode(options)
+            .map_err(|error| error.to_string())
+    };
+    let canonical = encode(&options)?;
+    if canonical == encode(&G::Options::default())? {
+        return Ok(Bytes::new());
+    }
+    Ok(canonical)
+}
 
 impl<G: Game> DynGame for Erased<G> {
     fn apply_input(
         &mut self,
         now: Tick,
         seat: Seat,
+        seq: u32,
         codec: Codec,
         data: &[u8],
     ) -> Result<bool, InputError> {
-        let input: G::Input = codec.decode(data)?;
-        self.0.validate(seat, &input)?;
-        Ok(self.0.apply(now, seat, input))
+        let input: G::Input = if G::RAW_INPUT {
+            let raw = serde::de::value::BytesDeserializer::<serde::de::value::Error>::new(data);
+            G::Input::deserialize(raw).map_err(|e| CodecError::Malformed(e.to_string()))?
+        } else {
+            codec.decode(data)?
+        };
+        self.game.validate(seat, &input)?;
+        Ok(self
+            .game
+            .apply(&mut self.ctx.for_input(now, seq), seat, input))
     }
 
     fn tick(&mut self, now: Tick) -> bool {
-        self.0.tick(now)
+        self.game.tick(&mut self.ctx.at(now))
     }
 
     fn abandon(&mut self, now: Tick, seat: Seat) -> bool {
-        self.0.abandon(now, seat)
+        self.game.on_leave(&mut self.ctx.at(now), seat)
+    }
+
+    fn disconnect(&mut self, now: Tick, seat: Seat) -> bool {
+        self.game.on_disconnect(&mut self.ctx.at(now), seat)
+    }
+
+    fn reconnect(&mut self, now: Tick, seat: Seat) -> bool {
+        self.game.on_reconnect(&mut self.ctx.at(now), seat)
+    }
+
+    fn join(&mut self, now: Tick, seat: Seat) -> bool {
+        self.game.on_join(&mut self.ctx.at(now), seat)
+    }
+
+    fn take_events(&mut self, out: &mut Vec<EncodedEvent>) {
+        if !self.ctx.has_events() {
+            return;
+        }
+        for event in self.ctx.take_events() {
+            let encode = |codec: Codec| {
+                codec.encode(&event).unwrap_or_else(|error| {
+                    tracing::error!(game = G::NAME, %error, "a game event does not encode");
+                    Bytes::new()
+                })
+            };
+            out.push(EncodedEvent {
+                by_codec: [encode(Codec::Bincode), encode(Codec::MsgPack)],
+            });
+        }
     }
 
     fn shared_view(&self) -> bool {
@@ -134,17 +254,17 @@ impl<G: Game> DynGame for Erased<G> {
         codec: Codec,
         buf: &mut BytesMut,
     ) -> Result<(), CodecError> {
-        codec.encode_into(&self.0.view(viewer), buf)
+        codec.encode_into(&self.game.view(viewer), buf)
     }
 
     fn outcome(&self) -> Option<Outcome> {
-        self.0.outcome()
+        self.game.outcome()
     }
 
     fn view_json(&self, viewer: Viewer) -> Option<serde_json::Value> {
         // A view that JSON cannot hold (a map with non-string keys) shows as its error.
         Some(
-            serde_json::to_value(self.0.view(viewer))
+            serde_json::to_value(self.game.view(viewer))
                 .unwrap_or_else(|error| serde_json::Value::String(format!("{error}"))),
         )
     }
@@ -159,9 +279,9 @@ pub struct WithDeltas<G: DeltaGame> {
 
 impl<G: DeltaGame> WithDeltas<G> {
     /// Wraps `game`, keeping its last `capacity` recorded views.
-    pub fn new(game: G, capacity: usize) -> WithDeltas<G> {
+    pub fn new(game: Erased<G>, capacity: usize) -> WithDeltas<G> {
         WithDeltas {
-            inner: Erased(game),
+            inner: game,
             history: VecDeque::with_capacity(capacity.max(1)),
             capacity: capacity.max(1),
         }
@@ -179,10 +299,11 @@ impl<G: DeltaGame> DynGame for WithDeltas<G> {
         &mut self,
         now: Tick,
         seat: Seat,
+        seq: u32,
         codec: Codec,
         data: &[u8],
     ) -> Result<bool, InputError> {
-        self.inner.apply_input(now, seat, codec, data)
+        self.inner.apply_input(now, seat, seq, codec, data)
     }
 
     fn tick(&mut self, now: Tick) -> bool {
@@ -191,6 +312,22 @@ impl<G: DeltaGame> DynGame for WithDeltas<G> {
 
     fn abandon(&mut self, now: Tick, seat: Seat) -> bool {
         self.inner.abandon(now, seat)
+    }
+
+    fn disconnect(&mut self, now: Tick, seat: Seat) -> bool {
+        self.inner.disconnect(now, seat)
+    }
+
+    fn reconnect(&mut self, now: Tick, seat: Seat) -> bool {
+        self.inner.reconnect(now, seat)
+    }
+
+    fn join(&mut self, now: Tick, seat: Seat) -> bool {
+        self.inner.join(now, seat)
+    }
+
+    fn take_events(&mut self, out: &mut Vec<EncodedEvent>) {
+        self.inner.take_events(out);
     }
 
     fn shared_view(&self) -> bool {
@@ -222,7 +359,7 @@ impl<G: DeltaGame> DynGame for WithDeltas<G> {
         if self.history.back().is_some_and(|(t, _)| *t >= now) {
             return;
         }
-        let view = self.inner.0.view(Viewer::Spectator);
+        let view = self.inner.game.view(Viewer::Spectator);
         if self.history.len() >= self.capacity {
             self.history.pop_front();
         }
@@ -243,7 +380,7 @@ impl<G: DeltaGame> DynGame for WithDeltas<G> {
         let Some(base) = self.base(base_tick) else {
             return Ok(false);
         };
-        let current = self.inner.0.view(Viewer::Spectator);
+        let current = self.inner.game.view(Viewer::Spectator);
         let delta = G::diff(base, base_tick, &current, now);
         codec.encode_into(&delta, buf)?;
         Ok(true)
@@ -253,7 +390,7 @@ impl<G: DeltaGame> DynGame for WithDeltas<G> {
 /// Views a delta game keeps for deltas: at least this many, and at least one second's worth.
 const MIN_DELTA_HISTORY: usize = 64;
 
-/// How to make one game: its name, seat count and constructor.
+/// How to make one game: its name, seat count, what its rooms do, and its constructor.
 #[derive(Clone, Copy)]
 pub struct GameEntry {
     /// The name clients ask for.
@@ -262,7 +399,23 @@ pub struct GameEntry {
     pub seats: u8,
     /// Fewest players a quick-match room may start with after the fill wait.
     pub min_players: u8,
-    /// Builds a game when a room's seats are filled.
+    /// See [`Game::JOIN_IN_PROGRESS`].
+    pub join_in_progress: bool,
+    /// See [`Game::MAX_INPUTS_PER_TICK`].
+    pub max_inputs_per_tick: usize,
+    /// See [`Game::SENDS_VIEWS`].
+    pub sends_views: bool,
+    /// See [`Game::EVENT_EVERY_TICK`].
+    pub event_every_tick: bool,
+    /// See [`Game::RECORDED`].
+    pub recorded: bool,
+    /// A relay room ([`GameEntry::relay`]): `name` and `seats` are the named game's.
+    pub relay: bool,
+    /// Checks options a client sent (in its codec) when it creates a room; returns them
+    /// as the server keeps them (bincode, or empty for the defaults), or the message for
+    /// `Error InvalidOptions`.
+    pub check_options: fn(Codec, &[u8]) -> Result<Bytes, String>,
+    /// Builds a game when a room's play starts.
     pub create: fn(&GameConfig, Tick) -> Box<dyn DynGame>,
 }
 
@@ -271,7 +424,8 @@ impl std::fmt::Debug for GameEntry {
         f.debug_struct("GameEntry")
             .field("name", &self.name)
             .field("seats", &self.seats)
-            .finish()
+            .field("relay", &self.relay)
+            .finish_non_exhaustive()
     }
 }
 
@@ -279,10 +433,17 @@ impl GameEntry {
     /// The entry for game type `G`.
     pub fn of<G: Game>() -> GameEntry {
         GameEntry {
-            name: G::name(),
-            seats: G::seats(),
-            min_players: G::min_players().clamp(1, G::seats()),
-            create: |config, start| Box::new(Erased(G::new(config, start))),
+            name: G::NAME,
+            seats: G::SEATS,
+            min_players: G::MIN_PLAYERS.clamp(1, G::SEATS.max(1)),
+            join_in_progress: G::JOIN_IN_PROGRESS,
+            max_inputs_per_tick: G::MAX_INPUTS_PER_TICK,
+            sends_views: G::SENDS_VIEWS,
+            event_every_tick: G::EVENT_EVERY_TICK,
+            recorded: G::RECORDED,
+            relay: false,
+            check_options: check_options::<G>,
+            create: |config, start| Box::new(Erased::<G>::new(config, start)),
         }
     }
 
@@ -291,33 +452,40 @@ impl GameEntry {
         GameEntry {
             create: |config, start| {
                 let history = MIN_DELTA_HISTORY.max(usize::from(config.tick_hz));
-                Box::new(WithDeltas::new(G::new(config, start), history))
+                Box::new(WithDeltas::new(Erased::<G>::new(config, start), history))
             },
             ..GameEntry::of::<G>()
         }
     }
+
+    /// A lockstep relay room ([`Relay`]) with the name and seats of `game`: what
+    /// `CreateRoom` with `RoomSettings.relay` makes.
+    pub fn relay(game: &GameEntry) -> GameEntry {
+        GameEntry {
+            name: game.name,
+            seats: game.seats.min(Relay::SEATS),
+            min_players: game.min_players.min(game.seats.min(Relay::SEATS)),
+            relay: true,
+            ..GameEntry::of::<Relay>()
+        }
+    }
 }
 
-/// The set of games a server offers. Cheap to clone.
+/// The set of games a server offers. Cheap to clone. Built by the embedder (see
+/// [`crate::server::builtin_games`]) and handed to
+/// [`Server::start_with_games`](crate::server::Server::start_with_games).
 #[derive(Debug, Clone)]
 pub struct GameRegistry {
     games: Arc<HashMap<&'static str, GameEntry>>,
 }
 
 impl GameRegistry {
-    /// A registry of the given games.
+    /// A registry of the given games. A later entry with the same name replaces an
+    /// earlier one.
     pub fn new(entries: impl IntoIterator<Item = GameEntry>) -> GameRegistry {
         GameRegistry {
             games: Arc::new(entries.into_iter().map(|e| (e.name, e)).collect()),
         }
-    }
-
-    /// The built-in games.
-    pub fn builtin() -> GameRegistry {
-        GameRegistry::new([
-            GameEntry::of::<TicTacToe>(),
-            GameEntry::with_deltas::<Arena>(),
-        ])
     }
 
     /// The entry for `name`, if offered.
@@ -328,5 +496,40 @@ impl GameRegistry {
     /// The names of every game offered.
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.games.keys().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::tictactoe::{TicTacToe, TicTacToeOptions};
+
+    #[test]
+    fn options_are_kept_in_one_form_whatever_the_codec_and_the_defaults_as_empty() {
+        let check = GameEntry::of::<TicTacToe>().check_options;
+        let five = TicTacToeOptions {
+            turn_seconds: Some(5),
+        };
+        let kept: Vec<Bytes> = Codec::ALL
+            .iter()
+            .map(|codec| check(*codec, &codec.encode(&five).unwrap()).unwrap())
+            .collect();
+        assert_eq!(kept[0], kept[1], "the same options from either codec");
+        assert_eq!(kept[0], Codec::Bincode.encode(&five).unwrap());
+        // The defaults, sent empty, explicitly, or as an empty MessagePack map, are empty.
+        let default = TicTacToeOptions::default();
+        assert_eq!(check(Codec::Bincode, &[]).unwrap(), Bytes::new());
+        assert_eq!(
+            check(Codec::Bincode, &Codec::Bincode.encode(&default).unwrap()).unwrap(),
+            Bytes::new()
+        );
+        assert_eq!(check(Codec::MsgPack, &[0x80]).unwrap(), Bytes::new());
+        // Refused: out of range, not the type, trailing bytes.
+        let zero = TicTacToeOptions {
+            turn_seconds: Some(0),
+        };
+        assert!(check(Codec::MsgPack, &Codec::MsgPack.encode(&zero).unwrap()).is_err());
+        assert!(check(Codec::Bincode, &[7, 7, 7]).is_err());
+        assert!(check(Codec::Bincode, &[0, 0]).is_err());
     }
 }

@@ -7,21 +7,23 @@ mod ops;
 
 pub use ops::SHUTDOWN_REASON;
 mod admin;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
-use super::event_log::EventLog;
+use super::event_log::{EventLog, Logged};
 use super::finished::{FinishedGame, FinishedSeat};
 use super::frames::{FrameCache, encode_with};
-use super::registry::{DynGame, GameEntry, InputError};
+use super::registry::{DynGame, EncodedEvent, GameEntry, InputError};
 use super::{Member, NewRoom, RoomObserver};
-use crate::game::{GameConfig, Outcome, Rejection, Viewer};
+use crate::game::{GameConfig, Outcome, Viewer};
 use crate::outbox::{Outbox, StateFrame};
 use crate::protocol::{
-    ErrorCode, FrameInput, MAX_INPUTS_PER_TICK, MAX_RELAY_INPUT_BYTES, MAX_RELAY_INPUTS_PER_TICK,
-    RoomEvent, RoomId, RoomJoined, RoomStatus, RoomSummary, Seat, ServerMsg, SessionId, Tick,
+    ErrorCode, RoomEvent, RoomId, RoomJoined, RoomStatus, RoomSummary, Seat, ServerMsg, SessionId,
+    Tick,
 };
 use crate::replay::Recorder;
 
@@ -69,11 +71,14 @@ pub(crate) struct RoomLimits {
     pub event_log_capacity: usize,
     /// Wraps each game in its replay recording (or not, when recording is off).
     pub recorder: Recorder,
+    /// Mixed with each room's id into the seed of its game's random number generator.
+    pub seed: u64,
 }
 
 impl RoomLimits {
-    /// Relay rooms log one frame per tick and must replay a whole grace period's worth.
-    fn relay_log_capacity(&self) -> usize {
+    /// Games that emit an event every tick (relay rooms log one frame per tick) must
+    /// replay a whole grace period's worth.
+    fn every_tick_log_capacity(&self) -> usize {
         let grace = usize::try_from(self.grace_ticks).unwrap_or(usize::MAX);
         self.event_log_capacity.max(
             grace
@@ -95,8 +100,8 @@ pub(crate) struct Room {
     members: Vec<MemberState>,
     log: EventLog,
     pending: Vec<PendingInput>,
-    /// Relay mode: this tick's inputs, relayed as one `InputFrame` event.
-    frame: Vec<FrameInput>,
+    /// Events taken from the game, kept for its capacity.
+    game_events: Vec<EncodedEvent>,
     dirty: bool,
     finished_at: Option<Tick>,
     /// The game was ended by a server shutdown, not by its rules.
@@ -121,6 +126,7 @@ impl Room {
             tick_hz: limits.tick_hz,
             settings: new.settings,
             players: 0,
+            seed: room_seed(limits.seed, id),
         };
         let mut room = Room {
             id,
@@ -134,7 +140,7 @@ impl Room {
             members: Vec::new(),
             log: EventLog::default(),
             pending: Vec::new(),
-            frame: Vec::new(),
+            game_events: Vec::new(),
             dirty: false,
             finished_at: None,
             shutdown_ended: false,
@@ -157,13 +163,9 @@ impl Room {
         room
     }
 
-    fn relay(&self) -> bool {
-        self.config.settings.relay
-    }
-
     fn log_capacity(&self) -> usize {
-        if self.relay() {
-            self.limits.relay_log_capacity()
+        if self.entry.event_every_tick {
+            self.limits.every_tick_log_capacity()
         } else {
             self.limits.event_log_capacity.max(1)
         }
@@ -256,20 +258,21 @@ impl Room {
         }
     }
 
-    /// Starts play with the players seated now. Relay rooms run no rules: they only relay.
+    /// Starts play with the players seated now.
     fn start(&mut self, now: Tick) {
         if self.status != RoomStatus::Waiting || self.player_count() == 0 {
             return;
         }
         self.config.players = self.player_count();
-        if !self.relay() {
-            let game = (self.entry.create)(&self.config, now);
-            let game = self
-                .limits
+        let game = (self.entry.create)(&self.config, now);
+        let game = if self.entry.recorded {
+            self.limits
                 .recorder
-                .wrap(game, &self.entry, &self.config, now);
-            self.game = Some(game);
-        }
+                .wrap(game, &self.entry, &self.config, now)
+        } else {
+            game
+        };
+        self.game = Some(game);
         self.status = RoomStatus::Running;
         self.started_at = Some(now);
         let seated: Vec<(Seat, SessionId)> = self
@@ -285,6 +288,8 @@ impl Room {
         }
         self.dirty = true;
         self.emit(now, RoomEvent::GameStarted);
+        // What the game emitted as it was made comes after `GameStarted`.
+        self.flush_game_events(now);
     }
 
     /// Adds a seated player to the finished game's record.
@@ -353,14 +358,25 @@ impl Room {
         }
         // Every seat taken is the more useful answer: the game has then started too.
         let seat = self.free_seat().ok_or(ErrorCode::RoomFull)?;
-        if self.status != RoomStatus::Waiting {
-            // A seat freed by a player who left: nobody takes over a game under way.
+        let in_progress = self.status == RoomStatus::Running && self.entry.join_in_progress;
+        if self.status != RoomStatus::Waiting && !in_progress {
+            // A seat freed by a player who left: nobody takes over a game under way,
+            // unless the game takes players in progress.
             return Err(ErrorCode::GameAlreadyStarted);
         }
         let joined = self.joined_msg(Some(seat));
         self.seat_member(member, seat, false, now);
         self.emit_occupancy(now);
-        self.start_if_full(now);
+        if in_progress {
+            if let Some(game) = &mut self.game
+                && game.join(now, seat)
+            {
+                self.dirty = true;
+            }
+            self.flush_game_events(now);
+        } else {
+            self.start_if_full(now);
+        }
         self.observer.room_changed(&self.summary());
         Ok(joined)
     }
@@ -396,6 +412,7 @@ impl Room {
         {
             self.dirty = true;
         }
+        self.flush_game_events(now);
     }
 
     /// The member's connection dropped: hold its place for the grace period.
@@ -421,6 +438,13 @@ impl Room {
                     grace_ms: u32::try_from(grace_ms).unwrap_or(u32::MAX),
                 },
             );
+            if let Some(game) = &mut self.game
+                && self.status == RoomStatus::Running
+                && game.disconnect(now, seat)
+            {
+                self.dirty = true;
+            }
+            self.flush_game_events(now);
         }
     }
 
@@ -450,6 +474,13 @@ impl Room {
         state.full_at = None;
         if was_away && let Some(seat) = seat {
             self.emit(now, RoomEvent::PlayerReconnected { seat });
+            if let Some(game) = &mut self.game
+                && self.status == RoomStatus::Running
+                && game.reconnect(now, seat)
+            {
+                self.dirty = true;
+            }
+            self.flush_game_events(now);
         }
     }
 
@@ -481,16 +512,13 @@ impl Room {
     /// room is done and must be removed.
     pub(crate) fn tick(&mut self, now: Tick, scratch: &mut BytesMut) -> bool {
         self.apply_inputs(now);
-        if self.relay() && self.status == RoomStatus::Running {
-            let inputs = std::mem::take(&mut self.frame);
-            self.emit(now, RoomEvent::InputFrame { frame: now, inputs });
-        }
         if let Some(game) = &mut self.game
             && self.status == RoomStatus::Running
             && game.tick(now)
         {
             self.dirty = true;
         }
+        self.flush_game_events(now);
         self.expire_absent(now);
         self.broadcast_state(now, scratch);
         self.finish_if_over(now);
@@ -511,7 +539,7 @@ impl Room {
         let Some(index) = self.member_index(input.session) else {
             return;
         };
-        let relaying = self.relay() && self.status == RoomStatus::Running;
+        let per_tick = self.entry.max_inputs_per_tick;
         let member = &mut self.members[index];
         let Some(outbox) = member.outbox.clone() else {
             return;
@@ -532,15 +560,6 @@ impl Room {
         }
         // A refused input is processed too: its seq is used up and shows in `input_seq`.
         member.input_seq = input.seq;
-        if relaying && input.data.len() > MAX_RELAY_INPUT_BYTES {
-            let message = format!("relay inputs are at most {MAX_RELAY_INPUT_BYTES} bytes");
-            return refuse(ErrorCode::IllegalInput, message);
-        }
-        let per_tick = if relaying {
-            MAX_RELAY_INPUTS_PER_TICK
-        } else {
-            MAX_INPUTS_PER_TICK
-        };
         let (tick, count) = &mut member.inputs_in_tick;
         if *tick != now {
             *tick = now;
@@ -553,14 +572,6 @@ impl Room {
             );
         }
         *count += 1;
-        if relaying {
-            self.frame.push(FrameInput {
-                seat,
-                seq: input.seq,
-                data: input.data.clone(),
-            });
-            return;
-        }
         let Some(game) = self
             .game
             .as_mut()
@@ -568,19 +579,14 @@ impl Room {
         else {
             return refuse(ErrorCode::GameNotRunning, "the game is not running".into());
         };
-        match game.apply_input(now, seat, outbox.codec(), &input.data) {
+        match game.apply_input(now, seat, input.seq, outbox.codec(), &input.data) {
             Ok(changed) => self.dirty |= changed,
             Err(InputError::Malformed(error)) => refuse(
                 ErrorCode::BadMessage,
                 format!("malformed game input: {error}"),
             ),
             Err(InputError::Rejected(rejection)) => {
-                let code = match rejection {
-                    Rejection::NotYourTurn => ErrorCode::NotYourTurn,
-                    Rejection::GameOver => ErrorCode::GameNotRunning,
-                    Rejection::Illegal(_) => ErrorCode::IllegalInput,
-                };
-                refuse(code, rejection.to_string());
+                refuse(rejection.code, rejection.message.into_owned());
             }
         }
     }
@@ -605,6 +611,9 @@ impl Room {
         let Some(game) = &mut self.game else {
             return;
         };
+        if !self.entry.sends_views {
+            return;
+        }
         let everyone = std::mem::take(&mut self.dirty);
         if !everyone && !self.members.iter().any(|m| m.needs_state) {
             return;
@@ -718,8 +727,34 @@ impl Room {
 
     /// Logs a reliable event and sends it to every connected member, encoded once per codec.
     fn emit(&mut self, now: Tick, event: RoomEvent) {
+        self.log_event(now, Logged::Room(event));
+    }
+
+    fn log_event(&mut self, now: Tick, event: Logged) {
         let capacity = self.log_capacity();
         let outboxes = self.members.iter().filter_map(|m| m.outbox.as_ref());
         self.log.emit(now, event, capacity, outboxes);
     }
+
+    /// Logs and sends, in order, the events the game emitted since the last call.
+    fn flush_game_events(&mut self, now: Tick) {
+        let Some(game) = &mut self.game else {
+            return;
+        };
+        let mut events = std::mem::take(&mut self.game_events);
+        game.take_events(&mut events);
+        for event in events.drain(..) {
+            self.log_event(now, Logged::Game(event));
+        }
+        self.game_events = events;
+    }
+}
+
+/// The seed of room `id`'s game: the engine's `seed` and the id, mixed (SplitMix64's
+/// finaliser), so rooms made in a row get unrelated generators.
+fn room_seed(seed: u64, id: RoomId) -> u64 {
+    let mut z = seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }

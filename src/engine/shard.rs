@@ -129,6 +129,8 @@ impl Shard {
                 tick_hz: config.tick_hz,
                 event_log_capacity: config.event_log_capacity,
                 recorder: Recorder::new(config.replay, replays.clone()),
+                // Per shard and per run: game seeds are only reproduced from replays.
+                seed: rand::random(),
             },
             replays,
             now: 0,

@@ -11,11 +11,12 @@ use bytes::BytesMut;
 
 use super::script::Script;
 use crate::codec::Codec;
-use crate::engine::{DynGame, GameRegistry, InputError};
+use crate::engine::{DynGame, InputError};
 use crate::game::arena::{self, Arena, ArenaDelta, ArenaInput, ArenaView};
-use crate::game::tictactoe::{LINES, TicTacToeMove, TicTacToeView};
+use crate::game::tictactoe::{LINES, TicTacToeMove, TicTacToeOptions, TicTacToeView};
 use crate::game::{DeltaGame, GameConfig, Rejection, Viewer};
 use crate::protocol::{EndReason, RoomSettings, Seat, Tick};
+use crate::server::builtin_games;
 
 /// Most steps one script runs, so a long input cannot make one run slow.
 const MAX_STEPS: usize = 512;
@@ -24,7 +25,7 @@ const MAX_BASES: usize = 256;
 
 /// The registry's game `name` for `config`, started at `start`.
 fn create(name: &str, config: &GameConfig, start: Tick) -> Box<dyn DynGame> {
-    let entry = GameRegistry::builtin()
+    let entry = builtin_games()
         .get(name)
         .unwrap_or_else(|| panic!("{name} is a built-in game"));
     (entry.create)(config, start)
@@ -92,13 +93,15 @@ pub fn tictactoe(data: &[u8]) {
         255 => Some(script.u32()),
         s => Some(u32::from(s)),
     };
+    let options = TicTacToeOptions { turn_seconds };
     let config = GameConfig {
         tick_hz,
         settings: RoomSettings {
-            turn_seconds,
+            options: Codec::Bincode.encode(&options).expect("options encode"),
             ..RoomSettings::default()
         },
         players: 2,
+        seed: 0,
     };
     let mut game = create("tictactoe", &config, start);
     let mut now = start;
@@ -124,7 +127,7 @@ pub fn tictactoe(data: &[u8]) {
                 } else {
                     script.short_bytes().to_vec()
                 };
-                let result = game.apply_input(now, seat, codec, &bytes);
+                let result = game.apply_input(now, seat, 0, codec, &bytes);
                 view = decoded_view(game.as_ref(), Viewer::Spectator, codec);
                 check_ttt_input(&before, &view, seat, codec, &bytes, &result);
             }
@@ -205,9 +208,9 @@ fn check_ttt_input(
         (Err(InputError::Rejected(rejection)), Ok(mv)) => {
             assert_eq!(after, before, "a refused move changed the game");
             let expected = if before.over {
-                Rejection::GameOver
+                Rejection::game_over()
             } else if before.to_move != Some(seat) {
-                Rejection::NotYourTurn
+                Rejection::not_your_turn()
             } else {
                 assert!(
                     before.board.get(usize::from(mv.cell)) != Some(&0),
@@ -291,6 +294,7 @@ pub fn arena(data: &[u8]) {
         tick_hz,
         settings: RoomSettings::default(),
         players,
+        seed: 0,
     };
     let mut game = create("arena", &config, start);
     let mut now = start;
@@ -320,7 +324,7 @@ pub fn arena(data: &[u8]) {
                 } else {
                     script.short_bytes().to_vec()
                 };
-                let result = game.apply_input(now, seat, codec, &bytes);
+                let result = game.apply_input(now, seat, 0, codec, &bytes);
                 view = decoded_view(game.as_ref(), Viewer::Spectator, codec);
                 check_arena_input(&before, &view, seat, codec, &bytes, &result);
             }
@@ -410,10 +414,10 @@ fn check_arena_input(
             assert_eq!(after, before, "a refused input changed the game");
             let valid = |d: i8| (-1..=1).contains(&d);
             let expected = if !(valid(input.dx) && valid(input.dy)) {
-                Rejection::Illegal("dx and dy must each be -1, 0 or 1")
+                Rejection::illegal("dx and dy must each be -1, 0 or 1")
             } else {
                 assert!(!present, "{input:?} from present seat {seat} was refused");
-                Rejection::GameOver
+                Rejection::game_over()
             };
             assert_eq!(rejection, &expected);
         }

@@ -22,7 +22,7 @@ use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::{self, SerializeSeq, SerializeTuple};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{DeltaGame, Game, GameConfig, Outcome, Rejection, Viewer};
+use super::{Ctx, DeltaGame, Game, GameConfig, Outcome, Rejection, Viewer};
 use crate::protocol::{Seat, Tick};
 
 /// Players per room.
@@ -319,17 +319,18 @@ impl Arena {
 }
 
 impl Game for Arena {
-    type Input = ArenaInput;
-    type View = ArenaView;
-
+    const NAME: &'static str = "arena";
+    const SEATS: u8 = SEATS;
+    const MIN_PLAYERS: u8 = 1;
     /// Arena games never end by their rules: a shutdown drain ends them at once.
     const ENDS_BY_ITSELF: bool = false;
 
-    fn name() -> &'static str {
-        "arena"
-    }
+    type Options = ();
+    type Input = ArenaInput;
+    type View = ArenaView;
+    type Event = ();
 
-    fn new(config: &GameConfig, start: Tick) -> Self {
+    fn new(config: &GameConfig, _options: (), ctx: &mut Ctx<'_, ()>) -> Self {
         let players = (0..config.players.min(SEATS))
             .map(|seat| {
                 let (x, y) = start_position(seat);
@@ -343,29 +344,21 @@ impl Game for Arena {
             .collect();
         Arena {
             players,
-            last_tick: start,
+            last_tick: ctx.tick(),
         }
-    }
-
-    fn seats() -> u8 {
-        SEATS
-    }
-
-    fn min_players() -> u8 {
-        1
     }
 
     fn validate(&self, seat: Seat, input: &ArenaInput) -> Result<(), Rejection> {
         if !(-1..=1).contains(&input.dx) || !(-1..=1).contains(&input.dy) {
-            return Err(Rejection::Illegal("dx and dy must each be -1, 0 or 1"));
+            return Err(Rejection::illegal("dx and dy must each be -1, 0 or 1"));
         }
         if !self.players.iter().any(|p| p.seat == seat) {
-            return Err(Rejection::GameOver);
+            return Err(Rejection::game_over());
         }
         Ok(())
     }
 
-    fn apply(&mut self, _now: Tick, seat: Seat, input: ArenaInput) -> bool {
+    fn apply(&mut self, _ctx: &mut Ctx<'_, ()>, seat: Seat, input: ArenaInput) -> bool {
         let dir = pack_dir(input.dx, input.dy);
         match self.player_mut(seat) {
             Some(player) if player.dir != dir => {
@@ -378,7 +371,8 @@ impl Game for Arena {
 
     /// Moves everyone by the ticks elapsed since the last call (one, unless the server
     /// skipped late ticks).
-    fn tick(&mut self, now: Tick) -> bool {
+    fn tick(&mut self, ctx: &mut Ctx<'_, ()>) -> bool {
+        let now = ctx.tick();
         let elapsed = now.saturating_sub(self.last_tick);
         self.last_tick = self.last_tick.max(now);
         let mut changed = false;
@@ -390,7 +384,7 @@ impl Game for Arena {
         changed
     }
 
-    fn abandon(&mut self, _now: Tick, seat: Seat) -> bool {
+    fn on_leave(&mut self, _ctx: &mut Ctx<'_, ()>, seat: Seat) -> bool {
         let before = self.players.len();
         self.players.retain(|p| p.seat != seat);
         self.players.len() != before
@@ -454,6 +448,7 @@ impl DeltaGame for Arena {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::game::test_ctx as at;
     use crate::protocol::RoomSettings;
     use proptest::prelude::*;
 
@@ -462,8 +457,9 @@ mod tests {
             tick_hz: 30,
             settings: RoomSettings::default(),
             players,
+            seed: 0,
         };
-        Arena::new(&config, 0)
+        Arena::new(&config, (), &mut at(0))
     }
 
     #[test]
@@ -471,12 +467,12 @@ mod tests {
         let mut game = arena(1);
         let start = game.view(Viewer::Spectator).players[0];
         assert_eq!((start.x, start.y), (125, 250));
-        assert!(game.apply(0, 0, ArenaInput { dx: -1, dy: 1 }));
-        assert!(game.tick(1));
+        assert!(game.apply(&mut at(0), 0, ArenaInput { dx: -1, dy: 1 }));
+        assert!(game.tick(&mut at(1)));
         let moved = game.view(Viewer::Spectator).players[0];
         assert_eq!((moved.x, moved.y), (120, 255));
         for t in 2..100 {
-            game.tick(t);
+            game.tick(&mut at(t));
         }
         let clamped = game.view(Viewer::Spectator).players[0];
         assert_eq!(clamped.x, 0, "clamped at the left wall");
@@ -499,13 +495,13 @@ mod tests {
     fn a_player_who_keeps_direction_costs_nothing_in_a_delta() {
         let mut game = arena(8);
         for seat in 0..8 {
-            game.apply(0, seat, ArenaInput { dx: 1, dy: 0 });
+            game.apply(&mut at(0), seat, ArenaInput { dx: 1, dy: 0 });
         }
         let base = game.view(Viewer::Spectator);
         for t in 1..=10 {
-            game.tick(t);
+            game.tick(&mut at(t));
         }
-        game.apply(10, 3, ArenaInput { dx: 0, dy: 1 });
+        game.apply(&mut at(10), 3, ArenaInput { dx: 0, dy: 1 });
         let current = game.view(Viewer::Spectator);
         let delta = Arena::diff(&base, 0, &current, 10);
         assert_eq!(delta.changed.len(), 1);
@@ -570,13 +566,13 @@ mod tests {
                 for &(seat, dx, dy) in &step.inputs {
                     let input = ArenaInput { dx, dy };
                     if game.validate(seat, &input).is_ok() {
-                        game.apply(now, seat, input);
+                        game.apply(&mut at(now), seat, input);
                     }
                 }
                 if let Some(seat) = step.leave {
-                    game.abandon(now, seat);
+                    game.on_leave(&mut at(now), seat);
                 }
-                game.tick(now);
+                game.tick(&mut at(now));
                 history.push((now, game.view(Viewer::Spectator)));
             }
             for (a, b) in picks {

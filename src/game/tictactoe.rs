@@ -1,16 +1,32 @@
 //! Tic-tac-toe: the built-in turn-based game.
 //!
 //! Seat 0 plays X and moves first; seat 1 plays O. Cells are numbered 0..9 row by row.
-//! Each turn has a time limit (default [`DEFAULT_TURN_SECONDS`], counted in ticks); a player
-//! who runs out of time forfeits. The timer keeps running while a player is disconnected.
+//! Each turn has a time limit ([`TicTacToeOptions::turn_seconds`], default
+//! [`DEFAULT_TURN_SECONDS`], counted in ticks); a player who runs out of time forfeits. The
+//! timer keeps running while a player is disconnected.
 
 use serde::{Deserialize, Serialize};
 
-use super::{Game, GameConfig, Outcome, Rejection, Viewer};
+use super::{Ctx, Game, GameConfig, Outcome, Rejection, Viewer};
 use crate::protocol::{EndReason, Seat, Tick};
 
-/// Seconds per turn when the room's settings name none.
+/// Seconds per turn when the room's options name none.
 pub const DEFAULT_TURN_SECONDS: u32 = 30;
+
+/// Longest turn time a room may ask for: one day.
+pub const MAX_TURN_SECONDS: u32 = 86_400;
+
+/// Tic-tac-toe's room options (`RoomSettings.options`).
+///
+/// One field, `turn_seconds: Option<u32>`, encoded in the creating client's codec (a
+/// MessagePack client may leave it out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TicTacToeOptions {
+    /// Seconds a player has for each turn, 1 to [`MAX_TURN_SECONDS`]; `None` for
+    /// [`DEFAULT_TURN_SECONDS`].
+    pub turn_seconds: Option<u32>,
+}
 
 /// The eight lines that win, as cell indices.
 pub const LINES: [[usize; 3]; 8] = [
@@ -79,48 +95,54 @@ fn mark_of(seat: Seat) -> u8 {
 }
 
 impl Game for TicTacToe {
+    const NAME: &'static str = "tictactoe";
+    const SEATS: u8 = 2;
+
+    type Options = TicTacToeOptions;
     type Input = TicTacToeMove;
     type View = TicTacToeView;
+    type Event = ();
 
-    fn name() -> &'static str {
-        "tictactoe"
+    fn validate_options(options: &TicTacToeOptions) -> Result<(), String> {
+        match options.turn_seconds {
+            Some(seconds) if !(1..=MAX_TURN_SECONDS).contains(&seconds) => Err(format!(
+                "turn_seconds must be 1 to {MAX_TURN_SECONDS}, not {seconds}"
+            )),
+            _ => Ok(()),
+        }
     }
 
-    fn new(config: &GameConfig, start: Tick) -> Self {
-        let seconds = config
-            .settings
+    fn new(config: &GameConfig, options: TicTacToeOptions, ctx: &mut Ctx<'_, ()>) -> Self {
+        let seconds = options
             .turn_seconds
             .unwrap_or(DEFAULT_TURN_SECONDS)
-            .max(1);
+            .clamp(1, MAX_TURN_SECONDS);
         let turn_ticks = u64::from(seconds) * u64::from(config.tick_hz.max(1));
         TicTacToe {
             board: [0; 9],
             to_move: 0,
             turn_ticks,
-            turn_deadline: start + turn_ticks,
+            turn_deadline: ctx.tick() + turn_ticks,
             outcome: None,
         }
     }
 
-    fn seats() -> u8 {
-        2
-    }
-
     fn validate(&self, seat: Seat, input: &TicTacToeMove) -> Result<(), Rejection> {
         if self.outcome.is_some() {
-            return Err(Rejection::GameOver);
+            return Err(Rejection::game_over());
         }
         if seat != self.to_move {
-            return Err(Rejection::NotYourTurn);
+            return Err(Rejection::not_your_turn());
         }
         match self.board.get(usize::from(input.cell)) {
-            None => Err(Rejection::Illegal("cell out of range: cells are 0 to 8")),
+            None => Err(Rejection::illegal("cell out of range: cells are 0 to 8")),
             Some(0) => Ok(()),
-            Some(_) => Err(Rejection::Illegal("cell already occupied")),
+            Some(_) => Err(Rejection::illegal("cell already occupied")),
         }
     }
 
-    fn apply(&mut self, now: Tick, seat: Seat, input: TicTacToeMove) -> bool {
+    fn apply(&mut self, ctx: &mut Ctx<'_, ()>, seat: Seat, input: TicTacToeMove) -> bool {
+        let now = ctx.tick();
         if self.validate(seat, &input).is_err() {
             return false;
         }
@@ -137,7 +159,8 @@ impl Game for TicTacToe {
         true
     }
 
-    fn tick(&mut self, now: Tick) -> bool {
+    fn tick(&mut self, ctx: &mut Ctx<'_, ()>) -> bool {
+        let now = ctx.tick();
         if self.outcome.is_none() && now >= self.turn_deadline {
             let winner = 1 - self.to_move;
             self.finish(Some(winner), EndReason::TurnTimeout);
@@ -146,7 +169,7 @@ impl Game for TicTacToe {
         false
     }
 
-    fn abandon(&mut self, _now: Tick, seat: Seat) -> bool {
+    fn on_leave(&mut self, _ctx: &mut Ctx<'_, ()>, seat: Seat) -> bool {
         if self.outcome.is_some() || seat > 1 {
             return false;
         }
@@ -173,6 +196,8 @@ impl Game for TicTacToe {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::game::test_ctx as at;
+    use crate::protocol::ErrorCode;
     use crate::protocol::RoomSettings;
 
     fn new_game() -> TicTacToe {
@@ -180,15 +205,16 @@ mod tests {
             tick_hz: 10,
             settings: RoomSettings::default(),
             players: 2,
+            seed: 0,
         };
-        TicTacToe::new(&config, 0)
+        TicTacToe::new(&config, TicTacToeOptions::default(), &mut at(0))
     }
 
     fn play(game: &mut TicTacToe, moves: &[(Seat, u8)]) {
         for (i, &(seat, cell)) in moves.iter().enumerate() {
             let input = TicTacToeMove { cell };
             assert_eq!(game.validate(seat, &input), Ok(()), "move {i}");
-            assert!(game.apply(i as Tick, seat, input));
+            assert!(game.apply(&mut at(i as Tick), seat, input));
         }
     }
 
@@ -248,19 +274,21 @@ mod tests {
         let mut g = new_game();
         assert_eq!(
             g.validate(1, &TicTacToeMove { cell: 0 }),
-            Err(Rejection::NotYourTurn)
+            Err(Rejection::not_your_turn())
         );
-        assert!(matches!(
-            g.validate(0, &TicTacToeMove { cell: 9 }),
-            Err(Rejection::Illegal(_))
-        ));
+        assert_eq!(
+            g.validate(0, &TicTacToeMove { cell: 9 })
+                .map_err(|r| r.code),
+            Err(ErrorCode::IllegalInput)
+        );
         play(&mut g, &[(0, 4)]);
-        assert!(matches!(
-            g.validate(1, &TicTacToeMove { cell: 4 }),
-            Err(Rejection::Illegal(_))
-        ));
+        assert_eq!(
+            g.validate(1, &TicTacToeMove { cell: 4 })
+                .map_err(|r| r.code),
+            Err(ErrorCode::IllegalInput)
+        );
         let before = g.view(Viewer::Player(1));
-        assert!(!g.apply(2, 1, TicTacToeMove { cell: 4 }));
+        assert!(!g.apply(&mut at(2), 1, TicTacToeMove { cell: 4 }));
         assert_eq!(g.view(Viewer::Player(1)), before);
     }
 
@@ -270,15 +298,15 @@ mod tests {
         play(&mut g, &[(0, 0), (1, 3), (0, 1), (1, 4), (0, 2)]);
         assert_eq!(
             g.validate(1, &TicTacToeMove { cell: 8 }),
-            Err(Rejection::GameOver)
+            Err(Rejection::game_over())
         );
     }
 
     #[test]
     fn turn_timeout_forfeits_to_the_other_seat() {
         let mut g = new_game(); // 30 s at 10 Hz: 300 ticks
-        assert!(!g.tick(299));
-        assert!(g.tick(300));
+        assert!(!g.tick(&mut at(299)));
+        assert!(g.tick(&mut at(300)));
         assert_eq!(
             g.outcome(),
             Some(Outcome {
@@ -292,16 +320,38 @@ mod tests {
     fn each_move_restarts_the_turn_timer() {
         let mut g = new_game();
         play(&mut g, &[(0, 0)]); // applied at tick 0: O's deadline is 300
-        g.apply(250, 1, TicTacToeMove { cell: 4 }); // X's deadline is 550
-        assert!(!g.tick(549));
-        assert!(g.tick(550));
+        g.apply(&mut at(250), 1, TicTacToeMove { cell: 4 }); // X's deadline is 550
+        assert!(!g.tick(&mut at(549)));
+        assert!(g.tick(&mut at(550)));
         assert_eq!(g.outcome().and_then(|o| o.winner), Some(1));
+    }
+
+    #[test]
+    fn turn_seconds_are_an_option_checked_when_the_room_is_made() {
+        let ok = |turn_seconds| TicTacToe::validate_options(&TicTacToeOptions { turn_seconds });
+        assert_eq!(ok(None), Ok(()));
+        assert_eq!(ok(Some(1)), Ok(()));
+        assert_eq!(ok(Some(MAX_TURN_SECONDS)), Ok(()));
+        assert!(ok(Some(0)).unwrap_err().contains("turn_seconds"));
+        assert!(ok(Some(MAX_TURN_SECONDS + 1)).is_err());
+        let config = GameConfig {
+            tick_hz: 10,
+            settings: RoomSettings::default(),
+            players: 2,
+            seed: 0,
+        };
+        let options = TicTacToeOptions {
+            turn_seconds: Some(2),
+        };
+        let mut g = TicTacToe::new(&config, options, &mut at(100));
+        assert!(!g.tick(&mut at(119)));
+        assert!(g.tick(&mut at(120)), "2 s at 10 Hz after the start");
     }
 
     #[test]
     fn abandoning_forfeits() {
         let mut g = new_game();
-        assert!(g.abandon(5, 0));
+        assert!(g.on_leave(&mut at(5), 0));
         assert_eq!(
             g.outcome(),
             Some(Outcome {
@@ -309,6 +359,9 @@ mod tests {
                 reason: EndReason::Abandoned
             })
         );
-        assert!(!g.abandon(6, 1), "a finished game does not change");
+        assert!(
+            !g.on_leave(&mut at(6), 1),
+            "a finished game does not change"
+        );
     }
 }

@@ -9,12 +9,19 @@
 //! player who has waited [`MatchConfig::fill_wait`] is seated with fewer players, down to
 //! the game's minimum (the arena starts alone; tic-tac-toe always needs two). The queue is
 //! retried on every arrival and every [`MatchConfig::retry_interval`].
+//!
+//! **One queue per game and options.** Players are only grouped with players who asked
+//! for the same game options (`FindMatch.options`, compared in the bincode form the lobby
+//! re-encodes them to), and their room gets those options. A queue is made when its first
+//! player arrives and dropped when it empties, so there are never more queues than queued
+//! players, however many options clients try.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use rand::seq::SliceRandom;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -38,7 +45,7 @@ pub struct MatchConfig {
     /// How often the queue is retried when nobody arrives.
     pub retry_interval: Duration,
     /// After waiting this long, a player is seated with fewer players than the game's
-    /// seats, if the game allows that many (`Game::min_players`; tic-tac-toe does not).
+    /// seats, if the game allows that many (`Game::MIN_PLAYERS`; tic-tac-toe does not).
     pub fill_wait: Duration,
 }
 
@@ -60,6 +67,8 @@ pub(crate) enum MatchCmd {
     Enqueue {
         session: Arc<Session>,
         game: GameEntry,
+        /// The game's options, checked and in bincode (empty: the defaults).
+        options: Bytes,
         rating: u16,
         outbox: Arc<Outbox>,
     },
@@ -80,11 +89,14 @@ struct Waiting {
     since: Instant,
 }
 
+/// A queue: the game's name and the options its players asked for.
+type QueueKey = (&'static str, Bytes);
+
 pub(crate) struct Matchmaker {
     config: MatchConfig,
     engine: Engine,
     directory: Arc<Directory>,
-    queues: HashMap<&'static str, (GameEntry, Vec<Waiting>)>,
+    queues: HashMap<QueueKey, (GameEntry, Vec<Waiting>)>,
     queued: Arc<AtomicUsize>,
     rx: mpsc::Receiver<MatchCmd>,
 }
@@ -114,9 +126,9 @@ impl Matchmaker {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = retry.tick() => {
-                    let games: Vec<&'static str> = self.queues.keys().copied().collect();
-                    for game in games {
-                        self.try_match(game).await;
+                    let queues: Vec<QueueKey> = self.queues.keys().cloned().collect();
+                    for key in queues {
+                        self.try_match(&key).await;
                     }
                 }
                 cmd = self.rx.recv() => match cmd {
@@ -124,6 +136,9 @@ impl Matchmaker {
                     None => break,
                 },
             }
+            // Queues are made per game and options on demand: an empty one goes, so
+            // there are never more queues than queued players.
+            self.queues.retain(|_, (_, queue)| !queue.is_empty());
         }
     }
 
@@ -132,12 +147,14 @@ impl Matchmaker {
             MatchCmd::Enqueue {
                 session,
                 game,
+                options,
                 rating,
                 outbox,
             } => {
+                let key = (game.name, options);
                 let (_, queue) = self
                     .queues
-                    .entry(game.name)
+                    .entry(key.clone())
                     .or_insert_with(|| (game, Vec::new()));
                 queue.push(Waiting {
                     session,
@@ -152,7 +169,7 @@ impl Matchmaker {
                     queue_size: size,
                 });
                 self.queued.fetch_add(1, Ordering::Relaxed);
-                self.try_match(game.name).await;
+                self.try_match(&key).await;
             }
             MatchCmd::Cancel { session, reply } => {
                 let _ = reply.send(self.remove(session));
@@ -180,13 +197,13 @@ impl Matchmaker {
         window.min(f64::from(self.config.max_window)) as u32
     }
 
-    /// Forms as many rooms as the queue of `game` allows.
-    async fn try_match(&mut self, game: &'static str) {
+    /// Forms as many rooms as the queue `key` allows.
+    async fn try_match(&mut self, key: &QueueKey) {
         loop {
-            let Some(group) = self.next_group(game) else {
+            let Some(group) = self.next_group(key) else {
                 return;
             };
-            let Some((entry, queue)) = self.queues.get_mut(game) else {
+            let Some((entry, queue)) = self.queues.get_mut(key) else {
                 return;
             };
             let entry = *entry;
@@ -197,13 +214,13 @@ impl Matchmaker {
             self.queued.fetch_sub(players.len(), Ordering::Relaxed);
             // Seat order decides who moves first: shuffle it.
             players.shuffle(&mut rand::rng());
-            self.start_room(entry, players).await;
+            self.start_room(entry, key.1.clone(), players).await;
         }
     }
 
     /// Queue indices of the next group to seat, oldest waiter first.
-    fn next_group(&self, game: &str) -> Option<Vec<usize>> {
-        let (entry, queue) = self.queues.get(game)?;
+    fn next_group(&self, key: &QueueKey) -> Option<Vec<usize>> {
+        let (entry, queue) = self.queues.get(key)?;
         let seats = usize::from(entry.seats);
         if queue.len() < usize::from(entry.min_players) {
             return None;
@@ -247,7 +264,7 @@ impl Matchmaker {
     /// player whose connection dropped after the group formed (its `Remove` still on the
     /// way) is seated as absent, so the room's reconnect grace applies to it like to anyone
     /// else.
-    async fn start_room(&mut self, game: GameEntry, players: Vec<Waiting>) {
+    async fn start_room(&mut self, game: GameEntry, options: Bytes, players: Vec<Waiting>) {
         let addr = self.engine.place_room();
         let code = self.directory.register(addr);
         let mut members = Vec::with_capacity(players.len());
@@ -275,10 +292,10 @@ impl Matchmaker {
         let room = NewRoom {
             game,
             settings: RoomSettings {
-                turn_seconds: None,
                 allow_spectators: true,
                 relay: false,
                 ranked: true,
+                options,
             },
             code,
             public: true,

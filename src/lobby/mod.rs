@@ -30,7 +30,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::engine::{Engine, EngineConfig, GameRegistry, Member, NewRoom, RoomObserver};
+use crate::codec::Codec;
+use crate::engine::{Engine, EngineConfig, GameEntry, GameRegistry, Member, NewRoom, RoomObserver};
 use crate::limits::{InboxShare, LimitCounters};
 use crate::protocol::{ErrorCode, RoomId, RoomSettings, RoomSummary, SessionId, close_code};
 use crate::storage::Storage;
@@ -357,12 +358,40 @@ impl Lobby {
         }
     }
 
-    /// Puts the session in the quick-match queue for `game`.
+    /// The game a `FindMatch` for `game` queues for, with its options (sent in `codec`)
+    /// decoded, validated and re-encoded in bincode, as the queue and its rooms keep them.
     ///
     /// # Errors
-    /// [`ErrorCode::UnknownGame`], [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`].
-    pub async fn find_match(&self, session: &Arc<Session>, game: &str) -> Result<(), ErrorCode> {
-        let entry = self.game(game)?;
+    /// [`ErrorCode::UnknownGame`], or [`ErrorCode::InvalidOptions`] with the reason.
+    pub fn match_game(
+        &self,
+        game: &str,
+        codec: Codec,
+        options: &[u8],
+    ) -> Result<(GameEntry, Bytes), (ErrorCode, String)> {
+        let entry = self
+            .game(game)
+            .map_err(|code| (code, "no such game on this server".to_string()))?;
+        let options = (entry.check_options)(codec, options).map_err(|reason| {
+            (
+                ErrorCode::InvalidOptions,
+                format!("invalid options: {reason}"),
+            )
+        })?;
+        Ok((entry, options))
+    }
+
+    /// Puts the session in the quick-match queue for `entry` with `options` (see
+    /// [`Lobby::match_game`]).
+    ///
+    /// # Errors
+    /// [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`], [`ErrorCode::ServerBusy`].
+    pub async fn find_match(
+        &self,
+        session: &Arc<Session>,
+        entry: GameEntry,
+        options: Bytes,
+    ) -> Result<(), ErrorCode> {
         let stored = self.match_rating(session, entry.name).await;
         let (rating, outbox) = {
             let mut state = session.lock();
@@ -379,6 +408,7 @@ impl Lobby {
         let cmd = MatchCmd::Enqueue {
             session: session.clone(),
             game: entry,
+            options,
             rating,
             outbox,
         };
@@ -415,19 +445,46 @@ impl Lobby {
         }
     }
 
-    /// Creates a private room with the session in seat 0. The room sends `RoomJoined` with
-    /// the join code.
+    /// The game a `CreateRoom` for `game` makes (its relay room when `settings.relay`),
+    /// and the settings the room keeps: the game's options, sent in `codec`, decoded,
+    /// validated and re-encoded in bincode.
     ///
     /// # Errors
-    /// [`ErrorCode::UnknownGame`], [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`],
-    /// [`ErrorCode::ServerBusy`].
+    /// [`ErrorCode::UnknownGame`], or [`ErrorCode::InvalidOptions`] with the reason.
+    pub fn room_game(
+        &self,
+        game: &str,
+        codec: Codec,
+        mut settings: RoomSettings,
+    ) -> Result<(GameEntry, RoomSettings), (ErrorCode, String)> {
+        let named = self
+            .game(game)
+            .map_err(|code| (code, "no such game on this server".to_string()))?;
+        let entry = if settings.relay {
+            GameEntry::relay(&named)
+        } else {
+            named
+        };
+        settings.options = (entry.check_options)(codec, &settings.options).map_err(|reason| {
+            (
+                ErrorCode::InvalidOptions,
+                format!("invalid options: {reason}"),
+            )
+        })?;
+        Ok((entry, settings))
+    }
+
+    /// Creates a private room of `entry` (see [`Lobby::room_game`]) with the session in
+    /// seat 0. The room sends `RoomJoined` with the join code.
+    ///
+    /// # Errors
+    /// [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`], [`ErrorCode::ServerBusy`].
     pub async fn create_room(
         &self,
         session: &Session,
-        game: &str,
+        entry: GameEntry,
         settings: RoomSettings,
     ) -> Result<(), ErrorCode> {
-        let entry = self.game(game)?;
         let engine = &self.shared.engine;
         let (addr, code, outbox) = {
             let mut state = session.lock();
@@ -562,7 +619,7 @@ impl Lobby {
     }
 
     /// The registered game called `name`.
-    fn game(&self, name: &str) -> Result<crate::engine::GameEntry, ErrorCode> {
+    fn game(&self, name: &str) -> Result<GameEntry, ErrorCode> {
         self.shared
             .engine
             .registry()

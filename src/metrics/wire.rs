@@ -92,7 +92,7 @@ impl ClientKind {
 
 /// `ServerMsg` variant names in declaration order (the bincode variant index), then the
 /// label for frames that match none of them.
-const SERVER_KINDS: [&str; 16] = [
+const SERVER_KINDS: [&str; 17] = [
     "Welcome",
     "Pong",
     "Queued",
@@ -108,6 +108,7 @@ const SERVER_KINDS: [&str; 16] = [
     "ServerShutdown",
     "RatingChanged",
     "Leaderboard",
+    "GameEvent",
     "other",
 ];
 const SERVER_OTHER: usize = SERVER_KINDS.len() - 1;

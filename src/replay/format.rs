@@ -11,13 +11,13 @@ use crate::protocol::{EndReason, RoomSettings, Seat, Tick};
 /// The first four bytes of every (decompressed) replay log.
 pub const MAGIC: [u8; 4] = *b"TSRP";
 /// The format version this build writes and reads.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// `Ticks { n }`: `n` calls of `tick(cursor + 1)`, the cursor advancing by one each.
 pub(super) const TAG_TICKS: u8 = 1;
 /// `TickAt { dt }`: one call of `tick(cursor + dt)`; the cursor becomes that tick.
 pub(super) const TAG_TICK_AT: u8 = 2;
-/// `Input { dt, seat, codec, len, data }`: one accepted input.
+/// `Input { dt, seat, codec, seq, len, data }`: one accepted input.
 pub(super) const TAG_INPUT: u8 = 3;
 /// `Abandon { dt, seat }`.
 pub(super) const TAG_ABANDON: u8 = 4;
@@ -25,6 +25,12 @@ pub(super) const TAG_ABANDON: u8 = 4;
 pub(super) const TAG_CHECK: u8 = 5;
 /// `End { tick, winner, reason, hash }`: the last record.
 pub(super) const TAG_END: u8 = 6;
+/// `Disconnect { dt, seat }`: the player's connection dropped (`on_disconnect`).
+pub(super) const TAG_DISCONNECT: u8 = 7;
+/// `Reconnect { dt, seat }`: the player came back (`on_reconnect`).
+pub(super) const TAG_RECONNECT: u8 = 8;
+/// `Join { dt, seat }`: a player took a free seat in the running game (`on_join`).
+pub(super) const TAG_JOIN: u8 = 9;
 
 /// `End.winner` for a game without a winner.
 const NO_WINNER: u8 = u8::MAX;
@@ -44,6 +50,8 @@ pub struct ReplayHeader {
     pub start: Tick,
     /// Ticks between state checks.
     pub hash_every: u32,
+    /// The seed of the game's random number generator (`GameConfig::seed`).
+    pub seed: u64,
 }
 
 /// One record of the log, as read back.
@@ -61,11 +69,34 @@ pub enum Record<'a> {
         seat: Seat,
         /// The codec its bytes are in.
         codec: Codec,
+        /// The input's `seq`.
+        seq: u32,
         /// The bytes, exactly as the client sent them.
         data: &'a [u8],
     },
     /// A player left for good.
     Abandon {
+        /// The tick.
+        now: Tick,
+        /// The seat.
+        seat: Seat,
+    },
+    /// A player's connection dropped.
+    Disconnect {
+        /// The tick.
+        now: Tick,
+        /// The seat.
+        seat: Seat,
+    },
+    /// A player came back within the grace period.
+    Reconnect {
+        /// The tick.
+        now: Tick,
+        /// The seat.
+        seat: Seat,
+    },
+    /// A player took a free seat in the running game.
+    Join {
         /// The tick.
         now: Tick,
         /// The seat.
@@ -210,7 +241,7 @@ impl LogWriter {
         self.cursor = now;
     }
 
-    pub(super) fn input(&mut self, now: Tick, seat: Seat, codec: Codec, data: &[u8]) {
+    pub(super) fn input(&mut self, now: Tick, seat: Seat, codec: Codec, seq: u32, data: &[u8]) {
         if self.overflowed {
             return;
         }
@@ -219,17 +250,34 @@ impl LogWriter {
         put_signed(&mut self.buf, offset(self.cursor, now));
         self.buf.push(seat);
         self.buf.push(codec.index() as u8);
+        put_varint(&mut self.buf, u64::from(seq));
         put_varint(&mut self.buf, data.len() as u64);
         self.buf.extend_from_slice(data);
         self.check_limit();
     }
 
     pub(super) fn abandon(&mut self, now: Tick, seat: Seat) {
+        self.seat_record(TAG_ABANDON, now, seat);
+    }
+
+    pub(super) fn disconnect(&mut self, now: Tick, seat: Seat) {
+        self.seat_record(TAG_DISCONNECT, now, seat);
+    }
+
+    pub(super) fn reconnect(&mut self, now: Tick, seat: Seat) {
+        self.seat_record(TAG_RECONNECT, now, seat);
+    }
+
+    pub(super) fn join(&mut self, now: Tick, seat: Seat) {
+        self.seat_record(TAG_JOIN, now, seat);
+    }
+
+    fn seat_record(&mut self, tag: u8, now: Tick, seat: Seat) {
         if self.overflowed {
             return;
         }
         self.flush_run();
-        self.buf.push(TAG_ABANDON);
+        self.buf.push(tag);
         put_signed(&mut self.buf, offset(self.cursor, now));
         self.buf.push(seat);
         self.check_limit();
@@ -391,12 +439,14 @@ impl<'a> LogReader<'a> {
                 let now = self.at()?;
                 let seat = self.byte()?;
                 let codec = codec_from_code(self.byte()?).ok_or_else(|| bad("an unknown codec"))?;
+                let seq = u32::try_from(self.varint()?).map_err(|_| bad("a seq above u32"))?;
                 let len = self.varint()?;
                 let data = self.take(len)?;
                 Record::Input {
                     now,
                     seat,
                     codec,
+                    seq,
                     data,
                 }
             }
@@ -404,6 +454,21 @@ impl<'a> LogReader<'a> {
                 let now = self.at()?;
                 let seat = self.byte()?;
                 Record::Abandon { now, seat }
+            }
+            TAG_DISCONNECT => {
+                let now = self.at()?;
+                let seat = self.byte()?;
+                Record::Disconnect { now, seat }
+            }
+            TAG_RECONNECT => {
+                let now = self.at()?;
+                let seat = self.byte()?;
+                Record::Reconnect { now, seat }
+            }
+            TAG_JOIN => {
+                let now = self.at()?;
+                let seat = self.byte()?;
+                Record::Join { now, seat }
             }
             TAG_CHECK => {
                 let tick = self.varint()?;
@@ -454,9 +519,13 @@ pub fn encode_records(header: &ReplayHeader, records: &[Record<'_>]) -> Vec<u8> 
                 now,
                 seat,
                 codec,
+                seq,
                 data,
-            } => log.input(now, seat, codec, data),
+            } => log.input(now, seat, codec, seq, data),
             Record::Abandon { now, seat } => log.abandon(now, seat),
+            Record::Disconnect { now, seat } => log.disconnect(now, seat),
+            Record::Reconnect { now, seat } => log.reconnect(now, seat),
+            Record::Join { now, seat } => log.join(now, seat),
             Record::Check { tick, hash } => log.check(tick, hash),
             Record::End {
                 tick,
@@ -480,6 +549,7 @@ mod tests {
             players: 2,
             start: 100,
             hash_every: 30,
+            seed: 0,
         }
     }
 
@@ -498,10 +568,13 @@ mod tests {
         for now in 101..=110 {
             log.tick(now);
         }
-        log.input(111, 1, Codec::MsgPack, &[0x81, 0xa4]);
+        log.input(111, 1, Codec::MsgPack, 300, &[0x81, 0xa4]);
         log.tick(111);
         log.tick(115); // three skipped slots
         log.abandon(115, 0);
+        log.disconnect(115, 1);
+        log.reconnect(116, 1);
+        log.join(114, 0);
         log.check(115, 0xdead_beef);
         let outcome = Outcome {
             winner: Some(1),
@@ -517,11 +590,15 @@ mod tests {
                     now: 111,
                     seat: 1,
                     codec: Codec::MsgPack,
+                    seq: 300,
                     data: &[0x81, 0xa4],
                 },
                 Record::Ticks(1),
                 Record::TickAt(115),
                 Record::Abandon { now: 115, seat: 0 },
+                Record::Disconnect { now: 115, seat: 1 },
+                Record::Reconnect { now: 116, seat: 1 },
+                Record::Join { now: 114, seat: 0 },
                 Record::Check {
                     tick: 115,
                     hash: 0xdead_beef
@@ -540,7 +617,7 @@ mod tests {
     fn a_log_over_its_limit_is_dropped_and_finishes_empty() {
         let mut log = LogWriter::new(&header(), 64, 64);
         for i in 0..20 {
-            log.input(101, 0, Codec::Bincode, &[i]);
+            log.input(101, 0, Codec::Bincode, 0, &[i]);
         }
         assert!(log.overflowed());
         let outcome = Outcome {
@@ -554,7 +631,7 @@ mod tests {
     fn every_truncation_of_a_log_is_an_error_not_a_panic() {
         let mut log = LogWriter::new(&header(), 1 << 20, 64);
         log.tick(101);
-        log.input(102, 0, Codec::Bincode, &[4]);
+        log.input(102, 0, Codec::Bincode, 0, &[4]);
         log.check(102, u64::MAX);
         let outcome = Outcome {
             winner: Some(0),

@@ -5,7 +5,8 @@
 //! [`DynGame`](crate::engine::DynGame) decorator that passes every call on and writes each
 //! state-changing one to the log exactly as the room made it - accepted inputs with their
 //! seat, codec and raw bytes (a refused input changes nothing and is not logged), every
-//! `tick(now)` with its `now` (the shard may skip ticks), every `abandon`. Every
+//! `tick(now)` with its `now` (the shard may skip ticks), every `abandon`, `disconnect`,
+//! `reconnect` and `join`. Every
 //! [`ReplayConfig::hash_every`] ticks it logs a hash of the state (see [`state_hash`]). At
 //! the game's end the room asks for the log (`DynGame::take_replay`), which gets the
 //! outcome and a final hash, is compressed with zstd, and goes out in
@@ -26,14 +27,14 @@
 //! game's `replay` is `None`, the drop is logged at `warn` and counted
 //! (`ticksync_replays_dropped_total`).
 //!
-//! # Format, version 1
+//! # Format, version 2
 //!
 //! A replay as stored and served is one zstd frame. Decompressed (at most
 //! [`MAX_LOG_BYTES`]), it is:
 //!
 //! ```text
 //! "TSRP"            4 bytes, the magic
-//! version           1 byte, 1
+//! version           1 byte, 2
 //! header_len        varint
 //! header            header_len bytes: the bincode encoding of ReplayHeader
 //! records...        one after another; the last is End
@@ -47,8 +48,9 @@
 //! The header ([`ReplayHeader`]) is encoded as protocol messages are in the bincode codec
 //! (PROTOCOL.md, "Encodings": bincode 2, standard configuration, varint integers), fields
 //! in order: `game` (string), `tick_hz` (u16), `settings` (`RoomSettings`, as in
-//! `CreateRoom`), `players` (u8), `start` (u64), `hash_every` (u32). The game is rebuilt
-//! as `GameConfig { tick_hz, settings, players }` at tick `start`.
+//! `CreateRoom`, its `options` re-encoded in bincode), `players` (u8), `start` (u64),
+//! `hash_every` (u32), `seed` (u64). The game is rebuilt as
+//! `GameConfig { tick_hz, settings, players, seed }` at tick `start`.
 //!
 //! Records, each a tag byte and its fields:
 //!
@@ -56,10 +58,13 @@
 //! |---|---|---|---|
 //! | 1 | Ticks | `n` varint | `n` times: cursor += 1, `tick(cursor)` |
 //! | 2 | TickAt | `dt` | cursor += dt, `tick(cursor)` |
-//! | 3 | Input | `dt`, seat u8, codec u8 (0 bincode, 1 MessagePack), `len` varint, `len` bytes | `apply_input(cursor + dt, seat, codec, bytes)`, which must be accepted |
+//! | 3 | Input | `dt`, seat u8, codec u8 (0 bincode, 1 MessagePack), `seq` varint, `len` varint, `len` bytes | `apply_input(cursor + dt, seat, seq, codec, bytes)`, which must be accepted |
 //! | 4 | Abandon | `dt`, seat u8 | `abandon(cursor + dt, seat)` |
 //! | 5 | Check | `tick` varint, hash u64 (8 bytes little-endian) | the cursor must be `tick` and [`state_hash`] must equal `hash` |
 //! | 6 | End | `tick` varint, winner u8 (255: none), reason u8, hash u64 LE | [`state_hash`] must equal `hash`; nothing may follow |
+//! | 7 | Disconnect | `dt`, seat u8 | `disconnect(cursor + dt, seat)` |
+//! | 8 | Reconnect | `dt`, seat u8 | `reconnect(cursor + dt, seat)` |
+//! | 9 | Join | `dt`, seat u8 | `join(cursor + dt, seat)` |
 //!
 //! `End.tick` and the outcome are what the room reported (a game ended by a shutdown or
 //! by the operator reports `ServerShutdown` or `Closed` while its rules have no outcome).

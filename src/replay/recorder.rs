@@ -119,6 +119,7 @@ impl Recording {
             players: config.players,
             start,
             hash_every,
+            seed: config.seed,
         };
         Recording {
             inner,
@@ -170,13 +171,14 @@ impl DynGame for Recording {
         &mut self,
         now: Tick,
         seat: Seat,
+        seq: u32,
         codec: Codec,
         data: &[u8],
     ) -> Result<bool, InputError> {
-        let result = self.inner.apply_input(now, seat, codec, data);
+        let result = self.inner.apply_input(now, seat, seq, codec, data);
         // A refused input changed nothing: the replay has no need of it.
         if result.is_ok() {
-            self.log.input(now, seat, codec, data);
+            self.log.input(now, seat, codec, seq, data);
         }
         result
     }
@@ -196,6 +198,28 @@ impl DynGame for Recording {
         let changed = self.inner.abandon(now, seat);
         self.log.abandon(now, seat);
         changed
+    }
+
+    fn disconnect(&mut self, now: Tick, seat: Seat) -> bool {
+        let changed = self.inner.disconnect(now, seat);
+        self.log.disconnect(now, seat);
+        changed
+    }
+
+    fn reconnect(&mut self, now: Tick, seat: Seat) -> bool {
+        let changed = self.inner.reconnect(now, seat);
+        self.log.reconnect(now, seat);
+        changed
+    }
+
+    fn join(&mut self, now: Tick, seat: Seat) -> bool {
+        let changed = self.inner.join(now, seat);
+        self.log.join(now, seat);
+        changed
+    }
+
+    fn take_events(&mut self, out: &mut Vec<crate::engine::EncodedEvent>) {
+        self.inner.take_events(out);
     }
 
     fn shared_view(&self) -> bool {

@@ -8,11 +8,12 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::codec::Codec;
-use crate::engine::{DynGame, GameEntry, GameRegistry};
+use crate::engine::{DynGame, GameEntry};
 use crate::game::arena::ArenaInput;
 use crate::game::tictactoe::TicTacToeMove;
 use crate::game::{GameConfig, Outcome};
 use crate::protocol::{EndReason, RoomSettings, Tick};
+use crate::server::builtin_games;
 
 const START: Tick = 1000;
 
@@ -44,7 +45,7 @@ fn steps(seats: u8, moves: std::ops::RangeInclusive<i8>) -> impl Strategy<Value 
 }
 
 fn entry(game: &str) -> GameEntry {
-    GameRegistry::builtin().get(game).expect("a built-in game")
+    builtin_games().get(game).expect("a built-in game")
 }
 
 fn config(players: u8) -> GameConfig {
@@ -52,6 +53,7 @@ fn config(players: u8) -> GameConfig {
         tick_hz: 30,
         settings: RoomSettings::default(),
         players,
+        seed: 0,
     }
 }
 
@@ -75,7 +77,7 @@ fn play(game: &mut dyn DynGame, name: &str, seats: u8, steps: &[Step]) -> (Vec<u
         match step {
             Step::Input(seat, codec, input) => {
                 let data = input_bytes(name, *codec, input);
-                let _ = game.apply_input(now + 1, *seat, *codec, &data);
+                let _ = game.apply_input(now + 1, *seat, 0, *codec, &data);
             }
             Step::Tick(gap) => {
                 now += gap;
@@ -134,7 +136,7 @@ fn determinism_and_replay(name: &str, players: u8, steps: &[Step]) {
         None,
         "handed over once"
     );
-    let verified = verify(&replay, &GameRegistry::builtin()).expect("the replay verifies");
+    let verified = verify(&replay, &builtin_games()).expect("the replay verifies");
     assert_eq!(verified.outcome, outcome);
     assert_eq!(verified.ended, now + 1);
     let ticks: u64 = steps.iter().filter(|s| matches!(s, Step::Tick(_))).count() as u64;
@@ -169,7 +171,7 @@ proptest! {
 
     #[test]
     fn damaged_logs_are_errors_not_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
-        let registry = GameRegistry::builtin();
+        let registry = builtin_games();
         let _ = verify(&bytes, &registry);
         let mut log = MAGIC.to_vec();
         log.push(VERSION);
@@ -185,11 +187,11 @@ fn arena_log() -> Vec<u8> {
     let turn = |codec: Codec, dx, dy| codec.encode(&ArenaInput { dx, dy }).unwrap();
     for now in START + 1..=START + 45 {
         if now == START + 15 {
-            game.apply_input(now, 0, Codec::Bincode, &turn(Codec::Bincode, 1, 0))
+            game.apply_input(now, 0, 0, Codec::Bincode, &turn(Codec::Bincode, 1, 0))
                 .unwrap();
         }
         if now == START + 31 {
-            game.apply_input(now, 1, Codec::MsgPack, &turn(Codec::MsgPack, 0, 1))
+            game.apply_input(now, 1, 0, Codec::MsgPack, &turn(Codec::MsgPack, 0, 1))
                 .unwrap();
         }
         game.tick(now);
@@ -226,7 +228,7 @@ fn records(log: &[u8]) -> (ReplayHeader, Vec<Record<'_>>) {
 }
 
 fn diverged_at(log: &[u8]) -> (Tick, Tick) {
-    match verify_log(log, &GameRegistry::builtin()) {
+    match verify_log(log, &builtin_games()) {
         Err(ReplayError::Diverged {
             tick, last_good, ..
         }) => (tick - START, last_good - START),
@@ -237,13 +239,13 @@ fn diverged_at(log: &[u8]) -> (Tick, Tick) {
 #[test]
 fn an_untouched_log_verifies_and_spelled_out_ticks_are_the_same_game() {
     let log = arena_log();
-    let verified = verify_log(&log, &GameRegistry::builtin()).unwrap();
+    let verified = verify_log(&log, &builtin_games()).unwrap();
     assert_eq!(
         (verified.ticks, verified.inputs, verified.checks),
         (45, 2, 5)
     );
     let (header, records) = records(&log);
-    verify_log(&encode_records(&header, &records), &GameRegistry::builtin()).unwrap();
+    verify_log(&encode_records(&header, &records), &builtin_games()).unwrap();
 }
 
 #[test]
@@ -311,7 +313,7 @@ fn a_cut_log_has_no_end() {
     let (header, records) = records(&log);
     let cut = encode_records(&header, &records[..records.len() - 1]);
     assert!(matches!(
-        verify_log(&cut, &GameRegistry::builtin()),
+        verify_log(&cut, &builtin_games()),
         Err(ReplayError::NoEnd)
     ));
 }
@@ -345,7 +347,7 @@ fn recording_off_gives_no_replay_and_an_overflowing_log_is_counted() {
     let name = "x".repeat(40);
     for now in START + 1..START + 40 {
         // Refused inputs are not logged; ticks with gaps are.
-        let _ = game.apply_input(now, 1, Codec::Bincode, name.as_bytes());
+        let _ = game.apply_input(now, 1, 0, Codec::Bincode, name.as_bytes());
         game.tick(now * 3);
     }
     assert_eq!(game.take_replay(START + 30, draw), None);
@@ -361,7 +363,7 @@ fn recording_off_gives_no_replay_and_an_overflowing_log_is_counted() {
 
 /// The example of docs/replays.md: X takes the top row at ticks 102 to 106 (O plays 3 and
 /// 4 in between), in a game created at tick 100; decompressed, byte for byte.
-const DOC_EXAMPLE: &str = "5453525001" /* magic, version */;
+const DOC_EXAMPLE: &str = "5453525002" /* magic, version */;
 
 fn doc_example_log() -> Vec<u8> {
     let entry = entry("tictactoe");
@@ -378,8 +380,14 @@ fn doc_example_log() -> Vec<u8> {
     for (i, cell) in [0u8, 3, 1, 4, 2].into_iter().enumerate() {
         let now = 102 + i as Tick;
         let data = Codec::Bincode.encode(&TicTacToeMove { cell }).unwrap();
-        game.apply_input(now, (i % 2) as u8, Codec::Bincode, &data)
-            .unwrap();
+        game.apply_input(
+            now,
+            (i % 2) as u8,
+            (i / 2 + 1) as u32,
+            Codec::Bincode,
+            &data,
+        )
+        .unwrap();
         game.tick(now);
     }
     let outcome = game.outcome().unwrap();
@@ -413,7 +421,7 @@ fn a_changed_outcome_is_refused() {
         panic!("the log ends with End");
     };
     outcome.reason = EndReason::Draw;
-    let error = verify_log(&encode_records(&header, &list), &GameRegistry::builtin());
+    let error = verify_log(&encode_records(&header, &list), &builtin_games());
     assert!(
         matches!(
             error,

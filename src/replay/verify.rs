@@ -92,6 +92,7 @@ pub fn verify_log(log: &[u8], registry: &GameRegistry) -> Result<Verified, Repla
         tick_hz: header.tick_hz,
         settings: header.settings.clone(),
         players: header.players,
+        seed: header.seed,
     };
     let mut game = (entry.create)(&config, header.start);
     let mut scratch = BytesMut::new();
@@ -137,9 +138,10 @@ pub fn verify_log(log: &[u8], registry: &GameRegistry) -> Result<Verified, Repla
                 now: at,
                 seat,
                 codec,
+                seq,
                 data,
             } => {
-                if let Err(error) = game.apply_input(at, seat, codec, data) {
+                if let Err(error) = game.apply_input(at, seat, seq, codec, data) {
                     let what = format!("a recorded input of seat {seat} was refused: {error}");
                     return Err(diverged(at, last_good, what));
                 }
@@ -147,6 +149,15 @@ pub fn verify_log(log: &[u8], registry: &GameRegistry) -> Result<Verified, Repla
             }
             Record::Abandon { now: at, seat } => {
                 game.abandon(at, seat);
+            }
+            Record::Disconnect { now: at, seat } => {
+                game.disconnect(at, seat);
+            }
+            Record::Reconnect { now: at, seat } => {
+                game.reconnect(at, seat);
+            }
+            Record::Join { now: at, seat } => {
+                game.join(at, seat);
             }
             Record::Check { tick, hash } => {
                 if tick != now {

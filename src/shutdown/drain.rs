@@ -220,7 +220,10 @@ mod tests {
     #[test]
     fn only_requests_that_start_something_are_refused_while_draining() {
         let drain = Drain::new(ShutdownConfig::default());
-        let find = ClientMsg::FindMatch { game: "g".into() };
+        let find = ClientMsg::FindMatch {
+            game: "g".into(),
+            options: bytes::Bytes::new(),
+        };
         assert!(!drain.refuses(&find));
         drain.begin();
         assert!(drain.refuses(&find));

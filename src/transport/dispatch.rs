@@ -63,10 +63,12 @@ pub async fn dispatch(
             None,
         )),
         ClientMsg::Ping { nonce } => Some(ServerMsg::Pong { nonce }),
-        ClientMsg::FindMatch { game } => find_match(lobby, session, &game).await,
+        ClientMsg::FindMatch { game, options } => {
+            find_match(lobby, session, outbox, &game, &options).await
+        }
         ClientMsg::CancelMatch => cancel_match(lobby, session).await,
         ClientMsg::CreateRoom { game, settings } => {
-            create_room(lobby, session, &game, settings).await
+            create_room(lobby, session, outbox, &game, settings).await
         }
         ClientMsg::JoinRoom { code, spectate } => join_room(lobby, session, &code, spectate).await,
         ClientMsg::LeaveRoom => lobby.leave_room(session).await.err().map(refusal),
@@ -108,9 +110,24 @@ fn refusal(code: ErrorCode) -> ServerMsg {
     error(code, describe(code), None)
 }
 
-async fn find_match(lobby: &Lobby, session: &Arc<Session>, game: &str) -> Option<ServerMsg> {
+async fn find_match(
+    lobby: &Lobby,
+    session: &Arc<Session>,
+    outbox: &Outbox,
+    game: &str,
+    options: &[u8],
+) -> Option<ServerMsg> {
+    let (entry, options) = match lobby.match_game(game, outbox.codec(), options) {
+        Ok(queue) => queue,
+        Err((ErrorCode::UnknownGame, _)) => return Some(refusal(ErrorCode::UnknownGame)),
+        Err((code, message)) => return Some(error(code, message, None)),
+    };
     // Success is answered by the matchmaker with `Queued`, then `MatchFound`.
-    lobby.find_match(session, game).await.err().map(refusal)
+    lobby
+        .find_match(session, entry, options)
+        .await
+        .err()
+        .map(refusal)
 }
 
 async fn cancel_match(lobby: &Lobby, session: &Session) -> Option<ServerMsg> {
@@ -125,12 +142,18 @@ async fn cancel_match(lobby: &Lobby, session: &Session) -> Option<ServerMsg> {
 async fn create_room(
     lobby: &Lobby,
     session: &Session,
+    outbox: &Outbox,
     game: &str,
     settings: RoomSettings,
 ) -> Option<ServerMsg> {
+    let (entry, settings) = match lobby.room_game(game, outbox.codec(), settings) {
+        Ok(room) => room,
+        Err((ErrorCode::UnknownGame, _)) => return Some(refusal(ErrorCode::UnknownGame)),
+        Err((code, message)) => return Some(error(code, message, None)),
+    };
     // Success is answered by the room with `RoomJoined`.
     lobby
-        .create_room(session, game, settings)
+        .create_room(session, entry, settings)
         .await
         .err()
         .map(refusal)

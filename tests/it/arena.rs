@@ -9,6 +9,7 @@ use bytes::Bytes;
 use ticksync::codec::Codec;
 use ticksync::game::DeltaGame;
 use ticksync::game::arena::{Arena, ArenaDelta, ArenaInput, ArenaView};
+use ticksync::game::relay::InputFrame;
 use ticksync::protocol::{ClientMsg, RoomEvent, RoomSettings, ServerMsg, Tick};
 use ticksync::server::Stats;
 
@@ -72,6 +73,7 @@ async fn queue_arena(client: &mut Client) -> Result<u8> {
     client
         .send(&ClientMsg::FindMatch {
             game: "arena".into(),
+            options: bytes::Bytes::new(),
         })
         .await?;
     client
@@ -113,6 +115,7 @@ async fn deltas_rebuild_the_same_state_for_everyone() -> Result<()> {
         client
             .send(&ClientMsg::FindMatch {
                 game: "arena".into(),
+                options: bytes::Bytes::new(),
             })
             .await?;
     }
@@ -272,6 +275,7 @@ async fn a_client_that_stops_reading_is_cut_off_without_delaying_the_others() ->
         client
             .send(&ClientMsg::FindMatch {
                 game: "arena".into(),
+                options: bytes::Bytes::new(),
             })
             .await?;
     }
@@ -361,10 +365,10 @@ async fn relay_rooms_replay_every_missed_input_frame_on_resume() -> Result<()> {
     a.send(&ClientMsg::CreateRoom {
         game: "tictactoe".into(),
         settings: RoomSettings {
-            turn_seconds: None,
             allow_spectators: false,
             relay: true,
             ranked: false,
+            options: bytes::Bytes::new(),
         },
     })
     .await?;
@@ -378,16 +382,15 @@ async fn relay_rooms_replay_every_missed_input_frame_on_resume() -> Result<()> {
     // Frames flow; a's inputs show up in the frames both see, byte for byte.
     a.send_input_bytes(Bytes::from_static(b"move-1")).await?;
     let frame_with = |payload: &'static [u8]| {
-        move |e: &RoomEvent| match e {
-            RoomEvent::InputFrame { frame, inputs } => inputs
+        move |f: &InputFrame| {
+            f.inputs
                 .iter()
                 .any(|i| i.data.as_ref() == payload)
-                .then_some(*frame),
-            _ => None,
+                .then_some(f.frame)
         }
     };
-    let seen_by_a = a.event(frame_with(b"move-1")).await?;
-    let seen_by_b = b.event(frame_with(b"move-1")).await?;
+    let seen_by_a = a.game_event(frame_with(b"move-1")).await?;
+    let seen_by_b = b.game_event(frame_with(b"move-1")).await?;
     ensure!(
         seen_by_a == seen_by_b,
         "both see the input in the same frame"
@@ -397,12 +400,11 @@ async fn relay_rooms_replay_every_missed_input_frame_on_resume() -> Result<()> {
     let resumable = b.drop_connection();
     for n in 2..=6 {
         a.send_input_bytes(Bytes::from(format!("move-{n}"))).await?;
-        a.event(|e| match e {
-            RoomEvent::InputFrame { inputs, .. } => inputs
+        a.game_event(|f: &InputFrame| {
+            f.inputs
                 .iter()
                 .any(|i| i.data.as_ref() == format!("move-{n}").as_bytes())
-                .then_some(()),
-            _ => None,
+                .then_some(())
         })
         .await?;
     }
@@ -413,17 +415,24 @@ async fn relay_rooms_replay_every_missed_input_frame_on_resume() -> Result<()> {
     let mut payloads = Vec::new();
     while payloads.len() < 5 {
         match b.recv().await? {
-            ServerMsg::Event { seq, event, .. } => {
+            ServerMsg::Event { seq, .. } => {
                 ensure!(
                     seq == expected_seq,
                     "event seq {seq}, expected {expected_seq}"
                 );
                 expected_seq += 1;
-                if let RoomEvent::InputFrame { frame, inputs } = event {
-                    ensure!(frame > last_frame, "frames in order");
-                    last_frame = frame;
-                    payloads.extend(inputs.into_iter().map(|i| i.data));
-                }
+            }
+            ServerMsg::GameEvent { seq, tick, data } => {
+                ensure!(
+                    seq == expected_seq,
+                    "event seq {seq}, expected {expected_seq}"
+                );
+                expected_seq += 1;
+                let InputFrame { frame, inputs } = b.codec.decode(&data)?;
+                ensure!(frame == tick, "a frame is its event's tick");
+                ensure!(frame > last_frame, "frames in order");
+                last_frame = frame;
+                payloads.extend(inputs.into_iter().map(|i| i.data));
             }
             ServerMsg::Snapshot { .. } | ServerMsg::Delta { .. } => {
                 bail!("relay rooms send no snapshots")

@@ -48,10 +48,10 @@ async fn chat_reaches_everyone_in_the_room_within_its_limits() -> Result<()> {
     x.send(&ClientMsg::CreateRoom {
         game: TICTACTOE.into(),
         settings: RoomSettings {
-            turn_seconds: None,
             allow_spectators: true,
             relay: false,
             ranked: false,
+            options: bytes::Bytes::new(),
         },
     })
     .await?;

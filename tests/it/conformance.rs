@@ -7,6 +7,8 @@ use anyhow::{Context, Result, bail, ensure};
 use bytes::Bytes;
 use ticksync::codec::Codec;
 use ticksync::config::ServerConfig;
+use ticksync::game::relay::InputFrame;
+use ticksync::game::tictactoe::TicTacToeOptions;
 use ticksync::lobby::MatchConfig;
 use ticksync::protocol::{
     ClientMsg, EndReason, ErrorCode, RoomEvent, RoomSettings, ServerMsg, close_code,
@@ -47,10 +49,10 @@ async fn game_started(client: &mut Client) -> Result<()> {
 
 fn private(relay: bool, spectators: bool) -> RoomSettings {
     RoomSettings {
-        turn_seconds: None,
         allow_spectators: spectators,
         relay,
         ranked: false,
+        options: bytes::Bytes::new(),
     }
 }
 
@@ -107,6 +109,7 @@ async fn every_matched_player_gets_every_event_from_seq_1() -> Result<()> {
         client
             .send(&ClientMsg::FindMatch {
                 game: "arena".into(),
+                options: bytes::Bytes::new(),
             })
             .await?;
         players.push(client);
@@ -177,17 +180,20 @@ async fn gap_free_events(client: &mut Client, after_seq: u64, until_seq: u64) ->
     let mut frames = Vec::new();
     while expected <= until_seq {
         match client.recv().await? {
-            ServerMsg::Event { seq, tick, event } => {
+            ServerMsg::Event { seq, .. } => {
                 ensure!(seq == expected, "event seq {seq}, expected {expected}");
                 expected += 1;
-                if let RoomEvent::InputFrame { frame, .. } = event {
-                    ensure!(frame == tick, "an InputFrame's frame is its tick");
-                    ensure!(
-                        frames.last().is_none_or(|&last| frame > last),
-                        "frames increase"
-                    );
-                    frames.push(frame);
-                }
+            }
+            ServerMsg::GameEvent { seq, tick, data } => {
+                ensure!(seq == expected, "event seq {seq}, expected {expected}");
+                expected += 1;
+                let InputFrame { frame, .. } = client.codec.decode(&data)?;
+                ensure!(frame == tick, "an InputFrame's frame is its tick");
+                ensure!(
+                    frames.last().is_none_or(|&last| frame > last),
+                    "frames increase"
+                );
+                frames.push(frame);
             }
             ServerMsg::Snapshot { .. } | ServerMsg::Delta { .. } => {
                 bail!("relay rooms send no states")
@@ -402,7 +408,10 @@ async fn every_request_is_refused_as_the_table_says() -> Result<()> {
     use ErrorCode::*;
     let server = start(test_config()).await;
     let addr = server.local_addr();
-    let find = |game: &str| ClientMsg::FindMatch { game: game.into() };
+    let find = |game: &str| ClientMsg::FindMatch {
+        game: game.into(),
+        options: bytes::Bytes::new(),
+    };
     let create = |game: &str| ClientMsg::CreateRoom {
         game: game.into(),
         settings: private(false, false),
@@ -519,10 +528,14 @@ async fn resuming_after_the_game_ended_while_away() -> Result<()> {
         &mut o,
         TICTACTOE,
         RoomSettings {
-            turn_seconds: Some(1),
             allow_spectators: false,
             relay: false,
             ranked: false,
+            options: Codec::Bincode
+                .encode(&TicTacToeOptions {
+                    turn_seconds: Some(1),
+                })
+                .expect("options encode"),
         },
     )
     .await?;

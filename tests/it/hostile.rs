@@ -481,6 +481,7 @@ fn rows() -> Vec<Row> {
             Hello,
             vec![Msg(ClientMsg::FindMatch {
                 game: "chess".into(),
+                options: bytes::Bytes::new(),
             })],
             Error(ErrorCode::UnknownGame),
         ),
@@ -527,6 +528,7 @@ fn rows() -> Vec<Row> {
             Player,
             vec![Msg(ClientMsg::FindMatch {
                 game: "tictactoe".into(),
+                options: bytes::Bytes::new(),
             })],
             Error(ErrorCode::AlreadyInRoom),
         ),
@@ -623,10 +625,10 @@ async fn host(addr: std::net::SocketAddr) -> Result<(Client, String)> {
     host.send(&ClientMsg::CreateRoom {
         game: "tictactoe".into(),
         settings: RoomSettings {
-            turn_seconds: None,
             allow_spectators: true,
             relay: false,
             ranked: false,
+            options: bytes::Bytes::new(),
         },
     })
     .await?;

@@ -436,11 +436,7 @@ async fn a_player_that_stops_reading_is_cut_and_the_relay_room_goes_on() -> Resu
         let mut frames = 0u64;
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
-            if let ServerMsg::Event {
-                event: RoomEvent::InputFrame { .. },
-                ..
-            } = reader.recv().await?
-            {
+            if let ServerMsg::GameEvent { .. } = reader.recv().await? {
                 frames += 1;
                 if frames >= 400 {
                     break;

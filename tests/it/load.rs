@@ -7,9 +7,10 @@ use std::time::Duration;
 use anyhow::Result;
 use ticksync::client::{Backoff, Bot, BotConfig, Load, LoadConfig, Recorder};
 use ticksync::codec::Codec;
-use ticksync::engine::{FinishedGame, FinishedHook, GameRegistry};
+use ticksync::engine::{FinishedGame, FinishedHook};
 use ticksync::game::tictactoe_ai::Strategy;
 use ticksync::server::Stats;
+use ticksync::server::builtin_games;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -106,7 +107,7 @@ async fn chaos_bots_drop_resume_and_finish_every_game_legally() -> Result<()> {
         finished.len(),
         tally.games
     );
-    let registry = GameRegistry::builtin();
+    let registry = builtin_games();
     for game in &finished {
         let replay = game.replay.as_ref().expect("every game is recorded");
         let verified = ticksync::replay::verify(replay, &registry)

@@ -8,6 +8,7 @@ mod auth;
 mod chat;
 mod conformance;
 mod conformance_wire;
+mod custom_game;
 mod delta_property;
 mod deploy;
 mod durability;

@@ -5,8 +5,9 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use ticksync::codec::Codec;
 use ticksync::config::ServerConfig;
+use ticksync::game::tictactoe::TicTacToeOptions;
 use ticksync::lobby::MatchConfig;
-use ticksync::protocol::{ClientMsg, ErrorCode, RoomJoined, RoomSettings, ServerMsg};
+use ticksync::protocol::{ClientMsg, ErrorCode, RoomEvent, RoomJoined, RoomSettings, ServerMsg};
 use ticksync::server::{Server, Stats};
 use tokio::time::Instant;
 
@@ -182,6 +183,7 @@ async fn find_match_is_refused_for_unknown_games_and_busy_players() -> Result<()
     let mut a = Client::connect(addr, Codec::MsgPack).await?;
     let unknown = ClientMsg::FindMatch {
         game: "chess".into(),
+        options: bytes::Bytes::new(),
     };
     a.refused(&unknown, ErrorCode::UnknownGame).await?;
     assert_eq!(server.stats().queued, 0);
@@ -189,6 +191,7 @@ async fn find_match_is_refused_for_unknown_games_and_busy_players() -> Result<()
     expect_queued(&mut a, 1).await?;
     let find = ClientMsg::FindMatch {
         game: TICTACTOE.into(),
+        options: bytes::Bytes::new(),
     };
     a.refused(&find, ErrorCode::AlreadyQueued).await?;
     let create = ClientMsg::CreateRoom {
@@ -204,6 +207,53 @@ async fn find_match_is_refused_for_unknown_games_and_busy_players() -> Result<()
     a.refused(&find, ErrorCode::AlreadyInRoom).await?;
     a.refused(&ClientMsg::CancelMatch, ErrorCode::NotQueued)
         .await?;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// `FindMatch.options`: checked like `CreateRoom`'s, one queue per game and options
+/// (compared after decoding, whatever codec sent them), and the room gets them.
+#[tokio::test]
+async fn players_are_matched_only_with_the_same_options_and_their_room_gets_them() -> Result<()> {
+    let server = start(test_config()).await;
+    let addr = server.local_addr();
+    let find = |codec: Codec, turn_seconds: Option<u32>| -> Result<ClientMsg> {
+        Ok(ClientMsg::FindMatch {
+            game: TICTACTOE.into(),
+            options: codec.encode(&TicTacToeOptions { turn_seconds })?,
+        })
+    };
+    let mut a = Client::connect(addr, Codec::Bincode).await?;
+    a.send(&find(Codec::Bincode, Some(5))?).await?;
+    expect_queued(&mut a, 1).await?;
+    // Other options: another queue, so b waits alone there.
+    let mut b = Client::connect(addr, Codec::MsgPack).await?;
+    b.send(&find(Codec::MsgPack, None)?).await?;
+    expect_queued(&mut b, 1).await?;
+    let mut bad = Client::connect(addr, Codec::MsgPack).await?;
+    bad.refused(&find(Codec::MsgPack, Some(0))?, ErrorCode::InvalidOptions)
+        .await?;
+    // The same options from the other codec: a's queue.
+    let mut c = Client::connect(addr, Codec::MsgPack).await?;
+    c.send(&find(Codec::MsgPack, Some(5))?).await?;
+    let room = c.match_found().await?;
+    if a.match_found().await?.room_id != room.room_id {
+        bail!("a and c are in different rooms");
+    }
+    a.seen_or_next_event(|e| matches!(e, RoomEvent::GameStarted).then_some(()))
+        .await?;
+    let start_tick = a
+        .events
+        .iter()
+        .find_map(|(_, tick, e)| matches!(e, RoomEvent::GameStarted).then_some(*tick))
+        .unwrap_or_default();
+    let (_, _, view) = a.snapshot_where(|_| true).await?;
+    let tick_hz = u64::from(test_config().tick_hz);
+    if view.turn_deadline != start_tick + 5 * tick_hz {
+        bail!("a 5 s turn from tick {start_tick}: {view:?}");
+    }
+    wait_until(&server, |s| s.queued == 1).await?;
+    drop(b);
     server.shutdown().await;
     Ok(())
 }

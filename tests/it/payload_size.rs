@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 
 use ticksync::codec::Codec;
 use ticksync::game::arena::{Arena, ArenaDelta, ArenaInput, ArenaView};
-use ticksync::game::{DeltaGame, Game, GameConfig, Viewer};
+use ticksync::game::{CtxState, DeltaGame, Game, GameConfig, Viewer};
 use ticksync::protocol::{RoomSettings, ServerMsg, Tick};
 
 /// The 8 non-zero directions a workload client turns between.
@@ -71,8 +71,10 @@ fn simulate(start: Tick, end: Tick) -> Sizes {
         tick_hz: 30,
         settings: RoomSettings::default(),
         players: 8,
+        seed: 0,
     };
-    let mut game = Arena::new(&config, start);
+    let mut ctx = CtxState::<()>::new(config.seed);
+    let mut game = Arena::new(&config, (), &mut ctx.at(start));
     let mut rng: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move || {
         // xorshift64: a fixed, dependency-free sequence.
@@ -94,10 +96,10 @@ fn simulate(start: Tick, end: Tick) -> Sizes {
                 let (dx, dy) = DIRECTIONS[facing[index]];
                 let input = ArenaInput { dx, dy };
                 game.validate(seat, &input).expect("a legal direction");
-                game.apply(tick, seat, input);
+                game.apply(&mut ctx.at(tick), seat, input);
             }
         }
-        game.tick(tick);
+        game.tick(&mut ctx.at(tick));
         let current = game.view(Viewer::Player(0));
         let lag = [1, 1, 2][(tick % 3) as usize];
         // 20 inputs a second since the client joined, a second after the server started.

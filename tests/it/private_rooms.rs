@@ -19,10 +19,10 @@ fn create_room(allow_spectators: bool) -> ClientMsg {
     ClientMsg::CreateRoom {
         game: TICTACTOE.into(),
         settings: RoomSettings {
-            turn_seconds: None,
             allow_spectators,
             relay: false,
             ranked: false,
+            options: bytes::Bytes::new(),
         },
     }
 }

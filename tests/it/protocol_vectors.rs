@@ -17,10 +17,11 @@ use serde::{Serialize, de::DeserializeOwned};
 use ticksync::codec::Codec;
 use ticksync::game::DeltaGame;
 use ticksync::game::arena::{Arena, ArenaDelta, ArenaInput, ArenaPlayer, ArenaView, pack_dir};
-use ticksync::game::tictactoe::{TicTacToeMove, TicTacToeView};
+use ticksync::game::relay::{FrameInput, InputFrame};
+use ticksync::game::tictactoe::{TicTacToeMove, TicTacToeOptions, TicTacToeView};
 use ticksync::protocol::{
-    ClientMsg, EndReason, ErrorCode, FrameInput, LeaderboardRow, PROTOCOL_VERSION, RoomEvent,
-    RoomJoined, RoomSettings, RoomStatus, RoomSummary, ServerMsg,
+    ClientMsg, EndReason, ErrorCode, LeaderboardRow, PROTOCOL_VERSION, RoomEvent, RoomJoined,
+    RoomSettings, RoomStatus, RoomSummary, ServerMsg,
 };
 
 const PROTOCOL_MD: &str = include_str!("../../PROTOCOL.md");
@@ -57,7 +58,7 @@ const NAMES: &[&str] = &[
     "event_chat",
     "event_game_over",
     "event_game_over_closed",
-    "event_input_frame",
+    "game_event_input_frame",
     "error_input",
     "error_text_frame",
     "error_token_expired",
@@ -71,6 +72,7 @@ const NAMES: &[&str] = &[
     "rating_changed",
     "leaderboard_rows",
     "error_no_records",
+    "error_invalid_options",
     "ttt_move",
     "ttt_view",
     "ttt_view_over",
@@ -199,6 +201,7 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
         "ping" => ping(PING_NONCE),
         "find_match" => Client(ClientMsg::FindMatch {
             game: "tictactoe".into(),
+            options: bytes::Bytes::new(),
         }),
         "cancel_match" => Client(ClientMsg::CancelMatch),
         "create_room" => Client(ClientMsg::CreateRoom {
@@ -206,8 +209,10 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
             settings: RoomSettings {
                 relay: false,
                 ranked: true,
-                turn_seconds: Some(20),
                 allow_spectators: true,
+                options: codec.encode(&TicTacToeOptions {
+                    turn_seconds: Some(20),
+                })?,
             },
         }),
         "create_room_defaults" => Client(ClientMsg::CreateRoom {
@@ -217,10 +222,10 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
         "create_room_relay" => Client(ClientMsg::CreateRoom {
             game: "tictactoe".into(),
             settings: RoomSettings {
-                turn_seconds: None,
                 allow_spectators: false,
                 relay: true,
                 ranked: false,
+                options: bytes::Bytes::new(),
             },
         }),
         "join_room" => Client(ClientMsg::JoinRoom {
@@ -308,10 +313,10 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
             message: "abusive chat".into(),
             input_seq: None,
         }),
-        "event_input_frame" => event(
-            12,
-            1300,
-            RoomEvent::InputFrame {
+        "game_event_input_frame" => Server(ServerMsg::GameEvent {
+            seq: 12,
+            tick: 1300,
+            data: codec.encode(&InputFrame {
                 frame: 1300,
                 inputs: vec![
                     FrameInput {
@@ -325,8 +330,13 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
                         data: Bytes::from_static(&[0x07]),
                     },
                 ],
-            },
-        ),
+            })?,
+        }),
+        "error_invalid_options" => Server(ServerMsg::Error {
+            code: ErrorCode::InvalidOptions,
+            message: "invalid options: turn_seconds must be 1 to 86400, not 0".into(),
+            input_seq: None,
+        }),
         "error_input" => Server(ServerMsg::Error {
             code: ErrorCode::NotYourTurn,
             message: "not your turn".into(),

@@ -59,6 +59,7 @@ async fn python_websockets_reads_the_servers_frames_in_both_codecs() -> Result<(
         })?;
         let find = codec.encode(&ClientMsg::FindMatch {
             game: "arena".into(),
+            options: bytes::Bytes::new(),
         })?;
         // Once matched (Welcome, Queued, MatchFound), walk right: the player moves every
         // tick, so every tick sends a state.

@@ -234,10 +234,10 @@ async fn sessions_without_a_seat_end_with_their_connection() -> Result<()> {
         .send(&ClientMsg::CreateRoom {
             game: "tictactoe".into(),
             settings: ticksync::protocol::RoomSettings {
-                turn_seconds: None,
                 allow_spectators: true,
                 relay: false,
                 ranked: false,
+                options: bytes::Bytes::new(),
             },
         })
         .await?;
@@ -254,6 +254,7 @@ async fn sessions_without_a_seat_end_with_their_connection() -> Result<()> {
     queued
         .send(&ClientMsg::FindMatch {
             game: "arena".into(),
+            options: bytes::Bytes::new(),
         })
         .await?;
     queued

@@ -9,9 +9,10 @@ use anyhow::{Context, Result, bail};
 use ticksync::client::{ArenaLoad, ArenaLoadConfig, Bot, BotConfig, Recorder};
 use ticksync::codec::Codec;
 use ticksync::config::ServerConfig;
-use ticksync::engine::{FinishedGame, FinishedHook, GameRegistry};
+use ticksync::engine::{FinishedGame, FinishedHook};
 use ticksync::protocol::EndReason;
 use ticksync::replay::{LogReader, Record, decompress, encode_records, verify};
+use ticksync::server::builtin_games;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -98,7 +99,7 @@ async fn tictactoe_games_over_sockets_replay_and_the_command_names_a_tampered_ti
     ] {
         assert!(metrics.contains(name), "{name} missing from /metrics");
     }
-    let registry = GameRegistry::builtin();
+    let registry = builtin_games();
     for game in &finished {
         let replay = game.replay.as_ref().context("recorded")?;
         let verified = verify(replay, &registry)?;
@@ -185,7 +186,7 @@ async fn an_arena_ended_by_a_shutdown_has_a_replay_that_verifies() -> Result<()>
         assert_eq!(game.game, "arena");
         assert_eq!(game.outcome.reason, EndReason::ServerShutdown);
         let replay = game.replay.as_ref().context("recorded")?;
-        let verified = verify(replay, &GameRegistry::builtin())?;
+        let verified = verify(replay, &builtin_games())?;
         assert_eq!(verified.outcome, game.outcome);
         assert!(verified.inputs > 0, "the bots' inputs are in the replay");
         assert!(verified.checks >= 2, "{verified}");

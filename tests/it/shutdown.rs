@@ -151,6 +151,7 @@ async fn sigterm_lets_a_running_game_finish_refuses_new_ones_and_exits_0() -> Re
     x.refused(
         &ClientMsg::FindMatch {
             game: TICTACTOE.into(),
+            options: bytes::Bytes::new(),
         },
         ErrorCode::ShuttingDown,
     )
@@ -202,6 +203,7 @@ async fn when_the_drain_runs_out_unfinished_games_end_with_server_shutdown() -> 
     racer
         .send(&ClientMsg::FindMatch {
             game: "arena".into(),
+            options: bytes::Bytes::new(),
         })
         .await?;
     racer.match_found().await?;

@@ -108,10 +108,10 @@ async fn a_private_room_admits_spectators_only_if_its_creator_allows() -> Result
             .send(&ClientMsg::CreateRoom {
                 game: TICTACTOE.into(),
                 settings: RoomSettings {
-                    turn_seconds: None,
                     allow_spectators,
                     relay: false,
                     ranked: false,
+                    options: bytes::Bytes::new(),
                 },
             })
             .await?;

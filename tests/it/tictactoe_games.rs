@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use ticksync::codec::Codec;
+use ticksync::game::tictactoe::TicTacToeOptions;
 use ticksync::protocol::{EndReason, ErrorCode, RoomSettings};
 use ticksync::server::Stats;
 
@@ -97,10 +98,14 @@ async fn running_out_of_turn_time_forfeits() -> Result<()> {
     x.send(&ticksync::protocol::ClientMsg::CreateRoom {
         game: "tictactoe".into(),
         settings: RoomSettings {
-            turn_seconds: Some(1),
             allow_spectators: false,
             relay: false,
             ranked: false,
+            options: Codec::MsgPack
+                .encode(&TicTacToeOptions {
+                    turn_seconds: Some(1),
+                })
+                .expect("options encode"),
         },
     })
     .await?;

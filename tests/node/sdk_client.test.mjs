@@ -6,7 +6,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { TicksyncClient, memoryTokenStore, pack, unpack } from "../../assets/sdk/ticksync.js";
+import {
+  TicksyncClient, memoryTokenStore, pack, tictactoe, unpack,
+} from "../../assets/sdk/ticksync.js";
 
 const WAIT = 5_000;
 
@@ -241,7 +243,7 @@ test("a re-queue the server refuses: not queued, and the refusal in words", asyn
     second.serverClose(4005);
     const third = await server.socket(2);
     third.deliver(welcome(false, "token-2"));
-    assert.deepEqual(third.sent[1], { FindMatch: { game: "arena" } });
+    assert.deepEqual(third.sent[1], { FindMatch: { game: "arena", options: new Uint8Array() } });
     const refused = client.next("error", () => true, WAIT);
     third.deliver(error(80, "shutting down"));
     assert.equal((await refused).words, "The server is shutting down; new games cannot start now.");
@@ -258,6 +260,10 @@ test("a queued player's dropped session queues again; a seated player's lost sea
     client.connect(WAIT).catch(() => {});
     const first = await server.socket(0);
     first.deliver(welcome(false, "token-1"));
+    // Queued with room options: the new session queues with the same ones.
+    const options = tictactoe.encodeOptions({ turn_seconds: 5 });
+    client.findMatch("tictactoe", options);
+    assert.deepEqual(first.sent[1], { FindMatch: { game: "tictactoe", options } });
     first.deliver({ Queued: { game: "tictactoe", position: 1, queue_size: 1 } });
     first.serverClose(1006);
     const second = await server.socket(1);
@@ -265,7 +271,7 @@ test("a queued player's dropped session queues again; a seated player's lost sea
     second.serverClose(4005);
     const third = await server.socket(2);
     third.deliver(welcome(false, "token-2"));
-    assert.deepEqual(third.sent[1], { FindMatch: { game: "tictactoe" } });
+    assert.deepEqual(third.sent[1], { FindMatch: { game: "tictactoe", options } });
     assert.equal(client.queued, true, "counted as queued, so the app does not queue twice");
 
     // A seat outlives its connection: a refused resume then means the game is lost.

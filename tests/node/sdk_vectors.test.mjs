@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import {
-  encodeClientMsg, decodeServerMsg, WireError, tictactoe, arena, pack,
+  encodeClientMsg, decodeServerMsg, decodeInputFrame, WireError, tictactoe, arena, pack,
 } from "../../assets/sdk/ticksync.js";
 import { repoRoot } from "./support.mjs";
 
@@ -52,19 +52,22 @@ const CLIENT = {
     type: "Hello", version: 1, resume_token: TOKEN, last_event_seq: 42n, auth_token: null,
   },
   ping: { type: "Ping", nonce: 1718000000123n },
-  find_match: { type: "FindMatch", game: "tictactoe" },
+  find_match: { type: "FindMatch", game: "tictactoe", options: b() },
   cancel_match: { type: "CancelMatch" },
   create_room: {
     type: "CreateRoom", game: "tictactoe",
-    settings: { turn_seconds: 20, allow_spectators: true, relay: false, ranked: true },
+    settings: {
+      allow_spectators: true, relay: false, ranked: true,
+      options: tictactoe.encodeOptions({ turn_seconds: 20 }),
+    },
   },
   create_room_defaults: {
     type: "CreateRoom", game: "tictactoe",
-    settings: { turn_seconds: null, allow_spectators: false, relay: false, ranked: false },
+    settings: { allow_spectators: false, relay: false, ranked: false, options: b() },
   },
   create_room_relay: {
     type: "CreateRoom", game: "tictactoe",
-    settings: { turn_seconds: null, allow_spectators: false, relay: true, ranked: false },
+    settings: { allow_spectators: false, relay: true, ranked: false, options: b() },
   },
   join_room: { type: "JoinRoom", code: "K7QX2M", spectate: false },
   leave_room: { type: "LeaveRoom" },
@@ -121,12 +124,12 @@ const SERVER = {
     type: "Event", seq: 6n, tick: 2000n,
     event: { type: "GameOver", winner: null, reason: "ServerShutdown" },
   },
-  event_input_frame: {
-    type: "Event", seq: 12n, tick: 1300n,
-    event: {
-      type: "InputFrame", frame: 1300n,
+  game_event_input_frame: {
+    type: "GameEvent", seq: 12n, tick: 1300n,
+    data: pack({
+      frame: 1300,
       inputs: [{ seat: 1, seq: 38, data: b(1, 2) }, { seat: 0, seq: 41, data: b(7) }],
-    },
+    }),
   },
   error_input: { type: "Error", code: 30, message: "not your turn", input_seq: 3 },
   error_text_frame: { type: "Error", code: 4, message: "binary frames only", input_seq: null },
@@ -155,6 +158,10 @@ const SERVER = {
     rows: [{ rank: 1, player: "user:alice", name: "Alice", rating: 1662, games: 3, wins: 2 }],
   },
   error_no_records: { type: "Error", code: 110, message: "no records", input_seq: null },
+  error_invalid_options: {
+    type: "Error", code: 90,
+    message: "invalid options: turn_seconds must be 1 to 86400, not 0", input_seq: null,
+  },
 };
 
 /** Game payloads: [decode, expected value, encode (client-sent payloads only)]. */
@@ -218,6 +225,11 @@ test("game payloads decode to PROTOCOL.md's values and encode to its bytes", () 
   // Nested payloads: the snapshot's state is the ttt_view vector, the delta's the arena_delta.
   assert.deepEqual(tictactoe.decodeView(decodeServerMsg(bytesOf("snapshot")).state), tttView);
   assert.deepEqual(arena.decodeDelta(decodeServerMsg(bytesOf("delta")).delta), arenaDelta);
+  // A relay room's game event carries one InputFrame.
+  assert.deepEqual(decodeInputFrame(decodeServerMsg(bytesOf("game_event_input_frame")).data), {
+    frame: 1300n,
+    inputs: [{ seat: 1, seq: 38, data: b(1, 2) }, { seat: 0, seq: 41, data: b(7) }],
+  });
 });
 
 test("the worked example: arena_delta applied to arena_view over 2 ticks", () => {

@@ -90,11 +90,12 @@ type Rejoin =
   | { kind: "none" } // nothing known to ask for (a fresh client, or a session with a seat)
   | { kind: "idle" }
   | { kind: "watch"; room: RoomInfo }
-  | { kind: "queue"; game: string };
+  | { kind: "queue"; game: string; options: Uint8Array };
 
 /** The refusals a `FindMatch` can get (PROTOCOL.md "Refusals"). */
 const FIND_MATCH_REFUSALS: ReadonlySet<number> = new Set([
   ErrorCode.UnknownGame,
+  ErrorCode.InvalidOptions,
   ErrorCode.AlreadyInRoom,
   ErrorCode.AlreadyQueued,
   ErrorCode.ServerBusy,
@@ -191,6 +192,11 @@ export interface ClientEvents {
   roomLeft: { room_id: bigint; room: RoomInfo | null };
   /** A room event not seen before (replayed ones included, once each). */
   event: { seq: bigint; tick: bigint; event: RoomEvent };
+  /**
+   * An event the room's game emitted, not seen before (replayed ones included, once
+   * each); `data` is MessagePack-encoded (a relay room's: `decodeInputFrame`).
+   */
+  gameEvent: { seq: bigint; tick: bigint; data: Uint8Array };
   state: StateEvent;
   error: ErrorEvent;
   roomList: RoomSummary[];
@@ -254,6 +260,8 @@ export class TicksyncClient extends Emitter<ClientEvents> {
   queued = false;
   /** The game of the latest `Queued`. */
   private queuedFor: string | null = null;
+  /** The options of the last `findMatch`, to queue with again after a drop. */
+  private queuedOptions: Uint8Array = new Uint8Array();
   /** The highest room event `seq` seen in the current room (sent in `Hello`). */
   lastEventSeq = 0n;
   /** The last `Input.seq` sent, or processed by the server (whichever is higher). */
@@ -393,7 +401,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       this.rejoin = this.room
         ? { kind: "watch", room: this.room }
         : wasQueued && this.queuedFor
-          ? { kind: "queue", game: this.queuedFor }
+          ? { kind: "queue", game: this.queuedFor, options: this.queuedOptions }
           : { kind: "idle" };
     }
     const policy = this.reconnectOptions;
@@ -502,7 +510,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
           this.sendRaw({ type: "JoinRoom", code: rejoin.room.code, spectate: true });
         } else if (rejoin.kind === "queue") {
           // Counted as queued already, so the application does not queue a second time.
-          this.sendRaw({ type: "FindMatch", game: rejoin.game });
+          this.sendRaw({ type: "FindMatch", game: rejoin.game, options: rejoin.options });
           this.queued = true;
           this.requeueing = true;
         }
@@ -575,6 +583,11 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         if (msg.seq <= this.lastEventSeq) return; // already seen (a replay)
         this.lastEventSeq = msg.seq;
         this.emit("event", { seq: msg.seq, tick: msg.tick, event: msg.event });
+        return;
+      case "GameEvent":
+        if (msg.seq <= this.lastEventSeq) return; // already seen (a replay)
+        this.lastEventSeq = msg.seq;
+        this.emit("gameEvent", { seq: msg.seq, tick: msg.tick, data: msg.data });
         return;
       case "Error":
         if (msg.code === ErrorCode.InvalidResumeToken) {
@@ -683,9 +696,14 @@ export class TicksyncClient extends Emitter<ClientEvents> {
     this.sendRaw(msg);
   }
 
-  /** Joins the quick-match queue for `game`. */
-  findMatch(game: string): void {
-    this.send({ type: "FindMatch", game });
+  /**
+   * Joins the quick-match queue for `game`, with the game's room options (MessagePack, e.g.
+   * `tictactoe.encodeOptions`; empty for the defaults): players are matched only with
+   * players who asked for the same options.
+   */
+  findMatch(game: string, options: Uint8Array = new Uint8Array()): void {
+    this.queuedOptions = options;
+    this.send({ type: "FindMatch", game, options });
   }
 
   /** Leaves the quick-match queue. */
@@ -699,10 +717,10 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       type: "CreateRoom",
       game,
       settings: {
-        turn_seconds: settings.turn_seconds ?? null,
         allow_spectators: settings.allow_spectators ?? false,
         relay: settings.relay ?? false,
         ranked: settings.ranked ?? false,
+        options: settings.options ?? new Uint8Array(),
       },
     });
   }

@@ -17,14 +17,20 @@ export const MSGPACK_SUBPROTOCOL = "ticksync.msgpack.v1";
 
 /** Options for a room made with `CreateRoom` (PROTOCOL.md "RoomSettings"). */
 export interface RoomSettings {
-  /** Seconds per turn (turn-based games); `null` for the server default. */
-  turn_seconds: number | null;
   /** Whether spectators may join. */
   allow_spectators: boolean;
-  /** Lockstep relay mode: no rules, every tick's inputs relayed as an `InputFrame`. */
+  /**
+   * Lockstep relay mode: no rules, every tick's inputs relayed as an `InputFrame` in a
+   * `GameEvent` (decode it with `decodeInputFrame`).
+   */
   relay: boolean;
   /** Whether the game moves the players' ratings (never in a relay room). */
   ranked: boolean;
+  /**
+   * The game's own options, MessagePack-encoded (e.g. `tictactoe.encodeOptions`); empty
+   * for the game's defaults. Refused with `InvalidOptions` (90) when the game rejects them.
+   */
+  options: Uint8Array;
 }
 
 /** One row of a `Leaderboard` (PROTOCOL.md "LeaderboardRow"). */
@@ -86,6 +92,12 @@ export interface FrameInput {
   data: Uint8Array;
 }
 
+/** A relay room's event: one tick's inputs, in arrival order (the `GameEvent`'s data). */
+export interface InputFrame {
+  frame: bigint;
+  inputs: FrameInput[];
+}
+
 /** Something that happened in a room, delivered reliably and in order. */
 export type RoomEvent =
   | { type: "PlayerJoined"; seat: number }
@@ -95,8 +107,7 @@ export type RoomEvent =
   | { type: "GameStarted" }
   | { type: "GameOver"; winner: number | null; reason: EndReason }
   | { type: "Chat"; from_session: bigint; seat: number | null; text: string }
-  | { type: "Occupancy"; players: number; spectators: number }
-  | { type: "InputFrame"; frame: bigint; inputs: FrameInput[] };
+  | { type: "Occupancy"; players: number; spectators: number };
 
 /** A message from the client to the server. */
 export type ClientMsg =
@@ -109,7 +120,8 @@ export type ClientMsg =
       auth_token: string | null;
     }
   | { type: "Ping"; nonce: bigint }
-  | { type: "FindMatch"; game: string }
+  /** `options`: the game's room options, MessagePack-encoded; left out or empty for the defaults. */
+  | { type: "FindMatch"; game: string; options?: Uint8Array }
   | { type: "CancelMatch" }
   | { type: "CreateRoom"; game: string; settings: RoomSettings }
   | { type: "JoinRoom"; code: string; spectate: boolean }
@@ -148,7 +160,12 @@ export type ServerMsg =
   | { type: "ServerShutdown"; retry_after_ms: number; drain_ms: number }
   /** A ranked game's result is durable and moved this player's rating. */
   | { type: "RatingChanged"; match_id: bigint; game: string; previous: number; rating: number }
-  | { type: "Leaderboard"; game: string; rows: LeaderboardRow[] };
+  | { type: "Leaderboard"; game: string; rows: LeaderboardRow[] }
+  /**
+   * An event the room's game emitted, numbered in the same sequence as `Event`; `data` is
+   * the game's event, MessagePack-encoded.
+   */
+  | { type: "GameEvent"; seq: bigint; tick: bigint; data: Uint8Array };
 
 /** The `type`s of the server messages this SDK knows. */
 export type ServerMsgType = ServerMsg["type"];
@@ -191,6 +208,7 @@ export const ErrorCode = {
   ShuttingDown: 80,
   RoomClosed: 85,
   Kicked: 86,
+  InvalidOptions: 90,
   NoRecords: 110,
   RecordsUnavailable: 111,
 } as const;
@@ -233,6 +251,7 @@ const ERROR_WORDS: Record<number, string> = {
   80: "The server is shutting down; new games cannot start now.",
   85: "The server's operator closed this room.",
   86: "The server's operator ended your session.",
+  90: "The game does not accept those room options.",
   110: "This server keeps no records, so there is no leaderboard.",
   111: "The server's records cannot be read right now; try again.",
 };

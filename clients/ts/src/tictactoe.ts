@@ -26,6 +26,17 @@ export interface TicTacToeView {
   over: boolean;
 }
 
+/** `TicTacToeOptions`: the room options of `CreateRoom`'s `settings.options`. */
+export interface TicTacToeOptions {
+  /** Seconds per turn, 1 to 86400; `null` (or left out) for the default, 30. */
+  turn_seconds?: number | null;
+}
+
+/** Encodes tic-tac-toe's room options for `RoomSettings.options`. */
+export function encodeOptions(options: TicTacToeOptions): Uint8Array {
+  return pack({ turn_seconds: options.turn_seconds ?? null });
+}
+
 /** Encodes a move for `Input.data`. */
 export function encodeMove(move: TicTacToeMove): Uint8Array {
   return pack({ cell: move.cell });

@@ -19,6 +19,7 @@ import type {
   ClientMsg,
   EndReason,
   FrameInput,
+  InputFrame,
   LeaderboardRow,
   RoomEvent,
   RoomJoined,
@@ -213,7 +214,7 @@ export function clientValue(msg: ClientMsg): unknown {
     case "Ping":
       return { Ping: { nonce: u64Out(msg.nonce) } };
     case "FindMatch":
-      return { FindMatch: { game: msg.game } };
+      return { FindMatch: { game: msg.game, options: msg.options ?? new Uint8Array() } };
     case "CancelMatch":
     case "LeaveRoom":
     case "ListRooms":
@@ -223,10 +224,10 @@ export function clientValue(msg: ClientMsg): unknown {
         CreateRoom: {
           game: msg.game,
           settings: {
-            turn_seconds: msg.settings.turn_seconds,
             allow_spectators: msg.settings.allow_spectators,
             relay: msg.settings.relay,
             ranked: msg.settings.ranked,
+            options: msg.settings.options,
           },
         },
       };
@@ -359,17 +360,19 @@ export function roomEvent(value: unknown): RoomEvent | null {
         spectators: uint(b, "spectators", what, 32),
       };
     }
-    case "InputFrame": {
-      const b = m();
-      return {
-        type: name,
-        frame: u64(b, "frame", what),
-        inputs: list(b, "inputs", what).map(frameInput),
-      };
-    }
     default:
       return null;
   }
+}
+
+/** Decodes a relay room's `GameEvent.data`: one tick's `InputFrame`. */
+export function decodeInputFrame(bytes: Uint8Array): InputFrame {
+  const what = "InputFrame";
+  const m = struct(unpack(bytes), what);
+  return {
+    frame: u64(m, "frame", what),
+    inputs: list(m, "inputs", what).map(frameInput),
+  };
 }
 
 /** Decodes a server message; `null` for a variant this SDK does not know. */
@@ -467,6 +470,15 @@ export function decodeServerMsg(bytes: Uint8Array): ServerMsg | null {
         type: name,
         game: str(b, "game", what),
         rows: list(b, "rows", what).map(leaderboardRow),
+      };
+    }
+    case "GameEvent": {
+      const b = m();
+      return {
+        type: name,
+        seq: u64(b, "seq", what),
+        tick: u64(b, "tick", what),
+        data: bin(b, "data", what),
       };
     }
     default:

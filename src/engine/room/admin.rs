@@ -27,7 +27,7 @@ impl Room {
             players_away: u8::try_from(away).unwrap_or(u8::MAX),
             spectators: self.spectator_count(),
             public: self.public,
-            relay: self.relay(),
+            relay: self.entry.relay,
             code: self.code.clone(),
             age_s: meter.age_s(),
             ticks: meter.ticks(),

@@ -17,9 +17,7 @@ impl Room {
     /// own rules (turn-based). Waiting rooms, relay rooms and games that never end by
     /// their rules (the arena) are ended when the drain starts.
     pub(crate) fn drains(&self) -> bool {
-        self.status == RoomStatus::Running
-            && !self.relay()
-            && self.game.as_ref().is_some_and(|g| g.ends_by_itself())
+        self.status == RoomStatus::Running && self.game.as_ref().is_some_and(|g| g.ends_by_itself())
     }
 
     /// Ends the room for a shutdown: a running game gets `GameOver { winner: None,

@@ -255,6 +255,7 @@ impl Client {
     pub async fn find_match(&mut self) -> Result<()> {
         self.send(&ClientMsg::FindMatch {
             game: TICTACTOE.into(),
+            options: bytes::Bytes::new(),
         })
         .await
     }
@@ -311,6 +312,9 @@ impl Client {
                 self.last_event_seq = self.last_event_seq.max(*seq);
                 self.events.push((*seq, *tick, event.clone()));
             }
+            ServerMsg::GameEvent { seq, .. } => {
+                self.last_event_seq = self.last_event_seq.max(*seq);
+            }
             ServerMsg::MatchFound(joined) | ServerMsg::RoomJoined(joined) => {
                 self.room = Some(joined.clone());
             }
@@ -356,6 +360,22 @@ impl Client {
     pub async fn event<T>(&mut self, mut pick: impl FnMut(&RoomEvent) -> Option<T>) -> Result<T> {
         self.recv_until(|m| match m {
             ServerMsg::Event { event, .. } => pick(event),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Waits for a game event (`GameEvent`) of type `E`, decoded in this client's codec,
+    /// matching `pick`.
+    pub async fn game_event<E: serde::de::DeserializeOwned, T>(
+        &mut self,
+        mut pick: impl FnMut(&E) -> Option<T>,
+    ) -> Result<T> {
+        let codec = self.codec;
+        self.recv_until(|m| match m {
+            ServerMsg::GameEvent { data, .. } => {
+                codec.decode::<E>(data).ok().and_then(|e| pick(&e))
+            }
             _ => None,
         })
         .await
