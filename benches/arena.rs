@@ -132,6 +132,7 @@ impl Rig {
                     code: format!("A{i:06}"),
                     public: true,
                     players,
+                    bots: Default::default(),
                     start_now: true,
                 })
             })

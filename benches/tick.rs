@@ -72,6 +72,7 @@ fn shard_with_rooms(rooms: usize) -> (ManualShard, Vec<RoomId>) {
                 code: format!("R{i:06}"),
                 public: true,
                 players,
+                bots: Default::default(),
                 start_now: true,
             })
         })

@@ -404,6 +404,10 @@ pub struct RoomJoined {
     pub seat: Option<Seat>,
     /// Number of seats in the room.
     pub seats: u8,
+    /// The seats played by server bots (quick match's bot fill), in order; empty when
+    /// every seat is a client's. Appended to version 1.
+    #[serde(default)]
+    pub bots: Vec<Seat>,
 }
 
 /// Something that happened in a room, delivered reliably and in order.

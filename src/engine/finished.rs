@@ -16,8 +16,10 @@ use crate::protocol::{RoomId, RoomSettings, Seat, SessionId, Tick};
 pub struct FinishedSeat {
     /// The seat played.
     pub seat: Seat,
-    /// The session that held it (a player who left mid-game is still listed).
+    /// The session that held it (a player who left mid-game is still listed); 0 for a bot.
     pub session: SessionId,
+    /// A server bot played this seat (quick match's bot fill), not a session.
+    pub bot: bool,
 }
 
 /// A game that has ended.
@@ -93,6 +95,7 @@ mod tests {
             code: "ABCDEFGH".into(),
             public: true,
             players: members,
+            bots: Default::default(),
             start_now: false,
         };
         let limits = RoomLimits {

@@ -25,7 +25,8 @@ pub use admin::{MemberInfo, RoomDetail, RoomInfo, TickCost};
 pub use finished::{FinishedGame, FinishedSeat};
 pub use hook::FinishedHook;
 pub use registry::{
-    DynGame, EncodedEvent, Erased, GameEntry, GameRegistry, InputError, WithDeltas, decode_options,
+    BotFactory, DynBot, DynGame, EncodedEvent, Erased, GameEntry, GameRegistry, InputError, WithDeltas,
+    decode_options,
 };
 pub use room::SHUTDOWN_REASON;
 pub use shard::ShardStats;
@@ -122,11 +123,24 @@ pub struct NewRoom {
     pub code: String,
     /// Listed with its code in the directory (quick-match rooms) or not (private rooms).
     pub public: bool,
-    /// Players seated in order from seat 0.
+    /// Players seated in order, in the seats the bots leave free.
     pub players: Vec<Member>,
+    /// Seats taken by server bots (quick match's bot fill); none by default.
+    pub bots: BotFill,
     /// Start the game now with these players (quick match, possibly fewer than every seat
     /// after the fill wait). Otherwise it starts when the last seat is filled.
     pub start_now: bool,
+}
+
+/// Seats a room gives to server bots, and the strategy they play. The room makes each bot
+/// with the game's [`BotFactory`] ([`GameEntry::bot`]), seeded from the room's seed and the
+/// seat, so a room's bots are deterministic.
+#[derive(Debug, Clone, Default)]
+pub struct BotFill {
+    /// The bots' seats.
+    pub seats: Vec<crate::protocol::Seat>,
+    /// The strategy's name, as the game's bot factory reads it (`--bot-strategy`).
+    pub strategy: String,
 }
 
 /// Why the engine could not take a request.

@@ -15,7 +15,9 @@ use serde::Deserialize;
 
 use crate::codec::{Codec, CodecError};
 use crate::game::relay::Relay;
-use crate::game::{CtxState, DeltaGame, Game, GameConfig, Outcome, Rejection, Viewer};
+use crate::game::{
+    BotGame, CtxState, DeltaGame, Game, GameBot, GameConfig, Outcome, Rejection, Viewer,
+};
 use crate::protocol::{Seat, Tick};
 
 /// Why an input was not applied.
@@ -417,6 +419,52 @@ pub struct GameEntry {
     pub check_options: fn(Codec, &[u8]) -> Result<Bytes, String>,
     /// Builds a game when a room's play starts.
     pub create: fn(&GameConfig, Tick) -> Box<dyn DynGame>,
+    /// Makes a server bot for the game ([`GameEntry::with_bot`]), or `None` when the game
+    /// offers none. Quick match fills rooms with bots only for games that have one.
+    pub bot: Option<BotFactory>,
+}
+
+/// Makes a server bot: from the strategy's name (`--bot-strategy`) and a seed for the
+/// bot's own random number generator; `None` for a strategy the game does not know.
+pub type BotFactory = fn(strategy: &str, seed: u64) -> Option<Box<dyn DynBot>>;
+
+/// A server bot of any game, as a room drives it: it reads the bytes its seat's client
+/// would get and answers with the bytes a client would send, both in bincode, so its
+/// inputs take the same path as a client's (decoded, validated, applied at the tick,
+/// recorded in the replay).
+pub trait DynBot: Send {
+    /// The input to send, seeing the view of `seat` encoded in bincode; `None` to wait.
+    fn choose(&mut self, view: &[u8], seat: Seat) -> Option<Bytes>;
+}
+
+/// Adapts a [`GameBot`] to [`DynBot`].
+struct ErasedBot<G: BotGame>(Box<dyn GameBot<G>>);
+
+impl<G: BotGame> DynBot for ErasedBot<G> {
+    fn choose(&mut self, view: &[u8], seat: Seat) -> Option<Bytes> {
+        // The view was encoded by this server a moment ago: a failure is a bug in the
+        // game's serde types, logged, and the bot waits.
+        let view: G::View = match Codec::Bincode.decode(view) {
+            Ok(view) => view,
+            Err(error) => {
+                tracing::error!(game = G::NAME, %error, "a bot cannot read its view");
+                return None;
+            }
+        };
+        let input = self.0.choose(&view, seat)?;
+        match Codec::Bincode.encode(&input) {
+            Ok(bytes) => Some(bytes),
+            Err(error) => {
+                tracing::error!(game = G::NAME, %error, "a bot's input does not encode");
+                None
+            }
+        }
+    }
+}
+
+fn make_bot<G: BotGame>(strategy: &str, seed: u64) -> Option<Box<dyn DynBot>> {
+    let bot = G::bot(strategy, seed)?;
+    Some(Box::new(ErasedBot::<G>(bot)))
 }
 
 impl std::fmt::Debug for GameEntry {
@@ -444,6 +492,16 @@ impl GameEntry {
             relay: false,
             check_options: check_options::<G>,
             create: |config, start| Box::new(Erased::<G>::new(config, start)),
+            bot: None,
+        }
+    }
+
+    /// This entry with `G`'s server bots ([`BotGame`]), so quick match may fill its rooms
+    /// with them (`MatchConfig::bot_fill_after`).
+    pub fn with_bot<G: BotGame>(self) -> GameEntry {
+        GameEntry {
+            bot: Some(make_bot::<G>),
+            ..self
         }
     }
 

@@ -17,8 +17,9 @@ use bytes::{Bytes, BytesMut};
 use super::event_log::{EventLog, Logged};
 use super::finished::{FinishedGame, FinishedSeat};
 use super::frames::{FrameCache, encode_with};
-use super::registry::{DynGame, EncodedEvent, GameEntry, InputError};
-use super::{Member, NewRoom, RoomObserver};
+use super::registry::{DynBot, DynGame, EncodedEvent, GameEntry, InputError};
+use super::{BotFill, Member, NewRoom, RoomObserver};
+use crate::codec::Codec;
 use crate::game::{GameConfig, Outcome, Viewer};
 use crate::outbox::{Outbox, StateFrame};
 use crate::protocol::{
@@ -56,11 +57,38 @@ struct MemberState {
     full_at: Option<Tick>,
 }
 
+/// Who sent an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sender {
+    Member(SessionId),
+    /// The server bot in this seat.
+    Bot(Seat),
+}
+
 #[derive(Debug)]
 struct PendingInput {
-    session: SessionId,
+    from: Sender,
     seq: u32,
     data: Bytes,
+}
+
+/// A seat played by a server bot. It sees its seat's view as a client would (encoded in
+/// bincode) after every tick whose state changed, and its answer is queued like a client's
+/// input for the next tick.
+struct BotSeat {
+    seat: Seat,
+    bot: Box<dyn DynBot>,
+    /// The seq of its last input.
+    seq: u32,
+}
+
+impl std::fmt::Debug for BotSeat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BotSeat")
+            .field("seat", &self.seat)
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Settings every room of a shard shares.
@@ -98,6 +126,8 @@ pub(crate) struct Room {
     game: Option<Box<dyn DynGame>>,
     status: RoomStatus,
     members: Vec<MemberState>,
+    /// Seats played by server bots, for the room's life.
+    bots: Vec<BotSeat>,
     log: EventLog,
     pending: Vec<PendingInput>,
     /// Events taken from the game, kept for its capacity.
@@ -138,6 +168,7 @@ impl Room {
             game: None,
             status: RoomStatus::Waiting,
             members: Vec::new(),
+            bots: Vec::new(),
             log: EventLog::default(),
             pending: Vec::new(),
             game_events: Vec::new(),
@@ -148,6 +179,7 @@ impl Room {
             roster: Vec::new(),
             observer,
         };
+        room.seat_bots(&new.bots, now);
         let quick_match = room.public;
         for member in new.players.into_iter().take(usize::from(room.entry.seats)) {
             let seat = room.free_seat().unwrap_or(0);
@@ -161,6 +193,32 @@ impl Room {
         }
         room.observer.room_changed(&room.summary());
         room
+    }
+
+    /// Makes the bots of `fill`, each seeded from the room's seed and its seat.
+    fn seat_bots(&mut self, fill: &BotFill, now: Tick) {
+        let Some(factory) = self.entry.bot else {
+            if !fill.seats.is_empty() {
+                tracing::error!(game = self.entry.name, "bot seats for a game without bots");
+            }
+            return;
+        };
+        for &seat in &fill.seats {
+            if seat >= self.entry.seats || self.bots.iter().any(|b| b.seat == seat) {
+                continue;
+            }
+            let seed = room_seed(self.config.seed, u64::from(seat) + 1);
+            let Some(bot) = factory(&fill.strategy, seed) else {
+                tracing::error!(
+                    game = self.entry.name,
+                    strategy = fill.strategy,
+                    "the game has no bot of this strategy"
+                );
+                continue;
+            };
+            self.bots.push(BotSeat { seat, bot, seq: 0 });
+            self.emit(now, RoomEvent::PlayerJoined { seat });
+        }
     }
 
     fn log_capacity(&self) -> usize {
@@ -193,7 +251,8 @@ impl Room {
             .members
             .iter()
             .filter(|m| matches!(m.role, Role::Player(_)))
-            .count();
+            .count()
+            + self.bots.len();
         u8::try_from(players).unwrap_or(u8::MAX)
     }
 
@@ -207,8 +266,10 @@ impl Room {
     }
 
     fn free_seat(&self) -> Option<Seat> {
-        (0..self.entry.seats)
-            .find(|&seat| !self.members.iter().any(|m| m.role == Role::Player(seat)))
+        (0..self.entry.seats).find(|&seat| {
+            !self.members.iter().any(|m| m.role == Role::Player(seat))
+                && !self.bots.iter().any(|b| b.seat == seat)
+        })
     }
 
     fn member_index(&self, session: SessionId) -> Option<usize> {
@@ -222,6 +283,7 @@ impl Room {
             game: self.entry.name.to_string(),
             seat,
             seats: self.entry.seats,
+            bots: self.bots.iter().map(|b| b.seat).collect(),
         }
     }
 
@@ -286,6 +348,13 @@ impl Room {
         for (seat, session) in seated {
             self.enrol(seat, session);
         }
+        for bot in &self.bots {
+            self.roster.push(FinishedSeat {
+                seat: bot.seat,
+                session: 0,
+                bot: true,
+            });
+        }
         self.dirty = true;
         self.emit(now, RoomEvent::GameStarted);
         // What the game emitted as it was made comes after `GameStarted`.
@@ -294,7 +363,11 @@ impl Room {
 
     /// Adds a seated player to the finished game's record.
     fn enrol(&mut self, seat: Seat, session: SessionId) {
-        let entry = FinishedSeat { seat, session };
+        let entry = FinishedSeat {
+            seat,
+            session,
+            bot: false,
+        };
         if !self.roster.contains(&entry) {
             self.roster.push(entry);
         }
@@ -383,7 +456,11 @@ impl Room {
 
     /// Queues an input for this tick's [`Room::tick`].
     pub(crate) fn queue_input(&mut self, session: SessionId, seq: u32, data: Bytes) {
-        self.pending.push(PendingInput { session, seq, data });
+        self.pending.push(PendingInput {
+            from: Sender::Member(session),
+            seq,
+            data,
+        });
     }
 
     /// Handles `LeaveRoom` and expired sessions: the member is gone for good.
@@ -520,9 +597,41 @@ impl Room {
         }
         self.flush_game_events(now);
         self.expire_absent(now);
+        let changed = self.dirty;
         self.broadcast_state(now, scratch);
         self.finish_if_over(now);
+        if changed {
+            self.ask_bots(scratch);
+        }
         self.should_close(now)
+    }
+
+    /// Shows each bot its seat's view, encoded as its client would get it, and queues what
+    /// it answers for the next tick, behind the inputs clients sent meanwhile.
+    fn ask_bots(&mut self, scratch: &mut BytesMut) {
+        let Some(game) = &self.game else {
+            return;
+        };
+        if self.status != RoomStatus::Running {
+            return;
+        }
+        for bot in &mut self.bots {
+            let viewer = Viewer::Player(bot.seat);
+            let Some(view) = encode_with(scratch, |buf| {
+                game.encode_view(viewer, Codec::Bincode, buf)
+            }) else {
+                continue;
+            };
+            let Some(data) = bot.bot.choose(&view, bot.seat) else {
+                continue;
+            };
+            bot.seq = bot.seq.wrapping_add(1);
+            self.pending.push(PendingInput {
+                from: Sender::Bot(bot.seat),
+                seq: bot.seq,
+                data,
+            });
+        }
     }
 
     fn apply_inputs(&mut self, now: Tick) {
@@ -536,7 +645,26 @@ impl Room {
     }
 
     fn apply_input(&mut self, now: Tick, input: &PendingInput) {
-        let Some(index) = self.member_index(input.session) else {
+        let session = match input.from {
+            Sender::Member(session) => session,
+            Sender::Bot(seat) => {
+                // A bot's input takes the clients' path into the game (decoded, validated,
+                // applied, recorded); a refusal is a bug in the bot, logged.
+                if let Err((code, message)) =
+                    self.feed_game(now, seat, input.seq, Codec::Bincode, &input.data)
+                {
+                    tracing::warn!(
+                        game = self.entry.name,
+                        seat,
+                        ?code,
+                        message,
+                        "a server bot's input was refused"
+                    );
+                }
+                return;
+            }
+        };
+        let Some(index) = self.member_index(session) else {
             return;
         };
         let per_tick = self.entry.max_inputs_per_tick;
@@ -572,21 +700,40 @@ impl Room {
             );
         }
         *count += 1;
+        if let Err((code, message)) =
+            self.feed_game(now, seat, input.seq, outbox.codec(), &input.data)
+        {
+            refuse(code, message);
+        }
+    }
+
+    /// Gives one input of `seat` to the running game; the code and message of a refusal.
+    fn feed_game(
+        &mut self,
+        now: Tick,
+        seat: Seat,
+        seq: u32,
+        codec: Codec,
+        data: &[u8],
+    ) -> Result<(), (ErrorCode, String)> {
         let Some(game) = self
             .game
             .as_mut()
             .filter(|_| self.status == RoomStatus::Running)
         else {
-            return refuse(ErrorCode::GameNotRunning, "the game is not running".into());
+            return Err((ErrorCode::GameNotRunning, "the game is not running".into()));
         };
-        match game.apply_input(now, seat, input.seq, outbox.codec(), &input.data) {
-            Ok(changed) => self.dirty |= changed,
-            Err(InputError::Malformed(error)) => refuse(
+        match game.apply_input(now, seat, seq, codec, data) {
+            Ok(changed) => {
+                self.dirty |= changed;
+                Ok(())
+            }
+            Err(InputError::Malformed(error)) => Err((
                 ErrorCode::BadMessage,
                 format!("malformed game input: {error}"),
-            ),
+            )),
             Err(InputError::Rejected(rejection)) => {
-                refuse(rejection.code, rejection.message.into_owned());
+                Err((rejection.code, rejection.message.into_owned()))
             }
         }
     }

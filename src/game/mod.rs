@@ -358,6 +358,26 @@ pub trait DeltaGame: Game<View: Clone + PartialEq + Send> {
     ) -> Self::View;
 }
 
+/// A server-side player of game `G`: it sees what a client in its seat sees and answers
+/// with an input, which the room then treats like any client's (validated, applied at the
+/// tick, recorded in the replay). Deterministic given its seed (see [`BotGame::bot`]).
+pub trait GameBot<G: Game>: Send {
+    /// The input to send, seeing `view` (the view of `seat`); `None` to wait (not its
+    /// turn, or nothing to do). Called after every tick whose view changed.
+    fn choose(&mut self, view: &G::View, seat: Seat) -> Option<G::Input>;
+}
+
+/// A game that offers server bots, which quick match seats when a player has waited
+/// `--bot-fill-after` seconds. Register it with
+/// [`GameEntry::with_bot`](crate::engine::GameEntry::with_bot). Its views must decode and
+/// its inputs encode, because a bot reads and writes the bytes a client would.
+pub trait BotGame: Game<Input: Serialize, View: DeserializeOwned> {
+    /// A bot playing `strategy` (the server's `--bot-strategy`), its own random number
+    /// generator seeded with `seed` (derived from the room's seed and the seat); `None` for
+    /// a strategy the game does not know.
+    fn bot(strategy: &str, seed: u64) -> Option<Box<dyn GameBot<Self>>>;
+}
+
 /// A context at `tick` for a game's unit tests: a fresh generator seeded with 0, and
 /// emitted events dropped.
 #[cfg(test)]

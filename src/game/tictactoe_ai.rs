@@ -1,4 +1,5 @@
-//! Tic-tac-toe players: pure move choosers for bots, load generators and tests.
+//! Tic-tac-toe players: pure move choosers for bots, load generators and tests, and the
+//! game's server bot ([`ServerBot`], what `--bot-fill-after` seats).
 //!
 //! Like the rules in [`super::tictactoe`], nothing here sees a socket, a codec, tokio or the
 //! clock: a strategy looks at a board and returns a cell. Randomness comes from the caller's
@@ -13,7 +14,10 @@ use std::sync::OnceLock;
 use rand::Rng;
 use rand::seq::IndexedRandom;
 
-use super::tictactoe::LINES;
+use rand::SeedableRng;
+
+use super::tictactoe::{LINES, TicTacToe, TicTacToeMove, TicTacToeView};
+use super::{BotGame, GameBot, GameRng};
 use crate::protocol::Seat;
 
 /// How a bot chooses its moves.
@@ -166,11 +170,130 @@ fn negamax(board: &mut [u8; 9], to_move: u8, memo: &mut [i8]) -> i8 {
     result
 }
 
+/// Tic-tac-toe's server bot: a [`Strategy`] playing one seat from that seat's view, with
+/// its own generator (ties and random moves), seeded by the room.
+#[derive(Debug)]
+pub struct ServerBot {
+    strategy: Strategy,
+    rng: GameRng,
+}
+
+impl ServerBot {
+    /// A bot playing `strategy`, its generator seeded with `seed`.
+    pub fn new(strategy: Strategy, seed: u64) -> ServerBot {
+        ServerBot {
+            strategy,
+            rng: GameRng::seed_from_u64(seed),
+        }
+    }
+}
+
+impl GameBot<TicTacToe> for ServerBot {
+    fn choose(&mut self, view: &TicTacToeView, seat: Seat) -> Option<TicTacToeMove> {
+        if view.over || view.to_move != Some(seat) {
+            return None;
+        }
+        let cell = self.strategy.choose(&view.board, seat, &mut self.rng)?;
+        Some(TicTacToeMove { cell })
+    }
+}
+
+/// Server bots for tic-tac-toe: `random` or `perfect` (see [`Strategy`]).
+impl BotGame for TicTacToe {
+    fn bot(strategy: &str, seed: u64) -> Option<Box<dyn GameBot<TicTacToe>>> {
+        let strategy: Strategy = strategy.parse().ok()?;
+        Some(Box::new(ServerBot::new(strategy, seed)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
+    use crate::game::tictactoe::TicTacToeOptions;
+    use crate::game::{Game, GameConfig, Viewer, test_ctx};
+    use crate::protocol::RoomSettings;
     use rand::rngs::StdRng;
+
+    /// Two server bots play a real game to its end through the rules' `validate` and
+    /// `apply`; every move they choose must be legal. Returns the moves played.
+    fn bots_play(x: &str, o: &str, seed: u64) -> Vec<u8> {
+        let config = GameConfig {
+            tick_hz: 10,
+            settings: RoomSettings::default(),
+            players: 2,
+            seed,
+        };
+        let mut game = TicTacToe::new(&config, TicTacToeOptions::default(), &mut test_ctx(0));
+        let mut bots = [
+            TicTacToe::bot(x, seed).expect("a known strategy"),
+            TicTacToe::bot(o, seed + 1).expect("a known strategy"),
+        ];
+        let mut moves = Vec::new();
+        for tick in 1..=9 {
+            if game.outcome().is_some() {
+                break;
+            }
+            // Like a room: both bots see the state the tick left, then their inputs apply.
+            let inputs: Vec<(Seat, TicTacToeMove)> = (0..2u8)
+                .filter_map(|seat| {
+                    let view = game.view(Viewer::Player(seat));
+                    Some((seat, bots[usize::from(seat)].choose(&view, seat)?))
+                })
+                .collect();
+            assert_eq!(inputs.len(), 1, "exactly the seat to move moves");
+            for (seat, input) in inputs {
+                assert_eq!(game.validate(seat, &input), Ok(()), "seat {seat} {input:?}");
+                assert!(game.apply(&mut test_ctx(tick), seat, input));
+                moves.push(input.cell);
+            }
+        }
+        assert!(game.outcome().is_some(), "the game ended: {moves:?}");
+        moves
+    }
+
+    #[test]
+    fn server_bots_play_legal_moves_to_the_end() {
+        for seed in 0..40 {
+            for (x, o) in [
+                ("random", "random"),
+                ("random", "perfect"),
+                ("perfect", "random"),
+            ] {
+                bots_play(x, o, seed);
+            }
+        }
+    }
+
+    #[test]
+    fn perfect_server_bots_draw_and_replay_alike_from_a_seed() {
+        for seed in 0..10 {
+            let moves = bots_play("perfect", "perfect", seed);
+            assert_eq!(moves.len(), 9, "a draw fills the board");
+            assert_eq!(bots_play("perfect", "perfect", seed), moves);
+        }
+        assert_eq!(bots_play("random", "random", 3), bots_play("random", "random", 3));
+    }
+
+    #[test]
+    fn a_server_bot_waits_when_not_its_turn_and_unknown_strategies_have_none() {
+        let view = TicTacToeView {
+            board: [0; 9],
+            to_move: Some(0),
+            turn_deadline: 10,
+            winner: None,
+            over: false,
+        };
+        let mut bot = TicTacToe::bot("perfect", 1).unwrap();
+        assert_eq!(bot.choose(&view, 1), None);
+        assert!(bot.choose(&view, 0).is_some());
+        let over = TicTacToeView {
+            over: true,
+            to_move: None,
+            ..view
+        };
+        assert_eq!(bot.choose(&over, 0), None);
+        assert!(TicTacToe::bot("clever", 1).is_none());
+    }
 
     /// Plays a whole game between two strategies; returns the final board.
     fn play(x: Strategy, o: Strategy, rng: &mut StdRng) -> [u8; 9] {

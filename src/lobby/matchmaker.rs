@@ -22,16 +22,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rand::seq::SliceRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::directory::Directory;
 use super::sessions::{Membership, Session};
-use crate::engine::{Engine, GameEntry, Member, NewRoom};
+use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom};
 use crate::outbox::Outbox;
-use crate::protocol::{RoomSettings, ServerMsg};
+use crate::protocol::{RoomSettings, Seat, ServerMsg};
 
 /// Matchmaking settings.
 #[derive(Debug, Clone)]
@@ -47,6 +47,13 @@ pub struct MatchConfig {
     /// After waiting this long, a player is seated with fewer players than the game's
     /// seats, if the game allows that many (`Game::MIN_PLAYERS`; tic-tac-toe does not).
     pub fill_wait: Duration,
+    /// After waiting this long in quick match, a player whose game offers server bots
+    /// (`GameEntry::bot`) gets bots in every seat no compatible player takes. `None`
+    /// (the default): never. `ticksync serve --bot-fill-after SECS`.
+    pub bot_fill_after: Option<Duration>,
+    /// The strategy server bots play (`--bot-strategy`), as the game's bot factory reads
+    /// it; tic-tac-toe knows `random` (the default) and `perfect`.
+    pub bot_strategy: String,
 }
 
 impl Default for MatchConfig {
@@ -57,6 +64,8 @@ impl Default for MatchConfig {
             max_window: 1000,
             retry_interval: Duration::from_millis(250),
             fill_wait: Duration::from_secs(3),
+            bot_fill_after: None,
+            bot_strategy: "random".to_string(),
         }
     }
 }
@@ -81,114 +90,92 @@ pub(crate) enum MatchCmd {
     Remove { session: u64 },
 }
 
+/// One queued player: its id, rating, when it arrived, and what the driver keeps with it.
 #[derive(Debug)]
-struct Waiting {
-    session: Arc<Session>,
-    rating: u16,
-    outbox: Arc<Outbox>,
-    since: Instant,
+pub(crate) struct Waiting<T> {
+    pub(crate) id: u64,
+    pub(crate) rating: u16,
+    pub(crate) since: Instant,
+    pub(crate) payload: T,
+}
+
+/// A group the queue formed: players to seat together, in queue order, and how many
+/// server bots fill the remaining seats.
+#[derive(Debug)]
+pub(crate) struct Group<T> {
+    pub(crate) game: GameEntry,
+    pub(crate) options: Bytes,
+    pub(crate) players: Vec<Waiting<T>>,
+    pub(crate) bots: u8,
 }
 
 /// A queue: the game's name and the options its players asked for.
 type QueueKey = (&'static str, Bytes);
 
-pub(crate) struct Matchmaker {
+/// The queues' decisions, with no task, socket or clock of their own (values in, values
+/// out): the driver passes `now` to every call that decides, so the pairing rule is tested
+/// with made-up instants. `T` is what the driver keeps with each player (its session and
+/// outbox; `()` in tests).
+#[derive(Debug)]
+pub(crate) struct Queues<T> {
     config: MatchConfig,
-    engine: Engine,
-    directory: Arc<Directory>,
-    queues: HashMap<QueueKey, (GameEntry, Vec<Waiting>)>,
-    queued: Arc<AtomicUsize>,
-    rx: mpsc::Receiver<MatchCmd>,
+    queues: HashMap<QueueKey, (GameEntry, Vec<Waiting<T>>)>,
 }
 
-impl Matchmaker {
-    pub(crate) fn new(
-        config: MatchConfig,
-        engine: Engine,
-        directory: Arc<Directory>,
-        queued: Arc<AtomicUsize>,
-        rx: mpsc::Receiver<MatchCmd>,
-    ) -> Matchmaker {
-        Matchmaker {
+impl<T> Queues<T> {
+    pub(crate) fn new(config: MatchConfig) -> Queues<T> {
+        Queues {
             config,
-            engine,
-            directory,
             queues: HashMap::new(),
-            queued,
-            rx,
         }
     }
 
-    pub(crate) async fn run(mut self, shutdown: CancellationToken) {
-        let mut retry = tokio::time::interval(self.config.retry_interval);
-        retry.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = retry.tick() => {
-                    let queues: Vec<QueueKey> = self.queues.keys().cloned().collect();
-                    for key in queues {
-                        self.try_match(&key).await;
-                    }
-                }
-                cmd = self.rx.recv() => match cmd {
-                    Some(cmd) => self.handle(cmd).await,
-                    None => break,
-                },
-            }
-            // Queues are made per game and options on demand: an empty one goes, so
-            // there are never more queues than queued players.
-            self.queues.retain(|_, (_, queue)| !queue.is_empty());
-        }
+    /// Queues a player for `game` with `options` (checked, in bincode); returns the length of
+    /// its queue, the player included.
+    pub(crate) fn push(&mut self, game: GameEntry, options: Bytes, waiting: Waiting<T>) -> u32 {
+        let (_, queue) = self
+            .queues
+            .entry((game.name, options))
+            .or_insert_with(|| (game, Vec::new()));
+        queue.push(waiting);
+        u32::try_from(queue.len()).unwrap_or(u32::MAX)
     }
 
-    async fn handle(&mut self, cmd: MatchCmd) {
-        match cmd {
-            MatchCmd::Enqueue {
-                session,
-                game,
-                options,
-                rating,
-                outbox,
-            } => {
-                let key = (game.name, options);
-                let (_, queue) = self
-                    .queues
-                    .entry(key.clone())
-                    .or_insert_with(|| (game, Vec::new()));
-                queue.push(Waiting {
-                    session,
-                    rating,
-                    outbox: outbox.clone(),
-                    since: Instant::now(),
-                });
-                let size = u32::try_from(queue.len()).unwrap_or(u32::MAX);
-                outbox.push_msg(&ServerMsg::Queued {
-                    game: game.name.to_string(),
-                    position: size,
-                    queue_size: size,
-                });
-                self.queued.fetch_add(1, Ordering::Relaxed);
-                self.try_match(&key).await;
-            }
-            MatchCmd::Cancel { session, reply } => {
-                let _ = reply.send(self.remove(session));
-            }
-            MatchCmd::Remove { session } => {
-                self.remove(session);
-            }
-        }
-    }
-
-    fn remove(&mut self, session: u64) -> bool {
+    /// Takes player `id` out of whichever queue holds it.
+    pub(crate) fn remove(&mut self, id: u64) -> Option<Waiting<T>> {
+        let mut found = None;
         for (_, queue) in self.queues.values_mut() {
-            if let Some(index) = queue.iter().position(|w| w.session.id() == session) {
-                queue.remove(index);
-                self.queued.fetch_sub(1, Ordering::Relaxed);
-                return true;
+            if let Some(index) = queue.iter().position(|w| w.id == id) {
+                found = Some(queue.remove(index));
+                break;
             }
         }
-        false
+        self.prune();
+        found
+    }
+
+    /// Queues alive now (one per game and options with a player waiting).
+    #[cfg(test)]
+    fn queue_count(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// Takes out every group the queues allow at `now`, queue by queue, oldest anchor
+    /// first. Empty queues go, so there are never more queues than queued players.
+    pub(crate) fn take_groups(&mut self, now: Instant) -> Vec<Group<T>> {
+        let keys: Vec<QueueKey> = self.queues.keys().cloned().collect();
+        let mut groups = Vec::new();
+        for key in keys {
+            while let Some(group) = self.take_group(&key, now) {
+                groups.push(group);
+            }
+        }
+        self.prune();
+        groups
+    }
+
+    fn prune(&mut self) {
+        self.queues.retain(|_, (_, queue)| !queue.is_empty());
     }
 
     fn window(&self, waited: Duration) -> u32 {
@@ -197,38 +184,35 @@ impl Matchmaker {
         window.min(f64::from(self.config.max_window)) as u32
     }
 
-    /// Forms as many rooms as the queue `key` allows.
-    async fn try_match(&mut self, key: &QueueKey) {
-        loop {
-            let Some(group) = self.next_group(key) else {
-                return;
-            };
-            let Some((entry, queue)) = self.queues.get_mut(key) else {
-                return;
-            };
-            let entry = *entry;
-            // Take the group out, highest index first so indices stay valid.
-            let mut indices = group;
-            indices.sort_unstable_by(|a, b| b.cmp(a));
-            let mut players: Vec<Waiting> = indices.iter().map(|&i| queue.remove(i)).collect();
-            self.queued.fetch_sub(players.len(), Ordering::Relaxed);
-            // Seat order decides who moves first: shuffle it.
-            players.shuffle(&mut rand::rng());
-            self.start_room(entry, key.1.clone(), players).await;
-        }
+    fn take_group(&mut self, key: &QueueKey, now: Instant) -> Option<Group<T>> {
+        let (indices, bots) = self.next_group(key, now)?;
+        let (game, queue) = self.queues.get_mut(key)?;
+        let game = *game;
+        // Take the group out, highest index first so indices stay valid, then back into
+        // queue order.
+        let mut indices = indices;
+        indices.sort_unstable_by(|a, b| b.cmp(a));
+        let mut players: Vec<Waiting<T>> = indices.iter().map(|&i| queue.remove(i)).collect();
+        players.reverse();
+        Some(Group {
+            game,
+            options: key.1.clone(),
+            players,
+            bots,
+        })
     }
 
-    /// Queue indices of the next group to seat, oldest waiter first.
-    fn next_group(&self, key: &QueueKey) -> Option<Vec<usize>> {
+    /// Queue indices of the next group to seat, oldest waiter first, and the bots it gets.
+    fn next_group(&self, key: &QueueKey, now: Instant) -> Option<(Vec<usize>, u8)> {
         let (entry, queue) = self.queues.get(key)?;
         let seats = usize::from(entry.seats);
-        if queue.len() < usize::from(entry.min_players) {
+        let bot_fill = self.config.bot_fill_after.filter(|_| entry.bot.is_some());
+        if queue.len() < usize::from(entry.min_players) && bot_fill.is_none() {
             return None;
         }
-        let now = Instant::now();
         let windows: Vec<u32> = queue
             .iter()
-            .map(|w| self.window(now.duration_since(w.since)))
+            .map(|w| self.window(now.saturating_duration_since(w.since)))
             .collect();
         // The queue is in arrival order, so index order is oldest first.
         for (anchor, waiting) in queue.iter().enumerate() {
@@ -241,22 +225,134 @@ impl Matchmaker {
                     (gap <= windows[anchor].max(windows[i])).then_some((gap, i))
                 })
                 .collect();
-            let waited = now.duration_since(waiting.since) >= self.config.fill_wait;
-            let enough = if waited {
+            candidates.sort_unstable();
+            candidates.truncate(seats.saturating_sub(1));
+            let waited = now.saturating_duration_since(waiting.since);
+            let enough = if waited >= self.config.fill_wait {
                 usize::from(entry.min_players)
             } else {
                 seats
             };
-            if candidates.len() + 1 < enough {
+            let bots = if candidates.len() + 1 >= enough {
+                0
+            } else if bot_fill.is_some_and(|after| waited >= after) {
+                // Server bots take every seat the compatible players leave.
+                u8::try_from(seats - (candidates.len() + 1)).unwrap_or(u8::MAX)
+            } else {
                 continue;
-            }
-            candidates.sort_unstable();
-            candidates.truncate(seats - 1);
+            };
             let mut group: Vec<usize> = candidates.iter().map(|&(_, i)| i).collect();
             group.push(anchor);
-            return Some(group);
+            return Some((group, bots));
         }
         None
+    }
+}
+
+pub(crate) struct Matchmaker {
+    engine: Engine,
+    directory: Arc<Directory>,
+    queues: Queues<Seatable>,
+    queued: Arc<AtomicUsize>,
+    rx: mpsc::Receiver<MatchCmd>,
+}
+
+/// What the driver keeps with a queued player.
+#[derive(Debug)]
+struct Seatable {
+    session: Arc<Session>,
+    outbox: Arc<Outbox>,
+}
+
+impl Matchmaker {
+    pub(crate) fn new(
+        config: MatchConfig,
+        engine: Engine,
+        directory: Arc<Directory>,
+        queued: Arc<AtomicUsize>,
+        rx: mpsc::Receiver<MatchCmd>,
+    ) -> Matchmaker {
+        Matchmaker {
+            engine,
+            directory,
+            queues: Queues::new(config),
+            queued,
+            rx,
+        }
+    }
+
+    pub(crate) async fn run(mut self, shutdown: CancellationToken) {
+        let mut retry = tokio::time::interval(self.queues.config.retry_interval);
+        retry.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = retry.tick() => self.try_match().await,
+                cmd = self.rx.recv() => match cmd {
+                    Some(cmd) => self.handle(cmd).await,
+                    None => break,
+                },
+            }
+        }
+    }
+
+    async fn handle(&mut self, cmd: MatchCmd) {
+        match cmd {
+            MatchCmd::Enqueue {
+                session,
+                game,
+                options,
+                rating,
+                outbox,
+            } => {
+                let size = self.queues.push(
+                    game,
+                    options,
+                    Waiting {
+                        id: session.id(),
+                        rating,
+                        since: Instant::now(),
+                        payload: Seatable {
+                            session,
+                            outbox: outbox.clone(),
+                        },
+                    },
+                );
+                outbox.push_msg(&ServerMsg::Queued {
+                    game: game.name.to_string(),
+                    position: size,
+                    queue_size: size,
+                });
+                self.queued.fetch_add(1, Ordering::Relaxed);
+                self.try_match().await;
+            }
+            MatchCmd::Cancel { session, reply } => {
+                let _ = reply.send(self.remove(session));
+            }
+            MatchCmd::Remove { session } => {
+                self.remove(session);
+            }
+        }
+    }
+
+    fn remove(&mut self, session: u64) -> bool {
+        let removed = self.queues.remove(session).is_some();
+        if removed {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
+    }
+
+    /// Forms every room the queues allow now.
+    async fn try_match(&mut self) {
+        for group in self.queues.take_groups(Instant::now()) {
+            self.queued.fetch_sub(group.players.len(), Ordering::Relaxed);
+            let mut players: Vec<Seatable> = group.players.into_iter().map(|w| w.payload).collect();
+            // Seat order decides who moves first: shuffle it.
+            players.shuffle(&mut rand::rng());
+            self.start_room(group.game, group.options, players, group.bots)
+                .await;
+        }
     }
 
     /// Seats a group in a new room, each player through the connection its session is bound
@@ -264,12 +360,32 @@ impl Matchmaker {
     /// player whose connection dropped after the group formed (its `Remove` still on the
     /// way) is seated as absent, so the room's reconnect grace applies to it like to anyone
     /// else.
-    async fn start_room(&mut self, game: GameEntry, options: Bytes, players: Vec<Waiting>) {
+    async fn start_room(
+        &mut self,
+        game: GameEntry,
+        options: Bytes,
+        players: Vec<Seatable>,
+        bots: u8,
+    ) {
         let addr = self.engine.place_room();
         let code = self.directory.register(addr);
         let mut members = Vec::with_capacity(players.len());
         let mut absent = Vec::new();
-        for (seat, waiting) in players.iter().enumerate() {
+        // Bots take seats at random among all, like shuffled players (seat order decides who
+        // moves first); the players fill the others in order.
+        let total = players.len() + usize::from(bots);
+        let mut bot_seats: Vec<Seat> = (0..total)
+            .filter_map(|seat| Seat::try_from(seat).ok())
+            .collect::<Vec<Seat>>()
+            .choose_multiple(&mut rand::rng(), usize::from(bots))
+            .copied()
+            .collect();
+        bot_seats.sort_unstable();
+        let player_seats: Vec<Seat> = (0..total)
+            .filter_map(|seat| Seat::try_from(seat).ok())
+            .filter(|seat| !bot_seats.contains(seat))
+            .collect();
+        for (&seat, waiting) in player_seats.iter().zip(&players) {
             let mut state = waiting.session.lock();
             let outbox = match state.outbox() {
                 Some(outbox) => outbox.clone(),
@@ -281,7 +397,7 @@ impl Matchmaker {
             state.queued = None;
             state.room = Some(Membership {
                 addr,
-                seat: u8::try_from(seat).ok(),
+                seat: Some(seat),
             });
             drop(state);
             members.push(Member {
@@ -300,6 +416,10 @@ impl Matchmaker {
             code,
             public: true,
             players: members,
+            bots: BotFill {
+                seats: bot_seats,
+                strategy: self.queues.config.bot_strategy.clone(),
+            },
             start_now: true,
         };
         if self.engine.create_room(addr, room).await.is_err() {
@@ -318,5 +438,182 @@ impl Matchmaker {
             // Only fails when shutting down, when nothing more is owed to anyone.
             let _ = self.engine.disconnected(addr, session).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use tokio::time::Instant;
+
+    use super::{Group, MatchConfig, Queues, Waiting};
+    use crate::engine::GameEntry;
+    use crate::game::arena::Arena;
+    use crate::game::tictactoe::TicTacToe;
+
+    fn tictactoe() -> GameEntry {
+        GameEntry::of::<TicTacToe>().with_bot::<TicTacToe>()
+    }
+
+    fn arena() -> GameEntry {
+        GameEntry::with_deltas::<Arena>()
+    }
+
+    fn config() -> MatchConfig {
+        MatchConfig {
+            initial_window: 100,
+            widen_per_second: 100,
+            max_window: 1000,
+            fill_wait: Duration::from_secs(3),
+            ..MatchConfig::default()
+        }
+    }
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    /// Queues player `id` with `rating` at `at`.
+    fn push(queues: &mut Queues<()>, game: GameEntry, id: u64, rating: u16, at: Instant) -> u32 {
+        let waiting = Waiting {
+            id,
+            rating,
+            since: at,
+            payload: (),
+        };
+        queues.push(game, Bytes::new(), waiting)
+    }
+
+    /// Each group's player ids (in queue order) and bot count.
+    fn ids(groups: &[Group<()>]) -> Vec<(Vec<u64>, u8)> {
+        groups
+            .iter()
+            .map(|g| (g.players.iter().map(|w| w.id).collect(), g.bots))
+            .collect()
+    }
+
+    #[test]
+    fn players_pair_with_the_closest_rating_in_their_window() {
+        let t0 = Instant::now();
+        let mut queues = Queues::new(config());
+        assert_eq!(push(&mut queues, tictactoe(), 1, 1000, t0), 1);
+        assert_eq!(push(&mut queues, tictactoe(), 2, 1400, t0), 2);
+        assert_eq!(push(&mut queues, tictactoe(), 3, 1090, t0), 3);
+        assert_eq!(push(&mut queues, tictactoe(), 4, 1050, t0), 4);
+        // 1 (the oldest) meets 4, the closest of the two within its window of 100.
+        assert_eq!(ids(&queues.take_groups(t0)), [(vec![1, 4], 0)]);
+        // 3 and 2 are 310 apart: no window reaches yet.
+        assert!(queues.take_groups(t0).is_empty());
+        assert_eq!(queues.queue_count(), 1);
+    }
+
+    #[test]
+    fn the_rating_window_widens_with_the_time_waited() {
+        let t0 = Instant::now();
+        let mut queues = Queues::new(config());
+        push(&mut queues, tictactoe(), 1, 1000, t0);
+        push(&mut queues, tictactoe(), 2, 1400, t0 + secs(1.0));
+        // A gap of 400 needs a window of 100 + 100/s * 3 s: player 1's, at t0 + 3 s.
+        assert!(queues.take_groups(t0 + secs(2.9)).is_empty());
+        assert_eq!(ids(&queues.take_groups(t0 + secs(3.0))), [(vec![1, 2], 0)]);
+        assert_eq!(queues.queue_count(), 0, "an empty queue goes");
+    }
+
+    #[test]
+    fn the_window_stops_widening_at_its_maximum() {
+        let t0 = Instant::now();
+        let mut queues = Queues::new(MatchConfig {
+            max_window: 300,
+            ..config()
+        });
+        push(&mut queues, tictactoe(), 1, 1000, t0);
+        push(&mut queues, tictactoe(), 2, 1400, t0);
+        assert!(queues.take_groups(t0 + secs(3600.0)).is_empty());
+    }
+
+    #[test]
+    fn games_with_fewer_minimum_players_start_short_after_the_fill_wait() {
+        let t0 = Instant::now();
+        let mut queues = Queues::new(config());
+        push(&mut queues, arena(), 1, 1000, t0);
+        push(&mut queues, arena(), 2, 1000, t0 + secs(1.0));
+        assert!(queues.take_groups(t0 + secs(2.9)).is_empty(), "8 seats, 2 players");
+        let groups = queues.take_groups(t0 + secs(3.0));
+        assert_eq!(ids(&groups), [(vec![1, 2], 0)], "the oldest waited 3 s");
+        assert_eq!(groups[0].game.name, "arena");
+        // Tic-tac-toe's minimum is its two seats: a lone player waits on.
+        push(&mut queues, tictactoe(), 3, 1000, t0);
+        assert!(queues.take_groups(t0 + secs(3600.0)).is_empty());
+    }
+
+    #[test]
+    fn cancelled_players_leave_their_queue() {
+        let t0 = Instant::now();
+        let mut queues = Queues::new(config());
+        push(&mut queues, tictactoe(), 1, 1000, t0);
+        assert_eq!(queues.remove(1).map(|w| w.id), Some(1));
+        assert!(queues.remove(1).is_none(), "only once");
+        assert_eq!(queues.queue_count(), 0);
+        push(&mut queues, tictactoe(), 2, 1000, t0);
+        assert!(queues.take_groups(t0).is_empty(), "1 is gone");
+        push(&mut queues, tictactoe(), 3, 1000, t0);
+        assert_eq!(ids(&queues.take_groups(t0)), [(vec![2, 3], 0)]);
+    }
+
+    #[test]
+    fn players_meet_only_players_who_asked_for_the_same_options() {
+        let t0 = Instant::now();
+        let mut queues = Queues::new(config());
+        let waiting = |id| Waiting {
+            id,
+            rating: 1000,
+            since: t0,
+            payload: (),
+        };
+        queues.push(tictactoe(), Bytes::new(), waiting(1));
+        assert_eq!(
+            queues.push(tictactoe(), Bytes::from_static(&[1, 5]), waiting(2)),
+            1,
+            "a queue of its own"
+        );
+        assert_eq!(queues.queue_count(), 2);
+        assert!(queues.take_groups(t0 + secs(60.0)).is_empty());
+        queues.push(tictactoe(), Bytes::from_static(&[1, 5]), waiting(3));
+        let groups = queues.take_groups(t0);
+        assert_eq!(ids(&groups), [(vec![2, 3], 0)]);
+        assert_eq!(groups[0].options, Bytes::from_static(&[1, 5]));
+        assert_eq!(queues.queue_count(), 1);
+    }
+
+    #[test]
+    fn bots_fill_the_room_of_a_player_who_waited_long_enough() {
+        let t0 = Instant::now();
+        let mut queues = Queues::new(MatchConfig {
+            bot_fill_after: Some(secs(0.5)),
+            ..config()
+        });
+        push(&mut queues, tictactoe(), 1, 1000, t0);
+        assert!(queues.take_groups(t0 + secs(0.4)).is_empty());
+        assert_eq!(ids(&queues.take_groups(t0 + secs(0.5))), [(vec![1], 1)]);
+        // A compatible player who arrives in time is matched, not a bot.
+        push(&mut queues, tictactoe(), 2, 1000, t0);
+        push(&mut queues, tictactoe(), 3, 1050, t0 + secs(0.3));
+        assert_eq!(ids(&queues.take_groups(t0 + secs(0.6))), [(vec![2, 3], 0)]);
+    }
+
+    #[test]
+    fn no_bots_when_off_or_when_the_game_has_none() {
+        let t0 = Instant::now();
+        let mut queues = Queues::new(config());
+        push(&mut queues, tictactoe(), 1, 1000, t0);
+        assert!(queues.take_groups(t0 + secs(3600.0)).is_empty(), "off");
+        let mut queues = Queues::new(MatchConfig {
+            bot_fill_after: Some(secs(0.5)),
+            ..config()
+        });
+        push(&mut queues, GameEntry::of::<TicTacToe>(), 1, 1000, t0);
+        assert!(queues.take_groups(t0 + secs(3600.0)).is_empty(), "no bot");
     }
 }

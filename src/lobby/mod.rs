@@ -507,6 +507,7 @@ impl Lobby {
                 session: session.id(),
                 outbox,
             }],
+            bots: Default::default(),
             start_now: false,
         };
         if engine.create_room(addr, room).await.is_err() {

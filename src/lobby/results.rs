@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use crate::engine::FinishedGame;
 use crate::protocol::{ErrorCode, LeaderboardRow, MAX_LEADERBOARD_ROWS, ServerMsg};
-use crate::storage::{Committed, MatchPlayer, MatchRecord, ResultListener, Storage, StorageError};
+use crate::storage::{
+    Committed, MatchPlayer, MatchRecord, ResultListener, Storage, StorageError, player_key_bot,
+};
 
 use super::{Lobby, Session, SessionTable};
 
@@ -81,10 +83,22 @@ pub(super) fn record_of(game: FinishedGame, sessions: &SessionTable) -> MatchRec
     let ended_at_ms = crate::storage::now_ms();
     let ticks = game.ticks();
     let played_ms = ticks.saturating_mul(1000) / u64::from(game.tick_hz.max(1));
+    let with_bot = game.players.iter().any(|seat| seat.bot);
     let players = game
         .players
         .iter()
         .map(|seat| {
+            if seat.bot {
+                // A server bot is no player: a key of its own, never rated (the game is
+                // unranked below) and prunable like a guest.
+                return MatchPlayer {
+                    seat: seat.seat,
+                    player_key: player_key_bot(game.game),
+                    session: seat.session,
+                    display_name: "bot".to_string(),
+                    guest: true,
+                };
+            }
             let (player_key, display_name, guest) = sessions.player_of(seat.session);
             MatchPlayer {
                 seat: seat.seat,
@@ -98,7 +112,8 @@ pub(super) fn record_of(game: FinishedGame, sessions: &SessionTable) -> MatchRec
     MatchRecord {
         id: game.room,
         game: game.game.to_string(),
-        ranked: (game.public || game.settings.ranked) && !game.settings.relay,
+        // A game against a server bot moves nobody's rating.
+        ranked: (game.public || game.settings.ranked) && !game.settings.relay && !with_bot,
         settings: game.settings,
         public: game.public,
         started_at_ms: ended_at_ms.saturating_sub(i64::try_from(played_ms).unwrap_or(0)),

@@ -454,6 +454,7 @@ mod tests {
             game: "tictactoe".into(),
             seat: Some(0),
             seats: 2,
+            bots: Vec::new(),
         };
         vec![
             ServerMsg::Welcome {

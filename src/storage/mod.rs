@@ -73,7 +73,9 @@ mod writer;
 
 pub use queries::{MatchDetail, MatchPage, MatchSeat, MatchSummary};
 pub use rating::{Glicko2Rating, SeatResult, display_rating, new_ratings};
-pub use record::{MatchPlayer, MatchRecord, now_ms, player_key_guest, player_key_user};
+pub use record::{
+    MatchPlayer, MatchRecord, now_ms, player_key_bot, player_key_guest, player_key_user,
+};
 pub use stats::StorageStats;
 pub use writer::{Committed, CommittedSeat, ResultListener};
 

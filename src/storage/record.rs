@@ -72,6 +72,12 @@ pub fn player_key_user(player_id: &str) -> String {
     format!("user:{player_id}")
 }
 
+/// The key of the server bot of `game` (quick match's bot fill): `bot:<game>`. Games
+/// with a bot are unranked, so no rating is ever stored under it.
+pub fn player_key_bot(game: &str) -> String {
+    format!("bot:{game}")
+}
+
 /// The key of a guest: `guest:` and its session id (a guest is rated only for as long
 /// as its session lives).
 pub fn player_key_guest(session: SessionId) -> String {

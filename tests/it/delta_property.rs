@@ -104,6 +104,7 @@ fn simulate(behaviours: Vec<Behaviour>, ticks: usize, seed: u64) -> Result<usize
         code: "PROP01".into(),
         public: true,
         players,
+        bots: Default::default(),
         start_now: true,
     });
     let mut batch = Batch::default();

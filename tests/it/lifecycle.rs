@@ -334,7 +334,7 @@ async fn hundreds_of_games_with_drops_resumes_and_leaves_leave_nothing_behind() 
             widen_per_second: 0,
             max_window: 50,
             retry_interval: Duration::from_millis(50),
-            fill_wait: MatchConfig::default().fill_wait,
+            ..MatchConfig::default()
         },
         ..test_config()
     })

@@ -91,7 +91,7 @@ async fn the_rating_window_widens_while_players_wait() -> Result<()> {
             widen_per_second: 1000,
             max_window: 1000,
             retry_interval: Duration::from_millis(20),
-            fill_wait: MatchConfig::default().fill_wait,
+            ..MatchConfig::default()
         },
         ..test_config()
     })

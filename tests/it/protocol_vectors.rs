@@ -164,6 +164,7 @@ fn room_joined(seat: Option<u8>) -> RoomJoined {
         game: "tictactoe".into(),
         seat,
         seats: 2,
+        bots: Vec::new(),
     }
 }
 

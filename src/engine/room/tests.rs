@@ -145,6 +145,7 @@ fn new_room(entry: GameEntry, seed: u64) -> (Room, Arc<Observed>, [Arc<Outbox>; 
         code: "ROOM".into(),
         public: false,
         players: vec![a, b],
+        bots: Default::default(),
         start_now: false,
     };
     let limits = RoomLimits {
