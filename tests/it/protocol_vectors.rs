@@ -50,6 +50,7 @@ const NAMES: &[&str] = &[
     "pong",
     "queued",
     "match_found",
+    "match_found_with_bot",
     "room_joined_spectator",
     "room_left",
     "snapshot",
@@ -267,6 +268,10 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
             queue_size: 1,
         }),
         "match_found" => Server(ServerMsg::MatchFound(room_joined(Some(1)))),
+        "match_found_with_bot" => Server(ServerMsg::MatchFound(RoomJoined {
+            bots: vec![0],
+            ..room_joined(Some(1))
+        })),
         "room_joined_spectator" => Server(ServerMsg::RoomJoined(room_joined(None))),
         "room_left" => Server(ServerMsg::RoomLeft { room_id: 7 }),
         "snapshot" => Server(ServerMsg::Snapshot {
