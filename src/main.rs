@@ -98,6 +98,20 @@ struct ServeArgs {
     /// ticksync_storage_dropped_total).
     #[arg(long, env = "TICKSYNC_DATABASE_QUEUE", default_value_t = ticksync::storage::DEFAULT_QUEUE)]
     database_queue: usize,
+    /// Seconds a lone player waits in quick match before server bots fill the other seats
+    /// of its room (games with a bot: tic-tac-toe). Off when not given. Games with a bot
+    /// are unranked.
+    #[arg(long, env = "TICKSYNC_BOT_FILL_AFTER", value_parser = seconds)]
+    bot_fill_after: Option<Duration>,
+    /// How server bots play: `random` (any free cell) or `perfect` (never loses).
+    #[arg(long, env = "TICKSYNC_BOT_STRATEGY", default_value = "random", value_parser = bot_strategy)]
+    bot_strategy: String,
+}
+
+/// A `--bot-strategy` value: one the built-in games' bots know.
+fn bot_strategy(text: &str) -> Result<String, String> {
+    text.parse::<ticksync::game::tictactoe_ai::Strategy>()?;
+    Ok(text.to_string())
 }
 
 /// A `--database` value.
@@ -138,6 +152,11 @@ impl ServeArgs {
             storage: ticksync::storage::StorageConfig {
                 database: self.database.clone(),
                 queue: self.database_queue,
+            },
+            matching: ticksync::lobby::MatchConfig {
+                bot_fill_after: self.bot_fill_after,
+                bot_strategy: self.bot_strategy.clone(),
+                ..ticksync::lobby::MatchConfig::default()
             },
             ..ServerConfig::default()
         }

@@ -88,7 +88,8 @@ impl std::fmt::Debug for Server {
 /// engine names no game: this wiring is where the built-in ones are registered.
 pub fn builtin_games() -> GameRegistry {
     GameRegistry::new([
-        GameEntry::of::<crate::game::tictactoe::TicTacToe>().with_bot::<crate::game::tictactoe::TicTacToe>(),
+        GameEntry::of::<crate::game::tictactoe::TicTacToe>()
+            .with_bot::<crate::game::tictactoe::TicTacToe>(),
         GameEntry::with_deltas::<crate::game::arena::Arena>(),
     ])
 }

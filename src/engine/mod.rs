@@ -25,8 +25,8 @@ pub use admin::{MemberInfo, RoomDetail, RoomInfo, TickCost};
 pub use finished::{FinishedGame, FinishedSeat};
 pub use hook::FinishedHook;
 pub use registry::{
-    BotFactory, DynBot, DynGame, EncodedEvent, Erased, GameEntry, GameRegistry, InputError, WithDeltas,
-    decode_options,
+    BotFactory, DynBot, DynGame, EncodedEvent, Erased, GameEntry, GameRegistry, InputError,
+    WithDeltas, decode_options,
 };
 pub use room::SHUTDOWN_REASON;
 pub use shard::ShardStats;

@@ -617,9 +617,9 @@ impl Room {
         }
         for bot in &mut self.bots {
             let viewer = Viewer::Player(bot.seat);
-            let Some(view) = encode_with(scratch, |buf| {
-                game.encode_view(viewer, Codec::Bincode, buf)
-            }) else {
+            let Some(view) =
+                encode_with(scratch, |buf| game.encode_view(viewer, Codec::Bincode, buf))
+            else {
                 continue;
             };
             let Some(data) = bot.bot.choose(&view, bot.seat) else {

@@ -271,7 +271,10 @@ mod tests {
             assert_eq!(moves.len(), 9, "a draw fills the board");
             assert_eq!(bots_play("perfect", "perfect", seed), moves);
         }
-        assert_eq!(bots_play("random", "random", 3), bots_play("random", "random", 3));
+        assert_eq!(
+            bots_play("random", "random", 3),
+            bots_play("random", "random", 3)
+        );
     }
 
     #[test]

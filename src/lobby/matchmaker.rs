@@ -346,7 +346,8 @@ impl Matchmaker {
     /// Forms every room the queues allow now.
     async fn try_match(&mut self) {
         for group in self.queues.take_groups(Instant::now()) {
-            self.queued.fetch_sub(group.players.len(), Ordering::Relaxed);
+            self.queued
+                .fetch_sub(group.players.len(), Ordering::Relaxed);
             let mut players: Vec<Seatable> = group.players.into_iter().map(|w| w.payload).collect();
             // Seat order decides who moves first: shuffle it.
             players.shuffle(&mut rand::rng());
@@ -539,7 +540,10 @@ mod tests {
         let mut queues = Queues::new(config());
         push(&mut queues, arena(), 1, 1000, t0);
         push(&mut queues, arena(), 2, 1000, t0 + secs(1.0));
-        assert!(queues.take_groups(t0 + secs(2.9)).is_empty(), "8 seats, 2 players");
+        assert!(
+            queues.take_groups(t0 + secs(2.9)).is_empty(),
+            "8 seats, 2 players"
+        );
         let groups = queues.take_groups(t0 + secs(3.0));
         assert_eq!(ids(&groups), [(vec![1, 2], 0)], "the oldest waited 3 s");
         assert_eq!(groups[0].game.name, "arena");
