@@ -474,3 +474,112 @@ fn a_games_replay_records_its_seed_inputs_and_hook_calls_and_verifies() {
     });
     assert!(differs, "the random bits depend on the seed");
 }
+
+/// A quick-match tic-tac-toe room: session 1 (bincode) in seat 1 and a perfect server bot
+/// in seat 0, the human playing the first free cell whenever it is to move. Returns the
+/// boards after each tick, the finished game's record, and what the human was told.
+fn play_against_a_bot(seed: u64) -> (Vec<[u8; 9]>, FinishedGame, Vec<ServerMsg>) {
+    use crate::engine::BotFill;
+    use crate::game::tictactoe::{TicTacToe, TicTacToeMove, TicTacToeView};
+
+    let human = member(1, Codec::Bincode);
+    let outbox = human.outbox.clone();
+    let new = NewRoom {
+        game: GameEntry::of::<TicTacToe>().with_bot::<TicTacToe>(),
+        settings: RoomSettings::default(),
+        code: "BOTS".into(),
+        public: true,
+        players: vec![human],
+        bots: BotFill {
+            seats: vec![0],
+            strategy: "perfect".into(),
+        },
+        start_now: true,
+    };
+    let limits = RoomLimits {
+        grace_ticks: GRACE,
+        tick_hz: 10,
+        event_log_capacity: 64,
+        recorder: Recorder::new(ReplayConfig::default(), Default::default()),
+        seed,
+    };
+    let observer = Arc::new(Observed::default());
+    let mut room = Room::new(7, new, 1, limits, observer.clone());
+    let mut scratch = BytesMut::new();
+    let mut boards = Vec::new();
+    let mut seq = 0;
+    let mut moved_on = None;
+    for now in 2..100 {
+        let done = room.tick(now, &mut scratch);
+        let mut buf = BytesMut::new();
+        let game = room.game.as_ref().expect("running");
+        game.encode_view(Viewer::Player(1), Codec::Bincode, &mut buf)
+            .unwrap();
+        let view: TicTacToeView = Codec::Bincode.decode(&buf).unwrap();
+        boards.push(view.board);
+        // A finished room whose player is connected closes at once.
+        assert_eq!(done, view.over, "the room closes when the game is over");
+        if view.over {
+            break;
+        }
+        if view.to_move == Some(1) && moved_on != Some(view.board) {
+            let cell = (0u8..9).find(|&c| view.board[usize::from(c)] == 0).unwrap();
+            seq += 1;
+            let data = Codec::Bincode.encode(&TicTacToeMove { cell }).unwrap();
+            room.queue_input(1, seq, data);
+            moved_on = Some(view.board);
+        }
+    }
+    let finished = observer.finished.lock().unwrap().pop().expect("finished");
+    (boards, finished, said(&outbox))
+}
+
+#[test]
+fn a_bot_seat_plays_through_the_input_path_is_deterministic_and_is_recorded() {
+    use crate::game::tictactoe::TicTacToe;
+
+    let (boards, finished, msgs) = play_against_a_bot(5);
+    // The human learns of the bot in `MatchFound`, after the bot's `PlayerJoined`.
+    let joined = msgs
+        .iter()
+        .find_map(|m| match m {
+            ServerMsg::MatchFound(joined) => Some(joined.clone()),
+            _ => None,
+        })
+        .expect("MatchFound");
+    assert_eq!((joined.seat, joined.bots.clone()), (Some(1), vec![0]));
+    assert!(msgs.iter().any(|m| matches!(
+        m,
+        ServerMsg::Event {
+            event: RoomEvent::PlayerJoined { seat: 0 },
+            ..
+        }
+    )));
+    // The bot (X, seat 0) moved first, on the tick after the start, and never lost.
+    assert_eq!(
+        boards[0].iter().filter(|&&c| c == 0).count(),
+        9,
+        "{boards:?}"
+    );
+    assert_eq!(
+        boards[1].iter().filter(|&&c| c == 1).count(),
+        1,
+        "{boards:?}"
+    );
+    assert_ne!(finished.outcome.winner, Some(1));
+    let roster: Vec<(Seat, SessionId, bool)> = finished
+        .players
+        .iter()
+        .map(|p| (p.seat, p.session, p.bot))
+        .collect();
+    assert_eq!(roster, [(0, 0, true), (1, 1, false)]);
+    // Its inputs were recorded like the human's: the replay re-runs to the same outcome.
+    let registry = GameRegistry::new([GameEntry::of::<TicTacToe>()]);
+    let replay = finished.replay.as_ref().expect("recorded");
+    let verified = crate::replay::verify(replay, &registry).expect("verifies");
+    assert_eq!(verified.outcome, finished.outcome);
+    let marks = boards.last().unwrap().iter().filter(|&&c| c != 0).count();
+    assert_eq!(verified.inputs, u64::try_from(marks).unwrap());
+    // Same seed, same game.
+    assert_eq!(play_against_a_bot(5).0, boards);
+}
