@@ -10,6 +10,17 @@
 //! the game's minimum (the arena starts alone; tic-tac-toe always needs two). The queue is
 //! retried on every arrival and every [`MatchConfig::retry_interval`].
 //!
+//! **Bot fill** (off by default). With [`MatchConfig::bot_fill_after`] set, a player who
+//! has waited that long without enough compatible players is seated with the compatible
+//! players there are, and server bots in the other seats, for games that offer a bot
+//! (`GameEntry::bot`). Bots take seats at random, like shuffled players. The room makes
+//! and drives them (see `engine/room.rs`); such games are unranked (`lobby/results.rs`).
+//!
+//! **Values in, values out.** The decisions live in [`Queues`], which has no task, socket
+//! or clock: every call that decides takes `now`, so the rules above are unit-tested with
+//! made-up instants. [`Matchmaker`] is the thin task around it that reads the clock,
+//! answers commands and creates the rooms.
+//!
 //! **One queue per game and options.** Players are only grouped with players who asked
 //! for the same game options (`FindMatch.options`, compared in the bincode form the lobby
 //! re-encodes them to), and their room gets those options. A queue is made when its first

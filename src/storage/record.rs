@@ -12,7 +12,8 @@ use crate::protocol::{EndReason, RoomSettings, Seat, SessionId};
 pub struct MatchPlayer {
     /// The seat played.
     pub seat: Seat,
-    /// The player's key: [`player_key_user`] or [`player_key_guest`].
+    /// The player's key: [`player_key_user`], [`player_key_guest`], or [`player_key_bot`]
+    /// for a server bot's seat.
     pub player_key: String,
     /// The session that held the seat.
     pub session: SessionId,
@@ -32,7 +33,7 @@ pub struct MatchRecord {
     /// The room's settings.
     pub settings: RoomSettings,
     /// Whether it moves ratings: quick-match rooms always, private rooms when their
-    /// settings say `ranked`; never relay rooms.
+    /// settings say `ranked`; never relay rooms, nor games with a server bot.
     pub ranked: bool,
     /// Whether the room came from quick match.
     pub public: bool,
