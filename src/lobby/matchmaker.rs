@@ -195,6 +195,15 @@ impl<T> Queues<T> {
         window.min(f64::from(self.config.max_window)) as u32
     }
 
+    /// Whether `entry`'s bot knows the configured strategy (asked only when a player is due
+    /// a bot, so an embedder's unknown strategy leaves players waiting instead of seating
+    /// them with an empty seat).
+    fn has_bot(&self, entry: &GameEntry) -> bool {
+        entry
+            .bot
+            .is_some_and(|make| make(&self.config.bot_strategy, 0).is_some())
+    }
+
     fn take_group(&mut self, key: &QueueKey, now: Instant) -> Option<Group<T>> {
         let (indices, bots) = self.next_group(key, now)?;
         let (game, queue) = self.queues.get_mut(key)?;
@@ -246,7 +255,7 @@ impl<T> Queues<T> {
             };
             let bots = if candidates.len() + 1 >= enough {
                 0
-            } else if bot_fill.is_some_and(|after| waited >= after) {
+            } else if bot_fill.is_some_and(|after| waited >= after) && self.has_bot(entry) {
                 // Server bots take every seat the compatible players leave.
                 u8::try_from(seats - (candidates.len() + 1)).unwrap_or(u8::MAX)
             } else {
@@ -619,7 +628,7 @@ mod tests {
     }
 
     #[test]
-    fn no_bots_when_off_or_when_the_game_has_none() {
+    fn no_bots_when_off_or_when_the_game_has_none_of_the_strategy() {
         let t0 = Instant::now();
         let mut queues = Queues::new(config());
         push(&mut queues, tictactoe(), 1, 1000, t0);
@@ -630,5 +639,15 @@ mod tests {
         });
         push(&mut queues, GameEntry::of::<TicTacToe>(), 1, 1000, t0);
         assert!(queues.take_groups(t0 + secs(3600.0)).is_empty(), "no bot");
+        let mut queues = Queues::new(MatchConfig {
+            bot_fill_after: Some(secs(0.5)),
+            bot_strategy: "clever".into(),
+            ..config()
+        });
+        push(&mut queues, tictactoe(), 1, 1000, t0);
+        assert!(
+            queues.take_groups(t0 + secs(3600.0)).is_empty(),
+            "no bot of that strategy"
+        );
     }
 }
