@@ -32,6 +32,10 @@ pub(crate) fn started(local_addr: SocketAddr, config: &ServerConfig) {
     } else {
         "off (set --admin-token)".to_string()
     };
+    let bot_fill = match config.matching.bot_fill_after {
+        Some(after) => format!("after {after:?} ({})", config.matching.bot_strategy),
+        None => "off".to_string(),
+    };
     tracing::info!(
         %local_addr,
         tick_hz = config.effective_tick_hz(),
@@ -42,6 +46,7 @@ pub(crate) fn started(local_addr: SocketAddr, config: &ServerConfig) {
         reconnect_grace = ?config.reconnect_grace,
         outbox_events = config.outbox_events,
         record_replays = config.replay.record,
+        %bot_fill,
         %monitor,
         "ticksync listening; play at {play}"
     );

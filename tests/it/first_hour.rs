@@ -41,7 +41,7 @@ async fn refused(args: &[&str], env: &[(&str, &str)]) -> Result<String> {
 #[tokio::test]
 async fn serve_refuses_settings_that_cannot_work_and_says_why() -> Result<()> {
     let local = ["--addr", "127.0.0.1:0"];
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["--ping-interval", "0"],
             "--ping-interval must be more than 0 seconds",
@@ -65,6 +65,10 @@ async fn serve_refuses_settings_that_cannot_work_and_says_why() -> Result<()> {
         (
             &["--admin-token", "short"],
             "--admin-token must be at least 16",
+        ),
+        (
+            &["--bot-strategy", "clever"],
+            "unknown strategy `clever`: use random or perfect",
         ),
     ];
     for (args, expected) in cases {
@@ -92,8 +96,18 @@ async fn a_bad_address_names_the_expected_form_and_where_it_came_from() -> Resul
 #[tokio::test]
 async fn the_start_up_log_gives_the_play_url_and_settings_without_colour() -> Result<()> {
     let mut child = serve(
-        &["--addr", "127.0.0.1:0", "--tick-hz", "20"],
-        &[("TICKSYNC_ADMIN_TOKEN", "0123456789abcdef-secret")],
+        &[
+            "--addr",
+            "127.0.0.1:0",
+            "--tick-hz",
+            "20",
+            "--bot-strategy",
+            "perfect",
+        ],
+        &[
+            ("TICKSYNC_ADMIN_TOKEN", "0123456789abcdef-secret"),
+            ("TICKSYNC_BOT_FILL_AFTER", "0.5"),
+        ],
     )
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
@@ -126,6 +140,7 @@ async fn the_start_up_log_gives_the_play_url_and_settings_without_colour() -> Re
         "ping_interval=10s",
         "idle_timeout=30s",
         "monitor=http://",
+        "bot_fill=after 500ms (perfect)",
     ] {
         ensure!(line.contains(setting), "{setting} missing in {line}");
     }
