@@ -101,6 +101,8 @@ pub struct RoomDetail {
     pub tick: Tick,
     /// Members, players first in join order, then spectators.
     pub members: Vec<MemberInfo>,
+    /// Seats played by server bots (quick match's bot fill), ascending.
+    pub bots: Vec<Seat>,
     /// The game's current view as a spectator sees it, as JSON; `null` while waiting for
     /// players, in relay rooms (no rules run), and for games without a JSON view.
     pub state: Option<serde_json::Value>,

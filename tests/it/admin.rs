@@ -186,6 +186,7 @@ async fn rooms_sessions_and_queues_are_listed_and_a_room_is_inspected() -> Resul
         "{detail}"
     );
     ensure!(detail["tick"].as_u64().is_some_and(|t| t > 0), "{detail}");
+    ensure!(detail["bots"] == serde_json::json!([]), "no bots: {detail}");
     let members = detail["members"].as_array().context("members")?;
     let sessions: Vec<(u64, u64)> = members
         .iter()

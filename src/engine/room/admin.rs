@@ -62,6 +62,7 @@ impl Room {
             info: self.admin_info(shard, meter),
             tick: now,
             members,
+            bots: self.bots.iter().map(|b| b.seat).collect(),
             state: self
                 .game
                 .as_ref()
