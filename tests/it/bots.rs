@@ -1,7 +1,8 @@
 //! Server bots over real sockets (`MatchConfig::bot_fill_after`, `--bot-fill-after`): a
 //! lone quick-match player gets a bot opponent and plays a whole game against it; the
-//! bot's moves are in the replay; the record marks the bot and is unranked; with the
-//! option off nobody gets a bot.
+//! bot's moves are in the replay; the record marks the bot and is unranked. That nobody
+//! gets a bot with the option off, and when the bot comes, are tested on paused time in
+//! `src/lobby/matchmaker.rs` (`driver_tests`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,7 +12,7 @@ use serde_json::Value;
 use ticksync::codec::Codec;
 use ticksync::config::ServerConfig;
 use ticksync::engine::{FinishedGame, FinishedHook};
-use ticksync::protocol::{ClientMsg, ServerMsg};
+use ticksync::protocol::ServerMsg;
 use ticksync::server::{Server, builtin_games};
 use ticksync::storage::{Database, StorageConfig};
 use tokio::net::TcpListener;
@@ -140,25 +141,5 @@ async fn a_lone_player_gets_a_bot_and_plays_a_whole_game_against_it() -> Result<
         human.close().await?;
         server.shutdown().await;
     }
-    Ok(())
-}
-
-#[tokio::test]
-async fn nobody_gets_a_bot_when_bot_fill_is_off() -> Result<()> {
-    let mut config = test_config();
-    config.matching.retry_interval = Duration::from_millis(20);
-    assert_eq!(config.matching.bot_fill_after, None, "off by default");
-    let server = crate::support::start(config).await;
-    let mut alone = Client::connect(server.local_addr(), Codec::MsgPack).await?;
-    alone.find_match().await?;
-    expect_queued(&mut alone).await?;
-    // Not a synchronisation: the time a bot would have taken to arrive had bot fill been
-    // on (twice the 0.2 s of the test above, with the queue retried every 20 ms).
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    alone.send(&ClientMsg::Ping { nonce: 9 }).await?;
-    assert_eq!(alone.recv().await?, ServerMsg::Pong { nonce: 9 });
-    assert_eq!(server.stats().queued, 1);
-    alone.close().await?;
-    server.shutdown().await;
     Ok(())
 }
