@@ -89,14 +89,15 @@ pub(super) fn record_of(game: FinishedGame, sessions: &SessionTable) -> MatchRec
         .iter()
         .map(|seat| {
             if seat.bot {
-                // A server bot is no player: a key of its own, never rated (the game is
-                // unranked below) and prunable like a guest.
+                // A server bot is no player: one key per game, never rated (the game is
+                // unranked below), and not a guest (guests' rows are pruned and their seats
+                // renamed; the bot's one row stays).
                 return MatchPlayer {
                     seat: seat.seat,
                     player_key: player_key_bot(game.game),
                     session: seat.session,
                     display_name: "bot".to_string(),
-                    guest: true,
+                    guest: false,
                 };
             }
             let (player_key, display_name, guest) = sessions.player_of(seat.session);
