@@ -56,6 +56,7 @@ pub async fn postgres(test: &str) -> Result<Option<StorageConfig>> {
     let pool = sqlx::PgPool::connect(&url)
         .await
         .context("TICKSYNC_TEST_POSTGRES_URL does not connect")?;
+    drop_schemas_of_finished_runs(&pool).await?;
     sqlx::query(&format!("CREATE SCHEMA {schema}"))
         .execute(&pool)
         .await?;
@@ -65,6 +66,28 @@ pub async fn postgres(test: &str) -> Result<Option<StorageConfig>> {
         database: Database::Postgres(format!("{url}{sep}options=-c%20search_path%3D{schema}")),
         ..StorageConfig::default()
     }))
+}
+
+/// Drops the schemas earlier test processes made (`it_<pid>_<nanos>`) whose process is
+/// gone, so that repeated runs against one database do not pile them up; a run's own
+/// schemas are left for the next run to drop (a test cannot drop its schema while its
+/// server may still be writing).
+async fn drop_schemas_of_finished_runs(pool: &sqlx::PgPool) -> Result<()> {
+    let schemas: Vec<(String,)> =
+        sqlx::query_as("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'it\\_%'")
+            .fetch_all(pool)
+            .await?;
+    for (schema,) in schemas {
+        let pid = schema.split('_').nth(1).and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if pid.is_some() && !alive {
+            // Another run may be dropping it at the same time: ignore the race.
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(pool)
+                .await;
+        }
+    }
+    Ok(())
 }
 
 /// Every backend to test: SQLite, and PostgreSQL when configured.
