@@ -15,8 +15,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
-use crate::support::test_config;
 use crate::support::scratch_dir;
+use crate::support::test_config;
 use ticksync::server::Server;
 use ticksync::storage::{Database, StorageConfig};
 
