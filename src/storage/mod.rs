@@ -71,7 +71,7 @@ mod record;
 mod stats;
 mod writer;
 
-pub use queries::{MatchDetail, MatchPage, MatchSeat, MatchSummary};
+pub use queries::{MAX_BOARD, MAX_PAGE, MatchDetail, MatchPage, MatchSeat, MatchSummary};
 pub use rating::{Glicko2Rating, SeatResult, display_rating, new_ratings};
 pub use record::{MatchPlayer, MatchRecord, now_ms, player_key_guest, player_key_user};
 pub use stats::StorageStats;
