@@ -98,6 +98,10 @@ struct ServeArgs {
     /// ticksync_storage_dropped_total).
     #[arg(long, env = "TICKSYNC_DATABASE_QUEUE", default_value_t = ticksync::storage::DEFAULT_QUEUE)]
     database_queue: usize,
+    /// Days a guest (a player without a token) is kept after its last game; then its rating
+    /// is deleted and its seats in match history are shown as "a guest". 0 keeps guests.
+    #[arg(long, env = "TICKSYNC_GUEST_RETENTION_DAYS", default_value_t = 30)]
+    guest_retention_days: u32,
 }
 
 /// A `--database` value.
@@ -138,6 +142,9 @@ impl ServeArgs {
             storage: ticksync::storage::StorageConfig {
                 database: self.database.clone(),
                 queue: self.database_queue,
+                guest_retention: (self.guest_retention_days > 0).then(|| {
+                    std::time::Duration::from_secs(u64::from(self.guest_retention_days) * 86_400)
+                }),
             },
             ..ServerConfig::default()
         }

@@ -223,6 +223,26 @@ async fn a_ranked_game_is_recorded_and_moves_both_ratings() -> Result<()> {
             metrics.contains("ticksync_storage_writes_total 1"),
             "{metrics}"
         );
+
+        // Both players are guests: pruned as if their retention had passed, the match
+        // keeps both seats (as `guest:pruned`) and the leaderboard empties.
+        let storage = server.lobby().storage();
+        let tomorrow = ticksync::storage::now_ms() + 86_400_000;
+        assert_eq!(storage.prune_guests(tomorrow).await?, 2, "{storage:?}");
+        let detail = get_json(addr, &format!("/matches/{id}")).await?;
+        let seats = detail["players"].as_array().context("players")?;
+        assert_eq!(seats.len(), 2);
+        for seat in seats {
+            assert_eq!(seat["player"], ticksync::storage::PRUNED_GUEST);
+        }
+        assert_eq!(seats[1]["rating_after"], after_o);
+        let gone = get_json(addr, &format!("/matches?player={player}")).await?;
+        assert_eq!(gone["matches"].as_array().map(Vec::len), Some(0));
+        let metrics = http_get(addr, "/metrics").await?.body;
+        assert!(
+            metrics.contains("ticksync_storage_guests_pruned_total 2"),
+            "{metrics}"
+        );
         server.shutdown().await;
     }
     Ok(())
