@@ -102,6 +102,7 @@ fn writer(c: &mut Criterion) {
     let config = StorageConfig {
         database: Database::Sqlite(dir.join("bench.db")),
         queue: 4 * BATCH,
+        guest_retention: None,
     };
     let storage = runtime
         .block_on(Storage::open(&config))

@@ -106,6 +106,10 @@ struct ServeArgs {
     /// How server bots play: `random` (any free cell) or `perfect` (never loses).
     #[arg(long, env = "TICKSYNC_BOT_STRATEGY", default_value = "random", value_parser = bot_strategy)]
     bot_strategy: String,
+    /// Days a guest (a player without a token) is kept after its last game; then its rating
+    /// is deleted and its seats in match history are shown as "a guest". 0 keeps guests.
+    #[arg(long, env = "TICKSYNC_GUEST_RETENTION_DAYS", default_value_t = 30)]
+    guest_retention_days: u32,
 }
 
 /// A `--bot-strategy` value: one the built-in games' bots know.
@@ -152,6 +156,9 @@ impl ServeArgs {
             storage: ticksync::storage::StorageConfig {
                 database: self.database.clone(),
                 queue: self.database_queue,
+                guest_retention: (self.guest_retention_days > 0).then(|| {
+                    std::time::Duration::from_secs(u64::from(self.guest_retention_days) * 86_400)
+                }),
             },
             matching: ticksync::lobby::MatchConfig {
                 bot_fill_after: self.bot_fill_after,

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_repr::{Deserialize_repr, Serialize_repr};
 
 /// The protocol version this server speaks. A client's `Hello` must carry it.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// A player's seat in a room, numbered from 0.
 pub type Seat = u8;

@@ -11,7 +11,7 @@ var __export = (target, all) => {
 var __publicField = (obj, key, value) => __defNormalProp(obj, typeof key !== "symbol" ? key + "" : key, value);
 
 // dist/protocol.js
-var PROTOCOL_VERSION = 1;
+var PROTOCOL_VERSION = 2;
 var MSGPACK_SUBPROTOCOL = "ticksync.msgpack.v1";
 var ErrorCode = {
   BadMessage: 1,

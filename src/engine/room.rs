@@ -603,7 +603,29 @@ impl Room {
         if changed {
             self.ask_bots(scratch);
         }
-        self.should_close(now)
+        let close = self.should_close(now);
+        if close {
+            self.end_deserted(now);
+        }
+        close
+    }
+
+    /// A running game whose players have all left ends with the room: `Abandoned`, no
+    /// winner. Games that end by their own rules report that themselves (a forfeit);
+    /// this is for the rest (the arena has no end of its own), so that every game played
+    /// is reported once and its record and replay are kept.
+    fn end_deserted(&mut self, now: Tick) {
+        if self.status != RoomStatus::Running || self.game.is_none() {
+            return;
+        }
+        let outcome = Outcome {
+            winner: None,
+            reason: crate::protocol::EndReason::Abandoned,
+        };
+        self.status = RoomStatus::Finished;
+        self.finished_at = Some(now);
+        self.report_finished(now, outcome);
+        self.observer.room_changed(&self.summary());
     }
 
     /// Shows each bot its seat's view, encoded as its client would get it, and queues what

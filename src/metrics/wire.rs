@@ -458,7 +458,7 @@ mod tests {
         };
         vec![
             ServerMsg::Welcome {
-                version: 1,
+                version: 2,
                 session_id: 1,
                 resume_token: "t".into(),
                 resumed: false,

@@ -181,14 +181,17 @@ pub fn verify_log(log: &[u8], registry: &GameRegistry) -> Result<Verified, Repla
                     return Err(diverged(tick.max(now), last_good, what));
                 }
                 // The rules' outcome is the one reported; a game without one was ended
-                // from outside (a shutdown or the operator), with no winner.
+                // from outside (a shutdown, the operator, or every player leaving), with
+                // no winner.
                 let agrees = match game.outcome() {
                     Some(rules) => rules == outcome,
                     None => {
                         outcome.winner.is_none()
                             && matches!(
                                 outcome.reason,
-                                EndReason::ServerShutdown | EndReason::Closed
+                                EndReason::ServerShutdown
+                                    | EndReason::Closed
+                                    | EndReason::Abandoned
                             )
                     }
                 };

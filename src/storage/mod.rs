@@ -65,13 +65,15 @@
 //! Leaderboards are cached for a second per game.
 
 mod ids;
+mod prune;
 mod queries;
 mod rating;
 mod record;
 mod stats;
 mod writer;
 
-pub use queries::{MatchDetail, MatchPage, MatchSeat, MatchSummary};
+pub use prune::{PRUNE_EVERY, PRUNED_GUEST};
+pub use queries::{MAX_BOARD, MAX_PAGE, MatchDetail, MatchPage, MatchSeat, MatchSummary};
 pub use rating::{Glicko2Rating, SeatResult, display_rating, new_ratings};
 pub use record::{
     MatchPlayer, MatchRecord, now_ms, player_key_bot, player_key_guest, player_key_user,
@@ -168,6 +170,9 @@ pub struct StorageConfig {
     pub database: Database,
     /// Finished games the writer's queue holds before new ones are dropped.
     pub queue: usize,
+    /// Guests not seen for this long are pruned (`--guest-retention-days`; see the
+    /// [`prune`] module); `None` keeps every guest.
+    pub guest_retention: Option<Duration>,
 }
 
 impl Default for StorageConfig {
@@ -177,6 +182,7 @@ impl Default for StorageConfig {
         StorageConfig {
             database: Database::None,
             queue: DEFAULT_QUEUE,
+            guest_retention: None,
         }
     }
 }
@@ -260,6 +266,7 @@ pub(crate) struct Db {
     pub(crate) epoch: u64,
     pub(crate) stats: Arc<StorageStats>,
     queue_capacity: usize,
+    pub(crate) guest_retention: Option<Duration>,
     queue: OnceLock<mpsc::Sender<MatchRecord>>,
     pub(crate) http_reads: Arc<Semaphore>,
     pub(crate) boards: Mutex<queries::BoardCache>,
@@ -337,11 +344,26 @@ impl Storage {
                 epoch,
                 stats: Arc::default(),
                 queue_capacity: config.queue.max(1),
+                guest_retention: config.guest_retention,
                 queue: OnceLock::new(),
                 http_reads: Arc::new(Semaphore::new(MAX_HTTP_READS)),
                 boards: Mutex::default(),
             })),
         })
+    }
+
+    /// Prunes the guests last seen before `cutoff_ms` (milliseconds since the Unix epoch)
+    /// now, as the writer does every [`PRUNE_EVERY`] (see the [`prune`] module). Returns
+    /// how many were pruned.
+    ///
+    /// # Errors
+    /// [`StorageError::Disabled`] without a database; [`StorageError::Query`] when the
+    /// database fails.
+    pub async fn prune_guests(&self, cutoff_ms: i64) -> Result<u64, StorageError> {
+        let db = self.db()?;
+        let pruned = prune::prune_guests(db, cutoff_ms).await?;
+        db.stats.pruned(pruned);
+        Ok(pruned)
     }
 
     /// Whether results are kept.
@@ -652,5 +674,87 @@ mod writer_tests {
             .unwrap();
         assert_eq!(violations, 0);
         let _ = std::fs::remove_dir_all(&scratch);
+    }
+
+    /// A stale guest is pruned: its seats stay in match history under `guest:pruned`, its
+    /// rating leaves the leaderboard, and nobody else is touched.
+    #[tokio::test]
+    async fn pruning_keeps_history_and_drops_stale_guests() {
+        let path = std::env::temp_dir().join(format!(
+            "ticksync-prune-{}-{}.db",
+            std::process::id(),
+            record::now_ms()
+        ));
+        let config = StorageConfig {
+            database: Database::Sqlite(path.clone()),
+            ..StorageConfig::default()
+        };
+        let storage = Storage::open(&config).await.unwrap();
+        let heard = Arc::new(Heard::default());
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let tracker = tokio_util::task::TaskTracker::new();
+        storage.start_writer(heard.clone(), shutdown.clone(), &tracker);
+        // Match 21: user:a beats guest:7; match 22: user:a beats guest:8.
+        for (id, guest) in [(21, "guest:7"), (22, "guest:8")] {
+            let mut game = record(id, 0);
+            game.players[1].player_key = guest.into();
+            game.players[1].guest = true;
+            assert!(storage.submit(game));
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while heard.0.lock().unwrap().len() < 2 {
+            assert!(std::time::Instant::now() < deadline, "writer too slow");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let db = storage.db().unwrap().clone();
+        // guest:7 was last seen long ago.
+        sqlx::query("UPDATE players SET seen_at_ms = 5 WHERE player_key = 'guest:7'")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(storage.prune_guests(1_000).await.unwrap(), 1);
+        assert_eq!(
+            storage.prune_guests(1_000).await.unwrap(),
+            0,
+            "nothing left"
+        );
+        assert_eq!(db.stats.guests_pruned(), 1);
+
+        let seats = |detail: MatchDetail| {
+            detail
+                .summary
+                .players
+                .iter()
+                .map(|p| (p.player.clone(), p.rating_after.is_some()))
+                .collect::<Vec<_>>()
+        };
+        let pruned = storage.match_detail(21).await.unwrap().unwrap();
+        assert_eq!(
+            seats(pruned),
+            [
+                ("user:a".to_string(), true),
+                (PRUNED_GUEST.to_string(), true)
+            ]
+        );
+        let kept = storage.match_detail(22).await.unwrap().unwrap();
+        assert_eq!(
+            seats(kept),
+            [("user:a".to_string(), true), ("guest:8".to_string(), true)]
+        );
+        let board = storage.leaderboard("tictactoe", 10).await.unwrap();
+        let players: Vec<&str> = board.iter().map(|r| r.player.as_str()).collect();
+        assert!(players.contains(&"guest:8") && players.contains(&"user:a"));
+        assert!(!players.contains(&"guest:7") && !players.contains(&PRUNED_GUEST));
+        let (violations,): (i64,) = sqlx::query_as("SELECT count(*) FROM pragma_foreign_key_check")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(violations, 0);
+        shutdown.cancel();
+        tracker.close();
+        tracker.wait().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 }

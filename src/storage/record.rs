@@ -57,14 +57,16 @@ pub struct MatchRecord {
 
 impl MatchRecord {
     /// Whether this game moves ratings: it is ranked, and it ended by the rules or by a
-    /// player (a shutdown or an operator's close is nobody's result).
+    /// player's forfeit (a shutdown, an operator's close, or a game every player left
+    /// without a winner is nobody's result).
     pub fn rated(&self) -> bool {
         self.ranked
             && self.players.len() >= 2
-            && matches!(
-                self.reason,
-                EndReason::Win | EndReason::Draw | EndReason::TurnTimeout | EndReason::Abandoned
-            )
+            && match self.reason {
+                EndReason::Win | EndReason::Draw | EndReason::TurnTimeout => true,
+                EndReason::Abandoned => self.winner.is_some(),
+                _ => false,
+            }
     }
 }
 
@@ -102,4 +104,49 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(reason: EndReason, winner: Option<Seat>) -> MatchRecord {
+        let player = |seat: Seat| MatchPlayer {
+            seat,
+            player_key: player_key_guest(u64::from(seat) + 1),
+            session: u64::from(seat) + 1,
+            display_name: String::new(),
+            guest: true,
+        };
+        MatchRecord {
+            id: 1,
+            game: "arena".into(),
+            settings: RoomSettings::default(),
+            ranked: true,
+            public: true,
+            started_at_ms: 0,
+            ended_at_ms: 0,
+            ticks: 0,
+            tick_hz: 30,
+            winner,
+            reason,
+            players: vec![player(0), player(1)],
+            replay: None,
+        }
+    }
+
+    #[test]
+    fn only_results_someone_earned_move_ratings() {
+        assert!(record(EndReason::Win, Some(0)).rated());
+        assert!(record(EndReason::Draw, None).rated());
+        assert!(record(EndReason::Abandoned, Some(1)).rated(), "a forfeit");
+        assert!(
+            !record(EndReason::Abandoned, None).rated(),
+            "everyone left: nobody's result"
+        );
+        assert!(!record(EndReason::ServerShutdown, None).rated());
+        let mut unranked = record(EndReason::Win, Some(0));
+        unranked.ranked = false;
+        assert!(!unranked.rated());
+    }
 }

@@ -26,6 +26,7 @@ pub struct StorageStats {
     dropped_full: AtomicU64,
     dropped_refused: AtomicU64,
     dropped_shutdown: AtomicU64,
+    pruned: AtomicU64,
 }
 
 impl StorageStats {
@@ -48,6 +49,15 @@ impl StorageStats {
 
     pub(crate) fn retried(&self) {
         self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn pruned(&self, guests: u64) {
+        self.pruned.fetch_add(guests, Ordering::Relaxed);
+    }
+
+    /// Guests pruned (see `storage::prune`).
+    pub fn guests_pruned(&self) -> u64 {
+        self.pruned.load(Ordering::Relaxed)
     }
 
     pub(crate) fn dropped(&self, reason: DropReason, n: usize) {
@@ -123,6 +133,12 @@ impl MetricSource for StorageStats {
             "Write attempts retried after a failure.",
             &[],
             self.retries(),
+        );
+        out.counter(
+            "ticksync_storage_guests_pruned",
+            "Guest players deleted after --guest-retention-days without a game.",
+            &[],
+            self.guests_pruned(),
         );
         for (reason, counter) in [
             ("queue_full", &self.dropped_full),

@@ -20,6 +20,8 @@ use crate::protocol::{Seat, SessionId};
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest wait between retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// When the writer first prunes guests after it starts.
+const FIRST_PRUNE: Duration = Duration::from_secs(60);
 
 /// One player's rating change in a committed match.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,8 +119,19 @@ impl Writer {
         shutdown: CancellationToken,
     ) {
         let mut batch = Vec::with_capacity(BATCH);
+        // The first pruning soon after start (not during it), then every PRUNE_EVERY.
+        let mut next_prune = self
+            .db
+            .guest_retention
+            .map(|_| Instant::now() + FIRST_PRUNE);
         loop {
             if self.flush_deadline.is_none() {
+                let prune_due = async {
+                    match next_prune {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     biased;
                     _ = shutdown.cancelled() => {
@@ -127,6 +140,11 @@ impl Writer {
                         continue;
                     }
                     n = queue.recv_many(&mut batch, BATCH) => if n == 0 { return },
+                    _ = prune_due => {
+                        self.prune().await;
+                        next_prune = Some(Instant::now() + super::PRUNE_EVERY);
+                        continue;
+                    }
                 }
                 // Gather for a moment: one transaction for many games dirties each
                 // index page once instead of once per few games.
@@ -223,6 +241,28 @@ impl Writer {
             tokio::time::sleep(backoff).await;
             self.db.stats.retried();
             backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Prunes the guests not seen for the retention (see `storage::prune`); what this
+    /// writer remembers of players and ratings starts again, as pruned rows are gone.
+    async fn prune(&mut self) {
+        let Some(retention) = self.db.guest_retention else {
+            return;
+        };
+        let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now_ms().saturating_sub(retention_ms);
+        match super::prune::prune_guests(&self.db, cutoff).await {
+            Ok(pruned) => {
+                self.db.stats.pruned(pruned);
+                if pruned > 0 {
+                    self.known = Known::new(self.db.backend);
+                    tracing::info!(pruned, "pruned guests not seen within the retention");
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "pruning guests failed; trying again at the next turn");
+            }
         }
     }
 

@@ -304,9 +304,9 @@ async fn guest_mode_ignores_tokens_and_accepts_the_old_bincode_hello() -> Result
         Client::connect_request(ws_request("ws", addr, &query)?, Codec::MsgPack, None).await?;
     assert!(!c.hello(None).await?);
 
-    // A bincode client built before `Hello.auth_token` sends Hello without it.
+    // A bincode Hello without `auth_token` (the form before the field was appended).
     let mut old = Client::connect_raw(addr, Codec::Bincode).await?;
-    old.send_raw(Message::Binary(vec![0u8, 1, 0, 0].into()))
+    old.send_raw(Message::Binary(vec![0u8, 2, 0, 0].into()))
         .await?;
     match old.recv().await? {
         ServerMsg::Welcome { resumed: false, .. } => {}

@@ -15,7 +15,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
-use crate::support::{start, test_config};
+use crate::support::scratch_dir;
+use crate::support::test_config;
+use ticksync::server::Server;
+use ticksync::storage::{Database, StorageConfig};
 
 /// The Chromium the browser tests drive (Debian's `chromium` package).
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -64,7 +67,14 @@ async fn node_sdk_and_browser_suite_passes() -> Result<()> {
 
     let mut config = test_config();
     config.admin.token = Some(ADMIN_TOKEN.into());
-    let server = start(config).await;
+    // Results are kept (a scratch SQLite file), so quick-match games send RatingChanged
+    // and /play shows it.
+    config.storage = StorageConfig {
+        database: Database::Sqlite(scratch_dir("node-suite").join("results.db")),
+        ..StorageConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let server = Server::open(listener, config).await?;
     let url = format!("http://{}", server.local_addr());
 
     // Test files run one at a time, each in its own `node --test`: they share this

@@ -193,3 +193,56 @@ async fn an_arena_ended_by_a_shutdown_has_a_replay_that_verifies() -> Result<()>
     }
     Ok(())
 }
+
+/// An arena has no end of its own: when every player has gone (here past a short
+/// reconnect grace), the game is still reported, once, as `Abandoned` with no winner, and
+/// its replay verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_arena_every_player_left_is_reported_and_its_replay_verifies() -> Result<()> {
+    let mut config = test_config();
+    config.tick_hz = 30;
+    config.reconnect_grace = Duration::from_millis(300);
+    config.matching.fill_wait = Duration::from_millis(100);
+    let (config, finished) = capturing(config);
+    let server = start(config).await;
+    let url = format!("ws://{}/", server.local_addr());
+    let load = ArenaLoad::start(ArenaLoadConfig {
+        codec: Codec::Bincode,
+        settle: Duration::ZERO,
+        timeout: WAIT,
+        ..ArenaLoadConfig::arena(url, 4, Duration::from_secs(60))
+    });
+    let deadline = Instant::now() + WAIT;
+    while load.recorder().updates_so_far() < 4 * 40 {
+        if Instant::now() > deadline {
+            bail!("the arena bots got no states");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    load.stop();
+    let _ = load.finish().await;
+    // Polls what the server reported (its state, not a sleep to synchronise).
+    let deadline = Instant::now() + WAIT;
+    let finished = loop {
+        let now = std::mem::take(&mut *finished.lock().unwrap());
+        if !now.is_empty() {
+            break now;
+        }
+        if Instant::now() > deadline {
+            bail!("the deserted arena game was never reported");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(finished.len(), 1, "one game, reported once");
+    let game = &finished[0];
+    assert_eq!(game.game, "arena");
+    assert_eq!(game.outcome.reason, EndReason::Abandoned);
+    assert_eq!(game.outcome.winner, None);
+    assert_eq!(game.players.len(), 4);
+    let replay = game.replay.as_ref().context("recorded")?;
+    let verified = verify(replay, &builtin_games())?;
+    assert_eq!(verified.outcome, game.outcome);
+    assert!(verified.inputs > 0, "the bots' inputs are in the replay");
+    server.shutdown().await;
+    Ok(())
+}

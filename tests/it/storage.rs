@@ -56,6 +56,7 @@ pub async fn postgres(test: &str) -> Result<Option<StorageConfig>> {
     let pool = sqlx::PgPool::connect(&url)
         .await
         .context("TICKSYNC_TEST_POSTGRES_URL does not connect")?;
+    drop_schemas_of_finished_runs(&pool).await?;
     sqlx::query(&format!("CREATE SCHEMA {schema}"))
         .execute(&pool)
         .await?;
@@ -65,6 +66,28 @@ pub async fn postgres(test: &str) -> Result<Option<StorageConfig>> {
         database: Database::Postgres(format!("{url}{sep}options=-c%20search_path%3D{schema}")),
         ..StorageConfig::default()
     }))
+}
+
+/// Drops the schemas earlier test processes made (`it_<pid>_<nanos>`) whose process is
+/// gone, so that repeated runs against one database do not pile them up; a run's own
+/// schemas are left for the next run to drop (a test cannot drop its schema while its
+/// server may still be writing).
+async fn drop_schemas_of_finished_runs(pool: &sqlx::PgPool) -> Result<()> {
+    let schemas: Vec<(String,)> =
+        sqlx::query_as("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'it\\_%'")
+            .fetch_all(pool)
+            .await?;
+    for (schema,) in schemas {
+        let pid = schema.split('_').nth(1).and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if pid.is_some() && !alive {
+            // Another run may be dropping it at the same time: ignore the race.
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(pool)
+                .await;
+        }
+    }
+    Ok(())
 }
 
 /// Every backend to test: SQLite, and PostgreSQL when configured.
@@ -198,6 +221,26 @@ async fn a_ranked_game_is_recorded_and_moves_both_ratings() -> Result<()> {
         let metrics = http_get(addr, "/metrics").await?.body;
         assert!(
             metrics.contains("ticksync_storage_writes_total 1"),
+            "{metrics}"
+        );
+
+        // Both players are guests: pruned as if their retention had passed, the match
+        // keeps both seats (as `guest:pruned`) and the leaderboard empties.
+        let storage = server.lobby().storage();
+        let tomorrow = ticksync::storage::now_ms() + 86_400_000;
+        assert_eq!(storage.prune_guests(tomorrow).await?, 2, "{storage:?}");
+        let detail = get_json(addr, &format!("/matches/{id}")).await?;
+        let seats = detail["players"].as_array().context("players")?;
+        assert_eq!(seats.len(), 2);
+        for seat in seats {
+            assert_eq!(seat["player"], ticksync::storage::PRUNED_GUEST);
+        }
+        assert_eq!(seats[1]["rating_after"], after_o);
+        let gone = get_json(addr, &format!("/matches?player={player}")).await?;
+        assert_eq!(gone["matches"].as_array().map(Vec::len), Some(0));
+        let metrics = http_get(addr, "/metrics").await?.body;
+        assert!(
+            metrics.contains("ticksync_storage_guests_pruned_total 2"),
             "{metrics}"
         );
         server.shutdown().await;

@@ -114,6 +114,9 @@ test("/play: a spectator picks a quick-match game from the open rooms and watche
   await move(x, 2);
   await watcher.locator("#headline", { hasText: "Game over: X wins (three in a row)." }).waitFor();
   assert.equal(await cell(watcher, 2).textContent(), "X");
+  // A quick-match game is ranked: once it is stored, each player's page shows the new rating.
+  await x.locator("#log li", { hasText: /^Your rating: \d+ \(\+\d+\)\.$/ }).waitFor();
+  await o.locator("#log li", { hasText: /^Your rating: \d+ \(−\d+\)\.$/ }).waitFor();
   assert.deepEqual([...a.errors, ...b.errors, ...watcher.errors], []);
   for (const page of [a, b, watcher]) await page.close();
 });

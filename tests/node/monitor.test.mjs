@@ -36,7 +36,7 @@ if (missing && !required) console.error(`SKIPPED: monitor.test.mjs: ${missing}`)
 
 // PROTOCOL.md's test vectors `hello_new` and `find_match` (MessagePack).
 const HELLO =
-  "81a548656c6c6f84a776657273696f6e01ac726573756d655f746f6b656ec0ae6c6173745f6576656e745f73657100" +
+  "81a548656c6c6f84a776657273696f6e02ac726573756d655f746f6b656ec0ae6c6173745f6576656e745f73657100" +
   "aa617574685f746f6b656ec0";
 const FIND_MATCH = "81a946696e644d61746368" + "81a467616d65a9746963746163746f65";
 

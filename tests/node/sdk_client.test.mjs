@@ -61,7 +61,7 @@ function fakeServer() {
 }
 
 const welcome = (resumed, token, session = 5) => ({
-  Welcome: { version: 1, session_id: session, resume_token: token, resumed, tick_hz: 20 },
+  Welcome: { version: 2, session_id: session, resume_token: token, resumed, tick_hz: 20 },
 });
 const roomJoined = (seat) => ({
   RoomJoined: { room_id: 7, code: "K7QX2MAB", game: "tictactoe", seat, seats: 2 },
@@ -87,7 +87,7 @@ test("Hello carries the sign-in token; a function is asked again for every conne
     client.connect(WAIT).catch(() => {});
     const first = await server.socket(0);
     assert.deepEqual(first.sent[0], {
-      Hello: { version: 1, resume_token: null, last_event_seq: 0, auth_token: "jwt-1" },
+      Hello: { version: 2, resume_token: null, last_event_seq: 0, auth_token: "jwt-1" },
     });
     first.deliver(welcome(false, "token-1"));
     first.serverClose(1006);

@@ -44,12 +44,12 @@ const arenaDelta = { changed: [{ seat: 2, x: 620, y: 745, dir: 2 }], removed: [5
 
 /** Client messages: the SDK must encode these values to the vector's bytes. */
 const CLIENT = {
-  hello_new: { type: "Hello", version: 1, resume_token: null, last_event_seq: 0n, auth_token: null },
+  hello_new: { type: "Hello", version: 2, resume_token: null, last_event_seq: 0n, auth_token: null },
   hello_auth: {
-    type: "Hello", version: 1, resume_token: null, last_event_seq: 0n, auth_token: "h.p.s",
+    type: "Hello", version: 2, resume_token: null, last_event_seq: 0n, auth_token: "h.p.s",
   },
   hello_resume: {
-    type: "Hello", version: 1, resume_token: TOKEN, last_event_seq: 42n, auth_token: null,
+    type: "Hello", version: 2, resume_token: TOKEN, last_event_seq: 42n, auth_token: null,
   },
   ping: { type: "Ping", nonce: 1718000000123n },
   find_match: { type: "FindMatch", game: "tictactoe", options: b() },
@@ -94,7 +94,7 @@ const roomJoined = (seat) => ({ room_id: 7n, code: "K7QX2M", game: "tictactoe", 
 /** Server messages: the SDK must decode the vector's bytes to these values. */
 const SERVER = {
   welcome: {
-    type: "Welcome", version: 1, session_id: SESSION, resume_token: TOKEN, resumed: false,
+    type: "Welcome", version: 2, session_id: SESSION, resume_token: TOKEN, resumed: false,
     tick_hz: 20,
   },
   pong: { type: "Pong", nonce: 1718000000123n },

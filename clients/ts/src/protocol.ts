@@ -10,7 +10,7 @@
  */
 
 /** The protocol version this SDK speaks (`Hello.version`). */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** WebSocket subprotocol of the MessagePack codec. */
 export const MSGPACK_SUBPROTOCOL = "ticksync.msgpack.v1";

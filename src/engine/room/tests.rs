@@ -583,3 +583,31 @@ fn a_bot_seat_plays_through_the_input_path_is_deterministic_and_is_recorded() {
     // Same seed, same game.
     assert_eq!(play_against_a_bot(5).0, boards);
 }
+
+#[test]
+fn a_game_without_an_end_of_its_own_is_reported_once_when_every_player_has_left() {
+    let (mut room, observer, _) = new_room(GameEntry::of::<Tally>(), 0);
+    room.disconnected(1, 5);
+    room.disconnected(2, 5);
+    for now in 6..5 + GRACE {
+        assert!(
+            !room.tick(now, &mut BytesMut::new()),
+            "seats held for the grace"
+        );
+    }
+    assert!(observer.finished.lock().unwrap().is_empty());
+    assert!(
+        room.tick(5 + GRACE, &mut BytesMut::new()),
+        "nobody seated: the room closes"
+    );
+    let finished = observer.finished.lock().unwrap();
+    assert_eq!(finished.len(), 1, "reported once");
+    assert_eq!(
+        finished[0].outcome,
+        Outcome {
+            winner: None,
+            reason: crate::protocol::EndReason::Abandoned
+        }
+    );
+    assert_eq!(finished[0].players.len(), 2, "the roster keeps who played");
+}
