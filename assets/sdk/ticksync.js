@@ -1794,7 +1794,9 @@ function roomJoined(body, what) {
     code: str(m, "code", what),
     game: str(m, "game", what),
     seat: optional(m, "seat", (m2) => uint(m2, "seat", what, 8)),
-    seats: uint(m, "seats", what, 8)
+    seats: uint(m, "seats", what, 8),
+    // Appended: older servers leave it out.
+    bots: m.bots === void 0 ? [] : list(m, "bots", what).map((seat) => int(seat, `${what}.bots`, 255))
   };
 }
 var ROOM_STATUSES = ["Waiting", "Running", "Finished"];

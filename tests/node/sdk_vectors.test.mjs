@@ -89,7 +89,9 @@ const NONCES = {
 };
 for (const [name, nonce] of Object.entries(NONCES)) CLIENT[name] = { type: "Ping", nonce };
 
-const roomJoined = (seat) => ({ room_id: 7n, code: "K7QX2M", game: "tictactoe", seat, seats: 2 });
+const roomJoined = (seat, bots = []) => ({
+  room_id: 7n, code: "K7QX2M", game: "tictactoe", seat, seats: 2, bots,
+});
 
 /** Server messages: the SDK must decode the vector's bytes to these values. */
 const SERVER = {
@@ -100,6 +102,7 @@ const SERVER = {
   pong: { type: "Pong", nonce: 1718000000123n },
   queued: { type: "Queued", game: "tictactoe", position: 1, queue_size: 1 },
   match_found: { type: "MatchFound", ...roomJoined(1) },
+  match_found_with_bot: { type: "MatchFound", ...roomJoined(1, [0]) },
   room_joined_spectator: { type: "RoomJoined", ...roomJoined(null) },
   room_left: { type: "RoomLeft", room_id: 7n },
   snapshot: { type: "Snapshot", tick: 1500n, input_seq: 2, state: bytesOf("ttt_view") },

@@ -54,6 +54,9 @@ export interface RoomJoined {
   /** The client's seat, or `null` for a spectator. */
   seat: number | null;
   seats: number;
+  /** The seats played by server bots (`--bot-fill-after`), ascending; `[]` when none (and
+   * from servers that predate the field). */
+  bots: number[];
 }
 
 /** A room's lifecycle state. */

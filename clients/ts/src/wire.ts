@@ -263,6 +263,11 @@ function roomJoined(body: unknown, what: string): RoomJoined {
     game: str(m, "game", what),
     seat: optional(m, "seat", (m) => uint(m, "seat", what, 8)),
     seats: uint(m, "seats", what, 8),
+    // Appended: older servers leave it out.
+    bots:
+      m.bots === undefined
+        ? []
+        : list(m, "bots", what).map((seat) => int(seat, `${what}.bots`, 255)),
   };
 }
 
