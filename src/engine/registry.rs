@@ -499,6 +499,14 @@ impl GameEntry {
     /// This entry with `G`'s server bots ([`BotGame`]), so quick match may fill its rooms
     /// with them (`MatchConfig::bot_fill_after`).
     pub fn with_bot<G: BotGame>(self) -> GameEntry {
+        // A bot's input goes to the game encoded in bincode, which a raw-input game does not
+        // read: such a game cannot have a bot (checked when the registry is built).
+        const {
+            assert!(
+                !G::RAW_INPUT,
+                "a game with RAW_INPUT cannot have a server bot"
+            )
+        };
         GameEntry {
             bot: Some(make_bot::<G>),
             ..self

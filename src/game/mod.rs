@@ -370,7 +370,8 @@ pub trait GameBot<G: Game>: Send {
 /// A game that offers server bots, which quick match seats when a player has waited
 /// `--bot-fill-after` seconds. Register it with
 /// [`GameEntry::with_bot`](crate::engine::GameEntry::with_bot). Its views must decode and
-/// its inputs encode, because a bot reads and writes the bytes a client would.
+/// its inputs encode, because a bot reads and writes the bytes a client would (in bincode;
+/// so not for games with [`Game::RAW_INPUT`], which `with_bot` refuses at compile time).
 pub trait BotGame: Game<Input: Serialize, View: DeserializeOwned> {
     /// A bot playing `strategy` (the server's `--bot-strategy`), its own random number
     /// generator seeded with `seed` (derived from the room's seed and the seat); `None` for
