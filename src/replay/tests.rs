@@ -10,6 +10,7 @@ use super::*;
 use crate::codec::Codec;
 use crate::engine::{DynGame, GameEntry};
 use crate::game::arena::ArenaInput;
+use crate::game::battleship::BattleshipShot;
 use crate::game::tictactoe::TicTacToeMove;
 use crate::game::{GameConfig, Outcome};
 use crate::protocol::{EndReason, RoomSettings, Tick};
@@ -62,6 +63,11 @@ fn input_bytes(game: &str, codec: Codec, input: &Result<(i8, i8), Vec<u8>>) -> b
         Ok((a, _)) if game == "tictactoe" => {
             codec.encode(&TicTacToeMove { cell: *a as u8 }).unwrap()
         }
+        Ok((a, b)) if game == "battleship" => codec
+            .encode(&BattleshipShot {
+                cell: (*a as u8) * 8 + *b as u8,
+            })
+            .unwrap(),
         Ok((dx, dy)) => codec.encode(&ArenaInput { dx: *dx, dy: *dy }).unwrap(),
         Err(junk) => bytes::Bytes::copy_from_slice(junk),
     }
@@ -159,6 +165,11 @@ proptest! {
     #[test]
     fn tictactoe_is_deterministic_and_its_replays_verify(steps in steps(2, 0..=9)) {
         determinism_and_replay("tictactoe", 2, &steps);
+    }
+
+    #[test]
+    fn battleship_is_deterministic_and_its_replays_verify(steps in steps(2, 0..=8)) {
+        determinism_and_replay("battleship", 2, &steps);
     }
 
     #[test]
