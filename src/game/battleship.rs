@@ -289,8 +289,9 @@ impl Battleship {
         self.size
     }
 
-    /// The cells of `seat`'s ships, hit or not (the whole truth, for tests and tools).
-    pub fn ship_cells(&self, seat: Seat) -> Vec<u8> {
+    /// The cells of `seat`'s ships, hit or not: the whole truth, for tests.
+    #[cfg(test)]
+    fn ship_cells(&self, seat: Seat) -> Vec<u8> {
         let board = &self.boards[usize::from(seat.min(1))];
         board
             .ships
@@ -750,7 +751,7 @@ mod tests {
         // 2 s at 10 Hz: 20 ticks per turn. Seat 0 never fires; seat 1 misses each time.
         let mut now = 0;
         let water0: Vec<u8> = (0..64).filter(|c| !g.ship_cells(0).contains(c)).collect();
-        for round in 0..usize::from(MAX_AUTO_SHOTS) {
+        for &miss in water0.iter().take(usize::from(MAX_AUTO_SHOTS)) {
             assert!(!g.tick(&mut state.at(now + 19)));
             now += 20;
             assert!(g.tick(&mut state.at(now)));
@@ -771,10 +772,7 @@ mod tests {
                 "{events:?}"
             );
             assert_eq!(g.view(Viewer::Spectator).to_move, Some(1));
-            let shot = BattleshipShot {
-                cell: water0[round],
-            };
-            assert!(g.apply(&mut state.at(now), 1, shot));
+            assert!(g.apply(&mut state.at(now), 1, BattleshipShot { cell: miss }));
             state.take_events();
         }
         assert_eq!(g.outcome(), None);
