@@ -35,6 +35,7 @@ use ticksync::client::{
 use ticksync::codec::Codec;
 use ticksync::game::battleship::{BattleshipOptions, Fleet};
 use ticksync::game::tictactoe_ai::Strategy;
+use ticksync::protocol::EndReason;
 use tokio_util::sync::CancellationToken;
 
 /// A headless bot for ticksync.
@@ -102,12 +103,17 @@ async fn battleship(args: &Args) -> anyhow::Result<()> {
         } else {
             (wins, losses + 1)
         };
+        let how = match r.reason {
+            EndReason::Win => "the whole fleet sunk",
+            EndReason::TurnTimeout => "out of time",
+            EndReason::Abandoned => "a player left",
+            _ => "the room closed",
+        };
         eprintln!(
-            "bot: room {} seat {}: {} ({:?}) after {} shots of ours, {} events",
+            "bot: room {} seat {}: {} ({how}) after {} shots of ours, {} events",
             r.room_id,
             r.seat,
             if won { "won" } else { "lost" },
-            r.reason,
             r.shots,
             r.events.len()
         );
