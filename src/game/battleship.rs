@@ -879,6 +879,84 @@ mod tests {
         assert!(!g.on_leave(&mut state.at(4), 0));
     }
 
+    /// One thing that may happen to a game, for the property test.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Shot(Seat, u8),
+        Tick(Tick),
+        Leave(Seat),
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            8 => (0..3u8, any::<u8>()).prop_map(|(seat, cell)| Step::Shot(seat, cell)),
+            4 => (1..40u64).prop_map(Step::Tick),
+            1 => (0..3u8).prop_map(Step::Leave),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever the inputs (any seat, any cell byte), timeouts and leaves: no panic, a
+        /// refused input changes nothing, and after every step each view shows its
+        /// owner's fleet, no viewer another's unhit ship, and exactly the shots fired.
+        #[test]
+        fn views_keep_the_secrets_whatever_happens(
+            seed in proptest::prelude::any::<u64>(),
+            size in MIN_SIZE..=MAX_SIZE,
+            steps in proptest::collection::vec(step(), 0..300),
+        ) {
+            let mut state = CtxState::new(seed);
+            let options = BattleshipOptions {
+                size: Some(size),
+                fleet: None,
+                turn_seconds: Some(1),
+            };
+            let mut g = Battleship::new(&config(seed), options, &mut state.at(0));
+            let mut now = 0;
+            for step in steps {
+                match step {
+                    Step::Shot(seat, cell) => {
+                        let shot = BattleshipShot { cell };
+                        let valid = g.validate(seat, &shot).is_ok();
+                        let before = g.view(Viewer::Spectator);
+                        proptest::prop_assert_eq!(g.apply(&mut state.at(now), seat, shot), valid);
+                        if !valid {
+                            proptest::prop_assert_eq!(g.view(Viewer::Spectator), before);
+                        }
+                    }
+                    Step::Tick(gap) => {
+                        now += gap;
+                        g.tick(&mut state.at(now));
+                    }
+                    Step::Leave(seat) => {
+                        g.on_leave(&mut state.at(now), seat);
+                    }
+                }
+                for viewer in [Viewer::Player(0), Viewer::Player(1), Viewer::Spectator] {
+                    let view = g.view(viewer);
+                    for board in 0..2u8 {
+                        let truth = &g.boards[usize::from(board)];
+                        let seen = &view.boards[usize::from(board)];
+                        proptest::prop_assert_eq!(seen.cells.len(), truth.shot.len());
+                        proptest::prop_assert_eq!(seen.afloat, truth.afloat());
+                        for (i, &c) in seen.cells.iter().enumerate() {
+                            let ship = truth.ship_at[i].map(|s| &truth.ships[usize::from(s)]);
+                            let expected = match (truth.shot[i], ship) {
+                                (true, None) => cell::MISS,
+                                (true, Some(ship)) if ship.sunk() => cell::SUNK,
+                                (true, Some(_)) => cell::HIT,
+                                (false, Some(_)) if viewer == Viewer::Player(board) => cell::SHIP,
+                                (false, _) => cell::UNKNOWN,
+                            };
+                            proptest::prop_assert_eq!(c, expected, "{:?} board {} cell {}", viewer, board, i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn hunt_target_bots_finish_every_game_with_legal_shots() {
         let mut rng = GameRng::seed_from_u64(7);
