@@ -5,6 +5,7 @@ mod admin;
 mod arena;
 mod arena_load;
 mod auth;
+mod battleship;
 mod chat;
 mod conformance;
 mod conformance_wire;
