@@ -1,4 +1,5 @@
-//! A headless tic-tac-toe bot: quick-matches, plays N games, and prints what happened.
+//! A headless bot: quick-matches, plays N games of tic-tac-toe (or, with
+//! `--game battleship`, of Battleship), and prints what happened.
 //!
 //! Shows the library client ([`ticksync::client::Bot`]) end to end, including session resume:
 //! with `--chaos P` the bot drops its connection on a turn with probability P and comes back
@@ -15,22 +16,43 @@
 //! cargo run --release --example bot -- --strategy perfect --games 5 &
 //! cargo run --release --example bot -- --strategy perfect --games 5 --codec msgpack --chaos 0.2
 //! ```
+//!
+//! Battleship (hunt-and-target shots; `--size` and `--fleet` are the room options, and
+//! quick match pairs bots that ask for the same):
+//!
+//! ```text
+//! cargo run --release --example bot -- --game battleship --games 3 &
+//! cargo run --release --example bot -- --game battleship --games 3 --codec msgpack
+//! ```
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use ticksync::client::{Backoff, Bot, BotConfig, Recorder, words};
+use ticksync::client::{
+    Backoff, BattleshipBotConfig, Bot, BotConfig, Recorder, play_battleship, words,
+};
 use ticksync::codec::Codec;
+use ticksync::game::battleship::{BattleshipOptions, Fleet};
 use ticksync::game::tictactoe_ai::Strategy;
+use ticksync::protocol::EndReason;
 use tokio_util::sync::CancellationToken;
 
-/// A headless tic-tac-toe bot for ticksync.
+/// A headless bot for ticksync.
 #[derive(Debug, Parser)]
 struct Args {
     /// Server WebSocket URL.
     #[arg(long, default_value = "ws://127.0.0.1:7878")]
     url: String,
+    /// The game to play: tictactoe or battleship.
+    #[arg(long, default_value = "tictactoe", value_parser = ["tictactoe", "battleship"])]
+    game: String,
+    /// Battleship: cells a side (6 to 10); the server's default (8) when left out.
+    #[arg(long)]
+    size: Option<u8>,
+    /// Battleship: the fleet, classic or quick; the server's default (classic) when left out.
+    #[arg(long, value_parser = parse_fleet)]
+    fleet: Option<Fleet>,
     /// Wire codec: bincode or msgpack.
     #[arg(long, default_value = "bincode")]
     codec: Codec,
@@ -48,6 +70,58 @@ struct Args {
     timeout: u64,
 }
 
+fn parse_fleet(text: &str) -> Result<Fleet, String> {
+    match text {
+        "classic" => Ok(Fleet::Classic),
+        "quick" => Ok(Fleet::Quick),
+        _ => Err(format!("`{text}` is not a fleet: classic or quick")),
+    }
+}
+
+/// Plays Battleship: no chaos, one line per game.
+async fn battleship(args: &Args) -> anyhow::Result<()> {
+    let config = BattleshipBotConfig {
+        codec: args.codec,
+        games: args.games,
+        options: BattleshipOptions {
+            size: args.size,
+            fleet: args.fleet,
+            turn_seconds: None,
+        },
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        ..BattleshipBotConfig::new(args.url.clone())
+    };
+    eprintln!("bot: connecting to {}, waiting for an opponent", args.url);
+    let reports = play_battleship(&config)
+        .await
+        .map_err(|error| anyhow::anyhow!(words::explain(&error, &args.url)))?;
+    let (mut wins, mut losses) = (0, 0);
+    for r in &reports {
+        let won = r.winner == Some(r.seat);
+        (wins, losses) = if won {
+            (wins + 1, losses)
+        } else {
+            (wins, losses + 1)
+        };
+        let how = match r.reason {
+            EndReason::Win => "the whole fleet sunk",
+            EndReason::TurnTimeout => "out of time",
+            EndReason::Abandoned => "a player left",
+            _ => "the room closed",
+        };
+        eprintln!(
+            "bot: room {} seat {}: {} ({how}) after {} shots of ours, {} events",
+            r.room_id,
+            r.seat,
+            if won { "won" } else { "lost" },
+            r.shots,
+            r.events.len()
+        );
+    }
+    println!("games {}  wins {wins}  losses {losses}", reports.len());
+    Ok(())
+}
+
 fn parse_probability(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
@@ -58,6 +132,9 @@ fn parse_probability(text: &str) -> Result<f64, String> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.game == "battleship" {
+        return battleship(&args).await;
+    }
     let config = BotConfig {
         codec: args.codec,
         strategy: args.strategy,

@@ -83,14 +83,15 @@ impl std::fmt::Debug for Server {
     }
 }
 
-/// The games `ticksync serve` offers: tic-tac-toe (`"tictactoe"`) and the arena
-/// (`"arena"`, with deltas). The replay CLI and the tests use the same registry. The
+/// The games `ticksync serve` offers: tic-tac-toe (`"tictactoe"`), the arena (`"arena"`,
+/// with deltas) and Battleship (`"battleship"`, hidden information). The replay CLI and the tests use the same registry. The
 /// engine names no game: this wiring is where the built-in ones are registered.
 pub fn builtin_games() -> GameRegistry {
     GameRegistry::new([
         GameEntry::of::<crate::game::tictactoe::TicTacToe>()
             .with_bot::<crate::game::tictactoe::TicTacToe>(),
         GameEntry::with_deltas::<crate::game::arena::Arena>(),
+        GameEntry::of::<crate::game::battleship::Battleship>(),
     ])
 }
 

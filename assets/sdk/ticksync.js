@@ -2434,11 +2434,11 @@ function decodeMove(bytes) {
 function decodeView2(bytes) {
   const what = "TicTacToeView";
   const m = struct(unpack(bytes), what);
-  const board = m.board;
-  if (!Array.isArray(board) || board.length !== 9) {
+  const board2 = m.board;
+  if (!Array.isArray(board2) || board2.length !== 9) {
     throw new WireError(`${what}.board: expected an array of nine integers`);
   }
-  const cells = board.map((cell, i) => uint({ cell }, "cell", `${what}.board[${i}]`, 8));
+  const cells = board2.map((cell, i) => uint({ cell }, "cell", `${what}.board[${i}]`, 8));
   const seat = (name) => m[name] == null ? null : uint(m, name, what, 8);
   const over = m.over;
   if (typeof over !== "boolean")
@@ -3031,6 +3031,110 @@ function toWebSocketUrl(url) {
     parsed.protocol = "wss:";
   return parsed.toString();
 }
+
+// dist/battleship.js
+var battleship_exports = {};
+__export(battleship_exports, {
+  BATTLESHIP: () => BATTLESHIP,
+  CELL: () => CELL,
+  decodeEvent: () => decodeEvent,
+  decodeOptions: () => decodeOptions,
+  decodeShot: () => decodeShot,
+  decodeView: () => decodeView3,
+  encodeOptions: () => encodeOptions2,
+  encodeShot: () => encodeShot
+});
+var BATTLESHIP = "battleship";
+var CELL = { UNKNOWN: 0, MISS: 1, HIT: 2, SUNK: 3, SHIP: 4 };
+var FLEETS = ["Classic", "Quick"];
+function encodeOptions2(options) {
+  return pack({
+    size: options.size ?? null,
+    fleet: options.fleet ?? null,
+    turn_seconds: options.turn_seconds ?? null
+  });
+}
+function decodeOptions(bytes) {
+  const what = "BattleshipOptions";
+  const m = struct(unpack(bytes), what);
+  const fleet = m.fleet == null ? null : variant(m.fleet, `${what}.fleet`)[0];
+  if (fleet !== null && !FLEETS.includes(fleet)) {
+    throw new WireError(`${what}.fleet: unknown fleet ${fleet}`);
+  }
+  return {
+    size: m.size == null ? null : uint(m, "size", what, 8),
+    fleet,
+    turn_seconds: m.turn_seconds == null ? null : uint(m, "turn_seconds", what, 32)
+  };
+}
+function encodeShot(shot) {
+  return pack({ cell: shot.cell });
+}
+function decodeShot(bytes) {
+  return { cell: uint(struct(unpack(bytes), "BattleshipShot"), "cell", "BattleshipShot", 8) };
+}
+function board(value, what) {
+  const m = struct(value, what);
+  if (!Array.isArray(m.cells))
+    throw new WireError(`${what}.cells: expected an array`);
+  const cells = m.cells.map((cell, i) => {
+    const code = uint({ cell }, "cell", `${what}.cells[${i}]`, 8);
+    if (code > CELL.SHIP)
+      throw new WireError(`${what}.cells[${i}]: unknown code ${code}`);
+    return code;
+  });
+  return { cells, afloat: uint(m, "afloat", what, 8) };
+}
+function decodeView3(bytes) {
+  const what = "BattleshipView";
+  const m = struct(unpack(bytes), what);
+  const size = uint(m, "size", what, 8);
+  if (!Array.isArray(m.boards) || m.boards.length !== 2) {
+    throw new WireError(`${what}.boards: expected an array of two boards`);
+  }
+  const boards = m.boards.map((b, i) => board(b, `${what}.boards[${i}]`));
+  for (const [i, b] of boards.entries()) {
+    if (b.cells.length !== size * size) {
+      throw new WireError(`${what}.boards[${i}]: expected ${size * size} cells`);
+    }
+  }
+  const seat = (name) => m[name] == null ? null : uint(m, name, what, 8);
+  const over = m.over;
+  if (typeof over !== "boolean")
+    throw new WireError(`${what}.over: expected a bool`);
+  return {
+    size,
+    you: seat("you"),
+    boards: [boards[0], boards[1]],
+    to_move: seat("to_move"),
+    turn_deadline: u64(m, "turn_deadline", what),
+    winner: seat("winner"),
+    over
+  };
+}
+function decodeEvent(bytes) {
+  const what = "BattleshipEvent";
+  const [name, body] = variant(unpack(bytes), what);
+  const m = struct(body, `${what}.${name}`);
+  const by = uint(m, "by", what, 8);
+  switch (name) {
+    case "Miss":
+    case "Hit": {
+      const auto = m.auto;
+      if (typeof auto !== "boolean")
+        throw new WireError(`${what}.auto: expected a bool`);
+      return { type: name, by, cell: uint(m, "cell", what, 8), auto };
+    }
+    case "Sunk": {
+      if (!Array.isArray(m.cells))
+        throw new WireError(`${what}.cells: expected an array`);
+      const cells = m.cells.map((cell, i) => uint({ cell }, "cell", `${what}.cells[${i}]`, 8));
+      return { type: "Sunk", by, ship: uint(m, "ship", what, 8), cells };
+    }
+    default:
+      throw new WireError(`${what}: unknown variant ${name}`);
+  }
+}
 export {
   CloseCode,
   Emitter,
@@ -3049,6 +3153,7 @@ export {
   WireError,
   arena_exports as arena,
   backoffDelay,
+  battleship_exports as battleship,
   clientValue,
   decodeInputFrame,
   decodeServerMsg,

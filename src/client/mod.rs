@@ -1,4 +1,4 @@
-//! A Rust client for ticksync, and the tic-tac-toe and arena bots built on it.
+//! A Rust client for ticksync, and the tic-tac-toe, arena and Battleship bots built on it.
 //!
 //! Used by `examples/bot.rs`, `examples/loadgen.rs` and the load tests, which run the same
 //! code in-process against a server on port 0. The parts:
@@ -19,6 +19,8 @@
 //!   acknowledgements, input latency, prediction checks), counting into an
 //!   [`ArenaRecorder`] inside a [`LiveWindow`].
 //! - [`ArenaLoad`]: the `arena` workload of WORKLOADS.md.
+//! - [`play_battleship`]: a Battleship player's loop (quick match, hunt-and-target shots,
+//!   the ending checked against the last view and the game's events).
 //! - [`flood`](fn@flood): a client that sends `Ack`s as fast as asked (100,000 per second) until the
 //!   server closes it, for checking the server's rate limits.
 //!
@@ -29,6 +31,7 @@ mod arena_bot;
 mod arena_load;
 mod arena_stats;
 mod backoff;
+mod battleship_bot;
 mod bot;
 mod connection;
 mod error;
@@ -45,6 +48,7 @@ pub use arena_bot::{ARENA, ArenaBot, ArenaBotConfig, HOLD_INPUTS, INPUT_PERIOD};
 pub use arena_load::{ArenaLoad, ArenaLoadConfig};
 pub use arena_stats::{ArenaCounts, ArenaRecorder, ArenaTally, LiveWindow, frame_header_bytes};
 pub use backoff::Backoff;
+pub use battleship_bot::{BattleshipBotConfig, BattleshipReport, play_battleship};
 pub use bot::{Bot, BotConfig, BotStatus, GAME};
 pub use connection::{Connection, Resume, Welcome};
 pub use error::ClientError;

@@ -11,6 +11,7 @@
 //! [`builtin_games`](crate::server::builtin_games) and `examples/custom_game.rs`).
 
 pub mod arena;
+pub mod battleship;
 pub mod relay;
 pub mod tictactoe;
 pub mod tictactoe_ai;

@@ -10,6 +10,7 @@ use super::*;
 use crate::codec::Codec;
 use crate::engine::{DynGame, GameEntry};
 use crate::game::arena::ArenaInput;
+use crate::game::battleship::BattleshipShot;
 use crate::game::tictactoe::TicTacToeMove;
 use crate::game::{GameConfig, Outcome};
 use crate::protocol::{EndReason, RoomSettings, Tick};
@@ -62,6 +63,11 @@ fn input_bytes(game: &str, codec: Codec, input: &Result<(i8, i8), Vec<u8>>) -> b
         Ok((a, _)) if game == "tictactoe" => {
             codec.encode(&TicTacToeMove { cell: *a as u8 }).unwrap()
         }
+        Ok((a, b)) if game == "battleship" => codec
+            .encode(&BattleshipShot {
+                cell: (*a as u8) * 8 + *b as u8,
+            })
+            .unwrap(),
         Ok((dx, dy)) => codec.encode(&ArenaInput { dx: *dx, dy: *dy }).unwrap(),
         Err(junk) => bytes::Bytes::copy_from_slice(junk),
     }
@@ -93,16 +99,19 @@ fn play(game: &mut dyn DynGame, name: &str, seats: u8, steps: &[Step]) -> (Vec<u
 }
 
 fn recorded(name: &str, players: u8, hash_every: u32) -> Recording {
+    recorded_with(name, &config(players), hash_every)
+}
+
+fn recorded_with(name: &str, config: &GameConfig, hash_every: u32) -> Recording {
     let entry = entry(name);
-    let config = config(players);
     let replay = ReplayConfig {
         hash_every,
         ..ReplayConfig::default()
     };
     Recording::new(
-        (entry.create)(&config, START),
+        (entry.create)(config, START),
         &entry,
-        &config,
+        config,
         START,
         replay,
         Arc::new(ReplayCounters::default()),
@@ -118,15 +127,20 @@ fn end(game: &dyn DynGame) -> Outcome {
 }
 
 fn determinism_and_replay(name: &str, players: u8, steps: &[Step]) {
+    determinism_and_replay_with(name, &config(players), steps);
+}
+
+/// As [`determinism_and_replay`], for a game made with `config` (its options and seed).
+fn determinism_and_replay_with(name: &str, config: &GameConfig, steps: &[Step]) {
     let entry = entry(name);
     let seats = entry.seats;
-    let mut first = (entry.create)(&config(players), START);
-    let mut second = (entry.create)(&config(players), START);
+    let mut first = (entry.create)(config, START);
+    let mut second = (entry.create)(config, START);
     let (a, _) = play(&mut *first, name, seats, steps);
     let (b, _) = play(&mut *second, name, seats, steps);
     assert_eq!(a, b, "the same inputs gave different states");
 
-    let mut recording = recorded(name, players, 7);
+    let mut recording = recorded_with(name, config, 7);
     let (c, now) = play(&mut recording, name, seats, steps);
     assert_eq!(a, c, "recording changed the game");
     let outcome = end(&recording);
@@ -159,6 +173,33 @@ proptest! {
     #[test]
     fn tictactoe_is_deterministic_and_its_replays_verify(steps in steps(2, 0..=9)) {
         determinism_and_replay("tictactoe", 2, &steps);
+    }
+
+    #[test]
+    fn battleship_is_deterministic_and_its_replays_verify(steps in steps(2, 0..=8)) {
+        determinism_and_replay("battleship", 2, &steps);
+    }
+
+    /// One-second turns at 30 Hz on a small board with the quick fleet, and any seed: the
+    /// turn timer fires random shots (the room's generator, drawn in `tick`) and games end,
+    /// and replays (which re-decode the recorded options) still verify.
+    #[test]
+    fn battleship_auto_fire_replays_verify(seed in any::<u64>(), steps in steps(2, 0..=5)) {
+        use crate::game::battleship::{BattleshipOptions, Fleet};
+        let options = BattleshipOptions {
+            size: Some(6),
+            fleet: Some(Fleet::Quick),
+            turn_seconds: Some(1),
+        };
+        let config = GameConfig {
+            settings: RoomSettings {
+                options: Codec::Bincode.encode(&options).unwrap(),
+                ..RoomSettings::default()
+            },
+            seed,
+            ..config(2)
+        };
+        determinism_and_replay_with("battleship", &config, &steps);
     }
 
     #[test]

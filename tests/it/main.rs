@@ -5,6 +5,7 @@ mod admin;
 mod arena;
 mod arena_load;
 mod auth;
+mod battleship;
 mod bots;
 mod chat;
 mod conformance;

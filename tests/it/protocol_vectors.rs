@@ -17,6 +17,9 @@ use serde::{Serialize, de::DeserializeOwned};
 use ticksync::codec::Codec;
 use ticksync::game::DeltaGame;
 use ticksync::game::arena::{Arena, ArenaDelta, ArenaInput, ArenaPlayer, ArenaView, pack_dir};
+use ticksync::game::battleship::{
+    BattleshipEvent, BattleshipOptions, BattleshipShot, BattleshipView, BoardView, Fleet, cell,
+};
 use ticksync::game::relay::{FrameInput, InputFrame};
 use ticksync::game::tictactoe::{TicTacToeMove, TicTacToeOptions, TicTacToeView};
 use ticksync::protocol::{
@@ -80,6 +83,12 @@ const NAMES: &[&str] = &[
     "arena_input",
     "arena_view",
     "arena_delta",
+    "bs_options",
+    "bs_shot",
+    "bs_view",
+    "bs_view_spectator",
+    "bs_event_miss",
+    "bs_event_sunk",
     "ping_nonce_127",
     "ping_nonce_128",
     "ping_nonce_250",
@@ -101,6 +110,10 @@ enum Value {
     ArenaInput(ArenaInput),
     ArenaView(ArenaView),
     ArenaDelta(ArenaDelta),
+    BsOptions(BattleshipOptions),
+    BsShot(BattleshipShot),
+    BsView(BattleshipView),
+    BsEvent(BattleshipEvent),
 }
 
 const TOKEN: &str = "q7Xk2mP9vL4sT8wZ";
@@ -155,6 +168,38 @@ fn arena_delta() -> ArenaDelta {
     ArenaDelta {
         changed: vec![arena_player(2, 620, 745, 2)],
         removed: vec![5],
+    }
+}
+
+/// A 6 × 6 Battleship board of the quick fleet: the given cells marked, the rest unknown.
+fn bs_board(marks: &[(usize, u8)], afloat: u8) -> BoardView {
+    let mut cells = vec![cell::UNKNOWN; 36];
+    for &(i, c) in marks {
+        cells[i] = c;
+    }
+    BoardView { cells, afloat }
+}
+
+/// The Battleship story of PROTOCOL.md: seat 0's ships are on cells 1-3, 14 and 20, 33-34;
+/// seat 0 missed cell 0 and sank seat 1's ship 1 on cells 21-22; seat 1 hit cell 2 and
+/// missed cell 35. Seat 1 is to fire. `you` is the viewer.
+fn bs_view(you: Option<u8>) -> BattleshipView {
+    let own = you == Some(0);
+    let mut board0 = vec![(2, cell::HIT), (35, cell::MISS)];
+    if own {
+        board0.extend([1, 3, 14, 20, 33, 34].map(|i| (i, cell::SHIP)));
+    }
+    BattleshipView {
+        size: 6,
+        you,
+        boards: [
+            bs_board(&board0, 3),
+            bs_board(&[(0, cell::MISS), (21, cell::SUNK), (22, cell::SUNK)], 2),
+        ],
+        to_move: Some(1),
+        turn_deadline: 2400,
+        winner: None,
+        over: false,
     }
 }
 
@@ -428,6 +473,24 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
         "arena_input" => Value::ArenaInput(ARENA_INPUT),
         "arena_view" => Value::ArenaView(arena_view()),
         "arena_delta" => Value::ArenaDelta(arena_delta()),
+        "bs_options" => Value::BsOptions(BattleshipOptions {
+            size: Some(6),
+            fleet: Some(Fleet::Quick),
+            turn_seconds: Some(30),
+        }),
+        "bs_shot" => Value::BsShot(BattleshipShot { cell: 22 }),
+        "bs_view" => Value::BsView(bs_view(Some(0))),
+        "bs_view_spectator" => Value::BsView(bs_view(None)),
+        "bs_event_miss" => Value::BsEvent(BattleshipEvent::Miss {
+            by: 1,
+            cell: 35,
+            auto: false,
+        }),
+        "bs_event_sunk" => Value::BsEvent(BattleshipEvent::Sunk {
+            by: 0,
+            ship: 1,
+            cells: vec![21, 22],
+        }),
         "ping_nonce_127" => ping(127),
         "ping_nonce_128" => ping(128),
         "ping_nonce_250" => ping(250),
@@ -562,6 +625,10 @@ fn check_vector(vector: &Vector) -> Result<()> {
         Value::ArenaInput(v) => check(codec, v, bytes),
         Value::ArenaView(v) => check(codec, v, bytes),
         Value::ArenaDelta(v) => check(codec, v, bytes),
+        Value::BsOptions(v) => check(codec, v, bytes),
+        Value::BsShot(v) => check(codec, v, bytes),
+        Value::BsView(v) => check(codec, v, bytes),
+        Value::BsEvent(v) => check(codec, v, bytes),
     }
 }
 
@@ -669,6 +736,10 @@ fn print_vectors() -> Result<()> {
                 Value::ArenaInput(v) => codec.encode(&v)?,
                 Value::ArenaView(v) => codec.encode(&v)?,
                 Value::ArenaDelta(v) => codec.encode(&v)?,
+                Value::BsOptions(v) => codec.encode(&v)?,
+                Value::BsShot(v) => codec.encode(&v)?,
+                Value::BsView(v) => codec.encode(&v)?,
+                Value::BsEvent(v) => codec.encode(&v)?,
             };
             let codec_name = match codec {
                 Codec::Bincode => "bincode",

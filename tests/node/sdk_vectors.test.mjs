@@ -8,7 +8,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import {
-  encodeClientMsg, decodeServerMsg, decodeInputFrame, WireError, tictactoe, arena, pack,
+  encodeClientMsg, decodeServerMsg, decodeInputFrame, WireError, tictactoe, arena, battleship,
+  pack,
 } from "../../assets/sdk/ticksync.js";
 import { repoRoot } from "./support.mjs";
 
@@ -41,6 +42,22 @@ const arenaView = {
   ],
 };
 const arenaDelta = { changed: [{ seat: 2, x: 620, y: 745, dir: 2 }], removed: [5] };
+
+/** PROTOCOL.md's Battleship story on a 6 x 6 board: `you` is the viewer. */
+function bsView(you) {
+  const board0 = new Array(36).fill(0);
+  board0[2] = 2;
+  board0[35] = 1;
+  if (you === 0) for (const i of [1, 3, 14, 20, 33, 34]) board0[i] = 4;
+  const board1 = new Array(36).fill(0);
+  board1[0] = 1;
+  board1[21] = 3;
+  board1[22] = 3;
+  return {
+    size: 6, you, boards: [{ cells: board0, afloat: 3 }, { cells: board1, afloat: 2 }],
+    to_move: 1, turn_deadline: 2400n, winner: null, over: false,
+  };
+}
 
 /** Client messages: the SDK must encode these values to the vector's bytes. */
 const CLIENT = {
@@ -177,6 +194,15 @@ const PAYLOADS = {
   arena_input: [arena.decodeInput, { dx: -1, dy: 1 }, arena.encodeInput],
   arena_view: [arena.decodeView, arenaView],
   arena_delta: [arena.decodeDelta, arenaDelta],
+  bs_options: [
+    battleship.decodeOptions, { size: 6, fleet: "Quick", turn_seconds: 30 },
+    battleship.encodeOptions,
+  ],
+  bs_shot: [battleship.decodeShot, { cell: 22 }, battleship.encodeShot],
+  bs_view: [battleship.decodeView, bsView(0)],
+  bs_view_spectator: [battleship.decodeView, bsView(null)],
+  bs_event_miss: [battleship.decodeEvent, { type: "Miss", by: 1, cell: 35, auto: false }],
+  bs_event_sunk: [battleship.decodeEvent, { type: "Sunk", by: 0, ship: 1, cells: [21, 22] }],
 };
 
 test("PROTOCOL.md has MessagePack vectors, and the SDK covers every one", () => {

@@ -7,7 +7,8 @@
  * - `wire.ts`: the MessagePack codec, with explicit `u64` (`bigint`) handling.
  * - `mirror.ts`: the acknowledged-state mirror (snapshots and deltas).
  * - `clock.ts`: the server tick clock and an interpolation buffer.
- * - `tictactoe.ts`, `arena.ts`: the built-in games' payloads, deltas and prediction.
+ * - `tictactoe.ts`, `arena.ts`, `battleship.ts`: the built-in games' payloads, deltas and
+ *   prediction, and Battleship's per-viewer views and events.
  * - `store.ts`: where the resume token lives; `backoff.ts`: reconnect delays.
  */
 
@@ -21,3 +22,4 @@ export * from "./emitter.js";
 export * from "./client.js";
 export * as tictactoe from "./tictactoe.js";
 export * as arena from "./arena.js";
+export * as battleship from "./battleship.js";
