@@ -34,6 +34,7 @@
 //! to snapshot; PROTOCOL.md the wire format.
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod admin;
 pub mod auth;

@@ -177,7 +177,7 @@ mod state_fields {
 
     use super::Tick;
 
-    pub fn snapshot<S: Serializer>(
+    pub(super) fn snapshot<S: Serializer>(
         tick: &Tick,
         input_seq: &u32,
         state: &Bytes,
@@ -186,7 +186,7 @@ mod state_fields {
         (tick, input_seq, state).serialize(serializer)
     }
 
-    pub fn delta<S: Serializer>(
+    pub(super) fn delta<S: Serializer>(
         tick: &Tick,
         base_tick: &Tick,
         input_seq: &u32,
@@ -213,14 +213,14 @@ mod state_fields {
         delta: Bytes,
     }
 
-    pub fn snapshot_back<'de, D: Deserializer<'de>>(
+    pub(super) fn snapshot_back<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<(Tick, u32, Bytes), D::Error> {
         let f = SnapshotFields::deserialize(deserializer)?;
         Ok((f.tick, f.input_seq, f.state))
     }
 
-    pub fn delta_back<'de, D: Deserializer<'de>>(
+    pub(super) fn delta_back<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<(Tick, Tick, u32, Bytes), D::Error> {
         let f = DeltaFields::deserialize(deserializer)?;

@@ -20,7 +20,7 @@ use super::text;
 use super::{AuthConfig, AuthError, AuthSetupError};
 
 /// Longest token accepted, in bytes (a `Hello` is at most 16 KiB anyway).
-pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+pub(super) const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// Who a verified token says the player is.
 #[derive(Debug, Clone, PartialEq, Eq)]

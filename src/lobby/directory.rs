@@ -51,7 +51,7 @@ impl Default for Directory {
 }
 
 /// Normalises a code as typed by a person: trimmed, upper case.
-pub fn normalise_code(code: &str) -> String {
+pub(super) fn normalise_code(code: &str) -> String {
     code.trim().to_ascii_uppercase()
 }
 

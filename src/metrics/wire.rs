@@ -145,7 +145,7 @@ pub fn server_kind(codec: Codec, frame: &[u8]) -> usize {
 /// The code of an encoded `ServerMsg::Error`, read from its first bytes as the server
 /// writes them: bincode `08` then the code as a varint; MessagePack
 /// `{"Error": {"code": N, ...}}` with `code` the first key. `None` for any other shape.
-pub fn error_code(codec: Codec, frame: &[u8]) -> Option<u16> {
+pub(super) fn error_code(codec: Codec, frame: &[u8]) -> Option<u16> {
     match codec {
         Codec::Bincode => match frame {
             [8, small, ..] if *small < 251 => Some(u16::from(*small)),

@@ -24,7 +24,7 @@ use crate::histogram;
 /// Largest request body (`{"reason": ...}`) read, in bytes.
 const MAX_BODY_BYTES: usize = 4096;
 /// Longest accepted reason, in characters.
-pub const MAX_REASON_CHARS: usize = 200;
+pub(super) const MAX_REASON_CHARS: usize = 200;
 /// The reason given when a request names none.
 const DEFAULT_REASON: &str = "closed by the server's operator";
 

@@ -16,7 +16,7 @@ use hyper::header::{self, HeaderValue};
 
 /// One embedded file and how it is served.
 #[derive(Debug)]
-pub struct Asset {
+pub(super) struct Asset {
     /// The URL path it is served at, exactly.
     pub path: &'static str,
     /// Its `Content-Type`.
@@ -36,7 +36,7 @@ const ONE_HOUR: &str = "public, max-age=3600";
 
 /// Every embedded file. The pages import the SDK by the relative URL
 /// `./assets/sdk/ticksync.js`, which resolves to its row from `/play` and `/arena`.
-pub const ASSETS: &[Asset] = &[
+pub(super) const ASSETS: &[Asset] = &[
     Asset {
         path: "/play",
         content_type: "text/html; charset=utf-8",
@@ -69,7 +69,7 @@ pub const ASSETS: &[Asset] = &[
 /// The room monitor, served at `/monitor` only when `--admin-token` is set (so it is not
 /// in [`ASSETS`], which is served to everyone). It holds no data: it asks for the token
 /// and polls the `/admin/` endpoints with it.
-pub const MONITOR: Asset = Asset {
+pub(super) const MONITOR: Asset = Asset {
     path: "/monitor",
     content_type: "text/html; charset=utf-8",
     cache_control: REVALIDATE,
@@ -77,13 +77,13 @@ pub const MONITOR: Asset = Asset {
 };
 
 /// The embedded file served at `path`, if any.
-pub fn find(path: &str) -> Option<&'static Asset> {
+pub(super) fn find(path: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|asset| asset.path == path)
 }
 
 impl Asset {
     /// A 200 response with the file's body and headers.
-    pub fn response(&self) -> Response<Full<Bytes>> {
+    pub(super) fn response(&self) -> Response<Full<Bytes>> {
         let mut response = Response::new(Full::new(Bytes::from_static(self.body)));
         let headers = response.headers_mut();
         headers.insert(

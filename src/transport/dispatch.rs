@@ -13,7 +13,11 @@ use crate::outbox::Outbox;
 use crate::protocol::{ClientMsg, ErrorCode, RoomSettings, ServerMsg};
 
 /// Builds an `Error` message.
-pub fn error(code: ErrorCode, message: impl Into<String>, input_seq: Option<u32>) -> ServerMsg {
+pub(super) fn error(
+    code: ErrorCode,
+    message: impl Into<String>,
+    input_seq: Option<u32>,
+) -> ServerMsg {
     ServerMsg::Error {
         code,
         message: message.into(),
@@ -49,7 +53,7 @@ fn describe(code: ErrorCode) -> &'static str {
 /// Handles one decoded message from a connection that has a session. `share` is the
 /// connection's place in the shard inbox for an `Input` (the reader takes it first).
 /// Returns the refusal, if the message was refused.
-pub async fn dispatch(
+pub(super) async fn dispatch(
     lobby: &Lobby,
     session: &Arc<Session>,
     outbox: &Outbox,
@@ -175,7 +179,7 @@ async fn join_room(
 /// [`dispatch`] for an `Input`, the one message on the hot path: a future of its own, a
 /// few words long, where `dispatch`'s is as large as its largest branch (the reader boxes
 /// that one, for the rare messages only).
-pub async fn dispatch_input(
+pub(super) async fn dispatch_input(
     lobby: &Lobby,
     session: &Session,
     outbox: &Outbox,

@@ -40,7 +40,7 @@ use crate::protocol::close_code;
 
 /// Payloads at least this long are written from their shared buffer (an I/O vector of
 /// their own) instead of being copied behind their header.
-pub const VECTOR_MIN: usize = 512;
+pub(super) const VECTOR_MIN: usize = 512;
 /// A frame buffer that grew past this (a long replay, a room list) is given back after
 /// the write, so an idle connection holds no more than [`FRAME_BUFFER`] bytes.
 const KEEP_BUFFER: usize = 2048;
