@@ -65,7 +65,7 @@
 //! Leaderboards are cached for a second per game.
 
 mod ids;
-mod prune;
+pub mod prune;
 mod queries;
 mod rating;
 mod record;
