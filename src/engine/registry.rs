@@ -102,6 +102,10 @@ pub trait DynGame: Send {
     fn has_base(&self, _base_tick: Tick) -> bool {
         false
     }
+    /// Forgets the recorded views older than `tick`: no member can be sent a delta against
+    /// them any more (the room passes the oldest tick a member may still take as a base).
+    /// Games without delta support ignore it.
+    fn forget_before(&mut self, _tick: Tick) {}
     /// Appends the encoded delta from the recorded view at `base_tick` to the current view
     /// (at `now`) to `buf`. Returns `Ok(false)` when no such base is recorded or the game
     /// has no delta support.
@@ -273,6 +277,11 @@ impl<G: Game> DynGame for Erased<G> {
 }
 
 /// A [`DeltaGame`] with the recent views that deltas are taken against.
+///
+/// At most `capacity` views are kept, and none older than the room's oldest possible base
+/// ([`DynGame::forget_before`]): with members acknowledging within a tick or two, a room
+/// holds two or three views, not `capacity` (an arena room of 8 held 64, about 6 KiB). The
+/// queue grows as needed and is given back when it is mostly empty.
 pub struct WithDeltas<G: DeltaGame> {
     inner: Erased<G>,
     history: VecDeque<(Tick, G::View)>,
@@ -284,7 +293,7 @@ impl<G: DeltaGame> WithDeltas<G> {
     pub fn new(game: Erased<G>, capacity: usize) -> WithDeltas<G> {
         WithDeltas {
             inner: game,
-            history: VecDeque::with_capacity(capacity.max(1)),
+            history: VecDeque::new(),
             capacity: capacity.max(1),
         }
     }
@@ -372,6 +381,19 @@ impl<G: DeltaGame> DynGame for WithDeltas<G> {
         self.base(base_tick).is_some()
     }
 
+    fn forget_before(&mut self, tick: Tick) {
+        while self.history.front().is_some_and(|(t, _)| *t < tick) {
+            self.history.pop_front();
+        }
+        // A queue that grew for a slow member is given back once it is mostly unused.
+        if self.history.capacity() > SMALL_HISTORY
+            && self.history.len() * 4 < self.history.capacity()
+        {
+            self.history
+                .shrink_to(SMALL_HISTORY.max(self.history.len() * 2));
+        }
+    }
+
     fn encode_delta(
         &self,
         base_tick: Tick,
@@ -391,6 +413,8 @@ impl<G: DeltaGame> DynGame for WithDeltas<G> {
 
 /// Views a delta game keeps for deltas: at least this many, and at least one second's worth.
 const MIN_DELTA_HISTORY: usize = 64;
+/// A history queue at most this large is never shrunk.
+const SMALL_HISTORY: usize = 8;
 
 /// How to make one game: its name, seat count, what its rooms do, and its constructor.
 #[derive(Clone, Copy)]
@@ -597,5 +621,54 @@ mod tests {
         assert!(check(Codec::MsgPack, &Codec::MsgPack.encode(&zero).unwrap()).is_err());
         assert!(check(Codec::Bincode, &[7, 7, 7]).is_err());
         assert!(check(Codec::Bincode, &[0, 0]).is_err());
+    }
+
+    fn arena() -> WithDeltas<crate::game::arena::Arena> {
+        let config = GameConfig {
+            tick_hz: 30,
+            settings: crate::protocol::RoomSettings::default(),
+            players: 2,
+            seed: 0,
+        };
+        WithDeltas::new(Erased::new(&config, 0), 64)
+    }
+
+    #[test]
+    fn history_keeps_at_most_its_capacity() {
+        let mut game = arena();
+        for now in 1..=100 {
+            game.record_view(now);
+        }
+        assert!(!game.has_base(36));
+        assert!((37..=100).all(|t| game.has_base(t)));
+    }
+
+    #[test]
+    fn forgotten_views_are_no_base_and_their_memory_is_given_back() {
+        let mut game = arena();
+        for now in 1..=64 {
+            game.record_view(now);
+        }
+        let grown = game.history.capacity();
+        assert!(grown >= 64);
+        game.forget_before(62);
+        assert!((1..62).all(|t| !game.has_base(t)));
+        assert!((62..=64).all(|t| game.has_base(t)));
+        let mut buf = BytesMut::new();
+        assert!(!game.encode_delta(61, 64, Codec::Bincode, &mut buf).unwrap());
+        assert!(game.encode_delta(62, 64, Codec::Bincode, &mut buf).unwrap());
+        assert!(
+            game.history.capacity() <= SMALL_HISTORY,
+            "{}",
+            game.history.capacity()
+        );
+
+        // In steady state (members a tick or two behind) the queue stays small.
+        for now in 65..=1000 {
+            game.record_view(now);
+            game.forget_before(now - 2);
+        }
+        assert_eq!(game.history.len(), 3);
+        assert!(game.history.capacity() <= SMALL_HISTORY);
     }
 }

@@ -791,15 +791,21 @@ impl Room {
         let game = &**game;
         let shared = game.shared_view();
         let mut cache = FrameCache::default();
+        // The oldest tick a member may still take a delta against: its acknowledged tick,
+        // or its first state's while it has not acknowledged that one yet.
+        let mut oldest_base = now;
         for member in &mut self.members {
-            if !(everyone || member.needs_state) {
-                continue;
-            }
             let Some(outbox) = &member.outbox else {
                 continue;
             };
-            let codec = outbox.codec();
             let acked = outbox.acked_tick();
+            if let Some(full) = member.full_at {
+                oldest_base = oldest_base.min(acked.max(full));
+            }
+            if !(everyone || member.needs_state) {
+                continue;
+            }
+            let codec = outbox.codec();
             let base = member
                 .full_at
                 .filter(|&full| shared && !member.needs_state && acked >= full)
@@ -828,6 +834,9 @@ impl Room {
                 body,
             });
             member.needs_state = false;
+        }
+        if let Some(game) = &mut self.game {
+            game.forget_before(oldest_base);
         }
     }
 

@@ -50,8 +50,10 @@ new_key_type! {
     struct RoomKey;
 }
 
-/// Bytes reserved up front for the shard's view-encoding buffer.
-const SCRATCH_BYTES: usize = 64 * 1024;
+/// Bytes reserved for the shard's view-encoding buffer. Encoded frames are split off it and
+/// share its memory, so a frame still held somewhere (an outbox's slot) keeps its whole block
+/// alive: blocks are kept small, one a few ticks of a shard's frames.
+const SCRATCH_BYTES: usize = 4 * 1024;
 
 /// A shard's tick statistics since it started.
 #[derive(Debug, Clone)]

@@ -300,6 +300,13 @@ pub trait Game: Send + Sized + 'static {
     fn validate(&self, seat: Seat, input: &Self::Input) -> Result<(), Rejection>;
 
     /// Applies an input that [`Game::validate`] accepted. Returns whether the state changed.
+    ///
+    /// `false` is a promise: the game's state is exactly as before the call, and it drew
+    /// nothing from [`Ctx::rng`] and emitted nothing. The engine then renders no new view
+    /// and leaves the input out of the replay (a held key resent 20 times a second costs
+    /// the log nothing), so a game that breaks the promise gets replays that do not verify.
+    /// (Relay, which is not recorded and has no views, is the one game that answers
+    /// `false` while it keeps the input.)
     fn apply(&mut self, ctx: &mut Ctx<'_, Self::Event>, seat: Seat, input: Self::Input) -> bool;
 
     /// Advances time to `ctx.tick()`. Returns whether the state changed.

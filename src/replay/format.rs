@@ -17,7 +17,7 @@ pub const VERSION: u8 = 2;
 pub(super) const TAG_TICKS: u8 = 1;
 /// `TickAt { dt }`: one call of `tick(cursor + dt)`; the cursor becomes that tick.
 pub(super) const TAG_TICK_AT: u8 = 2;
-/// `Input { dt, seat, codec, seq, len, data }`: one accepted input.
+/// `Input { dt, seat, codec, seq, len, data }`: one accepted input that changed the state.
 pub(super) const TAG_INPUT: u8 = 3;
 /// `Abandon { dt, seat }`.
 pub(super) const TAG_ABANDON: u8 = 4;
@@ -61,7 +61,7 @@ pub enum Record<'a> {
     Ticks(u64),
     /// One tick at `now`.
     TickAt(Tick),
-    /// An accepted input.
+    /// An accepted input that changed the state.
     Input {
         /// The tick it was applied at.
         now: Tick,

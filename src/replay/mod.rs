@@ -3,8 +3,9 @@
 //!
 //! A room holds its game as a [`Recording`] (unless [`ReplayConfig::record`] is off): a
 //! [`DynGame`](crate::engine::DynGame) decorator that passes every call on and writes each
-//! state-changing one to the log exactly as the room made it - accepted inputs with their
-//! seat, codec and raw bytes (a refused input changes nothing and is not logged), every
+//! state-changing one to the log exactly as the room made it - accepted inputs that changed
+//! the state, with their seat, codec, seq and raw bytes (a refused input, or one the game
+//! says changed nothing, such as a repeated arena direction, is not logged), every
 //! `tick(now)` with its `now` (the shard may skip ticks), every `abandon`, `disconnect`,
 //! `reconnect` and `join`. Every
 //! [`ReplayConfig::hash_every`] ticks it logs a hash of the state (see [`state_hash`]). At

@@ -176,8 +176,11 @@ impl DynGame for Recording {
         data: &[u8],
     ) -> Result<bool, InputError> {
         let result = self.inner.apply_input(now, seat, seq, codec, data);
-        // A refused input changed nothing: the replay has no need of it.
-        if result.is_ok() {
+        // A refused input changed nothing, and neither did an accepted one that says so
+        // (`Game::apply` returned false: a held key repeated, an arena player's unchanged
+        // direction): the replay has no need of either. Most arena inputs are repeats,
+        // so this keeps a running arena's log (memory held until the game ends) small.
+        if let Ok(true) = result {
             self.log.input(now, seat, codec, seq, data);
         }
         result
@@ -249,6 +252,10 @@ impl DynGame for Recording {
 
     fn record_view(&mut self, now: Tick) {
         self.inner.record_view(now);
+    }
+
+    fn forget_before(&mut self, tick: Tick) {
+        self.inner.forget_before(tick);
     }
 
     fn has_base(&self, base_tick: Tick) -> bool {

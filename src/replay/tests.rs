@@ -290,6 +290,31 @@ fn an_untouched_log_verifies_and_spelled_out_ticks_are_the_same_game() {
 }
 
 #[test]
+fn inputs_that_change_nothing_are_not_logged() {
+    // Player 0 holds "right" for 20 inputs (a key held down, sent 20 times a second):
+    // only the first changed its direction, so only it is logged, and the replay verifies.
+    let mut game = recorded("arena", 2, 10);
+    let right = Codec::Bincode.encode(&ArenaInput { dx: 1, dy: 0 }).unwrap();
+    for now in START + 1..=START + 40 {
+        if now % 2 == 0 {
+            assert_eq!(
+                game.apply_input(now, 0, (now / 2) as u32, Codec::Bincode, &right)
+                    .unwrap(),
+                now == START + 2
+            );
+        }
+        game.tick(now);
+    }
+    let closed = Outcome {
+        winner: None,
+        reason: EndReason::Closed,
+    };
+    let log = decompress(&game.take_replay(START + 40, closed).unwrap()).unwrap();
+    let verified = verify_log(&log, &builtin_games()).unwrap();
+    assert_eq!((verified.ticks, verified.inputs), (40, 1));
+}
+
+#[test]
 fn a_changed_input_byte_fails_at_the_first_check_after_it() {
     let log = arena_log();
     let (header, mut records) = records(&log);

@@ -19,7 +19,7 @@
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
@@ -190,12 +190,29 @@ where
     W: AsyncWrite + Unpin,
 {
     frames.seal();
-    let mut write = pin!(poll_fn(|cx| frames.poll_write_all(Pin::new(&mut *io), cx)));
-    match write.as_mut().now_or_never() {
+    match poll_fn(|cx| frames.poll_write_all(Pin::new(&mut *io), cx)).now_or_never() {
         Some(Ok(())) => return Wrote::Done,
         Some(Err(error)) => return Wrote::Failed(error),
         None => {}
     }
+    // Rare (the client is not keeping up) and large (two timers and a cancellation
+    // future): boxed, so that it is not part of every connection's writer future for the
+    // connection's whole life.
+    Box::pin(write_with_timers(io, frames, limit, ctx, close_timeout)).await
+}
+
+/// The rest of [`write_frames`] once the socket could not take everything at once.
+async fn write_with_timers<W>(
+    io: &mut W,
+    frames: &mut Frames,
+    limit: Duration,
+    ctx: &Context,
+    close_timeout: Duration,
+) -> Wrote
+where
+    W: AsyncWrite + Unpin,
+{
+    let write = poll_fn(|cx| frames.poll_write_all(Pin::new(&mut *io), cx));
     let shutting_down = async {
         ctx.shutdown.cancelled().await;
         tokio::time::sleep(close_timeout).await;

@@ -2,9 +2,12 @@
 # One sitting: bare baseline vs ticksync, one run at a time, each on a fresh server.
 # usage: sitting.sh OUTDIR "RUNS"   where RUNS is a list of  sys:workload:N[:hz]
 #   sys = bare | ts ; workload = arena | ttt
+# Env: TS_DIR (the checkout whose release build runs; default: this one), TS_ARGS (more
+#   `ticksync serve` options, for experiments).
 set -u
-OUT=$1; RUNS=$2
-cd /work/wt/floor
+OUT=$(realpath -m "$1"); RUNS=$2
+# Run from the checkout that holds this script (its release build), or TS_DIR.
+cd "${TS_DIR:-$(dirname "$0")/../../..}"
 TS=./target/release/ticksync; LG=./target/release/examples/loadgen
 BARE=/tmp/baseline-target/release/baseline
 mkdir -p "$OUT"
@@ -33,7 +36,7 @@ for R in $RUNS; do
     $BARE client --url ws://127.0.0.1:$PORT --clients $N --seconds 15 --input-hz 20 --server-pid $SPID >> "$F" 2>/dev/null
     kill -TERM $SPID; wait $SPID 2>/dev/null
   else
-    $TS serve --addr 127.0.0.1:$PORT --log warn --tick-hz $HZ --max-connections-per-ip 0 --new-connections-per-ip 0 > "$OUT/server.log" 2>&1 &
+    $TS serve --addr 127.0.0.1:$PORT --log warn --tick-hz $HZ --max-connections-per-ip 0 --new-connections-per-ip 0 ${TS_ARGS:-} > "$OUT/server.log" 2>&1 &
     SPID=$!
     for _ in $(seq 100); do curl -s 127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.1; done
     EXTRA=""; [ "$WL" = arena ] && EXTRA="--no-checks"
