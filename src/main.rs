@@ -103,7 +103,8 @@ struct ServeArgs {
     /// are unranked.
     #[arg(long, env = "TICKSYNC_BOT_FILL_AFTER", value_parser = seconds)]
     bot_fill_after: Option<Duration>,
-    /// How server bots play: `random` (any free cell) or `perfect` (never loses).
+    /// How server bots play: `random` or `perfect` (tic-tac-toe: any free cell / never
+    /// loses; Battleship: a random untried cell / hunting around its hits).
     #[arg(long, env = "TICKSYNC_BOT_STRATEGY", default_value = "random", value_parser = bot_strategy)]
     bot_strategy: String,
     /// Days a guest (a player without a token) is kept after its last game; then its rating

@@ -91,7 +91,8 @@ pub fn builtin_games() -> GameRegistry {
         GameEntry::of::<crate::game::tictactoe::TicTacToe>()
             .with_bot::<crate::game::tictactoe::TicTacToe>(),
         GameEntry::with_deltas::<crate::game::arena::Arena>(),
-        GameEntry::of::<crate::game::battleship::Battleship>(),
+        GameEntry::of::<crate::game::battleship::Battleship>()
+            .with_bot::<crate::game::battleship::Battleship>(),
     ])
 }
 

@@ -520,6 +520,48 @@ pub fn hunt_target(view: &BattleshipView, seat: Seat, rng: &mut impl Rng) -> Opt
         .or_else(|| pick(&untried, rng))
 }
 
+/// The server bot (`--bot-fill-after`): `perfect` (the strongest it has, not perfect play)
+/// hunts and targets with [`hunt_target`]; `random` fires at a random untried cell. Its
+/// generator is its own, seeded by the room.
+struct ServerBot {
+    hunt: bool,
+    rng: GameRng,
+}
+
+impl super::GameBot<Battleship> for ServerBot {
+    fn choose(&mut self, view: &BattleshipView, seat: Seat) -> Option<BattleshipShot> {
+        if view.over || view.to_move != Some(seat) {
+            return None;
+        }
+        let cell = if self.hunt {
+            hunt_target(view, seat, &mut self.rng)?
+        } else {
+            let cells = &view.boards.get(usize::from(1 - seat.min(1)))?.cells;
+            let untried: Vec<usize> = (0..cells.len())
+                .filter(|&i| cells[i] == cell::UNKNOWN)
+                .collect();
+            let pick = *untried.get(self.rng.random_range(0..untried.len().max(1)))?;
+            u8::try_from(pick).ok()?
+        };
+        Some(BattleshipShot { cell })
+    }
+}
+
+impl super::BotGame for Battleship {
+    fn bot(strategy: &str, seed: u64) -> Option<Box<dyn super::GameBot<Battleship>>> {
+        use rand::SeedableRng;
+        let hunt = match strategy {
+            "perfect" => true,
+            "random" => false,
+            _ => return None,
+        };
+        Some(Box::new(ServerBot {
+            hunt,
+            rng: GameRng::seed_from_u64(seed),
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::SeedableRng;
@@ -978,5 +1020,43 @@ mod tests {
             // both boards.
             assert!(shots < 120, "seed {seed}: {shots} shots");
         }
+    }
+
+    #[test]
+    fn server_bots_of_both_strategies_play_legal_shots_to_the_end() {
+        use crate::game::BotGame;
+        for (x, o) in [
+            ("perfect", "random"),
+            ("random", "random"),
+            ("perfect", "perfect"),
+        ] {
+            for seed in 0..10 {
+                let mut state = CtxState::new(seed);
+                let mut g = new_game(BattleshipOptions::default(), &mut state);
+                let mut bots = [
+                    Battleship::bot(x, seed).unwrap(),
+                    Battleship::bot(o, seed + 1).unwrap(),
+                ];
+                let mut shots = 0;
+                while g.outcome().is_none() {
+                    for seat in 0..2u8 {
+                        let view = g.view(Viewer::Player(seat));
+                        let chosen = bots[usize::from(seat)].choose(&view, seat);
+                        if view.to_move != Some(seat) {
+                            assert_eq!(chosen, None, "a bot waits for its turn");
+                            continue;
+                        }
+                        let shot = chosen.expect("a shot on its turn");
+                        assert_eq!(g.validate(seat, &shot), Ok(()));
+                        assert!(g.apply(&mut state.at(shots), seat, shot));
+                        shots += 1;
+                        break;
+                    }
+                    assert!(shots <= 128, "{x} vs {o}, seed {seed}");
+                }
+                assert_eq!(g.outcome().unwrap().reason, EndReason::Win);
+            }
+        }
+        assert!(Battleship::bot("clever", 0).is_none());
     }
 }
