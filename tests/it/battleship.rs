@@ -283,3 +283,42 @@ async fn spectators_and_players_never_see_an_unhit_enemy_ship() -> Result<()> {
     server.shutdown().await;
     Ok(())
 }
+
+/// Alone in Battleship's queue with `--bot-fill-after`: the server's bot takes the other
+/// seat and the game is played to its end over real sockets (the bot's shots go through
+/// the room's input path like a client's, and its events reach the human).
+#[tokio::test]
+async fn a_lone_player_plays_battleship_against_a_server_bot() -> Result<()> {
+    let mut config = test_config();
+    config.matching.bot_fill_after = Some(std::time::Duration::from_millis(200));
+    config.matching.retry_interval = std::time::Duration::from_millis(20);
+    config.matching.bot_strategy = "perfect".into();
+    let server = start(config).await;
+    let url = format!("ws://{}/", server.local_addr());
+    let human = BattleshipBotConfig {
+        games: 1,
+        ..bot(&url, Codec::MsgPack, 3)
+    };
+    let reports = tokio::spawn(async move { play_battleship(&human).await }).await??;
+    ensure!(reports.len() == 1, "one game");
+    let game = &reports[0];
+    ensure!(game.reason == EndReason::Win, "{:?}", game.reason);
+    let bot_seat = 1 - game.seat;
+    let bot_shots = game
+        .events
+        .iter()
+        .filter(|e| match e {
+            BattleshipEvent::Miss { by, auto, .. } | BattleshipEvent::Hit { by, auto, .. } => {
+                *by == bot_seat && !*auto
+            }
+            _ => false,
+        })
+        .count();
+    ensure!(
+        bot_shots > 0,
+        "the server bot fired (not the turn timer): {:?}",
+        game.events
+    );
+    server.shutdown().await;
+    Ok(())
+}
