@@ -1,0 +1,276 @@
+//! The results writer against a real SQLite file: batches, ratings in order, ids once,
+//! migrations over old data, guest pruning.
+
+use std::sync::Mutex;
+
+use super::*;
+use crate::protocol::{EndReason, RoomSettings};
+
+#[derive(Default)]
+struct Heard(Mutex<Vec<Committed>>);
+
+impl ResultListener for Heard {
+    fn committed(&self, results: &[Committed]) {
+        self.0.lock().unwrap().extend_from_slice(results);
+    }
+}
+
+fn record(id: u64, winner: u8) -> MatchRecord {
+    let player = |seat: u8, key: &str| MatchPlayer {
+        seat,
+        player_key: key.into(),
+        session: u64::from(seat) + 1,
+        display_name: key.into(),
+        guest: false,
+    };
+    MatchRecord {
+        id,
+        game: "tictactoe".into(),
+        settings: RoomSettings::default(),
+        ranked: true,
+        public: true,
+        started_at_ms: 1,
+        ended_at_ms: 2,
+        ticks: 60,
+        tick_hz: 30,
+        winner: Some(winner),
+        reason: EndReason::Win,
+        players: vec![player(0, "user:a"), player(1, "user:b")],
+        replay: None,
+    }
+}
+
+/// A scratch SQLite database with its writer running, and what the writer announced.
+struct Harness {
+    storage: Storage,
+    heard: Arc<Heard>,
+    shutdown: tokio_util::sync::CancellationToken,
+    tracker: tokio_util::task::TaskTracker,
+    path: std::path::PathBuf,
+}
+
+impl Harness {
+    async fn open(tag: &str) -> Harness {
+        let path = std::env::temp_dir().join(format!(
+            "ticksync-{tag}-{}-{}.db",
+            std::process::id(),
+            record::now_ms()
+        ));
+        let config = StorageConfig {
+            database: Database::Sqlite(path.clone()),
+            ..StorageConfig::default()
+        };
+        let storage = Storage::open(&config).await.unwrap();
+        let heard = Arc::new(Heard::default());
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let tracker = tokio_util::task::TaskTracker::new();
+        storage.start_writer(heard.clone(), shutdown.clone(), &tracker);
+        Harness {
+            storage,
+            heard,
+            shutdown,
+            tracker,
+            path,
+        }
+    }
+
+    /// Waits (polling the listener, at most 20 s) until `n` results were announced.
+    async fn heard(&self, n: usize) -> Vec<Committed> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let heard = self.heard.0.lock().unwrap().clone();
+            if heard.len() >= n {
+                return heard;
+            }
+            assert!(std::time::Instant::now() < deadline, "writer too slow");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    async fn close(self) {
+        self.shutdown.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
+}
+
+/// The database passes SQLite's integrity and foreign-key checks.
+async fn assert_consistent(storage: &Storage) {
+    let pool = &storage.db().unwrap().pool;
+    let (check,): (String,) = sqlx::query_as("PRAGMA integrity_check")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    let (violations,): (i64,) = sqlx::query_as("SELECT count(*) FROM pragma_foreign_key_check")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(violations, 0);
+}
+
+/// Games of the same players in one batch each start from the rating the one before
+/// left, and a match id written twice is stored once (the second answer is the
+/// stored result).
+#[tokio::test]
+async fn one_batch_applies_its_games_in_order_and_ids_once() {
+    let harness = Harness::open("writer").await;
+    let storage = &harness.storage;
+    for (id, winner) in [(11, 0), (12, 0), (13, 1), (11, 0)] {
+        assert!(storage.submit(record(id, winner)));
+    }
+    harness.heard(4).await;
+    // A later batch with a stored id: answered with the stored result.
+    assert!(storage.submit(record(12, 1)));
+    harness.heard(5).await;
+    // A later batch starts from the ratings the earlier ones committed (remembered by
+    // the writer, not read again).
+    assert!(storage.submit(record(14, 1)));
+    let heard = harness.heard(6).await;
+    let twelve: Vec<_> = heard.iter().filter(|c| c.match_id == 12).collect();
+    assert_eq!(twelve.len(), 2);
+    assert_eq!(twelve[0], twelve[1], "the stored result, not a second game");
+    let a = |c: &Committed| (c.seats[0].previous, c.seats[0].rating);
+    let by_id = |id| heard.iter().find(|c| c.match_id == id).unwrap();
+    assert_eq!(a(by_id(11)).0, 1500);
+    assert_eq!(a(by_id(12)).0, a(by_id(11)).1, "12 starts where 11 left");
+    assert_eq!(a(by_id(13)).0, a(by_id(12)).1, "13 starts where 12 left");
+    assert!(a(by_id(13)).1 < a(by_id(13)).0, "a lost game lowers it");
+    assert_eq!(a(by_id(14)).0, a(by_id(13)).1, "14 starts where 13 left");
+    let page = storage.matches(None, None, None, 10).await.unwrap();
+    assert_eq!(page.matches.len(), 4, "match 11 stored once");
+    let board = storage.leaderboard("tictactoe", 10).await.unwrap();
+    let alice = board.iter().find(|r| r.player == "user:a").unwrap();
+    assert_eq!(
+        (alice.games, alice.wins, alice.rating),
+        (4, 2, a(by_id(14)).1)
+    );
+    harness.close().await;
+}
+
+/// A database written by the first schema keeps every row through the later
+/// migrations (0002 rebuilds the tables), and the server reads it back.
+#[tokio::test]
+async fn migrations_keep_rows_written_by_the_first_schema() {
+    sqlx::any::install_default_drivers();
+    let scratch = std::env::temp_dir().join(format!(
+        "ticksync-migrate-{}-{}",
+        std::process::id(),
+        record::now_ms()
+    ));
+    let first = scratch.join("first");
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/migrations/sqlite/0001_results.sql"
+        ),
+        first.join("0001_results.sql"),
+    )
+    .unwrap();
+    let path = scratch.join("old.db");
+    let url = sqlite_url(&path).unwrap();
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(first.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    for sql in [
+        "INSERT INTO players VALUES ('user:a', 'Ann', 0, 1, 2), ('guest:7', 'G', 1, 1, 2)",
+        "INSERT INTO ratings VALUES ('user:a', 'tictactoe', 1662.4, 290.3, 0.06, 1, 1, 0, 0, 2)",
+        "INSERT INTO matches VALUES (4294967301, 'tictactoe', '{}', 1, 1, 1, 2, 90, 30, 0, 'Win', x'28b52ffd')",
+        "INSERT INTO match_players VALUES (4294967301, 0, 'user:a', 5, 'Ann', 'win', 1500.0, 1662.4), \
+         (4294967301, 1, 'guest:7', 7, 'G', 'loss', NULL, NULL)",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let config = StorageConfig {
+        database: Database::Sqlite(path.clone()),
+        ..StorageConfig::default()
+    };
+    let storage = Storage::open(&config).await.unwrap();
+    let detail = storage.match_detail(4294967301).await.unwrap().unwrap();
+    assert_eq!(detail.summary.players.len(), 2);
+    assert_eq!(detail.summary.players[0].player, "user:a");
+    assert_eq!(detail.summary.players[0].rating_after, Some(1662));
+    let board = storage.leaderboard("tictactoe", 10).await.unwrap();
+    assert_eq!(board.len(), 1);
+    assert_eq!(
+        (board[0].player.as_str(), board[0].rating),
+        ("user:a", 1662)
+    );
+    assert_eq!(
+        storage.replay(4294967301).await.unwrap().as_deref(),
+        Some(&[0x28, 0xb5, 0x2f, 0xfd][..])
+    );
+    assert_consistent(&storage).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// A stale guest is pruned: its seats stay in match history under `guest:pruned`, its
+/// rating leaves the leaderboard, and nobody else is touched.
+#[tokio::test]
+async fn pruning_keeps_history_and_drops_stale_guests() {
+    let harness = Harness::open("prune").await;
+    let storage = &harness.storage;
+    // Match 21: user:a beats guest:7; match 22: user:a beats guest:8.
+    for (id, guest) in [(21, "guest:7"), (22, "guest:8")] {
+        let mut game = record(id, 0);
+        game.players[1].player_key = guest.into();
+        game.players[1].guest = true;
+        assert!(storage.submit(game));
+    }
+    harness.heard(2).await;
+    let db = storage.db().unwrap().clone();
+    // guest:7 was last seen long ago.
+    sqlx::query("UPDATE players SET seen_at_ms = 5 WHERE player_key = 'guest:7'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(storage.prune_guests(1_000).await.unwrap(), 1);
+    assert_eq!(
+        storage.prune_guests(1_000).await.unwrap(),
+        0,
+        "nothing left"
+    );
+    assert_eq!(db.stats.guests_pruned(), 1);
+
+    let seats = |detail: MatchDetail| {
+        detail
+            .summary
+            .players
+            .iter()
+            .map(|p| (p.player.clone(), p.rating_after.is_some()))
+            .collect::<Vec<_>>()
+    };
+    let pruned = storage.match_detail(21).await.unwrap().unwrap();
+    assert_eq!(
+        seats(pruned),
+        [
+            ("user:a".to_string(), true),
+            (PRUNED_GUEST.to_string(), true)
+        ]
+    );
+    let kept = storage.match_detail(22).await.unwrap().unwrap();
+    assert_eq!(
+        seats(kept),
+        [("user:a".to_string(), true), ("guest:8".to_string(), true)]
+    );
+    let board = storage.leaderboard("tictactoe", 10).await.unwrap();
+    let players: Vec<&str> = board.iter().map(|r| r.player.as_str()).collect();
+    assert!(players.contains(&"guest:8") && players.contains(&"user:a"));
+    assert!(!players.contains(&"guest:7") && !players.contains(&PRUNED_GUEST));
+    assert_consistent(storage).await;
+    harness.close().await;
+}
