@@ -622,10 +622,24 @@ impl Room {
             winner: None,
             reason: crate::protocol::EndReason::Abandoned,
         };
+        self.end_game(now, outcome);
+        self.observer.room_changed(&self.summary());
+    }
+
+    /// Ends the running game with `outcome`: the room is finished, its members (the
+    /// spectators, when every player has gone) hear `GameOver`, and the game is reported
+    /// once. Every way a game ends goes through here.
+    fn end_game(&mut self, now: Tick, outcome: Outcome) {
         self.status = RoomStatus::Finished;
         self.finished_at = Some(now);
+        self.emit(
+            now,
+            RoomEvent::GameOver {
+                winner: outcome.winner,
+                reason: outcome.reason,
+            },
+        );
         self.report_finished(now, outcome);
-        self.observer.room_changed(&self.summary());
     }
 
     /// Shows each bot its seat's view, encoded as its client would get it, and queues what
@@ -847,16 +861,7 @@ impl Room {
         let Some(outcome) = self.game.as_ref().and_then(|g| g.outcome()) else {
             return;
         };
-        self.status = RoomStatus::Finished;
-        self.finished_at = Some(now);
-        self.emit(
-            now,
-            RoomEvent::GameOver {
-                winner: outcome.winner,
-                reason: outcome.reason,
-            },
-        );
-        self.report_finished(now, outcome);
+        self.end_game(now, outcome);
         self.observer.room_changed(&self.summary());
     }
 

@@ -7,7 +7,7 @@
 use super::{Role, Room};
 use crate::engine::admin::{MemberInfo, RoomDetail, RoomInfo, RoomMeter};
 use crate::game::{Outcome, Viewer};
-use crate::protocol::{EndReason, ErrorCode, RoomEvent, RoomStatus, ServerMsg, Tick};
+use crate::protocol::{EndReason, ErrorCode, RoomStatus, ServerMsg, Tick};
 
 impl Room {
     /// The room's row in the operator's list.
@@ -76,22 +76,11 @@ impl Room {
     /// [`Room::close`] sends `RoomLeft`.
     pub(in crate::engine) fn admin_close(&mut self, now: Tick, reason: &str) {
         if self.status == RoomStatus::Running {
-            self.status = RoomStatus::Finished;
-            self.finished_at = Some(now);
-            self.emit(
-                now,
-                RoomEvent::GameOver {
-                    winner: None,
-                    reason: EndReason::Closed,
-                },
-            );
-            self.report_finished(
-                now,
-                Outcome {
-                    winner: None,
-                    reason: EndReason::Closed,
-                },
-            );
+            let outcome = Outcome {
+                winner: None,
+                reason: EndReason::Closed,
+            };
+            self.end_game(now, outcome);
         }
         let notice = ServerMsg::Error {
             code: ErrorCode::RoomClosed,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::Room;
 use crate::game::Outcome;
 use crate::outbox::Outbox;
-use crate::protocol::{EndReason, RoomEvent, RoomStatus, SessionId, Tick, close_code};
+use crate::protocol::{EndReason, RoomStatus, SessionId, Tick, close_code};
 
 /// The close reason of connections the drain ends.
 pub const SHUTDOWN_REASON: &str = "server shutting down";
@@ -25,23 +25,12 @@ impl Room {
     /// [`Room::close_for_shutdown`].
     pub(crate) fn end_for_shutdown(&mut self, now: Tick) {
         if self.status == RoomStatus::Running {
-            self.status = RoomStatus::Finished;
-            self.finished_at = Some(now);
             self.shutdown_ended = true;
-            self.emit(
-                now,
-                RoomEvent::GameOver {
-                    winner: None,
-                    reason: EndReason::ServerShutdown,
-                },
-            );
-            self.report_finished(
-                now,
-                Outcome {
-                    winner: None,
-                    reason: EndReason::ServerShutdown,
-                },
-            );
+            let outcome = Outcome {
+                winner: None,
+                reason: EndReason::ServerShutdown,
+            };
+            self.end_game(now, outcome);
         }
         self.observer.room_changed(&self.summary());
     }
