@@ -12,6 +12,7 @@
 //! Run: `cargo run --release --example replay_sizes`
 
 use std::sync::Arc;
+use ticksync::game::arena::DIRECTIONS;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -79,17 +80,6 @@ fn tictactoe_game(registry: &GameRegistry, rng: &mut StdRng, codec: Codec) -> (u
     let outcome = game.outcome().expect("over");
     finish(registry, game, now, outcome)
 }
-
-const DIRECTIONS: [(i8, i8); 8] = [
-    (-1, -1),
-    (-1, 0),
-    (-1, 1),
-    (0, -1),
-    (0, 1),
-    (1, -1),
-    (1, 0),
-    (1, 1),
-];
 
 fn arena_minute(registry: &GameRegistry, rng: &mut StdRng, codec: Codec) -> (usize, usize) {
     let mut game = recorded(registry, "arena", 8);

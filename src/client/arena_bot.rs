@@ -23,6 +23,7 @@
 //! Counts go into the bot's own [`ArenaCounts`], merged into the [`ArenaRecorder`] when it
 //! stops; errors go to the recorder at once. Never panics on what the server sends.
 
+use crate::game::arena::DIRECTIONS;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -46,18 +47,6 @@ pub const INPUT_PERIOD: Duration = Duration::from_millis(50);
 
 /// Inputs sent with one direction before switching (500 ms at 20 Hz).
 pub const HOLD_INPUTS: u32 = 10;
-
-/// The 8 non-zero directions.
-const DIRECTIONS: [(i8, i8); 8] = [
-    (-1, -1),
-    (-1, 0),
-    (-1, 1),
-    (0, -1),
-    (0, 1),
-    (1, -1),
-    (1, 0),
-    (1, 1),
-];
 
 /// How an arena bot connects and plays.
 #[derive(Debug, Clone)]

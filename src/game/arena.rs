@@ -32,6 +32,19 @@ pub const SIZE: u16 = 1000;
 /// Units moved per tick along each axis of the direction.
 pub const SPEED: u16 = 5;
 
+/// The 8 non-zero directions an [`ArenaInput`] can hold (what bots and workloads turn
+/// between).
+pub const DIRECTIONS: [(i8, i8); 8] = [
+    (-1, -1),
+    (-1, 0),
+    (-1, 1),
+    (0, -1),
+    (0, 1),
+    (1, -1),
+    (1, 0),
+    (1, 1),
+];
+
 /// A direction: each component in {-1, 0, 1}.
 ///
 /// Written as the pair `(dx, dy)` (MessagePack `[dx, dy]`; in bincode the struct's bytes);

@@ -15,23 +15,12 @@
 //! the targets were set), and a room on a server up for over an hour (ticks past 2^16).
 
 use std::collections::VecDeque;
+use ticksync::game::arena::DIRECTIONS;
 
 use ticksync::codec::Codec;
 use ticksync::game::arena::{Arena, ArenaDelta, ArenaInput, ArenaView};
 use ticksync::game::{CtxState, DeltaGame, Game, GameConfig, Viewer};
 use ticksync::protocol::{RoomSettings, ServerMsg, Tick};
-
-/// The 8 non-zero directions a workload client turns between.
-const DIRECTIONS: [(i8, i8); 8] = [
-    (-1, -1),
-    (-1, 0),
-    (-1, 1),
-    (0, -1),
-    (0, 1),
-    (1, -1),
-    (1, 0),
-    (1, 1),
-];
 
 /// What one simulated run sent: message sizes per codec.
 #[derive(Default)]
