@@ -316,19 +316,17 @@ impl Outbox {
     /// Encodes `msg` with this outbox's codec and queues it. Returns `false` if it was not
     /// queued (closed, overflow, or the message could not be encoded).
     pub fn push_msg(&self, msg: &ServerMsg) -> bool {
-        match self.codec.encode(msg) {
-            Ok(frame) => self.push_event(frame),
-            Err(error) => {
-                tracing::error!(%error, "failed to encode a server message");
-                false
-            }
-        }
+        self.push_encoded(msg, true)
     }
 
     /// [`Outbox::push_msg`], unhurried (see [`Outbox::push_unhurried`]).
     pub fn push_msg_unhurried(&self, msg: &ServerMsg) -> bool {
+        self.push_encoded(msg, false)
+    }
+
+    fn push_encoded(&self, msg: &ServerMsg, wake: bool) -> bool {
         match self.codec.encode(msg) {
-            Ok(frame) => self.push_unhurried(frame),
+            Ok(frame) => self.push_queued(frame, wake),
             Err(error) => {
                 tracing::error!(%error, "failed to encode a server message");
                 false
