@@ -3,6 +3,7 @@
 //! A room is owned and mutated by exactly one shard. It never waits: it reads commands the
 //! shard hands it and puts frames into its members' outboxes.
 
+mod bots;
 mod ops;
 
 pub use ops::SHUTDOWN_REASON;
@@ -17,8 +18,8 @@ use bytes::{Bytes, BytesMut};
 use super::event_log::{EventLog, Logged};
 use super::finished::{FinishedGame, FinishedSeat};
 use super::frames::{FrameCache, encode_with};
-use super::registry::{DynBot, DynGame, EncodedEvent, GameEntry, InputError};
-use super::{BotFill, Member, NewRoom, RoomObserver};
+use super::registry::{DynGame, EncodedEvent, GameEntry, InputError};
+use super::{Member, NewRoom, RoomObserver};
 use crate::codec::Codec;
 use crate::game::{GameConfig, Outcome, Viewer};
 use crate::outbox::{Outbox, StateFrame};
@@ -27,6 +28,7 @@ use crate::protocol::{
     Tick,
 };
 use crate::replay::Recorder;
+use bots::BotSeat;
 
 /// A member's place in the room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,25 +72,6 @@ struct PendingInput {
     from: Sender,
     seq: u32,
     data: Bytes,
-}
-
-/// A seat played by a server bot. It sees its seat's view as a client would (encoded in
-/// bincode) after every tick whose state changed, and its answer is queued like a client's
-/// input for the next tick.
-struct BotSeat {
-    seat: Seat,
-    bot: Box<dyn DynBot>,
-    /// The seq of its last input.
-    seq: u32,
-}
-
-impl std::fmt::Debug for BotSeat {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BotSeat")
-            .field("seat", &self.seat)
-            .field("seq", &self.seq)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Settings every room of a shard shares.
@@ -193,32 +176,6 @@ impl Room {
         }
         room.observer.room_changed(&room.summary());
         room
-    }
-
-    /// Makes the bots of `fill`, each seeded from the room's seed and its seat.
-    fn seat_bots(&mut self, fill: &BotFill, now: Tick) {
-        let Some(factory) = self.entry.bot else {
-            if !fill.seats.is_empty() {
-                tracing::error!(game = self.entry.name, "bot seats for a game without bots");
-            }
-            return;
-        };
-        for &seat in &fill.seats {
-            if seat >= self.entry.seats || self.bots.iter().any(|b| b.seat == seat) {
-                continue;
-            }
-            let seed = room_seed(self.config.seed, u64::from(seat) + 1);
-            let Some(bot) = factory(&fill.strategy, seed) else {
-                tracing::error!(
-                    game = self.entry.name,
-                    strategy = fill.strategy,
-                    "the game has no bot of this strategy"
-                );
-                continue;
-            };
-            self.bots.push(BotSeat { seat, bot, seq: 0 });
-            self.emit(now, RoomEvent::PlayerJoined { seat });
-        }
     }
 
     fn log_capacity(&self) -> usize {
@@ -640,34 +597,6 @@ impl Room {
             },
         );
         self.report_finished(now, outcome);
-    }
-
-    /// Shows each bot its seat's view, encoded as its client would get it, and queues what
-    /// it answers for the next tick, behind the inputs clients sent meanwhile.
-    fn ask_bots(&mut self, scratch: &mut BytesMut) {
-        let Some(game) = &self.game else {
-            return;
-        };
-        if self.status != RoomStatus::Running {
-            return;
-        }
-        for bot in &mut self.bots {
-            let viewer = Viewer::Player(bot.seat);
-            let Some(view) =
-                encode_with(scratch, |buf| game.encode_view(viewer, Codec::Bincode, buf))
-            else {
-                continue;
-            };
-            let Some(data) = bot.bot.choose(&view, bot.seat) else {
-                continue;
-            };
-            bot.seq = bot.seq.wrapping_add(1);
-            self.pending.push(PendingInput {
-                from: Sender::Bot(bot.seat),
-                seq: bot.seq,
-                data,
-            });
-        }
     }
 
     fn apply_inputs(&mut self, now: Tick) {
