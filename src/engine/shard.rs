@@ -39,7 +39,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::admin::RoomMeter;
-use super::room::{Room, RoomLimits};
+use super::room::deliver::deliver;
+use super::room::{Link, Notice, Room, RoomLimits, RoomOutput};
 use super::warn_limit::{WARN_EVERY, WarnLimit};
 use super::{EngineConfig, RoomObserver, ShardCmd};
 use crate::protocol::{EndReason, ErrorCode, RoomId, Tick};
@@ -103,6 +104,9 @@ pub(crate) struct Shard {
     replays: Arc<ReplayCounters>,
     now: Tick,
     scratch: BytesMut,
+    /// What the room stepping now produced, delivered after each room's step (see
+    /// `room/output.rs`); reused, so its capacity lasts from tick to tick.
+    out: RoomOutput,
     closed: Vec<RoomKey>,
     stats: ShardStats,
     /// A shutdown drain has begun (see `drain`).
@@ -137,6 +141,7 @@ impl Shard {
             replays,
             now: 0,
             scratch: BytesMut::with_capacity(SCRATCH_BYTES),
+            out: RoomOutput::default(),
             closed: Vec::new(),
             stats: ShardStats {
                 shard: index,
@@ -240,7 +245,9 @@ impl Shard {
         // One clock read per room: each room's tick ends where the next one's starts.
         let mut clock = std::time::Instant::now();
         for (key, room) in &mut self.rooms {
-            let done = room.tick(now, &mut self.scratch);
+            room.read_acks();
+            let done = room.tick(now, &mut self.scratch, &mut self.out);
+            deliver(&mut self.out, &*self.observer);
             let after = std::time::Instant::now();
             if let Some(meter) = self.meters.get_mut(key) {
                 meter.record(after.saturating_duration_since(clock));
@@ -262,10 +269,11 @@ impl Shard {
                 self.by_id.remove(&room.id());
                 self.room_count.fetch_sub(1, Ordering::Relaxed);
                 if self.draining {
-                    room.close_for_shutdown();
+                    room.close_for_shutdown(&mut self.out);
                 } else {
-                    room.close();
+                    room.close(&mut self.out);
                 }
+                deliver(&mut self.out, &*self.observer);
             }
         }
         self.closed = closed;
@@ -287,15 +295,25 @@ impl Shard {
         self.rooms.get_mut(*key)
     }
 
+    /// Applies one command at the current tick and delivers what the room said.
     pub(super) fn apply(&mut self, cmd: ShardCmd) {
+        // Taken out (no allocation: an empty vector's move) so the command's room and the
+        // buffer can be borrowed together; put back with its capacity.
+        let mut out = std::mem::take(&mut self.out);
+        self.apply_to(cmd, &mut out);
+        deliver(&mut out, &*self.observer);
+        self.out = out;
+    }
+
+    fn apply_to(&mut self, cmd: ShardCmd, out: &mut RoomOutput) {
         let now = self.now;
         match cmd {
             ShardCmd::Create { id, room } => {
-                let room = Room::new(id, *room, now, self.limits.clone(), self.observer.clone());
+                let room = Room::new(id, *room, now, self.limits.clone(), out);
                 let key = self.rooms.insert(room);
                 self.by_id.insert(id, key);
                 self.meters.insert(key, RoomMeter::new());
-                self.end_if_draining(key, now);
+                self.end_if_draining(key, now, out);
             }
             ShardCmd::Join {
                 room,
@@ -306,7 +324,7 @@ impl Shard {
                 let draining = self.draining;
                 let result = match self.room(room) {
                     _ if draining => Err(ErrorCode::ShuttingDown),
-                    Some(room) => room.join(member, spectate, now),
+                    Some(room) => room.join(member, spectate, now, out),
                     None => Err(ErrorCode::UnknownRoomCode),
                 };
                 // The asker may have gone away; nothing to do then.
@@ -326,16 +344,16 @@ impl Shard {
                 }
             }
             ShardCmd::Leave { room, session } if self.draining => {
-                self.leave_while_draining(room, session, now);
+                self.leave_while_draining(room, session, now, out);
             }
             ShardCmd::Leave { room, session } => {
                 if let Some(room) = self.room(room) {
-                    room.leave(session, now);
+                    room.leave(session, now, out);
                 }
             }
             ShardCmd::Disconnected { room, session } => {
                 if let Some(room) = self.room(room) {
-                    room.disconnected(session, now);
+                    room.disconnected(session, now, out);
                 }
             }
             ShardCmd::Rebind {
@@ -343,12 +361,14 @@ impl Shard {
                 member,
                 last_event_seq,
             } => match self.room(room) {
-                Some(room) => room.rebind(member, last_event_seq, now),
+                Some(room) => room.rebind(member, last_event_seq, now, out),
                 None => {
-                    member
-                        .outbox
-                        .push_msg(&crate::protocol::ServerMsg::RoomLeft { room_id: room });
-                    self.observer.member_left(room, member.session);
+                    let session = member.session;
+                    out.msg(
+                        &Link::of(member),
+                        crate::protocol::ServerMsg::RoomLeft { room_id: room },
+                    );
+                    out.notice(Notice::MemberLeft { room, session });
                 }
             },
             ShardCmd::Chat {
@@ -357,18 +377,18 @@ impl Shard {
                 text,
             } => {
                 if let Some(room) = self.room(room) {
-                    room.chat(session, text, now);
+                    room.chat(session, text, now, out);
                 }
             }
-            ShardCmd::Drain => self.begin_drain(now),
-            ShardCmd::EndAll => self.end_all(now),
+            ShardCmd::Drain => self.begin_drain(now, out),
+            ShardCmd::EndAll => self.end_all(now, out),
             ShardCmd::Stats(reply) => {
                 let mut stats = self.stats.clone();
                 stats.rooms = self.rooms.len();
                 stats.replays = self.replays.tally();
                 let _ = reply.send(stats);
             }
-            ShardCmd::Admin(cmd) => self.admin(cmd),
+            ShardCmd::Admin(cmd) => self.admin(cmd, out),
         }
     }
 }

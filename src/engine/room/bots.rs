@@ -6,6 +6,7 @@ use bytes::BytesMut;
 use super::super::BotFill;
 use super::super::frames::encode_with;
 use super::super::registry::DynBot;
+use super::output::RoomOutput;
 use super::{PendingInput, Room, Sender, room_seed};
 use crate::codec::Codec;
 use crate::game::Viewer;
@@ -32,7 +33,7 @@ impl std::fmt::Debug for BotSeat {
 
 impl Room {
     /// Makes the bots of `fill`, each seeded from the room's seed and its seat.
-    pub(super) fn seat_bots(&mut self, fill: &BotFill, now: Tick) {
+    pub(super) fn seat_bots(&mut self, fill: &BotFill, now: Tick, out: &mut RoomOutput) {
         let Some(factory) = self.entry.bot else {
             if !fill.seats.is_empty() {
                 tracing::error!(game = self.entry.name, "bot seats for a game without bots");
@@ -53,7 +54,7 @@ impl Room {
                 continue;
             };
             self.bots.push(BotSeat { seat, bot, seq: 0 });
-            self.emit(now, RoomEvent::PlayerJoined { seat });
+            self.emit(now, RoomEvent::PlayerJoined { seat }, out);
         }
     }
 

@@ -4,11 +4,12 @@ use std::sync::atomic::Ordering;
 
 use super::Shard;
 use crate::engine::admin::{AdminCmd, RoomMeter};
+use crate::engine::room::RoomOutput;
 
 impl Shard {
     /// Applies one operator command at the current tick. Replies go to askers that may
     /// have given up; that is not an error.
-    pub(super) fn admin(&mut self, cmd: AdminCmd) {
+    pub(super) fn admin(&mut self, cmd: AdminCmd, out: &mut RoomOutput) {
         let now = self.now;
         match cmd {
             AdminCmd::List(reply) => {
@@ -40,8 +41,8 @@ impl Shard {
                 if let Some(mut closing) = found {
                     self.room_count.fetch_sub(1, Ordering::Relaxed);
                     tracing::info!(room, %reason, "room closed by the operator");
-                    closing.admin_close(now, &reason);
-                    closing.close();
+                    closing.admin_close(now, &reason, out);
+                    closing.close(out);
                 }
                 let _ = reply.send(closed);
             }

@@ -1,0 +1,47 @@
+//! The room's edge: the one place its outputs reach outboxes and the lobby, and where the
+//! members' acknowledgements are read from their connections. Everything else in `room`
+//! works on values (see [`output`](super::output)).
+
+use super::Room;
+use super::output::{Notice, Out, RoomOutput};
+use crate::engine::RoomObserver;
+
+/// Applies `out` in order: frames into their members' outboxes, notices to `observer`.
+/// Drains the buffer and keeps its capacity.
+pub(crate) fn deliver(out: &mut RoomOutput, observer: &dyn RoomObserver) {
+    for item in out.items.drain(..) {
+        match item {
+            Out::Msg { to, msg } => {
+                to.outbox.push_msg(&msg);
+            }
+            Out::Event { to, frame } => {
+                to.outbox.push_event(frame);
+            }
+            Out::Replayed { to, frame } => {
+                to.outbox.push_replayed(frame);
+            }
+            Out::State { to, frame } => to.outbox.set_state(frame),
+            Out::Close { to, code, reason } => to.outbox.close(code, reason),
+            Out::Notice(notice) => match notice {
+                Notice::RoomChanged(summary) => observer.room_changed(&summary),
+                Notice::MemberLeft { room, session } => observer.member_left(room, session),
+                Notice::GameFinished(game) => observer.game_finished(*game),
+                Notice::RoomClosed { room, members } => observer.room_closed(room, &members),
+            },
+        }
+    }
+}
+
+impl Room {
+    /// Reads each connected member's acknowledged tick from its connection (an atomic the
+    /// connection's reader writes), for the next tick's choice of delta bases. The shard
+    /// calls it before [`Room::tick`]; tests set acknowledgements with
+    /// [`Room::acknowledge`] instead.
+    pub(crate) fn read_acks(&mut self) {
+        for member in &mut self.members {
+            if let Some(link) = &member.link {
+                member.acked = link.outbox.acked_tick();
+            }
+        }
+    }
+}
