@@ -174,3 +174,13 @@ impl Out {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every state and event of a tick passes through one `Out`: it stays small (the rare
+    /// `ServerMsg` is boxed for that), so the buffer a room fills stays in cache.
+    #[test]
+    fn an_output_is_small() {
+        assert!(size_of::<super::Out>() <= 96, "{}", size_of::<super::Out>());
+    }
+}
