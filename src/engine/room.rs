@@ -180,9 +180,11 @@ impl Room {
         };
         room.seat_bots(&new.bots, now, out);
         let quick_match = room.public;
-        for member in new.players.into_iter().take(usize::from(room.entry.seats)) {
-            let seat = room.free_seat().unwrap_or(0);
-            room.seat_member(member, seat, quick_match, now, out);
+        for member in new.players {
+            match room.free_seat() {
+                Some(seat) => room.seat_member(member, seat, quick_match, now, out),
+                None => room.turn_away(member, out),
+            }
         }
         room.emit_occupancy(now, out);
         if new.start_now {

@@ -33,7 +33,7 @@ use tokio_util::task::TaskTracker;
 use crate::codec::Codec;
 use crate::engine::{Engine, EngineConfig, GameEntry, GameRegistry, Member, NewRoom, RoomObserver};
 use crate::limits::{InboxShare, LimitCounters};
-use crate::protocol::{ErrorCode, RoomId, RoomSettings, RoomSummary, SessionId, close_code};
+use crate::protocol::{ErrorCode, RoomId, RoomSettings, RoomSummary, Seat, SessionId, close_code};
 use crate::storage::Storage;
 use matchmaker::{MatchCmd, Matchmaker};
 
@@ -120,6 +120,16 @@ impl RoomObserver for Observer {
     fn member_left(&self, room: RoomId, session: SessionId) {
         if !self.sessions.end_if_away(session, room) {
             self.clear_membership(room, session);
+        }
+    }
+
+    /// The room's word on the seat: the lobby records it, never decides it.
+    fn member_seated(&self, room: RoomId, session: SessionId, seat: Seat) {
+        if let Some(session) = self.sessions.get(session) {
+            let mut state = session.lock();
+            if let Some(membership) = state.room.as_mut().filter(|m| m.addr.id == room) {
+                membership.seat = Some(seat);
+            }
         }
     }
 
@@ -339,7 +349,7 @@ impl Lobby {
             };
             let _ = self.shared.matchmaker.send(cmd).await;
         }
-        let seated = room.is_some_and(|m| m.seat.is_some());
+        let seated = room.is_some_and(|m| m.player);
         let end = farewell || !seated;
         if end {
             self.shared.sessions.remove(session.id());
@@ -494,7 +504,8 @@ impl Lobby {
             let code = self.shared.directory.register(addr);
             state.room = Some(Membership {
                 addr,
-                seat: Some(0),
+                player: true,
+                seat: None,
             });
             (addr, code, outbox)
         };
@@ -547,6 +558,7 @@ impl Lobby {
         let joined = self.shared.engine.join(addr, member, spectate).await?;
         session.lock().room = Some(Membership {
             addr,
+            player: joined.seat.is_some(),
             seat: joined.seat,
         });
         Ok(())
@@ -579,7 +591,7 @@ impl Lobby {
         share: InboxShare,
     ) -> Result<(), ErrorCode> {
         let membership = session.lock().room.ok_or(ErrorCode::NotInRoom)?;
-        if membership.seat.is_none() {
+        if !membership.player {
             return Err(ErrorCode::NotAPlayer);
         }
         self.shared

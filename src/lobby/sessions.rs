@@ -42,7 +42,10 @@ pub struct Binding {
 pub struct Membership {
     /// The room.
     pub addr: RoomAddr,
-    /// The seat, or `None` for a spectator.
+    /// A player (a seat is held for it), not a spectator.
+    pub player: bool,
+    /// The seat the room gave the player (`RoomObserver::member_seated`); `None` for a
+    /// spectator, and for a player until the room has seated it.
     pub seat: Option<Seat>,
 }
 

@@ -24,6 +24,11 @@ pub(crate) fn deliver(out: &mut RoomOutput, observer: &dyn RoomObserver) {
             Out::Close { to, code, reason } => to.outbox.close(code, reason),
             Out::Notice(notice) => match notice {
                 Notice::RoomChanged(summary) => observer.room_changed(&summary),
+                Notice::Seated {
+                    room,
+                    session,
+                    seat,
+                } => observer.member_seated(room, session, seat),
                 Notice::MemberLeft { room, session } => observer.member_left(room, session),
                 Notice::GameFinished(game) => observer.game_finished(*game),
                 Notice::RoomClosed { room, members } => observer.room_closed(room, &members),

@@ -40,6 +40,12 @@ impl Room {
         out: &mut RoomOutput,
     ) {
         let link = Link::of(member);
+        // The lobby first: the player may send input as soon as it hears its seat.
+        out.notice(Notice::Seated {
+            room: self.id,
+            session: link.session(),
+            seat,
+        });
         let joined = self.joined_msg(Some(seat));
         out.msg(
             &link,
@@ -60,6 +66,22 @@ impl Room {
             self.enrol(seat, session);
         }
         self.emit(now, RoomEvent::PlayerJoined { seat }, out);
+    }
+
+    /// A player the room has no seat for (more players than the bots leave seats: a bug
+    /// above): it is told it is not in the room, and so is the lobby.
+    pub(super) fn turn_away(&mut self, member: Member, out: &mut RoomOutput) {
+        tracing::error!(
+            room = self.id,
+            session = member.session,
+            "no seat left for a player"
+        );
+        let link = Link::of(member);
+        out.notice(Notice::MemberLeft {
+            room: self.id,
+            session: link.session(),
+        });
+        out.msg(&link, ServerMsg::RoomLeft { room_id: self.id });
     }
 
     /// Handles `JoinRoom`.

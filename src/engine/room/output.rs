@@ -28,7 +28,7 @@ use bytes::Bytes;
 use crate::codec::Codec;
 use crate::engine::{FinishedGame, Member};
 use crate::outbox::{Outbox, StateFrame};
-use crate::protocol::{RoomId, RoomSummary, ServerMsg, SessionId};
+use crate::protocol::{RoomId, RoomSummary, Seat, ServerMsg, SessionId};
 
 /// Where a member's frames go: its session, the codec of its connection (fixed when the
 /// connection joined the room or resumed into it), and that connection's outbox. The room
@@ -91,6 +91,12 @@ pub(crate) enum Out {
 pub(crate) enum Notice {
     /// The room was created, or its status or occupancy changed.
     RoomChanged(RoomSummary),
+    /// The room seated `session` as a player in `seat` (told before the player is).
+    Seated {
+        room: RoomId,
+        session: SessionId,
+        seat: Seat,
+    },
     /// `session` is no longer a member of `room` (left, or its grace ran out).
     MemberLeft { room: RoomId, session: SessionId },
     /// A game ended (once per game).

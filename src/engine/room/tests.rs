@@ -713,26 +713,40 @@ fn a_games_replay_records_its_seed_inputs_and_hook_calls_and_verifies() {
     assert!(differs, "the random bits depend on the seed");
 }
 
-/// A quick-match tic-tac-toe room: session 1 (bincode) in seat 1 and a perfect server bot
-/// in seat 0, the human playing the first free cell whenever it is to move. Returns the
-/// boards after each tick, the finished game's record, and what the human was told.
-fn play_against_a_bot(seed: u64) -> (Vec<[u8; 9]>, FinishedGame, Vec<ServerMsg>) {
+/// A quick-match tic-tac-toe room of `players` (sessions 1, 2, ...; bincode) and perfect
+/// server bots in the other seats.
+fn bot_room(players: u64) -> NewRoom {
     use crate::engine::BotFill;
-    use crate::game::tictactoe::{TicTacToe, TicTacToeMove, TicTacToeView};
+    use crate::game::tictactoe::TicTacToe;
 
-    let new = NewRoom {
+    NewRoom {
         game: GameEntry::of::<TicTacToe>().with_bot::<TicTacToe>(),
         settings: RoomSettings::default(),
         code: "BOTS".into(),
         public: true,
-        players: vec![member(1, Codec::Bincode)],
+        players: (1..=players).map(|s| member(s, Codec::Bincode)).collect(),
         bots: BotFill {
-            seats: vec![0],
+            count: 2 - players as u8,
             strategy: "perfect".into(),
         },
         start_now: true,
-    };
-    let mut rig = Rig::with(new, limits(seed, 64));
+    }
+}
+
+/// The first engine seed whose room 7 draws seat 0 for its one bot.
+fn seed_with_the_bot_in_seat_0() -> u64 {
+    (0..)
+        .find(|&seed| super::bots::bot_seats(super::room_seed(seed, 7), 2, 1) == [0])
+        .unwrap()
+}
+
+/// A quick-match tic-tac-toe room: session 1 (bincode) in seat 1 and a perfect server bot
+/// in seat 0 (`seed` must draw that), the human playing the first free cell whenever it is to move. Returns the
+/// boards after each tick, the finished game's record, and what the human was told.
+fn play_against_a_bot(seed: u64) -> (Vec<[u8; 9]>, FinishedGame, Vec<ServerMsg>) {
+    use crate::game::tictactoe::{TicTacToeMove, TicTacToeView};
+
+    let mut rig = Rig::with(bot_room(1), limits(seed, 64));
     let mut said = Vec::new();
     let mut boards = Vec::new();
     let mut seq = 0;
@@ -767,7 +781,8 @@ fn play_against_a_bot(seed: u64) -> (Vec<[u8; 9]>, FinishedGame, Vec<ServerMsg>)
 fn a_bot_seat_plays_through_the_input_path_is_deterministic_and_is_recorded() {
     use crate::game::tictactoe::TicTacToe;
 
-    let (boards, finished, msgs) = play_against_a_bot(5);
+    let seed = seed_with_the_bot_in_seat_0();
+    let (boards, finished, msgs) = play_against_a_bot(seed);
     // The human learns of the bot in `MatchFound`, after the bot's `PlayerJoined`.
     let joined = msgs
         .iter()
@@ -810,7 +825,7 @@ fn a_bot_seat_plays_through_the_input_path_is_deterministic_and_is_recorded() {
     let marks = boards.last().unwrap().iter().filter(|&&c| c != 0).count();
     assert_eq!(verified.inputs, u64::try_from(marks).unwrap());
     // Same seed, same game.
-    assert_eq!(play_against_a_bot(5).0, boards);
+    assert_eq!(play_against_a_bot(seed).0, boards);
 }
 
 #[test]
@@ -843,4 +858,66 @@ fn a_game_without_an_end_of_its_own_is_reported_once_when_every_player_has_left(
         [Out::Notice(Notice::RoomClosed { room: 7, members })] => assert!(members.is_empty()),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn the_room_alone_seats_bots_by_its_seed_and_players_in_order_and_tells_the_lobby_first() {
+    let mut bot_seat_seen = [false; 2];
+    for seed in 0..32 {
+        let mut rig = Rig::with(bot_room(1), limits(seed, 64));
+        let drawn = super::bots::bot_seats(rig.room.config.seed, 2, 1);
+        assert_eq!(
+            rig.room.bots.iter().map(|b| b.seat).collect::<Vec<_>>(),
+            drawn
+        );
+        let human = 1 - drawn[0];
+        bot_seat_seen[usize::from(drawn[0])] = true;
+        let outs = rig.out.take();
+        let seated = outs
+            .iter()
+            .position(|o| {
+                matches!(o, Out::Notice(Notice::Seated { room: 7, session: 1, seat }) if *seat == human)
+            })
+            .expect("the lobby hears the seat");
+        let found = outs
+            .iter()
+            .position(
+                |o| matches!(o, Out::Msg { msg, .. } if matches!(**msg, ServerMsg::MatchFound(_))),
+            )
+            .expect("MatchFound");
+        assert!(seated < found, "the lobby before the player");
+        match &outs[found] {
+            Out::Msg { msg, .. } => match &**msg {
+                ServerMsg::MatchFound(joined) => {
+                    assert_eq!((joined.seat, joined.bots.clone()), (Some(human), drawn));
+                }
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(bot_seat_seen, [true, true], "either seat, by the seed");
+
+    // Players in order in the seats left; one too many is turned away, and the lobby told.
+    let mut new = bot_room(2);
+    new.players.push(member(3, Codec::Bincode));
+    let mut rig = Rig::with(new, limits(0, 64));
+    let notices = rig.out.take_notices();
+    let seats: Vec<(SessionId, Seat)> = notices
+        .iter()
+        .filter_map(|n| match n {
+            Notice::Seated { session, seat, .. } => Some((*session, *seat)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seats, [(1, 0), (2, 1)]);
+    assert!(
+        notices
+            .iter()
+            .any(|n| matches!(n, Notice::MemberLeft { session: 3, .. }))
+    );
+    assert!(matches!(
+        rig.said(3)[..],
+        [ServerMsg::RoomLeft { room_id: 7 }]
+    ));
 }
