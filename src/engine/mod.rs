@@ -3,9 +3,9 @@
 //! The engine runs N shards (default: one per core). Each shard is one task with one timer
 //! that owns a `SlotMap` of rooms and ticks all of them; a room is placed on the least-loaded
 //! shard when created and never moves. Everything reaches a shard through its bounded inbox
-//! and is applied at the shard's next tick, in arrival order. Results leave through the
-//! members' [`Outbox`]es, which the shard only puts into, and through the [`RoomObserver`]
-//! that the layer above installs.
+//! and is applied at the shard's next tick, in arrival order. A room itself only produces
+//! values (`room/output.rs`); the shard delivers them into the members' [`Outbox`]es,
+//! which it only puts into, and to the [`RoomObserver`] that the layer above installs.
 //!
 //! [`Engine`] is the cheap-to-clone handle to all of it.
 

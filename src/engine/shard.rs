@@ -3,10 +3,14 @@
 //! Each tick runs these steps, in this order:
 //!
 //! 1. drain the inbox and apply every command in arrival order (creates, joins, leaves,
-//!    resumes, chat; inputs are queued in their room);
-//! 2. tick every room: apply its queued inputs, advance its game, enforce reconnect
-//!    deadlines, put snapshots and events into outboxes;
-//! 3. remove rooms that are done;
+//!    resumes, chat; inputs are queued in their room), delivering each command's output;
+//! 2. tick every room, one after another: read its members' acknowledged ticks from their
+//!    connections ([`Room::read_acks`]); step it with the tick number ([`Room::tick`]:
+//!    apply its queued inputs, advance its game, enforce reconnect deadlines, choose and
+//!    encode states), which appends what it produced to the shard's [`RoomOutput`]; then
+//!    [`deliver`] that output (frames into outboxes, notices to the [`RoomObserver`]) before
+//!    the next room;
+//! 3. remove rooms that are done (each closing room's output delivered the same way);
 //! 4. wake the writer of every connection that got frames, once (see
 //!    [`crate::outbox::with_deferred_wakes`]), so each writes its whole tick in one flush;
 //! 5. record how long the tick took and how late it started.

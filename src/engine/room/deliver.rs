@@ -41,7 +41,7 @@ impl Room {
     /// Reads each connected member's acknowledged tick from its connection (an atomic the
     /// connection's reader writes), for the next tick's choice of delta bases. The shard
     /// calls it before [`Room::tick`]; tests set acknowledgements with
-    /// [`Room::acknowledge`] instead.
+    /// `Room::acknowledge` instead.
     pub(crate) fn read_acks(&mut self) {
         for member in &mut self.members {
             if let Some(link) = &member.link {
