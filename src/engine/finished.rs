@@ -56,6 +56,8 @@ impl FinishedGame {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use bytes::BytesMut;
 
     use super::FinishedGame;
@@ -104,7 +106,7 @@ mod tests {
     ) {
         let data = Codec::Bincode.encode(&TicTacToeMove { cell }).unwrap();
         room.queue_input(session, seq, data);
-        room.tick(now, &mut BytesMut::new(), out);
+        room.tick(now, &mut BytesMut::new(), &HashMap::new(), out);
     }
 
     /// The finished games the room reported in `out`.
@@ -137,7 +139,7 @@ mod tests {
             );
         }
         for now in 7..12 {
-            room.tick(now, &mut BytesMut::new(), &mut out);
+            room.tick(now, &mut BytesMut::new(), &HashMap::new(), &mut out);
         }
         let games = finished(&mut out);
         assert_eq!(games.len(), 1, "reported exactly once");
@@ -163,7 +165,7 @@ mod tests {
         let mut room = room(&mut out);
         play(&mut room, &mut out, 11, 1, 4, 2);
         room.leave(22, 3, &mut out);
-        room.tick(3, &mut BytesMut::new(), &mut out);
+        room.tick(3, &mut BytesMut::new(), &HashMap::new(), &mut out);
         let games = finished(&mut out);
         assert_eq!(games.len(), 1);
         assert_eq!(games[0].outcome.reason, EndReason::Abandoned);

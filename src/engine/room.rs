@@ -2,8 +2,8 @@
 //!
 //! A room is owned and mutated by exactly one shard. It never waits, and it reads no clock:
 //! every step takes the tick number `now` from the shard. Values in, values out: the shard
-//! hands it commands, inputs and (before each tick, [`Room::read_acks`]) its members'
-//! acknowledged ticks; each step appends what it produced (messages, events and states for
+//! hands it commands, inputs, and the [`Acks`](output::Acks) its members' connections acknowledged
+//! (read only when the room chooses delta bases); each step appends what it produced (messages, events and states for
 //! members, notices for the lobby) to the shard's [`RoomOutput`], which
 //! [`deliver`](deliver::deliver) then applies to outboxes and the [`RoomObserver`]
 //! (`output.rs`, `deliver.rs`). The room's unit tests (`tests.rs`) read the outputs.
@@ -58,8 +58,6 @@ struct MemberState {
     role: Role,
     /// Its connection; `None` while the connection is down.
     link: Option<Link>,
-    /// The newest tick its connection acknowledged (0 for none), as the shard last read it.
-    acked: Tick,
     /// Last input seq processed for this member.
     input_seq: u32,
     /// The tick of the member's latest processed input, and how many it had in that tick.

@@ -4,10 +4,11 @@
 //!
 //! 1. drain the inbox and apply every command in arrival order (creates, joins, leaves,
 //!    resumes, chat; inputs are queued in their room), delivering each command's output;
-//! 2. tick every room, one after another: read its members' acknowledged ticks from their
-//!    connections ([`Room::read_acks`]); step it with the tick number ([`Room::tick`]:
+//! 2. tick every room, one after another: step it with the tick number ([`Room::tick`]:
 //!    apply its queued inputs, advance its game, enforce reconnect deadlines, choose and
-//!    encode states), which appends what it produced to the shard's [`RoomOutput`]; then
+//!    encode states, reading its members' acknowledged ticks from their connections
+//!    through [`FromConnections`]), which appends what it produced to the shard's
+//!    [`RoomOutput`]; then
 //!    [`deliver`] that output (frames into outboxes, notices to the [`RoomObserver`]) before
 //!    the next room;
 //! 3. remove rooms that are done (each closing room's output delivered the same way);
@@ -43,7 +44,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::admin::RoomMeter;
-use super::room::deliver::deliver;
+use super::room::deliver::{FromConnections, deliver};
 use super::room::{Link, Notice, Room, RoomLimits, RoomOutput};
 use super::warn_limit::{WARN_EVERY, WarnLimit};
 use super::{EngineConfig, RoomObserver, ShardCmd};
@@ -249,8 +250,7 @@ impl Shard {
         // One clock read per room: each room's tick ends where the next one's starts.
         let mut clock = std::time::Instant::now();
         for (key, room) in &mut self.rooms {
-            room.read_acks();
-            let done = room.tick(now, &mut self.scratch, &mut self.out);
+            let done = room.tick(now, &mut self.scratch, &FromConnections, &mut self.out);
             deliver(&mut self.out, &*self.observer);
             let after = std::time::Instant::now();
             if let Some(meter) = self.meters.get_mut(key) {

@@ -2,8 +2,8 @@
 //! one), each connected member gets a full view or a delta against the tick its connection
 //! acknowledged, each distinct frame encoded once per codec (and base) and shared.
 //!
-//! The delta base: a member's acknowledged tick (as the shard read it before the tick,
-//! [`Room::read_acks`]), if it is at or after the first state sent to that connection in
+//! The delta base: a member's acknowledged tick (read through the [`Acks`] the shard
+//! passes, from its connection), if it is at or after the first state sent to that connection in
 //! this room and the game still keeps the view of that tick; otherwise a full view. A
 //! member that just joined or resumed gets a full view.
 
@@ -11,7 +11,7 @@ use bytes::BytesMut;
 
 use super::Role;
 use super::Room;
-use super::output::{Out, RoomOutput};
+use super::output::{Acks, Out, RoomOutput};
 use crate::engine::frames::{FrameCache, encode_with};
 use crate::game::Viewer;
 use crate::outbox::StateFrame;
@@ -22,6 +22,7 @@ impl Room {
         &mut self,
         now: Tick,
         scratch: &mut BytesMut,
+        acks: &impl Acks,
         out: &mut RoomOutput,
     ) {
         let Some(game) = &mut self.game else {
@@ -45,7 +46,7 @@ impl Room {
             let Some(link) = &member.link else {
                 continue;
             };
-            let acked = member.acked;
+            let acked = acks.acked(link);
             if let Some(full) = member.full_at {
                 oldest_base = oldest_base.min(acked.max(full));
             }

@@ -2,9 +2,9 @@
 //! members' acknowledgements are read from their connections. Everything else in `room`
 //! works on values (see [`output`](super::output)).
 
-use super::Room;
-use super::output::{Notice, Out, RoomOutput};
+use super::output::{Acks, Link, Notice, Out, RoomOutput};
 use crate::engine::RoomObserver;
+use crate::protocol::Tick;
 
 /// Applies `out` in order: frames into their members' outboxes, notices to `observer`.
 /// Drains the buffer and keeps its capacity.
@@ -37,16 +37,12 @@ pub(crate) fn deliver(out: &mut RoomOutput, observer: &dyn RoomObserver) {
     }
 }
 
-impl Room {
-    /// Reads each connected member's acknowledged tick from its connection (an atomic the
-    /// connection's reader writes), for the next tick's choice of delta bases. The shard
-    /// calls it before [`Room::tick`]; tests set acknowledgements with
-    /// `Room::acknowledge` instead.
-    pub(crate) fn read_acks(&mut self) {
-        for member in &mut self.members {
-            if let Some(link) = &member.link {
-                member.acked = link.outbox.acked_tick();
-            }
-        }
+/// Acknowledgements as the connections' readers stored them (an atomic in each outbox):
+/// what the shard hands [`Room::tick`](super::Room::tick).
+pub(crate) struct FromConnections;
+
+impl Acks for FromConnections {
+    fn acked(&self, to: &Link) -> Tick {
+        to.outbox.acked_tick()
     }
 }

@@ -20,7 +20,6 @@ impl MemberState {
             session: link.session(),
             role,
             link: Some(link),
-            acked: 0,
             input_seq: 0,
             inputs_in_tick: (0, 0),
             away_until: None,
@@ -142,15 +141,6 @@ impl Room {
         });
     }
 
-    /// Sets the newest tick `session`'s connection acknowledged, as [`Room::read_acks`]
-    /// does from the connection.
-    #[cfg(test)]
-    pub(crate) fn acknowledge(&mut self, session: SessionId, tick: Tick) {
-        if let Some(index) = self.member_index(session) {
-            self.members[index].acked = tick;
-        }
-    }
-
     /// Handles `LeaveRoom` and expired sessions: the member is gone for good.
     pub(crate) fn leave(&mut self, session: SessionId, now: Tick, out: &mut RoomOutput) {
         let Some(index) = self.member_index(session) else {
@@ -196,7 +186,6 @@ impl Room {
             return;
         }
         member.link = None;
-        member.acked = 0;
         member.away_until = Some(deadline);
         if let Role::Player(seat) = member.role {
             let grace_ms = self.limits.grace_ticks * 1000 / u64::from(self.limits.tick_hz.max(1));
@@ -246,9 +235,8 @@ impl Room {
         self.log.replay(&link, last_event_seq, out);
         let state = &mut self.members[index];
         let was_away = state.away_until.take().is_some();
-        // A new connection: its acknowledgements start again (and may be in another codec).
+        // A new connection (its codec may differ): deltas wait for its first state again.
         state.link = Some(link);
-        state.acked = 0;
         state.needs_state = true;
         state.full_at = None;
         if was_away && let Some(seat) = seat {

@@ -28,7 +28,7 @@ use bytes::Bytes;
 use crate::codec::Codec;
 use crate::engine::{FinishedGame, Member};
 use crate::outbox::{Outbox, StateFrame};
-use crate::protocol::{RoomId, RoomSummary, Seat, ServerMsg, SessionId};
+use crate::protocol::{RoomId, RoomSummary, Seat, ServerMsg, SessionId, Tick};
 
 /// Where a member's frames go: its session, the codec of its connection (fixed when the
 /// connection joined the room or resumed into it), and that connection's outbox. The room
@@ -59,6 +59,23 @@ impl Link {
     /// The codec every frame for it is encoded with.
     pub(crate) fn codec(&self) -> Codec {
         self.codec
+    }
+}
+
+/// Where a room reads its members' acknowledged ticks, the one input it needs from their
+/// connections. Asked only while the room chooses delta bases for the states it sends, so
+/// an idle room reads none. The shard passes
+/// [`FromConnections`](super::deliver::FromConnections); tests pass a table.
+pub(crate) trait Acks {
+    /// The newest tick `to`'s connection acknowledged (0 for none).
+    fn acked(&self, to: &Link) -> Tick;
+}
+
+/// A test's acknowledgements: by session, 0 for one not listed.
+#[cfg(test)]
+impl Acks for std::collections::HashMap<SessionId, Tick> {
+    fn acked(&self, to: &Link) -> Tick {
+        self.get(&to.session()).copied().unwrap_or(0)
     }
 }
 

@@ -9,6 +9,8 @@ mod bots;
 mod members;
 mod play;
 
+use std::collections::HashMap;
+
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
@@ -148,9 +150,11 @@ fn limits(seed: u64, event_log_capacity: usize) -> RoomLimits {
     }
 }
 
-/// A room under test, the output of its steps, and the lobby's notices read from it.
+/// A room under test, its members' acknowledgements, the output of its steps, and the
+/// lobby's notices read from it.
 struct Rig {
     room: Room,
+    acks: HashMap<SessionId, Tick>,
     out: RoomOutput,
     notices: Vec<Notice>,
     scratch: BytesMut,
@@ -180,6 +184,7 @@ impl Rig {
         let room = Room::new(7, new, 1, limits, &mut out);
         Rig {
             room,
+            acks: HashMap::new(),
             out,
             notices: Vec::new(),
             scratch: BytesMut::new(),
@@ -187,7 +192,13 @@ impl Rig {
     }
 
     fn tick(&mut self, now: Tick) -> bool {
-        self.room.tick(now, &mut self.scratch, &mut self.out)
+        self.room
+            .tick(now, &mut self.scratch, &self.acks, &mut self.out)
+    }
+
+    /// `session`'s connection acknowledges the state of `tick`.
+    fn acknowledge(&mut self, session: SessionId, tick: Tick) {
+        self.acks.insert(session, tick);
     }
 
     /// Queues `value` from `session` (in its codec: 2 speaks MessagePack) and runs tick `now`.

@@ -3,7 +3,7 @@
 
 use bytes::BytesMut;
 
-use super::output::{Notice, RoomOutput};
+use super::output::{Acks, Notice, RoomOutput};
 use super::{PendingInput, Role, Room, Sender};
 use crate::codec::Codec;
 use crate::engine::finished::FinishedGame;
@@ -15,7 +15,13 @@ impl Room {
     /// Runs one tick: applies queued inputs in arrival order, advances the game, enforces
     /// reconnect deadlines, sends snapshots, and reports the outcome. Returns `true` when the
     /// room is done and must be removed.
-    pub(crate) fn tick(&mut self, now: Tick, scratch: &mut BytesMut, out: &mut RoomOutput) -> bool {
+    pub(crate) fn tick(
+        &mut self,
+        now: Tick,
+        scratch: &mut BytesMut,
+        acks: &impl Acks,
+        out: &mut RoomOutput,
+    ) -> bool {
         self.apply_inputs(now, out);
         if let Some(game) = &mut self.game
             && self.status == RoomStatus::Running
@@ -26,7 +32,7 @@ impl Room {
         self.flush_game_events(now, out);
         self.expire_absent(now, out);
         let changed = self.dirty;
-        self.broadcast_state(now, scratch, out);
+        self.broadcast_state(now, scratch, acks, out);
         self.finish_if_over(now, out);
         if changed {
             self.ask_bots(scratch);

@@ -109,9 +109,12 @@ fn the_lobby_hears_a_place_is_given_up_before_anyone_hears_player_left() {
 
 #[test]
 fn a_player_back_within_the_grace_gets_what_it_missed_and_the_game_hears_of_it() {
-    let mut rig = Rig::new(GameEntry::of::<Tally>(), 0);
+    // A delta game, so that the old connection's acknowledgement could have been a base.
+    let mut rig = Rig::new(GameEntry::with_deltas::<Tally>(), 0);
+    rig.tick(2);
     let before = rig.said(2);
     let last_seq = *seqs(&before).last().unwrap();
+    rig.acknowledge(2, 2);
     rig.room.disconnected(2, 3, &mut rig.out);
     rig.input(1, 1, 5, 4);
     rig.room
@@ -132,11 +135,23 @@ fn a_player_back_within_the_grace_gets_what_it_missed_and_the_game_hears_of_it()
             Note::Back { seat: 1 }
         ]
     );
-    // Its next state is a full one, whatever its old connection acknowledged.
-    rig.tick(7);
+    // Its next state is a full one, whatever its old connection acknowledged; the other
+    // player, who acknowledged the same tick, gets a delta against it.
+    rig.acknowledge(1, 2);
+    rig.heard(1);
+    rig.input(1, 2, 1, 7);
     let back = states(&rig.heard(2));
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].base_tick, None);
+    assert_eq!(states(&rig.heard(1))[0].base_tick, Some(2));
+    // Nor is a tick sent before the resume a base later: only ticks from the first state
+    // the new connection got.
+    rig.acknowledge(2, 2);
+    rig.input(1, 3, 1, 8);
+    assert_eq!(states(&rig.heard(2))[0].base_tick, None);
+    rig.acknowledge(2, 7);
+    rig.input(1, 4, 1, 9);
+    assert_eq!(states(&rig.heard(2))[0].base_tick, Some(7));
     rig.tick(20);
     assert!(rig.left().is_empty(), "no deadline after the return");
 }

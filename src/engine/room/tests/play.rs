@@ -118,7 +118,7 @@ fn delta_bases_are_acknowledged_ticks_only_and_survive_lost_acknowledgements() {
         .unwrap();
     // A leftover acknowledgement from an earlier room (ticks are comparable across
     // shards) is no base: the first state is full.
-    rig.room.acknowledge(1, 1);
+    rig.acknowledge(1, 1);
     rig.input(1, 1, 1, 2);
     let first: Vec<StateFrame> = [1, 2, 3].map(|s| states(&rig.heard(s))[0].clone()).to_vec();
     assert!(first.iter().all(|s| s.tick == 2 && s.base_tick.is_none()));
@@ -131,8 +131,8 @@ fn delta_bases_are_acknowledged_ticks_only_and_survive_lost_acknowledgements() {
     );
 
     // Tick 3: 1 and 3 acknowledged tick 2; 2's acknowledgement was lost.
-    rig.room.acknowledge(1, 2);
-    rig.room.acknowledge(3, 2);
+    rig.acknowledge(1, 2);
+    rig.acknowledge(3, 2);
     rig.input(1, 2, 1, 3);
     let third: Vec<StateFrame> = [1, 2, 3].map(|s| states(&rig.heard(s))[0].clone()).to_vec();
     assert_eq!(third[0].base_tick, Some(2));
@@ -149,7 +149,7 @@ fn delta_bases_are_acknowledged_ticks_only_and_survive_lost_acknowledgements() {
 
     // Tick 4: 1's acknowledgement of tick 3 is lost, so its base stays tick 2 (never the
     // tick it was sent, which it may not have); 2 now acknowledges tick 3.
-    rig.room.acknowledge(2, 3);
+    rig.acknowledge(2, 3);
     rig.input(1, 3, 1, 4);
     let fourth: Vec<StateFrame> = [1, 2, 3].map(|s| states(&rig.heard(s))[0].clone()).to_vec();
     assert_eq!(fourth[0].base_tick, Some(2), "still the acknowledged tick");
@@ -158,7 +158,7 @@ fn delta_bases_are_acknowledged_ticks_only_and_survive_lost_acknowledgements() {
     assert_eq!(base, 3, "the delta answers that base");
 
     // A tick the room never sent (or no longer keeps) is no base either.
-    rig.room.acknowledge(3, 99);
+    rig.acknowledge(3, 99);
     rig.input(1, 4, 1, 5);
     assert_eq!(states(&rig.heard(3))[0].base_tick, None);
 
