@@ -322,6 +322,20 @@ pub(super) async fn write_records(
         }
         query.execute(&mut *conn).await?;
     }
+    // The history by player, appended in write order (see `history`).
+    for chunk in seat_rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO recent_players (player_key, match_id) VALUES {}",
+            placeholders(backend, chunk.len(), 2)
+        );
+        let mut query = sqlx::query(&sql);
+        for (match_id, player, ..) in chunk {
+            query = query
+                .bind(player.player_key.as_str())
+                .bind(*match_id as i64);
+        }
+        query.execute(&mut *conn).await?;
+    }
 
     // A match given twice in this batch: the same answer again.
     let written = committed.len();
@@ -343,6 +357,7 @@ pub(super) async fn write_records(
         }
     }
     let written = Written {
+        staged: seat_rows.len(),
         players: players
             .into_iter()
             .map(|(key, name, _)| (key.to_string(), name.to_string()))

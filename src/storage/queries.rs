@@ -154,13 +154,26 @@ impl Storage {
         let db = self.db()?;
         let limit = limit.clamp(1, MAX_PAGE);
         let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
-        let sql = format!(
-            "SELECT {MATCH_COLUMNS} FROM matches m WHERE m.id < $1 \
-             AND ($2 = '' OR m.game = $2) \
-             AND ($3 = '' OR EXISTS (SELECT 1 FROM match_players p \
-                  WHERE p.match_id = m.id AND p.player_key = $3)) \
-             ORDER BY m.id DESC LIMIT $4"
-        );
+        // A player's matches are in `player_matches` or, for the latest, in
+        // `recent_players` (see `history`): the ids are looked up there, not found by
+        // walking every match.
+        let sql = if player.is_some() {
+            format!(
+                "SELECT {MATCH_COLUMNS} FROM matches m WHERE m.id < $1 \
+                 AND ($2 = '' OR m.game = $2) \
+                 AND m.id IN (SELECT match_id FROM player_matches \
+                     WHERE player_key = $3 AND match_id < $1 \
+                     UNION ALL SELECT match_id FROM recent_players \
+                     WHERE player_key = $3 AND match_id < $1) \
+                 ORDER BY m.id DESC LIMIT $4"
+            )
+        } else {
+            format!(
+                "SELECT {MATCH_COLUMNS} FROM matches m WHERE m.id < $1 \
+                 AND ($2 = '' OR m.game = $2) AND $3 = '' \
+                 ORDER BY m.id DESC LIMIT $4"
+            )
+        };
         // One more than asked, to know whether there is a next page.
         let rows: Vec<MatchRow> = bounded(
             sqlx::query_as(&sql)

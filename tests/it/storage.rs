@@ -238,6 +238,8 @@ async fn a_ranked_game_is_recorded_and_moves_both_ratings() -> Result<()> {
         assert_eq!(seats[1]["rating_after"], after_o);
         let gone = get_json(addr, &format!("/matches?player={player}")).await?;
         assert_eq!(gone["matches"].as_array().map(Vec::len), Some(0));
+        let pruned = get_json(addr, "/matches?player=guest%3Apruned").await?;
+        assert_eq!(pruned["matches"][0]["id"], id, "{storage:?}");
         let metrics = http_get(addr, "/metrics").await?.body;
         assert!(
             metrics.contains("ticksync_storage_guests_pruned_total 2"),
