@@ -5,6 +5,9 @@
 //! message, its field order and both encodings, with test vectors that the integration tests (tests/it/protocol_vectors.rs) check
 //! byte for byte.
 //!
+//! The ids the messages carry are the newtypes of [`ids`] ([`SessionId`], [`RoomId`],
+//! [`MatchId`]): distinct in Rust, a plain `u64` on the wire.
+//!
 //! Compatibility rule: new message kinds are only ever appended as new enum variants, so
 //! existing kinds keep their bincode index and an older peer fails only on the new kinds.
 //! bincode cannot skip unknown fields, so adding, removing or reordering a field of an
@@ -15,7 +18,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_repr::{Deserialize_repr, Serialize_repr};
 
-mod ids;
+pub mod ids;
 
 pub use ids::{MatchId, RoomId, SessionId};
 
