@@ -85,7 +85,7 @@ mod tests {
     fn room(observer: &Arc<Recorder>) -> Room {
         let members = [11, 22]
             .map(|session| Member {
-                session,
+                session: SessionId::new(session),
                 outbox: Outbox::new(Codec::Bincode, 64),
             })
             .to_vec();
@@ -105,12 +105,12 @@ mod tests {
             recorder: replay::Recorder::new(ReplayConfig::default(), Default::default()),
             seed: 0,
         };
-        Room::new(7, new, 1, limits, observer.clone())
+        Room::new(RoomId::new(7), new, 1, limits, observer.clone())
     }
 
-    fn play(room: &mut Room, session: SessionId, seq: u32, cell: u8, now: u64) {
+    fn play(room: &mut Room, session: u64, seq: u32, cell: u8, now: u64) {
         let data = Codec::Bincode.encode(&TicTacToeMove { cell }).unwrap();
-        room.queue_input(session, seq, data);
+        room.queue_input(SessionId::new(session), seq, data);
         room.tick(now, &mut BytesMut::new());
     }
 
@@ -131,11 +131,11 @@ mod tests {
         let games = observer.0.lock().unwrap();
         assert_eq!(games.len(), 1, "reported exactly once");
         let game = &games[0];
-        assert_eq!((game.room, game.game), (7, "tictactoe"));
+        assert_eq!((game.room, game.game), (RoomId::new(7), "tictactoe"));
         assert_eq!(game.outcome.winner, Some(0));
         assert_eq!(game.outcome.reason, EndReason::Win);
         let seats: Vec<_> = game.players.iter().map(|p| (p.seat, p.session)).collect();
-        assert_eq!(seats, [(0, 11), (1, 22)]);
+        assert_eq!(seats, [(0, SessionId::new(11)), (1, SessionId::new(22))]);
         assert_eq!((game.started, game.ended), (1, 6));
         assert_eq!(game.ticks(), 5);
         let replay = game.replay.as_ref().expect("recording is on by default");
@@ -151,7 +151,7 @@ mod tests {
         let observer = Arc::new(Recorder::default());
         let mut room = room(&observer);
         play(&mut room, 11, 1, 4, 2);
-        room.leave(22, 3);
+        room.leave(SessionId::new(22), 3);
         room.tick(3, &mut BytesMut::new());
         let games = observer.0.lock().unwrap();
         assert_eq!(games.len(), 1);

@@ -426,7 +426,7 @@ impl Storage {
             Err(mpsc::error::TrySendError::Full(record)) => {
                 db.stats.dropped(stats::DropReason::QueueFull, 1);
                 tracing::warn!(
-                    match_id = record.id,
+                    match_id = record.id.get(),
                     game = %record.game,
                     "the results queue is full (the database is unreachable or too slow); \
                      this game's result is not recorded"

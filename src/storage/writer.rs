@@ -15,7 +15,7 @@ use super::known::Known;
 use super::record::{MatchRecord, now_ms};
 use super::stats::DropReason;
 use super::{BATCH, Db, FLUSH_GRACE, GATHER, WRITE_TIMEOUT};
-use crate::protocol::{Seat, SessionId};
+use crate::protocol::{MatchId, Seat, SessionId};
 
 /// First wait before a retry; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -43,7 +43,7 @@ pub struct CommittedSeat {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Committed {
     /// The match id.
-    pub match_id: u64,
+    pub match_id: MatchId,
     /// The game's name.
     pub game: String,
     /// The rating changes; empty for a game that moves no ratings.
@@ -211,7 +211,7 @@ impl Writer {
                     self.db.stats.dropped(DropReason::Refused, 1);
                     self.db.stats.taken(1);
                     tracing::error!(
-                        match_id = batch[0].id,
+                        match_id = batch[0].id.get(),
                         %error,
                         "the database refused a finished game; it is not recorded"
                     );

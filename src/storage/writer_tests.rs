@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use super::*;
-use crate::protocol::{EndReason, RoomSettings};
+use crate::protocol::{EndReason, MatchId, RoomSettings, SessionId};
 
 #[derive(Default)]
 struct Heard(Mutex<Vec<Committed>>);
@@ -19,12 +19,12 @@ fn record(id: u64, winner: u8) -> MatchRecord {
     let player = |seat: u8, key: &str| MatchPlayer {
         seat,
         player_key: key.into(),
-        session: u64::from(seat) + 1,
+        session: SessionId::new(u64::from(seat) + 1),
         display_name: key.into(),
         guest: false,
     };
     MatchRecord {
-        id,
+        id: MatchId::new(id),
         game: "tictactoe".into(),
         settings: RoomSettings::default(),
         ranked: true,
@@ -130,11 +130,19 @@ async fn one_batch_applies_its_games_in_order_and_ids_once() {
     // the writer, not read again).
     assert!(storage.submit(record(14, 1)));
     let heard = harness.heard(6).await;
-    let twelve: Vec<_> = heard.iter().filter(|c| c.match_id == 12).collect();
+    let twelve: Vec<_> = heard
+        .iter()
+        .filter(|c| c.match_id == MatchId::new(12))
+        .collect();
     assert_eq!(twelve.len(), 2);
     assert_eq!(twelve[0], twelve[1], "the stored result, not a second game");
     let a = |c: &Committed| (c.seats[0].previous, c.seats[0].rating);
-    let by_id = |id| heard.iter().find(|c| c.match_id == id).unwrap();
+    let by_id = |id| {
+        heard
+            .iter()
+            .find(|c| c.match_id == MatchId::new(id))
+            .unwrap()
+    };
     assert_eq!(a(by_id(11)).0, 1500);
     assert_eq!(a(by_id(12)).0, a(by_id(11)).1, "12 starts where 11 left");
     assert_eq!(a(by_id(13)).0, a(by_id(12)).1, "13 starts where 12 left");
@@ -200,7 +208,11 @@ async fn migrations_keep_rows_written_by_the_first_schema() {
         ..StorageConfig::default()
     };
     let storage = Storage::open(&config).await.unwrap();
-    let detail = storage.match_detail(4294967301).await.unwrap().unwrap();
+    let detail = storage
+        .match_detail(MatchId::new(4294967301))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(detail.summary.players.len(), 2);
     assert_eq!(detail.summary.players[0].player, "user:a");
     assert_eq!(detail.summary.players[0].rating_after, Some(1662));
@@ -211,13 +223,17 @@ async fn migrations_keep_rows_written_by_the_first_schema() {
         ("user:a", 1662)
     );
     assert_eq!(
-        storage.replay(4294967301).await.unwrap().as_deref(),
+        storage
+            .replay(MatchId::new(4294967301))
+            .await
+            .unwrap()
+            .as_deref(),
         Some(&[0x28, 0xb5, 0x2f, 0xfd][..])
     );
     // The history by player was filled from the rows already there.
     for player in ["user:a", "guest:7"] {
         let page = storage.matches(Some(player), None, None, 10).await.unwrap();
-        let ids: Vec<u64> = page.matches.iter().map(|m| m.id).collect();
+        let ids: Vec<u64> = page.matches.iter().map(|m| m.id.get()).collect();
         assert_eq!(ids, [4294967301], "{player}'s history");
     }
     assert_consistent(&storage).await;
@@ -264,7 +280,11 @@ async fn pruning_keeps_history_and_drops_stale_guests() {
             .map(|p| (p.player.clone(), p.rating_after.is_some()))
             .collect::<Vec<_>>()
     };
-    let pruned = storage.match_detail(21).await.unwrap().unwrap();
+    let pruned = storage
+        .match_detail(MatchId::new(21))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         seats(pruned),
         [
@@ -272,7 +292,11 @@ async fn pruning_keeps_history_and_drops_stale_guests() {
             (PRUNED_GUEST.to_string(), true)
         ]
     );
-    let kept = storage.match_detail(22).await.unwrap().unwrap();
+    let kept = storage
+        .match_detail(MatchId::new(22))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         seats(kept),
         [("user:a".to_string(), true), ("guest:8".to_string(), true)]
@@ -284,7 +308,10 @@ async fn pruning_keeps_history_and_drops_stale_guests() {
     // The history by player follows: guest:7's game is found under guest:pruned.
     let history = |player: &'static str| async move {
         let page = storage.matches(Some(player), None, None, 10).await.unwrap();
-        page.matches.iter().map(|m| m.id).collect::<Vec<u64>>()
+        page.matches
+            .iter()
+            .map(|m| m.id.get())
+            .collect::<Vec<u64>>()
     };
     assert_eq!(history(PRUNED_GUEST).await, [21]);
     assert_eq!(history("guest:7").await, [] as [u64; 0]);
@@ -333,7 +360,12 @@ async fn history_by_player_reads_moved_and_recent_games() {
         "33 is in recent_players: {recent:?}"
     );
 
-    let ids = |page: &MatchPage| page.matches.iter().map(|m| m.id).collect::<Vec<u64>>();
+    let ids = |page: &MatchPage| {
+        page.matches
+            .iter()
+            .map(|m| m.id.get())
+            .collect::<Vec<u64>>()
+    };
     let a = storage
         .matches(Some("user:a"), None, None, 2)
         .await

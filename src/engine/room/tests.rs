@@ -123,9 +123,9 @@ impl RoomObserver for Observed {
 
 const GRACE: Tick = 10;
 
-fn member(session: SessionId, codec: Codec) -> Member {
+fn member(session: u64, codec: Codec) -> Member {
     Member {
-        session,
+        session: SessionId::new(session),
         outbox: Outbox::new(codec, 4096),
     }
 }
@@ -157,7 +157,7 @@ fn new_room(entry: GameEntry, seed: u64) -> (Room, Arc<Observed>, [Arc<Outbox>; 
     };
     let observer = Arc::new(Observed::default());
     (
-        Room::new(7, new, 1, limits, observer.clone()),
+        Room::new(RoomId::new(7), new, 1, limits, observer.clone()),
         observer,
         outboxes,
     )
@@ -199,7 +199,7 @@ fn seqs(msgs: &[ServerMsg]) -> Vec<u64> {
         .collect()
 }
 
-fn input(room: &mut Room, session: SessionId, seq: u32, value: u8, now: Tick) {
+fn input(room: &mut Room, session: u64, seq: u32, value: u8, now: Tick) {
     let data = Codec::Bincode.encode(&value).unwrap();
     // Session 2 speaks MessagePack: its input must be in its own codec.
     let data = if session == 2 {
@@ -207,7 +207,7 @@ fn input(room: &mut Room, session: SessionId, seq: u32, value: u8, now: Tick) {
     } else {
         data
     };
-    room.queue_input(session, seq, data);
+    room.queue_input(SessionId::new(session), seq, data);
     room.tick(now, &mut BytesMut::new());
 }
 
@@ -279,8 +279,8 @@ fn the_games_generator_is_seeded_per_room_and_reproducible() {
 fn an_absent_player_is_heard_of_by_the_game_and_given_up_at_the_grace_deadline() {
     let (mut room, observer, [a, _]) = new_room(GameEntry::of::<Tally>(), 0);
     said(&a);
-    room.disconnected(2, 5);
-    room.disconnected(2, 7); // a repeated notice: the first deadline stands
+    room.disconnected(SessionId::new(2), 5);
+    room.disconnected(SessionId::new(2), 7); // a repeated notice: the first deadline stands
     for now in 6..5 + GRACE {
         room.tick(now, &mut BytesMut::new());
     }
@@ -289,7 +289,7 @@ fn an_absent_player_is_heard_of_by_the_game_and_given_up_at_the_grace_deadline()
         "held until the deadline"
     );
     room.tick(5 + GRACE, &mut BytesMut::new());
-    assert_eq!(*observer.left.lock().unwrap(), [2]);
+    assert_eq!(*observer.left.lock().unwrap(), [SessionId::new(2)]);
     let msgs = said(&a);
     let notes: Vec<Note> = notes(Codec::Bincode, &msgs)
         .into_iter()
@@ -322,7 +322,7 @@ fn a_player_back_within_the_grace_gets_what_it_missed_and_the_game_hears_of_it()
     let (mut room, observer, [_, b]) = new_room(GameEntry::of::<Tally>(), 0);
     let before = said(&b);
     let last_seq = *seqs(&before).last().unwrap();
-    room.disconnected(2, 3);
+    room.disconnected(SessionId::new(2), 3);
     input(&mut room, 1, 1, 5, 4);
     let back = member(2, Codec::MsgPack);
     room.rebind(back.clone(), last_seq, 6);
@@ -369,7 +369,7 @@ fn spectators_watch_but_cannot_play() {
         !notes(Codec::Bincode, &history).is_empty(),
         "the game's events included"
     );
-    room.queue_input(3, 1, Codec::Bincode.encode(&1u8).unwrap());
+    room.queue_input(SessionId::new(3), 1, Codec::Bincode.encode(&1u8).unwrap());
     room.tick(3, &mut BytesMut::new());
     assert!(said(&watcher.outbox).iter().any(|m| matches!(
         m,
@@ -384,7 +384,7 @@ fn spectators_watch_but_cannot_play() {
 #[test]
 fn a_freed_seat_is_taken_in_progress_only_by_games_that_allow_it() {
     let (mut room, _, [a, _]) = new_room(GameEntry::of::<Tally>(), 0);
-    room.leave(2, 3);
+    room.leave(SessionId::new(2), 3);
     let newcomer = member(4, Codec::Bincode);
     assert_eq!(room.join(newcomer, false, 4).unwrap().seat, Some(1));
     let notes: Vec<Note> = notes(Codec::Bincode, &said(&a))
@@ -397,7 +397,7 @@ fn a_freed_seat_is_taken_in_progress_only_by_games_that_allow_it() {
     );
 
     let (mut relay, _, _) = new_room(GameEntry::relay(&GameEntry::of::<Tally>()), 0);
-    relay.leave(2, 3);
+    relay.leave(SessionId::new(2), 3);
     let refused = relay.join(member(4, Codec::Bincode), false, 4);
     assert_eq!(refused.unwrap_err(), ErrorCode::GameAlreadyStarted);
 }
@@ -407,10 +407,10 @@ fn a_relay_room_frames_every_tick_and_a_resumed_player_gets_every_missed_frame()
     let (mut relay_room, _, [a, b]) = new_room(GameEntry::relay(&GameEntry::of::<Tally>()), 0);
     relay_room.tick(2, &mut BytesMut::new());
     let last_seq = *seqs(&said(&b)).last().unwrap();
-    relay_room.disconnected(2, 2);
+    relay_room.disconnected(SessionId::new(2), 2);
     // More frames than the room's ordinary log (8 events) holds: relay rooms keep a grace.
     for now in 3..3 + GRACE - 1 {
-        relay_room.queue_input(1, now as u32, Bytes::from(vec![now as u8]));
+        relay_room.queue_input(SessionId::new(1), now as u32, Bytes::from(vec![now as u8]));
         relay_room.tick(now, &mut BytesMut::new());
     }
     let back = member(2, Codec::MsgPack);
@@ -447,10 +447,10 @@ fn a_games_replay_records_its_seed_inputs_and_hook_calls_and_verifies() {
     for (seq, now) in (1..=5).zip(2..) {
         input(&mut room, 1 + u64::from(seq % 2), seq, seq as u8, now);
     }
-    room.disconnected(2, 8);
+    room.disconnected(SessionId::new(2), 8);
     input(&mut room, 1, 6, 9, 9);
     room.rebind(member(2, Codec::MsgPack), 0, 10);
-    room.leave(2, 11);
+    room.leave(SessionId::new(2), 11);
     room.join(member(3, Codec::Bincode), false, 12).unwrap();
     room.tick(13, &mut BytesMut::new());
     room.end_for_shutdown(14);
@@ -504,7 +504,7 @@ fn play_against_a_bot(seed: u64) -> (Vec<[u8; 9]>, FinishedGame, Vec<ServerMsg>)
         seed,
     };
     let observer = Arc::new(Observed::default());
-    let mut room = Room::new(7, new, 1, limits, observer.clone());
+    let mut room = Room::new(RoomId::new(7), new, 1, limits, observer.clone());
     let mut scratch = BytesMut::new();
     let mut boards = Vec::new();
     let mut seq = 0;
@@ -526,7 +526,7 @@ fn play_against_a_bot(seed: u64) -> (Vec<[u8; 9]>, FinishedGame, Vec<ServerMsg>)
             let cell = (0u8..9).find(|&c| view.board[usize::from(c)] == 0).unwrap();
             seq += 1;
             let data = Codec::Bincode.encode(&TicTacToeMove { cell }).unwrap();
-            room.queue_input(1, seq, data);
+            room.queue_input(SessionId::new(1), seq, data);
             moved_on = Some(view.board);
         }
     }
@@ -572,7 +572,10 @@ fn a_bot_seat_plays_through_the_input_path_is_deterministic_and_is_recorded() {
         .iter()
         .map(|p| (p.seat, p.session, p.bot))
         .collect();
-    assert_eq!(roster, [(0, 0, true), (1, 1, false)]);
+    assert_eq!(
+        roster,
+        [(0, SessionId::new(0), true), (1, SessionId::new(1), false)]
+    );
     // Its inputs were recorded like the human's: the replay re-runs to the same outcome.
     let registry = GameRegistry::new([GameEntry::of::<TicTacToe>()]);
     let replay = finished.replay.as_ref().expect("recorded");
@@ -587,8 +590,8 @@ fn a_bot_seat_plays_through_the_input_path_is_deterministic_and_is_recorded() {
 #[test]
 fn a_game_without_an_end_of_its_own_is_reported_once_when_every_player_has_left() {
     let (mut room, observer, _) = new_room(GameEntry::of::<Tally>(), 0);
-    room.disconnected(1, 5);
-    room.disconnected(2, 5);
+    room.disconnected(SessionId::new(1), 5);
+    room.disconnected(SessionId::new(2), 5);
     for now in 6..5 + GRACE {
         assert!(
             !room.tick(now, &mut BytesMut::new()),
