@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::engine::EngineConfig;
 use crate::limits::LimitsConfig;
 use crate::lobby::{LobbyConfig, MatchConfig};
+use crate::protocol::RoomId;
 use crate::shutdown::ShutdownConfig;
 pub use check::ConfigError;
 
@@ -109,7 +110,7 @@ impl ServerConfig {
 
     pub(crate) fn engine(&self, id_base: u64) -> EngineConfig {
         EngineConfig {
-            first_room_id: id_base + 1,
+            first_room_id: RoomId::new(id_base + 1),
             tick_hz: self.effective_tick_hz(),
             shards: self.effective_shards(),
             inbox_capacity: 8192,

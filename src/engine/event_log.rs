@@ -116,7 +116,7 @@ mod tests {
 
     fn link(session: u64, codec: Codec) -> Link {
         Link::of(Member {
-            session,
+            session: crate::protocol::SessionId::new(session),
             outbox: Outbox::new(codec, 64),
         })
     }

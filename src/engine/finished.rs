@@ -67,13 +67,13 @@ mod tests {
     use crate::engine::{Member, NewRoom};
     use crate::game::tictactoe::{TicTacToe, TicTacToeMove};
     use crate::outbox::Outbox;
-    use crate::protocol::{EndReason, RoomSettings, SessionId};
+    use crate::protocol::{EndReason, RoomId, RoomSettings, SessionId};
     use crate::replay::{self, ReplayConfig};
 
     fn room(out: &mut RoomOutput) -> Room {
         let members = [11, 22]
             .map(|session| Member {
-                session,
+                session: SessionId::new(session),
                 outbox: Outbox::new(Codec::Bincode, 64),
             })
             .to_vec();
@@ -93,19 +93,12 @@ mod tests {
             recorder: replay::Recorder::new(ReplayConfig::default(), Default::default()),
             seed: 0,
         };
-        Room::new(7, new, 1, limits, out)
+        Room::new(RoomId::new(7), new, 1, limits, out)
     }
 
-    fn play(
-        room: &mut Room,
-        out: &mut RoomOutput,
-        session: SessionId,
-        seq: u32,
-        cell: u8,
-        now: u64,
-    ) {
+    fn play(room: &mut Room, out: &mut RoomOutput, session: u64, seq: u32, cell: u8, now: u64) {
         let data = Codec::Bincode.encode(&TicTacToeMove { cell }).unwrap();
-        room.queue_input(session, seq, data);
+        room.queue_input(SessionId::new(session), seq, data);
         room.tick(now, &mut BytesMut::new(), &HashMap::new(), out);
     }
 
@@ -144,11 +137,11 @@ mod tests {
         let games = finished(&mut out);
         assert_eq!(games.len(), 1, "reported exactly once");
         let game = &games[0];
-        assert_eq!((game.room, game.game), (7, "tictactoe"));
+        assert_eq!((game.room, game.game), (RoomId::new(7), "tictactoe"));
         assert_eq!(game.outcome.winner, Some(0));
         assert_eq!(game.outcome.reason, EndReason::Win);
         let seats: Vec<_> = game.players.iter().map(|p| (p.seat, p.session)).collect();
-        assert_eq!(seats, [(0, 11), (1, 22)]);
+        assert_eq!(seats, [(0, SessionId::new(11)), (1, SessionId::new(22))]);
         assert_eq!((game.started, game.ended), (1, 6));
         assert_eq!(game.ticks(), 5);
         let replay = game.replay.as_ref().expect("recording is on by default");
@@ -164,7 +157,7 @@ mod tests {
         let mut out = RoomOutput::default();
         let mut room = room(&mut out);
         play(&mut room, &mut out, 11, 1, 4, 2);
-        room.leave(22, 3, &mut out);
+        room.leave(SessionId::new(22), 3, &mut out);
         room.tick(3, &mut BytesMut::new(), &HashMap::new(), &mut out);
         let games = finished(&mut out);
         assert_eq!(games.len(), 1);

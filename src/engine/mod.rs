@@ -257,7 +257,7 @@ impl Engine {
             tracker.spawn(shard.run(config.tick_period(), epoch, shutdown.clone()));
             shards.push(ShardLink { tx, rooms });
         }
-        let first_room_id = config.first_room_id.max(1);
+        let first_room_id = config.first_room_id.get().max(1);
         Engine {
             shared: Arc::new(EngineShared {
                 config,
@@ -291,7 +291,7 @@ impl Engine {
     /// counts towards that shard's load from now on, so concurrent placements spread out.
     /// Call [`Engine::create_room`] with the address next.
     pub fn place_room(&self) -> RoomAddr {
-        let id = self.shared.next_room_id.fetch_add(1, Ordering::Relaxed);
+        let id = RoomId::new(self.shared.next_room_id.fetch_add(1, Ordering::Relaxed));
         let (shard, link) = self
             .shared
             .shards

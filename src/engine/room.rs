@@ -154,7 +154,7 @@ impl Room {
             tick_hz: limits.tick_hz,
             settings: new.settings,
             players: 0,
-            seed: room_seed(limits.seed, id),
+            seed: room_seed(limits.seed, id.get()),
         };
         let mut room = Room {
             id,
@@ -302,7 +302,7 @@ impl Room {
         for bot in &self.bots {
             self.roster.push(FinishedSeat {
                 seat: bot.seat,
-                session: 0,
+                session: SessionId::new(0),
                 bot: true,
             });
         }
@@ -359,7 +359,7 @@ impl Room {
 
 /// The seed of room `id`'s game: the engine's `seed` and the id, mixed (SplitMix64's
 /// finaliser), so rooms made in a row get unrelated generators.
-fn room_seed(seed: u64, id: RoomId) -> u64 {
+fn room_seed(seed: u64, id: u64) -> u64 {
     let mut z = seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -48,7 +48,7 @@ use super::directory::Directory;
 use super::sessions::{Membership, Session};
 use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom};
 use crate::outbox::Outbox;
-use crate::protocol::{RoomSettings, ServerMsg};
+use crate::protocol::{RoomSettings, ServerMsg, SessionId};
 
 /// Matchmaking settings.
 #[derive(Debug, Clone)]
@@ -100,17 +100,17 @@ pub(crate) enum MatchCmd {
     },
     /// Leave the queue; answers whether the session was queued.
     Cancel {
-        session: u64,
+        session: SessionId,
         reply: oneshot::Sender<bool>,
     },
     /// The session's connection dropped.
-    Remove { session: u64 },
+    Remove { session: SessionId },
 }
 
 /// One queued player: its id, rating, when it arrived, and what the driver keeps with it.
 #[derive(Debug)]
 pub(crate) struct Waiting<T> {
-    pub(crate) id: u64,
+    pub(crate) id: SessionId,
     pub(crate) rating: u16,
     pub(crate) since: Instant,
     pub(crate) payload: T,
@@ -159,7 +159,7 @@ impl<T> Queues<T> {
     }
 
     /// Takes player `id` out of whichever queue holds it.
-    pub(crate) fn remove(&mut self, id: u64) -> Option<Waiting<T>> {
+    pub(crate) fn remove(&mut self, id: SessionId) -> Option<Waiting<T>> {
         let mut found = None;
         for (_, queue) in self.queues.values_mut() {
             if let Some(index) = queue.iter().position(|w| w.id == id) {
@@ -361,7 +361,7 @@ impl Matchmaker {
         }
     }
 
-    fn remove(&mut self, session: u64) -> bool {
+    fn remove(&mut self, session: SessionId) -> bool {
         let removed = self.queues.remove(session).is_some();
         if removed {
             self.queued.fetch_sub(1, Ordering::Relaxed);

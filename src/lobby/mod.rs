@@ -668,8 +668,8 @@ impl Lobby {
                 let room = session.lock().room.take();
                 if let Some(membership) = room {
                     tracing::warn!(
-                        session = session.id(),
-                        room = membership.addr.id,
+                        session = session.id().get(),
+                        room = membership.addr.id.get(),
                         "a room kept an absent member past twice its grace; removing it"
                     );
                     let _ = self

@@ -71,8 +71,8 @@ impl Room {
     /// above): it is told it is not in the room, and so is the lobby.
     pub(super) fn turn_away(&mut self, member: Member, out: &mut RoomOutput) {
         tracing::error!(
-            room = self.id,
-            session = member.session,
+            room = self.id.get(),
+            session = member.session.get(),
             "no seat left for a player"
         );
         let link = Link::of(member);

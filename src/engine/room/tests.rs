@@ -22,7 +22,9 @@ use crate::engine::{FinishedGame, GameRegistry, Member, NewRoom};
 use crate::game::relay::InputFrame;
 use crate::game::{Ctx, DeltaGame, Game, GameConfig, Outcome, Rejection, Viewer};
 use crate::outbox::{Outbox, StateFrame};
-use crate::protocol::{ErrorCode, RoomEvent, RoomSettings, Seat, ServerMsg, SessionId, Tick};
+use crate::protocol::{
+    ErrorCode, RoomEvent, RoomId, RoomJoined, RoomSettings, Seat, ServerMsg, SessionId, Tick,
+};
 use crate::replay::{Recorder, ReplayConfig};
 
 /// What the test game emits: one event per hook, so the tests see every call the room
@@ -132,9 +134,17 @@ impl DeltaGame for Tally {
 
 const GRACE: Tick = 10;
 
-fn member(session: SessionId, codec: Codec) -> Member {
+/// The room under test's id.
+const ROOM: RoomId = RoomId::new(7);
+
+/// Session `n`: the tests number sessions 1, 2, 3...
+fn sid(n: u64) -> SessionId {
+    SessionId::new(n)
+}
+
+fn member(session: u64, codec: Codec) -> Member {
     Member {
-        session,
+        session: sid(session),
         // Only a handle here: nothing is delivered to it, its codec is what the room reads.
         outbox: Outbox::new(codec, 4096),
     }
@@ -181,7 +191,7 @@ impl Rig {
 
     fn with(new: NewRoom, limits: RoomLimits) -> Rig {
         let mut out = RoomOutput::default();
-        let room = Room::new(7, new, 1, limits, &mut out);
+        let room = Room::new(ROOM, new, 1, limits, &mut out);
         Rig {
             room,
             acks: HashMap::new(),
@@ -197,30 +207,49 @@ impl Rig {
     }
 
     /// `session`'s connection acknowledges the state of `tick`.
-    fn acknowledge(&mut self, session: SessionId, tick: Tick) {
-        self.acks.insert(session, tick);
+    fn acknowledge(&mut self, session: u64, tick: Tick) {
+        self.acks.insert(sid(session), tick);
     }
 
     /// Queues `value` from `session` (in its codec: 2 speaks MessagePack) and runs tick `now`.
-    fn input(&mut self, session: SessionId, seq: u32, value: u8, now: Tick) {
+    fn input(&mut self, session: u64, seq: u32, value: u8, now: Tick) {
         let codec = if session == 2 {
             Codec::MsgPack
         } else {
             Codec::Bincode
         };
-        self.room
-            .queue_input(session, seq, codec.encode(&value).unwrap());
+        self.queue_input(session, seq, codec.encode(&value).unwrap());
         self.tick(now);
     }
 
+    fn queue_input(&mut self, session: u64, seq: u32, data: Bytes) {
+        self.room.queue_input(sid(session), seq, data);
+    }
+
+    fn join(&mut self, member: Member, spectate: bool, now: Tick) -> Result<RoomJoined, ErrorCode> {
+        self.room.join(member, spectate, now, &mut self.out)
+    }
+
+    fn leave(&mut self, session: u64, now: Tick) {
+        self.room.leave(sid(session), now, &mut self.out);
+    }
+
+    fn disconnected(&mut self, session: u64, now: Tick) {
+        self.room.disconnected(sid(session), now, &mut self.out);
+    }
+
+    fn rebind(&mut self, member: Member, last_event_seq: u64, now: Tick) {
+        self.room.rebind(member, last_event_seq, now, &mut self.out);
+    }
+
     /// Everything produced for `session` since the last call for it, in order.
-    fn heard(&mut self, session: SessionId) -> Vec<Out> {
-        self.out.take_for(session)
+    fn heard(&mut self, session: u64) -> Vec<Out> {
+        self.out.take_for(sid(session))
     }
 
     /// The messages `session` was sent since the last call for it, decoded (states left
     /// out).
-    fn said(&mut self, session: SessionId) -> Vec<ServerMsg> {
+    fn said(&mut self, session: u64) -> Vec<ServerMsg> {
         msgs(&self.heard(session))
     }
 
@@ -230,12 +259,12 @@ impl Rig {
     }
 
     /// The sessions the lobby was told left, since the last call.
-    fn left(&mut self) -> Vec<SessionId> {
+    fn left(&mut self) -> Vec<u64> {
         self.take_notices();
         let mut left = Vec::new();
         self.notices.retain(|n| match n {
             Notice::MemberLeft { session, .. } => {
-                left.push(*session);
+                left.push(session.get());
                 false
             }
             _ => true,

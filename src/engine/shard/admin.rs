@@ -40,7 +40,7 @@ impl Shard {
                 let closed = found.is_some();
                 if let Some(mut closing) = found {
                     self.room_count.fetch_sub(1, Ordering::Relaxed);
-                    tracing::info!(room, %reason, "room closed by the operator");
+                    tracing::info!(room = room.get(), %reason, "room closed by the operator");
                     closing.admin_close(now, &reason, out);
                     closing.close(out);
                 }

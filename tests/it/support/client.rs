@@ -12,8 +12,8 @@ use ticksync::client::{ClientError, Connection};
 use ticksync::codec::Codec;
 use ticksync::game::tictactoe::{TicTacToeMove, TicTacToeView};
 use ticksync::protocol::{
-    ClientMsg, EndReason, ErrorCode, PROTOCOL_VERSION, RoomEvent, RoomJoined, RoomSummary, Seat,
-    ServerMsg, SessionId, Tick,
+    ClientMsg, EndReason, ErrorCode, PROTOCOL_VERSION, RoomEvent, RoomId, RoomJoined, RoomSummary,
+    Seat, ServerMsg, SessionId, Tick,
 };
 use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
@@ -90,7 +90,7 @@ impl Client {
         Ok(Client {
             conn: Connection::from_websocket(ws, codec, WAIT),
             codec,
-            session_id: 0,
+            session_id: SessionId::new(0),
             token: String::new(),
             last_event_seq: 0,
             room: None,
@@ -119,7 +119,7 @@ impl Client {
         let mut client = Client {
             conn: Connection::from_websocket(ws, codec, WAIT),
             codec,
-            session_id: 0,
+            session_id: SessionId::new(0),
             token: String::new(),
             last_event_seq: 0,
             room: None,
@@ -459,7 +459,7 @@ impl Client {
     /// directory is updated by the room's shard, asynchronously to the room's messages).
     pub async fn listed_room(
         &mut self,
-        room_id: u64,
+        room_id: RoomId,
         ready: impl Fn(&RoomSummary) -> bool,
     ) -> Result<RoomSummary> {
         let deadline = Instant::now() + WAIT;

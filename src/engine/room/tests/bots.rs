@@ -62,7 +62,7 @@ fn play_against_a_bot(seed: u64) -> (Vec<[u8; 9]>, FinishedGame, Vec<ServerMsg>)
             let cell = (0u8..9).find(|&c| view.board[usize::from(c)] == 0).unwrap();
             seq += 1;
             let data = Codec::Bincode.encode(&TicTacToeMove { cell }).unwrap();
-            rig.room.queue_input(1, seq, data);
+            rig.queue_input(1, seq, data);
             moved_on = Some(view.board);
         }
     }
@@ -109,7 +109,7 @@ fn a_bot_seat_plays_through_the_input_path_is_deterministic_and_is_recorded() {
         .iter()
         .map(|p| (p.seat, p.session, p.bot))
         .collect();
-    assert_eq!(roster, [(0, 0, true), (1, 1, false)]);
+    assert_eq!(roster, [(0, sid(0), true), (1, sid(1), false)]);
     // Its inputs were recorded like the human's: the replay re-runs to the same outcome.
     let registry = GameRegistry::new([GameEntry::of::<TicTacToe>()]);
     let replay = finished.replay.as_ref().expect("recorded");
@@ -137,7 +137,7 @@ fn the_room_alone_seats_bots_by_its_seed_and_players_in_order_and_tells_the_lobb
         let seated = outs
             .iter()
             .position(|o| {
-                matches!(o, Out::Notice(Notice::Seated { room: 7, session: 1, seat }) if *seat == human)
+                matches!(o, Out::Notice(Notice::Seated { room: ROOM, session, seat }) if *session == sid(1) && *seat == human)
             })
             .expect("the lobby hears the seat");
         let found = outs
@@ -171,14 +171,14 @@ fn the_room_alone_seats_bots_by_its_seed_and_players_in_order_and_tells_the_lobb
             _ => None,
         })
         .collect();
-    assert_eq!(seats, [(1, 0), (2, 1)]);
+    assert_eq!(seats, [(sid(1), 0), (sid(2), 1)]);
     assert!(
         notices
             .iter()
-            .any(|n| matches!(n, Notice::MemberLeft { session: 3, .. }))
+            .any(|n| matches!(n, Notice::MemberLeft { session, .. } if session.get() == 3))
     );
     assert!(matches!(
         rig.said(3)[..],
-        [ServerMsg::RoomLeft { room_id: 7 }]
+        [ServerMsg::RoomLeft { room_id: ROOM }]
     ));
 }

@@ -7,9 +7,9 @@ use super::*;
 fn an_absent_player_is_heard_of_by_the_game_and_given_up_at_the_grace_deadline() {
     let mut rig = Rig::new(GameEntry::of::<Tally>(), 0);
     rig.out.take();
-    rig.room.disconnected(2, 5, &mut rig.out);
+    rig.disconnected(2, 5);
     // A repeated notice: the first deadline stands.
-    rig.room.disconnected(2, 7, &mut rig.out);
+    rig.disconnected(2, 7);
     for now in 6..5 + GRACE {
         rig.tick(now);
     }
@@ -47,13 +47,15 @@ fn an_absent_player_is_heard_of_by_the_game_and_given_up_at_the_grace_deadline()
 fn the_lobby_hears_a_place_is_given_up_before_anyone_hears_player_left() {
     let mut rig = Rig::new(GameEntry::of::<Tally>(), 0);
     rig.out.take();
-    rig.room.disconnected(2, 5, &mut rig.out);
+    rig.disconnected(2, 5);
     rig.out.take();
     rig.tick(5 + GRACE);
     let outs = rig.out.take();
     let left = outs
         .iter()
-        .position(|o| matches!(o, Out::Notice(Notice::MemberLeft { session: 2, .. })))
+        .position(
+            |o| matches!(o, Out::Notice(Notice::MemberLeft { session, .. }) if session.get() == 2),
+        )
         .expect("the lobby is told");
     let player_left = outs
         .iter()
@@ -74,14 +76,14 @@ fn the_lobby_hears_a_place_is_given_up_before_anyone_hears_player_left() {
     // Leaving: the session is out of the room before its `RoomLeft`.
     let mut rig = Rig::new(GameEntry::of::<Tally>(), 0);
     rig.out.take();
-    rig.room.leave(1, 3, &mut rig.out);
+    rig.leave(1, 3);
     let outs = rig.out.take();
-    let left = outs
-        .iter()
-        .position(|o| matches!(o, Out::Notice(Notice::MemberLeft { session: 1, .. })));
+    let left = outs.iter().position(
+        |o| matches!(o, Out::Notice(Notice::MemberLeft { session, .. }) if session.get() == 1),
+    );
     let room_left = outs.iter().position(|o| {
-        matches!(o, Out::Msg { to, msg } if to.session() == 1
-            && matches!(**msg, ServerMsg::RoomLeft { room_id: 7 }))
+        matches!(o, Out::Msg { to, msg } if to.session() == sid(1)
+            && matches!(**msg, ServerMsg::RoomLeft { room_id: ROOM }))
     });
     assert!(left.is_some() && left < room_left, "{outs:?}");
 
@@ -93,14 +95,17 @@ fn the_lobby_hears_a_place_is_given_up_before_anyone_hears_player_left() {
     let outs = out.take();
     match &outs[..] {
         [
-            Out::Notice(Notice::RoomClosed { room: 7, members }),
+            Out::Notice(Notice::RoomClosed {
+                room: ROOM,
+                members,
+            }),
             Out::Msg { to: to_a, msg: a },
             Out::Msg { to: to_b, msg: b },
         ] => {
-            assert_eq!(members, &[1, 2]);
-            assert_eq!((to_a.session(), to_b.session()), (1, 2));
+            assert_eq!(members, &[sid(1), sid(2)]);
+            assert_eq!((to_a.session(), to_b.session()), (sid(1), sid(2)));
             for msg in [a, b] {
-                assert!(matches!(**msg, ServerMsg::RoomLeft { room_id: 7 }));
+                assert!(matches!(**msg, ServerMsg::RoomLeft { room_id: ROOM }));
             }
         }
         other => panic!("{other:?}"),
@@ -115,10 +120,9 @@ fn a_player_back_within_the_grace_gets_what_it_missed_and_the_game_hears_of_it()
     let before = rig.said(2);
     let last_seq = *seqs(&before).last().unwrap();
     rig.acknowledge(2, 2);
-    rig.room.disconnected(2, 3, &mut rig.out);
+    rig.disconnected(2, 3);
     rig.input(1, 1, 5, 4);
-    rig.room
-        .rebind(member(2, Codec::MsgPack), last_seq, 6, &mut rig.out);
+    rig.rebind(member(2, Codec::MsgPack), last_seq, 6);
     let missed = rig.said(2);
     assert!(matches!(missed[0], ServerMsg::RoomJoined(_)));
     let replayed = seqs(&missed);
@@ -159,15 +163,14 @@ fn a_player_back_within_the_grace_gets_what_it_missed_and_the_game_hears_of_it()
 #[test]
 fn a_resume_after_the_place_was_given_up_is_told_room_left() {
     let mut rig = Rig::new(GameEntry::of::<Tally>(), 0);
-    rig.room.disconnected(2, 3, &mut rig.out);
+    rig.disconnected(2, 3);
     rig.tick(3 + GRACE);
     assert_eq!(rig.left(), [2]);
     rig.out.take();
-    rig.room
-        .rebind(member(2, Codec::MsgPack), 0, 4 + GRACE, &mut rig.out);
+    rig.rebind(member(2, Codec::MsgPack), 0, 4 + GRACE);
     assert!(matches!(
         rig.said(2)[..],
-        [ServerMsg::RoomLeft { room_id: 7 }]
+        [ServerMsg::RoomLeft { room_id: ROOM }]
     ));
     assert_eq!(rig.left(), [2], "the lobby clears the membership");
 }
@@ -175,10 +178,7 @@ fn a_resume_after_the_place_was_given_up_is_told_room_left() {
 #[test]
 fn spectators_watch_but_cannot_play() {
     let mut rig = Rig::new(GameEntry::of::<Tally>(), 0);
-    let joined = rig
-        .room
-        .join(member(3, Codec::Bincode), true, 2, &mut rig.out)
-        .unwrap();
+    let joined = rig.join(member(3, Codec::Bincode), true, 2).unwrap();
     assert_eq!(joined.seat, None);
     let history = rig.said(3);
     assert_eq!(
@@ -190,8 +190,7 @@ fn spectators_watch_but_cannot_play() {
         !notes(Codec::Bincode, &history).is_empty(),
         "the game's events included"
     );
-    rig.room
-        .queue_input(3, 1, Codec::Bincode.encode(&1u8).unwrap());
+    rig.queue_input(3, 1, Codec::Bincode.encode(&1u8).unwrap());
     rig.tick(3);
     let heard = rig.heard(3);
     assert!(msgs(&heard).iter().any(|m| matches!(
@@ -209,7 +208,7 @@ fn spectators_watch_but_cannot_play() {
     assert_eq!(view, (0, 0), "its input changed nothing");
     // A spectator's connection dropping holds no seat and changes no player count.
     rig.out.take();
-    rig.room.disconnected(3, 4, &mut rig.out);
+    rig.disconnected(3, 4);
     assert!(
         rig.said(1).is_empty(),
         "no PlayerDisconnected for a spectator"
@@ -220,9 +219,9 @@ fn spectators_watch_but_cannot_play() {
 #[test]
 fn a_freed_seat_is_taken_in_progress_only_by_games_that_allow_it() {
     let mut rig = Rig::new(GameEntry::of::<Tally>(), 0);
-    rig.room.leave(2, 3, &mut rig.out);
+    rig.leave(2, 3);
     let newcomer = member(4, Codec::Bincode);
-    let joined = rig.room.join(newcomer, false, 4, &mut rig.out);
+    let joined = rig.join(newcomer, false, 4);
     assert_eq!(joined.unwrap().seat, Some(1), "the seat the room freed");
     let notes = just_notes(Codec::Bincode, &rig.said(1));
     assert_eq!(
@@ -231,18 +230,16 @@ fn a_freed_seat_is_taken_in_progress_only_by_games_that_allow_it() {
     );
 
     let mut relay = Rig::new(GameEntry::relay(&GameEntry::of::<Tally>()), 0);
-    relay.room.leave(2, 3, &mut relay.out);
-    let refused = relay
-        .room
-        .join(member(4, Codec::Bincode), false, 4, &mut relay.out);
+    relay.leave(2, 3);
+    let refused = relay.join(member(4, Codec::Bincode), false, 4);
     assert_eq!(refused.unwrap_err(), ErrorCode::GameAlreadyStarted);
 }
 
 #[test]
 fn a_game_without_an_end_of_its_own_is_reported_once_when_every_player_has_left() {
     let mut rig = Rig::new(GameEntry::of::<Tally>(), 0);
-    rig.room.disconnected(1, 5, &mut rig.out);
-    rig.room.disconnected(2, 5, &mut rig.out);
+    rig.disconnected(1, 5);
+    rig.disconnected(2, 5);
     for now in 6..5 + GRACE {
         assert!(!rig.tick(now), "seats held for the grace");
     }
@@ -265,7 +262,12 @@ fn a_game_without_an_end_of_its_own_is_reported_once_when_every_player_has_left(
     let mut out = RoomOutput::default();
     room.close(&mut out);
     match &out.take()[..] {
-        [Out::Notice(Notice::RoomClosed { room: 7, members })] => assert!(members.is_empty()),
+        [
+            Out::Notice(Notice::RoomClosed {
+                room: ROOM,
+                members,
+            }),
+        ] => assert!(members.is_empty()),
         other => panic!("{other:?}"),
     }
 }

@@ -72,11 +72,10 @@ fn a_relay_room_frames_every_tick_and_a_resumed_player_gets_every_missed_frame()
     let mut rig = Rig::new(GameEntry::relay(&GameEntry::of::<Tally>()), 0);
     rig.tick(2);
     let last_seq = *seqs(&rig.said(2)).last().unwrap();
-    rig.room.disconnected(2, 2, &mut rig.out);
+    rig.disconnected(2, 2);
     // More frames than the room's ordinary log (8 events) holds: relay rooms keep a grace.
     for now in 3..3 + GRACE - 1 {
-        rig.room
-            .queue_input(1, now as u32, Bytes::from(vec![now as u8]));
+        rig.queue_input(1, now as u32, Bytes::from(vec![now as u8]));
         rig.tick(now);
     }
     rig.room.rebind(
@@ -113,9 +112,7 @@ fn a_relay_room_frames_every_tick_and_a_resumed_player_gets_every_missed_frame()
 fn delta_bases_are_acknowledged_ticks_only_and_survive_lost_acknowledgements() {
     let mut rig = Rig::new(GameEntry::with_deltas::<Tally>(), 0);
     // A third member in the first's codec, to see frames shared.
-    rig.room
-        .join(member(3, Codec::Bincode), true, 1, &mut rig.out)
-        .unwrap();
+    rig.join(member(3, Codec::Bincode), true, 1).unwrap();
     // A leftover acknowledgement from an earlier room (ticks are comparable across
     // shards) is no base: the first state is full.
     rig.acknowledge(1, 1);
@@ -174,14 +171,11 @@ fn a_games_replay_records_its_seed_inputs_and_hook_calls_and_verifies() {
     for (seq, now) in (1..=5).zip(2..) {
         rig.input(1 + u64::from(seq % 2), seq, seq as u8, now);
     }
-    rig.room.disconnected(2, 8, &mut rig.out);
+    rig.disconnected(2, 8);
     rig.input(1, 6, 9, 9);
-    rig.room
-        .rebind(member(2, Codec::MsgPack), 0, 10, &mut rig.out);
-    rig.room.leave(2, 11, &mut rig.out);
-    rig.room
-        .join(member(3, Codec::Bincode), false, 12, &mut rig.out)
-        .unwrap();
+    rig.rebind(member(2, Codec::MsgPack), 0, 10);
+    rig.leave(2, 11);
+    rig.join(member(3, Codec::Bincode), false, 12).unwrap();
     rig.tick(13);
     rig.room.end_for_shutdown(14, &mut rig.out);
     let finished = rig.finished();
