@@ -1,7 +1,8 @@
 //! A room's reliable event log: numbered events, fanned out to members as they happen
 //! (encoded once per codec, as [`Out::Event`]s in the room's output) and kept, up to a
-//! capacity, for replay to clients that resume or join late ([`Out::Replayed`]). Two kinds share one sequence: the room's own [`RoomEvent`]s (sent as
-//! `ServerMsg::Event`) and the events its game emits (sent as `ServerMsg::GameEvent`).
+//! capacity, for replay to clients that resume or join late ([`Out::Replayed`]). Two kinds
+//! share one sequence: the room's own [`RoomEvent`]s (sent as `ServerMsg::Event`) and the
+//! events its game emits (sent as `ServerMsg::GameEvent`).
 
 use std::collections::VecDeque;
 

@@ -2,11 +2,12 @@
 //!
 //! A room is owned and mutated by exactly one shard. It never waits, and it reads no clock:
 //! every step takes the tick number `now` from the shard. Values in, values out: the shard
-//! hands it commands, inputs, and the [`Acks`](output::Acks) its members' connections acknowledged
-//! (read only when the room chooses delta bases); each step appends what it produced (messages, events and states for
-//! members, notices for the lobby) to the shard's [`RoomOutput`], which
-//! [`deliver`](deliver::deliver) then applies to outboxes and the [`RoomObserver`]
-//! (`output.rs`, `deliver.rs`). The room's unit tests (`tests.rs`) read the outputs.
+//! hands it commands, inputs, and the [`Acks`](output::Acks) of its members' connections
+//! (read only while the room chooses delta bases); each step appends what it produced
+//! (messages, events and states for members, notices for the lobby) to the shard's
+//! [`RoomOutput`], which [`deliver`](deliver::deliver) then applies to outboxes and the
+//! [`RoomObserver`] (`output.rs`, `deliver.rs`). The room's unit tests (`tests.rs`,
+//! `tests/`) read the outputs.
 //!
 //! The room decides, alone, the seat of each player ([`Room::new`], [`Room::join`]) and when
 //! an absent member's grace runs out (`away_until`, in ticks; `tick.rs`).

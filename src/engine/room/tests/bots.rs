@@ -34,8 +34,9 @@ fn seed_with_the_bot_in_seat_0() -> u64 {
 }
 
 /// A quick-match tic-tac-toe room: session 1 (bincode) in seat 1 and a perfect server bot
-/// in seat 0 (`seed` must draw that), the human playing the first free cell whenever it is to move. Returns the
-/// boards after each tick, the finished game's record, and what the human was told.
+/// in seat 0 (`seed` must draw that), the human playing the first free cell whenever it is
+/// to move. Returns the boards after each tick, the finished game's record, and what the
+/// human was told.
 fn play_against_a_bot(seed: u64) -> (Vec<[u8; 9]>, FinishedGame, Vec<ServerMsg>) {
     use crate::game::tictactoe::{TicTacToeMove, TicTacToeView};
 
@@ -136,8 +137,13 @@ fn the_room_alone_seats_bots_by_its_seed_and_players_in_order_and_tells_the_lobb
         let outs = rig.out.take();
         let seated = outs
             .iter()
-            .position(|o| {
-                matches!(o, Out::Notice(Notice::Seated { room: ROOM, session, seat }) if *session == sid(1) && *seat == human)
+            .position(|o| match o {
+                Out::Notice(Notice::Seated {
+                    room: ROOM,
+                    session,
+                    seat,
+                }) => *session == sid(1) && *seat == human,
+                _ => false,
             })
             .expect("the lobby hears the seat");
         let found = outs
