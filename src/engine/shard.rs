@@ -301,6 +301,25 @@ impl Shard {
 
     /// Applies one command at the current tick and delivers what the room said.
     pub(super) fn apply(&mut self, cmd: ShardCmd) {
+        // The most frequent command, and one with no output: the input waits in its room
+        // for the tick.
+        let cmd = match cmd {
+            ShardCmd::Input {
+                room,
+                session,
+                seq,
+                data,
+                share,
+            } => {
+                // Out of the inbox: the sending connection's share is free again.
+                drop(share);
+                if let Some(room) = self.room(room) {
+                    room.queue_input(session, seq, data);
+                }
+                return;
+            }
+            cmd => cmd,
+        };
         // Taken out (no allocation: an empty vector's move) so the command's room and the
         // buffer can be borrowed together; put back with its capacity.
         let mut out = std::mem::take(&mut self.out);
@@ -334,19 +353,8 @@ impl Shard {
                 // The asker may have gone away; nothing to do then.
                 let _ = reply.send(result);
             }
-            ShardCmd::Input {
-                room,
-                session,
-                seq,
-                data,
-                share,
-            } => {
-                // Out of the inbox: the sending connection's share is free again.
-                drop(share);
-                if let Some(room) = self.room(room) {
-                    room.queue_input(session, seq, data);
-                }
-            }
+            // Handled by `apply` itself.
+            ShardCmd::Input { .. } => {}
             ShardCmd::Leave { room, session } if self.draining => {
                 self.leave_while_draining(room, session, now, out);
             }
