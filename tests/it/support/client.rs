@@ -66,16 +66,51 @@ impl Client {
     /// and TLS connector, offering only `codec`'s subprotocol; sends no `Hello`. A refused
     /// handshake is the error (`tungstenite::Error::Http` carries the response).
     pub async fn connect_request(
+        request: tungstenite::handshake::client::Request,
+        codec: Codec,
+        connector: Option<tokio_tungstenite::Connector>,
+    ) -> Result<Client> {
+        Client::connect_request_from(request, codec, connector, None).await
+    }
+
+    /// [`Client::connect_request`] from the local address `from` when given (e.g.
+    /// 127.0.0.2: on loopback the kernel otherwise picks 127.0.0.1 whatever the target).
+    pub async fn connect_request_from(
         mut request: tungstenite::handshake::client::Request,
         codec: Codec,
         connector: Option<tokio_tungstenite::Connector>,
+        from: Option<std::net::IpAddr>,
     ) -> Result<Client> {
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
             HeaderValue::from_static(codec.subprotocol()),
         );
-        let connecting =
-            tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector);
+        let target = match from {
+            None => None,
+            Some(ip) => {
+                let uri = request.uri();
+                let host = uri.host().context("no host in the URL")?;
+                let port = uri.port_u16().context("no port in the URL")?;
+                Some((ip, format!("{host}:{port}").parse::<SocketAddr>()?))
+            }
+        };
+        let connecting = async {
+            match target {
+                None => {
+                    tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
+                        .await
+                }
+                Some((ip, addr)) => {
+                    let socket = tokio::net::TcpSocket::new_v4()?;
+                    socket.bind(SocketAddr::new(ip, 0))?;
+                    let stream = socket.connect(addr).await?;
+                    tokio_tungstenite::client_async_tls_with_config(
+                        request, stream, None, connector,
+                    )
+                    .await
+                }
+            }
+        };
         let (ws, response) = tokio::time::timeout(WAIT, connecting)
             .await
             .context("handshake timed out")??;
