@@ -12,9 +12,10 @@ use crate::game::Outcome;
 use crate::protocol::{ErrorCode, RoomEvent, RoomStatus, Seat, ServerMsg, Tick};
 
 impl Room {
-    /// Runs one tick: applies queued inputs in arrival order, advances the game, enforces
-    /// reconnect deadlines, sends snapshots, and reports the outcome. Returns `true` when the
-    /// room is done and must be removed.
+    /// Runs tick `now`: applies queued inputs in arrival order, advances the game, enforces
+    /// reconnect deadlines, chooses and encodes states (asking `acks` for the members'
+    /// acknowledged ticks), and reports the outcome, all as outputs appended to `out`.
+    /// Returns `true` when the room is done and must be removed.
     pub(crate) fn tick(
         &mut self,
         now: Tick,
