@@ -7,17 +7,7 @@
 set -u
 OUT=$(realpath -m "$1"); PAIRS=${2:-6}; HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$OUT"
-busy_pct() {
-  read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ < /proc/stat; sleep 1
-  read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ < /proc/stat
-  local busy=$(( (u2+n2+s2+q2+sq2+st2) - (u1+n1+s1+q1+sq1+st1) )) idle=$(( (i2+w2) - (i1+w1) ))
-  echo $(( 100 * busy / (busy + idle) ))
-}
-wait_quiet() {
-  local p
-  for _ in $(seq 30); do p=$(busy_pct); [ "$p" -le 15 ] && { echo "$p"; return; }; sleep 2; done
-  echo "$p"
-}
+. "$HERE/quiet.sh"
 cpu() { grep 'server CPU ms per 1000 moves' "$1" | awk '{print $(NF-1)}'; }
 for i in $(seq "$PAIRS"); do
   for db in sqlite none; do

@@ -39,39 +39,26 @@ pub(super) async fn prune_guests(db: &Db, cutoff_ms: i64) -> Result<u64, sqlx::E
     .await?;
     // Every pair in `player_matches`, so that a guest's matches are found by key.
     super::history::merge(&mut tx, db.backend).await?;
-    sqlx::query(&format!(
-        "UPDATE match_players SET player_key = $3 WHERE player_key IN ({stale}) \
-         AND match_id IN (SELECT match_id FROM player_matches WHERE player_key IN ({stale}))"
-    ))
-    .bind(cutoff_ms)
-    .bind(PRUNED_GUEST)
-    .bind(PRUNED_GUEST)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(&format!(
-        "INSERT INTO player_matches (player_key, match_id) \
-         SELECT CAST($3 AS TEXT), match_id FROM player_matches WHERE player_key IN ({stale}) \
-         ON CONFLICT DO NOTHING"
-    ))
-    .bind(cutoff_ms)
-    .bind(PRUNED_GUEST)
-    .bind(PRUNED_GUEST)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(&format!(
-        "DELETE FROM player_matches WHERE player_key IN ({stale})"
-    ))
-    .bind(cutoff_ms)
-    .bind(PRUNED_GUEST)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(&format!(
-        "DELETE FROM ratings WHERE player_key IN ({stale})"
-    ))
-    .bind(cutoff_ms)
-    .bind(PRUNED_GUEST)
-    .execute(&mut *tx)
-    .await?;
+    // $1: the cutoff, $2: the shared player the history moves to (never itself pruned).
+    for sql in [
+        format!(
+            "UPDATE match_players SET player_key = $2 WHERE player_key IN ({stale}) \
+             AND match_id IN (SELECT match_id FROM player_matches WHERE player_key IN ({stale}))"
+        ),
+        format!(
+            "INSERT INTO player_matches (player_key, match_id) \
+             SELECT CAST($2 AS TEXT), match_id FROM player_matches \
+             WHERE player_key IN ({stale}) ON CONFLICT DO NOTHING"
+        ),
+        format!("DELETE FROM player_matches WHERE player_key IN ({stale})"),
+        format!("DELETE FROM ratings WHERE player_key IN ({stale})"),
+    ] {
+        sqlx::query(&sql)
+            .bind(cutoff_ms)
+            .bind(PRUNED_GUEST)
+            .execute(&mut *tx)
+            .await?;
+    }
     let pruned =
         sqlx::query("DELETE FROM players WHERE guest = 1 AND seen_at_ms < $1 AND player_key <> $2")
             .bind(cutoff_ms)

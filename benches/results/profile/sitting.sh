@@ -5,23 +5,14 @@
 # Env: TS_DIR (the checkout whose release build runs; default: this one), TS_ARGS (more
 #   `ticksync serve` options, for experiments).
 set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../quiet.sh"
 OUT=$(realpath -m "$1"); RUNS=$2
 # Run from the checkout that holds this script (its release build), or TS_DIR.
 cd "${TS_DIR:-$(dirname "$0")/../../..}"
 TS=./target/release/ticksync; LG=./target/release/examples/loadgen
 BARE=/tmp/baseline-target/release/baseline
 mkdir -p "$OUT"
-busy_pct() {
-  read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ < /proc/stat; sleep 1
-  read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ < /proc/stat
-  local busy=$(( (u2+n2+s2+q2+sq2+st2) - (u1+n1+s1+q1+sq1+st1) )) idle=$(( (i2+w2) - (i1+w1) ))
-  echo $(( 100 * busy / (busy + idle) ))
-}
-wait_quiet() { # at most 90 s
-  local p
-  for _ in $(seq 30); do p=$(busy_pct); [ "$p" -le 15 ] && { echo "$p"; return; }; sleep 2; done
-  echo "$p"
-}
 PORT=29700
 for R in $RUNS; do
   IFS=: read -r SYS WL N HZ <<< "$R"; HZ=${HZ:-30}
