@@ -143,6 +143,7 @@ impl Connection {
             resume_token,
             last_event_seq,
             auth_token: self.auth_token.clone(),
+            ticket: None,
         })
         .await?;
         match self.recv().await? {

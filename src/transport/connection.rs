@@ -392,12 +392,26 @@ impl Reader<'_> {
         Next::Stop
     }
 
+    /// Checks and uses up a seat ticket from `Hello` (see [`crate::cluster::ticket`]).
+    async fn redeem(
+        &self,
+        ticket: &str,
+    ) -> Result<crate::cluster::SeatTicket, crate::cluster::TicketError> {
+        let Some(cluster) = &self.ctx.cluster else {
+            return Err(crate::cluster::TicketError::Unavailable(
+                "this server is not in a cluster".into(),
+            ));
+        };
+        cluster.redeem(ticket).await
+    }
+
     async fn on_hello(&mut self, msg: ClientMsg) -> Next {
         let ClientMsg::Hello {
             version,
             resume_token,
             last_event_seq,
             auth_token,
+            ticket,
         } = msg
         else {
             return self.hello_required();
@@ -428,6 +442,18 @@ impl Reader<'_> {
             }
         };
         self.peer.token = None;
+        let seat_ticket = match ticket {
+            Some(ticket) => match Box::pin(self.redeem(&ticket)).await {
+                Ok(seat) => Some(seat),
+                Err(refused) => {
+                    tracing::debug!(conn_id = self.conn_id, ip = %self.peer.ip, %refused, "seat ticket refused");
+                    self.reply(&error(refused.error_code(), refused.to_string(), None));
+                    self.close(close_code::TICKET_REFUSED, "seat ticket refused");
+                    return Next::Stop;
+                }
+            },
+            None => None,
+        };
         let binding = Binding {
             conn_id: self.conn_id,
             outbox: self.outbox.clone(),
@@ -473,6 +499,18 @@ impl Reader<'_> {
         });
         if resumed {
             lobby.rejoin_room(&session, last_event_seq).await;
+        }
+        if let Some(seat) = seat_ticket {
+            // A good ticket; seating by ticket comes with the cluster's reservations
+            // (issue 12, global quick match): until then no seat is held for it here.
+            self.reply(&error(
+                ErrorCode::ReservationExpired,
+                format!(
+                    "seat {} of room {} is not held on this node; queue again",
+                    seat.seat, seat.room
+                ),
+                None,
+            ));
         }
         tracing::debug!(
             conn_id = self.conn_id,

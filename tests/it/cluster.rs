@@ -1,0 +1,310 @@
+//! The cluster (issue 12, first slice): real nodes on loopback joining a private
+//! `redis-server`: registration with a TTL heartbeat, leaving, a silent node dropped,
+//! seat tickets checked in `Hello` (forged, replayed, for another node, expired-seat), and
+//! no key without a TTL afterwards.
+//!
+//! Each test starts its own Redis ([`RedisServer`]); without `redis-server` installed they
+//! print `SKIPPED:` and pass, unless `TICKSYNC_REQUIRE_SERVICES=1`.
+
+use anyhow::{Context, Result, ensure};
+use ticksync::cluster::{Cluster, ClusterConfig, ClusterError, NODE_TTL, keys};
+use ticksync::codec::Codec;
+use ticksync::protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, close_code};
+use ticksync::server::Server;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+use crate::support::{Client, RedisServer, WAIT, test_config};
+
+const SECRET: &[u8] = b"the cluster secret of the tests";
+
+/// A node's cluster settings: this Redis, its id, a public URL on its own address.
+fn cluster_config(redis: &RedisServer, node_id: &str, secret: &[u8]) -> ClusterConfig {
+    let mut config =
+        ClusterConfig::new(&redis.url(), "ws://127.0.0.1:1/", secret).expect("cluster config");
+    config.node_id = node_id.to_string();
+    config
+}
+
+/// Starts a node of the cluster on an ephemeral port (its public URL is its real address).
+async fn start_node(redis: &RedisServer, node_id: &str) -> Result<Server> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let mut cluster = cluster_config(redis, node_id, SECRET);
+    cluster.public_url = format!("ws://{}/", listener.local_addr()?);
+    let config = ticksync::config::ServerConfig {
+        cluster: Some(cluster),
+        ..test_config()
+    };
+    Server::open(listener, config)
+        .await
+        .with_context(|| format!("node {node_id} starts"))
+}
+
+/// Polls Redis until `done` holds for the key list (with TTLs), within the wait limit.
+async fn wait_for_keys(
+    redis: &RedisServer,
+    what: &str,
+    done: impl Fn(&[(String, i64)]) -> bool,
+) -> Result<Vec<(String, i64)>> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let keys = redis.keys_with_ttls().await?;
+        if done(&keys) {
+            return Ok(keys);
+        }
+        ensure!(Instant::now() < deadline, "{what}: keys stayed {keys:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Every key has a TTL (no key is left behind by a node, however it ends).
+fn assert_every_key_expires(keys: &[(String, i64)]) {
+    for (key, ttl) in keys {
+        assert!(key.starts_with(keys::PREFIX), "a foreign key {key}");
+        assert!(*ttl > 0, "{key} has no TTL ({ttl})");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_register_see_each_other_and_leave() -> Result<()> {
+    let Some(redis) = RedisServer::start("cluster registration")? else {
+        return Ok(());
+    };
+    let a = start_node(&redis, "node-a").await?;
+    let b = start_node(&redis, "node-b").await?;
+    let c = start_node(&redis, "node-c").await?;
+    let nodes = a
+        .cluster()
+        .context("a is in the cluster")?
+        .live_nodes()
+        .await?;
+    let mut ids: Vec<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["node-a", "node-b", "node-c"]);
+    let b_info = nodes.iter().find(|n| n.id == "node-b").unwrap();
+    assert_eq!(b_info.url, format!("ws://{}/", b.local_addr()));
+    // Every key the nodes wrote has a TTL of at most the node TTL.
+    let keys = redis.keys_with_ttls().await?;
+    let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ticksync:node:node-a",
+            "ticksync:node:node-b",
+            "ticksync:node:node-c",
+            "ticksync:nodes"
+        ]
+    );
+    assert_every_key_expires(&keys);
+    assert!(
+        keys.iter()
+            .all(|(_, ttl)| *ttl <= NODE_TTL.as_millis() as i64)
+    );
+    // A node's load arrives with its heartbeats: one connection on b shows within a few.
+    let _client = Client::connect(b.local_addr(), Codec::Bincode).await?;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let nodes = a.cluster().unwrap().live_nodes().await?;
+        let b_now = nodes.iter().find(|n| n.id == "node-b").unwrap();
+        if b_now.load.connections == 1 {
+            // Least loaded first: b, with its connection, comes last.
+            assert_eq!(nodes.last().unwrap().id, "node-b");
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "b's load stayed {:?}",
+            b_now.load
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // A clean stop removes the node's key and index entry at once.
+    b.shutdown().await;
+    let keys = redis.keys_with_ttls().await?;
+    assert!(
+        !keys.iter().any(|(k, _)| k == "ticksync:node:node-b"),
+        "{keys:?}"
+    );
+    let ids: Vec<String> = a
+        .cluster()
+        .unwrap()
+        .live_nodes()
+        .await?
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(!ids.contains(&"node-b".to_string()));
+    a.shutdown().await;
+    c.shutdown().await;
+    // The last node gone, nothing is left.
+    let keys = redis.keys_with_ttls().await?;
+    assert!(keys.is_empty(), "left behind: {keys:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_node_is_dropped_within_the_node_ttl() -> Result<()> {
+    let Some(redis) = RedisServer::start("cluster silent node")? else {
+        return Ok(());
+    };
+    let live = start_node(&redis, "live").await?;
+    // A node that registered once and then went silent (no heartbeat task: as if killed).
+    let silent = Cluster::join(cluster_config(&redis, "silent", SECRET)).await?;
+    let ids = |nodes: Vec<ticksync::cluster::NodeInfo>| -> Vec<String> {
+        nodes.into_iter().map(|n| n.id).collect()
+    };
+    assert_eq!(ids(live.cluster().unwrap().live_nodes().await?).len(), 2);
+    // Its id is taken while it is live.
+    match Cluster::join(cluster_config(&redis, "silent", SECRET)).await {
+        Err(ClusterError::NodeIdTaken(id)) => assert_eq!(id, "silent"),
+        other => panic!("expected NodeIdTaken, got {other:?}"),
+    }
+    let started = Instant::now();
+    wait_for_keys(&redis, "the silent node's key expires", |keys| {
+        !keys.iter().any(|(k, _)| k == "ticksync:node:silent")
+    })
+    .await?;
+    let took = started.elapsed();
+    assert!(
+        took <= NODE_TTL + std::time::Duration::from_secs(1),
+        "{took:?}"
+    );
+    // Gone from the live list too (the index is cleaned by the live node's heartbeat).
+    assert_eq!(ids(live.cluster().unwrap().live_nodes().await?), ["live"]);
+    let mut redis_conn = redis.connection().await?;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let members: Vec<String> = redis::cmd("ZRANGE")
+            .arg(keys::NODES)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut redis_conn)
+            .await?;
+        if members == ["live"] {
+            break;
+        }
+        ensure!(Instant::now() < deadline, "index stayed {members:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    drop(silent);
+    assert_every_key_expires(&redis.keys_with_ttls().await?);
+    live.shutdown().await;
+    Ok(())
+}
+
+/// Connects to `server` and sends a `Hello` with `ticket`.
+async fn hello_with_ticket(server: &Server, ticket: &str) -> Result<Client> {
+    let mut client = Client::connect_raw(server.local_addr(), Codec::MsgPack).await?;
+    client
+        .send(&ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            resume_token: None,
+            last_event_seq: 0,
+            auth_token: None,
+            ticket: Some(ticket.to_string()),
+        })
+        .await?;
+    Ok(client)
+}
+
+/// A ticket refused in `Hello`: an `Error` with `code` first, then close 4050.
+async fn refused_ticket(server: &Server, ticket: &str, code: ErrorCode) -> Result<()> {
+    let mut client = hello_with_ticket(server, ticket).await?;
+    match client.recv().await? {
+        ServerMsg::Error { code: got, .. } => {
+            ensure!(got == code, "expected {code:?}, got {got:?}")
+        }
+        other => anyhow::bail!("expected Error {code:?}, got {other:?}"),
+    }
+    assert_eq!(client.closed().await?, Some(close_code::TICKET_REFUSED));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seat_tickets_are_checked_in_hello() -> Result<()> {
+    let Some(redis) = RedisServer::start("cluster seat tickets")? else {
+        return Ok(());
+    };
+    let a = start_node(&redis, "node-a").await?;
+    let b = start_node(&redis, "node-b").await?;
+    let issuer = a.cluster().unwrap();
+    let ticket = issuer.issue_ticket("node-b", 7, 1, "guest:node-a:1");
+
+    // A good ticket: Welcome, then (no reservations in this slice) ReservationExpired, and
+    // the session carries on.
+    let mut client = hello_with_ticket(&b, &ticket).await?;
+    assert!(matches!(client.recv().await?, ServerMsg::Welcome { .. }));
+    assert_eq!(client.error().await?.0, ErrorCode::ReservationExpired);
+    client.ping(9).await?;
+
+    // Replayed, on the same node or another: used.
+    refused_ticket(&b, &ticket, ErrorCode::TicketUsed).await?;
+    // For node-b, shown to node-a (before node-a would claim it).
+    let fresh = issuer.issue_ticket("node-b", 7, 0, "guest:node-a:2");
+    refused_ticket(&a, &fresh, ErrorCode::TicketWrongNode).await?;
+    // Forged: signed with another secret, or altered.
+    let mut forger_config = cluster_config(&redis, "forger", b"not the cluster secret at all");
+    forger_config.public_url = "ws://127.0.0.1:1/".into();
+    let forger = Cluster::join(forger_config).await?;
+    let forged = forger.issue_ticket("node-b", 7, 0, "guest:evil:1");
+    refused_ticket(&b, &forged, ErrorCode::TicketInvalid).await?;
+    let mut altered = fresh.clone().into_bytes();
+    let last = altered.len() - 1;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    refused_ticket(&b, &String::from_utf8(altered)?, ErrorCode::TicketInvalid).await?;
+    refused_ticket(&b, "not a ticket", ErrorCode::TicketInvalid).await?;
+    refused_ticket(&b, &"x".repeat(5000), ErrorCode::TicketInvalid).await?;
+    // The fresh ticket was never used by the refusals above: it still works once.
+    let mut client = hello_with_ticket(&b, &fresh).await?;
+    assert!(matches!(client.recv().await?, ServerMsg::Welcome { .. }));
+    assert_eq!(client.error().await?.0, ErrorCode::ReservationExpired);
+
+    // A server in no cluster refuses every ticket.
+    let single = crate::support::start(test_config()).await;
+    let other = issuer.issue_ticket("node-b", 7, 0, "guest:node-a:3");
+    refused_ticket(&single, &other, ErrorCode::ClusterUnavailable).await?;
+    single.shutdown().await;
+
+    // Used tickets' keys expire; nothing is kept without a TTL.
+    let keys = redis.keys_with_ttls().await?;
+    assert_eq!(
+        keys.iter()
+            .filter(|(k, _)| k.starts_with("ticksync:ticket:"))
+            .count(),
+        2,
+        "{keys:?}"
+    );
+    assert_every_key_expires(&keys);
+    drop(forger);
+    a.shutdown().await;
+    b.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_cannot_reach_redis_does_not_start() -> Result<()> {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let cluster = ClusterConfig::new(
+        &format!("redis://127.0.0.1:{port}"),
+        "ws://127.0.0.1:1/",
+        SECRET,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let config = ticksync::config::ServerConfig {
+        cluster: Some(cluster),
+        ..test_config()
+    };
+    let started = Instant::now();
+    let refused = Server::open(listener, config).await;
+    assert!(
+        matches!(refused, Err(ticksync::server::ServerError::Cluster(_))),
+        "{refused:?}"
+    );
+    assert!(started.elapsed() < WAIT);
+    Ok(())
+}
