@@ -52,7 +52,13 @@ var ErrorCode = {
   Kicked: 86,
   InvalidOptions: 90,
   NoRecords: 110,
-  RecordsUnavailable: 111
+  RecordsUnavailable: 111,
+  TicketInvalid: 120,
+  TicketExpired: 121,
+  TicketWrongNode: 122,
+  TicketUsed: 123,
+  ClusterUnavailable: 124,
+  ReservationExpired: 125
 };
 var ERROR_WORDS = {
   1: "The server could not read a message from this client.",
@@ -93,7 +99,13 @@ var ERROR_WORDS = {
   86: "The server's operator ended your session.",
   90: "The game does not accept those room options.",
   110: "This server keeps no records, so there is no leaderboard.",
-  111: "The server's records cannot be read right now; try again."
+  111: "The server's records cannot be read right now; try again.",
+  120: "The seat ticket could not be read or verified.",
+  121: "The seat ticket has expired.",
+  122: "The seat ticket is meant for another server.",
+  123: "The seat ticket was already used.",
+  124: "The server cannot reach its cluster right now; try again.",
+  125: "The seat held for you is gone; find a new match."
 };
 function errorName(code) {
   const entry = Object.entries(ErrorCode).find(([, value]) => value === code);
@@ -129,7 +141,8 @@ var CloseCode = {
   TOKEN_UNSIGNED: 4017,
   TOKEN_MALFORMED: 4018,
   TOO_MANY_CODE_GUESSES: 4020,
-  KICKED: 4040
+  KICKED: 4040,
+  TICKET_REFUSED: 4050
 };
 function isAuthClose(code) {
   return code >= CloseCode.AUTH_REQUIRED && code <= CloseCode.TOKEN_MALFORMED;
@@ -160,7 +173,8 @@ var CLOSE_WORDS = {
   4017: "Your sign-in is not signed, so the server refused it.",
   4018: "Your sign-in could not be read. Sign in again.",
   4020: "Too many room codes that name no room; the server closed the connection.",
-  4040: "The server's operator ended your session."
+  4040: "The server's operator ended your session.",
+  4050: "The seat ticket was refused."
 };
 function describeClose(code) {
   return CLOSE_WORDS[code] ?? "The connection to the server was lost.";
@@ -1747,7 +1761,8 @@ function clientValue(msg) {
           version: msg.version,
           resume_token: msg.resume_token,
           last_event_seq: u64Out(msg.last_event_seq),
-          auth_token: msg.auth_token ?? null
+          auth_token: msg.auth_token ?? null,
+          ticket: msg.ticket ?? null
         }
       };
     case "Ping":
@@ -2005,6 +2020,10 @@ function decodeServerMsg(bytes) {
         tick: u64(b, "tick", what),
         data: bin(b, "data", what)
       };
+    }
+    case "Redirect": {
+      const b = m();
+      return { type: name, url: str(b, "url", what), ticket: str(b, "ticket", what) };
     }
     default:
       return null;
@@ -2849,6 +2868,8 @@ var TicksyncClient = class extends Emitter {
         return;
       case "RoomList":
         this.emit("roomList", msg.rooms);
+        return;
+      case "Redirect":
         return;
     }
   }

@@ -87,7 +87,7 @@ test("Hello carries the sign-in token; a function is asked again for every conne
     client.connect(WAIT).catch(() => {});
     const first = await server.socket(0);
     assert.deepEqual(first.sent[0], {
-      Hello: { version: 2, resume_token: null, last_event_seq: 0, auth_token: "jwt-1" },
+      Hello: { version: 2, resume_token: null, last_event_seq: 0, auth_token: "jwt-1", ticket: null },
     });
     first.deliver(welcome(false, "token-1"));
     first.serverClose(1006);

@@ -619,6 +619,10 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       case "RoomList":
         this.emit("roomList", msg.rooms);
         return;
+      case "Redirect":
+        // Not sent by servers yet (issue 12's global quick match); following it (a new
+        // connection to `url` with `Hello.ticket`) comes with it.
+        return;
     }
   }
 
