@@ -16,6 +16,10 @@ pub fn node(id: &str) -> String {
     format!("ticksync:node:{id}")
 }
 
+/// One quick-match queue (a hash per game and options): see [`super::queue::queue_key`],
+/// which builds it; alive 10 s after the last enqueue or read that found players.
+pub const QUEUE_PREFIX: &str = "ticksync:queue:";
+
 /// A redeemed seat ticket's nonce (single use), alive until the ticket's expiry plus a
 /// second.
 pub fn ticket(nonce: &str) -> String {

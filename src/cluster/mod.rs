@@ -14,6 +14,10 @@
 //! - **checks seat tickets** ([`ticket`]): short-lived, HMAC-SHA256-signed with the
 //!   cluster secret, single use through `SET NX PX` ([`Cluster::redeem`]).
 //!
+//! - **keeps the global quick-match queue** ([`queue`]): entries per game and options,
+//!   groups decided by the single node's rules and claimed atomically. Not yet used by
+//!   `FindMatch` (see below).
+//!
 //! Every key has a TTL ([`keys`]): whatever happens to a node, Redis holds nothing of it
 //! for longer than its TTL.
 //!
@@ -21,13 +25,14 @@
 //! and writes time out after [`REDIS_TIMEOUT`], so a stalled Redis never stalls a caller
 //! for longer.
 //!
-//! Not yet here (issue 12's later steps): the global quick-match queue, placing rooms and
-//! redirecting players (`ServerMsg::Redirect` is in the protocol, the server sends none
+//! Not yet here (issue 12's later steps): `FindMatch` through the global queue, placing
+//! rooms on the least-loaded node and redirecting players (`ServerMsg::Redirect` is in the protocol, the server sends none
 //! yet), sessions across nodes, node loss.
 
 mod args;
 pub mod keys;
 mod node;
+pub mod queue;
 pub mod ticket;
 
 use std::sync::Arc;

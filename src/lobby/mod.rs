@@ -9,7 +9,7 @@
 mod admin;
 mod directory;
 mod listing;
-mod matchmaker;
+pub(crate) mod matchmaker;
 mod results;
 mod sessions;
 

@@ -308,3 +308,66 @@ async fn a_node_that_cannot_reach_redis_does_not_start() -> Result<()> {
     assert!(started.elapsed() < WAIT);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_global_queue_gives_each_player_to_one_group() -> Result<()> {
+    use ticksync::cluster::queue::queue_key;
+    use ticksync::engine::GameEntry;
+    use ticksync::game::tictactoe::TicTacToe;
+    let Some(redis) = RedisServer::start("cluster global queue")? else {
+        return Ok(());
+    };
+    let a = start_node(&redis, "node-a").await?;
+    let b = start_node(&redis, "node-b").await?;
+    let (qa, qb) = (a.cluster().unwrap(), b.cluster().unwrap());
+    let ttt = GameEntry::of::<TicTacToe>();
+    let config = ticksync::lobby::MatchConfig::default();
+    qa.enqueue("tictactoe", &[], 1, 1500).await?;
+    qb.enqueue("tictactoe", &[], 2, 1520).await?;
+    // Other options are another queue.
+    qb.enqueue("tictactoe", &[7], 3, 1500).await?;
+    let seen = qb.queue_entries("tictactoe", &[]).await?;
+    let mut who: Vec<(String, u64)> = seen.iter().map(|e| (e.node.clone(), e.session)).collect();
+    who.sort();
+    assert_eq!(who, [("node-a".into(), 1), ("node-b".into(), 2)]);
+    // Both nodes decide on the same queue at once: the pair is won exactly once.
+    let (won_a, won_b) = tokio::join!(
+        qa.take_groups(&config, ttt, &[]),
+        qb.take_groups(&config, ttt, &[])
+    );
+    let groups: Vec<_> = won_a?.into_iter().chain(won_b?).collect();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0].players.len(), 2);
+    assert!(qa.queue_entries("tictactoe", &[]).await?.is_empty());
+    // A claim of players already taken takes nothing.
+    assert!(!qa.claim("tictactoe", &[], &groups[0].players).await?);
+    // Leaving the queue.
+    assert!(qb.dequeue("tictactoe", &[7], 3).await?);
+    assert!(!qb.dequeue("tictactoe", &[7], 3).await?);
+
+    // A dead node's players leave the queue: a node that registered once and went silent.
+    let ghost = Cluster::join(cluster_config(&redis, "ghost", SECRET)).await?;
+    ghost.enqueue("tictactoe", &[], 9, 1500).await?;
+    qa.enqueue("tictactoe", &[], 1, 1500).await?;
+    assert_eq!(qa.queue_entries("tictactoe", &[]).await?.len(), 2);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let entries = qa.queue_entries("tictactoe", &[]).await?;
+        if entries.len() == 1 {
+            assert_eq!(entries[0].node, "node-a");
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the ghost's entry stayed: {entries:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    drop(ghost);
+    let keys = redis.keys_with_ttls().await?;
+    assert!(keys.iter().any(|(k, _)| *k == queue_key("tictactoe", &[])));
+    assert_every_key_expires(&keys);
+    a.shutdown().await;
+    b.shutdown().await;
+    Ok(())
+}
