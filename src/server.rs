@@ -216,6 +216,8 @@ impl Server {
             cluster.clone(),
         ));
         if let Some(cluster) = &cluster {
+            ctx.lobby
+                .join_cluster(cluster.clone(), shutdown.clone(), &tracker);
             let weak = Arc::downgrade(&ctx);
             let load = Arc::new(move || {
                 weak.upgrade()

@@ -20,6 +20,12 @@ pub fn node(id: &str) -> String {
 /// which builds it; alive 10 s after the last enqueue or read that found players.
 pub const QUEUE_PREFIX: &str = "ticksync:queue:";
 
+/// A node's inbox (a list of JSON messages from other nodes), alive 10 s after the last
+/// message sent to it.
+pub fn inbox(id: &str) -> String {
+    format!("ticksync:inbox:{id}")
+}
+
 /// A redeemed seat ticket's nonce (single use), alive until the ticket's expiry plus a
 /// second.
 pub fn ticket(nonce: &str) -> String {

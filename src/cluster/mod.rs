@@ -30,6 +30,7 @@
 //! yet), sessions across nodes, node loss.
 
 mod args;
+pub mod inbox;
 pub mod keys;
 mod node;
 pub mod queue;
@@ -153,6 +154,15 @@ pub enum ClusterError {
     NodeIdTaken(String),
 }
 
+/// A ticket just issued: its text (for `Redirect`) and its nonce (its identity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedTicket {
+    /// What the client sends in `Hello.ticket`.
+    pub text: String,
+    /// The ticket's nonce.
+    pub nonce: String,
+}
+
 /// A joined node's handle on the cluster: cheap to clone.
 #[derive(Clone)]
 pub struct Cluster {
@@ -244,15 +254,33 @@ impl Cluster {
         seat: u8,
         player: &str,
     ) -> String {
+        self.issue_ticket_with(node, room, seat, player).text
+    }
+
+    /// As [`Cluster::issue_ticket`], with the ticket's nonce.
+    pub fn issue_ticket_with(
+        &self,
+        node: &str,
+        room: crate::protocol::RoomId,
+        seat: u8,
+        player: &str,
+    ) -> IssuedTicket {
         let ttl = u64::try_from(self.inner.config.ticket_ttl.as_millis()).unwrap_or(u64::MAX);
-        self.inner.config.key.sign(&SeatTicket {
+        let nonce = ticket::new_nonce();
+        let text = self.inner.config.key.sign(&SeatTicket {
             node: node.to_string(),
             room,
             seat,
             player: player.to_string(),
             expires_ms: unix_ms().saturating_add(ttl),
-            nonce: ticket::new_nonce(),
-        })
+            nonce: nonce.clone(),
+        });
+        IssuedTicket { text, nonce }
+    }
+
+    /// How long the tickets this node issues are valid.
+    pub fn ticket_ttl(&self) -> Duration {
+        self.inner.config.ticket_ttl
     }
 
     /// Checks a seat ticket ([`TicketKey::verify`]) and uses it up: the first redemption

@@ -459,6 +459,16 @@ impl Reader<'_> {
             outbox: self.outbox.clone(),
         };
         let lobby = &self.ctx.lobby;
+        // A redeemed ticket whose seat is held here takes the reserved session over, as a
+        // resume does (the player arrives as that session, whoever it was at home).
+        let reserved = seat_ticket
+            .as_ref()
+            .and_then(|seat| lobby.take_reservation(seat));
+        let seat_ticket = seat_ticket.filter(|_| reserved.is_none());
+        let (identity, resume_token) = match reserved {
+            Some(token) => (None, Some(token)),
+            None => (identity, resume_token),
+        };
         let (session, token, resumed) = match (identity, resume_token) {
             // An authenticated player's id finds its session; a resume token adds nothing.
             (Some(identity), _) => {

@@ -28,11 +28,21 @@ fn cluster_config(redis: &RedisServer, node_id: &str, secret: &[u8]) -> ClusterC
 
 /// Starts a node of the cluster on an ephemeral port (its public URL is its real address).
 async fn start_node(redis: &RedisServer, node_id: &str) -> Result<Server> {
+    start_node_with(redis, node_id, None).await
+}
+
+/// As [`start_node`], with a hook called for every game that finishes on the node.
+async fn start_node_with(
+    redis: &RedisServer,
+    node_id: &str,
+    on_game_finished: Option<ticksync::engine::FinishedHook>,
+) -> Result<Server> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let mut cluster = cluster_config(redis, node_id, SECRET);
     cluster.public_url = format!("ws://{}/", listener.local_addr()?);
     let config = ticksync::config::ServerConfig {
         cluster: Some(cluster),
+        on_game_finished,
         ..test_config()
     };
     Server::open(listener, config)
@@ -369,5 +379,104 @@ async fn the_global_queue_gives_each_player_to_one_group() -> Result<()> {
     assert_every_key_expires(&keys);
     a.shutdown().await;
     b.shutdown().await;
+    Ok(())
+}
+
+/// A bot on `server` that plays one quick-match game, connected (its session open).
+async fn connected_bot(
+    server: &Server,
+    seed: u64,
+) -> Result<(ticksync::client::Bot, ticksync::client::Recorder)> {
+    use ticksync::client::{Bot, BotConfig, Recorder};
+    let recorder = Recorder::default();
+    let config = BotConfig {
+        games: Some(1),
+        seed: Some(seed),
+        timeout: WAIT,
+        ..BotConfig::new(format!("ws://{}/", server.local_addr()))
+    };
+    let mut bot = Bot::new(
+        config,
+        recorder.clone(),
+        tokio_util::sync::CancellationToken::new(),
+    );
+    bot.connect().await?;
+    Ok((bot, recorder))
+}
+
+/// Counts the games that finish on a node.
+fn finished_counter() -> (
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ticksync::engine::FinishedHook,
+) {
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    let hook = ticksync::engine::FinishedHook::new(move |_| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    (count, hook)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_bots_on_different_nodes_are_matched_and_play_on_a_third() -> Result<()> {
+    use std::sync::atomic::Ordering;
+    let Some(redis) = RedisServer::start("cluster quick match")? else {
+        return Ok(());
+    };
+    let (on_a, hook_a) = finished_counter();
+    let (on_b, hook_b) = finished_counter();
+    let (on_c, hook_c) = finished_counter();
+    let a = start_node_with(&redis, "node-a", Some(hook_a)).await?;
+    let b = start_node_with(&redis, "node-b", Some(hook_b)).await?;
+    let c = start_node_with(&redis, "node-c", Some(hook_c)).await?;
+    let (bot_one, one) = connected_bot(&a, 1).await?;
+    let (bot_two, two) = connected_bot(&b, 2).await?;
+    // Wait until the heartbeats show a and b busier than c (one connection each): the
+    // least-loaded live node is then c, and both bots must be redirected there.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let nodes = a.cluster().unwrap().live_nodes().await?;
+        let order: Vec<(&str, usize)> = nodes
+            .iter()
+            .map(|n| (n.id.as_str(), n.load.connections))
+            .collect();
+        if order == [("node-c", 0), ("node-a", 1), ("node-b", 1)] {
+            break;
+        }
+        ensure!(Instant::now() < deadline, "loads stayed {order:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (played_one, played_two) = tokio::join!(bot_one.run(), bot_two.run());
+    assert_eq!((played_one?, played_two?), (1, 1));
+    let (one, two) = (one.tally(), two.tally());
+    for tally in [&one, &two] {
+        assert_eq!(tally.games, 1, "{tally:?}");
+        assert_eq!(tally.errors, 0, "{:?}", tally.error_samples);
+        assert_eq!(tally.illegal_outcomes, 0);
+    }
+    // One game, on c, seen from both seats: one won and the other lost, or both drew.
+    assert_eq!(
+        (
+            on_a.load(Ordering::SeqCst),
+            on_b.load(Ordering::SeqCst),
+            on_c.load(Ordering::SeqCst)
+        ),
+        (0, 0, 1)
+    );
+    assert_eq!(one.wins, two.losses);
+    assert_eq!(one.draws, two.draws);
+    // Every counter returns to zero on every node, and no queue entry is left behind.
+    for node in [&a, &b, &c] {
+        crate::support::wait_for_stats(node, ticksync::server::Stats::default()).await?;
+    }
+    let keys = redis.keys_with_ttls().await?;
+    assert!(
+        !keys.iter().any(|(k, _)| k.starts_with("ticksync:queue:")),
+        "{keys:?}"
+    );
+    assert_every_key_expires(&keys);
+    a.shutdown().await;
+    b.shutdown().await;
+    c.shutdown().await;
     Ok(())
 }
