@@ -461,43 +461,45 @@ impl Reader<'_> {
         let lobby = &self.ctx.lobby;
         // A redeemed ticket whose seat is held here takes the reserved session over, as a
         // resume does (the player arrives as that session, whoever it was at home).
+        // A seat no longer held (its session ended with the room's grace) leaves the
+        // ticket unused: `Welcome` for a new session, then `ReservationExpired` below.
         let reserved = seat_ticket
             .as_ref()
-            .and_then(|seat| lobby.take_reservation(seat));
+            .and_then(|seat| lobby.take_reservation(seat))
+            .and_then(|token| lobby.resume(&token, binding.clone()).ok());
         let seat_ticket = seat_ticket.filter(|_| reserved.is_none());
-        let (identity, resume_token) = match reserved {
-            Some(token) => (None, Some(token)),
-            None => (identity, resume_token),
-        };
-        let (session, token, resumed) = match (identity, resume_token) {
-            // An authenticated player's id finds its session; a resume token adds nothing.
-            (Some(identity), _) => {
-                let login = lobby.login(identity, binding);
-                self.ctx
-                    .security
-                    .auth_counters
-                    .login(login.previous.is_some());
-                (login.session, login.token, login.resumed)
-            }
-            (None, None) => {
-                let (session, token) = lobby.open_session(binding);
-                (session, token, false)
-            }
-            (None, Some(token)) => match lobby.resume(&token, binding) {
-                Ok(resumed) => {
-                    self.ctx.metrics.wire().resume(true);
-                    (resumed.session, resumed.token, true)
+        let (session, token, resumed) = match (reserved, identity, resume_token) {
+            (Some(reserved), _, _) => (reserved.session, reserved.token, true),
+            (None, identity, resume_token) => match (identity, resume_token) {
+                // An authenticated player's id finds its session; a resume token adds nothing.
+                (Some(identity), _) => {
+                    let login = lobby.login(identity, binding);
+                    self.ctx
+                        .security
+                        .auth_counters
+                        .login(login.previous.is_some());
+                    (login.session, login.token, login.resumed)
                 }
-                Err(code) => {
-                    self.ctx.metrics.wire().resume(false);
-                    self.reply(&error(
-                        code,
-                        "resume token unknown, expired or already used",
-                        None,
-                    ));
-                    self.close(close_code::INVALID_RESUME_TOKEN, "invalid resume token");
-                    return Next::Stop;
+                (None, None) => {
+                    let (session, token) = lobby.open_session(binding);
+                    (session, token, false)
                 }
+                (None, Some(token)) => match lobby.resume(&token, binding) {
+                    Ok(resumed) => {
+                        self.ctx.metrics.wire().resume(true);
+                        (resumed.session, resumed.token, true)
+                    }
+                    Err(code) => {
+                        self.ctx.metrics.wire().resume(false);
+                        self.reply(&error(
+                            code,
+                            "resume token unknown, expired or already used",
+                            None,
+                        ));
+                        self.close(close_code::INVALID_RESUME_TOKEN, "invalid resume token");
+                        return Next::Stop;
+                    }
+                },
             },
         };
         self.reply(&ServerMsg::Welcome {
