@@ -27,7 +27,8 @@
 //! - [`shutdown`]: the SIGTERM/SIGINT drain; [`metrics`]: `GET /metrics` for Prometheus;
 //!   [`histogram`]: the microsecond histograms behind them and the load drivers' reports.
 //! - [`cluster`]: several nodes made one service through Redis (`--cluster`): node
-//!   registration with a TTL heartbeat, signed single-use seat tickets.
+//!   registration with a TTL heartbeat, the global quick-match queue, signed single-use
+//!   seat tickets for players redirected to the node that hosts their match.
 //! - [`admin`]: the operator's token for `/monitor` and the `/admin/` endpoints.
 //! - [`client`]: a Rust client of the protocol, the tic-tac-toe bots and the `ttt` load
 //!   driver built on it (used by the examples and the load tests; the server never uses it).

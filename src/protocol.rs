@@ -378,9 +378,10 @@ pub enum ServerMsg {
         /// The game's event, encoded with this connection's codec.
         data: Bytes,
     },
-    /// In a cluster: the client's match (or room) is on another node. Connect to `url`
-    /// and send `Hello` with `ticket`; the seat is held until the ticket expires (then
-    /// `Error` [`ErrorCode::ReservationExpired`]).
+    /// In a cluster: the client's quick match was placed on another node. Connect to
+    /// `url` and send `Hello` with `ticket` (within the ticket's 10 s); the seat is held
+    /// like an absent player's, for the room's reconnect grace (after it, `Error`
+    /// [`ErrorCode::ReservationExpired`]).
     Redirect {
         /// The node's public URL (`ws://` or `wss://`).
         url: String,
@@ -625,8 +626,8 @@ pub enum ErrorCode {
     TicketWrongNode = 122,
     /// `Hello.ticket` was already used (single use, on any node).
     TicketUsed = 123,
-    /// This server is not in a cluster, or cannot reach the cluster's Redis now; try
-    /// again later.
+    /// A ticket came to a server in no cluster, or one that cannot reach the cluster's
+    /// Redis now; or a `FindMatch` could not reach the cluster's queue. Try again later.
     ClusterUnavailable = 124,
     /// The ticket was good but its seat is no longer held (the reservation expired, or
     /// the room is gone). The session carries on; queue again with `FindMatch`.

@@ -15,8 +15,9 @@
 //!   cluster secret, single use through `SET NX PX` ([`Cluster::redeem`]).
 //!
 //! - **keeps the global quick-match queue** ([`queue`]): entries per game and options,
-//!   groups decided by the single node's rules and claimed atomically. Not yet used by
-//!   `FindMatch` (see below).
+//!   groups decided by the single node's rules and claimed atomically, driven by the
+//!   lobby's global matchmaker (`lobby/global.rs`);
+//! - **talks to other nodes** ([`inbox`]): a placement to host, a redirect to send.
 //!
 //! Every key has a TTL ([`keys`]): whatever happens to a node, Redis holds nothing of it
 //! for longer than its TTL.
@@ -25,9 +26,9 @@
 //! and writes time out after [`REDIS_TIMEOUT`], so a stalled Redis never stalls a caller
 //! for longer.
 //!
-//! Not yet here (issue 12's later steps): `FindMatch` through the global queue, placing
-//! rooms on the least-loaded node and redirecting players (`ServerMsg::Redirect` is in the protocol, the server sends none
-//! yet), sessions across nodes, node loss.
+//! Not yet here (issue 12's later steps): the TypeScript SDK and pages following
+//! redirects, private codes, the directory and sessions across nodes, node loss beyond
+//! the queue, benchmarks.
 
 mod args;
 pub mod inbox;

@@ -2,10 +2,8 @@
 //! with the single node's pairing rule ([`crate::lobby::MatchConfig`]'s windows, fill wait
 //! and bot fill) decided by the same code, `lobby::matchmaker::Queues`.
 //!
-//! **Where it stands (issue 12).** This is the queue alone: `FindMatch` does not use it
-//! yet (a node still matches only its own players), and nothing places a claimed group on
-//! another node or redirects its players. What is here is what that will stand on, tested
-//! against a real Redis in `tests/it/cluster.rs`.
+//! The lobby's global matchmaker (`lobby/global.rs`) drives it: it queues `FindMatch`es
+//! here and places the groups it wins.
 //!
 //! **Keys.** One hash per game and options, `ticksync:queue:<game>:<options in hex>`:
 //! field `<node id>/<session id>`, value `"<rating> <since_ms>"` (Redis's clock). Its TTL

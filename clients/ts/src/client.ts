@@ -620,8 +620,8 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         this.emit("roomList", msg.rooms);
         return;
       case "Redirect":
-        // Not sent by servers yet (issue 12's global quick match); following it (a new
-        // connection to `url` with `Hello.ticket`) comes with it.
+        // Quick match in a cluster placed the match on another node. Following it (a new
+        // connection to `url` with `Hello.ticket`) is not done by this SDK yet (issue 12).
         return;
     }
   }
