@@ -547,3 +547,44 @@ async fn a_reserved_seat_not_taken_is_given_up_with_the_grace() -> Result<()> {
     b.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn battleship_bots_on_two_nodes_follow_the_redirect_and_play() -> Result<()> {
+    use ticksync::client::{BattleshipBotConfig, play_battleship};
+    use ticksync::game::battleship::{BattleshipOptions, Fleet};
+    let Some(redis) = RedisServer::start("cluster battleship")? else {
+        return Ok(());
+    };
+    let a = start_node(&redis, "node-a").await?;
+    let b = start_node(&redis, "node-b").await?;
+    let options = BattleshipOptions {
+        size: Some(6),
+        fleet: Some(Fleet::Quick),
+        ..BattleshipOptions::default()
+    };
+    let one = BattleshipBotConfig {
+        seed: Some(1),
+        options,
+        timeout: WAIT,
+        ..BattleshipBotConfig::new(format!("ws://{}/", a.local_addr()))
+    };
+    let two = BattleshipBotConfig {
+        codec: Codec::MsgPack,
+        seed: Some(2),
+        options,
+        timeout: WAIT,
+        ..BattleshipBotConfig::new(format!("ws://{}/", b.local_addr()))
+    };
+    let (x, y) = tokio::join!(play_battleship(&one), play_battleship(&two));
+    let (x, y) = (x?, y?);
+    assert_eq!((x.len(), y.len()), (1, 1));
+    // The same game from both seats, whichever node hosted it.
+    assert_eq!(x[0].room_id, y[0].room_id);
+    assert_ne!(x[0].seat, y[0].seat);
+    for node in [&a, &b] {
+        crate::support::wait_for_stats(node, ticksync::server::Stats::default()).await?;
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+    Ok(())
+}
