@@ -588,3 +588,45 @@ async fn battleship_bots_on_two_nodes_follow_the_redirect_and_play() -> Result<(
     b.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_find_match_is_refused_and_running_games_go_on() -> Result<()> {
+    let Some(redis) = RedisServer::start("cluster redis down")? else {
+        return Ok(());
+    };
+    let a = start_node(&redis, "node-a").await?;
+    let mut x = Client::connect(a.local_addr(), Codec::Bincode).await?;
+    let mut o = Client::connect(a.local_addr(), Codec::MsgPack).await?;
+    x.find_match().await?;
+    o.find_match().await?;
+    let (jx, _) = (x.match_found().await?, o.match_found().await?);
+    // Redis goes away mid-game.
+    drop(redis);
+    // A new FindMatch is refused with a clear error...
+    let mut late = Client::connect(a.local_addr(), Codec::Bincode).await?;
+    late.find_match().await?;
+    assert_eq!(late.error().await?.0, ErrorCode::ClusterUnavailable);
+    // ...and the session is not left queued: it may ask again.
+    crate::support::wait_until(&a, |s| s.queued == 0).await?;
+    // The running game goes on to its end.
+    let (first, second) = if jx.seat == Some(0) {
+        (&mut x, &mut o)
+    } else {
+        (&mut o, &mut x)
+    };
+    for (turn, cell) in [0u8, 3, 1, 4, 2].into_iter().enumerate() {
+        let mover = if turn % 2 == 0 {
+            &mut *first
+        } else {
+            &mut *second
+        };
+        mover.send_move(cell).await?;
+        mover
+            .snapshot_where(|v| v.board[usize::from(cell)] != 0)
+            .await?;
+    }
+    let (winner, _) = first.game_over().await?;
+    assert_eq!(winner, Some(0));
+    a.shutdown().await;
+    Ok(())
+}
