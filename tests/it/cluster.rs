@@ -630,3 +630,52 @@ async fn without_redis_find_match_is_refused_and_running_games_go_on() -> Result
     a.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_recover_when_redis_comes_back_empty() -> Result<()> {
+    let Some(mut redis) = RedisServer::start("cluster redis restart")? else {
+        return Ok(());
+    };
+    let a = start_node(&redis, "node-a").await?;
+    let b = start_node(&redis, "node-b").await?;
+    redis.restart()?;
+    // The heartbeats register both nodes again in the new, empty Redis.
+    wait_for_keys(&redis, "nodes registered again", |keys| {
+        keys.iter().any(|(k, _)| k == "ticksync:node:node-a")
+            && keys.iter().any(|(k, _)| k == "ticksync:node:node-b")
+    })
+    .await?;
+    // Quick match across the two nodes works again (the inboxes reconnect too).
+    let mut x = Client::connect(a.local_addr(), Codec::Bincode).await?;
+    let mut o = Client::connect(b.local_addr(), Codec::Bincode).await?;
+    x.find_match().await?;
+    o.find_match().await?;
+    // Whichever node hosts, one of the two is redirected there and takes its seat.
+    let a_url = format!("ws://{}/", a.local_addr());
+    let mut redirected = 0;
+    for client in [&mut x, &mut o] {
+        let found = client
+            .recv_until(|m| match m {
+                ServerMsg::MatchFound(_) => Some(None),
+                ServerMsg::Redirect { url, ticket } => Some(Some((url.clone(), ticket.clone()))),
+                _ => None,
+            })
+            .await?;
+        if let Some((url, ticket)) = found {
+            let host = if url == a_url { &a } else { &b };
+            let mut there = hello_with_ticket(host, &ticket).await?;
+            assert!(matches!(
+                there.recv().await?,
+                ServerMsg::Welcome { resumed: true, .. }
+            ));
+            let joined = there.room_joined().await?;
+            assert!(joined.seat.is_some());
+            redirected += 1;
+        }
+    }
+    // The host's own player was seated directly; only the other one moved.
+    assert_eq!(redirected, 1);
+    a.shutdown().await;
+    b.shutdown().await;
+    Ok(())
+}

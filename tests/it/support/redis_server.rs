@@ -59,6 +59,31 @@ impl RedisServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
+        RedisServer::start_on(port)
+    }
+
+    /// Stops this server and starts an empty one on the same port (Redis restarted and
+    /// its data lost), trying a few times while the old socket is released.
+    ///
+    /// # Errors
+    /// The new server did not start.
+    pub fn restart(&mut self) -> Result<()> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut last = None;
+        for _ in 0..5 {
+            match RedisServer::start_on(self.port) {
+                Ok(server) => {
+                    *self = server;
+                    return Ok(());
+                }
+                Err(error) => last = Some(error),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("redis-server did not restart")))
+    }
+
+    fn start_on(port: u16) -> Result<RedisServer> {
         let mut child = Command::new(REDIS_SERVER)
             .args(["--port", &port.to_string()])
             .args(["--bind", "127.0.0.1"])
