@@ -298,11 +298,18 @@ impl Server {
         self.drain(Duration::ZERO).await;
     }
 
-    /// Drains and stops: stops accepting, sends every connection `ServerShutdown`, refuses
+    /// Drains and stops: in a cluster, first leaves it (no more matches placed here; see
+    /// [`crate::cluster::Cluster::retire`]); stops accepting, sends every connection `ServerShutdown`, refuses
     /// new matches and rooms, lets running turn-based games go on for up to `timeout`, ends
     /// the rest, closes every connection with 1001, and waits (boundedly) for every task.
     /// The steps and their bounds are in [`crate::shutdown`].
     pub async fn drain(self, timeout: Duration) -> DrainReport {
+        // In a cluster, first stop being chosen to host new matches.
+        if let Some(cluster) = &self.ctx.cluster
+            && let Err(error) = cluster.retire().await
+        {
+            tracing::warn!(%error, "could not leave the cluster; this node's key expires within 3 s");
+        }
         let report = crate::shutdown::drain::run(
             &self.ctx.drain,
             self.ctx.lobby.engine(),

@@ -174,6 +174,8 @@ struct Inner {
     config: ClusterConfig,
     redis: ConnectionManager,
     started_at_ms: u64,
+    /// Set by [`Cluster::retire`]: no more heartbeats.
+    retired: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -220,6 +222,7 @@ impl Cluster {
                 config,
                 redis,
                 started_at_ms: unix_ms(),
+                retired: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         cluster.register().await?;

@@ -172,6 +172,26 @@ impl Cluster {
         Ok(())
     }
 
+    /// Stops this node's heartbeats and removes it from the cluster at once: other nodes
+    /// place no more matches here. What a draining node does first (its rooms play on;
+    /// its players may still be redirected elsewhere).
+    ///
+    /// # Errors
+    /// Redis failed or did not answer in time (the node then disappears with its TTL).
+    pub async fn retire(&self) -> Result<(), ClusterError> {
+        self.inner
+            .retired
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.leave().await
+    }
+
+    /// Whether [`Cluster::retire`] was called.
+    pub fn is_retired(&self) -> bool {
+        self.inner
+            .retired
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Spawns the heartbeat task: a heartbeat every [`HEARTBEAT`] with the load `load`
     /// reads, until `shutdown`, then [`Cluster::leave`]. A failed heartbeat is logged
     /// (once per run of failures, and when they stop) and the next one tried on time.
@@ -192,6 +212,9 @@ impl Cluster {
                     _ = shutdown.cancelled() => break,
                     _ = ticker.tick() => {}
                 }
+                if cluster.is_retired() {
+                    continue;
+                }
                 let (connections, rooms) = load();
                 let load = Load {
                     connections,
@@ -211,6 +234,9 @@ impl Cluster {
                     }
                     Err(_) => {}
                 }
+            }
+            if cluster.is_retired() {
+                return;
             }
             if let Err(error) = cluster.leave().await {
                 tracing::warn!(node = %cluster.node_id(), %error,

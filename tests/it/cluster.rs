@@ -679,3 +679,31 @@ async fn nodes_recover_when_redis_comes_back_empty() -> Result<()> {
     b.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retired_node_stays_out_while_it_drains() -> Result<()> {
+    let Some(redis) = RedisServer::start("cluster retire")? else {
+        return Ok(());
+    };
+    let a = start_node(&redis, "node-a").await?;
+    let b = start_node(&redis, "node-b").await?;
+    a.cluster().unwrap().retire().await?;
+    // For three heartbeat periods (its heartbeat task still runs), b never sees a again.
+    let until = Instant::now() + ticksync::cluster::HEARTBEAT * 3;
+    while Instant::now() < until {
+        let ids: Vec<String> = b
+            .cluster()
+            .unwrap()
+            .live_nodes()
+            .await?
+            .into_iter()
+            .map(|n| n.id)
+            .collect();
+        assert_eq!(ids, ["node-b"]);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+    assert!(redis.keys_with_ttls().await?.is_empty());
+    Ok(())
+}
