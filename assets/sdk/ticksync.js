@@ -2535,6 +2535,9 @@ var TicksyncClient = class extends Emitter {
     this.requeueing = false;
     this.shutdownRetryMs = null;
     this.kicked = false;
+    this.ticket = null;
+    this.redirecting = false;
+    this.redirected = false;
     this.connection = "stopped";
     this.sessionId = null;
     this.tickHz = 30;
@@ -2613,7 +2616,8 @@ var TicksyncClient = class extends Emitter {
         version: PROTOCOL_VERSION,
         resume_token: this.store.load(),
         last_event_seq: this.lastEventSeq,
-        auth_token: auth ?? null
+        auth_token: auth ?? null,
+        ticket: this.ticket
       });
     };
     ws.onmessage = ({ data }) => {
@@ -2639,6 +2643,16 @@ var TicksyncClient = class extends Emitter {
     const reason = describeClose(code);
     if (this.connection === "stopped")
       return;
+    if (this.redirecting) {
+      this.redirecting = false;
+      this.attempts = 0;
+      this.open();
+      return;
+    }
+    if (code === CloseCode.TICKET_REFUSED) {
+      this.ticket = null;
+      this.store.clear();
+    }
     if (this.kicked || code === CloseCode.KICKED) {
       this.kicked = false;
       this.store.clear();
@@ -2742,6 +2756,8 @@ var TicksyncClient = class extends Emitter {
     switch (msg.type) {
       case "Welcome": {
         this.store.save(msg.resume_token);
+        this.redirected = this.ticket != null && msg.resumed;
+        this.ticket = null;
         this.attempts = 0;
         this.welcomed = true;
         this.sessionId = msg.session_id;
@@ -2802,8 +2818,10 @@ var TicksyncClient = class extends Emitter {
         const { type, ...joined } = msg;
         this.queued = false;
         this.requeueing = false;
-        const same = this.room != null && this.room.room_id === joined.room_id;
-        const resumed = same || this.resuming && type === "RoomJoined";
+        const redirected = this.redirected && type === "RoomJoined";
+        this.redirected = false;
+        const same = !redirected && this.room != null && this.room.room_id === joined.room_id;
+        const resumed = !redirected && (same || this.resuming && type === "RoomJoined");
         this.resuming = false;
         this.rewatching = null;
         if (!same) {
@@ -2811,7 +2829,7 @@ var TicksyncClient = class extends Emitter {
           this.inputSeq = 0;
         }
         this.mirror.clear();
-        const matched = type === "MatchFound" || same && (this.room?.matched ?? false);
+        const matched = redirected || type === "MatchFound" || same && (this.room?.matched ?? false);
         this.room = { ...joined, matched };
         this.emit("roomJoined", { room: this.room, resumed });
         return;
@@ -2870,6 +2888,12 @@ var TicksyncClient = class extends Emitter {
         this.emit("roomList", msg.rooms);
         return;
       case "Redirect":
+        this.url = toWebSocketUrl(msg.url);
+        this.ticket = msg.ticket;
+        this.store.clear();
+        this.queued = false;
+        this.redirecting = true;
+        this.ws?.close(CloseCode.NORMAL, "redirect");
         return;
     }
   }

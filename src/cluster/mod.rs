@@ -26,9 +26,8 @@
 //! and writes time out after [`REDIS_TIMEOUT`], so a stalled Redis never stalls a caller
 //! for longer.
 //!
-//! Not yet here (issue 12's later steps): the TypeScript SDK and pages following
-//! redirects, private codes, the directory and sessions across nodes, node loss beyond
-//! the queue, benchmarks.
+//! Not yet here (issue 12's later steps): private codes, the directory and sessions across
+//! nodes, node loss beyond the queue, the nginx setup, benchmarks.
 
 mod args;
 pub mod inbox;

@@ -176,8 +176,8 @@ export type ServerMsg =
   | { type: "GameEvent"; seq: bigint; tick: bigint; data: Uint8Array }
   /**
    * In a cluster: the seat is on another node. Connect to `url` and send `Hello` with
-   * `ticket` (PROTOCOL.md "Clusters: redirects and seat tickets"). This SDK does not yet
-   * follow redirects by itself.
+   * `ticket` (PROTOCOL.md "Clusters: redirects and seat tickets"). `TicksyncClient`
+   * follows it by itself: the match arrives as `roomJoined` with `room.matched`.
    */
   | { type: "Redirect"; url: string; ticket: string };
 
