@@ -29,7 +29,7 @@ use ticksync::engine::bench::ManualShard;
 use ticksync::engine::{EngineConfig, GameEntry, Member, NewRoom};
 use ticksync::game::arena::{Arena, ArenaInput};
 use ticksync::outbox::{Batch, Outbox};
-use ticksync::protocol::{RoomId, RoomSettings, ServerMsg, Tick};
+use ticksync::protocol::{RoomId, RoomSettings, ServerMsg, SessionId, Tick};
 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
@@ -91,7 +91,7 @@ fn engine_config() -> EngineConfig {
         reconnect_grace: Duration::from_secs(20),
         replay: ticksync::replay::ReplayConfig::default(),
         on_game_finished: None,
-        first_room_id: 1,
+        first_room_id: RoomId::new(1),
     }
 }
 
@@ -121,7 +121,7 @@ impl Rig {
                         let outbox = Outbox::new(Codec::Bincode, 1024);
                         outboxes.push(outbox.clone());
                         Member {
-                            session: SEATS * i as u64 + seat + 1,
+                            session: SessionId::new(SEATS * i as u64 + seat + 1),
                             outbox,
                         }
                     })
@@ -168,7 +168,7 @@ impl Rig {
                     continue;
                 }
                 let leg = ((next + 2 * seat) / HOLD) as usize % OCTAGON.len();
-                let session = SEATS * i as u64 + seat + 1;
+                let session = SessionId::new(SEATS * i as u64 + seat + 1);
                 self.shard
                     .input(room, session, next as u32, self.inputs[leg].clone());
             }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ticksync::protocol::{EndReason, RoomSettings};
+use ticksync::protocol::{EndReason, MatchId, RoomSettings, SessionId};
 use ticksync::storage::{
     BATCH, Committed, Database, MatchPlayer, MatchRecord, ResultListener, Storage, StorageConfig,
     player_key_guest,
@@ -64,13 +64,13 @@ fn record(id: u64) -> MatchRecord {
     let b = (a + 1 + id % (PLAYERS - 1)) % PLAYERS;
     let player = |seat: u8, n: u64| MatchPlayer {
         seat,
-        player_key: player_key_guest(n),
-        session: n,
+        player_key: player_key_guest(SessionId::new(n)),
+        session: SessionId::new(n),
         display_name: format!("bot-{n}"),
         guest: true,
     };
     MatchRecord {
-        id,
+        id: MatchId::new(id),
         game: "tictactoe".to_string(),
         settings: RoomSettings::default(),
         ranked: true,

@@ -16,7 +16,7 @@ use ticksync::engine::bench::ManualShard;
 use ticksync::engine::{EngineConfig, GameEntry, Member, NewRoom};
 use ticksync::game::tictactoe::{TicTacToe, TicTacToeMove, TicTacToeOptions};
 use ticksync::outbox::Outbox;
-use ticksync::protocol::{RoomId, RoomSettings};
+use ticksync::protocol::{RoomId, RoomSettings, SessionId};
 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
@@ -40,7 +40,7 @@ fn engine_config() -> EngineConfig {
         reconnect_grace: Duration::from_secs(20),
         replay: ticksync::replay::ReplayConfig::default(),
         on_game_finished: None,
-        first_room_id: 1,
+        first_room_id: RoomId::new(1),
     }
 }
 
@@ -52,7 +52,7 @@ fn shard_with_rooms(rooms: usize) -> (ManualShard, Vec<RoomId>) {
         .map(|i| {
             let players = (0..2u64)
                 .map(|seat| Member {
-                    session: 2 * i as u64 + seat + 1,
+                    session: SessionId::new(2 * i as u64 + seat + 1),
                     outbox: Outbox::new(Codec::Bincode, 1024),
                 })
                 .collect();
@@ -93,7 +93,12 @@ fn queue_moves(shard: &mut ManualShard, ids: &[RoomId], inputs: &[Bytes], k: usi
     let seat = (k % 2) as u64;
     let seq = (k / 2 + 1) as u32;
     for (i, &room) in ids.iter().enumerate() {
-        shard.input(room, 2 * i as u64 + seat + 1, seq, inputs[k].clone());
+        shard.input(
+            room,
+            SessionId::new(2 * i as u64 + seat + 1),
+            seq,
+            inputs[k].clone(),
+        );
     }
 }
 

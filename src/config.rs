@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::engine::EngineConfig;
 use crate::limits::LimitsConfig;
 use crate::lobby::{LobbyConfig, MatchConfig};
+use crate::protocol::RoomId;
 use crate::shutdown::ShutdownConfig;
 pub use check::ConfigError;
 
@@ -54,7 +55,8 @@ pub struct ServerConfig {
     pub log_summary: Duration,
     /// The operator's monitor (`/monitor`, `/admin/`): off unless a token is set.
     pub admin: crate::admin::AdminConfig,
-    /// Replay recording: on, with a state hash every 30 ticks and 8 MiB per game.
+    /// Replay recording: on, with a state hash every 30 ticks and 8 MiB per game (games
+    /// are recorded only when something keeps them: see [`ServerConfig::records_replays`]).
     pub replay: crate::replay::ReplayConfig,
     /// For embedders and tests: called with every finished game, replay included, on the
     /// shard's tick (it must not block). `None` by default.
@@ -113,15 +115,27 @@ impl ServerConfig {
 
     pub(crate) fn engine(&self, id_base: u64) -> EngineConfig {
         EngineConfig {
-            first_room_id: id_base + 1,
+            first_room_id: RoomId::new(id_base + 1),
             tick_hz: self.effective_tick_hz(),
             shards: self.effective_shards(),
             inbox_capacity: 8192,
             event_log_capacity: self.event_log.max(1),
             reconnect_grace: self.reconnect_grace,
-            replay: self.replay,
+            replay: crate::replay::ReplayConfig {
+                record: self.records_replays(),
+                ..self.replay
+            },
             on_game_finished: self.on_game_finished.clone(),
         }
+    }
+
+    /// Whether rooms record their games' replays: when recording is on and someone keeps
+    /// them (a database, or the embedder's [`ServerConfig::on_game_finished`]). With
+    /// `--database none` and no hook a replay would be compressed and dropped at once.
+    pub fn records_replays(&self) -> bool {
+        self.replay.record
+            && (self.storage.database != crate::storage::Database::None
+                || self.on_game_finished.is_some())
     }
 
     pub(crate) fn lobby(&self) -> LobbyConfig {
@@ -131,5 +145,28 @@ impl ServerConfig {
             chat_burst: self.chat_burst,
             chat_per_second: self.chat_per_second,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Database;
+
+    /// Replays are recorded when something keeps them: a database or the embedder's hook.
+    #[test]
+    fn replays_are_recorded_only_when_kept() {
+        let mut config = ServerConfig::default();
+        assert_eq!(config.storage.database, Database::None);
+        assert!(!config.records_replays(), "nothing keeps them");
+        assert!(!config.engine(0).replay.record);
+        config.storage.database = Database::Sqlite("x.db".into());
+        assert!(config.records_replays());
+        assert!(config.engine(0).replay.record);
+        config.storage.database = Database::None;
+        config.on_game_finished = Some(crate::engine::FinishedHook::new(|_| {}));
+        assert!(config.records_replays());
+        config.replay.record = false;
+        assert!(!config.records_replays(), "turned off");
     }
 }

@@ -175,8 +175,8 @@ impl Outbox {
     }
 
     /// Records that the client has applied the state of `tick` (from `Input.ack_tick` or
-    /// `Ack`). Only ever moves forward. Written by the reader, read by the room at its
-    /// tick: an atomic, so acknowledgements cost no message to the shard.
+    /// `Ack`). Only ever moves forward. Written by the reader, read by the shard for the
+    /// room before its tick: an atomic, so acknowledgements cost no message to the shard.
     pub fn acknowledge(&self, tick: Tick) {
         self.acked_tick.fetch_max(tick, Ordering::Relaxed);
     }

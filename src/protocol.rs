@@ -5,6 +5,9 @@
 //! message, its field order and both encodings, with test vectors that the integration tests (tests/it/protocol_vectors.rs) check
 //! byte for byte.
 //!
+//! The ids the messages carry are the newtypes of [`ids`] ([`SessionId`], [`RoomId`],
+//! [`MatchId`]): distinct in Rust, a plain `u64` on the wire.
+//!
 //! Compatibility rule: new message kinds are only ever appended as new enum variants, so
 //! existing kinds keep their bincode index and an older peer fails only on the new kinds.
 //! bincode cannot skip unknown fields, so adding, removing or reordering a field of an
@@ -15,6 +18,10 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_repr::{Deserialize_repr, Serialize_repr};
 
+pub mod ids;
+
+pub use ids::{MatchId, RoomId, SessionId};
+
 /// The protocol version this server speaks. A client's `Hello` must carry it.
 pub const PROTOCOL_VERSION: u16 = 2;
 
@@ -24,12 +31,6 @@ pub type Seat = u8;
 /// A server tick number: tick `n` is scheduled `n` tick periods after the server started,
 /// on every shard, so tick numbers are comparable across rooms. The first tick is 1.
 pub type Tick = u64;
-
-/// A session's server-wide id, stable across reconnects.
-pub type SessionId = u64;
-
-/// A room's server-wide id.
-pub type RoomId = u64;
 
 /// A message from a client to the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -242,7 +243,7 @@ pub enum ServerMsg {
         /// The server's [`PROTOCOL_VERSION`].
         version: u16,
         /// This session's id; stable across reconnects.
-        session_id: u64,
+        session_id: SessionId,
         /// Secret to resume this session; rotates on every resume.
         resume_token: String,
         /// Whether an existing session was resumed.
@@ -271,7 +272,7 @@ pub enum ServerMsg {
     /// The client is no longer in a room (after `LeaveRoom`, or the room closed).
     RoomLeft {
         /// The room that was left.
-        room_id: u64,
+        room_id: RoomId,
     },
     /// The room's state at a tick, as the game encodes it for this viewer.
     ///
@@ -352,7 +353,7 @@ pub enum ServerMsg {
     /// database committed it, to the session that played (if connected).
     RatingChanged {
         /// The match (`GET /matches/{id}`); the room's id.
-        match_id: u64,
+        match_id: MatchId,
         /// Game name.
         game: String,
         /// The player's rating in that game before it.
@@ -411,7 +412,7 @@ pub struct LeaderboardRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomJoined {
     /// Server-wide room id.
-    pub room_id: u64,
+    pub room_id: RoomId,
     /// The room's join code.
     pub code: String,
     /// Game name.
@@ -465,7 +466,7 @@ pub enum RoomEvent {
     /// A chat line.
     Chat {
         /// Sender's session id.
-        from_session: u64,
+        from_session: SessionId,
         /// Sender's seat, `None` for a spectator.
         seat: Option<Seat>,
         /// The text.
@@ -502,7 +503,7 @@ pub enum EndReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomSummary {
     /// Server-wide room id.
-    pub room_id: u64,
+    pub room_id: RoomId,
     /// Game name.
     pub game: String,
     /// Lifecycle state.

@@ -24,7 +24,7 @@ use crate::game::Game;
 use crate::game::battleship::{
     Battleship, BattleshipEvent, BattleshipOptions, BattleshipShot, BattleshipView, hunt_target,
 };
-use crate::protocol::{ClientMsg, EndReason, ErrorCode, RoomEvent, Seat, ServerMsg, Tick};
+use crate::protocol::{ClientMsg, EndReason, ErrorCode, RoomEvent, RoomId, Seat, ServerMsg, Tick};
 
 /// How a Battleship bot plays.
 #[derive(Debug, Clone)]
@@ -64,7 +64,7 @@ impl BattleshipBotConfig {
 #[derive(Debug, Clone)]
 pub struct BattleshipReport {
     /// The room it was played in.
-    pub room_id: u64,
+    pub room_id: RoomId,
     /// The bot's seat.
     pub seat: Seat,
     /// The winner `GameOver` named.
@@ -151,7 +151,7 @@ pub async fn play_battleship(
 async fn play_game(
     conn: &mut Connection,
     config: &BattleshipBotConfig,
-    room: u64,
+    room: RoomId,
     seat: Seat,
     rng: &mut StdRng,
 ) -> Result<BattleshipReport, ClientError> {

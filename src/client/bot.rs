@@ -27,7 +27,9 @@ use super::{Backoff, ClientError, Connection, GameResult, Recorder, Resume, Welc
 use crate::codec::Codec;
 use crate::game::tictactoe::{TicTacToeMove, TicTacToeView};
 use crate::game::tictactoe_ai::Strategy;
-use crate::protocol::{ClientMsg, EndReason, ErrorCode, RoomEvent, RoomJoined, Seat, ServerMsg};
+use crate::protocol::{
+    ClientMsg, EndReason, ErrorCode, MatchId, RoomEvent, RoomId, RoomJoined, Seat, ServerMsg,
+};
 
 /// The game bots play.
 pub const GAME: &str = "tictactoe";
@@ -53,7 +55,7 @@ pub struct BotConfig {
     pub seed: Option<u64>,
     /// Where to note the match id of every `RatingChanged` the bot receives (the results
     /// the server confirmed durable); `None` to ignore them.
-    pub confirmed: Option<Arc<Mutex<Vec<u64>>>>,
+    pub confirmed: Option<Arc<Mutex<Vec<MatchId>>>>,
 }
 
 impl BotConfig {
@@ -86,7 +88,7 @@ pub enum BotStatus {
     /// Seated in a room, playing.
     Playing {
         /// The room.
-        room: u64,
+        room: RoomId,
         /// This bot's seat (0 plays X and moves first).
         seat: Seat,
     },
@@ -275,7 +277,7 @@ impl Bot {
     }
 
     /// Notes a result the server confirmed durable.
-    fn confirmed(&self, match_id: u64) {
+    fn confirmed(&self, match_id: MatchId) {
         if let Some(confirmed) = &self.config.confirmed {
             confirmed
                 .lock()
@@ -442,7 +444,7 @@ impl Bot {
     /// Checks and records how the game ended; the result, unless the ending was illegal.
     fn record_result(
         &self,
-        room: u64,
+        room: RoomId,
         seat: Seat,
         view: Option<TicTacToeView>,
         over: Option<(Option<Seat>, EndReason)>,

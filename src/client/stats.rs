@@ -274,12 +274,24 @@ mod tests {
         let recorder = Recorder::new(window);
         recorder.move_accepted(start, start + Duration::from_millis(500));
         recorder.move_accepted(start, start + Duration::from_millis(1500));
-        recorder.game_over(1, GameResult::Won, start + Duration::from_millis(1500));
-        recorder.game_over(1, GameResult::Lost, start + Duration::from_millis(1500));
-        recorder.game_over(2, GameResult::Drew, start + Duration::from_millis(2500));
+        recorder.game_over(
+            RoomId::new(1),
+            GameResult::Won,
+            start + Duration::from_millis(1500),
+        );
+        recorder.game_over(
+            RoomId::new(1),
+            GameResult::Lost,
+            start + Duration::from_millis(1500),
+        );
+        recorder.game_over(
+            RoomId::new(2),
+            GameResult::Drew,
+            start + Duration::from_millis(2500),
+        );
         recorder.error("boom");
-        recorder.illegal_outcome(3, "no line");
-        recorder.illegal_outcome(3, "no line");
+        recorder.illegal_outcome(RoomId::new(3), "no line");
+        recorder.illegal_outcome(RoomId::new(3), "no line");
         let tally = recorder.tally();
         assert_eq!(tally.moves, 1);
         assert_eq!(tally.games, 1, "two players of one room count one game");
@@ -299,11 +311,11 @@ mod tests {
             end: Some(at(2000)),
         });
         // Ends on the window's edge: the second report comes in just after it closed.
-        recorder.game_over(1, GameResult::Won, at(1999));
-        recorder.game_over(1, GameResult::Lost, at(2001));
+        recorder.game_over(RoomId::new(1), GameResult::Won, at(1999));
+        recorder.game_over(RoomId::new(1), GameResult::Lost, at(2001));
         // Ends just before the window opens: neither report counts.
-        recorder.game_over(2, GameResult::Won, at(999));
-        recorder.game_over(2, GameResult::Lost, at(1001));
+        recorder.game_over(RoomId::new(2), GameResult::Won, at(999));
+        recorder.game_over(RoomId::new(2), GameResult::Lost, at(1001));
         let tally = recorder.tally();
         assert_eq!(tally.games, 1);
         assert_eq!((tally.wins, tally.losses), (1, 1));

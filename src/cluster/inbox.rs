@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{Cluster, ClusterError, bounded, keys};
+use crate::protocol::SessionId;
 
 /// An inbox lives this long after the last message sent to it.
 pub const INBOX_TTL: Duration = Duration::from_secs(10);
@@ -24,15 +25,16 @@ const POP_WAIT: Duration = Duration::from_secs(1);
 /// them: a placement of 8 seats is a few hundred bytes).
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
-/// One seat of a placed match: who takes it.
+/// One player of a placed match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlacedSeat {
-    /// The seat.
+    /// Its place in the seating order (the room seats its players in this order in the
+    /// seats its bots leave free).
     pub seat: u8,
     /// The node the player is queued on.
     pub node: String,
     /// The player's session on that node.
-    pub session: u64,
+    pub session: SessionId,
 }
 
 /// A match the global queue formed, for the node that is to host it.
@@ -42,10 +44,10 @@ pub struct Placement {
     pub game: String,
     /// The game's options in bincode (empty: the defaults).
     pub options: Vec<u8>,
-    /// The players' seats.
+    /// The players, in seating order.
     pub seats: Vec<PlacedSeat>,
-    /// Seats played by server bots.
-    pub bots: Vec<u8>,
+    /// How many server bots take seats.
+    pub bots: u8,
 }
 
 /// What one node tells another.
@@ -57,7 +59,7 @@ pub enum NodeMsg {
     /// Send session `session` (queued on the receiving node) `Redirect { url, ticket }`.
     Redirect {
         /// The queued player's session on the receiving node.
-        session: u64,
+        session: SessionId,
         /// The hosting node's public URL.
         url: String,
         /// The seat ticket.

@@ -27,6 +27,7 @@ use super::{Cluster, ClusterError, bounded, keys};
 use crate::engine::GameEntry;
 use crate::lobby::MatchConfig;
 use crate::lobby::matchmaker::{Queues, Waiting};
+use crate::protocol::SessionId;
 
 /// A queue lives this long after the last enqueue or read that found players in it.
 pub const QUEUE_TTL: Duration = Duration::from_secs(10);
@@ -89,7 +90,7 @@ pub struct QueueEntry {
     /// The node the player's connection is on.
     pub node: String,
     /// The player's session id on that node.
-    pub session: u64,
+    pub session: SessionId,
     /// The rating it queued with.
     pub rating: u16,
     /// How long it has waited, by Redis's clock.
@@ -102,7 +103,7 @@ impl QueueEntry {
     }
 }
 
-fn field(node: &str, session: u64) -> String {
+fn field(node: &str, session: SessionId) -> String {
     format!("{node}/{session}")
 }
 
@@ -155,7 +156,7 @@ pub fn decide_groups(
             game,
             Bytes::new(),
             Waiting {
-                id: id as u64,
+                id: SessionId::new(id as u64),
                 rating: entry.rating,
                 since,
                 payload: entry,
@@ -181,7 +182,7 @@ impl Cluster {
         &self,
         game: &str,
         options: &[u8],
-        session: u64,
+        session: SessionId,
         rating: u16,
     ) -> Result<(), ClusterError> {
         let mut redis = self.redis();
@@ -202,7 +203,7 @@ impl Cluster {
         &self,
         game: &str,
         options: &[u8],
-        session: u64,
+        session: SessionId,
     ) -> Result<bool, ClusterError> {
         let mut redis = self.redis();
         let removed: u64 = bounded(
@@ -307,7 +308,7 @@ mod tests {
     fn entry(node: &str, session: u64, rating: u16, waited_s: f64) -> QueueEntry {
         QueueEntry {
             node: node.into(),
-            session,
+            session: SessionId::new(session),
             rating,
             waited: Duration::from_secs_f64(waited_s),
         }
@@ -341,7 +342,7 @@ mod tests {
         let groups = decide_groups(&config(), ttt, waited);
         assert_eq!(groups.len(), 1);
         // The oldest waiter anchors the group and comes first.
-        assert_eq!(groups[0].players[0].session, 1);
+        assert_eq!(groups[0].players[0].session, SessionId::new(1));
         // Alone: tic-tac-toe needs two.
         assert!(decide_groups(&config(), ttt, vec![entry("a", 1, 1500, 60.0)]).is_empty());
     }

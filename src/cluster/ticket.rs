@@ -42,7 +42,8 @@ pub struct SeatTicket {
     pub node: String,
     /// The room on that node.
     pub room: RoomId,
-    /// The reserved seat.
+    /// The player's place in the match's seating order (the room seats its players in
+    /// that order in the seats its bots leave free, and chooses the numbers).
     pub seat: Seat,
     /// The player the seat is for: `user:<sub>` for an authenticated player, else
     /// `guest:<node>:<session id>` (the node the player was queued on).
@@ -189,7 +190,7 @@ mod tests {
     fn ticket() -> SeatTicket {
         SeatTicket {
             node: "node-b".into(),
-            room: 42,
+            room: crate::protocol::RoomId::new(42),
             seat: 1,
             player: "guest:node-a:7".into(),
             expires_ms: NOW + 10_000,

@@ -29,7 +29,7 @@ pub struct ManualShard {
     shard: Shard,
     // Held so the shard's inbox stays open and `tick` keeps reporting `true`.
     _inbox: mpsc::Sender<ShardCmd>,
-    next_room: RoomId,
+    next_room: u64,
     now: crate::protocol::Tick,
 }
 
@@ -62,7 +62,7 @@ impl ManualShard {
 
     /// Creates a room now (the shard's next tick does not need to run first). Returns its id.
     pub fn create_room(&mut self, room: NewRoom) -> RoomId {
-        let id = self.next_room;
+        let id = RoomId::new(self.next_room);
         self.next_room += 1;
         self.shard.apply(ShardCmd::Create {
             id,

@@ -1,16 +1,16 @@
 //! A room's reliable event log: numbered events, fanned out to members as they happen
-//! (encoded once per codec) and kept, up to a capacity, for replay to clients that resume
-//! or join late. Two kinds share one sequence: the room's own [`RoomEvent`]s (sent as
-//! `ServerMsg::Event`) and the events its game emits (sent as `ServerMsg::GameEvent`).
+//! (encoded once per codec, as [`Out::Event`]s in the room's output) and kept, up to a
+//! capacity, for replay to clients that resume or join late ([`Out::Replayed`]). Two kinds
+//! share one sequence: the room's own [`RoomEvent`]s (sent as `ServerMsg::Event`) and the
+//! events its game emits (sent as `ServerMsg::GameEvent`).
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use bytes::Bytes;
 
 use super::registry::EncodedEvent;
+use super::room::{Link, Out, RoomOutput};
 use crate::codec::Codec;
-use crate::outbox::Outbox;
 use crate::protocol::{RoomEvent, ServerMsg, Tick};
 
 /// One logged event of either kind.
@@ -54,20 +54,21 @@ pub(super) struct EventLog {
 }
 
 impl EventLog {
-    /// Numbers `event`, sends it to every outbox (one encoding per codec, shared), and keeps
-    /// it, dropping the oldest entry beyond `capacity`.
+    /// Numbers `event`, sends it to every link in `to` (one encoding per codec, shared),
+    /// and keeps it, dropping the oldest entry beyond `capacity`.
     pub(super) fn emit<'a>(
         &mut self,
         now: Tick,
         event: Logged,
         capacity: usize,
-        outboxes: impl Iterator<Item = &'a Arc<Outbox>>,
+        to: impl Iterator<Item = &'a Link>,
+        out: &mut RoomOutput,
     ) {
         self.last_seq += 1;
         let seq = self.last_seq;
         let mut frames: [Option<Bytes>; 2] = [None, None];
-        for outbox in outboxes {
-            let codec = outbox.codec();
+        for link in to {
+            let codec = link.codec();
             let frame = match &frames[codec.index()] {
                 Some(frame) => frame.clone(),
                 None => match codec.encode(&event.msg(seq, now, codec)) {
@@ -78,7 +79,10 @@ impl EventLog {
                     }
                 },
             };
-            outbox.push_event(frame);
+            out.push(Out::Event {
+                to: link.clone(),
+                frame,
+            });
         }
         while self.entries.len() >= capacity.max(1) {
             self.entries.pop_front();
@@ -90,14 +94,15 @@ impl EventLog {
         });
     }
 
-    /// Queues every kept event after `after_seq` into `outbox`, in order.
-    pub(super) fn replay(&self, outbox: &Outbox, after_seq: u64) {
+    /// Replays every kept event after `after_seq` to `to`, in order.
+    pub(super) fn replay(&self, to: &Link, after_seq: u64, out: &mut RoomOutput) {
         for logged in self.entries.iter().filter(|e| e.seq > after_seq) {
-            let codec = outbox.codec();
+            let codec = to.codec();
             match codec.encode(&logged.event.msg(logged.seq, logged.tick, codec)) {
-                Ok(frame) => {
-                    outbox.push_replayed(frame);
-                }
+                Ok(frame) => out.push(Out::Replayed {
+                    to: to.clone(),
+                    frame,
+                }),
                 Err(error) => tracing::error!(%error, "failed to encode a replayed event"),
             }
         }
@@ -107,34 +112,52 @@ impl EventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbox::Batch;
+    use crate::engine::Member;
+    use crate::outbox::Outbox;
+
+    fn link(session: u64, codec: Codec) -> Link {
+        Link::of(Member {
+            session: crate::protocol::SessionId::new(session),
+            outbox: Outbox::new(codec, 64),
+        })
+    }
+
+    /// The seqs of the event frames in `out` for `session`, decoded in its codec.
+    fn seqs(out: &[Out], codec: Codec, replayed: bool) -> Vec<u64> {
+        out.iter()
+            .filter_map(|o| match o {
+                Out::Event { frame, .. } if !replayed => Some(frame),
+                Out::Replayed { frame, .. } if replayed => Some(frame),
+                _ => None,
+            })
+            .map(|frame| match codec.decode::<ServerMsg>(frame) {
+                Ok(ServerMsg::Event { seq, .. }) => seq,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
 
     #[test]
     fn events_are_numbered_without_gaps_and_the_oldest_are_dropped() {
-        let live = Outbox::new(Codec::Bincode, 64);
+        let live = link(1, Codec::Bincode);
         let mut log = EventLog::default();
+        let mut out = RoomOutput::default();
         for _ in 0..5 {
             log.emit(
                 1,
                 Logged::Room(RoomEvent::GameStarted),
                 3,
                 std::iter::once(&live),
+                &mut out,
             );
         }
-        let mut batch = Batch::default();
-        live.take(&mut batch);
-        assert_eq!(batch.events.len(), 5);
-        let late = Outbox::new(Codec::MsgPack, 64);
-        log.replay(&late, 0);
-        late.take(&mut batch);
-        let seqs: Vec<u64> = batch
-            .events
-            .iter()
-            .map(|frame| match Codec::MsgPack.decode::<ServerMsg>(frame) {
-                Ok(ServerMsg::Event { seq, .. }) => seq,
-                other => panic!("{other:?}"),
-            })
-            .collect();
-        assert_eq!(seqs, vec![3, 4, 5], "the last three, in order");
+        assert_eq!(seqs(&out.take(), Codec::Bincode, false), [1, 2, 3, 4, 5]);
+        let late = link(2, Codec::MsgPack);
+        log.replay(&late, 0, &mut out);
+        assert_eq!(
+            seqs(&out.take(), Codec::MsgPack, true),
+            [3, 4, 5],
+            "the last three, in order"
+        );
     }
 }

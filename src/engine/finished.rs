@@ -56,36 +56,24 @@ impl FinishedGame {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use std::collections::HashMap;
 
     use bytes::BytesMut;
 
     use super::FinishedGame;
     use crate::codec::Codec;
     use crate::engine::registry::GameEntry;
-    use crate::engine::room::{Room, RoomLimits};
-    use crate::engine::{Member, NewRoom, RoomObserver};
+    use crate::engine::room::{Notice, Out, Room, RoomLimits, RoomOutput};
+    use crate::engine::{Member, NewRoom};
     use crate::game::tictactoe::{TicTacToe, TicTacToeMove};
     use crate::outbox::Outbox;
-    use crate::protocol::{EndReason, RoomId, RoomSettings, RoomSummary, SessionId};
+    use crate::protocol::{EndReason, RoomId, RoomSettings, SessionId};
     use crate::replay::{self, ReplayConfig};
 
-    #[derive(Default)]
-    struct Recorder(Mutex<Vec<FinishedGame>>);
-
-    impl RoomObserver for Recorder {
-        fn room_changed(&self, _summary: &RoomSummary) {}
-        fn member_left(&self, _room: RoomId, _session: SessionId) {}
-        fn room_closed(&self, _room: RoomId, _members: &[SessionId]) {}
-        fn game_finished(&self, game: FinishedGame) {
-            self.0.lock().unwrap().push(game);
-        }
-    }
-
-    fn room(observer: &Arc<Recorder>) -> Room {
+    fn room(out: &mut RoomOutput) -> Room {
         let members = [11, 22]
             .map(|session| Member {
-                session,
+                session: SessionId::new(session),
                 outbox: Outbox::new(Codec::Bincode, 64),
             })
             .to_vec();
@@ -105,37 +93,55 @@ mod tests {
             recorder: replay::Recorder::new(ReplayConfig::default(), Default::default()),
             seed: 0,
         };
-        Room::new(7, new, 1, limits, observer.clone())
+        Room::new(RoomId::new(7), new, 1, limits, out)
     }
 
-    fn play(room: &mut Room, session: SessionId, seq: u32, cell: u8, now: u64) {
+    fn play(room: &mut Room, out: &mut RoomOutput, session: u64, seq: u32, cell: u8, now: u64) {
         let data = Codec::Bincode.encode(&TicTacToeMove { cell }).unwrap();
-        room.queue_input(session, seq, data);
-        room.tick(now, &mut BytesMut::new());
+        room.queue_input(SessionId::new(session), seq, data);
+        room.tick(now, &mut BytesMut::new(), &HashMap::new(), out);
+    }
+
+    /// The finished games the room reported in `out`.
+    fn finished(out: &mut RoomOutput) -> Vec<FinishedGame> {
+        out.take()
+            .into_iter()
+            .filter_map(|o| match o {
+                Out::Notice(Notice::GameFinished(game)) => Some(*game),
+                _ => None,
+            })
+            .collect()
     }
 
     #[test]
     fn a_won_game_is_reported_once_with_both_seats() {
-        let observer = Arc::new(Recorder::default());
-        let mut room = room(&observer);
+        let mut out = RoomOutput::default();
+        let mut room = room(&mut out);
         // X (session 11, seat 0) takes the top row.
         for (i, (session, cell)) in [(11, 0), (22, 3), (11, 1), (22, 4), (11, 2)]
             .into_iter()
             .enumerate()
         {
-            play(&mut room, session, i as u32 + 1, cell, 2 + i as u64);
+            play(
+                &mut room,
+                &mut out,
+                session,
+                i as u32 + 1,
+                cell,
+                2 + i as u64,
+            );
         }
         for now in 7..12 {
-            room.tick(now, &mut BytesMut::new());
+            room.tick(now, &mut BytesMut::new(), &HashMap::new(), &mut out);
         }
-        let games = observer.0.lock().unwrap();
+        let games = finished(&mut out);
         assert_eq!(games.len(), 1, "reported exactly once");
         let game = &games[0];
-        assert_eq!((game.room, game.game), (7, "tictactoe"));
+        assert_eq!((game.room, game.game), (RoomId::new(7), "tictactoe"));
         assert_eq!(game.outcome.winner, Some(0));
         assert_eq!(game.outcome.reason, EndReason::Win);
         let seats: Vec<_> = game.players.iter().map(|p| (p.seat, p.session)).collect();
-        assert_eq!(seats, [(0, 11), (1, 22)]);
+        assert_eq!(seats, [(0, SessionId::new(11)), (1, SessionId::new(22))]);
         assert_eq!((game.started, game.ended), (1, 6));
         assert_eq!(game.ticks(), 5);
         let replay = game.replay.as_ref().expect("recording is on by default");
@@ -148,12 +154,12 @@ mod tests {
 
     #[test]
     fn a_player_who_leaves_mid_game_is_still_in_the_record() {
-        let observer = Arc::new(Recorder::default());
-        let mut room = room(&observer);
-        play(&mut room, 11, 1, 4, 2);
-        room.leave(22, 3);
-        room.tick(3, &mut BytesMut::new());
-        let games = observer.0.lock().unwrap();
+        let mut out = RoomOutput::default();
+        let mut room = room(&mut out);
+        play(&mut room, &mut out, 11, 1, 4, 2);
+        room.leave(SessionId::new(22), 3, &mut out);
+        room.tick(3, &mut BytesMut::new(), &HashMap::new(), &mut out);
+        let games = finished(&mut out);
         assert_eq!(games.len(), 1);
         assert_eq!(games[0].outcome.reason, EndReason::Abandoned);
         assert_eq!(games[0].outcome.winner, Some(0));

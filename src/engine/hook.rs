@@ -39,6 +39,9 @@ impl RoomObserver for Hooked {
     fn member_left(&self, room: RoomId, session: SessionId) {
         self.inner.member_left(room, session);
     }
+    fn member_seated(&self, room: RoomId, session: SessionId, seat: crate::protocol::Seat) {
+        self.inner.member_seated(room, session, seat);
+    }
     fn room_closed(&self, room: RoomId, members: &[SessionId]) {
         self.inner.room_closed(room, members);
     }

@@ -3,9 +3,9 @@
 //! The engine runs N shards (default: one per core). Each shard is one task with one timer
 //! that owns a `SlotMap` of rooms and ticks all of them; a room is placed on the least-loaded
 //! shard when created and never moves. Everything reaches a shard through its bounded inbox
-//! and is applied at the shard's next tick, in arrival order. Results leave through the
-//! members' [`Outbox`]es, which the shard only puts into, and through the [`RoomObserver`]
-//! that the layer above installs.
+//! and is applied at the shard's next tick, in arrival order. A room itself only produces
+//! values (`room/output.rs`); the shard delivers them into the members' [`Outbox`]es,
+//! which it only puts into, and to the [`RoomObserver`] that the layer above installs.
 //!
 //! [`Engine`] is the cheap-to-clone handle to all of it.
 
@@ -87,6 +87,9 @@ pub trait RoomObserver: Send + Sync + 'static {
     fn room_changed(&self, summary: &RoomSummary);
     /// `session` is no longer a member of `room` (left, or removed after its grace).
     fn member_left(&self, room: RoomId, session: SessionId);
+    /// The room seated `session` as a player in `seat`. The room alone decides seats; it
+    /// says so before the player hears `MatchFound` or `RoomJoined`.
+    fn member_seated(&self, _room: RoomId, _session: SessionId, _seat: crate::protocol::Seat) {}
     /// `room` closed; `members` were still in it.
     fn room_closed(&self, room: RoomId, members: &[SessionId]);
     /// A game in a room ended (once per game). Called on the shard's tick right after the
@@ -123,22 +126,24 @@ pub struct NewRoom {
     pub code: String,
     /// Listed with its code in the directory (quick-match rooms) or not (private rooms).
     pub public: bool,
-    /// Players seated in order, in the seats the bots leave free.
+    /// Players, seated in this order in the seats the bots leave free (the room decides
+    /// the seat numbers, and reports each through [`RoomObserver::member_seated`]).
     pub players: Vec<Member>,
-    /// Seats taken by server bots (quick match's bot fill); none by default.
+    /// Server bots to seat (quick match's bot fill); none by default.
     pub bots: BotFill,
     /// Start the game now with these players (quick match, possibly fewer than every seat
     /// after the fill wait). Otherwise it starts when the last seat is filled.
     pub start_now: bool,
 }
 
-/// Seats a room gives to server bots, and the strategy they play. The room makes each bot
+/// How many seats a room gives to server bots, and the strategy they play. The room draws
+/// the bots' seats from its seed (seat order decides who moves first), and makes each bot
 /// with the game's [`BotFactory`] ([`GameEntry::bot`]), seeded from the room's seed and the
-/// seat, so a room's bots are deterministic.
+/// seat, so a room's seating and its bots are deterministic.
 #[derive(Debug, Clone, Default)]
 pub struct BotFill {
-    /// The bots' seats.
-    pub seats: Vec<crate::protocol::Seat>,
+    /// How many bots (at most the game's seats).
+    pub count: u8,
     /// The strategy's name, as the game's bot factory reads it (`--bot-strategy`).
     pub strategy: String,
 }
@@ -252,7 +257,7 @@ impl Engine {
             tracker.spawn(shard.run(config.tick_period(), epoch, shutdown.clone()));
             shards.push(ShardLink { tx, rooms });
         }
-        let first_room_id = config.first_room_id.max(1);
+        let first_room_id = config.first_room_id.get().max(1);
         Engine {
             shared: Arc::new(EngineShared {
                 config,
@@ -286,7 +291,7 @@ impl Engine {
     /// counts towards that shard's load from now on, so concurrent placements spread out.
     /// Call [`Engine::create_room`] with the address next.
     pub fn place_room(&self) -> RoomAddr {
-        let id = self.shared.next_room_id.fetch_add(1, Ordering::Relaxed);
+        let id = RoomId::new(self.shared.next_room_id.fetch_add(1, Ordering::Relaxed));
         let (shard, link) = self
             .shared
             .shards

@@ -1,31 +1,47 @@
 //! One room: its members, its game, its reliable event log, and what it does each tick.
 //!
-//! A room is owned and mutated by exactly one shard. It never waits: it reads commands the
-//! shard hands it and puts frames into its members' outboxes.
+//! A room is owned and mutated by exactly one shard. It never waits, and it reads no clock:
+//! every step takes the tick number `now` from the shard. Values in, values out: the shard
+//! hands it commands, inputs, and the [`Acks`](output::Acks) of its members' connections
+//! (read only while the room chooses delta bases); each step appends what it produced
+//! (messages, events and states for members, notices for the lobby) to the shard's
+//! [`RoomOutput`], which [`deliver`](deliver::deliver) then applies to outboxes and the
+//! [`RoomObserver`] (`output.rs`, `deliver.rs`). The room's unit tests (`tests.rs`,
+//! `tests/`) read the outputs.
+//!
+//! The room decides, alone, the seat of each player ([`Room::new`], [`Room::join`]) and when
+//! an absent member's grace runs out (`away_until`, in ticks; `tick.rs`).
+//!
+//! Where the rest is: membership (`members.rs`), the tick (`tick.rs`), state frames
+//! (`broadcast.rs`), server bots (`bots.rs`), the operator's view (`admin.rs`), a shutdown
+//! drain (`ops.rs`).
+//!
+//! [`RoomObserver`]: crate::engine::RoomObserver
 
-mod bots;
-mod ops;
-
-pub use ops::SHUTDOWN_REASON;
 mod admin;
+mod bots;
+mod broadcast;
+pub(crate) mod deliver;
+mod members;
+mod ops;
+mod output;
 #[cfg(test)]
 mod tests;
+mod tick;
 
-use std::sync::Arc;
+pub use ops::SHUTDOWN_REASON;
+pub(crate) use ops::shutdown_close;
+pub(crate) use output::{Link, Notice, Out, RoomOutput};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
+use super::NewRoom;
 use super::event_log::{EventLog, Logged};
-use super::finished::{FinishedGame, FinishedSeat};
-use super::frames::{FrameCache, encode_with};
-use super::registry::{DynGame, EncodedEvent, GameEntry, InputError};
-use super::{Member, NewRoom, RoomObserver};
-use crate::codec::Codec;
-use crate::game::{GameConfig, Outcome, Viewer};
-use crate::outbox::{Outbox, StateFrame};
+use super::finished::FinishedSeat;
+use super::registry::{DynGame, EncodedEvent, GameEntry};
+use crate::game::GameConfig;
 use crate::protocol::{
-    ErrorCode, RoomEvent, RoomId, RoomJoined, RoomStatus, RoomSummary, Seat, ServerMsg, SessionId,
-    Tick,
+    RoomEvent, RoomId, RoomJoined, RoomStatus, RoomSummary, Seat, SessionId, Tick,
 };
 use crate::replay::Recorder;
 use bots::BotSeat;
@@ -41,8 +57,8 @@ enum Role {
 struct MemberState {
     session: SessionId,
     role: Role,
-    /// `None` while the member's connection is down.
-    outbox: Option<Arc<Outbox>>,
+    /// Its connection; `None` while the connection is down.
+    link: Option<Link>,
     /// Last input seq processed for this member.
     input_seq: u32,
     /// The tick of the member's latest processed input, and how many it had in that tick.
@@ -122,24 +138,24 @@ pub(crate) struct Room {
     /// The tick play started at, and everyone seated since: the finished game's record.
     started_at: Option<Tick>,
     roster: Vec<FinishedSeat>,
-    observer: Arc<dyn RoomObserver>,
 }
 
 impl Room {
-    /// Creates the room, seats its first players, announces it, and starts the game if every
-    /// seat is filled.
+    /// Creates the room, seats its bots and first players (the players in order, in the
+    /// seats the bots leave free), announces it, and starts the game if every seat is
+    /// filled.
     pub(crate) fn new(
         id: RoomId,
         new: NewRoom,
         now: Tick,
         limits: RoomLimits,
-        observer: Arc<dyn RoomObserver>,
+        out: &mut RoomOutput,
     ) -> Room {
         let config = GameConfig {
             tick_hz: limits.tick_hz,
             settings: new.settings,
             players: 0,
-            seed: room_seed(limits.seed, id),
+            seed: room_seed(limits.seed, id.get()),
         };
         let mut room = Room {
             id,
@@ -160,21 +176,22 @@ impl Room {
             shutdown_ended: false,
             started_at: None,
             roster: Vec::new(),
-            observer,
         };
-        room.seat_bots(&new.bots, now);
+        room.seat_bots(&new.bots, now, out);
         let quick_match = room.public;
-        for member in new.players.into_iter().take(usize::from(room.entry.seats)) {
-            let seat = room.free_seat().unwrap_or(0);
-            room.seat_member(member, seat, quick_match, now);
+        for member in new.players {
+            match room.free_seat() {
+                Some(seat) => room.seat_member(member, seat, quick_match, now, out),
+                None => room.turn_away(member, out),
+            }
         }
-        room.emit_occupancy(now);
+        room.emit_occupancy(now, out);
         if new.start_now {
-            room.start(now);
+            room.start(now, out);
         } else {
-            room.start_if_full(now);
+            room.start_if_full(now, out);
         }
-        room.observer.room_changed(&room.summary());
+        room.changed(out);
         room
     }
 
@@ -244,41 +261,19 @@ impl Room {
         }
     }
 
-    fn seat_member(&mut self, member: Member, seat: Seat, quick_match: bool, now: Tick) {
-        let joined = self.joined_msg(Some(seat));
-        member.outbox.push_msg(&if quick_match {
-            ServerMsg::MatchFound(joined)
-        } else {
-            ServerMsg::RoomJoined(joined)
-        });
-        // Everything the room said before this player arrived (the earlier players'
-        // `PlayerJoined`, `Occupancy`, chat): its events then run from the room's first
-        // kept event without a gap, whatever seat it got.
-        self.replay_log(&member.outbox, 0);
-        self.members.push(MemberState {
-            session: member.session,
-            role: Role::Player(seat),
-            outbox: Some(member.outbox),
-            input_seq: 0,
-            inputs_in_tick: (0, 0),
-            away_until: None,
-            needs_state: true,
-            full_at: None,
-        });
-        if self.status == RoomStatus::Running {
-            self.enrol(seat, member.session);
-        }
-        self.emit(now, RoomEvent::PlayerJoined { seat });
+    /// Tells the lobby the room's status or occupancy changed.
+    fn changed(&self, out: &mut RoomOutput) {
+        out.notice(Notice::RoomChanged(self.summary()));
     }
 
-    fn start_if_full(&mut self, now: Tick) {
+    fn start_if_full(&mut self, now: Tick, out: &mut RoomOutput) {
         if self.player_count() >= self.entry.seats {
-            self.start(now);
+            self.start(now, out);
         }
     }
 
     /// Starts play with the players seated now.
-    fn start(&mut self, now: Tick) {
+    fn start(&mut self, now: Tick, out: &mut RoomOutput) {
         if self.status != RoomStatus::Waiting || self.player_count() == 0 {
             return;
         }
@@ -308,14 +303,14 @@ impl Room {
         for bot in &self.bots {
             self.roster.push(FinishedSeat {
                 seat: bot.seat,
-                session: 0,
+                session: SessionId::new(0),
                 bot: true,
             });
         }
         self.dirty = true;
-        self.emit(now, RoomEvent::GameStarted);
+        self.emit(now, RoomEvent::GameStarted, out);
         // What the game emitted as it was made comes after `GameStarted`.
-        self.flush_game_events(now);
+        self.flush_game_events(now, out);
     }
 
     /// Adds a seated player to the finished game's record.
@@ -330,533 +325,34 @@ impl Room {
         }
     }
 
-    /// Hands the finished game's record to the observer. Called once, at the tick the
-    /// room's status became `Finished`.
-    fn report_finished(&mut self, now: Tick, outcome: Outcome) {
-        let mut players = std::mem::take(&mut self.roster);
-        players.sort_by_key(|p| p.seat);
-        let replay = self
-            .game
-            .as_mut()
-            .and_then(|game| game.take_replay(now, outcome));
-        self.observer.game_finished(FinishedGame {
-            room: self.id,
-            game: self.entry.name,
-            settings: self.config.settings.clone(),
-            public: self.public,
-            players,
-            started: self.started_at.unwrap_or(now),
-            ended: now,
-            tick_hz: self.limits.tick_hz,
-            outcome,
-            replay,
-        });
-    }
-
-    /// Handles `JoinRoom`.
-    pub(crate) fn join(
-        &mut self,
-        member: Member,
-        spectate: bool,
-        now: Tick,
-    ) -> Result<RoomJoined, ErrorCode> {
-        if self.member_index(member.session).is_some() {
-            return Err(ErrorCode::AlreadyInRoom);
-        }
-        if spectate {
-            if !self.public && !self.config.settings.allow_spectators {
-                return Err(ErrorCode::SpectatorsNotAllowed);
-            }
-            let joined = self.joined_msg(None);
-            member
-                .outbox
-                .push_msg(&ServerMsg::RoomJoined(joined.clone()));
-            self.replay_log(&member.outbox, 0);
-            self.members.push(MemberState {
-                session: member.session,
-                role: Role::Spectator,
-                outbox: Some(member.outbox),
-                input_seq: 0,
-                inputs_in_tick: (0, 0),
-                away_until: None,
-                needs_state: true,
-                full_at: None,
-            });
-            self.emit_occupancy(now);
-            self.observer.room_changed(&self.summary());
-            return Ok(joined);
-        }
-        // Every seat taken is the more useful answer: the game has then started too.
-        let seat = self.free_seat().ok_or(ErrorCode::RoomFull)?;
-        let in_progress = self.status == RoomStatus::Running && self.entry.join_in_progress;
-        if self.status != RoomStatus::Waiting && !in_progress {
-            // A seat freed by a player who left: nobody takes over a game under way,
-            // unless the game takes players in progress.
-            return Err(ErrorCode::GameAlreadyStarted);
-        }
-        let joined = self.joined_msg(Some(seat));
-        self.seat_member(member, seat, false, now);
-        self.emit_occupancy(now);
-        if in_progress {
-            if let Some(game) = &mut self.game
-                && game.join(now, seat)
-            {
-                self.dirty = true;
-            }
-            self.flush_game_events(now);
-        } else {
-            self.start_if_full(now);
-        }
-        self.observer.room_changed(&self.summary());
-        Ok(joined)
-    }
-
-    /// Queues an input for this tick's [`Room::tick`].
-    pub(crate) fn queue_input(&mut self, session: SessionId, seq: u32, data: Bytes) {
-        self.pending.push(PendingInput {
-            from: Sender::Member(session),
-            seq,
-            data,
-        });
-    }
-
-    /// Handles `LeaveRoom` and expired sessions: the member is gone for good.
-    pub(crate) fn leave(&mut self, session: SessionId, now: Tick) {
-        let Some(index) = self.member_index(session) else {
-            return;
-        };
-        let member = self.members.remove(index);
-        // Membership first, `RoomLeft` second (see `close`).
-        self.observer.member_left(self.id, session);
-        if let Some(outbox) = &member.outbox {
-            outbox.push_msg(&ServerMsg::RoomLeft { room_id: self.id });
-        }
-        if let Role::Player(seat) = member.role {
-            self.player_gone(seat, now);
-        }
-        self.emit_occupancy(now);
-        self.observer.room_changed(&self.summary());
-    }
-
-    fn player_gone(&mut self, seat: Seat, now: Tick) {
-        self.emit(now, RoomEvent::PlayerLeft { seat });
-        if let Some(game) = &mut self.game
-            && self.status == RoomStatus::Running
-            && game.abandon(now, seat)
-        {
-            self.dirty = true;
-        }
-        self.flush_game_events(now);
-    }
-
-    /// The member's connection dropped: hold its place for the grace period.
-    pub(crate) fn disconnected(&mut self, session: SessionId, now: Tick) {
-        let Some(index) = self.member_index(session) else {
-            return;
-        };
-        let deadline = now + self.limits.grace_ticks;
-        let member = &mut self.members[index];
-        if member.away_until.is_some() {
-            // Already away (a repeated notice): the first deadline stands.
-            return;
-        }
-        member.outbox = None;
-        member.away_until = Some(deadline);
-        if let Role::Player(seat) = member.role {
-            let grace_ms = self.limits.grace_ticks * 1000 / u64::from(self.limits.tick_hz.max(1));
-            self.emit(
-                now,
-                RoomEvent::PlayerDisconnected {
-                    seat,
-                    deadline_tick: deadline,
-                    grace_ms: u32::try_from(grace_ms).unwrap_or(u32::MAX),
-                },
-            );
-            if let Some(game) = &mut self.game
-                && self.status == RoomStatus::Running
-                && game.disconnect(now, seat)
-            {
-                self.dirty = true;
-            }
-            self.flush_game_events(now);
-        }
-    }
-
-    /// A resumed session's new connection: replay what it missed and resend the state.
-    pub(crate) fn rebind(&mut self, member: Member, last_event_seq: u64, now: Tick) {
-        let Some(index) = self.member_index(member.session) else {
-            // The seat was given up meanwhile: tell the client it is no longer here.
-            member
-                .outbox
-                .push_msg(&ServerMsg::RoomLeft { room_id: self.id });
-            self.observer.member_left(self.id, member.session);
-            return;
-        };
-        let role = self.members[index].role;
-        let seat = match role {
-            Role::Player(seat) => Some(seat),
-            Role::Spectator => None,
-        };
-        member
-            .outbox
-            .push_msg(&ServerMsg::RoomJoined(self.joined_msg(seat)));
-        self.replay_log(&member.outbox, last_event_seq);
-        let state = &mut self.members[index];
-        let was_away = state.away_until.take().is_some();
-        state.outbox = Some(member.outbox);
-        state.needs_state = true;
-        state.full_at = None;
-        if was_away && let Some(seat) = seat {
-            self.emit(now, RoomEvent::PlayerReconnected { seat });
-            if let Some(game) = &mut self.game
-                && self.status == RoomStatus::Running
-                && game.reconnect(now, seat)
-            {
-                self.dirty = true;
-            }
-            self.flush_game_events(now);
-        }
-    }
-
-    fn replay_log(&self, outbox: &Outbox, after_seq: u64) {
-        self.log.replay(outbox, after_seq);
-    }
-
-    /// Posts a chat line from a member.
-    pub(crate) fn chat(&mut self, session: SessionId, text: String, now: Tick) {
-        let Some(index) = self.member_index(session) else {
-            return;
-        };
-        let seat = match self.members[index].role {
-            Role::Player(seat) => Some(seat),
-            Role::Spectator => None,
-        };
-        self.emit(
-            now,
-            RoomEvent::Chat {
-                from_session: session,
-                seat,
-                text,
-            },
-        );
-    }
-
-    /// Runs one tick: applies queued inputs in arrival order, advances the game, enforces
-    /// reconnect deadlines, sends snapshots, and reports the outcome. Returns `true` when the
-    /// room is done and must be removed.
-    pub(crate) fn tick(&mut self, now: Tick, scratch: &mut BytesMut) -> bool {
-        self.apply_inputs(now);
-        if let Some(game) = &mut self.game
-            && self.status == RoomStatus::Running
-            && game.tick(now)
-        {
-            self.dirty = true;
-        }
-        self.flush_game_events(now);
-        self.expire_absent(now);
-        let changed = self.dirty;
-        self.broadcast_state(now, scratch);
-        self.finish_if_over(now);
-        if changed {
-            self.ask_bots(scratch);
-        }
-        let close = self.should_close(now);
-        if close {
-            self.end_deserted(now);
-        }
-        close
-    }
-
-    /// A running game whose players have all left ends with the room: `Abandoned`, no
-    /// winner. Games that end by their own rules report that themselves (a forfeit);
-    /// this is for the rest (the arena has no end of its own), so that every game played
-    /// is reported once and its record and replay are kept.
-    fn end_deserted(&mut self, now: Tick) {
-        if self.status != RoomStatus::Running || self.game.is_none() {
-            return;
-        }
-        let outcome = Outcome {
-            winner: None,
-            reason: crate::protocol::EndReason::Abandoned,
-        };
-        self.end_game(now, outcome);
-        self.observer.room_changed(&self.summary());
-    }
-
-    /// Ends the running game with `outcome`: the room is finished, its members (the
-    /// spectators, when every player has gone) hear `GameOver`, and the game is reported
-    /// once. Every way a game ends goes through here.
-    fn end_game(&mut self, now: Tick, outcome: Outcome) {
-        self.status = RoomStatus::Finished;
-        self.finished_at = Some(now);
-        self.emit(
-            now,
-            RoomEvent::GameOver {
-                winner: outcome.winner,
-                reason: outcome.reason,
-            },
-        );
-        self.report_finished(now, outcome);
-    }
-
-    fn apply_inputs(&mut self, now: Tick) {
-        let pending = std::mem::take(&mut self.pending);
-        for input in &pending {
-            self.apply_input(now, input);
-        }
-        // Keep the vector's capacity for the next tick.
-        self.pending = pending;
-        self.pending.clear();
-    }
-
-    fn apply_input(&mut self, now: Tick, input: &PendingInput) {
-        let session = match input.from {
-            Sender::Member(session) => session,
-            Sender::Bot(seat) => {
-                // A bot's input takes the clients' path into the game (decoded, validated,
-                // applied, recorded); a refusal is a bug in the bot, logged.
-                if let Err((code, message)) =
-                    self.feed_game(now, seat, input.seq, Codec::Bincode, &input.data)
-                {
-                    tracing::warn!(
-                        game = self.entry.name,
-                        seat,
-                        ?code,
-                        message,
-                        "a server bot's input was refused"
-                    );
-                }
-                return;
-            }
-        };
-        let Some(index) = self.member_index(session) else {
-            return;
-        };
-        let per_tick = self.entry.max_inputs_per_tick;
-        let member = &mut self.members[index];
-        let Some(outbox) = member.outbox.clone() else {
-            return;
-        };
-        let refuse = |code: ErrorCode, message: String| {
-            outbox.push_msg(&ServerMsg::Error {
-                code,
-                message,
-                input_seq: Some(input.seq),
-            });
-        };
-        let Role::Player(seat) = member.role else {
-            return refuse(ErrorCode::NotAPlayer, "spectators cannot send input".into());
-        };
-        if input.seq <= member.input_seq {
-            // A duplicate or stale input: ignored, as documented in PROTOCOL.md.
-            return;
-        }
-        // A refused input is processed too: its seq is used up and shows in `input_seq`.
-        member.input_seq = input.seq;
-        let (tick, count) = &mut member.inputs_in_tick;
-        if *tick != now {
-            *tick = now;
-            *count = 0;
-        }
-        if *count >= per_tick {
-            return refuse(
-                ErrorCode::RateLimited,
-                format!("at most {per_tick} inputs per player per tick"),
-            );
-        }
-        *count += 1;
-        if let Err((code, message)) =
-            self.feed_game(now, seat, input.seq, outbox.codec(), &input.data)
-        {
-            refuse(code, message);
-        }
-    }
-
-    /// Gives one input of `seat` to the running game; the code and message of a refusal.
-    fn feed_game(
-        &mut self,
-        now: Tick,
-        seat: Seat,
-        seq: u32,
-        codec: Codec,
-        data: &[u8],
-    ) -> Result<(), (ErrorCode, String)> {
-        let Some(game) = self
-            .game
-            .as_mut()
-            .filter(|_| self.status == RoomStatus::Running)
-        else {
-            return Err((ErrorCode::GameNotRunning, "the game is not running".into()));
-        };
-        match game.apply_input(now, seat, seq, codec, data) {
-            Ok(changed) => {
-                self.dirty |= changed;
-                Ok(())
-            }
-            Err(InputError::Malformed(error)) => Err((
-                ErrorCode::BadMessage,
-                format!("malformed game input: {error}"),
-            )),
-            Err(InputError::Rejected(rejection)) => {
-                Err((rejection.code, rejection.message.into_owned()))
-            }
-        }
-    }
-
-    fn expire_absent(&mut self, now: Tick) {
-        while let Some(index) = self
-            .members
-            .iter()
-            .position(|m| m.away_until.is_some_and(|deadline| now >= deadline))
-        {
-            let member = self.members.remove(index);
-            self.observer.member_left(self.id, member.session);
-            if let Role::Player(seat) = member.role {
-                self.player_gone(seat, now);
-            }
-            self.emit_occupancy(now);
-            self.observer.room_changed(&self.summary());
-        }
-    }
-
-    fn broadcast_state(&mut self, now: Tick, scratch: &mut BytesMut) {
-        let Some(game) = &mut self.game else {
-            return;
-        };
-        if !self.entry.sends_views {
-            return;
-        }
-        let everyone = std::mem::take(&mut self.dirty);
-        if !everyone && !self.members.iter().any(|m| m.needs_state) {
-            return;
-        }
-        game.record_view(now);
-        let game = &**game;
-        let shared = game.shared_view();
-        let mut cache = FrameCache::default();
-        // The oldest tick a member may still take a delta against: its acknowledged tick,
-        // or its first state's while it has not acknowledged that one yet.
-        let mut oldest_base = now;
-        for member in &mut self.members {
-            let Some(outbox) = &member.outbox else {
-                continue;
-            };
-            let acked = outbox.acked_tick();
-            if let Some(full) = member.full_at {
-                oldest_base = oldest_base.min(acked.max(full));
-            }
-            if !(everyone || member.needs_state) {
-                continue;
-            }
-            let codec = outbox.codec();
-            let base = member
-                .full_at
-                .filter(|&full| shared && !member.needs_state && acked >= full)
-                .map(|_| acked)
-                .filter(|&base| base < now && game.has_base(base));
-            let encoded = match base {
-                Some(base) => cache.delta(game, codec, base, now, scratch),
-                None if shared => cache.full(game, codec, scratch),
-                None => {
-                    let viewer = match member.role {
-                        Role::Player(seat) => Viewer::Player(seat),
-                        Role::Spectator => Viewer::Spectator,
-                    };
-                    encode_with(scratch, |buf| game.encode_view(viewer, codec, buf))
-                }
-            };
-            let Some(body) = encoded else {
-                continue;
-            };
-            // Only the first: every later tick the client acknowledges is one it got here.
-            member.full_at.get_or_insert(now);
-            outbox.set_state(StateFrame {
-                tick: now,
-                base_tick: base,
-                input_seq: member.input_seq,
-                body,
-            });
-            member.needs_state = false;
-        }
-        if let Some(game) = &mut self.game {
-            game.forget_before(oldest_base);
-        }
-    }
-
-    fn finish_if_over(&mut self, now: Tick) {
-        if self.status != RoomStatus::Running {
-            return;
-        }
-        let Some(outcome) = self.game.as_ref().and_then(|g| g.outcome()) else {
-            return;
-        };
-        self.end_game(now, outcome);
-        self.observer.room_changed(&self.summary());
-    }
-
-    fn should_close(&self, now: Tick) -> bool {
-        let anyone_seated = self
-            .members
-            .iter()
-            .any(|m| matches!(m.role, Role::Player(_)));
-        if !anyone_seated {
-            return true;
-        }
-        match self.finished_at {
-            None => false,
-            // Linger while an absent player may still come back for the result.
-            Some(at) => {
-                // Only players: an absent spectator has no result to come back for.
-                let anyone_away = self
-                    .members
-                    .iter()
-                    .any(|m| matches!(m.role, Role::Player(_)) && m.away_until.is_some());
-                !anyone_away || now >= at + self.limits.grace_ticks
-            }
-        }
-    }
-
-    /// Reports who the remaining members were, then tells them the room is gone. In that
-    /// order: a client that reads `RoomLeft` may send `FindMatch` at once, and must find its
-    /// session already out of the room.
-    pub(crate) fn close(self) {
-        let sessions: Vec<SessionId> = self.members.iter().map(|m| m.session).collect();
-        self.observer.room_closed(self.id, &sessions);
-        for member in &self.members {
-            if let Some(outbox) = &member.outbox {
-                outbox.push_msg(&ServerMsg::RoomLeft { room_id: self.id });
-            }
-        }
-    }
-
-    fn emit_occupancy(&mut self, now: Tick) {
+    fn emit_occupancy(&mut self, now: Tick, out: &mut RoomOutput) {
         let event = RoomEvent::Occupancy {
             players: self.player_count(),
             spectators: self.spectator_count(),
         };
-        self.emit(now, event);
+        self.emit(now, event, out);
     }
 
     /// Logs a reliable event and sends it to every connected member, encoded once per codec.
-    fn emit(&mut self, now: Tick, event: RoomEvent) {
-        self.log_event(now, Logged::Room(event));
+    fn emit(&mut self, now: Tick, event: RoomEvent, out: &mut RoomOutput) {
+        self.log_event(now, Logged::Room(event), out);
     }
 
-    fn log_event(&mut self, now: Tick, event: Logged) {
+    fn log_event(&mut self, now: Tick, event: Logged, out: &mut RoomOutput) {
         let capacity = self.log_capacity();
-        let outboxes = self.members.iter().filter_map(|m| m.outbox.as_ref());
-        self.log.emit(now, event, capacity, outboxes);
+        let links = self.members.iter().filter_map(|m| m.link.as_ref());
+        self.log.emit(now, event, capacity, links, out);
     }
 
     /// Logs and sends, in order, the events the game emitted since the last call.
-    fn flush_game_events(&mut self, now: Tick) {
+    fn flush_game_events(&mut self, now: Tick, out: &mut RoomOutput) {
         let Some(game) = &mut self.game else {
             return;
         };
         let mut events = std::mem::take(&mut self.game_events);
         game.take_events(&mut events);
         for event in events.drain(..) {
-            self.log_event(now, Logged::Game(event));
+            self.log_event(now, Logged::Game(event), out);
         }
         self.game_events = events;
     }
@@ -864,7 +360,7 @@ impl Room {
 
 /// The seed of room `id`'s game: the engine's `seed` and the id, mixed (SplitMix64's
 /// finaliser), so rooms made in a row get unrelated generators.
-fn room_seed(seed: u64, id: RoomId) -> u64 {
+fn room_seed(seed: u64, id: u64) -> u64 {
     let mut z = seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

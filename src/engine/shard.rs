@@ -3,10 +3,15 @@
 //! Each tick runs these steps, in this order:
 //!
 //! 1. drain the inbox and apply every command in arrival order (creates, joins, leaves,
-//!    resumes, chat; inputs are queued in their room);
-//! 2. tick every room: apply its queued inputs, advance its game, enforce reconnect
-//!    deadlines, put snapshots and events into outboxes;
-//! 3. remove rooms that are done;
+//!    resumes, chat; inputs are queued in their room), delivering each command's output;
+//! 2. tick every room, one after another: step it with the tick number ([`Room::tick`]:
+//!    apply its queued inputs, advance its game, enforce reconnect deadlines, choose and
+//!    encode states, reading its members' acknowledged ticks from their connections
+//!    through [`FromConnections`]), which appends what it produced to the shard's
+//!    [`RoomOutput`]; then
+//!    [`deliver`] that output (frames into outboxes, notices to the [`RoomObserver`]) before
+//!    the next room;
+//! 3. remove rooms that are done (each closing room's output delivered the same way);
 //! 4. wake the writer of every connection that got frames, once (see
 //!    [`crate::outbox::with_deferred_wakes`]), so each writes its whole tick in one flush;
 //! 5. record how long the tick took and how late it started.
@@ -39,7 +44,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::admin::RoomMeter;
-use super::room::{Room, RoomLimits};
+use super::room::deliver::{FromConnections, deliver};
+use super::room::{Link, Notice, Room, RoomLimits, RoomOutput};
 use super::warn_limit::{WARN_EVERY, WarnLimit};
 use super::{EngineConfig, RoomObserver, ShardCmd};
 use crate::protocol::{EndReason, ErrorCode, RoomId, Tick};
@@ -103,6 +109,9 @@ pub(crate) struct Shard {
     replays: Arc<ReplayCounters>,
     now: Tick,
     scratch: BytesMut,
+    /// What the room stepping now produced, delivered after each room's step (see
+    /// `room/output.rs`); reused, so its capacity lasts from tick to tick.
+    out: RoomOutput,
     closed: Vec<RoomKey>,
     stats: ShardStats,
     /// A shutdown drain has begun (see `drain`).
@@ -137,6 +146,7 @@ impl Shard {
             replays,
             now: 0,
             scratch: BytesMut::with_capacity(SCRATCH_BYTES),
+            out: RoomOutput::default(),
             closed: Vec::new(),
             stats: ShardStats {
                 shard: index,
@@ -240,7 +250,8 @@ impl Shard {
         // One clock read per room: each room's tick ends where the next one's starts.
         let mut clock = std::time::Instant::now();
         for (key, room) in &mut self.rooms {
-            let done = room.tick(now, &mut self.scratch);
+            let done = room.tick(now, &mut self.scratch, &FromConnections, &mut self.out);
+            deliver(&mut self.out, &*self.observer);
             let after = std::time::Instant::now();
             if let Some(meter) = self.meters.get_mut(key) {
                 meter.record(after.saturating_duration_since(clock));
@@ -262,10 +273,11 @@ impl Shard {
                 self.by_id.remove(&room.id());
                 self.room_count.fetch_sub(1, Ordering::Relaxed);
                 if self.draining {
-                    room.close_for_shutdown();
+                    room.close_for_shutdown(&mut self.out);
                 } else {
-                    room.close();
+                    room.close(&mut self.out);
                 }
+                deliver(&mut self.out, &*self.observer);
             }
         }
         self.closed = closed;
@@ -287,31 +299,11 @@ impl Shard {
         self.rooms.get_mut(*key)
     }
 
+    /// Applies one command at the current tick and delivers what the room said.
     pub(super) fn apply(&mut self, cmd: ShardCmd) {
-        let now = self.now;
-        match cmd {
-            ShardCmd::Create { id, room } => {
-                let room = Room::new(id, *room, now, self.limits.clone(), self.observer.clone());
-                let key = self.rooms.insert(room);
-                self.by_id.insert(id, key);
-                self.meters.insert(key, RoomMeter::new());
-                self.end_if_draining(key, now);
-            }
-            ShardCmd::Join {
-                room,
-                member,
-                spectate,
-                reply,
-            } => {
-                let draining = self.draining;
-                let result = match self.room(room) {
-                    _ if draining => Err(ErrorCode::ShuttingDown),
-                    Some(room) => room.join(member, spectate, now),
-                    None => Err(ErrorCode::UnknownRoomCode),
-                };
-                // The asker may have gone away; nothing to do then.
-                let _ = reply.send(result);
-            }
+        // The most frequent command, and one with no output: the input waits in its room
+        // for the tick.
+        let cmd = match cmd {
             ShardCmd::Input {
                 room,
                 session,
@@ -324,18 +316,56 @@ impl Shard {
                 if let Some(room) = self.room(room) {
                     room.queue_input(session, seq, data);
                 }
+                return;
             }
+            cmd => cmd,
+        };
+        // Taken out (no allocation: an empty vector's move) so the command's room and the
+        // buffer can be borrowed together; put back with its capacity.
+        let mut out = std::mem::take(&mut self.out);
+        self.apply_to(cmd, &mut out);
+        deliver(&mut out, &*self.observer);
+        self.out = out;
+    }
+
+    fn apply_to(&mut self, cmd: ShardCmd, out: &mut RoomOutput) {
+        let now = self.now;
+        match cmd {
+            ShardCmd::Create { id, room } => {
+                let room = Room::new(id, *room, now, self.limits.clone(), out);
+                let key = self.rooms.insert(room);
+                self.by_id.insert(id, key);
+                self.meters.insert(key, RoomMeter::new());
+                self.end_if_draining(key, now, out);
+            }
+            ShardCmd::Join {
+                room,
+                member,
+                spectate,
+                reply,
+            } => {
+                let draining = self.draining;
+                let result = match self.room(room) {
+                    _ if draining => Err(ErrorCode::ShuttingDown),
+                    Some(room) => room.join(member, spectate, now, out),
+                    None => Err(ErrorCode::UnknownRoomCode),
+                };
+                // The asker may have gone away; nothing to do then.
+                let _ = reply.send(result);
+            }
+            // Handled by `apply` itself.
+            ShardCmd::Input { .. } => {}
             ShardCmd::Leave { room, session } if self.draining => {
-                self.leave_while_draining(room, session, now);
+                self.leave_while_draining(room, session, now, out);
             }
             ShardCmd::Leave { room, session } => {
                 if let Some(room) = self.room(room) {
-                    room.leave(session, now);
+                    room.leave(session, now, out);
                 }
             }
             ShardCmd::Disconnected { room, session } => {
                 if let Some(room) = self.room(room) {
-                    room.disconnected(session, now);
+                    room.disconnected(session, now, out);
                 }
             }
             ShardCmd::Rebind {
@@ -343,12 +373,14 @@ impl Shard {
                 member,
                 last_event_seq,
             } => match self.room(room) {
-                Some(room) => room.rebind(member, last_event_seq, now),
+                Some(room) => room.rebind(member, last_event_seq, now, out),
                 None => {
-                    member
-                        .outbox
-                        .push_msg(&crate::protocol::ServerMsg::RoomLeft { room_id: room });
-                    self.observer.member_left(room, member.session);
+                    let session = member.session;
+                    out.msg(
+                        &Link::of(member),
+                        crate::protocol::ServerMsg::RoomLeft { room_id: room },
+                    );
+                    out.notice(Notice::MemberLeft { room, session });
                 }
             },
             ShardCmd::Chat {
@@ -357,18 +389,18 @@ impl Shard {
                 text,
             } => {
                 if let Some(room) = self.room(room) {
-                    room.chat(session, text, now);
+                    room.chat(session, text, now, out);
                 }
             }
-            ShardCmd::Drain => self.begin_drain(now),
-            ShardCmd::EndAll => self.end_all(now),
+            ShardCmd::Drain => self.begin_drain(now, out),
+            ShardCmd::EndAll => self.end_all(now, out),
             ShardCmd::Stats(reply) => {
                 let mut stats = self.stats.clone();
                 stats.rooms = self.rooms.len();
                 stats.replays = self.replays.tally();
                 let _ = reply.send(stats);
             }
-            ShardCmd::Admin(cmd) => self.admin(cmd),
+            ShardCmd::Admin(cmd) => self.admin(cmd, out),
         }
     }
 }

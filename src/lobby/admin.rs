@@ -102,7 +102,7 @@ impl Lobby {
             // outbox to answer into, and its close finds nothing left to do.
             (state.binding.take(), state.room.take(), state.queued.take())
         };
-        tracing::info!(session = id, %reason, "session kicked by the operator");
+        tracing::info!(session = id.get(), %reason, "session kicked by the operator");
         if let Some(binding) = binding {
             binding.outbox.push_msg(&ServerMsg::Error {
                 code: ErrorCode::Kicked,

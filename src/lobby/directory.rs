@@ -164,13 +164,16 @@ mod tests {
     #[test]
     fn codes_are_unambiguous_and_found_case_insensitively() {
         let directory = Directory::default();
-        let addr = RoomAddr { id: 7, shard: 0 };
+        let addr = RoomAddr {
+            id: RoomId::new(7),
+            shard: 0,
+        };
         let code = directory.register(addr);
         assert_eq!(code.len(), CODE_LENGTH);
         assert!(code.bytes().all(|b| CODE_ALPHABET.contains(&b)));
         assert!(!code.contains(['0', 'O', '1', 'I', 'L']));
         assert_eq!(directory.find_code(&code.to_lowercase()), Some(addr));
-        directory.remove(7);
+        directory.remove(RoomId::new(7));
         assert_eq!(directory.find_code(&code), None);
         assert!(directory.is_empty());
     }

@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rand::seq::{IndexedRandom, SliceRandom};
+use rand::seq::SliceRandom;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -95,7 +95,7 @@ pub(crate) struct Reservations {
 
 #[derive(Debug)]
 struct Reservation {
-    room: u64,
+    room: crate::protocol::RoomId,
     seat: Seat,
     player: String,
     /// The reserved session's resume token: redeeming the ticket resumes it.
@@ -339,28 +339,22 @@ impl GlobalMatch {
         group: crate::cluster::queue::QueueGroup,
     ) {
         let mut players = group.players;
-        // Seat order decides who moves first: shuffle it, as on one node.
+        // Seat order decides who moves first: shuffle it, as on one node. (The room draws
+        // the bots' seats and seats the players in this order in the others.)
         players.shuffle(&mut rand::rng());
-        let total = players.len() + usize::from(group.bots);
-        let seats: Vec<Seat> = (0..total).filter_map(|s| Seat::try_from(s).ok()).collect();
-        let mut bots: Vec<Seat> = seats
-            .choose_multiple(&mut rand::rng(), usize::from(group.bots))
-            .copied()
-            .collect();
-        bots.sort_unstable();
-        let player_seats = seats.iter().filter(|s| !bots.contains(s)).copied();
         let placement = Placement {
             game: game.name.to_string(),
             options: options.to_vec(),
-            seats: player_seats
-                .zip(players)
-                .map(|(seat, p)| PlacedSeat {
-                    seat,
+            seats: players
+                .into_iter()
+                .enumerate()
+                .map(|(order, p)| PlacedSeat {
+                    seat: Seat::try_from(order).unwrap_or(Seat::MAX),
                     node: p.node,
                     session: p.session,
                 })
                 .collect(),
-            bots,
+            bots: group.bots,
         };
         let target = match self.cluster.live_nodes().await {
             Ok(nodes) => nodes.into_iter().next().map(|n| n.id),
@@ -430,7 +424,8 @@ impl GlobalMatch {
                     state.queued = None;
                     state.room = Some(Membership {
                         addr,
-                        seat: Some(placed.seat),
+                        player: true,
+                        seat: None,
                     });
                     let outbox = state.outbox().cloned();
                     drop(state);
@@ -459,7 +454,8 @@ impl GlobalMatch {
                         state.disconnected_at = Some(std::time::Instant::now());
                         state.room = Some(Membership {
                             addr,
-                            seat: Some(placed.seat),
+                            player: true,
+                            seat: None,
                         });
                     }
                     absent.push(session.id());
@@ -497,7 +493,7 @@ impl GlobalMatch {
             public: true,
             players: members,
             bots: BotFill {
-                seats: placement.bots,
+                count: placement.bots,
                 strategy: self.config.bot_strategy.clone(),
             },
             start_now: true,

@@ -56,7 +56,7 @@ impl Listing {
         self.frames[codec.index()]
             .get_or_init(|| {
                 let msg = ServerMsg::RoomList {
-                    rooms: self.page(0, MAX_LISTED_ROOMS).to_vec(),
+                    rooms: self.page(RoomId::new(0), MAX_LISTED_ROOMS).to_vec(),
                 };
                 codec.encode(&msg).unwrap_or_default()
             })
@@ -73,7 +73,7 @@ impl Listing {
     /// The first page's JSON, encoded once per build.
     pub fn first_page_json(&self) -> Bytes {
         self.json
-            .get_or_init(|| self.page_json(0, MAX_LISTED_ROOMS))
+            .get_or_init(|| self.page_json(RoomId::new(0), MAX_LISTED_ROOMS))
             .clone()
     }
 }
@@ -122,9 +122,9 @@ mod tests {
     use super::*;
     use crate::protocol::RoomStatus;
 
-    fn room(room_id: RoomId) -> RoomSummary {
+    fn room(room_id: u64) -> RoomSummary {
         RoomSummary {
-            room_id,
+            room_id: RoomId::new(room_id),
             game: "tictactoe".into(),
             status: RoomStatus::Waiting,
             players: 1,
@@ -138,16 +138,16 @@ mod tests {
     #[test]
     fn pages_follow_the_cursor_and_end() {
         let listing = Listing::new((1..=250).rev().map(room).collect());
-        let first = listing.page(0, 1000);
+        let first = listing.page(RoomId::new(0), 1000);
         assert_eq!(first.len(), MAX_LISTED_ROOMS);
-        assert_eq!(first[0].room_id, 1);
+        assert_eq!(first[0].room_id, RoomId::new(1));
         let after = listing.next_after(first).unwrap();
-        assert_eq!(after, 100);
-        let third = listing.page(200, 100);
+        assert_eq!(after, RoomId::new(100));
+        let third = listing.page(RoomId::new(200), 100);
         assert_eq!(third.len(), 50);
         assert_eq!(listing.next_after(third), None);
-        assert!(listing.page(250, 10).is_empty());
-        assert_eq!(listing.page(7, 2)[0].room_id, 8);
+        assert!(listing.page(RoomId::new(250), 10).is_empty());
+        assert_eq!(listing.page(RoomId::new(7), 2)[0].room_id, RoomId::new(8));
         let frame = listing.first_page_frame(Codec::Bincode);
         let decoded: ServerMsg = Codec::Bincode.decode(&frame).unwrap();
         assert_eq!(

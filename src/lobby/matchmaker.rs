@@ -13,8 +13,14 @@
 //! **Bot fill** (off by default). With [`MatchConfig::bot_fill_after`] set, a player who
 //! has waited that long without enough compatible players is seated with the compatible
 //! players there are, and server bots in the other seats, for games that offer a bot
-//! (`GameEntry::bot`). Bots take seats at random, like shuffled players. The room makes
-//! and drives them (see `engine/room.rs`); such games are unranked (`lobby/results.rs`).
+//! (`GameEntry::bot`). The matchmaker only says how many; the room draws their seats
+//! from its seed (as likely as a player to move first), makes and drives them (see
+//! `engine/room/bots.rs`); such games are unranked (`lobby/results.rs`).
+//!
+//! **Seats are the room's.** The matchmaker decides who plays together and in what order
+//! (shuffled: the order decides who moves first); the room decides the seat numbers and
+//! tells the lobby each (`RoomObserver::member_seated`) before the player hears
+//! `MatchFound`.
 //!
 //! **Values in, values out.** The decisions live in [`Queues`], which has no task, socket
 //! or clock: every call that decides takes `now`, so the rules above are unit-tested with
@@ -33,7 +39,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rand::seq::{IndexedRandom, SliceRandom};
+use rand::seq::SliceRandom;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -42,7 +48,7 @@ use super::directory::Directory;
 use super::sessions::{Membership, Session};
 use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom};
 use crate::outbox::Outbox;
-use crate::protocol::{RoomSettings, Seat, ServerMsg};
+use crate::protocol::{RoomSettings, ServerMsg, SessionId};
 
 /// Matchmaking settings.
 #[derive(Debug, Clone)]
@@ -94,17 +100,17 @@ pub(crate) enum MatchCmd {
     },
     /// Leave the queue; answers whether the session was queued.
     Cancel {
-        session: u64,
+        session: SessionId,
         reply: oneshot::Sender<bool>,
     },
     /// The session's connection dropped.
-    Remove { session: u64 },
+    Remove { session: SessionId },
 }
 
 /// One queued player: its id, rating, when it arrived, and what the driver keeps with it.
 #[derive(Debug)]
 pub(crate) struct Waiting<T> {
-    pub(crate) id: u64,
+    pub(crate) id: SessionId,
     pub(crate) rating: u16,
     pub(crate) since: Instant,
     pub(crate) payload: T,
@@ -153,7 +159,7 @@ impl<T> Queues<T> {
     }
 
     /// Takes player `id` out of whichever queue holds it.
-    pub(crate) fn remove(&mut self, id: u64) -> Option<Waiting<T>> {
+    pub(crate) fn remove(&mut self, id: SessionId) -> Option<Waiting<T>> {
         let mut found = None;
         for (_, queue) in self.queues.values_mut() {
             if let Some(index) = queue.iter().position(|w| w.id == id) {
@@ -355,7 +361,7 @@ impl Matchmaker {
         }
     }
 
-    fn remove(&mut self, session: u64) -> bool {
+    fn remove(&mut self, session: SessionId) -> bool {
         let removed = self.queues.remove(session).is_some();
         if removed {
             self.queued.fetch_sub(1, Ordering::Relaxed);
@@ -392,21 +398,9 @@ impl Matchmaker {
         let code = self.directory.register(addr);
         let mut members = Vec::with_capacity(players.len());
         let mut absent = Vec::new();
-        // Bots take seats at random among all, like shuffled players (seat order decides who
-        // moves first); the players fill the others in order.
-        let total = players.len() + usize::from(bots);
-        let mut bot_seats: Vec<Seat> = (0..total)
-            .filter_map(|seat| Seat::try_from(seat).ok())
-            .collect::<Vec<Seat>>()
-            .choose_multiple(&mut rand::rng(), usize::from(bots))
-            .copied()
-            .collect();
-        bot_seats.sort_unstable();
-        let player_seats: Vec<Seat> = (0..total)
-            .filter_map(|seat| Seat::try_from(seat).ok())
-            .filter(|seat| !bot_seats.contains(seat))
-            .collect();
-        for (&seat, waiting) in player_seats.iter().zip(&players) {
+        // The room decides the seats (the bots' drawn from its seed, the players' in this
+        // order in the rest) and tells the lobby each before the player hears it.
+        for waiting in &players {
             let mut state = waiting.session.lock();
             let outbox = match state.outbox() {
                 Some(outbox) => outbox.clone(),
@@ -418,7 +412,8 @@ impl Matchmaker {
             state.queued = None;
             state.room = Some(Membership {
                 addr,
-                seat: Some(seat),
+                player: true,
+                seat: None,
             });
             drop(state);
             members.push(Member {
@@ -438,7 +433,7 @@ impl Matchmaker {
             public: true,
             players: members,
             bots: BotFill {
-                seats: bot_seats,
+                count: bots,
                 strategy: self.queues.config.bot_strategy.clone(),
             },
             start_now: true,

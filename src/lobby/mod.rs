@@ -34,7 +34,7 @@ use tokio_util::task::TaskTracker;
 use crate::codec::Codec;
 use crate::engine::{Engine, EngineConfig, GameEntry, GameRegistry, Member, NewRoom, RoomObserver};
 use crate::limits::{InboxShare, LimitCounters};
-use crate::protocol::{ErrorCode, RoomId, RoomSettings, RoomSummary, SessionId, close_code};
+use crate::protocol::{ErrorCode, RoomId, RoomSettings, RoomSummary, Seat, SessionId, close_code};
 use crate::storage::Storage;
 use matchmaker::{MatchCmd, Matchmaker};
 
@@ -121,6 +121,16 @@ impl RoomObserver for Observer {
     fn member_left(&self, room: RoomId, session: SessionId) {
         if !self.sessions.end_if_away(session, room) {
             self.clear_membership(room, session);
+        }
+    }
+
+    /// The room's word on the seat: the lobby records it, never decides it.
+    fn member_seated(&self, room: RoomId, session: SessionId, seat: Seat) {
+        if let Some(session) = self.sessions.get(session) {
+            let mut state = session.lock();
+            if let Some(membership) = state.room.as_mut().filter(|m| m.addr.id == room) {
+                membership.seat = Some(seat);
+            }
         }
     }
 
@@ -384,7 +394,7 @@ impl Lobby {
                 let _ = self.shared.matchmaker.send(cmd).await;
             }
         }
-        let seated = room.is_some_and(|m| m.seat.is_some());
+        let seated = room.is_some_and(|m| m.player);
         let end = farewell || !seated;
         if end {
             self.shared.sessions.remove(session.id());
@@ -556,7 +566,8 @@ impl Lobby {
             let code = self.shared.directory.register(addr);
             state.room = Some(Membership {
                 addr,
-                seat: Some(0),
+                player: true,
+                seat: None,
             });
             (addr, code, outbox)
         };
@@ -609,6 +620,7 @@ impl Lobby {
         let joined = self.shared.engine.join(addr, member, spectate).await?;
         session.lock().room = Some(Membership {
             addr,
+            player: joined.seat.is_some(),
             seat: joined.seat,
         });
         Ok(())
@@ -641,7 +653,7 @@ impl Lobby {
         share: InboxShare,
     ) -> Result<(), ErrorCode> {
         let membership = session.lock().room.ok_or(ErrorCode::NotInRoom)?;
-        if membership.seat.is_none() {
+        if !membership.player {
             return Err(ErrorCode::NotAPlayer);
         }
         self.shared
@@ -718,8 +730,8 @@ impl Lobby {
                 let room = session.lock().room.take();
                 if let Some(membership) = room {
                     tracing::warn!(
-                        session = session.id(),
-                        room = membership.addr.id,
+                        session = session.id().get(),
+                        room = membership.addr.id.get(),
                         "a room kept an absent member past twice its grace; removing it"
                     );
                     let _ = self

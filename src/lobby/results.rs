@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::FinishedGame;
-use crate::protocol::{ErrorCode, LeaderboardRow, MAX_LEADERBOARD_ROWS, ServerMsg};
+use crate::protocol::{ErrorCode, LeaderboardRow, MAX_LEADERBOARD_ROWS, MatchId, ServerMsg};
 use crate::storage::{
     Committed, MatchPlayer, MatchRecord, ResultListener, Storage, StorageError, player_key_bot,
 };
@@ -111,7 +111,7 @@ pub(super) fn record_of(game: FinishedGame, sessions: &SessionTable) -> MatchRec
         })
         .collect();
     MatchRecord {
-        id: game.room,
+        id: MatchId::from(game.room),
         game: game.game.to_string(),
         // A game against a server bot moves nobody's rating.
         ranked: (game.public || game.settings.ranked) && !game.settings.relay && !with_bot,

@@ -42,7 +42,10 @@ pub struct Binding {
 pub struct Membership {
     /// The room.
     pub addr: RoomAddr,
-    /// The seat, or `None` for a spectator.
+    /// A player (a seat is held for it), not a spectator.
+    pub player: bool,
+    /// The seat the room gave the player (`RoomObserver::member_seated`); `None` for a
+    /// spectator, and for a player until the room has seated it.
     pub seat: Option<Seat>,
 }
 
@@ -164,7 +167,7 @@ impl Session {
 /// A fresh resume token for session `id`: its id as 16 hex digits, then 128 bits from the
 /// thread-local CSPRNG (ChaCha, seeded from the OS) as 32 hex digits.
 fn new_token(id: SessionId) -> String {
-    format!("{id:016x}{:032x}", rand::rng().random::<u128>())
+    format!("{:016x}{:032x}", id.get(), rand::rng().random::<u128>())
 }
 
 /// The session id a token names, if it has the shape of one.
@@ -172,7 +175,9 @@ fn token_id(token: &str) -> Option<SessionId> {
     if token.len() != 48 {
         return None;
     }
-    SessionId::from_str_radix(token.get(..16)?, 16).ok()
+    u64::from_str_radix(token.get(..16)?, 16)
+        .ok()
+        .map(SessionId::new)
 }
 
 /// How long an authenticated player's identity is remembered after its session ended,
@@ -301,7 +306,7 @@ impl SessionTable {
         chat_burst: f64,
         identity: Option<Identity>,
     ) -> Arc<Session> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let id = SessionId::new(self.next_id.fetch_add(1, Ordering::Relaxed) + 1);
         let rating = identity
             .as_ref()
             .and_then(|i| i.rating)

@@ -445,11 +445,11 @@ mod tests {
             assert_eq!(error_code(codec, &pong), None);
         }
     }
-    use crate::protocol::{ErrorCode, RoomJoined, ServerMsg};
+    use crate::protocol::{ErrorCode, RoomId, RoomJoined, ServerMsg, SessionId};
 
     fn samples() -> Vec<ServerMsg> {
         let joined = RoomJoined {
-            room_id: 1,
+            room_id: RoomId::new(1),
             code: "ABCDEF".into(),
             game: "tictactoe".into(),
             seat: Some(0),
@@ -459,7 +459,7 @@ mod tests {
         vec![
             ServerMsg::Welcome {
                 version: 2,
-                session_id: 1,
+                session_id: SessionId::new(1),
                 resume_token: "t".into(),
                 resumed: false,
                 tick_hz: 30,
@@ -472,7 +472,9 @@ mod tests {
             },
             ServerMsg::MatchFound(joined.clone()),
             ServerMsg::RoomJoined(joined),
-            ServerMsg::RoomLeft { room_id: 1 },
+            ServerMsg::RoomLeft {
+                room_id: RoomId::new(1),
+            },
             ServerMsg::Snapshot {
                 tick: 1,
                 input_seq: 0,

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::{MAX_LOG_BYTES, ReplayConfig};
+use crate::protocol::MatchId;
 
 /// `ticksync serve`'s replay options.
 #[derive(Debug, Clone, clap::Args)]
@@ -52,7 +53,7 @@ pub struct ReplayFileArgs {
     pub file: Option<PathBuf>,
     /// The id of a finished match whose replay is read from `--database`.
     #[arg(long = "match", value_name = "ID")]
-    pub match_id: Option<u64>,
+    pub match_id: Option<MatchId>,
     /// The database `--match` reads from (as `ticksync serve --database`).
     #[arg(
         long,

@@ -45,7 +45,7 @@ pub(crate) fn started(local_addr: SocketAddr, config: &ServerConfig) {
         idle_timeout = ?config.idle_timeout,
         reconnect_grace = ?config.reconnect_grace,
         outbox_events = config.outbox_events,
-        record_replays = config.replay.record,
+        record_replays = config.records_replays(),
         %bot_fill,
         %monitor,
         "ticksync listening; play at {play}"

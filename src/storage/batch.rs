@@ -8,7 +8,7 @@ use super::known::{Known, Written};
 use super::rating::{Glicko2Rating, SeatResult, display_rating, new_ratings};
 use super::record::{MatchRecord, reason_name};
 use super::writer::{Committed, CommittedSeat};
-use crate::protocol::Seat;
+use crate::protocol::{MatchId, Seat, SessionId};
 
 /// Most rows one multi-row statement carries (SQLite allows 32766 parameters).
 const ROWS_PER_STATEMENT: usize = 500;
@@ -90,10 +90,10 @@ pub(super) async fn write_records(
         );
         let mut query = sqlx::query_as::<_, (i64,)>(&sql);
         for record in chunk {
-            query = query.bind(record.id as i64);
+            query = query.bind(record.id.get() as i64);
         }
         for (id,) in query.fetch_all(&mut *conn).await? {
-            stored.insert(id as u64);
+            stored.insert(MatchId::new(id as u64));
         }
     }
     let mut fresh: Vec<&MatchRecord> = Vec::with_capacity(batch.len());
@@ -113,7 +113,7 @@ pub(super) async fn write_records(
         for record in chunk {
             let settings = serde_json::to_string(&record.settings).unwrap_or_else(|_| "{}".into());
             query = query
-                .bind(record.id as i64)
+                .bind(record.id.get() as i64)
                 .bind(record.game.as_str())
                 .bind(settings)
                 .bind(i64::from(record.ranked))
@@ -311,14 +311,28 @@ pub(super) async fn write_records(
         let mut query = sqlx::query(&sql);
         for (match_id, player, result, previous, rating) in chunk {
             query = query
-                .bind(*match_id as i64)
+                .bind(match_id.get() as i64)
                 .bind(i64::from(player.seat))
                 .bind(player.player_key.as_str())
-                .bind(player.session as i64)
+                .bind(player.session.get() as i64)
                 .bind(player.display_name.as_str())
                 .bind(result.name())
                 .bind(previous.map(|r| r.rating))
                 .bind(rating.map(|r| r.rating));
+        }
+        query.execute(&mut *conn).await?;
+    }
+    // The history by player, appended in write order (see `history`).
+    for chunk in seat_rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO recent_players (player_key, match_id) VALUES {}",
+            placeholders(backend, chunk.len(), 2)
+        );
+        let mut query = sqlx::query(&sql);
+        for (match_id, player, ..) in chunk {
+            query = query
+                .bind(player.player_key.as_str())
+                .bind(match_id.get() as i64);
         }
         query.execute(&mut *conn).await?;
     }
@@ -343,6 +357,7 @@ pub(super) async fn write_records(
         }
     }
     let written = Written {
+        staged: seat_rows.len(),
         players: players
             .into_iter()
             .map(|(key, name, _)| (key.to_string(), name.to_string()))
@@ -367,7 +382,7 @@ async fn stored_result(
         "SELECT seat, session_id, player_key, rating_before, rating_after FROM match_players \
          WHERE match_id = $1 ORDER BY seat",
     )
-    .bind(record.id as i64)
+    .bind(record.id.get() as i64)
     .fetch_all(&mut *conn)
     .await?;
     let seats = rows
@@ -375,7 +390,7 @@ async fn stored_result(
         .filter_map(|(seat, session, player_key, before, after)| {
             Some(CommittedSeat {
                 seat: Seat::try_from(seat).ok()?,
-                session: session as u64,
+                session: SessionId::new(session as u64),
                 player_key,
                 previous: display_rating(before?),
                 rating: display_rating(after?),

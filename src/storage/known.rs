@@ -36,6 +36,8 @@ pub(super) struct Known {
 /// The rows a committed batch wrote, for [`Known::remember`].
 #[derive(Debug, Default)]
 pub(super) struct Written {
+    /// Rows appended to `recent_players` (see `history`).
+    pub(super) staged: usize,
     /// Player key and display name.
     pub(super) players: Vec<(String, String)>,
     /// Player key, game and the rating written.
@@ -104,6 +106,7 @@ mod tests {
         let rating = Glicko2Rating::new();
         known.remember(
             Written {
+                staged: 0,
                 players: vec![("guest:1".into(), "Ann".into())],
                 ratings: vec![("guest:1".into(), "tictactoe".into(), rating)],
             },
@@ -129,6 +132,7 @@ mod tests {
         let mut shared = Known::new(Backend::Postgres);
         shared.remember(
             Written {
+                staged: 0,
                 players: Vec::new(),
                 ratings: vec![("guest:1".into(), "tictactoe".into(), rating)],
             },

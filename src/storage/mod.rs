@@ -7,7 +7,7 @@
 //!   driver, plain runtime queries), versioned migrations embedded in the binary
 //!   (`migrations/sqlite`, `migrations/postgres`) and applied by [`Storage::open`].
 //! - `writer`: the one task that writes finished games (`batch`: one batch's statements;
-//!   `known`: what it committed lately); `record`: a finished game as
+//!   `known`: what it committed lately; `history`: the history by player); `record`: a finished game as
 //!   stored; `rating`: Glicko-2 (the `skillratings` crate) over a game's seats;
 //!   `queries`: what the HTTP endpoints and the lobby read; `ids`: ids unique across
 //!   restarts; `stats`: the `/metrics` counters.
@@ -33,7 +33,10 @@
 //! page cache valid between batches), SQLite's tables have no B-tree they do not need
 //! (`migrations/sqlite/0002_compact_tables.sql`), multi-row statements use anonymous
 //! `?` parameters, and a player row committed in the last minute with the same name is
-//! not written again (`players.seen_at_ms` is exact to a minute).
+//! not written again (`players.seen_at_ms` is exact to a minute), and the history by
+//! player is appended in write order and moved into its by-player table in bulk
+//! (`history`: an index by player took a leaf page per player per batch, most of what
+//! the writer wrote).
 //!
 //! # Back-pressure, retries, and what is dropped
 //!
@@ -66,6 +69,7 @@
 //! Leaderboards are cached for a second per game.
 
 mod batch;
+mod history;
 mod ids;
 mod known;
 pub mod prune;
@@ -422,7 +426,7 @@ impl Storage {
             Err(mpsc::error::TrySendError::Full(record)) => {
                 db.stats.dropped(stats::DropReason::QueueFull, 1);
                 tracing::warn!(
-                    match_id = record.id,
+                    match_id = record.id.get(),
                     game = %record.game,
                     "the results queue is full (the database is unreachable or too slow); \
                      this game's result is not recorded"

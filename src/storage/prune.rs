@@ -4,7 +4,9 @@
 //! What pruning a guest does, in one transaction:
 //!
 //! - its seats in match history are kept, under the shared player [`PRUNED_GUEST`] ("a
-//!   guest"), so every stored match still lists all its seats and ratings before and after;
+//!   guest"), so every stored match still lists all its seats and ratings before and after
+//!   (the history by player is first brought up to date, see `history`, and its pairs
+//!   move to [`PRUNED_GUEST`] too);
 //! - its ratings are deleted (it leaves the leaderboard);
 //! - its player row is deleted.
 //!
@@ -35,11 +37,31 @@ pub(super) async fn prune_guests(db: &Db, cutoff_ms: i64) -> Result<u64, sqlx::E
     .bind(PRUNED_GUEST)
     .execute(&mut *tx)
     .await?;
+    // Every pair in `player_matches`, so that a guest's matches are found by key.
+    super::history::merge(&mut tx, db.backend).await?;
     sqlx::query(&format!(
-        "UPDATE match_players SET player_key = $3 WHERE player_key IN ({stale})"
+        "UPDATE match_players SET player_key = $3 WHERE player_key IN ({stale}) \
+         AND match_id IN (SELECT match_id FROM player_matches WHERE player_key IN ({stale}))"
     ))
     .bind(cutoff_ms)
     .bind(PRUNED_GUEST)
+    .bind(PRUNED_GUEST)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(&format!(
+        "INSERT INTO player_matches (player_key, match_id) \
+         SELECT CAST($3 AS TEXT), match_id FROM player_matches WHERE player_key IN ({stale}) \
+         ON CONFLICT DO NOTHING"
+    ))
+    .bind(cutoff_ms)
+    .bind(PRUNED_GUEST)
+    .bind(PRUNED_GUEST)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(&format!(
+        "DELETE FROM player_matches WHERE player_key IN ({stale})"
+    ))
+    .bind(cutoff_ms)
     .bind(PRUNED_GUEST)
     .execute(&mut *tx)
     .await?;

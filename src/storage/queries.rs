@@ -2,7 +2,7 @@
 //! replay, and leaderboards (cached a second per game). Each read is bounded by
 //! [`READ_TIMEOUT`](super::READ_TIMEOUT).
 
-use crate::protocol::LeaderboardRow;
+use crate::protocol::{LeaderboardRow, MatchId};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -41,7 +41,7 @@ pub struct MatchSeat {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MatchSummary {
     /// The match id.
-    pub id: u64,
+    pub id: MatchId,
     /// The game.
     pub game: String,
     /// Whether it moved ratings.
@@ -84,7 +84,7 @@ pub struct MatchPage {
     /// The matches.
     pub matches: Vec<MatchSummary>,
     /// Pass as `before` for the next (older) page; `None` on the last page.
-    pub next: Option<u64>,
+    pub next: Option<MatchId>,
 }
 
 /// Leaderboards by game, each with when it was read.
@@ -98,7 +98,7 @@ const MATCH_COLUMNS: &str = "m.id, m.game, m.ranked, m.started_at_ms, m.ended_at
 fn summary(row: MatchRow, players: Vec<MatchSeat>) -> MatchSummary {
     let (id, game, ranked, started, ended, ticks, winner, reason, replay) = row;
     MatchSummary {
-        id: id as u64,
+        id: MatchId::new(id as u64),
         game,
         ranked: ranked != 0,
         started_at_ms: started,
@@ -148,19 +148,32 @@ impl Storage {
         &self,
         player: Option<&str>,
         game: Option<&str>,
-        before: Option<u64>,
+        before: Option<MatchId>,
         limit: usize,
     ) -> Result<MatchPage, StorageError> {
         let db = self.db()?;
         let limit = limit.clamp(1, MAX_PAGE);
-        let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
-        let sql = format!(
-            "SELECT {MATCH_COLUMNS} FROM matches m WHERE m.id < $1 \
-             AND ($2 = '' OR m.game = $2) \
-             AND ($3 = '' OR EXISTS (SELECT 1 FROM match_players p \
-                  WHERE p.match_id = m.id AND p.player_key = $3)) \
-             ORDER BY m.id DESC LIMIT $4"
-        );
+        let before = before.map_or(i64::MAX, |b| i64::try_from(b.get()).unwrap_or(i64::MAX));
+        // A player's matches are in `player_matches` or, for the latest, in
+        // `recent_players` (see `history`): the ids are looked up there, not found by
+        // walking every match.
+        let sql = if player.is_some() {
+            format!(
+                "SELECT {MATCH_COLUMNS} FROM matches m WHERE m.id < $1 \
+                 AND ($2 = '' OR m.game = $2) \
+                 AND m.id IN (SELECT match_id FROM player_matches \
+                     WHERE player_key = $3 AND match_id < $1 \
+                     UNION ALL SELECT match_id FROM recent_players \
+                     WHERE player_key = $3 AND match_id < $1) \
+                 ORDER BY m.id DESC LIMIT $4"
+            )
+        } else {
+            format!(
+                "SELECT {MATCH_COLUMNS} FROM matches m WHERE m.id < $1 \
+                 AND ($2 = '' OR m.game = $2) AND $3 = '' \
+                 ORDER BY m.id DESC LIMIT $4"
+            )
+        };
         // One more than asked, to know whether there is a next page.
         let rows: Vec<MatchRow> = bounded(
             sqlx::query_as(&sql)
@@ -180,7 +193,7 @@ impl Storage {
             });
         };
         let mut players = self.seats_between(oldest.0, newest.0).await?;
-        let next = more.then_some(oldest.0 as u64);
+        let next = more.then_some(MatchId::new(oldest.0 as u64));
         let matches = rows
             .into_iter()
             .map(|row| {
@@ -228,9 +241,9 @@ impl Storage {
     ///
     /// # Errors
     /// [`StorageError::Disabled`], [`StorageError::Timeout`], [`StorageError::Query`].
-    pub async fn match_detail(&self, id: u64) -> Result<Option<MatchDetail>, StorageError> {
+    pub async fn match_detail(&self, id: MatchId) -> Result<Option<MatchDetail>, StorageError> {
         let db = self.db()?;
-        let Ok(id) = i64::try_from(id) else {
+        let Ok(id) = i64::try_from(id.get()) else {
             return Ok(None);
         };
         let sql = format!(
@@ -273,9 +286,9 @@ impl Storage {
     ///
     /// # Errors
     /// [`StorageError::Disabled`], [`StorageError::Timeout`], [`StorageError::Query`].
-    pub async fn replay(&self, id: u64) -> Result<Option<Vec<u8>>, StorageError> {
+    pub async fn replay(&self, id: MatchId) -> Result<Option<Vec<u8>>, StorageError> {
         let db = self.db()?;
-        let Ok(id) = i64::try_from(id) else {
+        let Ok(id) = i64::try_from(id.get()) else {
             return Ok(None);
         };
         let row: Option<(Option<Vec<u8>>,)> = bounded(

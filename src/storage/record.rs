@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 
-use crate::protocol::{EndReason, RoomSettings, Seat, SessionId};
+use crate::protocol::{EndReason, MatchId, RoomSettings, Seat, SessionId};
 
 /// One player of a finished game.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct MatchPlayer {
 #[derive(Debug, Clone)]
 pub struct MatchRecord {
     /// The match id: the room's id, unique across restarts.
-    pub id: u64,
+    pub id: MatchId,
     /// The game's registered name.
     pub game: String,
     /// The room's settings.
@@ -113,13 +113,13 @@ mod tests {
     fn record(reason: EndReason, winner: Option<Seat>) -> MatchRecord {
         let player = |seat: Seat| MatchPlayer {
             seat,
-            player_key: player_key_guest(u64::from(seat) + 1),
-            session: u64::from(seat) + 1,
+            player_key: player_key_guest(SessionId::new(u64::from(seat) + 1)),
+            session: SessionId::new(u64::from(seat) + 1),
             display_name: String::new(),
             guest: true,
         };
         MatchRecord {
-            id: 1,
+            id: MatchId::new(1),
             game: "arena".into(),
             settings: RoomSettings::default(),
             ranked: true,

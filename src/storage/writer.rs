@@ -10,11 +10,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::batch::write_records;
+use super::history;
 use super::known::Known;
 use super::record::{MatchRecord, now_ms};
 use super::stats::DropReason;
 use super::{BATCH, Db, FLUSH_GRACE, GATHER, WRITE_TIMEOUT};
-use crate::protocol::{Seat, SessionId};
+use crate::protocol::{MatchId, Seat, SessionId};
 
 /// First wait before a retry; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -42,7 +43,7 @@ pub struct CommittedSeat {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Committed {
     /// The match id.
-    pub match_id: u64,
+    pub match_id: MatchId,
     /// The game's name.
     pub game: String,
     /// The rating changes; empty for a game that moves no ratings.
@@ -64,6 +65,9 @@ pub(super) struct Writer {
     known: Known,
     /// Set once the server shuts down: retries stop at this instant.
     flush_deadline: Option<Instant>,
+    /// Rows in `recent_players` as far as this writer knows; it starts at
+    /// [`history::MERGE_ROWS`] so that the first batch moves what an earlier process left.
+    staged: usize,
 }
 
 /// Whether `error` may go away by itself (the database is unreachable, busy or slow), so
@@ -110,6 +114,7 @@ impl Writer {
             db,
             listener,
             flush_deadline: None,
+            staged: history::MERGE_ROWS,
         }
     }
 
@@ -206,7 +211,7 @@ impl Writer {
                     self.db.stats.dropped(DropReason::Refused, 1);
                     self.db.stats.taken(1);
                     tracing::error!(
-                        match_id = batch[0].id,
+                        match_id = batch[0].id.get(),
                         %error,
                         "the database refused a finished game; it is not recorded"
                     );
@@ -254,6 +259,8 @@ impl Writer {
         let cutoff = now_ms().saturating_sub(retention_ms);
         match super::prune::prune_guests(&self.db, cutoff).await {
             Ok(pruned) => {
+                // Pruning moved `recent_players` into `player_matches` first.
+                self.staged = 0;
                 self.db.stats.pruned(pruned);
                 if pruned > 0 {
                     self.known.forget();
@@ -314,7 +321,13 @@ impl Writer {
         let mut tx = self.db.writes.begin().await?;
         let (committed, written) =
             write_records(&mut tx, self.db.backend, batch, now, &self.known).await?;
+        let staged = self.staged + written.staged;
+        let merge = staged >= history::MERGE_ROWS;
+        if merge {
+            history::merge(&mut tx, self.db.backend).await?;
+        }
         tx.commit().await?;
+        self.staged = if merge { 0 } else { staged };
         self.known.remember(written, now);
         Ok(committed)
     }

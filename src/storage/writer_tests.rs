@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use super::*;
-use crate::protocol::{EndReason, RoomSettings};
+use crate::protocol::{EndReason, MatchId, RoomSettings, SessionId};
 
 #[derive(Default)]
 struct Heard(Mutex<Vec<Committed>>);
@@ -19,12 +19,12 @@ fn record(id: u64, winner: u8) -> MatchRecord {
     let player = |seat: u8, key: &str| MatchPlayer {
         seat,
         player_key: key.into(),
-        session: u64::from(seat) + 1,
+        session: SessionId::new(u64::from(seat) + 1),
         display_name: key.into(),
         guest: false,
     };
     MatchRecord {
-        id,
+        id: MatchId::new(id),
         game: "tictactoe".into(),
         settings: RoomSettings::default(),
         ranked: true,
@@ -130,11 +130,19 @@ async fn one_batch_applies_its_games_in_order_and_ids_once() {
     // the writer, not read again).
     assert!(storage.submit(record(14, 1)));
     let heard = harness.heard(6).await;
-    let twelve: Vec<_> = heard.iter().filter(|c| c.match_id == 12).collect();
+    let twelve: Vec<_> = heard
+        .iter()
+        .filter(|c| c.match_id == MatchId::new(12))
+        .collect();
     assert_eq!(twelve.len(), 2);
     assert_eq!(twelve[0], twelve[1], "the stored result, not a second game");
     let a = |c: &Committed| (c.seats[0].previous, c.seats[0].rating);
-    let by_id = |id| heard.iter().find(|c| c.match_id == id).unwrap();
+    let by_id = |id| {
+        heard
+            .iter()
+            .find(|c| c.match_id == MatchId::new(id))
+            .unwrap()
+    };
     assert_eq!(a(by_id(11)).0, 1500);
     assert_eq!(a(by_id(12)).0, a(by_id(11)).1, "12 starts where 11 left");
     assert_eq!(a(by_id(13)).0, a(by_id(12)).1, "13 starts where 12 left");
@@ -200,7 +208,11 @@ async fn migrations_keep_rows_written_by_the_first_schema() {
         ..StorageConfig::default()
     };
     let storage = Storage::open(&config).await.unwrap();
-    let detail = storage.match_detail(4294967301).await.unwrap().unwrap();
+    let detail = storage
+        .match_detail(MatchId::new(4294967301))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(detail.summary.players.len(), 2);
     assert_eq!(detail.summary.players[0].player, "user:a");
     assert_eq!(detail.summary.players[0].rating_after, Some(1662));
@@ -211,9 +223,19 @@ async fn migrations_keep_rows_written_by_the_first_schema() {
         ("user:a", 1662)
     );
     assert_eq!(
-        storage.replay(4294967301).await.unwrap().as_deref(),
+        storage
+            .replay(MatchId::new(4294967301))
+            .await
+            .unwrap()
+            .as_deref(),
         Some(&[0x28, 0xb5, 0x2f, 0xfd][..])
     );
+    // The history by player was filled from the rows already there.
+    for player in ["user:a", "guest:7"] {
+        let page = storage.matches(Some(player), None, None, 10).await.unwrap();
+        let ids: Vec<u64> = page.matches.iter().map(|m| m.id.get()).collect();
+        assert_eq!(ids, [4294967301], "{player}'s history");
+    }
     assert_consistent(&storage).await;
     let _ = std::fs::remove_dir_all(&scratch);
 }
@@ -224,6 +246,10 @@ async fn migrations_keep_rows_written_by_the_first_schema() {
 async fn pruning_keeps_history_and_drops_stale_guests() {
     let harness = Harness::open("prune").await;
     let storage = &harness.storage;
+    // A first batch (the writer's first batch also brings the history by player up to
+    // date), so that the guests' games below are still in `recent_players` when pruned.
+    assert!(storage.submit(record(20, 0)));
+    harness.heard(1).await;
     // Match 21: user:a beats guest:7; match 22: user:a beats guest:8.
     for (id, guest) in [(21, "guest:7"), (22, "guest:8")] {
         let mut game = record(id, 0);
@@ -231,7 +257,7 @@ async fn pruning_keeps_history_and_drops_stale_guests() {
         game.players[1].guest = true;
         assert!(storage.submit(game));
     }
-    harness.heard(2).await;
+    harness.heard(3).await;
     let db = storage.db().unwrap().clone();
     // guest:7 was last seen long ago.
     sqlx::query("UPDATE players SET seen_at_ms = 5 WHERE player_key = 'guest:7'")
@@ -254,7 +280,11 @@ async fn pruning_keeps_history_and_drops_stale_guests() {
             .map(|p| (p.player.clone(), p.rating_after.is_some()))
             .collect::<Vec<_>>()
     };
-    let pruned = storage.match_detail(21).await.unwrap().unwrap();
+    let pruned = storage
+        .match_detail(MatchId::new(21))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         seats(pruned),
         [
@@ -262,7 +292,11 @@ async fn pruning_keeps_history_and_drops_stale_guests() {
             (PRUNED_GUEST.to_string(), true)
         ]
     );
-    let kept = storage.match_detail(22).await.unwrap().unwrap();
+    let kept = storage
+        .match_detail(MatchId::new(22))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         seats(kept),
         [("user:a".to_string(), true), ("guest:8".to_string(), true)]
@@ -271,6 +305,93 @@ async fn pruning_keeps_history_and_drops_stale_guests() {
     let players: Vec<&str> = board.iter().map(|r| r.player.as_str()).collect();
     assert!(players.contains(&"guest:8") && players.contains(&"user:a"));
     assert!(!players.contains(&"guest:7") && !players.contains(&PRUNED_GUEST));
+    // The history by player follows: guest:7's game is found under guest:pruned.
+    let history = |player: &'static str| async move {
+        let page = storage.matches(Some(player), None, None, 10).await.unwrap();
+        page.matches
+            .iter()
+            .map(|m| m.id.get())
+            .collect::<Vec<u64>>()
+    };
+    assert_eq!(history(PRUNED_GUEST).await, [21]);
+    assert_eq!(history("guest:7").await, [] as [u64; 0]);
+    assert_eq!(history("guest:8").await, [22]);
+    assert_eq!(history("user:a").await, [22, 21, 20]);
+    assert_consistent(storage).await;
+    harness.close().await;
+}
+
+/// A player's history is found whether its games were moved to `player_matches` in bulk
+/// (the first batch after start is) or are still in `recent_players` (later batches, until
+/// `history::MERGE_ROWS` seats gather), newest first and paged across both.
+#[tokio::test]
+async fn history_by_player_reads_moved_and_recent_games() {
+    let harness = Harness::open("history").await;
+    let storage = &harness.storage;
+    let db = storage.db().unwrap().clone();
+    let count = |table: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            let (n,): (i64,) = sqlx::query_as(&format!("SELECT count(*) FROM {table}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            n
+        }
+    };
+    for id in [31, 32] {
+        assert!(storage.submit(record(id, 0)));
+    }
+    harness.heard(2).await;
+    let mut third = record(33, 1);
+    third.players[1].player_key = "user:c".into();
+    assert!(storage.submit(third));
+    harness.heard(3).await;
+    // 31 and 32 wait for their batch's commit; the writer's first batch moves them.
+    // Whether they shared a batch or not, 33 came later and is still recent.
+    assert!(count("player_matches").await >= 2);
+    assert_eq!(count("recent_players").await % 2, 0);
+    let recent: Vec<(i64,)> = sqlx::query_as("SELECT DISTINCT match_id FROM recent_players")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert!(
+        recent.contains(&(33,)),
+        "33 is in recent_players: {recent:?}"
+    );
+
+    let ids = |page: &MatchPage| {
+        page.matches
+            .iter()
+            .map(|m| m.id.get())
+            .collect::<Vec<u64>>()
+    };
+    let a = storage
+        .matches(Some("user:a"), None, None, 2)
+        .await
+        .unwrap();
+    assert_eq!(ids(&a), [33, 32]);
+    let rest = storage
+        .matches(Some("user:a"), None, a.next, 2)
+        .await
+        .unwrap();
+    assert_eq!(ids(&rest), [31]);
+    assert_eq!(rest.next, None);
+    let b = storage
+        .matches(Some("user:b"), None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&b), [32, 31]);
+    let c = storage
+        .matches(Some("user:c"), Some("tictactoe"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&c), [33]);
+    let none = storage
+        .matches(Some("user:c"), Some("arena"), None, 10)
+        .await
+        .unwrap();
+    assert!(none.matches.is_empty());
     assert_consistent(storage).await;
     harness.close().await;
 }

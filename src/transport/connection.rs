@@ -527,7 +527,7 @@ impl Reader<'_> {
         tracing::debug!(
             conn_id = self.conn_id,
             ip = %self.peer.ip,
-            session = session.id(),
+            session = session.id().get(),
             player = session.identity().map(|i| i.player_id.as_str()),
             resumed,
             "hello"

@@ -19,6 +19,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 
 use super::{Context, json, text};
+use crate::protocol::MatchId;
 use crate::storage::StorageError;
 
 /// Whether `path` is one of this module's.
@@ -90,7 +91,7 @@ pub(crate) async fn get<B>(req: &Request<B>, ctx: &Context) -> Response<Full<Byt
                 Some(id) => (id, true),
                 None => (rest, false),
             };
-            match id.parse::<u64>() {
+            match id.parse::<MatchId>() {
                 Ok(id) if replay => replay_of(id, ctx).await,
                 Ok(id) => one_match(id, ctx).await,
                 Err(_) => Ok(text(StatusCode::NOT_FOUND, "not found\n")),
@@ -115,21 +116,21 @@ async fn matches(params: &[(String, String)], ctx: &Context) -> Answer {
         .matches(
             param(params, "player"),
             param(params, "game"),
-            before,
+            before.map(MatchId::new),
             limit,
         )
         .await?;
     Ok(json(&serde_json::to_value(page).unwrap_or_default()))
 }
 
-async fn one_match(id: u64, ctx: &Context) -> Answer {
+async fn one_match(id: MatchId, ctx: &Context) -> Answer {
     Ok(match ctx.lobby.storage().match_detail(id).await? {
         Some(detail) => json(&serde_json::to_value(detail).unwrap_or_default()),
         None => text(StatusCode::NOT_FOUND, "no such match\n"),
     })
 }
 
-async fn replay_of(id: u64, ctx: &Context) -> Answer {
+async fn replay_of(id: MatchId, ctx: &Context) -> Answer {
     Ok(match ctx.lobby.storage().replay(id).await? {
         Some(bytes) => {
             let mut response = Response::new(Full::new(Bytes::from(bytes)));

@@ -45,7 +45,7 @@ fn page_query(query: Option<&str>) -> Result<Option<(RoomId, usize)>, String> {
     let Some(query) = query.filter(|q| !q.is_empty()) else {
         return Ok(None);
     };
-    let (mut after, mut limit) = (0, MAX_LISTED_ROOMS);
+    let (mut after, mut limit) = (RoomId::new(0), MAX_LISTED_ROOMS);
     for pair in query.split('&') {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         match name {
@@ -86,9 +86,15 @@ mod tests {
     fn queries_parse_into_pages() {
         assert_eq!(page_query(None), Ok(None));
         assert_eq!(page_query(Some("")), Ok(None));
-        assert_eq!(page_query(Some("after=7&limit=5")), Ok(Some((7, 5))));
-        assert_eq!(page_query(Some("limit=5000")), Ok(Some((0, 100))));
-        assert_eq!(page_query(Some("x=1")), Ok(Some((0, 100))));
+        assert_eq!(
+            page_query(Some("after=7&limit=5")),
+            Ok(Some((RoomId::new(7), 5)))
+        );
+        assert_eq!(
+            page_query(Some("limit=5000")),
+            Ok(Some((RoomId::new(0), 100)))
+        );
+        assert_eq!(page_query(Some("x=1")), Ok(Some((RoomId::new(0), 100))));
         assert!(page_query(Some("after=-1")).is_err());
         assert!(page_query(Some("limit=lots")).is_err());
     }

@@ -7,7 +7,9 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
 use ticksync::codec::Codec;
 use ticksync::config::ServerConfig;
-use ticksync::protocol::{ClientMsg, EndReason, ErrorCode, RoomEvent, ServerMsg, close_code};
+use ticksync::protocol::{
+    ClientMsg, EndReason, ErrorCode, RoomEvent, ServerMsg, SessionId, close_code,
+};
 use ticksync::server::Stats;
 use tokio::time::Instant;
 
@@ -164,7 +166,7 @@ async fn rooms_sessions_and_queues_are_listed_and_a_room_is_inspected() -> Resul
     let rows = rooms["rooms"].as_array().context("rooms array")?;
     ensure!(rows.len() == 1, "{rooms}");
     let row = &rows[0];
-    ensure!(row["room_id"] == room, "{row}");
+    ensure!(row["room_id"] == room.get(), "{row}");
     ensure!(
         row["game"] == "tictactoe" && row["status"] == "Running",
         "{row}"
@@ -182,7 +184,7 @@ async fn rooms_sessions_and_queues_are_listed_and_a_room_is_inspected() -> Resul
 
     let detail = admin(addr, "GET", &format!("/admin/rooms/{room}"), "", 200).await?;
     ensure!(
-        detail["room_id"] == room && detail["game"] == "tictactoe",
+        detail["room_id"] == room.get() && detail["game"] == "tictactoe",
         "{detail}"
     );
     ensure!(detail["tick"].as_u64().is_some_and(|t| t > 0), "{detail}");
@@ -198,7 +200,7 @@ async fn rooms_sessions_and_queues_are_listed_and_a_room_is_inspected() -> Resul
         })
         .collect();
     ensure!(
-        sessions == [(x.session_id, 0), (o.session_id, 1)],
+        sessions == [(x.session_id.get(), 0), (o.session_id.get(), 1)],
         "{sessions:?} for x {} o {}",
         x.session_id,
         o.session_id
@@ -225,9 +227,9 @@ async fn rooms_sessions_and_queues_are_listed_and_a_room_is_inspected() -> Resul
     let sessions = admin(addr, "GET", "/admin/sessions", "", 200).await?;
     let rows = sessions["sessions"].as_array().context("sessions")?;
     ensure!(rows.len() == 3, "{sessions}");
-    let by_id = |id: u64| rows.iter().find(|r| r["session"] == id);
+    let by_id = |id: SessionId| rows.iter().find(|r| r["session"] == id.get());
     let row_x = by_id(x.session_id).context("x listed")?;
-    ensure!(row_x["room"] == room && row_x["seat"] == 0 && row_x["connected"] == true);
+    ensure!(row_x["room"] == room.get() && row_x["seat"] == 0 && row_x["connected"] == true);
     let row_w = by_id(waiting.session_id).context("waiting listed")?;
     ensure!(
         row_w["queued"] == "tictactoe" && row_w["room"].is_null(),
@@ -311,7 +313,7 @@ async fn closing_a_running_room_ends_the_game_for_players_and_spectators() -> Re
         200,
     )
     .await?;
-    ensure!(closed["closed"] == joined.room_id, "{closed}");
+    ensure!(closed["closed"] == joined.room_id.get(), "{closed}");
     ensure!(
         closed["reason"] == "server maintenance at 18:00",
         "{closed}"
@@ -408,7 +410,7 @@ async fn kicking_a_player_closes_its_connection_ends_its_session_and_forfeits() 
         200,
     )
     .await?;
-    ensure!(kicked["kicked"] == x.session_id, "{kicked}");
+    ensure!(kicked["kicked"] == x.session_id.get(), "{kicked}");
 
     let message = error_message(&mut x, ErrorCode::Kicked).await?;
     ensure!(message == "abusive chat", "{message:?}");
@@ -426,7 +428,7 @@ async fn kicking_a_player_closes_its_connection_ends_its_session_and_forfeits() 
     let sessions = admin(addr, "GET", "/admin/sessions", "", 200).await?;
     let rows = sessions["sessions"].as_array().context("sessions")?;
     ensure!(
-        rows.iter().all(|r| r["session"] != x.session_id),
+        rows.iter().all(|r| r["session"] != x.session_id.get()),
         "{sessions}"
     );
     o.close().await?;

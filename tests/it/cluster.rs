@@ -9,7 +9,9 @@
 use anyhow::{Context, Result, ensure};
 use ticksync::cluster::{Cluster, ClusterConfig, ClusterError, NODE_TTL, keys};
 use ticksync::codec::Codec;
-use ticksync::protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, close_code};
+use ticksync::protocol::{
+    ClientMsg, ErrorCode, PROTOCOL_VERSION, RoomId, ServerMsg, SessionId, close_code,
+};
 use ticksync::server::Server;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
@@ -248,7 +250,7 @@ async fn seat_tickets_are_checked_in_hello() -> Result<()> {
     let a = start_node(&redis, "node-a").await?;
     let b = start_node(&redis, "node-b").await?;
     let issuer = a.cluster().unwrap();
-    let ticket = issuer.issue_ticket("node-b", 7, 1, "guest:node-a:1");
+    let ticket = issuer.issue_ticket("node-b", RoomId::new(7), 1, "guest:node-a:1");
 
     // A good ticket: Welcome, then (no reservations in this slice) ReservationExpired, and
     // the session carries on.
@@ -260,13 +262,13 @@ async fn seat_tickets_are_checked_in_hello() -> Result<()> {
     // Replayed, on the same node or another: used.
     refused_ticket(&b, &ticket, ErrorCode::TicketUsed).await?;
     // For node-b, shown to node-a (before node-a would claim it).
-    let fresh = issuer.issue_ticket("node-b", 7, 0, "guest:node-a:2");
+    let fresh = issuer.issue_ticket("node-b", RoomId::new(7), 0, "guest:node-a:2");
     refused_ticket(&a, &fresh, ErrorCode::TicketWrongNode).await?;
     // Forged: signed with another secret, or altered.
     let mut forger_config = cluster_config(&redis, "forger", b"not the cluster secret at all");
     forger_config.public_url = "ws://127.0.0.1:1/".into();
     let forger = Cluster::join(forger_config).await?;
-    let forged = forger.issue_ticket("node-b", 7, 0, "guest:evil:1");
+    let forged = forger.issue_ticket("node-b", RoomId::new(7), 0, "guest:evil:1");
     refused_ticket(&b, &forged, ErrorCode::TicketInvalid).await?;
     let mut altered = fresh.clone().into_bytes();
     let last = altered.len() - 1;
@@ -281,7 +283,7 @@ async fn seat_tickets_are_checked_in_hello() -> Result<()> {
 
     // A server in no cluster refuses every ticket.
     let single = crate::support::start(test_config()).await;
-    let other = issuer.issue_ticket("node-b", 7, 0, "guest:node-a:3");
+    let other = issuer.issue_ticket("node-b", RoomId::new(7), 0, "guest:node-a:3");
     refused_ticket(&single, &other, ErrorCode::ClusterUnavailable).await?;
     single.shutdown().await;
 
@@ -341,12 +343,18 @@ async fn the_global_queue_gives_each_player_to_one_group() -> Result<()> {
     let (qa, qb) = (a.cluster().unwrap(), b.cluster().unwrap());
     let ttt = GameEntry::of::<TicTacToe>();
     let config = ticksync::lobby::MatchConfig::default();
-    qa.enqueue("tictactoe", &[], 1, 1500).await?;
-    qb.enqueue("tictactoe", &[], 2, 1520).await?;
+    qa.enqueue("tictactoe", &[], SessionId::new(1), 1500)
+        .await?;
+    qb.enqueue("tictactoe", &[], SessionId::new(2), 1520)
+        .await?;
     // Other options are another queue.
-    qb.enqueue("tictactoe", &[7], 3, 1500).await?;
+    qb.enqueue("tictactoe", &[7], SessionId::new(3), 1500)
+        .await?;
     let seen = qb.queue_entries("tictactoe", &[]).await?;
-    let mut who: Vec<(String, u64)> = seen.iter().map(|e| (e.node.clone(), e.session)).collect();
+    let mut who: Vec<(String, u64)> = seen
+        .iter()
+        .map(|e| (e.node.clone(), e.session.get()))
+        .collect();
     who.sort();
     assert_eq!(who, [("node-a".into(), 1), ("node-b".into(), 2)]);
     // Both nodes decide on the same queue at once: the pair is won exactly once.
@@ -361,13 +369,16 @@ async fn the_global_queue_gives_each_player_to_one_group() -> Result<()> {
     // A claim of players already taken takes nothing.
     assert!(!qa.claim("tictactoe", &[], &groups[0].players).await?);
     // Leaving the queue.
-    assert!(qb.dequeue("tictactoe", &[7], 3).await?);
-    assert!(!qb.dequeue("tictactoe", &[7], 3).await?);
+    assert!(qb.dequeue("tictactoe", &[7], SessionId::new(3)).await?);
+    assert!(!qb.dequeue("tictactoe", &[7], SessionId::new(3)).await?);
 
     // A dead node's players leave the queue: a node that registered once and went silent.
     let ghost = Cluster::join(cluster_config(&redis, "ghost", SECRET)).await?;
-    ghost.enqueue("tictactoe", &[], 9, 1500).await?;
-    qa.enqueue("tictactoe", &[], 1, 1500).await?;
+    ghost
+        .enqueue("tictactoe", &[], SessionId::new(9), 1500)
+        .await?;
+    qa.enqueue("tictactoe", &[], SessionId::new(1), 1500)
+        .await?;
     assert_eq!(qa.queue_entries("tictactoe", &[]).await?.len(), 2);
     let deadline = Instant::now() + WAIT;
     loop {

@@ -18,7 +18,7 @@ use ticksync::engine::{EngineConfig, GameEntry, Member, NewRoom};
 use ticksync::game::DeltaGame;
 use ticksync::game::arena::{Arena, ArenaDelta, ArenaInput, ArenaView};
 use ticksync::outbox::{Batch, Outbox};
-use ticksync::protocol::{RoomSettings, Tick};
+use ticksync::protocol::{RoomId, RoomSettings, SessionId, Tick};
 
 /// One simulated client's behaviour.
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ fn config() -> EngineConfig {
         reconnect_grace: Duration::from_secs(20),
         replay: ticksync::replay::ReplayConfig::default(),
         on_game_finished: None,
-        first_room_id: 1,
+        first_room_id: RoomId::new(1),
     }
 }
 
@@ -90,12 +90,12 @@ fn simulate(behaviours: Vec<Behaviour>, ticks: usize, seed: u64) -> Result<usize
         .iter()
         .enumerate()
         .map(|(i, c)| Member {
-            session: i as u64 + 1,
+            session: SessionId::new(i as u64 + 1),
             outbox: c.outbox.clone(),
         })
         .collect();
     players.push(Member {
-        session: 100,
+        session: SessionId::new(100),
         outbox: oracle.clone(),
     });
     let room = shard.create_room(NewRoom {
@@ -129,7 +129,7 @@ fn simulate(behaviours: Vec<Behaviour>, ticks: usize, seed: u64) -> Result<usize
                     dy: rng.random_range(-1..=1),
                 };
                 let data = client.behaviour.codec.encode(&input).expect("encodes");
-                shard.input(room, i as u64 + 1, client.seq, data);
+                shard.input(room, SessionId::new(i as u64 + 1), client.seq, data);
             }
         }
         shard.tick();

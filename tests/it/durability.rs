@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use ticksync::client::{Backoff, Bot, BotConfig, Recorder};
+use ticksync::protocol::MatchId;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -99,7 +100,7 @@ async fn confirmed_results_survive_sigkill() -> Result<()> {
     server.0.kill().context("SIGKILL")?;
     server.0.wait()?;
     // What the bots were told before the kill (the process is gone: nothing more comes).
-    let seen: Vec<u64> = confirmed.lock().unwrap().clone();
+    let seen: Vec<MatchId> = confirmed.lock().unwrap().clone();
     stop.cancel();
     while bots.join_next().await.is_some() {}
     drop(server);
@@ -127,7 +128,7 @@ async fn confirmed_results_survive_sigkill() -> Result<()> {
     // A confirmed match's stored replay verifies with `ticksync replay --match`, and an id
     // that names no match is an error.
     let database = format!("sqlite://{}", db.display());
-    let replay = |id: u64| {
+    let replay = |id: MatchId| {
         std::process::Command::new(env!("CARGO_BIN_EXE_ticksync"))
             .args([
                 "replay",
@@ -146,7 +147,7 @@ async fn confirmed_results_survive_sigkill() -> Result<()> {
         String::from_utf8_lossy(&verified.stderr)
     );
     ensure!(!verified.stdout.is_empty(), "no outcome printed");
-    let missing = replay(u64::from(u32::MAX) * 4096)?;
+    let missing = replay(MatchId::new(u64::from(u32::MAX) * 4096))?;
     ensure!(!missing.status.success(), "an unknown match verified");
     assert_eq!(integrity(&db).await?, "ok");
     Ok(())

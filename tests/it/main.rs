@@ -24,6 +24,7 @@ mod limits;
 mod load;
 mod matchmaking;
 mod metrics;
+mod nginx;
 mod node_suite;
 mod payload_size;
 mod private_rooms;

@@ -23,8 +23,8 @@ use ticksync::game::battleship::{
 use ticksync::game::relay::{FrameInput, InputFrame};
 use ticksync::game::tictactoe::{TicTacToeMove, TicTacToeOptions, TicTacToeView};
 use ticksync::protocol::{
-    ClientMsg, EndReason, ErrorCode, LeaderboardRow, PROTOCOL_VERSION, RoomEvent, RoomJoined,
-    RoomSettings, RoomStatus, RoomSummary, ServerMsg,
+    ClientMsg, EndReason, ErrorCode, LeaderboardRow, MatchId, PROTOCOL_VERSION, RoomEvent, RoomId,
+    RoomJoined, RoomSettings, RoomStatus, RoomSummary, ServerMsg, SessionId,
 };
 
 const PROTOCOL_MD: &str = include_str!("../../PROTOCOL.md");
@@ -125,7 +125,7 @@ const JWT: &str = "h.p.s";
 /// A seat ticket's stand-in (a real one is `BASE64URL(payload).BASE64URL(tag)`, ~250 bytes).
 const TICKET: &str = "p.t";
 const CODE: &str = "K7QX2M";
-const SESSION_ID: u64 = 0x0123_4567_89ab_cdef;
+const SESSION_ID: SessionId = SessionId::new(0x0123_4567_89ab_cdef);
 const PING_NONCE: u64 = 1_718_000_000_123;
 
 fn running_view() -> TicTacToeView {
@@ -210,7 +210,7 @@ fn bs_view(you: Option<u8>) -> BattleshipView {
 
 fn room_joined(seat: Option<u8>) -> RoomJoined {
     RoomJoined {
-        room_id: 7,
+        room_id: RoomId::new(7),
         code: CODE.into(),
         game: "tictactoe".into(),
         seat,
@@ -311,7 +311,7 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
         "list_rooms" => Client(ClientMsg::ListRooms),
         "ack" => Client(ClientMsg::Ack { tick: 1200 }),
         "list_rooms_after" => Client(ClientMsg::ListRoomsAfter {
-            after: 7,
+            after: RoomId::new(7),
             limit: 50,
         }),
         "welcome" => Server(ServerMsg::Welcome {
@@ -333,7 +333,9 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
             ..room_joined(Some(1))
         })),
         "room_joined_spectator" => Server(ServerMsg::RoomJoined(room_joined(None))),
-        "room_left" => Server(ServerMsg::RoomLeft { room_id: 7 }),
+        "room_left" => Server(ServerMsg::RoomLeft {
+            room_id: RoomId::new(7),
+        }),
         "snapshot" => Server(ServerMsg::Snapshot {
             tick: 1500,
             input_seq: 2,
@@ -429,7 +431,7 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
         }),
         "room_list" => Server(ServerMsg::RoomList {
             rooms: vec![RoomSummary {
-                room_id: 7,
+                room_id: RoomId::new(7),
                 game: "tictactoe".into(),
                 status: RoomStatus::Running,
                 players: 2,
@@ -453,7 +455,7 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
             limit: 10,
         }),
         "rating_changed" => Server(ServerMsg::RatingChanged {
-            match_id: 4_294_967_301,
+            match_id: MatchId::new(4_294_967_301),
             game: "tictactoe".into(),
             previous: 1500,
             rating: 1662,

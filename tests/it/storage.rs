@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
 use ticksync::codec::Codec;
 use ticksync::config::ServerConfig;
-use ticksync::protocol::{ClientMsg, EndReason, ErrorCode, RoomSettings, ServerMsg};
+use ticksync::protocol::{ClientMsg, EndReason, ErrorCode, MatchId, RoomSettings, ServerMsg};
 use ticksync::server::Server;
 use ticksync::storage::{Database, StorageConfig};
 use tokio::net::TcpListener;
@@ -105,7 +105,7 @@ fn config_with(storage: StorageConfig) -> ServerConfig {
 }
 
 /// The client's next `RatingChanged`, skipping anything else.
-async fn rating_changed(client: &mut Client) -> Result<(u64, u16, u16)> {
+async fn rating_changed(client: &mut Client) -> Result<(MatchId, u16, u16)> {
     client
         .recv_until(|msg| match msg {
             ServerMsg::RatingChanged {
@@ -164,7 +164,7 @@ async fn a_ranked_game_is_recorded_and_moves_both_ratings() -> Result<()> {
         let page = get_json(addr, "/matches?game=tictactoe").await?;
         let matches = page["matches"].as_array().context("matches")?;
         assert_eq!(matches.len(), 1);
-        assert_eq!(matches[0]["id"], id);
+        assert_eq!(matches[0]["id"], id.get());
         assert_eq!(matches[0]["reason"], "win");
         assert_eq!(matches[0]["winner"], 0);
         assert_eq!(matches[0]["players"][0]["result"], "win");
@@ -238,6 +238,8 @@ async fn a_ranked_game_is_recorded_and_moves_both_ratings() -> Result<()> {
         assert_eq!(seats[1]["rating_after"], after_o);
         let gone = get_json(addr, &format!("/matches?player={player}")).await?;
         assert_eq!(gone["matches"].as_array().map(Vec::len), Some(0));
+        let pruned = get_json(addr, "/matches?player=guest%3Apruned").await?;
+        assert_eq!(pruned["matches"][0]["id"], id.get(), "{storage:?}");
         let metrics = http_get(addr, "/metrics").await?.body;
         assert!(
             metrics.contains("ticksync_storage_guests_pruned_total 2"),
@@ -276,7 +278,7 @@ async fn a_private_room_is_unranked_unless_asked() -> Result<()> {
             x.game_over().await?;
             if ranked {
                 let (id, ..) = rating_changed(&mut o).await?;
-                assert_eq!(id, joined.room_id);
+                assert_eq!(id, MatchId::from(joined.room_id));
             }
             ids.push((joined.room_id, ranked));
         }
@@ -310,8 +312,8 @@ async fn ids_and_ratings_outlive_a_restart() -> Result<()> {
             b.find_match().await?;
             let joined = a.match_found().await?;
             b.match_found().await?;
-            rooms.push(joined.room_id);
-            sessions.push(a.session_id);
+            rooms.push(joined.room_id.get());
+            sessions.push(a.session_id.get());
             let a_moves_first = joined.seat == Some(0);
             {
                 let (x, o) = if a_moves_first {
@@ -364,7 +366,7 @@ async fn without_a_database_there_are_no_records() -> Result<()> {
         .await?;
     // Ids start at 1 as before.
     let (x, _o) = matched_pair(addr, (Codec::Bincode, Codec::Bincode)).await?;
-    assert!(x.room.as_ref().is_some_and(|r| r.room_id < 1 << 32));
+    assert!(x.room.as_ref().is_some_and(|r| r.room_id.get() < 1 << 32));
     server.shutdown().await;
     Ok(())
 }
@@ -457,7 +459,7 @@ async fn results_wait_and_retry_while_the_database_is_locked_and_overflow_is_cou
 
     for (i, (x, _)) in players.iter_mut().take(2).enumerate() {
         let (id, ..) = rating_changed(x).await?;
-        assert_eq!(id, rooms[i]);
+        assert_eq!(id, MatchId::from(rooms[i]));
     }
     wait_for_metric(addr, "ticksync_storage_writes_total ", 2.0).await?;
     let page = get_json(addr, "/matches").await?;
@@ -469,7 +471,7 @@ async fn results_wait_and_retry_while_the_database_is_locked_and_overflow_is_cou
         .collect();
     assert_eq!(
         ids,
-        [rooms[1], rooms[0]],
+        [rooms[1].get(), rooms[0].get()],
         "the dropped game is not recorded"
     );
     server.shutdown().await;

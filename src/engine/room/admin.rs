@@ -4,6 +4,7 @@
 //! [`Room::admin_close`] goes through the room's own `emit`, so a closed room's events are
 //! numbered and logged like every other.
 
+use super::output::RoomOutput;
 use super::{Role, Room};
 use crate::engine::admin::{MemberInfo, RoomDetail, RoomInfo, RoomMeter};
 use crate::game::{Outcome, Viewer};
@@ -15,7 +16,7 @@ impl Room {
         let away = self
             .members
             .iter()
-            .filter(|m| matches!(m.role, Role::Player(_)) && m.outbox.is_none())
+            .filter(|m| matches!(m.role, Role::Player(_)) && m.link.is_none())
             .count();
         RoomInfo {
             room_id: self.id,
@@ -51,7 +52,7 @@ impl Room {
                     Role::Player(seat) => Some(seat),
                     Role::Spectator => None,
                 },
-                connected: m.outbox.is_some(),
+                connected: m.link.is_some(),
                 away_until_tick: m.away_until,
                 input_seq: m.input_seq,
             })
@@ -74,21 +75,21 @@ impl Room {
     /// `GameOver { winner: None, reason: Closed }`, then every connected member gets
     /// `Error RoomClosed` carrying `reason`. The shard then removes the room and
     /// [`Room::close`] sends `RoomLeft`.
-    pub(in crate::engine) fn admin_close(&mut self, now: Tick, reason: &str) {
+    pub(in crate::engine) fn admin_close(&mut self, now: Tick, reason: &str, out: &mut RoomOutput) {
         if self.status == RoomStatus::Running {
             let outcome = Outcome {
                 winner: None,
                 reason: EndReason::Closed,
             };
-            self.end_game(now, outcome);
+            self.end_game(now, outcome, out);
         }
         let notice = ServerMsg::Error {
             code: ErrorCode::RoomClosed,
             message: reason.to_string(),
             input_seq: None,
         };
-        for outbox in self.members.iter().filter_map(|m| m.outbox.as_ref()) {
-            outbox.push_msg(&notice);
+        for link in self.members.iter().filter_map(|m| m.link.as_ref()) {
+            out.msg(link, notice.clone());
         }
     }
 }

@@ -6,10 +6,12 @@ use bytes::BytesMut;
 use super::super::BotFill;
 use super::super::frames::encode_with;
 use super::super::registry::DynBot;
+use super::output::RoomOutput;
 use super::{PendingInput, Room, Sender, room_seed};
 use crate::codec::Codec;
-use crate::game::Viewer;
+use crate::game::{GameRng, Viewer};
 use crate::protocol::{RoomEvent, RoomStatus, Seat, Tick};
+use rand::SeedableRng;
 
 /// A seat played by a server bot. It sees its seat's view as a client would (encoded in
 /// bincode) after every tick whose state changed, and its answer is queued like a client's
@@ -31,18 +33,18 @@ impl std::fmt::Debug for BotSeat {
 }
 
 impl Room {
-    /// Makes the bots of `fill`, each seeded from the room's seed and its seat.
-    pub(super) fn seat_bots(&mut self, fill: &BotFill, now: Tick) {
+    /// Seats the bots of `fill`: their seats drawn from the room's seed (seat order decides
+    /// who moves first, so a bot is as likely as a player to start), each bot seeded from
+    /// the room's seed and its seat.
+    pub(super) fn seat_bots(&mut self, fill: &BotFill, now: Tick, out: &mut RoomOutput) {
+        if fill.count == 0 {
+            return;
+        }
         let Some(factory) = self.entry.bot else {
-            if !fill.seats.is_empty() {
-                tracing::error!(game = self.entry.name, "bot seats for a game without bots");
-            }
+            tracing::error!(game = self.entry.name, "bot seats for a game without bots");
             return;
         };
-        for &seat in &fill.seats {
-            if seat >= self.entry.seats || self.bots.iter().any(|b| b.seat == seat) {
-                continue;
-            }
+        for seat in bot_seats(self.config.seed, self.entry.seats, fill.count) {
             let seed = room_seed(self.config.seed, u64::from(seat) + 1);
             let Some(bot) = factory(&fill.strategy, seed) else {
                 tracing::error!(
@@ -53,7 +55,7 @@ impl Room {
                 continue;
             };
             self.bots.push(BotSeat { seat, bot, seq: 0 });
-            self.emit(now, RoomEvent::PlayerJoined { seat });
+            self.emit(now, RoomEvent::PlayerJoined { seat }, out);
         }
     }
 
@@ -84,4 +86,17 @@ impl Room {
             });
         }
     }
+}
+
+/// `count` of a game's `seats`, drawn from the room's seed (`room_seed` with 0, which no
+/// bot's own seed uses), in increasing order.
+pub(super) fn bot_seats(seed: u64, seats: u8, count: u8) -> Vec<Seat> {
+    let mut rng = GameRng::seed_from_u64(room_seed(seed, 0));
+    let count = usize::from(count.min(seats));
+    let mut drawn: Vec<Seat> = rand::seq::index::sample(&mut rng, usize::from(seats), count)
+        .into_iter()
+        .filter_map(|seat| Seat::try_from(seat).ok())
+        .collect();
+    drawn.sort_unstable();
+    drawn
 }

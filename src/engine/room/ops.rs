@@ -2,11 +2,9 @@
 //! running, how the others end, closing members with 1001) and the game-over report for
 //! metrics. A child module of `room`, so it sees the room's fields without widening them.
 
-use std::sync::Arc;
-
 use super::Room;
+use super::output::{Link, Out, RoomOutput};
 use crate::game::Outcome;
-use crate::outbox::Outbox;
 use crate::protocol::{EndReason, RoomStatus, SessionId, Tick, close_code};
 
 /// The close reason of connections the drain ends.
@@ -23,36 +21,32 @@ impl Room {
     /// Ends the room for a shutdown: a running game gets `GameOver { winner: None,
     /// reason: ServerShutdown }`. The caller removes the room and then calls
     /// [`Room::close_for_shutdown`].
-    pub(crate) fn end_for_shutdown(&mut self, now: Tick) {
+    pub(crate) fn end_for_shutdown(&mut self, now: Tick, out: &mut RoomOutput) {
         if self.status == RoomStatus::Running {
             self.shutdown_ended = true;
             let outcome = Outcome {
                 winner: None,
                 reason: EndReason::ServerShutdown,
             };
-            self.end_game(now, outcome);
+            self.end_game(now, outcome, out);
         }
-        self.observer.room_changed(&self.summary());
+        self.changed(out);
     }
 
     /// Closes the room during a drain: `RoomLeft` to every connected member, as
     /// [`Room::close`] does, then their connections are closed with 1001.
-    pub(crate) fn close_for_shutdown(self) {
-        let outboxes: Vec<Arc<Outbox>> = self
-            .members
-            .iter()
-            .filter_map(|m| m.outbox.clone())
-            .collect();
-        self.close();
-        for outbox in outboxes {
-            outbox.close(close_code::GOING_AWAY, SHUTDOWN_REASON);
+    pub(crate) fn close_for_shutdown(self, out: &mut RoomOutput) {
+        let links: Vec<Link> = self.members.iter().filter_map(|m| m.link.clone()).collect();
+        self.close(out);
+        for link in links {
+            out.push(shutdown_close(link));
         }
     }
 
-    /// The outbox of a connected member, so a drain can close it after it leaves.
-    pub(crate) fn member_outbox(&self, session: SessionId) -> Option<Arc<Outbox>> {
+    /// The link of a connected member, so a drain can close it after it leaves.
+    pub(crate) fn member_link(&self, session: SessionId) -> Option<Link> {
         let index = self.member_index(session)?;
-        self.members[index].outbox.clone()
+        self.members[index].link.clone()
     }
 
     /// The game's name and end reason, if its game ended at tick `now`.
@@ -66,5 +60,14 @@ impl Room {
             self.game.as_ref()?.outcome()?.reason
         };
         Some((self.entry.name, reason))
+    }
+}
+
+/// Closing `to`'s connection with 1001 after what is queued for it.
+pub(crate) fn shutdown_close(to: Link) -> Out {
+    Out::Close {
+        to,
+        code: close_code::GOING_AWAY,
+        reason: SHUTDOWN_REASON,
     }
 }

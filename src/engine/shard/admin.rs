@@ -4,11 +4,12 @@ use std::sync::atomic::Ordering;
 
 use super::Shard;
 use crate::engine::admin::{AdminCmd, RoomMeter};
+use crate::engine::room::RoomOutput;
 
 impl Shard {
     /// Applies one operator command at the current tick. Replies go to askers that may
     /// have given up; that is not an error.
-    pub(super) fn admin(&mut self, cmd: AdminCmd) {
+    pub(super) fn admin(&mut self, cmd: AdminCmd, out: &mut RoomOutput) {
         let now = self.now;
         match cmd {
             AdminCmd::List(reply) => {
@@ -39,9 +40,9 @@ impl Shard {
                 let closed = found.is_some();
                 if let Some(mut closing) = found {
                     self.room_count.fetch_sub(1, Ordering::Relaxed);
-                    tracing::info!(room, %reason, "room closed by the operator");
-                    closing.admin_close(now, &reason);
-                    closing.close();
+                    tracing::info!(room = room.get(), %reason, "room closed by the operator");
+                    closing.admin_close(now, &reason, out);
+                    closing.close(out);
                 }
                 let _ = reply.send(closed);
             }

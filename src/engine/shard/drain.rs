@@ -10,23 +10,23 @@
 //! the drain timeout runs out, ends the rooms still running the same way.
 
 use super::{RoomKey, Shard};
-use crate::engine::room::SHUTDOWN_REASON;
-use crate::protocol::{EndReason, SessionId, Tick, close_code};
+use crate::engine::room::{RoomOutput, shutdown_close};
+use crate::protocol::{EndReason, SessionId, Tick};
 
 impl Shard {
     /// Starts draining: ends every room that may not go on.
-    pub(super) fn begin_drain(&mut self, now: Tick) {
+    pub(super) fn begin_drain(&mut self, now: Tick, out: &mut RoomOutput) {
         self.draining = true;
-        self.end_rooms(now, false);
+        self.end_rooms(now, false, out);
     }
 
     /// Ends every room left, however far its game is.
-    pub(super) fn end_all(&mut self, now: Tick) {
+    pub(super) fn end_all(&mut self, now: Tick, out: &mut RoomOutput) {
         self.draining = true;
-        self.end_rooms(now, true);
+        self.end_rooms(now, true, out);
     }
 
-    fn end_rooms(&mut self, now: Tick, all: bool) {
+    fn end_rooms(&mut self, now: Tick, all: bool, out: &mut RoomOutput) {
         let ending: Vec<RoomKey> = self
             .rooms
             .iter()
@@ -35,18 +35,18 @@ impl Shard {
             .collect();
         for key in ending {
             if let Some(room) = self.rooms.get_mut(key) {
-                room.end_for_shutdown(now);
+                room.end_for_shutdown(now, out);
                 self.closed.push(key);
             }
         }
     }
 
     /// A room created while draining (a match formed as the drain began) ends at once.
-    pub(super) fn end_if_draining(&mut self, key: RoomKey, now: Tick) {
+    pub(super) fn end_if_draining(&mut self, key: RoomKey, now: Tick, out: &mut RoomOutput) {
         if self.draining
             && let Some(room) = self.rooms.get_mut(key)
         {
-            room.end_for_shutdown(now);
+            room.end_for_shutdown(now, out);
             self.closed.push(key);
         }
     }
@@ -57,14 +57,15 @@ impl Shard {
         room: crate::protocol::RoomId,
         session: SessionId,
         now: Tick,
+        out: &mut RoomOutput,
     ) {
         let Some(room) = self.room(room) else {
             return;
         };
-        let outbox = room.member_outbox(session);
-        room.leave(session, now);
-        if let Some(outbox) = outbox {
-            outbox.close(close_code::GOING_AWAY, SHUTDOWN_REASON);
+        let link = room.member_link(session);
+        room.leave(session, now, out);
+        if let Some(link) = link {
+            out.push(shutdown_close(link));
         }
     }
 

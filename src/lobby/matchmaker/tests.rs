@@ -7,6 +7,7 @@ use super::{Group, MatchConfig, Queues, Waiting};
 use crate::engine::GameEntry;
 use crate::game::arena::Arena;
 use crate::game::tictactoe::TicTacToe;
+use crate::protocol::SessionId;
 
 fn tictactoe() -> GameEntry {
     GameEntry::of::<TicTacToe>().with_bot::<TicTacToe>()
@@ -33,7 +34,7 @@ fn secs(s: f64) -> Duration {
 /// Queues player `id` with `rating` at `at`.
 fn push(queues: &mut Queues<()>, game: GameEntry, id: u64, rating: u16, at: Instant) -> u32 {
     let waiting = Waiting {
-        id,
+        id: SessionId::new(id),
         rating,
         since: at,
         payload: (),
@@ -45,7 +46,7 @@ fn push(queues: &mut Queues<()>, game: GameEntry, id: u64, rating: u16, at: Inst
 fn ids(groups: &[Group<()>]) -> Vec<(Vec<u64>, u8)> {
     groups
         .iter()
-        .map(|g| (g.players.iter().map(|w| w.id).collect(), g.bots))
+        .map(|g| (g.players.iter().map(|w| w.id.get()).collect(), g.bots))
         .collect()
 }
 
@@ -111,8 +112,11 @@ fn cancelled_players_leave_their_queue() {
     let t0 = Instant::now();
     let mut queues = Queues::new(config());
     push(&mut queues, tictactoe(), 1, 1000, t0);
-    assert_eq!(queues.remove(1).map(|w| w.id), Some(1));
-    assert!(queues.remove(1).is_none(), "only once");
+    assert_eq!(
+        queues.remove(SessionId::new(1)).map(|w| w.id),
+        Some(SessionId::new(1))
+    );
+    assert!(queues.remove(SessionId::new(1)).is_none(), "only once");
     assert_eq!(queues.queue_count(), 0);
     push(&mut queues, tictactoe(), 2, 1000, t0);
     assert!(queues.take_groups(t0).is_empty(), "1 is gone");
@@ -125,7 +129,7 @@ fn players_meet_only_players_who_asked_for_the_same_options() {
     let t0 = Instant::now();
     let mut queues = Queues::new(config());
     let waiting = |id| Waiting {
-        id,
+        id: SessionId::new(id),
         rating: 1000,
         since: t0,
         payload: (),

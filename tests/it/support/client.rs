@@ -12,8 +12,8 @@ use ticksync::client::{ClientError, Connection};
 use ticksync::codec::Codec;
 use ticksync::game::tictactoe::{TicTacToeMove, TicTacToeView};
 use ticksync::protocol::{
-    ClientMsg, EndReason, ErrorCode, PROTOCOL_VERSION, RoomEvent, RoomJoined, RoomSummary, Seat,
-    ServerMsg, SessionId, Tick,
+    ClientMsg, EndReason, ErrorCode, PROTOCOL_VERSION, RoomEvent, RoomId, RoomJoined, RoomSummary,
+    Seat, ServerMsg, SessionId, Tick,
 };
 use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
@@ -66,16 +66,51 @@ impl Client {
     /// and TLS connector, offering only `codec`'s subprotocol; sends no `Hello`. A refused
     /// handshake is the error (`tungstenite::Error::Http` carries the response).
     pub async fn connect_request(
+        request: tungstenite::handshake::client::Request,
+        codec: Codec,
+        connector: Option<tokio_tungstenite::Connector>,
+    ) -> Result<Client> {
+        Client::connect_request_from(request, codec, connector, None).await
+    }
+
+    /// [`Client::connect_request`] from the local address `from` when given (e.g.
+    /// 127.0.0.2: on loopback the kernel otherwise picks 127.0.0.1 whatever the target).
+    pub async fn connect_request_from(
         mut request: tungstenite::handshake::client::Request,
         codec: Codec,
         connector: Option<tokio_tungstenite::Connector>,
+        from: Option<std::net::IpAddr>,
     ) -> Result<Client> {
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
             HeaderValue::from_static(codec.subprotocol()),
         );
-        let connecting =
-            tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector);
+        let target = match from {
+            None => None,
+            Some(ip) => {
+                let uri = request.uri();
+                let host = uri.host().context("no host in the URL")?;
+                let port = uri.port_u16().context("no port in the URL")?;
+                Some((ip, format!("{host}:{port}").parse::<SocketAddr>()?))
+            }
+        };
+        let connecting = async {
+            match target {
+                None => {
+                    tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
+                        .await
+                }
+                Some((ip, addr)) => {
+                    let socket = tokio::net::TcpSocket::new_v4()?;
+                    socket.bind(SocketAddr::new(ip, 0))?;
+                    let stream = socket.connect(addr).await?;
+                    tokio_tungstenite::client_async_tls_with_config(
+                        request, stream, None, connector,
+                    )
+                    .await
+                }
+            }
+        };
         let (ws, response) = tokio::time::timeout(WAIT, connecting)
             .await
             .context("handshake timed out")??;
@@ -90,7 +125,7 @@ impl Client {
         Ok(Client {
             conn: Connection::from_websocket(ws, codec, WAIT),
             codec,
-            session_id: 0,
+            session_id: SessionId::new(0),
             token: String::new(),
             last_event_seq: 0,
             room: None,
@@ -119,7 +154,7 @@ impl Client {
         let mut client = Client {
             conn: Connection::from_websocket(ws, codec, WAIT),
             codec,
-            session_id: 0,
+            session_id: SessionId::new(0),
             token: String::new(),
             last_event_seq: 0,
             room: None,
@@ -461,7 +496,7 @@ impl Client {
     /// directory is updated by the room's shard, asynchronously to the room's messages).
     pub async fn listed_room(
         &mut self,
-        room_id: u64,
+        room_id: RoomId,
         ready: impl Fn(&RoomSummary) -> bool,
     ) -> Result<RoomSummary> {
         let deadline = Instant::now() + WAIT;
