@@ -191,13 +191,22 @@ impl Codec {
     }
 }
 
-/// `ClientMsg::Hello` as bincode clients sent it before `auth_token` was appended.
 /// A bincode `FindMatch` from before `FindMatch.options` existed.
 #[derive(serde::Deserialize)]
 struct FindMatchWithoutOptions {
     game: String,
 }
 
+/// `ClientMsg::Hello` as bincode clients sent it before `ticket` was appended.
+#[derive(serde::Deserialize)]
+struct HelloWithoutTicket {
+    version: u16,
+    resume_token: Option<String>,
+    last_event_seq: u64,
+    auth_token: Option<String>,
+}
+
+/// `ClientMsg::Hello` as bincode clients sent it before `auth_token` was appended.
 #[derive(serde::Deserialize)]
 struct HelloWithoutToken {
     version: u16,
@@ -207,8 +216,9 @@ struct HelloWithoutToken {
 
 impl Codec {
     /// Decodes a client's message like [`Codec::decode`], also accepting the bincode
-    /// `Hello` of clients built before `Hello.auth_token` existed: variant 0 followed by
-    /// exactly its first three fields reads as `auth_token: None`; and their `FindMatch`
+    /// `Hello` of clients built before `Hello.ticket` existed: variant 0 followed by
+    /// exactly its first four fields reads as `ticket: None`, and exactly its first three
+    /// (before `Hello.auth_token`) as `auth_token: None` too; and their `FindMatch`
     /// from before `FindMatch.options`: variant 2 followed by exactly a game name reads as
     /// empty options. (MessagePack needs no help: a missing key takes its default.)
     ///
@@ -221,12 +231,23 @@ impl Codec {
         };
         match (self, bytes.split_first()) {
             (Codec::Bincode, Some((0, fields))) => self
-                .decode::<HelloWithoutToken>(fields)
+                .decode::<HelloWithoutTicket>(fields)
                 .map(|hello| ClientMsg::Hello {
                     version: hello.version,
                     resume_token: hello.resume_token,
                     last_event_seq: hello.last_event_seq,
-                    auth_token: None,
+                    auth_token: hello.auth_token,
+                    ticket: None,
+                })
+                .or_else(|_| {
+                    self.decode::<HelloWithoutToken>(fields)
+                        .map(|hello| ClientMsg::Hello {
+                            version: hello.version,
+                            resume_token: hello.resume_token,
+                            last_event_seq: hello.last_event_seq,
+                            auth_token: None,
+                            ticket: None,
+                        })
                 })
                 .map_err(|_| error),
             (Codec::Bincode, Some((2, fields))) => self
@@ -276,6 +297,7 @@ mod tests {
                 resume_token: Some("abc".into()),
                 last_event_seq: 7,
                 auth_token: Some("a.b.c".into()),
+                ticket: Some("t.s".into()),
             },
             ClientMsg::Input {
                 seq: 300,
@@ -403,12 +425,13 @@ mod tests {
             resume_token: None,
             last_event_seq: 0,
             auth_token: None,
+            ticket: None,
         };
         assert_eq!(Codec::Bincode.decode_client_msg(&legacy).unwrap(), expected);
         // The plain decoder needs the field; the current form still decodes either way.
         assert!(Codec::Bincode.decode::<ClientMsg>(&legacy).is_err());
         let current = Codec::Bincode.encode(&expected).unwrap();
-        assert_eq!(&current[..], &[0, 1, 0, 0, 0]);
+        assert_eq!(&current[..], &[0, 1, 0, 0, 0, 0]);
         assert_eq!(
             Codec::Bincode.decode_client_msg(&current).unwrap(),
             expected
@@ -416,7 +439,7 @@ mod tests {
         // Only Hello and FindMatch have a legacy form, and only without trailing bytes.
         assert!(
             Codec::Bincode
-                .decode_client_msg(&[0, 1, 0, 0, 0, 9])
+                .decode_client_msg(&[0, 1, 0, 0, 0, 0, 9])
                 .is_err()
         );
         assert!(Codec::Bincode.decode_client_msg(&[0, 1, 0]).is_err());
@@ -486,6 +509,46 @@ mod tests {
         // MessagePack: a missing key is empty options.
         let msgpack =
             rmp_serde::to_vec_named(&serde_json::json!({"FindMatch": {"game": "pig"}})).unwrap();
+        assert_eq!(
+            Codec::MsgPack.decode_client_msg(&msgpack).unwrap(),
+            expected
+        );
+    }
+
+    #[test]
+    fn bincode_hello_without_the_ticket_field_reads_as_none() {
+        // Hello { version: 2, resume_token: None, last_event_seq: 0, auth_token: "t" },
+        // the form before `ticket`.
+        let legacy = [0u8, 2, 0, 0, 1, 1, b't'];
+        let expected = ClientMsg::Hello {
+            version: 2,
+            resume_token: None,
+            last_event_seq: 0,
+            auth_token: Some("t".into()),
+            ticket: None,
+        };
+        assert_eq!(Codec::Bincode.decode_client_msg(&legacy).unwrap(), expected);
+        assert!(Codec::Bincode.decode::<ClientMsg>(&legacy).is_err());
+        let with_ticket = ClientMsg::Hello {
+            version: 2,
+            resume_token: None,
+            last_event_seq: 0,
+            auth_token: Some("t".into()),
+            ticket: Some("k".into()),
+        };
+        let current = Codec::Bincode.encode(&with_ticket).unwrap();
+        assert_eq!(&current[..], &[0, 2, 0, 0, 1, 1, b't', 1, 1, b'k']);
+        assert_eq!(
+            Codec::Bincode.decode_client_msg(&current).unwrap(),
+            with_ticket
+        );
+        // A ticket cut short is an error, not a ticket-less Hello.
+        assert!(Codec::Bincode.decode_client_msg(&current[..9]).is_err());
+        // MessagePack: a missing key is no ticket.
+        let msgpack = rmp_serde::to_vec_named(&serde_json::json!({"Hello": {
+            "version": 2, "resume_token": null, "last_event_seq": 0, "auth_token": "t"
+        }}))
+        .unwrap();
         assert_eq!(
             Codec::MsgPack.decode_client_msg(&msgpack).unwrap(),
             expected

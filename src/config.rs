@@ -63,6 +63,9 @@ pub struct ServerConfig {
     pub on_game_finished: Option<crate::engine::FinishedHook>,
     /// Where results are kept (`--database`); none by default in the library.
     pub storage: crate::storage::StorageConfig,
+    /// The cluster this node joins (`--cluster`); `None` (a single node) by default.
+    /// Needs [`crate::server::Server::open`], which connects to Redis.
+    pub cluster: Option<crate::cluster::ClusterConfig>,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +94,7 @@ impl Default for ServerConfig {
             replay: crate::replay::ReplayConfig::default(),
             on_game_finished: None,
             storage: crate::storage::StorageConfig::default(),
+            cluster: None,
         }
     }
 }

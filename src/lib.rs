@@ -26,6 +26,9 @@
 //!   [`server::Server::start_with_games`] and [`server::builtin_games`].
 //! - [`shutdown`]: the SIGTERM/SIGINT drain; [`metrics`]: `GET /metrics` for Prometheus;
 //!   [`histogram`]: the microsecond histograms behind them and the load drivers' reports.
+//! - [`cluster`]: several nodes made one service through Redis (`--cluster`): node
+//!   registration with a TTL heartbeat, the global quick-match queue, signed single-use
+//!   seat tickets for players redirected to the node that hosts their match.
 //! - [`admin`]: the operator's token for `/monitor` and the `/admin/` endpoints.
 //! - [`client`]: a Rust client of the protocol, the tic-tac-toe bots and the `ttt` load
 //!   driver built on it (used by the examples and the load tests; the server never uses it).
@@ -39,6 +42,7 @@
 pub mod admin;
 pub mod auth;
 pub mod client;
+pub mod cluster;
 pub mod codec;
 pub mod config;
 pub mod engine;

@@ -88,6 +88,8 @@ struct ServeArgs {
     admin_token: Option<String>,
     #[command(flatten)]
     replay: ticksync::replay::ReplayArgs,
+    #[command(flatten)]
+    cluster: ticksync::cluster::ClusterArgs,
     /// Where results (players, ratings, match history, replays) are kept:
     /// `sqlite://PATH` (created if missing), `postgres://USER:PASSWORD@HOST/DB`, or `none`
     /// to keep nothing.
@@ -254,7 +256,8 @@ fn serve(args: ServeArgs, addr_from_env: bool) -> anyhow::Result<()> {
             args.addr
         );
     }
-    let config = args.config();
+    let mut config = args.config();
+    config.cluster = args.cluster.config().map_err(anyhow::Error::msg)?;
     config.validate()?;
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
         .with_context(|| format!("bad --log filter `{}`", args.log))?;

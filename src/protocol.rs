@@ -49,6 +49,12 @@ pub enum ClientMsg {
         /// ([`crate::codec::Codec::decode_client_msg`]).
         #[serde(default)]
         auth_token: Option<String>,
+        /// A seat ticket from `Redirect`: the node checks it and seats the player in the
+        /// reserved seat (see PROTOCOL.md, "Clusters: redirects and seat tickets").
+        /// Appended after `auth_token`: a bincode `Hello` that ends before it reads as
+        /// `None` ([`crate::codec::Codec::decode_client_msg`]).
+        #[serde(default)]
+        ticket: Option<String>,
     },
     /// Application-level round-trip probe; answered with `Pong` carrying the same nonce.
     Ping {
@@ -373,6 +379,16 @@ pub enum ServerMsg {
         /// The game's event, encoded with this connection's codec.
         data: Bytes,
     },
+    /// In a cluster: the client's quick match was placed on another node. Connect to
+    /// `url` and send `Hello` with `ticket` (within the ticket's 10 s); the seat is held
+    /// like an absent player's, for the room's reconnect grace (after it, `Error`
+    /// [`ErrorCode::ReservationExpired`]).
+    Redirect {
+        /// The node's public URL (`ws://` or `wss://`).
+        url: String,
+        /// A signed, single-use seat ticket for `Hello.ticket`.
+        ticket: String,
+    },
 }
 
 /// One row of a `Leaderboard`.
@@ -601,6 +617,22 @@ pub enum ErrorCode {
     NoRecords = 110,
     /// The database did not answer in time; try again later.
     RecordsUnavailable = 111,
+    /// `Hello.ticket` is not a seat ticket, or its signature does not verify (forged or
+    /// altered). The connection is then closed with [`close_code::TICKET_REFUSED`], as for
+    /// every ticket refusal.
+    TicketInvalid = 120,
+    /// `Hello.ticket` has expired.
+    TicketExpired = 121,
+    /// `Hello.ticket` is for another node of the cluster.
+    TicketWrongNode = 122,
+    /// `Hello.ticket` was already used (single use, on any node).
+    TicketUsed = 123,
+    /// A ticket came to a server in no cluster, or one that cannot reach the cluster's
+    /// Redis now; or a `FindMatch` could not reach the cluster's queue. Try again later.
+    ClusterUnavailable = 124,
+    /// The ticket was good but its seat is no longer held (the reservation expired, or
+    /// the room is gone). The session carries on; queue again with `FindMatch`.
+    ReservationExpired = 125,
 }
 
 /// WebSocket close codes the server uses. 1000-1011 are RFC 6455's; 4000-4999 are ours.
@@ -656,4 +688,6 @@ pub mod close_code {
     /// The server's operator ended this session (an `Error` `Kicked` with their reason
     /// comes first). Do not resume or reconnect automatically.
     pub const KICKED: u16 = 4040;
+    /// `Hello.ticket` was refused (an `Error` with the reason, 120 to 124, comes first).
+    pub const TICKET_REFUSED: u16 = 4050;
 }

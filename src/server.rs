@@ -65,6 +65,13 @@ pub enum ServerError {
     /// The database could not be opened (or `Server::start` was given one).
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
+    /// The cluster could not be joined (Redis unreachable, node id taken).
+    #[error("cannot join the cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
+    /// A cluster is configured but the server was started without connecting to it: use
+    /// [`Server::open`] (or [`Server::open_with_games`]).
+    #[error("a cluster (--cluster) needs Server::open, which connects to Redis")]
+    ClusterNeedsOpen,
 }
 
 /// A running server.
@@ -127,8 +134,13 @@ impl Server {
         config: ServerConfig,
         registry: GameRegistry,
     ) -> Result<Server, ServerError> {
+        config.validate()?;
         let storage = crate::storage::Storage::open(&config.storage).await?;
-        Server::start_with_storage(listener, config, registry, storage)
+        let cluster = match &config.cluster {
+            Some(cluster) => Some(crate::cluster::Cluster::join(cluster.clone()).await?),
+            None => None,
+        };
+        Server::start_parts(listener, config, registry, storage, cluster)
     }
 
     /// Starts serving on `listener` with the games in `registry`. Keeps no results: a
@@ -154,12 +166,26 @@ impl Server {
     ///
     /// # Errors
     /// [`ServerError::Config`] for settings that cannot work, [`ServerError::Listener`] if
-    /// the listener's address cannot be read.
+    /// the listener's address cannot be read, [`ServerError::ClusterNeedsOpen`] when a
+    /// cluster is configured.
     pub fn start_with_storage(
         listener: TcpListener,
         config: ServerConfig,
         registry: GameRegistry,
         storage: crate::storage::Storage,
+    ) -> Result<Server, ServerError> {
+        if config.cluster.is_some() {
+            return Err(ServerError::ClusterNeedsOpen);
+        }
+        Server::start_parts(listener, config, registry, storage, None)
+    }
+
+    fn start_parts(
+        listener: TcpListener,
+        config: ServerConfig,
+        registry: GameRegistry,
+        storage: crate::storage::Storage,
+        cluster: Option<crate::cluster::Cluster>,
     ) -> Result<Server, ServerError> {
         config.validate()?;
         let local_addr = listener.local_addr()?;
@@ -187,7 +213,18 @@ impl Server {
             tracker.clone(),
             security,
             Arc::new(Metrics::default()),
+            cluster.clone(),
         ));
+        if let Some(cluster) = &cluster {
+            ctx.lobby
+                .join_cluster(cluster.clone(), shutdown.clone(), &tracker);
+            let weak = Arc::downgrade(&ctx);
+            let load = Arc::new(move || {
+                weak.upgrade()
+                    .map_or((0, 0), |ctx| (ctx.connections(), ctx.lobby.stats().rooms))
+            });
+            cluster.spawn_heartbeat(load, shutdown.clone(), &tracker);
+        }
         if let Some(stats) = storage_stats {
             ctx.metrics.register(stats);
         }
@@ -210,6 +247,11 @@ impl Server {
     /// The lobby, for embedders (e.g. to set ratings).
     pub fn lobby(&self) -> &Lobby {
         &self.ctx.lobby
+    }
+
+    /// The cluster this node joined (`--cluster`), if any.
+    pub fn cluster(&self) -> Option<&crate::cluster::Cluster> {
+        self.ctx.cluster.as_ref()
     }
 
     /// Live counters.
@@ -256,11 +298,18 @@ impl Server {
         self.drain(Duration::ZERO).await;
     }
 
-    /// Drains and stops: stops accepting, sends every connection `ServerShutdown`, refuses
+    /// Drains and stops: in a cluster, first leaves it (no more matches placed here; see
+    /// [`crate::cluster::Cluster::retire`]); stops accepting, sends every connection `ServerShutdown`, refuses
     /// new matches and rooms, lets running turn-based games go on for up to `timeout`, ends
     /// the rest, closes every connection with 1001, and waits (boundedly) for every task.
     /// The steps and their bounds are in [`crate::shutdown`].
     pub async fn drain(self, timeout: Duration) -> DrainReport {
+        // In a cluster, first stop being chosen to host new matches.
+        if let Some(cluster) = &self.ctx.cluster
+            && let Err(error) = cluster.retire().await
+        {
+            tracing::warn!(%error, "could not leave the cluster; this node's key expires within 3 s");
+        }
         let report = crate::shutdown::drain::run(
             &self.ctx.drain,
             self.ctx.lobby.engine(),

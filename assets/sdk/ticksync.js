@@ -52,7 +52,13 @@ var ErrorCode = {
   Kicked: 86,
   InvalidOptions: 90,
   NoRecords: 110,
-  RecordsUnavailable: 111
+  RecordsUnavailable: 111,
+  TicketInvalid: 120,
+  TicketExpired: 121,
+  TicketWrongNode: 122,
+  TicketUsed: 123,
+  ClusterUnavailable: 124,
+  ReservationExpired: 125
 };
 var ERROR_WORDS = {
   1: "The server could not read a message from this client.",
@@ -93,7 +99,13 @@ var ERROR_WORDS = {
   86: "The server's operator ended your session.",
   90: "The game does not accept those room options.",
   110: "This server keeps no records, so there is no leaderboard.",
-  111: "The server's records cannot be read right now; try again."
+  111: "The server's records cannot be read right now; try again.",
+  120: "The seat ticket could not be read or verified.",
+  121: "The seat ticket has expired.",
+  122: "The seat ticket is meant for another server.",
+  123: "The seat ticket was already used.",
+  124: "The server cannot reach its cluster right now; try again.",
+  125: "The seat held for you is gone; find a new match."
 };
 function errorName(code) {
   const entry = Object.entries(ErrorCode).find(([, value]) => value === code);
@@ -129,7 +141,8 @@ var CloseCode = {
   TOKEN_UNSIGNED: 4017,
   TOKEN_MALFORMED: 4018,
   TOO_MANY_CODE_GUESSES: 4020,
-  KICKED: 4040
+  KICKED: 4040,
+  TICKET_REFUSED: 4050
 };
 function isAuthClose(code) {
   return code >= CloseCode.AUTH_REQUIRED && code <= CloseCode.TOKEN_MALFORMED;
@@ -160,7 +173,8 @@ var CLOSE_WORDS = {
   4017: "Your sign-in is not signed, so the server refused it.",
   4018: "Your sign-in could not be read. Sign in again.",
   4020: "Too many room codes that name no room; the server closed the connection.",
-  4040: "The server's operator ended your session."
+  4040: "The server's operator ended your session.",
+  4050: "The seat ticket was refused."
 };
 function describeClose(code) {
   return CLOSE_WORDS[code] ?? "The connection to the server was lost.";
@@ -1747,7 +1761,8 @@ function clientValue(msg) {
           version: msg.version,
           resume_token: msg.resume_token,
           last_event_seq: u64Out(msg.last_event_seq),
-          auth_token: msg.auth_token ?? null
+          auth_token: msg.auth_token ?? null,
+          ticket: msg.ticket ?? null
         }
       };
     case "Ping":
@@ -2005,6 +2020,10 @@ function decodeServerMsg(bytes) {
         tick: u64(b, "tick", what),
         data: bin(b, "data", what)
       };
+    }
+    case "Redirect": {
+      const b = m();
+      return { type: name, url: str(b, "url", what), ticket: str(b, "ticket", what) };
     }
     default:
       return null;
@@ -2516,6 +2535,9 @@ var TicksyncClient = class extends Emitter {
     this.requeueing = false;
     this.shutdownRetryMs = null;
     this.kicked = false;
+    this.ticket = null;
+    this.redirecting = false;
+    this.redirected = false;
     this.connection = "stopped";
     this.sessionId = null;
     this.tickHz = 30;
@@ -2594,7 +2616,8 @@ var TicksyncClient = class extends Emitter {
         version: PROTOCOL_VERSION,
         resume_token: this.store.load(),
         last_event_seq: this.lastEventSeq,
-        auth_token: auth ?? null
+        auth_token: auth ?? null,
+        ticket: this.ticket
       });
     };
     ws.onmessage = ({ data }) => {
@@ -2620,6 +2643,16 @@ var TicksyncClient = class extends Emitter {
     const reason = describeClose(code);
     if (this.connection === "stopped")
       return;
+    if (this.redirecting) {
+      this.redirecting = false;
+      this.attempts = 0;
+      this.open();
+      return;
+    }
+    if (code === CloseCode.TICKET_REFUSED) {
+      this.ticket = null;
+      this.store.clear();
+    }
     if (this.kicked || code === CloseCode.KICKED) {
       this.kicked = false;
       this.store.clear();
@@ -2723,6 +2756,8 @@ var TicksyncClient = class extends Emitter {
     switch (msg.type) {
       case "Welcome": {
         this.store.save(msg.resume_token);
+        this.redirected = this.ticket != null && msg.resumed;
+        this.ticket = null;
         this.attempts = 0;
         this.welcomed = true;
         this.sessionId = msg.session_id;
@@ -2783,8 +2818,10 @@ var TicksyncClient = class extends Emitter {
         const { type, ...joined } = msg;
         this.queued = false;
         this.requeueing = false;
-        const same = this.room != null && this.room.room_id === joined.room_id;
-        const resumed = same || this.resuming && type === "RoomJoined";
+        const redirected = this.redirected && type === "RoomJoined";
+        this.redirected = false;
+        const same = !redirected && this.room != null && this.room.room_id === joined.room_id;
+        const resumed = !redirected && (same || this.resuming && type === "RoomJoined");
         this.resuming = false;
         this.rewatching = null;
         if (!same) {
@@ -2792,7 +2829,7 @@ var TicksyncClient = class extends Emitter {
           this.inputSeq = 0;
         }
         this.mirror.clear();
-        const matched = type === "MatchFound" || same && (this.room?.matched ?? false);
+        const matched = redirected || type === "MatchFound" || same && (this.room?.matched ?? false);
         this.room = { ...joined, matched };
         this.emit("roomJoined", { room: this.room, resumed });
         return;
@@ -2849,6 +2886,14 @@ var TicksyncClient = class extends Emitter {
         return;
       case "RoomList":
         this.emit("roomList", msg.rooms);
+        return;
+      case "Redirect":
+        this.url = toWebSocketUrl(msg.url);
+        this.ticket = msg.ticket;
+        this.store.clear();
+        this.queued = false;
+        this.redirecting = true;
+        this.ws?.close(CloseCode.NORMAL, "redirect");
         return;
     }
   }

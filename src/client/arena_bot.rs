@@ -158,9 +158,32 @@ impl ArenaBot {
             options: bytes::Bytes::new(),
         })
         .await?;
+        let mut redirected = false;
         loop {
             match conn.recv().await? {
                 ServerMsg::Queued { .. } | ServerMsg::Pong { .. } => {}
+                // A cluster placed the match on another node: go there with the ticket; the
+                // reserved seat's `RoomJoined` stands for `MatchFound`.
+                ServerMsg::Redirect { url, ticket } => {
+                    let (there, _) = Connection::follow_redirect(
+                        &url,
+                        ticket,
+                        self.config.codec,
+                        self.config.timeout,
+                        None,
+                    )
+                    .await?;
+                    let _ = std::mem::replace(&mut conn, there).close().await;
+                    self.config.url = url;
+                    redirected = true;
+                }
+                ServerMsg::RoomJoined(joined)
+                    if redirected && joined.game == ARENA && joined.seat.is_some() =>
+                {
+                    self.conn = Some(conn);
+                    self.joined = Some(joined.clone());
+                    return Ok(joined);
+                }
                 ServerMsg::MatchFound(joined) if joined.game == ARENA && joined.seat.is_some() => {
                     self.conn = Some(conn);
                     self.joined = Some(joined.clone());

@@ -110,9 +110,25 @@ pub async fn play_battleship(
             options: options.clone(),
         })
         .await?;
+        let mut redirected = false;
         let joined = loop {
             match conn.recv().await? {
                 ServerMsg::MatchFound(joined) => break joined,
+                // A cluster placed the match on another node: go there with the ticket; the
+                // reserved seat's `RoomJoined` stands for `MatchFound`.
+                ServerMsg::Redirect { url, ticket } => {
+                    let (there, _) = Connection::follow_redirect(
+                        &url,
+                        ticket,
+                        config.codec,
+                        config.timeout,
+                        None,
+                    )
+                    .await?;
+                    let _ = std::mem::replace(&mut conn, there).close().await;
+                    redirected = true;
+                }
+                ServerMsg::RoomJoined(joined) if redirected => break joined,
                 ServerMsg::Error { code, message, .. } => {
                     return Err(ClientError::Refused { code, message });
                 }

@@ -157,6 +157,8 @@ pub struct Bot {
     played: u64,
     /// A `CancelMatch` is unanswered: a `NotQueued` refusal may still come, even in a room.
     cancel_unanswered: bool,
+    /// Followed a `Redirect`: the reserved seat's `RoomJoined` is this game's start.
+    redirected: bool,
     status: watch::Sender<BotStatus>,
 }
 
@@ -178,6 +180,7 @@ impl Bot {
             next_seq: 0,
             played: 0,
             cancel_unanswered: false,
+            redirected: false,
             status: watch::Sender::new(BotStatus::Connecting),
         }
     }
@@ -258,6 +261,21 @@ impl Bot {
         Ok(welcome)
     }
 
+    /// Moves to the node a `Redirect` names: a new connection with the seat ticket, the old
+    /// one closed with 1000. Later reconnects (chaos) go to the new node.
+    async fn follow_redirect(&mut self, url: &str, ticket: String) -> Result<(), ClientError> {
+        let (conn, welcome) =
+            Connection::follow_redirect(url, ticket, self.config.codec, self.config.timeout, None)
+                .await?;
+        if let Some(old) = self.conn.replace(conn) {
+            let _ = old.close().await;
+        }
+        self.token.clone_from(&welcome.resume_token);
+        self.config.url = url.to_string();
+        self.redirected = true;
+        Ok(())
+    }
+
     /// Notes a result the server confirmed durable.
     fn confirmed(&self, match_id: MatchId) {
         if let Some(confirmed) = &self.config.confirmed {
@@ -321,6 +339,20 @@ impl Bot {
                 ServerMsg::MatchCancelled { .. } => {
                     self.cancel_unanswered = false;
                     return Ok(None);
+                }
+                // A cluster placed the match on another node: go there with the ticket.
+                // The reserved seat's `RoomJoined` stands for `MatchFound`.
+                ServerMsg::Redirect { url, ticket } => {
+                    self.follow_redirect(&url, ticket).await?;
+                }
+                ServerMsg::RoomJoined(joined) if self.redirected => {
+                    self.redirected = false;
+                    if let Some(seat) = joined.seat {
+                        let room = joined.room_id;
+                        self.status.send_replace(BotStatus::Playing { room, seat });
+                    }
+                    self.recorder.matched(asked, Instant::now());
+                    return Ok(Some(joined));
                 }
                 // The cancel crossed a match: `MatchFound` is on its way.
                 ServerMsg::Error {

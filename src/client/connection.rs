@@ -133,6 +133,34 @@ impl Connection {
     /// [`ClientError::Refused`] when the server answers with an `Error` (e.g. an invalid
     /// resume token), [`ClientError::Unexpected`] for any other answer, or a socket error.
     pub async fn hello(&mut self, resume: Option<Resume>) -> Result<Welcome, ClientError> {
+        self.hello_with(resume, None).await
+    }
+
+    /// Follows a cluster's `Redirect`: opens a connection to `url` with `codec`, sends
+    /// `Hello` with the seat `ticket`, and waits for `Welcome` (the node then seats the
+    /// player in its reserved seat: `RoomJoined`, the room's events and a snapshot follow).
+    ///
+    /// # Errors
+    /// As [`Connection::connect`] and [`Connection::hello`]; a refused ticket is
+    /// [`ClientError::Refused`] with its code (`TicketExpired`, `TicketUsed`, ...).
+    pub async fn follow_redirect(
+        url: &str,
+        ticket: String,
+        codec: Codec,
+        timeout: Duration,
+        auth_token: Option<String>,
+    ) -> Result<(Connection, Welcome), ClientError> {
+        let mut conn = Connection::connect(url, codec, timeout).await?;
+        conn.set_auth_token(auth_token);
+        let welcome = conn.hello_with(None, Some(ticket)).await?;
+        Ok((conn, welcome))
+    }
+
+    async fn hello_with(
+        &mut self,
+        resume: Option<Resume>,
+        ticket: Option<String>,
+    ) -> Result<Welcome, ClientError> {
         let (resume_token, last_event_seq) = match resume {
             Some(resume) => (Some(resume.token), resume.last_event_seq),
             None => (None, 0),
@@ -143,6 +171,7 @@ impl Connection {
             resume_token,
             last_event_seq,
             auth_token: self.auth_token.clone(),
+            ticket,
         })
         .await?;
         match self.recv().await? {

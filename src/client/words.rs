@@ -51,6 +51,12 @@ pub fn error_code(code: ErrorCode) -> String {
         ErrorCode::Kicked => "the server's operator ended the session",
         ErrorCode::NoRecords => "the server keeps no records",
         ErrorCode::RecordsUnavailable => "the server's results database did not answer in time",
+        ErrorCode::TicketInvalid => "the seat ticket is malformed or its signature is wrong",
+        ErrorCode::TicketExpired => "the seat ticket has expired",
+        ErrorCode::TicketWrongNode => "the seat ticket is for another node",
+        ErrorCode::TicketUsed => "the seat ticket was already used",
+        ErrorCode::ClusterUnavailable => "the server cannot reach its cluster now",
+        ErrorCode::ReservationExpired => "the reserved seat is no longer held",
     };
     format!("{words} (error {})", code as u16)
 }
@@ -75,6 +81,7 @@ pub fn close(code: Option<u16>) -> String {
         close_code::IDLE_TIMEOUT => "nothing was received for too long",
         close_code::INVALID_RESUME_TOKEN => "the resume token was refused",
         close_code::KICKED => "the server's operator ended the session",
+        close_code::TICKET_REFUSED => "the seat ticket was refused",
         close_code::PROTOCOL_ERROR => "the client broke the WebSocket protocol",
         close_code::INVALID_PAYLOAD => "a text message was not valid UTF-8",
         close_code::TOO_MANY_CODE_GUESSES => "too many room codes that named no room",

@@ -40,6 +40,9 @@ pub enum ConfigError {
     /// The admin token is unusable.
     #[error("{0}")]
     AdminToken(String),
+    /// The cluster settings cannot work ([`crate::cluster::ClusterConfig::check`]).
+    #[error("{0}")]
+    Cluster(String),
 }
 
 impl ServerConfig {
@@ -88,6 +91,9 @@ impl ServerConfig {
                 idle: self.idle_timeout,
                 ping: self.ping_interval,
             });
+        }
+        if let Some(cluster) = &self.cluster {
+            cluster.check().map_err(ConfigError::Cluster)?;
         }
         self.admin.validate().map_err(ConfigError::AdminToken)
     }
@@ -147,5 +153,27 @@ mod tests {
             ..ServerConfig::default()
         };
         assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn an_embedder_cluster_config_is_checked_too() {
+        let mut cluster = crate::cluster::ClusterConfig::new(
+            "redis://127.0.0.1:6379",
+            "ws://127.0.0.1:7878/",
+            b"sixteen bytes or more",
+        )
+        .unwrap();
+        let good = ServerConfig {
+            cluster: Some(cluster.clone()),
+            ..ServerConfig::default()
+        };
+        assert_eq!(good.validate(), Ok(()));
+        cluster.public_url = "http://a/".into();
+        let bad = ServerConfig {
+            cluster: Some(cluster),
+            ..ServerConfig::default()
+        };
+        let message = bad.validate().unwrap_err().to_string();
+        assert!(message.contains("--public-url"), "{message}");
     }
 }

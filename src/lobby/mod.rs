@@ -8,8 +8,9 @@
 
 mod admin;
 mod directory;
+pub(crate) mod global;
 mod listing;
-mod matchmaker;
+pub(crate) mod matchmaker;
 mod results;
 mod sessions;
 
@@ -159,6 +160,8 @@ struct LobbyShared {
     matchmaker: mpsc::Sender<MatchCmd>,
     counters: Arc<LimitCounters>,
     storage: Storage,
+    /// With a cluster: the global matchmaker's inbox and the seats reserved here.
+    global: std::sync::OnceLock<(mpsc::Sender<global::GlobalCmd>, Arc<global::Reservations>)>,
 }
 
 /// Handle to the lobby. Cheap to clone.
@@ -221,10 +224,45 @@ impl Lobby {
                 matchmaker: tx,
                 counters: Arc::default(),
                 storage,
+                global: std::sync::OnceLock::new(),
             }),
         };
         tracker.spawn(lobby.clone().reap_sessions(shutdown));
         lobby
+    }
+
+    /// Makes quick match global through `cluster` (see [`global`]): starts the global
+    /// matchmaker and this node's inbox. Called once, at start-up; later calls do nothing.
+    pub fn join_cluster(
+        &self,
+        cluster: crate::cluster::Cluster,
+        shutdown: CancellationToken,
+        tracker: &TaskTracker,
+    ) {
+        let reservations = Arc::new(global::Reservations::default());
+        let (tx, rx) = mpsc::channel(4096);
+        if self.shared.global.set((tx, reservations.clone())).is_err() {
+            return;
+        }
+        let (inbox_tx, inbox_rx) = mpsc::channel(256);
+        cluster.spawn_inbox(inbox_tx, shutdown.clone(), tracker);
+        let task = global::GlobalMatch::new(
+            cluster,
+            self.shared.config.matching.clone(),
+            self.shared.engine.clone(),
+            self.shared.directory.clone(),
+            self.shared.sessions.clone(),
+            reservations,
+            self.shared.queued.clone(),
+            f64::from(self.shared.config.chat_burst),
+        );
+        tracker.spawn(task.run(rx, inbox_rx, shutdown));
+    }
+
+    /// The resume token of the session reserved here for a redeemed seat ticket (taken:
+    /// it works once). `None` when no such seat is held (expired, or not this node's).
+    pub fn take_reservation(&self, ticket: &crate::cluster::SeatTicket) -> Option<String> {
+        self.shared.global.get()?.1.take(ticket)
     }
 
     /// The engine under this lobby.
@@ -344,10 +382,17 @@ impl Lobby {
             (state.room, state.queued.take())
         };
         if queued.is_some() {
-            let cmd = MatchCmd::Remove {
-                session: session.id(),
-            };
-            let _ = self.shared.matchmaker.send(cmd).await;
+            if let Some((global, _)) = self.shared.global.get() {
+                let cmd = global::GlobalCmd::Remove {
+                    session: session.id(),
+                };
+                let _ = global.send(cmd).await;
+            } else {
+                let cmd = MatchCmd::Remove {
+                    session: session.id(),
+                };
+                let _ = self.shared.matchmaker.send(cmd).await;
+            }
         }
         let seated = room.is_some_and(|m| m.player);
         let end = farewell || !seated;
@@ -415,6 +460,15 @@ impl Lobby {
             state.queued = Some(entry.name);
             (stored, outbox)
         };
+        if let Some((global, _)) = self.shared.global.get() {
+            let cmd = global::GlobalCmd::Enqueue {
+                session: session.clone(),
+                game: entry,
+                options,
+                rating,
+            };
+            return global.send(cmd).await.map_err(|_| ErrorCode::ServerBusy);
+        }
         let cmd = MatchCmd::Enqueue {
             session: session.clone(),
             game: entry,
@@ -438,15 +492,23 @@ impl Lobby {
             return Err(ErrorCode::NotQueued);
         };
         let (reply, answer) = oneshot::channel();
-        let cmd = MatchCmd::Cancel {
-            session: session.id(),
-            reply,
-        };
-        self.shared
-            .matchmaker
-            .send(cmd)
-            .await
-            .map_err(|_| ErrorCode::ServerBusy)?;
+        if let Some((global, _)) = self.shared.global.get() {
+            let cmd = global::GlobalCmd::Cancel {
+                session: session.id(),
+                reply,
+            };
+            global.send(cmd).await.map_err(|_| ErrorCode::ServerBusy)?;
+        } else {
+            let cmd = MatchCmd::Cancel {
+                session: session.id(),
+                reply,
+            };
+            self.shared
+                .matchmaker
+                .send(cmd)
+                .await
+                .map_err(|_| ErrorCode::ServerBusy)?;
+        }
         if answer.await.unwrap_or(false) {
             session.lock().queued = None;
             Ok(game)

@@ -392,12 +392,26 @@ impl Reader<'_> {
         Next::Stop
     }
 
+    /// Checks and uses up a seat ticket from `Hello` (see [`crate::cluster::ticket`]).
+    async fn redeem(
+        &self,
+        ticket: &str,
+    ) -> Result<crate::cluster::SeatTicket, crate::cluster::TicketError> {
+        let Some(cluster) = &self.ctx.cluster else {
+            return Err(crate::cluster::TicketError::Unavailable(
+                "this server is not in a cluster".into(),
+            ));
+        };
+        cluster.redeem(ticket).await
+    }
+
     async fn on_hello(&mut self, msg: ClientMsg) -> Next {
         let ClientMsg::Hello {
             version,
             resume_token,
             last_event_seq,
             auth_token,
+            ticket,
         } = msg
         else {
             return self.hello_required();
@@ -428,40 +442,64 @@ impl Reader<'_> {
             }
         };
         self.peer.token = None;
+        let seat_ticket = match ticket {
+            Some(ticket) => match Box::pin(self.redeem(&ticket)).await {
+                Ok(seat) => Some(seat),
+                Err(refused) => {
+                    tracing::debug!(conn_id = self.conn_id, ip = %self.peer.ip, %refused, "seat ticket refused");
+                    self.reply(&error(refused.error_code(), refused.to_string(), None));
+                    self.close(close_code::TICKET_REFUSED, "seat ticket refused");
+                    return Next::Stop;
+                }
+            },
+            None => None,
+        };
         let binding = Binding {
             conn_id: self.conn_id,
             outbox: self.outbox.clone(),
         };
         let lobby = &self.ctx.lobby;
-        let (session, token, resumed) = match (identity, resume_token) {
-            // An authenticated player's id finds its session; a resume token adds nothing.
-            (Some(identity), _) => {
-                let login = lobby.login(identity, binding);
-                self.ctx
-                    .security
-                    .auth_counters
-                    .login(login.previous.is_some());
-                (login.session, login.token, login.resumed)
-            }
-            (None, None) => {
-                let (session, token) = lobby.open_session(binding);
-                (session, token, false)
-            }
-            (None, Some(token)) => match lobby.resume(&token, binding) {
-                Ok(resumed) => {
-                    self.ctx.metrics.wire().resume(true);
-                    (resumed.session, resumed.token, true)
+        // A redeemed ticket whose seat is held here takes the reserved session over, as a
+        // resume does (the player arrives as that session, whoever it was at home).
+        // A seat no longer held (its session ended with the room's grace) leaves the
+        // ticket unused: `Welcome` for a new session, then `ReservationExpired` below.
+        let reserved = seat_ticket
+            .as_ref()
+            .and_then(|seat| lobby.take_reservation(seat))
+            .and_then(|token| lobby.resume(&token, binding.clone()).ok());
+        let seat_ticket = seat_ticket.filter(|_| reserved.is_none());
+        let (session, token, resumed) = match (reserved, identity, resume_token) {
+            (Some(reserved), _, _) => (reserved.session, reserved.token, true),
+            (None, identity, resume_token) => match (identity, resume_token) {
+                // An authenticated player's id finds its session; a resume token adds nothing.
+                (Some(identity), _) => {
+                    let login = lobby.login(identity, binding);
+                    self.ctx
+                        .security
+                        .auth_counters
+                        .login(login.previous.is_some());
+                    (login.session, login.token, login.resumed)
                 }
-                Err(code) => {
-                    self.ctx.metrics.wire().resume(false);
-                    self.reply(&error(
-                        code,
-                        "resume token unknown, expired or already used",
-                        None,
-                    ));
-                    self.close(close_code::INVALID_RESUME_TOKEN, "invalid resume token");
-                    return Next::Stop;
+                (None, None) => {
+                    let (session, token) = lobby.open_session(binding);
+                    (session, token, false)
                 }
+                (None, Some(token)) => match lobby.resume(&token, binding) {
+                    Ok(resumed) => {
+                        self.ctx.metrics.wire().resume(true);
+                        (resumed.session, resumed.token, true)
+                    }
+                    Err(code) => {
+                        self.ctx.metrics.wire().resume(false);
+                        self.reply(&error(
+                            code,
+                            "resume token unknown, expired or already used",
+                            None,
+                        ));
+                        self.close(close_code::INVALID_RESUME_TOKEN, "invalid resume token");
+                        return Next::Stop;
+                    }
+                },
             },
         };
         self.reply(&ServerMsg::Welcome {
@@ -473,6 +511,18 @@ impl Reader<'_> {
         });
         if resumed {
             lobby.rejoin_room(&session, last_event_seq).await;
+        }
+        if let Some(seat) = seat_ticket {
+            // A good ticket; seating by ticket comes with the cluster's reservations
+            // (issue 12, global quick match): until then no seat is held for it here.
+            self.reply(&error(
+                ErrorCode::ReservationExpired,
+                format!(
+                    "seat {} of room {} is not held on this node; queue again",
+                    seat.seat, seat.room
+                ),
+                None,
+            ));
         }
         tracing::debug!(
             conn_id = self.conn_id,

@@ -95,6 +95,8 @@ pub(crate) struct Context {
     http_rooms: rooms::HttpRoomsLimit,
     /// `JoinRoom` lookups per client address, shared by all its connections.
     pub(crate) ip_codes: Arc<crate::limits::IpCodeLimiter>,
+    /// The cluster this node is in, if any (seat tickets in `Hello`).
+    pub(crate) cluster: Option<crate::cluster::Cluster>,
 }
 
 /// Decrements the connection count when a connection ends, however it ends.
@@ -114,6 +116,7 @@ impl Context {
         tracker: TaskTracker,
         security: Security,
         metrics: Arc<Metrics>,
+        cluster: Option<crate::cluster::Cluster>,
     ) -> Context {
         let websockets = Arc::new(Semaphore::new(config.max_connections.max(1)));
         let http_rooms = rooms::HttpRoomsLimit::new(&config.limits);
@@ -133,6 +136,7 @@ impl Context {
             started: std::time::Instant::now(),
             connections: AtomicUsize::new(0),
             next_conn_id: AtomicU64::new(1),
+            cluster,
         }
     }
 

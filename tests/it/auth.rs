@@ -46,6 +46,7 @@ async fn refused(
             resume_token: None,
             last_event_seq: 0,
             auth_token: token,
+            ticket: None,
         })
         .await?;
     match client.recv().await? {

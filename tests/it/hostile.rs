@@ -193,6 +193,7 @@ fn rows() -> Vec<Row> {
         resume_token: Some("00000000000000000000000000000000".into()),
         last_event_seq: 0,
         auth_token: None,
+        ticket: None,
     };
     vec![
         // WebSocket framing (RFC 6455): 1002, 1007, 1009.
@@ -420,6 +421,7 @@ fn rows() -> Vec<Row> {
                 resume_token: None,
                 last_event_seq: 0,
                 auth_token: None,
+                ticket: None,
             })],
             Close(close_code::UNSUPPORTED_VERSION),
         ),
@@ -437,6 +439,7 @@ fn rows() -> Vec<Row> {
                 resume_token: None,
                 last_event_seq: 0,
                 auth_token: None,
+                ticket: None,
             })],
             Error(ErrorCode::HelloRequired),
         ),

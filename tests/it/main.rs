@@ -8,6 +8,7 @@ mod auth;
 mod battleship;
 mod bots;
 mod chat;
+mod cluster;
 mod conformance;
 mod conformance_wire;
 mod custom_game;

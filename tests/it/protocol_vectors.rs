@@ -34,6 +34,7 @@ const NAMES: &[&str] = &[
     "hello_new",
     "hello_resume",
     "hello_auth",
+    "hello_ticket",
     "ping",
     "find_match",
     "cancel_match",
@@ -77,6 +78,8 @@ const NAMES: &[&str] = &[
     "leaderboard_rows",
     "error_no_records",
     "error_invalid_options",
+    "redirect",
+    "error_ticket_used",
     "ttt_move",
     "ttt_view",
     "ttt_view_over",
@@ -119,6 +122,8 @@ enum Value {
 const TOKEN: &str = "q7Xk2mP9vL4sT8wZ";
 /// Stands for a JWT (a real one is a few hundred bytes; the encoding is the same).
 const JWT: &str = "h.p.s";
+/// A seat ticket's stand-in (a real one is `BASE64URL(payload).BASE64URL(tag)`, ~250 bytes).
+const TICKET: &str = "p.t";
 const CODE: &str = "K7QX2M";
 const SESSION_ID: SessionId = SessionId::new(0x0123_4567_89ab_cdef);
 const PING_NONCE: u64 = 1_718_000_000_123;
@@ -232,18 +237,28 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
             resume_token: None,
             last_event_seq: 0,
             auth_token: None,
+            ticket: None,
         }),
         "hello_auth" => Client(ClientMsg::Hello {
             version: PROTOCOL_VERSION,
             resume_token: None,
             last_event_seq: 0,
             auth_token: Some(JWT.into()),
+            ticket: None,
+        }),
+        "hello_ticket" => Client(ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            resume_token: None,
+            last_event_seq: 0,
+            auth_token: None,
+            ticket: Some(TICKET.into()),
         }),
         "hello_resume" => Client(ClientMsg::Hello {
             version: PROTOCOL_VERSION,
             resume_token: Some(TOKEN.into()),
             last_event_seq: 42,
             auth_token: None,
+            ticket: None,
         }),
         "ping" => ping(PING_NONCE),
         "find_match" => Client(ClientMsg::FindMatch {
@@ -384,6 +399,15 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
                     },
                 ],
             })?,
+        }),
+        "redirect" => Server(ServerMsg::Redirect {
+            url: "ws://b.example/".into(),
+            ticket: TICKET.into(),
+        }),
+        "error_ticket_used" => Server(ServerMsg::Error {
+            code: ErrorCode::TicketUsed,
+            message: "the seat ticket was already used".into(),
+            input_seq: None,
         }),
         "error_invalid_options" => Server(ServerMsg::Error {
             code: ErrorCode::InvalidOptions,

@@ -56,6 +56,7 @@ async fn python_websockets_reads_the_servers_frames_in_both_codecs() -> Result<(
             resume_token: None,
             last_event_seq: 0,
             auth_token: None,
+            ticket: None,
         })?;
         let find = codec.encode(&ClientMsg::FindMatch {
             game: "arena".into(),

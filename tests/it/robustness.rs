@@ -93,6 +93,7 @@ async fn hello_with_another_version_gets_an_error_then_close_4000() -> Result<()
                 resume_token: None,
                 last_event_seq: 0,
                 auth_token: None,
+                ticket: None,
             })
             .await?;
         assert_eq!(client.error().await?, (ErrorCode::UnsupportedVersion, None));
@@ -130,6 +131,7 @@ async fn a_second_hello_is_refused_and_the_connection_stays() -> Result<()> {
         resume_token: None,
         last_event_seq: 0,
         auth_token: None,
+        ticket: None,
     };
     client.refused(&hello, ErrorCode::HelloRequired).await?;
     client.ping(7).await?;

@@ -87,7 +87,7 @@ test("Hello carries the sign-in token; a function is asked again for every conne
     client.connect(WAIT).catch(() => {});
     const first = await server.socket(0);
     assert.deepEqual(first.sent[0], {
-      Hello: { version: 2, resume_token: null, last_event_seq: 0, auth_token: "jwt-1" },
+      Hello: { version: 2, resume_token: null, last_event_seq: 0, auth_token: "jwt-1", ticket: null },
     });
     first.deliver(welcome(false, "token-1"));
     first.serverClose(1006);
@@ -287,6 +287,65 @@ test("a queued player's dropped session queues again; a seated player's lost sea
     const fifth = await server.socket(4);
     fifth.deliver(welcome(false, "token-3"));
     assert.equal(fifth.sent.length, 1, "nothing asked for again: the game is gone");
+  } finally {
+    client.close();
+  }
+});
+
+test("a cluster's Redirect: the client moves to the node with the ticket and the match is its room", async () => {
+  const server = fakeServer();
+  const client = newClient(server);
+  try {
+    client.connect(WAIT).catch(() => {});
+    const home = await server.socket(0);
+    home.deliver(welcome(false, "token-home"));
+    client.findMatch("tictactoe");
+    home.deliver({ Queued: { game: "tictactoe", position: 1, queue_size: 1 } });
+    home.deliver({ Redirect: { url: "ws://node-b.example/", ticket: "p.t" } });
+    // The old connection is closed with 1000 (its session had no seat) ...
+    assert.equal(home.readyState, 3);
+    // ... and the new one goes to the node, with the ticket and no resume token.
+    const there = await server.socket(1);
+    assert.equal(there.url, "ws://node-b.example/");
+    assert.equal(client.url, "ws://node-b.example/");
+    assert.deepEqual(there.sent[0], {
+      Hello: { version: 2, resume_token: null, last_event_seq: 0, auth_token: null, ticket: "p.t" },
+    });
+    const joined = client.next("roomJoined", () => true, WAIT);
+    there.deliver(welcome(true, "token-there", 9));
+    there.deliver(roomJoined(1));
+    const { room, resumed } = await joined;
+    assert.equal(resumed, false, "a new match, not a resumed room");
+    assert.equal(room.matched, true);
+    assert.equal(room.seat, 1);
+    assert.equal(client.queued, false);
+    // A later drop resumes on the new node with its token, without the spent ticket.
+    there.serverClose(1006);
+    const again = await server.socket(2);
+    assert.equal(again.url, "ws://node-b.example/");
+    assert.equal(again.sent[0].Hello.resume_token, "token-there");
+    assert.equal(again.sent[0].Hello.ticket, null);
+  } finally {
+    client.close();
+  }
+});
+
+test("a refused seat ticket: the error in words, then a new session without the ticket", async () => {
+  const server = fakeServer();
+  const client = newClient(server);
+  try {
+    client.connect(WAIT).catch(() => {});
+    const home = await server.socket(0);
+    home.deliver(welcome(false, "token-home"));
+    home.deliver({ Redirect: { url: "ws://node-b.example/", ticket: "p.t" } });
+    const there = await server.socket(1);
+    const refused = client.next("error", () => true, WAIT);
+    there.deliver(error(121, "the seat ticket has expired"));
+    assert.equal((await refused).words, "The seat ticket has expired.");
+    there.serverClose(4050);
+    const fresh = await server.socket(2);
+    assert.equal(fresh.sent[0].Hello.ticket, null);
+    assert.equal(fresh.sent[0].Hello.resume_token, null);
   } finally {
     client.close();
   }

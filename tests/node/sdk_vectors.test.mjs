@@ -61,12 +61,19 @@ function bsView(you) {
 
 /** Client messages: the SDK must encode these values to the vector's bytes. */
 const CLIENT = {
-  hello_new: { type: "Hello", version: 2, resume_token: null, last_event_seq: 0n, auth_token: null },
+  hello_new: {
+    type: "Hello", version: 2, resume_token: null, last_event_seq: 0n, auth_token: null, ticket: null,
+  },
   hello_auth: {
     type: "Hello", version: 2, resume_token: null, last_event_seq: 0n, auth_token: "h.p.s",
+    ticket: null,
+  },
+  hello_ticket: {
+    type: "Hello", version: 2, resume_token: null, last_event_seq: 0n, auth_token: null, ticket: "p.t",
   },
   hello_resume: {
     type: "Hello", version: 2, resume_token: TOKEN, last_event_seq: 42n, auth_token: null,
+    ticket: null,
   },
   ping: { type: "Ping", nonce: 1718000000123n },
   find_match: { type: "FindMatch", game: "tictactoe", options: b() },
@@ -157,6 +164,10 @@ const SERVER = {
     type: "Error", code: 71, message: "the token has expired", input_seq: null,
   },
   error_kicked: { type: "Error", code: 86, message: "abusive chat", input_seq: null },
+  redirect: { type: "Redirect", url: "ws://b.example/", ticket: "p.t" },
+  error_ticket_used: {
+    type: "Error", code: 123, message: "the seat ticket was already used", input_seq: null,
+  },
   error_shutting_down: { type: "Error", code: 80, message: "shutting down", input_seq: null },
   room_list: {
     type: "RoomList",
@@ -227,9 +238,10 @@ test("u64 fields take numbers too, and refuse what does not fit", () => {
   assert.throws(() => encodeClientMsg({ type: "Ping", nonce: -1n }), WireError);
 });
 
-test("Hello without auth_token is hello_new; ListRoomsAfter's limit is a u16", () => {
-  const { auth_token, ...older } = CLIENT.hello_new;
+test("Hello without auth_token or ticket is hello_new; ListRoomsAfter's limit is a u16", () => {
+  const { auth_token, ticket, ...older } = CLIENT.hello_new;
   assert.equal(auth_token, null);
+  assert.equal(ticket, null);
   assert.deepEqual(encodeClientMsg(older), bytesOf("hello_new"), "an app's Hello without the field");
   assert.throws(() => encodeClientMsg({ type: "ListRoomsAfter", after: 0n, limit: 65536 }), WireError);
   assert.throws(() => encodeClientMsg({ type: "ListRoomsAfter", after: 0n, limit: -1 }), WireError);

@@ -212,7 +212,8 @@ export class NotConnectedError extends Error {
 }
 
 export class TicksyncClient extends Emitter<ClientEvents> {
-  readonly url: string;
+  /** The server this client connects to; a cluster's `Redirect` moves it to another node. */
+  url: string;
   private readonly store: TokenStore;
   private readonly WS: WebSocketConstructor;
   private readonly games: Record<string, GameAdapter>;
@@ -247,6 +248,12 @@ export class TicksyncClient extends Emitter<ClientEvents> {
   private shutdownRetryMs: number | null = null;
   /** Whether the server's operator ended this session (`Error Kicked`). */
   private kicked = false;
+  /** A cluster's seat ticket, for the next `Hello` (after a `Redirect`). */
+  private ticket: string | null = null;
+  /** Closing the old connection to follow a `Redirect`. */
+  private redirecting = false;
+  /** Welcomed with a ticket: the next `RoomJoined` is the match's reserved seat. */
+  private redirected = false;
 
   /** Where the connection stands. */
   connection: ConnectionState = "stopped";
@@ -347,6 +354,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         resume_token: this.store.load(),
         last_event_seq: this.lastEventSeq,
         auth_token: auth ?? null,
+        ticket: this.ticket,
       });
     };
     ws.onmessage = ({ data }) => {
@@ -371,6 +379,18 @@ export class TicksyncClient extends Emitter<ClientEvents> {
     this.shutdownRetryMs = null;
     const reason = describeClose(code);
     if (this.connection === "stopped") return;
+    if (this.redirecting) {
+      // Following a cluster's Redirect: straight to the new node with the ticket.
+      this.redirecting = false;
+      this.attempts = 0;
+      this.open();
+      return;
+    }
+    if (code === CloseCode.TICKET_REFUSED) {
+      // The ticket is spent or refused (its Error came first): a new session here.
+      this.ticket = null;
+      this.store.clear();
+    }
     if (this.kicked || code === CloseCode.KICKED) {
       // The operator ended the session and its token: never reconnect on our own.
       this.kicked = false;
@@ -487,6 +507,8 @@ export class TicksyncClient extends Emitter<ClientEvents> {
     switch (msg.type) {
       case "Welcome": {
         this.store.save(msg.resume_token); // rotates on every resume: first thing
+        this.redirected = this.ticket != null && msg.resumed;
+        this.ticket = null;
         this.attempts = 0;
         this.welcomed = true;
         this.sessionId = msg.session_id;
@@ -551,8 +573,10 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         this.requeueing = false;
         // The room the client was in, or (for a client made after a reload) the room the
         // resumed session is in.
-        const same = this.room != null && this.room.room_id === joined.room_id;
-        const resumed = same || (this.resuming && type === "RoomJoined");
+        const redirected = this.redirected && type === "RoomJoined";
+        this.redirected = false;
+        const same = !redirected && this.room != null && this.room.room_id === joined.room_id;
+        const resumed = !redirected && (same || (this.resuming && type === "RoomJoined"));
         this.resuming = false;
         this.rewatching = null;
         if (!same) {
@@ -562,7 +586,8 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         }
         // States from before this join are never a base again (PROTOCOL.md).
         this.mirror.clear();
-        const matched = type === "MatchFound" || (same && (this.room?.matched ?? false));
+        const matched =
+          redirected || type === "MatchFound" || (same && (this.room?.matched ?? false));
         this.room = { ...joined, matched };
         this.emit("roomJoined", { room: this.room, resumed });
         return;
@@ -618,6 +643,17 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         return;
       case "RoomList":
         this.emit("roomList", msg.rooms);
+        return;
+      case "Redirect":
+        // Quick match in a cluster placed the match on another node: close this connection
+        // (with 1000: the session here had no seat) and open one to `url` with the ticket;
+        // its Welcome resumes the seat reserved there, and its RoomJoined is the match.
+        this.url = toWebSocketUrl(msg.url);
+        this.ticket = msg.ticket;
+        this.store.clear();
+        this.queued = false;
+        this.redirecting = true;
+        this.ws?.close(CloseCode.NORMAL, "redirect");
         return;
     }
   }

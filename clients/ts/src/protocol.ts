@@ -121,6 +121,11 @@ export type ClientMsg =
       last_event_seq: bigint;
       /** A signed JWT naming the player, for servers that require one; `null` otherwise. */
       auth_token: string | null;
+      /**
+       * A cluster's seat ticket from `Redirect`, to take the reserved seat on that node;
+       * left out or `null` otherwise.
+       */
+      ticket?: string | null;
     }
   | { type: "Ping"; nonce: bigint }
   /** `options`: the game's room options, MessagePack-encoded; left out or empty for the defaults. */
@@ -168,7 +173,13 @@ export type ServerMsg =
    * An event the room's game emitted, numbered in the same sequence as `Event`; `data` is
    * the game's event, MessagePack-encoded.
    */
-  | { type: "GameEvent"; seq: bigint; tick: bigint; data: Uint8Array };
+  | { type: "GameEvent"; seq: bigint; tick: bigint; data: Uint8Array }
+  /**
+   * In a cluster: the seat is on another node. Connect to `url` and send `Hello` with
+   * `ticket` (PROTOCOL.md "Clusters: redirects and seat tickets"). `TicksyncClient`
+   * follows it by itself: the match arrives as `roomJoined` with `room.matched`.
+   */
+  | { type: "Redirect"; url: string; ticket: string };
 
 /** The `type`s of the server messages this SDK knows. */
 export type ServerMsgType = ServerMsg["type"];
@@ -214,6 +225,12 @@ export const ErrorCode = {
   InvalidOptions: 90,
   NoRecords: 110,
   RecordsUnavailable: 111,
+  TicketInvalid: 120,
+  TicketExpired: 121,
+  TicketWrongNode: 122,
+  TicketUsed: 123,
+  ClusterUnavailable: 124,
+  ReservationExpired: 125,
 } as const;
 
 /** What each error code means, in words a player can read. */
@@ -257,6 +274,12 @@ const ERROR_WORDS: Record<number, string> = {
   90: "The game does not accept those room options.",
   110: "This server keeps no records, so there is no leaderboard.",
   111: "The server's records cannot be read right now; try again.",
+  120: "The seat ticket could not be read or verified.",
+  121: "The seat ticket has expired.",
+  122: "The seat ticket is meant for another server.",
+  123: "The seat ticket was already used.",
+  124: "The server cannot reach its cluster right now; try again.",
+  125: "The seat held for you is gone; find a new match.",
 };
 
 /** An error code's name (`"NotYourTurn"`), or `"Error <n>"` for a code this SDK does not know. */
@@ -299,6 +322,7 @@ export const CloseCode = {
   TOKEN_MALFORMED: 4018,
   TOO_MANY_CODE_GUESSES: 4020,
   KICKED: 4040,
+  TICKET_REFUSED: 4050,
 } as const;
 
 /** Whether a close code is one of the sign-in (token) refusals, 4010 to 4018. */
@@ -333,6 +357,7 @@ const CLOSE_WORDS: Record<number, string> = {
   4018: "Your sign-in could not be read. Sign in again.",
   4020: "Too many room codes that name no room; the server closed the connection.",
   4040: "The server's operator ended your session.",
+  4050: "The seat ticket was refused.",
 };
 
 /** A close code in plain words; unknown codes read as a lost connection. */

@@ -209,6 +209,7 @@ export function clientValue(msg: ClientMsg): unknown {
           resume_token: msg.resume_token,
           last_event_seq: u64Out(msg.last_event_seq),
           auth_token: msg.auth_token ?? null,
+          ticket: msg.ticket ?? null,
         },
       };
     case "Ping":
@@ -485,6 +486,10 @@ export function decodeServerMsg(bytes: Uint8Array): ServerMsg | null {
         tick: u64(b, "tick", what),
         data: bin(b, "data", what),
       };
+    }
+    case "Redirect": {
+      const b = m();
+      return { type: name, url: str(b, "url", what), ticket: str(b, "ticket", what) };
     }
     default:
       return null;

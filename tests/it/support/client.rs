@@ -212,6 +212,7 @@ impl Client {
                 resume_token: Some(token.to_string()),
                 last_event_seq: 0,
                 auth_token: None,
+                ticket: None,
             })
             .await?;
         match client.recv().await? {
@@ -245,6 +246,7 @@ impl Client {
             resume_token,
             last_event_seq: self.last_event_seq,
             auth_token,
+            ticket: None,
         })
         .await?;
         match self.recv().await? {

@@ -1,5 +1,5 @@
 //! Test support: an in-process server on 127.0.0.1:0, a real WebSocket client, a raw HTTP
-//! request, and tic-tac-toe play helpers.
+//! request, tic-tac-toe play helpers, and a private `redis-server` for the cluster tests.
 //!
 //! Every wait is on an event with a deadline ([`WAIT`], counted once per wait however many
 //! other frames arrive meanwhile); nothing sleeps to synchronise. The loops that poll
@@ -11,12 +11,14 @@ mod edge;
 mod games;
 mod http;
 mod raw;
+mod redis_server;
 
 pub use client::*;
 pub use edge::*;
 pub use games::*;
 pub use http::*;
 pub use raw::*;
+pub use redis_server::*;
 
 use std::time::Duration;
 

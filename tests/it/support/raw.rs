@@ -135,6 +135,7 @@ impl RawWs {
             resume_token: None,
             last_event_seq: 0,
             auth_token: None,
+            ticket: None,
         })
         .await?;
         match raw.recv().await? {

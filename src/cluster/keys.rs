@@ -1,0 +1,33 @@
+//! Every Redis key the cluster writes, in one place (ARCHITECTURE.md's table lists them
+//! with their owners and lifetimes). Each one has a TTL: nothing is left behind by a node
+//! that dies.
+
+/// The prefix of every key.
+pub const PREFIX: &str = "ticksync:";
+
+/// The index of live nodes: a sorted set, member a node id, score its last heartbeat
+/// (Redis `TIME`, milliseconds). Every heartbeat drops members older than the node TTL and
+/// renews the set's own TTL, so it goes when the last node does.
+pub const NODES: &str = "ticksync:nodes";
+
+/// One node's hash (`url`, `connections`, `rooms`, `cpu_permille`, `started_at_ms`),
+/// renewed by each of its heartbeats with the node TTL.
+pub fn node(id: &str) -> String {
+    format!("ticksync:node:{id}")
+}
+
+/// One quick-match queue (a hash per game and options): see [`super::queue::queue_key`],
+/// which builds it; alive 10 s after the last enqueue or read that found players.
+pub const QUEUE_PREFIX: &str = "ticksync:queue:";
+
+/// A node's inbox (a list of JSON messages from other nodes), alive 10 s after the last
+/// message sent to it.
+pub fn inbox(id: &str) -> String {
+    format!("ticksync:inbox:{id}")
+}
+
+/// A redeemed seat ticket's nonce (single use), alive until the ticket's expiry plus a
+/// second.
+pub fn ticket(nonce: &str) -> String {
+    format!("ticksync:ticket:{nonce}")
+}

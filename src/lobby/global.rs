@@ -1,0 +1,520 @@
+//! Quick match across a cluster (`--cluster`): the lobby's side of the global queue.
+//!
+//! With a cluster, `FindMatch` puts the player in the global queue in Redis
+//! ([`crate::cluster::queue`]) instead of this node's [`super::matchmaker`]. One task per
+//! node ([`GlobalMatch::run`]):
+//!
+//! 1. **Matching.** Every retry interval (and on each arrival) it reads each queue one of
+//!    its own players waits in, decides the groups with the single node's rules and claims
+//!    each group atomically; a group it wins is **placed** on the least-loaded live node
+//!    (fewest connections, then rooms): in place when that is this node, else through that
+//!    node's inbox ([`NodeMsg::Place`]).
+//! 2. **Hosting** a placement: it creates the room (a quick-match room, started at once,
+//!    ranked), seats the players queued on this node directly (`MatchFound` as usual), and
+//!    for each player queued elsewhere opens a **reserved session** here: seated in the
+//!    room but away (the room's reconnect grace runs for it as for any absent player), with
+//!    a seat ticket naming it; the player's node is asked to redirect it
+//!    ([`NodeMsg::Redirect`]).
+//! 3. **Redirecting.** On `NodeMsg::Redirect` it takes its player out of its local waiting
+//!    list and sends `Redirect { url, ticket }`. The client connects to the hosting node
+//!    with the ticket in `Hello`; the connection takes the reserved session over as a
+//!    resume would (`Welcome { resumed: true }`, then `RoomJoined`, the room's events and a
+//!    snapshot).
+//!
+//! **Nothing leaks.** A reservation not redeemed is an absent player: when the room's
+//! reconnect grace runs out the room gives the seat up (the game's own rule for a player
+//! who does not come back: tic-tac-toe ends as abandoned) and the reserved session ends
+//! with it; the reservation itself is forgotten when its ticket expires. A player whose
+//! entry was claimed but who was neither seated nor redirected within
+//! [`CLAIMED_WAIT`] (the claiming node died between its claim and its message) is queued
+//! again. Redis unreachable: `FindMatch` is refused with `ClusterUnavailable` and rooms
+//! already running go on.
+//!
+//! Not yet (issue 12): re-queueing the other players of a match whose reserved seat was
+//! not taken (they play against an absent player instead), carrying an authenticated
+//! player's identity to the hosting node (a redirected player is a guest there).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand::seq::SliceRandom;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use super::directory::Directory;
+use super::matchmaker::MatchConfig;
+use super::sessions::{Binding, Membership, Session, SessionTable};
+use crate::cluster::inbox::{NodeMsg, PlacedSeat, Placement};
+use crate::cluster::queue::decide_groups;
+use crate::cluster::{Cluster, SeatTicket};
+use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom};
+use crate::outbox::Outbox;
+use crate::protocol::{ErrorCode, RoomSettings, Seat, ServerMsg, SessionId};
+
+/// A player whose entry left the queue (claimed) but who was neither seated nor
+/// redirected this long after is queued again.
+pub(crate) const CLAIMED_WAIT: Duration = Duration::from_secs(5);
+
+/// Requests to the global matchmaker task.
+#[derive(Debug)]
+pub(crate) enum GlobalCmd {
+    Enqueue {
+        session: Arc<Session>,
+        game: GameEntry,
+        options: Bytes,
+        rating: u16,
+    },
+    Cancel {
+        session: SessionId,
+        reply: oneshot::Sender<bool>,
+    },
+    Remove {
+        session: SessionId,
+    },
+}
+
+/// One of this node's players in the global queue.
+struct Waiter {
+    session: Arc<Session>,
+    game: GameEntry,
+    options: Bytes,
+    rating: u16,
+    /// Since when its entry has been missing from the queue (claimed by someone).
+    missing_since: Option<Instant>,
+}
+
+/// The seats reserved on this node for players redirected here, by ticket nonce.
+#[derive(Debug, Default)]
+pub(crate) struct Reservations {
+    by_nonce: std::sync::Mutex<HashMap<String, Reservation>>,
+}
+
+#[derive(Debug)]
+struct Reservation {
+    room: crate::protocol::RoomId,
+    seat: Seat,
+    player: String,
+    /// The reserved session's resume token: redeeming the ticket resumes it.
+    token: String,
+    expires: std::time::Instant,
+}
+
+impl Reservations {
+    fn insert(&self, nonce: String, reservation: Reservation) {
+        let mut table = self.by_nonce.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        table.retain(|_, r| r.expires > now);
+        table.insert(nonce, reservation);
+    }
+
+    /// The reserved session's resume token for a redeemed ticket, once.
+    pub(crate) fn take(&self, ticket: &SeatTicket) -> Option<String> {
+        let mut table = self.by_nonce.lock().unwrap_or_else(|e| e.into_inner());
+        let r = table.remove(&ticket.nonce)?;
+        (r.room == ticket.room && r.seat == ticket.seat && r.player == ticket.player)
+            .then_some(r.token)
+    }
+}
+
+/// The global matchmaker task's state.
+pub(crate) struct GlobalMatch {
+    pub(crate) cluster: Cluster,
+    pub(crate) config: MatchConfig,
+    pub(crate) engine: Engine,
+    pub(crate) directory: Arc<Directory>,
+    pub(crate) sessions: Arc<SessionTable>,
+    pub(crate) reservations: Arc<Reservations>,
+    pub(crate) queued: Arc<AtomicUsize>,
+    pub(crate) chat_burst: f64,
+    pub(crate) outbox_events: usize,
+    waiters: HashMap<SessionId, Waiter>,
+}
+
+impl GlobalMatch {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        cluster: Cluster,
+        config: MatchConfig,
+        engine: Engine,
+        directory: Arc<Directory>,
+        sessions: Arc<SessionTable>,
+        reservations: Arc<Reservations>,
+        queued: Arc<AtomicUsize>,
+        chat_burst: f64,
+    ) -> GlobalMatch {
+        GlobalMatch {
+            cluster,
+            config,
+            engine,
+            directory,
+            sessions,
+            reservations,
+            queued,
+            chat_burst,
+            outbox_events: 64,
+            waiters: HashMap::new(),
+        }
+    }
+
+    pub(crate) async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<GlobalCmd>,
+        mut inbox: mpsc::Receiver<NodeMsg>,
+        shutdown: CancellationToken,
+    ) {
+        let mut retry = tokio::time::interval(self.config.retry_interval);
+        retry.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = retry.tick() => self.try_match().await,
+                cmd = commands.recv() => match cmd {
+                    Some(cmd) => self.handle(cmd).await,
+                    None => break,
+                },
+                msg = inbox.recv() => match msg {
+                    Some(msg) => self.on_node_msg(msg).await,
+                    None => break,
+                },
+            }
+        }
+        // Leave the queue on the way out: the players here are being disconnected.
+        for (id, waiter) in std::mem::take(&mut self.waiters) {
+            let _ = self
+                .cluster
+                .dequeue(waiter.game.name, &waiter.options, id)
+                .await;
+        }
+    }
+
+    async fn handle(&mut self, cmd: GlobalCmd) {
+        match cmd {
+            GlobalCmd::Enqueue {
+                session,
+                game,
+                options,
+                rating,
+            } => {
+                let id = session.id();
+                if let Err(error) = self.cluster.enqueue(game.name, &options, id, rating).await {
+                    tracing::warn!(%error, "global queue: enqueue failed");
+                    let outbox = {
+                        let mut state = session.lock();
+                        state.queued = None;
+                        state.outbox().cloned()
+                    };
+                    if let Some(outbox) = outbox {
+                        outbox.push_msg(&ServerMsg::Error {
+                            code: ErrorCode::ClusterUnavailable,
+                            message: "the cluster's queue cannot be reached now; try again".into(),
+                            input_seq: None,
+                        });
+                    }
+                    return;
+                }
+                if let Some(outbox) = session.lock().outbox() {
+                    outbox.push_msg(&ServerMsg::Queued {
+                        game: game.name.to_string(),
+                        position: 1,
+                        queue_size: 1,
+                    });
+                }
+                self.waiters.insert(
+                    id,
+                    Waiter {
+                        session,
+                        game,
+                        options,
+                        rating,
+                        missing_since: None,
+                    },
+                );
+                self.queued.fetch_add(1, Ordering::Relaxed);
+                self.try_match().await;
+            }
+            GlobalCmd::Cancel { session, reply } => {
+                let _ = reply.send(self.remove(session).await);
+            }
+            GlobalCmd::Remove { session } => {
+                self.remove(session).await;
+            }
+        }
+    }
+
+    /// Takes a waiter out of the local list and the global queue; whether it was waiting.
+    async fn remove(&mut self, session: SessionId) -> bool {
+        let Some(waiter) = self.forget(session) else {
+            return false;
+        };
+        if let Err(error) = self
+            .cluster
+            .dequeue(waiter.game.name, &waiter.options, session)
+            .await
+        {
+            tracing::warn!(%error, "global queue: leaving failed; the entry goes with its TTL");
+        }
+        true
+    }
+
+    fn forget(&mut self, session: SessionId) -> Option<Waiter> {
+        let waiter = self.waiters.remove(&session)?;
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+        Some(waiter)
+    }
+
+    /// One pass over the queues this node's players wait in.
+    async fn try_match(&mut self) {
+        let mut queues: Vec<(GameEntry, Bytes)> = Vec::new();
+        for waiter in self.waiters.values() {
+            if !queues
+                .iter()
+                .any(|(g, o)| g.name == waiter.game.name && *o == waiter.options)
+            {
+                queues.push((waiter.game, waiter.options.clone()));
+            }
+        }
+        for (game, options) in queues {
+            let entries = match self.cluster.queue_entries(game.name, &options).await {
+                Ok(entries) => entries,
+                Err(error) => {
+                    tracing::debug!(%error, "global queue: read failed");
+                    continue;
+                }
+            };
+            self.requeue_lost(game, &options, &entries).await;
+            for group in decide_groups(&self.config, game, entries) {
+                match self
+                    .cluster
+                    .claim(game.name, &options, &group.players)
+                    .await
+                {
+                    Ok(true) => self.place(game, &options, group).await,
+                    Ok(false) => {}
+                    Err(error) => tracing::debug!(%error, "global queue: claim failed"),
+                }
+            }
+        }
+    }
+
+    /// Queues again this node's players of this queue whose entry was claimed but who
+    /// heard nothing for [`CLAIMED_WAIT`].
+    async fn requeue_lost(
+        &mut self,
+        game: GameEntry,
+        options: &Bytes,
+        entries: &[crate::cluster::queue::QueueEntry],
+    ) {
+        let me = self.cluster.node_id().to_string();
+        let now = Instant::now();
+        let mut lost = Vec::new();
+        for (&id, waiter) in &mut self.waiters {
+            if waiter.game.name != game.name || waiter.options != *options {
+                continue;
+            }
+            let present = entries.iter().any(|e| e.node == me && e.session == id);
+            if present {
+                waiter.missing_since = None;
+            } else {
+                let since = *waiter.missing_since.get_or_insert(now);
+                if now.duration_since(since) >= CLAIMED_WAIT {
+                    waiter.missing_since = None;
+                    lost.push((id, waiter.rating));
+                }
+            }
+        }
+        for (id, rating) in lost {
+            let _ = self.cluster.enqueue(game.name, options, id, rating).await;
+        }
+    }
+
+    /// Places a group this node won on the least-loaded live node.
+    async fn place(
+        &mut self,
+        game: GameEntry,
+        options: &Bytes,
+        group: crate::cluster::queue::QueueGroup,
+    ) {
+        let mut players = group.players;
+        // Seat order decides who moves first: shuffle it, as on one node. (The room draws
+        // the bots' seats and seats the players in this order in the others.)
+        players.shuffle(&mut rand::rng());
+        let placement = Placement {
+            game: game.name.to_string(),
+            options: options.to_vec(),
+            seats: players
+                .into_iter()
+                .enumerate()
+                .map(|(order, p)| PlacedSeat {
+                    seat: Seat::try_from(order).unwrap_or(Seat::MAX),
+                    node: p.node,
+                    session: p.session,
+                })
+                .collect(),
+            bots: group.bots,
+        };
+        let target = match self.cluster.live_nodes().await {
+            Ok(nodes) => nodes.into_iter().next().map(|n| n.id),
+            Err(error) => {
+                tracing::warn!(%error, "global queue: no live nodes read; hosting here");
+                None
+            }
+        };
+        match target {
+            Some(target) if target != self.cluster.node_id() => {
+                if let Err(error) = self
+                    .cluster
+                    .send_to(&target, &NodeMsg::Place(placement.clone()))
+                    .await
+                {
+                    tracing::warn!(%error, %target, "global queue: placement not sent; hosting here");
+                    self.host(placement).await;
+                }
+            }
+            _ => self.host(placement).await,
+        }
+    }
+
+    async fn on_node_msg(&mut self, msg: NodeMsg) {
+        match msg {
+            NodeMsg::Place(placement) => self.host(placement).await,
+            NodeMsg::Redirect {
+                session,
+                url,
+                ticket,
+            } => {
+                let Some(waiter) = self.forget(session) else {
+                    return;
+                };
+                let outbox = {
+                    let mut state = waiter.session.lock();
+                    state.queued = None;
+                    state.outbox().cloned()
+                };
+                if let Some(outbox) = outbox {
+                    outbox.push_msg(&ServerMsg::Redirect { url, ticket });
+                }
+            }
+        }
+    }
+
+    /// Hosts a placed match here: the room, this node's players seated, the others'
+    /// seats reserved and their nodes asked to redirect them.
+    async fn host(&mut self, placement: Placement) {
+        let Some(game) = self.engine.registry().get(&placement.game) else {
+            tracing::warn!(game = %placement.game, "global queue: placement of an unknown game dropped");
+            return;
+        };
+        let me = self.cluster.node_id().to_string();
+        let addr = self.engine.place_room();
+        let code = self.directory.register(addr);
+        let mut members = Vec::with_capacity(placement.seats.len());
+        let mut absent = Vec::new();
+        let mut redirects = Vec::new();
+        for placed in &placement.seats {
+            let local = (placed.node == me)
+                .then(|| self.forget(placed.session))
+                .flatten();
+            let (session, outbox) = match local {
+                Some(waiter) => {
+                    let mut state = waiter.session.lock();
+                    state.queued = None;
+                    state.room = Some(Membership {
+                        addr,
+                        player: true,
+                        seat: None,
+                    });
+                    let outbox = state.outbox().cloned();
+                    drop(state);
+                    match outbox {
+                        Some(outbox) => (waiter.session.id(), outbox),
+                        None => {
+                            absent.push(waiter.session.id());
+                            (
+                                waiter.session.id(),
+                                Outbox::new(crate::codec::Codec::Bincode, 1),
+                            )
+                        }
+                    }
+                }
+                None => {
+                    // A reserved session: seated but away until its ticket is redeemed.
+                    let outbox = Outbox::new(crate::codec::Codec::Bincode, self.outbox_events);
+                    let binding = Binding {
+                        conn_id: 0,
+                        outbox: outbox.clone(),
+                    };
+                    let (session, token) = self.sessions.open(binding, self.chat_burst);
+                    {
+                        let mut state = session.lock();
+                        state.binding = None;
+                        state.disconnected_at = Some(std::time::Instant::now());
+                        state.room = Some(Membership {
+                            addr,
+                            player: true,
+                            seat: None,
+                        });
+                    }
+                    absent.push(session.id());
+                    if placed.node != me {
+                        let player = format!("{}/{}", placed.node, placed.session);
+                        let ticket =
+                            self.cluster
+                                .issue_ticket_with(&me, addr.id, placed.seat, &player);
+                        self.reservations.insert(
+                            ticket.nonce.clone(),
+                            Reservation {
+                                room: addr.id,
+                                seat: placed.seat,
+                                player,
+                                token,
+                                expires: std::time::Instant::now() + self.cluster.ticket_ttl(),
+                            },
+                        );
+                        redirects.push((placed.node.clone(), placed.session, ticket.text));
+                    }
+                    (session.id(), outbox)
+                }
+            };
+            members.push(Member { session, outbox });
+        }
+        let room = NewRoom {
+            game,
+            settings: RoomSettings {
+                allow_spectators: true,
+                relay: false,
+                ranked: true,
+                options: Bytes::from(placement.options),
+            },
+            code,
+            public: true,
+            players: members,
+            bots: BotFill {
+                count: placement.bots,
+                strategy: self.config.bot_strategy.clone(),
+            },
+            start_now: true,
+        };
+        if self.engine.create_room(addr, room).await.is_err() {
+            self.directory.remove(addr.id);
+            return;
+        }
+        for session in absent {
+            let _ = self.engine.disconnected(addr, session).await;
+        }
+        let url = self.cluster.public_url().to_string();
+        for (node, session, ticket) in redirects {
+            let msg = NodeMsg::Redirect {
+                session,
+                url: url.clone(),
+                ticket,
+            };
+            if let Err(error) = self.cluster.send_to(&node, &msg).await {
+                tracing::warn!(%error, %node, "global queue: redirect not sent; the seat waits out its grace");
+            }
+        }
+    }
+}
