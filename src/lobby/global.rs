@@ -6,9 +6,11 @@
 //!
 //! 1. **Matching.** Every retry interval (and on each arrival) it reads each queue one of
 //!    its own players waits in, decides the groups with the single node's rules and claims
-//!    each group atomically; a group it wins is **placed** on the least-loaded live node
-//!    (fewest connections, then rooms): in place when that is this node, else through that
-//!    node's inbox ([`NodeMsg::Place`]).
+//!    each group atomically; a group it wins is **placed** ([`crate::cluster::placement`]:
+//!    on a node holding its players when that node's load is within the slack of the least
+//!    loaded, else on the least loaded, counting what this node sent since each node's last
+//!    heartbeat): in place when that is this node, else through that node's inbox
+//!    ([`NodeMsg::Place`]).
 //! 2. **Hosting** a placement: it creates the room (a quick-match room, started at once,
 //!    ranked), seats the players queued on this node directly (`MatchFound` as usual), and
 //!    for each player queued elsewhere opens a **reserved session** here: seated in the
@@ -49,6 +51,7 @@ use super::directory::Directory;
 use super::matchmaker::MatchConfig;
 use super::sessions::{Binding, Membership, Session, SessionTable};
 use crate::cluster::inbox::{NodeMsg, PlacedSeat, Placement};
+use crate::cluster::placement::{Candidate, Pending, choose_host};
 use crate::cluster::queue::decide_groups;
 use crate::cluster::{Cluster, SeatTicket};
 use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom};
@@ -132,6 +135,8 @@ pub(crate) struct GlobalMatch {
     pub(crate) chat_burst: f64,
     pub(crate) outbox_events: usize,
     waiters: HashMap<SessionId, Waiter>,
+    /// Players this node placed on each host since that host's last heartbeat.
+    pending: Pending,
 }
 
 impl GlobalMatch {
@@ -157,6 +162,7 @@ impl GlobalMatch {
             chat_burst,
             outbox_events: 64,
             waiters: HashMap::new(),
+            pending: Pending::default(),
         }
     }
 
@@ -357,7 +363,25 @@ impl GlobalMatch {
             bots: group.bots,
         };
         let target = match self.cluster.live_nodes().await {
-            Ok(nodes) => nodes.into_iter().next().map(|n| n.id),
+            Ok(nodes) => {
+                let candidates: Vec<Candidate<'_>> = nodes
+                    .iter()
+                    .map(|n| Candidate {
+                        id: &n.id,
+                        connections: n.load.connections,
+                        seen_ms: n.seen_ms,
+                    })
+                    .collect();
+                self.pending.retain_live(&candidates);
+                let players_on: Vec<&str> =
+                    placement.seats.iter().map(|s| s.node.as_str()).collect();
+                let host = choose_host(&candidates, &players_on, &self.pending);
+                if let Some(host) = host.and_then(|h| candidates.iter().find(|c| c.id == h)) {
+                    self.pending
+                        .add(host.id, host.seen_ms, placement.seats.len());
+                }
+                host.map(str::to_string)
+            }
             Err(error) => {
                 tracing::warn!(%error, "global queue: no live nodes read; hosting here");
                 None
