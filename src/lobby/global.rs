@@ -62,6 +62,10 @@ use crate::protocol::{ErrorCode, RoomSettings, Seat, ServerMsg, SessionId};
 /// redirected this long after is queued again.
 pub(crate) const CLAIMED_WAIT: Duration = Duration::from_secs(5);
 
+/// How long a read of the live nodes (and their loads) serves placements: half a
+/// heartbeat. Reading them for every match cost one Redis `HGETALL` per node per match.
+pub(crate) const NODES_FRESH: Duration = Duration::from_millis(500);
+
 /// Requests to the global matchmaker task.
 #[derive(Debug)]
 pub(crate) enum GlobalCmd {
@@ -137,6 +141,8 @@ pub(crate) struct GlobalMatch {
     waiters: HashMap<SessionId, Waiter>,
     /// Players this node placed on each host since that host's last heartbeat.
     pending: Pending,
+    /// The live nodes as last read, and when.
+    nodes: Option<(Instant, Vec<crate::cluster::NodeInfo>)>,
 }
 
 impl GlobalMatch {
@@ -163,6 +169,7 @@ impl GlobalMatch {
             outbox_events: 64,
             waiters: HashMap::new(),
             pending: Pending::default(),
+            nodes: None,
         }
     }
 
@@ -362,8 +369,23 @@ impl GlobalMatch {
                 .collect(),
             bots: group.bots,
         };
-        let target = match self.cluster.live_nodes().await {
-            Ok(nodes) => {
+        // The live nodes, read at most every NODES_FRESH: their loads change only with
+        // their heartbeats, and reading them costs one Redis read per node.
+        let stale = self
+            .nodes
+            .as_ref()
+            .is_none_or(|(read, _)| read.elapsed() >= NODES_FRESH);
+        if stale {
+            match self.cluster.live_nodes().await {
+                Ok(nodes) => self.nodes = Some((Instant::now(), nodes)),
+                Err(error) => {
+                    tracing::warn!(%error, "global queue: no live nodes read");
+                    self.nodes = None;
+                }
+            }
+        }
+        let target = match &self.nodes {
+            Some((_, nodes)) => {
                 let candidates: Vec<Candidate<'_>> = nodes
                     .iter()
                     .map(|n| Candidate {
@@ -382,10 +404,8 @@ impl GlobalMatch {
                 }
                 host.map(str::to_string)
             }
-            Err(error) => {
-                tracing::warn!(%error, "global queue: no live nodes read; hosting here");
-                None
-            }
+            // No live nodes read: hosting here.
+            None => None,
         };
         match target {
             Some(target) if target != self.cluster.node_id() => {
