@@ -382,11 +382,14 @@ pub enum ServerMsg {
     /// In a cluster: the client's quick match was placed on another node. Connect to
     /// `url` and send `Hello` with `ticket` (within the ticket's 10 s); the seat is held
     /// like an absent player's, for the room's reconnect grace (after it, `Error`
-    /// [`ErrorCode::ReservationExpired`]).
+    /// [`ErrorCode::ReservationExpired`]). Also the answer to a `Hello` whose resume token
+    /// names a session on another node: resume there with the same `Hello` plus `ticket`
+    /// (a resume ticket); the connection is then closed with
+    /// [`close_code::RESUME_ELSEWHERE`].
     Redirect {
         /// The node's public URL (`ws://` or `wss://`).
         url: String,
-        /// A signed, single-use seat ticket for `Hello.ticket`.
+        /// A signed, single-use seat (or resume) ticket for `Hello.ticket`.
         ticket: String,
     },
 }
@@ -633,6 +636,10 @@ pub enum ErrorCode {
     /// The ticket was good but its seat is no longer held (the reservation expired, or
     /// the room is gone). The session carries on; queue again with `FindMatch`.
     ReservationExpired = 125,
+    /// `Hello.resume_token` named a session whose node has left the cluster without
+    /// stopping (no heartbeat for 3 s): its rooms ended with it. Sent after
+    /// `Welcome { resumed: false }` for a new session, which carries on: queue again.
+    NodeLost = 130,
 }
 
 /// WebSocket close codes the server uses. 1000-1011 are RFC 6455's; 4000-4999 are ours.
@@ -690,4 +697,8 @@ pub mod close_code {
     pub const KICKED: u16 = 4040;
     /// `Hello.ticket` was refused (an `Error` with the reason, 120 to 124, comes first).
     pub const TICKET_REFUSED: u16 = 4050;
+    /// `Hello.resume_token` names a session held by another node of the cluster: the
+    /// `Redirect { url, ticket }` sent just before says where; resume there with the
+    /// token, `last_event_seq` and that ticket.
+    pub const RESUME_ELSEWHERE: u16 = 4052;
 }

@@ -345,6 +345,31 @@ impl SessionTable {
         Some((session, fresh, previous))
     }
 
+    /// As [`SessionTable::resume`], for a resume redirected here by another node: the
+    /// session `id` is taken only if its current token hashes to `token_sha` (compared in
+    /// constant time; see [`crate::cluster::resume`]).
+    pub fn resume_hashed(
+        &self,
+        id: SessionId,
+        token_sha: &str,
+        binding: Binding,
+    ) -> Option<(Arc<Session>, String, Option<Binding>)> {
+        let tables = self.lock();
+        let session = tables.by_id.get(&id)?.clone();
+        let mut state = session.lock();
+        let current = crate::cluster::resume::token_sha(&state.token);
+        let matches: bool = current.as_bytes().ct_eq(token_sha.as_bytes()).into();
+        if !matches {
+            return None;
+        }
+        let fresh = new_token(session.id);
+        state.token = fresh.clone();
+        let previous = state.binding.replace(binding);
+        state.disconnected_at = None;
+        drop(state);
+        Some((session, fresh, previous))
+    }
+
     /// Looks a session up by id.
     pub fn get(&self, id: SessionId) -> Option<Arc<Session>> {
         self.lock().by_id.get(&id).cloned()
