@@ -636,8 +636,8 @@ pub enum ErrorCode {
     /// The ticket was good but its seat is no longer held (the reservation expired, or
     /// the room is gone). The session carries on; queue again with `FindMatch`.
     ReservationExpired = 125,
-    /// `Hello.resume_token` named a session whose node has left the cluster without
-    /// stopping (no heartbeat for 3 s): its rooms ended with it. Sent after
+    /// `Hello.resume_token` named a session whose node has left the cluster (no
+    /// heartbeat for 3 s: killed, cut off, or draining): its rooms ended with it. Sent after
     /// `Welcome { resumed: false }` for a new session, which carries on: queue again.
     NodeLost = 130,
 }

@@ -423,6 +423,10 @@ impl Reader<'_> {
     /// none, or when Redis does not answer (the token is then refused as unknown).
     async fn find_home(&self, token: &str) -> Option<Home> {
         let cluster = self.ctx.cluster.as_ref()?;
+        // Only what could be a token (48 hex digits) costs a Redis round trip.
+        if token.len() != 48 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
         match cluster.find_home(token).await {
             Ok(home) => Some(home),
             Err(error) => {
@@ -601,7 +605,7 @@ impl Reader<'_> {
             self.reply(&error(
                 ErrorCode::NodeLost,
                 format!(
-                    "node {node}, which held this session, left the cluster without stopping; \
+                    "node {node}, which held this session, left the cluster (no heartbeat): \
                      its rooms ended with it. This is a new session: queue again"
                 ),
                 None,
