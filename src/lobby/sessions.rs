@@ -540,6 +540,38 @@ mod tests {
     }
 
     #[test]
+    fn a_redirected_resume_needs_the_current_tokens_hash() {
+        use crate::cluster::resume::token_sha;
+        let table = SessionTable::default();
+        let (session, token) = table.open(binding(1), 5.0);
+        // Another session's id, a wrong hash, a hash of a rotated token: refused.
+        assert!(
+            table
+                .resume_hashed(SessionId::new(99), &token_sha(&token), binding(2))
+                .is_none()
+        );
+        assert!(
+            table
+                .resume_hashed(session.id(), &token_sha("not the token"), binding(2))
+                .is_none()
+        );
+        let (same, fresh, previous) = table
+            .resume_hashed(session.id(), &token_sha(&token), binding(3))
+            .unwrap();
+        assert_eq!(same.id(), session.id());
+        assert_eq!(previous.unwrap().conn_id, 1);
+        assert_ne!(fresh, token);
+        assert!(
+            table
+                .resume_hashed(session.id(), &token_sha(&token), binding(4))
+                .is_none(),
+            "the old token's hash is void once the token rotated"
+        );
+        assert!(table.resume(&token, binding(5)).is_none());
+        assert!(table.resume(&fresh, binding(6)).is_some());
+    }
+
+    #[test]
     fn one_session_per_player() {
         let table = SessionTable::default();
         let first = table.login(identity("ada"), binding(1), 5.0);
