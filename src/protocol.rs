@@ -631,7 +631,8 @@ pub enum ErrorCode {
     /// `Hello.ticket` was already used (single use, on any node).
     TicketUsed = 123,
     /// A ticket came to a server in no cluster, or one that cannot reach the cluster's
-    /// Redis now; or a `FindMatch` could not reach the cluster's queue. Try again later.
+    /// Redis now; or a `FindMatch` could not reach the cluster's queue; or a resume token
+    /// this node does not know could not be looked up (then close 1013). Try again later.
     ClusterUnavailable = 124,
     /// The ticket was good but its seat is no longer held (the reservation expired, or
     /// the room is gone). The session carries on; queue again with `FindMatch`.
@@ -656,6 +657,10 @@ pub mod close_code {
     pub const MESSAGE_TOO_BIG: u16 = 1009;
     /// The server hit an internal error on this connection.
     pub const INTERNAL_ERROR: u16 = 1011;
+    /// Try again later (IANA-registered): a resume token this node does not know while
+    /// the cluster's Redis cannot be asked where its session is (`Error
+    /// ClusterUnavailable` first). Resume again with backoff; the token was not refused.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
     /// `Hello.version` is unsupported.
     pub const UNSUPPORTED_VERSION: u16 = 4000;
     /// No valid `Hello` arrived in time, or the first message was not `Hello`.

@@ -83,6 +83,7 @@ pub fn close(code: Option<u16>) -> String {
         close_code::INVALID_RESUME_TOKEN => "the resume token was refused",
         close_code::KICKED => "the server's operator ended the session",
         close_code::TICKET_REFUSED => "the seat ticket was refused",
+        close_code::TRY_AGAIN_LATER => "the cluster cannot be reached now: try again",
         close_code::RESUME_ELSEWHERE => "the session is on another node: follow the redirect",
         close_code::PROTOCOL_ERROR => "the client broke the WebSocket protocol",
         close_code::INVALID_PAYLOAD => "a text message was not valid UTF-8",

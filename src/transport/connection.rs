@@ -419,13 +419,15 @@ impl Reader<'_> {
         cluster.redeem_resume(ticket).await
     }
 
-    /// Where the session of a resume token unknown here lives, in a cluster; `None` in
-    /// none, or when Redis does not answer (the token is then refused as unknown).
+    /// Where the session of a resume token unknown here lives, in a cluster
+    /// ([`Home::Unknown`] in none); `None` when Redis does not answer.
     async fn find_home(&self, token: &str) -> Option<Home> {
-        let cluster = self.ctx.cluster.as_ref()?;
+        let Some(cluster) = self.ctx.cluster.as_ref() else {
+            return Some(Home::Unknown);
+        };
         // Only what could be a token (48 hex digits) costs a Redis round trip.
         if token.len() != 48 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
+            return Some(Home::Unknown);
         }
         match cluster.find_home(token).await {
             Ok(home) => Some(home),
@@ -576,6 +578,20 @@ impl Reader<'_> {
                             node_lost = Some(node);
                             let (session, token) = lobby.open_session(binding);
                             (session, token, false)
+                        }
+                        None => {
+                            // The token may be good on another node: not refused, retry.
+                            self.reply(&error(
+                                ErrorCode::ClusterUnavailable,
+                                "this session is not on this node, and the cluster cannot be \
+                                 asked where it is now; try again",
+                                None,
+                            ));
+                            self.close(
+                                close_code::TRY_AGAIN_LATER,
+                                "the cluster cannot be reached",
+                            );
+                            return Next::Stop;
                         }
                         _ => {
                             self.ctx.metrics.wire().resume(false);

@@ -474,3 +474,26 @@ async fn plain_hello_reports_the_redirect() -> Result<()> {
     b.shutdown().await;
     Ok(())
 }
+
+/// Redis away: a resume token this node does not know is neither refused nor guessed at:
+/// `ClusterUnavailable`, close 1013 (try again). A local resume still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_a_foreign_resume_is_told_to_try_again() -> Result<()> {
+    let Some(redis) = RedisServer::start("cluster resume without redis")? else {
+        return Ok(());
+    };
+    let a = start_node(&redis, "node-a", test_config()).await?;
+    let (x, _o) = matched_pair(a.local_addr(), (Codec::Bincode, Codec::Bincode)).await?;
+    drop(redis);
+    let mut client = Client::connect_raw(a.local_addr(), Codec::MsgPack).await?;
+    hello_resume(&mut client, &"ab".repeat(24), None).await?;
+    assert_eq!(client.error().await?.0, ErrorCode::ClusterUnavailable);
+    assert_eq!(client.closed().await?, Some(close_code::TRY_AGAIN_LATER));
+    // Not token-shaped: refused at once, no Redis needed.
+    Client::resume_refused(a.local_addr(), Codec::Bincode, "not a token").await?;
+    // The node's own sessions resume as ever.
+    let gone = x.drop_connection();
+    Client::resume(a.local_addr(), &gone).await?;
+    a.shutdown().await;
+    Ok(())
+}
