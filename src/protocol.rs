@@ -382,11 +382,14 @@ pub enum ServerMsg {
     /// In a cluster: the client's quick match was placed on another node. Connect to
     /// `url` and send `Hello` with `ticket` (within the ticket's 10 s); the seat is held
     /// like an absent player's, for the room's reconnect grace (after it, `Error`
-    /// [`ErrorCode::ReservationExpired`]).
+    /// [`ErrorCode::ReservationExpired`]). Also the answer to a `Hello` whose resume token
+    /// names a session on another node: resume there with the same `Hello` plus `ticket`
+    /// (a resume ticket); the connection is then closed with
+    /// [`close_code::RESUME_ELSEWHERE`].
     Redirect {
         /// The node's public URL (`ws://` or `wss://`).
         url: String,
-        /// A signed, single-use seat ticket for `Hello.ticket`.
+        /// A signed, single-use seat (or resume) ticket for `Hello.ticket`.
         ticket: String,
     },
 }
@@ -628,11 +631,16 @@ pub enum ErrorCode {
     /// `Hello.ticket` was already used (single use, on any node).
     TicketUsed = 123,
     /// A ticket came to a server in no cluster, or one that cannot reach the cluster's
-    /// Redis now; or a `FindMatch` could not reach the cluster's queue. Try again later.
+    /// Redis now; or a `FindMatch` could not reach the cluster's queue; or a resume token
+    /// this node does not know could not be looked up (then close 1013). Try again later.
     ClusterUnavailable = 124,
     /// The ticket was good but its seat is no longer held (the reservation expired, or
     /// the room is gone). The session carries on; queue again with `FindMatch`.
     ReservationExpired = 125,
+    /// `Hello.resume_token` named a session whose node has left the cluster (no
+    /// heartbeat for 3 s: killed, cut off, or draining): its rooms ended with it. Sent after
+    /// `Welcome { resumed: false }` for a new session, which carries on: queue again.
+    NodeLost = 130,
 }
 
 /// WebSocket close codes the server uses. 1000-1011 are RFC 6455's; 4000-4999 are ours.
@@ -649,6 +657,10 @@ pub mod close_code {
     pub const MESSAGE_TOO_BIG: u16 = 1009;
     /// The server hit an internal error on this connection.
     pub const INTERNAL_ERROR: u16 = 1011;
+    /// Try again later (IANA-registered): a resume token this node does not know while
+    /// the cluster's Redis cannot be asked where its session is (`Error
+    /// ClusterUnavailable` first). Resume again with backoff; the token was not refused.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
     /// `Hello.version` is unsupported.
     pub const UNSUPPORTED_VERSION: u16 = 4000;
     /// No valid `Hello` arrived in time, or the first message was not `Hello`.
@@ -690,4 +702,8 @@ pub mod close_code {
     pub const KICKED: u16 = 4040;
     /// `Hello.ticket` was refused (an `Error` with the reason, 120 to 124, comes first).
     pub const TICKET_REFUSED: u16 = 4050;
+    /// `Hello.resume_token` names a session held by another node of the cluster: the
+    /// `Redirect { url, ticket }` sent just before says where; resume there with the
+    /// token, `last_event_seq` and that ticket.
+    pub const RESUME_ELSEWHERE: u16 = 4052;
 }

@@ -252,10 +252,31 @@ impl Bot {
         }
     }
 
+    /// Connects to the configured URL and sends `Hello`; a resume that node redirects
+    /// (the session lives on another node of a cluster) follows it, and later reconnects
+    /// go to that node.
     async fn open(&mut self, resume: Option<Resume>) -> Result<Welcome, ClientError> {
-        let mut conn =
-            Connection::connect(&self.config.url, self.config.codec, self.config.timeout).await?;
-        let welcome = conn.hello(resume).await?;
+        let (conn, welcome) = match resume {
+            Some(resume) => {
+                let (conn, welcome, url) = Connection::resume_at(
+                    &self.config.url,
+                    resume,
+                    self.config.codec,
+                    self.config.timeout,
+                    None,
+                )
+                .await?;
+                self.config.url = url;
+                (conn, welcome)
+            }
+            None => {
+                let mut conn =
+                    Connection::connect(&self.config.url, self.config.codec, self.config.timeout)
+                        .await?;
+                let welcome = conn.hello(None).await?;
+                (conn, welcome)
+            }
+        };
         self.recorder.tick_hz(welcome.tick_hz);
         self.token.clone_from(&welcome.resume_token);
         self.conn = Some(conn);

@@ -156,6 +156,42 @@ impl Connection {
         Ok((conn, welcome))
     }
 
+    /// Resumes a session through `url`, any node of a cluster: connects, sends `Hello`
+    /// with `resume` and, when that node answers `Redirect` (the session lives on another
+    /// node), connects to the node it names and sends the same `Hello` with the resume
+    /// ticket. Returns the connection, `Welcome`, and the URL of the node that answered
+    /// it (where later reconnects should go).
+    ///
+    /// # Errors
+    /// As [`Connection::connect`] and [`Connection::hello`] (a refused ticket is
+    /// [`ClientError::Refused`]); a second `Redirect` is [`ClientError::Unexpected`].
+    pub async fn resume_at(
+        url: &str,
+        resume: Resume,
+        codec: Codec,
+        timeout: Duration,
+        auth_token: Option<String>,
+    ) -> Result<(Connection, Welcome, String), ClientError> {
+        let mut conn = Connection::connect(url, codec, timeout).await?;
+        conn.set_auth_token(auth_token.clone());
+        match conn.hello_with(Some(resume.clone()), None).await {
+            Ok(welcome) => Ok((conn, welcome, url.to_string())),
+            Err(ClientError::Redirected { url: home, ticket }) => {
+                conn.abort();
+                let mut conn = Connection::connect(&home, codec, timeout).await?;
+                conn.set_auth_token(auth_token);
+                match conn.hello_with(Some(resume), Some(ticket)).await {
+                    Ok(welcome) => Ok((conn, welcome, home)),
+                    Err(ClientError::Redirected { url, .. }) => Err(ClientError::Unexpected(
+                        format!("redirected again, to {url}"),
+                    )),
+                    Err(error) => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     async fn hello_with(
         &mut self,
         resume: Option<Resume>,
@@ -188,6 +224,7 @@ impl Connection {
                 tick_hz,
             }),
             ServerMsg::Error { code, message, .. } => Err(ClientError::Refused { code, message }),
+            ServerMsg::Redirect { url, ticket } => Err(ClientError::Redirected { url, ticket }),
             other => Err(ClientError::Unexpected(format!(
                 "expected Welcome, got {other:?}"
             ))),

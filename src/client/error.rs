@@ -45,6 +45,15 @@ pub enum ClientError {
         /// The server's message.
         message: String,
     },
+    /// In a cluster, the server answered `Hello` with `Redirect`: the session to resume
+    /// lives on the node at `url`; [`super::Connection::resume_at`] follows it.
+    #[error("the session lives on another node: {url}")]
+    Redirected {
+        /// That node's public URL.
+        url: String,
+        /// The resume ticket to show it.
+        ticket: String,
+    },
     /// A message arrived that the flow does not allow at this point.
     #[error("unexpected message: {0}")]
     Unexpected(String),

@@ -57,6 +57,7 @@ pub fn error_code(code: ErrorCode) -> String {
         ErrorCode::TicketUsed => "the seat ticket was already used",
         ErrorCode::ClusterUnavailable => "the server cannot reach its cluster now",
         ErrorCode::ReservationExpired => "the reserved seat is no longer held",
+        ErrorCode::NodeLost => "the node that held the session is gone; its game ended",
     };
     format!("{words} (error {})", code as u16)
 }
@@ -82,6 +83,8 @@ pub fn close(code: Option<u16>) -> String {
         close_code::INVALID_RESUME_TOKEN => "the resume token was refused",
         close_code::KICKED => "the server's operator ended the session",
         close_code::TICKET_REFUSED => "the seat ticket was refused",
+        close_code::TRY_AGAIN_LATER => "the cluster cannot be reached now: try again",
+        close_code::RESUME_ELSEWHERE => "the session is on another node: follow the redirect",
         close_code::PROTOCOL_ERROR => "the client broke the WebSocket protocol",
         close_code::INVALID_PAYLOAD => "a text message was not valid UTF-8",
         close_code::TOO_MANY_CODE_GUESSES => "too many room codes that named no room",

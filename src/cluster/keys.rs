@@ -31,3 +31,12 @@ pub fn inbox(id: &str) -> String {
 pub fn ticket(nonce: &str) -> String {
     format!("ticksync:ticket:{nonce}")
 }
+
+/// Where a session lives, for resuming it through any node: `<node id> <session id>`,
+/// under the SHA-256 of its current resume token (hex; the token itself is never stored).
+/// Written by the session's node while the session holds a seat, renewed while it lives,
+/// deleted when it ends or its token rotates; alive the reconnect grace plus a margin
+/// after its node's last renewal (see [`super::resume`]).
+pub fn session(token_sha: &str) -> String {
+    format!("ticksync:session:{token_sha}")
+}

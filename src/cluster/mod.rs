@@ -26,8 +26,12 @@
 //! and writes time out after [`REDIS_TIMEOUT`], so a stalled Redis never stalls a caller
 //! for longer.
 //!
-//! Not yet here (issue 12's later steps): private codes, the directory and sessions across
-//! nodes, node loss beyond the queue, the nginx setup, benchmarks.
+//! - **knows where sessions live** ([`resume`]): a resume token shown to the wrong node is
+//!   redirected to the session's node with a resume ticket, or answered `NodeLost` when
+//!   that node is dead.
+//!
+//! Not yet here (issue 12's later steps): private codes and the directory across nodes,
+//! the nginx setup, benchmarks.
 
 mod args;
 pub mod inbox;
@@ -35,6 +39,7 @@ pub mod keys;
 mod node;
 pub mod placement;
 pub mod queue;
+pub mod resume;
 pub mod ticket;
 
 use std::sync::Arc;

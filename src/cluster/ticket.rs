@@ -172,6 +172,26 @@ impl TicketKey {
     }
 }
 
+impl TicketKey {
+    /// The HMAC-SHA256 tag of `domain` followed by `payload`: for signed things other than
+    /// seat tickets (resume tickets, [`crate::cluster::resume`]); the domain keeps one kind
+    /// from passing for another.
+    pub(crate) fn tag(&self, domain: &[u8], payload: &[u8]) -> Vec<u8> {
+        let mut mac = self.mac.clone();
+        mac.update(domain);
+        mac.update(payload);
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Whether `tag` is [`TicketKey::tag`] of `domain` and `payload` (constant time).
+    pub(crate) fn check_tag(&self, domain: &[u8], payload: &[u8], tag: &[u8]) -> bool {
+        let mut mac = self.mac.clone();
+        mac.update(domain);
+        mac.update(payload);
+        mac.verify_slice(tag).is_ok()
+    }
+}
+
 /// 128 random bits from the OS-seeded CSPRNG, in hex: a ticket's nonce.
 pub fn new_nonce() -> String {
     format!("{:032x}", rand::random::<u128>())

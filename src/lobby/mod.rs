@@ -9,6 +9,7 @@
 mod admin;
 mod directory;
 pub(crate) mod global;
+mod homes;
 mod listing;
 pub(crate) mod matchmaker;
 mod results;
@@ -244,6 +245,9 @@ impl Lobby {
         if self.shared.global.set((tx, reservations.clone())).is_err() {
             return;
         }
+        let ttl = self.shared.config.reconnect_grace + crate::cluster::resume::HOME_MARGIN;
+        let homes = homes::Homes::new(cluster.clone(), self.shared.sessions.clone(), ttl);
+        tracker.spawn(homes.run(shutdown.clone()));
         let (inbox_tx, inbox_rx) = mpsc::channel(256);
         cluster.spawn_inbox(inbox_tx, shutdown.clone(), tracker);
         let task = global::GlobalMatch::new(
@@ -318,6 +322,31 @@ impl Lobby {
             .shared
             .sessions
             .resume(token, binding)
+            .ok_or(ErrorCode::InvalidResumeToken)?;
+        if let Some(previous) = previous {
+            previous.outbox.close(
+                close_code::SESSION_TAKEN_OVER,
+                "another connection resumed this session",
+            );
+        }
+        Ok(Resumed { session, token })
+    }
+
+    /// Takes back session `ticket.session` for a resume another node redirected here
+    /// (the ticket already redeemed): as [`Lobby::resume`], if the session's token still
+    /// hashes to the ticket's. Call [`Lobby::rejoin_room`] after sending `Welcome`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidResumeToken`] when the session ended or its token rotated.
+    pub fn resume_redirected(
+        &self,
+        ticket: &crate::cluster::resume::ResumeTicket,
+        binding: Binding,
+    ) -> Result<Resumed, ErrorCode> {
+        let (session, token, previous) = self
+            .shared
+            .sessions
+            .resume_hashed(ticket.session, &ticket.token_sha, binding)
             .ok_or(ErrorCode::InvalidResumeToken)?;
         if let Some(previous) = previous {
             previous.outbox.close(

@@ -345,6 +345,31 @@ impl SessionTable {
         Some((session, fresh, previous))
     }
 
+    /// As [`SessionTable::resume`], for a resume redirected here by another node: the
+    /// session `id` is taken only if its current token hashes to `token_sha` (compared in
+    /// constant time; see [`crate::cluster::resume`]).
+    pub fn resume_hashed(
+        &self,
+        id: SessionId,
+        token_sha: &str,
+        binding: Binding,
+    ) -> Option<(Arc<Session>, String, Option<Binding>)> {
+        let tables = self.lock();
+        let session = tables.by_id.get(&id)?.clone();
+        let mut state = session.lock();
+        let current = crate::cluster::resume::token_sha(&state.token);
+        let matches: bool = current.as_bytes().ct_eq(token_sha.as_bytes()).into();
+        if !matches {
+            return None;
+        }
+        let fresh = new_token(session.id);
+        state.token = fresh.clone();
+        let previous = state.binding.replace(binding);
+        state.disconnected_at = None;
+        drop(state);
+        Some((session, fresh, previous))
+    }
+
     /// Looks a session up by id.
     pub fn get(&self, id: SessionId) -> Option<Arc<Session>> {
         self.lock().by_id.get(&id).cloned()
@@ -512,6 +537,38 @@ mod tests {
         assert_eq!(previous.unwrap().conn_id, 1);
         assert_ne!(fresh, token);
         assert!(table.resume(&token, binding(4)).is_none(), "rotated");
+    }
+
+    #[test]
+    fn a_redirected_resume_needs_the_current_tokens_hash() {
+        use crate::cluster::resume::token_sha;
+        let table = SessionTable::default();
+        let (session, token) = table.open(binding(1), 5.0);
+        // Another session's id, a wrong hash, a hash of a rotated token: refused.
+        assert!(
+            table
+                .resume_hashed(SessionId::new(99), &token_sha(&token), binding(2))
+                .is_none()
+        );
+        assert!(
+            table
+                .resume_hashed(session.id(), &token_sha("not the token"), binding(2))
+                .is_none()
+        );
+        let (same, fresh, previous) = table
+            .resume_hashed(session.id(), &token_sha(&token), binding(3))
+            .unwrap();
+        assert_eq!(same.id(), session.id());
+        assert_eq!(previous.unwrap().conn_id, 1);
+        assert_ne!(fresh, token);
+        assert!(
+            table
+                .resume_hashed(session.id(), &token_sha(&token), binding(4))
+                .is_none(),
+            "the old token's hash is void once the token rotated"
+        );
+        assert!(table.resume(&token, binding(5)).is_none());
+        assert!(table.resume(&fresh, binding(6)).is_some());
     }
 
     #[test]

@@ -33,6 +33,7 @@ use super::split_io::{self, ReaderIo};
 use super::violation;
 use super::writer::write_loop;
 use super::{Context, websocket_config};
+use crate::cluster::resume::Home;
 use crate::codec::Codec;
 use crate::engine::SHUTDOWN_REASON;
 use crate::lobby::{Binding, Session};
@@ -405,6 +406,38 @@ impl Reader<'_> {
         cluster.redeem(ticket).await
     }
 
+    /// Checks and uses up a resume ticket from `Hello` (see [`crate::cluster::resume`]).
+    async fn redeem_resume(
+        &self,
+        ticket: &str,
+    ) -> Result<crate::cluster::resume::ResumeTicket, crate::cluster::TicketError> {
+        let Some(cluster) = &self.ctx.cluster else {
+            return Err(crate::cluster::TicketError::Unavailable(
+                "this server is not in a cluster".into(),
+            ));
+        };
+        cluster.redeem_resume(ticket).await
+    }
+
+    /// Where the session of a resume token unknown here lives, in a cluster
+    /// ([`Home::Unknown`] in none); `None` when Redis does not answer.
+    async fn find_home(&self, token: &str) -> Option<Home> {
+        let Some(cluster) = self.ctx.cluster.as_ref() else {
+            return Some(Home::Unknown);
+        };
+        // Only what could be a token (48 hex digits) costs a Redis round trip.
+        if token.len() != 48 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Some(Home::Unknown);
+        }
+        match cluster.find_home(token).await {
+            Ok(home) => Some(home),
+            Err(error) => {
+                tracing::warn!(conn_id = self.conn_id, %error, "cannot look a session's home up");
+                None
+            }
+        }
+    }
+
     async fn on_hello(&mut self, msg: ClientMsg) -> Next {
         let ClientMsg::Hello {
             version,
@@ -442,6 +475,23 @@ impl Reader<'_> {
             }
         };
         self.peer.token = None;
+        // A resume ticket: a resume another node redirected here (`cluster::resume`).
+        let (ticket, resume_ticket) = match ticket {
+            Some(t) if crate::cluster::resume::is_resume_ticket(&t) => (None, Some(t)),
+            other => (other, None),
+        };
+        let resume_ticket = match resume_ticket {
+            Some(text) => match Box::pin(self.redeem_resume(&text)).await {
+                Ok(ticket) => Some(ticket),
+                Err(refused) => {
+                    tracing::debug!(conn_id = self.conn_id, ip = %self.peer.ip, %refused, "resume ticket refused");
+                    self.reply(&error(refused.error_code(), refused.to_string(), None));
+                    self.close(close_code::TICKET_REFUSED, "resume ticket refused");
+                    return Next::Stop;
+                }
+            },
+            None => None,
+        };
         let seat_ticket = match ticket {
             Some(ticket) => match Box::pin(self.redeem(&ticket)).await {
                 Ok(seat) => Some(seat),
@@ -468,7 +518,28 @@ impl Reader<'_> {
             .and_then(|seat| lobby.take_reservation(seat))
             .and_then(|token| lobby.resume(&token, binding.clone()).ok());
         let seat_ticket = seat_ticket.filter(|_| reserved.is_none());
-        let (session, token, resumed) = match (reserved, identity, resume_token) {
+        let redirected = match resume_ticket {
+            Some(ticket) => match lobby.resume_redirected(&ticket, binding.clone()) {
+                Ok(resumed) => {
+                    self.ctx.metrics.wire().resume(true);
+                    Some(resumed)
+                }
+                Err(code) => {
+                    self.ctx.metrics.wire().resume(false);
+                    self.reply(&error(
+                        code,
+                        "the session ended or was resumed elsewhere",
+                        None,
+                    ));
+                    self.close(close_code::INVALID_RESUME_TOKEN, "invalid resume token");
+                    return Next::Stop;
+                }
+            },
+            None => None,
+        };
+        // Set when the resume token's node is gone: a new session, then `NodeLost`.
+        let mut node_lost = None;
+        let (session, token, resumed) = match (redirected.or(reserved), identity, resume_token) {
             (Some(reserved), _, _) => (reserved.session, reserved.token, true),
             (None, identity, resume_token) => match (identity, resume_token) {
                 // An authenticated player's id finds its session; a resume token adds nothing.
@@ -484,21 +555,55 @@ impl Reader<'_> {
                     let (session, token) = lobby.open_session(binding);
                     (session, token, false)
                 }
-                (None, Some(token)) => match lobby.resume(&token, binding) {
+                (None, Some(token)) => match lobby.resume(&token, binding.clone()) {
                     Ok(resumed) => {
                         self.ctx.metrics.wire().resume(true);
                         (resumed.session, resumed.token, true)
                     }
-                    Err(code) => {
-                        self.ctx.metrics.wire().resume(false);
-                        self.reply(&error(
-                            code,
-                            "resume token unknown, expired or already used",
-                            None,
-                        ));
-                        self.close(close_code::INVALID_RESUME_TOKEN, "invalid resume token");
-                        return Next::Stop;
-                    }
+                    Err(code) => match Box::pin(self.find_home(&token)).await {
+                        Some(Home::Elsewhere { node, url, session }) => {
+                            let Some(cluster) = &self.ctx.cluster else {
+                                return Next::Stop;
+                            };
+                            let sha = crate::cluster::resume::token_sha(&token);
+                            let ticket = cluster.issue_resume_ticket(&node, session, &sha);
+                            self.reply(&ServerMsg::Redirect { url, ticket });
+                            self.close(
+                                close_code::RESUME_ELSEWHERE,
+                                "the session is on another node",
+                            );
+                            return Next::Stop;
+                        }
+                        Some(Home::Lost { node }) => {
+                            node_lost = Some(node);
+                            let (session, token) = lobby.open_session(binding);
+                            (session, token, false)
+                        }
+                        None => {
+                            // The token may be good on another node: not refused, retry.
+                            self.reply(&error(
+                                ErrorCode::ClusterUnavailable,
+                                "this session is not on this node, and the cluster cannot be \
+                                 asked where it is now; try again",
+                                None,
+                            ));
+                            self.close(
+                                close_code::TRY_AGAIN_LATER,
+                                "the cluster cannot be reached",
+                            );
+                            return Next::Stop;
+                        }
+                        _ => {
+                            self.ctx.metrics.wire().resume(false);
+                            self.reply(&error(
+                                code,
+                                "resume token unknown, expired or already used",
+                                None,
+                            ));
+                            self.close(close_code::INVALID_RESUME_TOKEN, "invalid resume token");
+                            return Next::Stop;
+                        }
+                    },
                 },
             },
         };
@@ -511,6 +616,16 @@ impl Reader<'_> {
         });
         if resumed {
             lobby.rejoin_room(&session, last_event_seq).await;
+        }
+        if let Some(node) = node_lost {
+            self.reply(&error(
+                ErrorCode::NodeLost,
+                format!(
+                    "node {node}, which held this session, left the cluster (no heartbeat): \
+                     its rooms ended with it. This is a new session: queue again"
+                ),
+                None,
+            ));
         }
         if let Some(seat) = seat_ticket {
             // A good ticket; seating by ticket comes with the cluster's reservations

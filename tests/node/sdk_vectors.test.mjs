@@ -168,6 +168,9 @@ const SERVER = {
   error_ticket_used: {
     type: "Error", code: 123, message: "the seat ticket was already used", input_seq: null,
   },
+  error_node_lost: {
+    type: "Error", code: 130, message: "node b left the cluster", input_seq: null,
+  },
   error_shutting_down: { type: "Error", code: 80, message: "shutting down", input_seq: null },
   room_list: {
     type: "RoomList",

@@ -53,7 +53,8 @@ pub struct Client {
     pub room: Option<RoomJoined>,
     /// Every room event received on this connection, in order: (seq, tick, event).
     pub events: Vec<(u64, Tick, RoomEvent)>,
-    input_seq: u32,
+    /// The last input `seq` sent (carried over by a resume).
+    pub input_seq: u32,
 }
 
 impl Client {

@@ -1,0 +1,154 @@
+//! Keeps this node's session homes in Redis (`ticksync:session:<token hash>`, see
+//! [`crate::cluster::resume`]) in step with the session table.
+//!
+//! One task per clustered node. Every [`HOME_SYNC`] it walks the table and compares the
+//! sessions that hold a seat (a player's membership: only those outlive their connection)
+//! with the homes it has written: a session newly seated, or whose token rotated (a
+//! resume), gets its home written; a home whose session ended, left its seat, or rotated
+//! its token is deleted. Every third of the TTL every home is renewed. All of it is one
+//! pipeline per pass, and nothing at all when nothing changed and no renewal is due.
+//!
+//! The task remembers only what Redis acknowledged, so a failed pass (Redis away) is
+//! simply done again by the next one. On shutdown it deletes every home it wrote: a node
+//! that stops cleanly leaves nothing; one that dies leaves homes that expire within the
+//! reconnect grace plus [`crate::cluster::resume::HOME_MARGIN`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use super::sessions::SessionTable;
+use crate::cluster::Cluster;
+use crate::cluster::resume::{HOME_SYNC, token_sha};
+use crate::protocol::SessionId;
+
+/// A home written: the token it was written for and that token's hash.
+struct Written {
+    token: String,
+    sha: String,
+}
+
+/// The homes task's state.
+pub(crate) struct Homes {
+    cluster: Cluster,
+    sessions: Arc<SessionTable>,
+    ttl: Duration,
+    written: HashMap<SessionId, Written>,
+}
+
+impl Homes {
+    /// A task writing homes with `ttl` (the reconnect grace plus the margin).
+    pub(crate) fn new(cluster: Cluster, sessions: Arc<SessionTable>, ttl: Duration) -> Homes {
+        Homes {
+            cluster,
+            sessions,
+            ttl,
+            written: HashMap::new(),
+        }
+    }
+
+    pub(crate) async fn run(mut self, shutdown: CancellationToken) {
+        let mut ticker = tokio::time::interval(HOME_SYNC);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let renew_every = (self.ttl / 3).max(HOME_SYNC);
+        let mut renewed = Instant::now();
+        let mut failing = false;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = ticker.tick() => {}
+            }
+            let renew = renewed.elapsed() >= renew_every;
+            match self.sync(renew).await {
+                Ok(()) => {
+                    if renew {
+                        renewed = Instant::now();
+                    }
+                    if failing {
+                        failing = false;
+                        tracing::info!("session homes are written again");
+                    }
+                }
+                Err(error) => {
+                    if !failing {
+                        tracing::warn!(%error, "session homes not written; resumes through other nodes may fail until Redis answers");
+                    }
+                    failing = true;
+                }
+            }
+        }
+        let all: Vec<String> = self.written.into_values().map(|w| w.sha).collect();
+        if !all.is_empty()
+            && let Err(error) = self.cluster.sync_homes(&[], &all, &[], self.ttl).await
+        {
+            tracing::warn!(%error, "session homes not deleted at shutdown; they expire with their TTL");
+        }
+    }
+
+    /// One pass: writes, deletes and (when `renew`) renews homes; remembers what Redis
+    /// took.
+    async fn sync(&mut self, renew: bool) -> Result<(), crate::cluster::ClusterError> {
+        let mut seen: HashMap<SessionId, Option<String>> = HashMap::new();
+        for session in self.sessions.all() {
+            let state = session.lock();
+            if !state.room.is_some_and(|m| m.player) {
+                continue;
+            }
+            let changed = self
+                .written
+                .get(&session.id())
+                .is_none_or(|w| w.token != state.token);
+            // The token only when it changed: the rest keep their home as it is.
+            seen.insert(session.id(), changed.then(|| state.token.clone()));
+        }
+        let mut put = Vec::new();
+        let mut fresh = Vec::new();
+        let mut delete = Vec::new();
+        for (&id, token) in &seen {
+            if let Some(token) = token {
+                if let Some(old) = self.written.get(&id) {
+                    delete.push(old.sha.clone());
+                }
+                let sha = token_sha(token);
+                put.push((sha.clone(), id));
+                fresh.push((id, token.clone(), sha));
+            }
+        }
+        let gone: Vec<SessionId> = self
+            .written
+            .keys()
+            .filter(|id| !seen.contains_key(id))
+            .copied()
+            .collect();
+        for id in &gone {
+            if let Some(old) = self.written.get(id) {
+                delete.push(old.sha.clone());
+            }
+        }
+        let renew: Vec<String> = if renew {
+            self.written
+                .iter()
+                .filter(|(id, _)| seen.get(id).is_some_and(Option::is_none))
+                .map(|(_, w)| w.sha.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if put.is_empty() && delete.is_empty() && renew.is_empty() {
+            return Ok(());
+        }
+        self.cluster
+            .sync_homes(&put, &delete, &renew, self.ttl)
+            .await?;
+        for id in gone {
+            self.written.remove(&id);
+        }
+        for (id, token, sha) in fresh {
+            self.written.insert(id, Written { token, sha });
+        }
+        Ok(())
+    }
+}
