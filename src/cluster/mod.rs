@@ -34,6 +34,7 @@ pub mod inbox;
 pub mod keys;
 mod node;
 pub mod queue;
+pub mod rooms;
 pub mod ticket;
 
 use std::sync::Arc;
@@ -43,7 +44,7 @@ use redis::aio::ConnectionManager;
 
 pub use args::ClusterArgs;
 pub use node::{Load, NodeInfo};
-pub use ticket::{SeatTicket, TicketError, TicketKey};
+pub use ticket::{JoinByCode, SeatTicket, TicketError, TicketKey};
 
 /// How often a node writes its heartbeat.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -173,6 +174,8 @@ struct Inner {
     config: ClusterConfig,
     redis: ConnectionManager,
     started_at_ms: u64,
+    /// This node's first room id, minus one, without a database ([`rooms`]).
+    room_id_base: u64,
     /// Set by [`Cluster::retire`]: no more heartbeats.
     retired: std::sync::atomic::AtomicBool,
 }
@@ -215,11 +218,14 @@ impl Cluster {
             .set_connection_timeout(Some(REDIS_TIMEOUT))
             .set_response_timeout(Some(REDIS_TIMEOUT))
             .set_number_of_retries(1);
-        let redis = bounded(client.get_connection_manager_with_config(manager_config)).await?;
+        let mut redis =
+            bounded(client.get_connection_manager_with_config(manager_config)).await?;
+        let room_id_base = Cluster::take_room_epoch(&mut redis).await?;
         let cluster = Cluster {
             inner: Arc::new(Inner {
                 config,
                 redis,
+                room_id_base,
                 started_at_ms: unix_ms(),
                 retired: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -277,6 +283,7 @@ impl Cluster {
             player: player.to_string(),
             expires_ms: unix_ms().saturating_add(ttl),
             nonce: nonce.clone(),
+            join: None,
         });
         IssuedTicket { text, nonce }
     }
