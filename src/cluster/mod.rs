@@ -218,8 +218,7 @@ impl Cluster {
             .set_connection_timeout(Some(REDIS_TIMEOUT))
             .set_response_timeout(Some(REDIS_TIMEOUT))
             .set_number_of_retries(1);
-        let mut redis =
-            bounded(client.get_connection_manager_with_config(manager_config)).await?;
+        let mut redis = bounded(client.get_connection_manager_with_config(manager_config)).await?;
         let room_id_base = Cluster::take_room_epoch(&mut redis).await?;
         let cluster = Cluster {
             inner: Arc::new(Inner {

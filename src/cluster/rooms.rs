@@ -77,6 +77,22 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return epoch
 ";
 
+/// On a clean stop: deletes the epoch counter when no other live node remains, so a
+/// cluster whose last node stopped leaves nothing behind. KEYS: node index, epoch.
+/// ARGV: node id, node TTL ms.
+const LAST_OUT_LUA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local live = redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf')
+for _, id in ipairs(live) do
+  if id ~= ARGV[1] then
+    return 0
+  end
+end
+redis.call('DEL', KEYS[2])
+return 1
+";
+
 /// Bits of a room id below its epoch (as the database's epochs, `storage/ids.rs`).
 const EPOCH_SHIFT: u32 = 32;
 
@@ -201,11 +217,11 @@ impl Cluster {
             .collect())
     }
 
-    /// Removes this node's rooms hash at once (a clean stop); its codes go with their TTL
-    /// unless released before.
+    /// On a clean stop: removes this node's rooms hash and releases `codes` at once, and
+    /// the room id epoch counter when no other live node remains.
     ///
     /// # Errors
-    /// Redis failed or did not answer in time.
+    /// Redis failed or did not answer in time (the keys then go with their TTL).
     pub async fn unpublish_rooms(&self, codes: &[String]) -> Result<(), ClusterError> {
         let batch = RoomBatch {
             full: true,
@@ -215,7 +231,15 @@ impl Cluster {
                 .map(|code| (RoomId::new(0), code.clone()))
                 .collect(),
         };
-        self.publish_rooms(&batch).await.map(|_| ())
+        self.publish_rooms(&batch).await?;
+        let script = redis::Script::new(LAST_OUT_LUA);
+        let mut call = script.key(keys::NODES);
+        call.key(keys::EPOCH)
+            .arg(self.node_id())
+            .arg(NODE_TTL.as_millis() as u64);
+        let mut redis = self.redis();
+        let _: i64 = bounded(call.invoke_async(&mut redis)).await?;
+        Ok(())
     }
 
     /// Every other live node's published rooms, each with its `node`, in no order.
@@ -281,7 +305,13 @@ impl Cluster {
 
     /// A join ticket for `JoinRoom { code, spectate }` on node `node`, for `player`
     /// (single use, valid for the ticket lifetime).
-    pub fn issue_join_ticket(&self, node: &str, code: &str, spectate: bool, player: &str) -> String {
+    pub fn issue_join_ticket(
+        &self,
+        node: &str,
+        code: &str,
+        spectate: bool,
+        player: &str,
+    ) -> String {
         let ttl = u64::try_from(self.inner.config.ticket_ttl.as_millis()).unwrap_or(u64::MAX);
         self.inner.config.key.sign(&SeatTicket {
             node: node.to_string(),

@@ -318,7 +318,11 @@ impl Lobby {
     ///
     /// # Errors
     /// As [`Lobby::join_room`] (the room may have filled, started or closed since).
-    pub async fn join_by_ticket(&self, session: &Session, join: &JoinByCode) -> Result<(), ErrorCode> {
+    pub async fn join_by_ticket(
+        &self,
+        session: &Session,
+        join: &JoinByCode,
+    ) -> Result<(), ErrorCode> {
         self.join_room(session, &join.code, join.spectate).await
     }
 }

@@ -206,7 +206,10 @@ impl Directory {
     /// Clients read [`Directory::listing`] instead, which adds the other nodes' rooms
     /// in a cluster. In a cluster each summary names this node.
     pub fn list(&self) -> Vec<RoomSummary> {
-        let node = self.feed.get().map(|feed| feed.cluster.node_id().to_string());
+        let node = self
+            .feed
+            .get()
+            .map(|feed| feed.cluster.node_id().to_string());
         let mut rooms: Vec<RoomSummary> = self
             .lock()
             .by_id

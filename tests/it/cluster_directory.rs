@@ -131,15 +131,15 @@ async fn every_node_lists_every_room_with_its_node_and_forgets_closed_ones() -> 
             .iter()
             .map(|r| (r["room_id"].as_u64().unwrap(), r["node"].as_str().unwrap()))
             .collect();
-        let mut expected = vec![
-            (ids[0], "node-a"),
-            (ids[1], "node-a"),
-            (ids[2], "node-b"),
-        ];
+        let mut expected = vec![(ids[0], "node-a"), (ids[1], "node-a"), (ids[2], "node-b")];
         expected.sort_unstable();
         assert_eq!(listed, expected);
         // Private rooms: no code, anywhere.
-        assert!(rooms.iter().all(|r| r["code"].is_null() && r["public"] == false));
+        assert!(
+            rooms
+                .iter()
+                .all(|r| r["code"].is_null() && r["public"] == false)
+        );
     }
     // The wire's directory says the same, with the node.
     let mut reader = Client::connect(c.local_addr(), Codec::Bincode).await?;
