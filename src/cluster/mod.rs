@@ -17,7 +17,11 @@
 //! - **keeps the global quick-match queue** ([`queue`]): entries per game and options,
 //!   groups decided by the single node's rules and claimed atomically, driven by the
 //!   lobby's global matchmaker (`lobby/global.rs`);
-//! - **talks to other nodes** ([`inbox`]): a placement to host, a redirect to send.
+//! - **talks to other nodes** ([`inbox`]): a placement to host, a redirect to send;
+//! - **shares the room directory** ([`rooms`]): each node's rooms and join codes,
+//!   published off the tick by the lobby (`lobby/cluster_rooms.rs`), read by every node
+//!   for `GET /rooms` and `ListRooms`, codes looked up for `JoinRoom` (a redirect with a
+//!   join ticket), and room ids unique across live nodes.
 //!
 //! Every key has a TTL ([`keys`]): whatever happens to a node, Redis holds nothing of it
 //! for longer than its TTL.
@@ -26,8 +30,8 @@
 //! and writes time out after [`REDIS_TIMEOUT`], so a stalled Redis never stalls a caller
 //! for longer.
 //!
-//! Not yet here (issue 12's later steps): private codes, the directory and sessions across
-//! nodes, node loss beyond the queue, the nginx setup, benchmarks.
+//! Not yet here (issue 12's later steps): sessions across nodes, node loss beyond the
+//! queue, benchmarks.
 
 mod args;
 pub mod inbox;
