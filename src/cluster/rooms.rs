@@ -133,7 +133,7 @@ impl Cluster {
         let epoch: u64 = bounded(call.invoke_async(redis)).await?;
         // Past 2^21 epochs without a pause of the whole cluster: wrap (the epochs of 2^21
         // starts ago have long stopped).
-        Ok((((epoch - 1) % MAX_EPOCH) + 1) << EPOCH_SHIFT)
+        Ok(((epoch.saturating_sub(1) % MAX_EPOCH) + 1) << EPOCH_SHIFT)
     }
 
     /// The first room id of this node, minus one (see the module doc).

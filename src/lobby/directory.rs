@@ -283,4 +283,54 @@ mod tests {
         assert_eq!(directory.find_code(&code), None);
         assert!(directory.is_empty());
     }
+
+    fn summary(id: u64, node: Option<&str>) -> RoomSummary {
+        RoomSummary {
+            room_id: RoomId::new(id),
+            game: "tictactoe".into(),
+            status: crate::protocol::RoomStatus::Waiting,
+            players: 1,
+            seats: 2,
+            spectators: 0,
+            public: false,
+            code: None,
+            node: node.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_listing_merges_other_nodes_rooms_by_room_id() {
+        let directory = Directory::default();
+        let addr = RoomAddr {
+            id: RoomId::new(5),
+            shard: 0,
+        };
+        let code = directory.fresh_code();
+        assert!(directory.register_with(addr, &code));
+        // A code taken here cannot be registered again.
+        let other = RoomAddr {
+            id: RoomId::new(6),
+            shard: 0,
+        };
+        assert!(!directory.register_with(other, &code));
+        assert_eq!(directory.find_code(&code), Some(addr));
+        // Not published until the room has a summary.
+        assert!(directory.published(None).is_empty());
+        directory.update(&summary(5, None));
+        let published = directory.published(Some(&[RoomId::new(5), RoomId::new(6)]));
+        assert_eq!(published.len(), 1);
+        assert_eq!(published[0].code, code);
+        directory.set_remote(vec![summary(9, Some("node-b")), summary(2, Some("node-c"))]);
+        let listing = directory.listing();
+        let rows: Vec<(u64, Option<&str>)> = listing
+            .rooms()
+            .iter()
+            .map(|r| (r.room_id.get(), r.node.as_deref()))
+            .collect();
+        assert_eq!(rows, [(2, Some("node-c")), (5, None), (9, Some("node-b"))]);
+        // The local list is this node's rooms only.
+        assert_eq!(directory.list().len(), 1);
+        directory.set_remote(Vec::new());
+        assert_eq!(directory.listing().rooms().len(), 1);
+    }
 }
