@@ -48,5 +48,6 @@ pub fn code(code: &str) -> String {
 
 /// The counter of cluster starts of nodes without a database: a node's rooms are
 /// numbered from `INCR` of it times 2^32, so room ids are unique across live nodes.
-/// Renewed with the node TTL by every node's publisher.
+/// Renewed with the node TTL by every node's publisher, which raises it to the node's
+/// own epoch if below (after Redis lost its data).
 pub const EPOCH: &str = "ticksync:epoch";

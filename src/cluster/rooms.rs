@@ -20,8 +20,9 @@
 //!   a `JoinRoom` whose code names no room here: the client is redirected there with a
 //!   join ticket ([`Cluster::issue_join_ticket`]).
 //! - **Room ids** ([`Cluster::room_id_base`]): without a shared database a node's room ids
-//!   count up from `INCR ticksync:epoch` times 2^32 (renewed by every publisher), so
-//!   live rooms' ids are unique across the cluster and a listing pages by room id alone.
+//!   count up from `INCR ticksync:epoch` times 2^32 (renewed by every publisher, which
+//!   raises it to its own epoch if Redis lost it), so live rooms' ids are unique across
+//!   the cluster and a listing pages by room id alone.
 //!   (With a database, the database's start epoch does the same, once it is shared.)
 
 use std::time::Duration;
@@ -33,7 +34,9 @@ use crate::protocol::{RoomId, RoomSummary};
 ///
 /// KEYS: rooms hash, epoch, then the codes to claim or renew, then the codes to release.
 /// ARGV: node id, TTL ms, "full" or "patch", number of rooms set, number of codes claimed,
-/// then the set rooms' id/JSON pairs, then the ids of rooms removed.
+/// this node's room id epoch, then the set rooms' id/JSON pairs, then the ids of rooms
+/// removed. The epoch counter is raised to this node's epoch if below it (a Redis that
+/// lost its data numbers the next joining node above every live one).
 /// Returns the 1-based indices (among the claimed) of codes another node holds.
 const PUBLISH_LUA: &str = r"
 local node, ttl = ARGV[1], tonumber(ARGV[2])
@@ -42,15 +45,18 @@ if ARGV[3] == 'full' then
   redis.call('DEL', KEYS[1])
 end
 for i = 0, sets - 1 do
-  redis.call('HSET', KEYS[1], ARGV[6 + 2 * i], ARGV[7 + 2 * i])
+  redis.call('HSET', KEYS[1], ARGV[7 + 2 * i], ARGV[8 + 2 * i])
 end
-for i = 6 + 2 * sets, #ARGV do
+for i = 7 + 2 * sets, #ARGV do
   redis.call('HDEL', KEYS[1], ARGV[i])
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
-if redis.call('EXISTS', KEYS[2]) == 1 then
+local epoch = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if epoch < tonumber(ARGV[6]) then
+  redis.call('SET', KEYS[2], ARGV[6], 'PX', ttl)
+else
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
 local refused = {}
@@ -199,7 +205,8 @@ impl Cluster {
             .arg(ttl_ms)
             .arg(if batch.full { "full" } else { "patch" })
             .arg(batch.set.len())
-            .arg(batch.set.len());
+            .arg(batch.set.len())
+            .arg(self.inner.room_id_base >> EPOCH_SHIFT);
         for room in &batch.set {
             // A struct of strings and integers always serializes.
             let json = serde_json::to_string(&room.summary).unwrap_or_default();

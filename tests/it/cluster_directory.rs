@@ -311,3 +311,31 @@ async fn a_private_code_is_joined_and_watched_from_other_nodes() -> Result<()> {
     c.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_ids_stay_unique_when_redis_loses_its_data() -> Result<()> {
+    let Some(mut redis) = RedisServer::start("cluster room id epochs")? else {
+        return Ok(());
+    };
+    let a = start_node(&redis, "node-a").await?;
+    let a_base = a.cluster().context("a is in the cluster")?.room_id_base();
+    assert!(a_base > 0);
+    // Redis restarts empty: the epoch counter is gone until a's publisher writes its own
+    // epoch back, so a node joining then numbers its rooms above a's.
+    redis.restart()?;
+    wait_for_keys(&redis, "the epoch written back", |keys| {
+        keys.iter().any(|(k, _)| k == keys::EPOCH)
+    })
+    .await?;
+    let b = start_node(&redis, "node-b").await?;
+    let b_base = b.cluster().context("b is in the cluster")?.room_id_base();
+    assert!(
+        b_base > a_base,
+        "b's rooms from {b_base}, a's from {a_base}"
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+    let keys = redis.keys_with_ttls().await?;
+    assert!(keys.is_empty(), "left behind: {keys:?}");
+    Ok(())
+}
