@@ -2,8 +2,9 @@
 //! real nodes on loopback and a private `redis-server`. A room made on one node is listed
 //! by every node (with its node, paged by room id across nodes), a private code made on
 //! one node is joined from another through `Redirect` and a join ticket, a third node's
-//! client watches the game the same way, and a closed room leaves every listing and
-//! Redis.
+//! client watches the game the same way (a private room's, and a quick-match room's found
+//! in another node's listing), a closed room leaves every listing and Redis, and room ids
+//! stay unique across nodes even after Redis lost its data.
 //!
 //! Without `redis-server` installed the tests print `SKIPPED:` and pass, unless
 //! `TICKSYNC_REQUIRE_SERVICES=1`.
@@ -337,5 +338,59 @@ async fn room_ids_stay_unique_when_redis_loses_its_data() -> Result<()> {
     b.shutdown().await;
     let keys = redis.keys_with_ttls().await?;
     assert!(keys.is_empty(), "left behind: {keys:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quick_match_room_listed_on_another_node_is_watched_from_there() -> Result<()> {
+    let Some(redis) = RedisServer::start("cluster public rooms")? else {
+        return Ok(());
+    };
+    // a alone while the match forms: the room is placed there.
+    let a = start_node(&redis, "node-a").await?;
+    let (mut x, mut o) =
+        crate::support::matched_pair(a.local_addr(), (Codec::MsgPack, Codec::Bincode)).await?;
+    let b = start_node(&redis, "node-b").await?;
+    // b lists the room with its node and its code (its code claimed when first published).
+    let rooms = wait_for_listing(&b, 100, "the match on a", |rooms| {
+        rooms.len() == 1 && rooms[0]["status"] == "Running"
+    })
+    .await?;
+    assert_eq!(rooms[0]["node"], "node-a");
+    assert_eq!(rooms[0]["public"], true);
+    let code = rooms[0]["code"]
+        .as_str()
+        .context("a public room's code")?
+        .to_string();
+    wait_for_keys(&redis, "the public room's code claimed", |keys| {
+        keys.iter().any(|(k, _)| *k == keys::code(&code))
+    })
+    .await?;
+    // Watched from b: redirected to a, where the spectator sees the game to its end.
+    let mut home = Client::connect(b.local_addr(), Codec::MsgPack).await?;
+    let (url, ticket) = redirected(&mut home, &join(&code, true)).await?;
+    assert_eq!(url, format!("ws://{}/", a.local_addr()));
+    let mut s = follow(&a, &ticket).await?;
+    assert_eq!(s.room_joined().await?.seat, None);
+    // Seeing the room's state arrive before the moves, the spectator then sees them all.
+    s.snapshot_where(|_| true).await?;
+    play(&mut x, &mut o, &[0, 3, 1, 4, 2]).await?;
+    assert_eq!(s.game_over().await?, (Some(0), EndReason::Win));
+    drop((x, o, s, home));
+    for server in [&a, &b] {
+        wait_for_listing(server, 100, "no rooms", <[_]>::is_empty).await?;
+        wait_for_stats(server, ticksync::server::Stats::default()).await?;
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+    // What stays is short-lived and no part of the directory: the used ticket's nonce and
+    // the emptied queue, each with its TTL.
+    let keys = redis.keys_with_ttls().await?;
+    assert!(
+        keys.iter().all(|(k, _)| k.starts_with("ticksync:ticket:")
+            || k.starts_with(ticksync::cluster::keys::QUEUE_PREFIX)),
+        "{keys:?}"
+    );
+    assert_every_key_expires(&keys);
     Ok(())
 }
