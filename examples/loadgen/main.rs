@@ -74,7 +74,8 @@ struct Args {
     /// 2 s after the last client joined).
     #[arg(long, default_value_t = 3)]
     warmup: u64,
-    /// Server WebSocket URL.
+    /// Server WebSocket URL. ttt: several, separated by commas (a cluster's nodes), share the
+    /// bots out in turn; the server's HTTP figures (tick, `/healthz`) come from the first.
     #[arg(long, default_value = "ws://127.0.0.1:7878")]
     url: String,
     /// The server's process id, to measure its CPU and memory from /proc.
@@ -102,7 +103,8 @@ impl Args {
 
     /// host:port of the server, for its HTTP endpoints.
     fn authority(&self) -> anyhow::Result<String> {
-        let uri: Uri = self.url.parse().context("--url is not a URL")?;
+        let first = self.url.split(',').next().unwrap_or_default().trim();
+        let uri: Uri = first.parse().context("--url is not a URL")?;
         let authority = uri.authority().context("--url has no host")?;
         Ok(match authority.port() {
             Some(_) => authority.to_string(),

@@ -374,6 +374,15 @@ pub fn ttt_table(tally: &Tally, around: &Around) -> String {
             cell(tally.match_ms(q), " ms"),
         );
     }
+    if !tally.redirect_us.is_empty() {
+        t.row("redirects (cluster)", tally.redirect_us.len().to_string());
+        for (name, q) in [("p50", 0.5), ("p99", 0.99), ("max", 1.0)] {
+            t.row(
+                &format!("redirect to playing {name}"),
+                cell(tally.redirect_ms(q), " ms"),
+            );
+        }
+    }
     t.row("illegal outcomes", tally.illegal_outcomes.to_string());
     let server_cpu = around.server_cpu_s();
     t.row(

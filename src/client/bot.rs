@@ -157,8 +157,9 @@ pub struct Bot {
     played: u64,
     /// A `CancelMatch` is unanswered: a `NotQueued` refusal may still come, even in a room.
     cancel_unanswered: bool,
-    /// Followed a `Redirect`: the reserved seat's `RoomJoined` is this game's start.
-    redirected: bool,
+    /// Followed a `Redirect` (received then): the reserved seat's `RoomJoined` is this
+    /// game's start.
+    redirected: Option<Instant>,
     status: watch::Sender<BotStatus>,
 }
 
@@ -180,7 +181,7 @@ impl Bot {
             next_seq: 0,
             played: 0,
             cancel_unanswered: false,
-            redirected: false,
+            redirected: None,
             status: watch::Sender::new(BotStatus::Connecting),
         }
     }
@@ -272,7 +273,6 @@ impl Bot {
         }
         self.token.clone_from(&welcome.resume_token);
         self.config.url = url.to_string();
-        self.redirected = true;
         Ok(())
     }
 
@@ -343,10 +343,14 @@ impl Bot {
                 // A cluster placed the match on another node: go there with the ticket.
                 // The reserved seat's `RoomJoined` stands for `MatchFound`.
                 ServerMsg::Redirect { url, ticket } => {
+                    let received = Instant::now();
                     self.follow_redirect(&url, ticket).await?;
+                    self.redirected = Some(received);
                 }
-                ServerMsg::RoomJoined(joined) if self.redirected => {
-                    self.redirected = false;
+                ServerMsg::RoomJoined(joined) if self.redirected.is_some() => {
+                    if let Some(received) = self.redirected.take() {
+                        self.recorder.redirected(received, Instant::now());
+                    }
                     if let Some(seat) = joined.seat {
                         let room = joined.room_id;
                         self.status.send_replace(BotStatus::Playing { room, seat });

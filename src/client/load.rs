@@ -20,7 +20,8 @@ use crate::game::tictactoe_ai::Strategy;
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
-    /// Server URL.
+    /// Server URL; several, separated by commas (a cluster's nodes), share the bots out
+    /// in turn.
     pub url: String,
     /// Codec every bot speaks.
     pub codec: Codec,
@@ -73,13 +74,19 @@ impl Load {
         let mut bots = BotPool::until(started + config.duration);
         let connected = Arc::new(AtomicUsize::new(0));
         let joins = Arc::new(Semaphore::new(config.joins_in_flight.max(1)));
-        for _ in 0..config.clients {
+        let urls: Vec<&str> = config
+            .url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect();
+        for i in 0..config.clients {
+            let url = urls.get(i % urls.len().max(1)).copied().unwrap_or_default();
             let bot_config = BotConfig {
-                url: config.url.clone(),
                 codec: config.codec,
                 strategy: Strategy::Random,
                 timeout: config.timeout,
-                ..BotConfig::new(config.url.clone())
+                ..BotConfig::new(url)
             };
             let mut bot = Bot::new(bot_config, recorder.clone(), bots.stop_signal());
             let joins = joins.clone();

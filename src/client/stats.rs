@@ -83,8 +83,12 @@ pub struct Tally {
     pub illegal_outcomes: u64,
     /// Move latency, microseconds: a move sent to the first snapshot showing it.
     pub move_latency_us: Histogram<u64>,
-    /// Matchmaking time, microseconds: `FindMatch` sent to `MatchFound` received.
+    /// Matchmaking time, microseconds: `FindMatch` sent to `MatchFound` received (for a
+    /// player a cluster redirects: to the host node's `RoomJoined`).
     pub match_us: Histogram<u64>,
+    /// In a cluster, redirect to playing, microseconds: `Redirect` received to the host
+    /// node's `RoomJoined` (a new connection, `Hello` with the ticket, `Welcome`).
+    pub redirect_us: Histogram<u64>,
     /// The server's tick rate, from `Welcome`.
     pub tick_hz: Option<u16>,
     /// The first few error messages, verbatim.
@@ -105,6 +109,7 @@ impl Default for Tally {
             illegal_outcomes: 0,
             move_latency_us: crate::histogram::latencies(),
             match_us: crate::histogram::latencies(),
+            redirect_us: crate::histogram::latencies(),
             tick_hz: None,
             error_samples: Vec::new(),
         }
@@ -120,6 +125,11 @@ impl Tally {
     /// A matchmaking-time quantile in milliseconds; `None` without samples.
     pub fn match_ms(&self, quantile: f64) -> Option<f64> {
         crate::histogram::quantile_ms(&self.match_us, quantile)
+    }
+
+    /// A redirect-to-playing quantile in milliseconds; `None` without redirects.
+    pub fn redirect_ms(&self, quantile: f64) -> Option<f64> {
+        crate::histogram::quantile_ms(&self.redirect_us, quantile)
     }
 
     /// Milliseconds expressed in server ticks, using the server's tick rate.
@@ -248,6 +258,19 @@ impl Recorder {
     /// A bot dropped its connection and came back.
     pub fn reconnected(&self) {
         self.lock().tally.reconnects += 1;
+    }
+
+    /// A cluster's `Redirect` received at `redirected`, the player seated on the host node
+    /// at `seated`.
+    pub fn redirected(&self, redirected: Instant, seated: Instant) {
+        if !self.window.contains(seated) {
+            return;
+        }
+        let us = seated
+            .saturating_duration_since(redirected)
+            .as_micros()
+            .max(1) as u64;
+        self.lock().tally.redirect_us.saturating_record(us);
     }
 
     /// An error of any kind.

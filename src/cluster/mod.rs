@@ -37,6 +37,7 @@ mod args;
 pub mod inbox;
 pub mod keys;
 mod node;
+pub mod placement;
 pub mod queue;
 pub mod rooms;
 pub mod ticket;

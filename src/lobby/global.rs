@@ -6,9 +6,11 @@
 //!
 //! 1. **Matching.** Every retry interval (and on each arrival) it reads each queue one of
 //!    its own players waits in, decides the groups with the single node's rules and claims
-//!    each group atomically; a group it wins is **placed** on the least-loaded live node
-//!    (fewest connections, then rooms): in place when that is this node, else through that
-//!    node's inbox ([`NodeMsg::Place`]).
+//!    each group atomically; a group it wins is **placed** ([`crate::cluster::placement`]:
+//!    on a node holding its players when that node's load is within the slack of the least
+//!    loaded, else on the least loaded, counting what this node sent since each node's last
+//!    heartbeat): in place when that is this node, else through that node's inbox
+//!    ([`NodeMsg::Place`]).
 //! 2. **Hosting** a placement: it creates the room (a quick-match room, started at once,
 //!    ranked), seats the players queued on this node directly (`MatchFound` as usual), and
 //!    for each player queued elsewhere opens a **reserved session** here: seated in the
@@ -49,6 +51,7 @@ use super::directory::Directory;
 use super::matchmaker::MatchConfig;
 use super::sessions::{Binding, Membership, Session, SessionTable};
 use crate::cluster::inbox::{NodeMsg, PlacedSeat, Placement};
+use crate::cluster::placement::{Candidate, Pending, choose_host};
 use crate::cluster::queue::decide_groups;
 use crate::cluster::{Cluster, SeatTicket};
 use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom};
@@ -58,6 +61,10 @@ use crate::protocol::{ErrorCode, RoomSettings, Seat, ServerMsg, SessionId};
 /// A player whose entry left the queue (claimed) but who was neither seated nor
 /// redirected this long after is queued again.
 pub(crate) const CLAIMED_WAIT: Duration = Duration::from_secs(5);
+
+/// How long a read of the live nodes (and their loads) serves placements: half a
+/// heartbeat. Reading them for every match cost one Redis `HGETALL` per node per match.
+pub(crate) const NODES_FRESH: Duration = Duration::from_millis(500);
 
 /// Requests to the global matchmaker task.
 #[derive(Debug)]
@@ -132,6 +139,10 @@ pub(crate) struct GlobalMatch {
     pub(crate) chat_burst: f64,
     pub(crate) outbox_events: usize,
     waiters: HashMap<SessionId, Waiter>,
+    /// Players this node placed on each host since that host's last heartbeat.
+    pending: Pending,
+    /// The live nodes as last read, and when.
+    nodes: Option<(Instant, Vec<crate::cluster::NodeInfo>)>,
 }
 
 impl GlobalMatch {
@@ -157,6 +168,8 @@ impl GlobalMatch {
             chat_burst,
             outbox_events: 64,
             waiters: HashMap::new(),
+            pending: Pending::default(),
+            nodes: None,
         }
     }
 
@@ -356,12 +369,43 @@ impl GlobalMatch {
                 .collect(),
             bots: group.bots,
         };
-        let target = match self.cluster.live_nodes().await {
-            Ok(nodes) => nodes.into_iter().next().map(|n| n.id),
-            Err(error) => {
-                tracing::warn!(%error, "global queue: no live nodes read; hosting here");
-                None
+        // The live nodes, read at most every NODES_FRESH: their loads change only with
+        // their heartbeats, and reading them costs one Redis read per node.
+        let stale = self
+            .nodes
+            .as_ref()
+            .is_none_or(|(read, _)| read.elapsed() >= NODES_FRESH);
+        if stale {
+            match self.cluster.live_nodes().await {
+                Ok(nodes) => self.nodes = Some((Instant::now(), nodes)),
+                Err(error) => {
+                    tracing::warn!(%error, "global queue: no live nodes read");
+                    self.nodes = None;
+                }
             }
+        }
+        let target = match &self.nodes {
+            Some((_, nodes)) => {
+                let candidates: Vec<Candidate<'_>> = nodes
+                    .iter()
+                    .map(|n| Candidate {
+                        id: &n.id,
+                        connections: n.load.connections,
+                        seen_ms: n.seen_ms,
+                    })
+                    .collect();
+                self.pending.retain_live(&candidates);
+                let players_on: Vec<&str> =
+                    placement.seats.iter().map(|s| s.node.as_str()).collect();
+                let host = choose_host(&candidates, &players_on, &self.pending);
+                if let Some(host) = host.and_then(|h| candidates.iter().find(|c| c.id == h)) {
+                    self.pending
+                        .add(host.id, host.seen_ms, placement.seats.len());
+                }
+                host.map(str::to_string)
+            }
+            // No live nodes read: hosting here.
+            None => None,
         };
         match target {
             Some(target) if target != self.cluster.node_id() => {

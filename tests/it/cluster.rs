@@ -452,8 +452,19 @@ async fn two_bots_on_different_nodes_are_matched_and_play_on_a_third() -> Result
     let c = start_node_with(&redis, "node-c", Some(hook_c)).await?;
     let (bot_one, one) = connected_bot(&a, 1).await?;
     let (bot_two, two) = connected_bot(&b, 2).await?;
-    // Wait until the heartbeats show a and b busier than c (one connection each): the
-    // least-loaded live node is then c, and both bots must be redirected there.
+    // a and b busier than c by more than the placement's slack (8 connections): ten
+    // connections each, the bot and nine idle clients.
+    let slack = ticksync::cluster::placement::slack(0);
+    let mut idle = Vec::new();
+    for node in [&a, &b] {
+        for _ in 0..slack + 1 {
+            idle.push(Client::connect(node.local_addr(), Codec::MsgPack).await?);
+        }
+    }
+    let busy = slack + 2;
+    // Wait until the heartbeats show it: a node holding a player would host the match if
+    // it were within the slack of the least loaded; c is then the host, and both bots must
+    // be redirected there.
     let deadline = Instant::now() + WAIT;
     loop {
         let nodes = a.cluster().unwrap().live_nodes().await?;
@@ -461,7 +472,7 @@ async fn two_bots_on_different_nodes_are_matched_and_play_on_a_third() -> Result
             .iter()
             .map(|n| (n.id.as_str(), n.load.connections))
             .collect();
-        if order == [("node-c", 0), ("node-a", 1), ("node-b", 1)] {
+        if order == [("node-c", 0), ("node-a", busy), ("node-b", busy)] {
             break;
         }
         ensure!(Instant::now() < deadline, "loads stayed {order:?}");
@@ -486,6 +497,7 @@ async fn two_bots_on_different_nodes_are_matched_and_play_on_a_third() -> Result
     );
     assert_eq!(one.wins, two.losses);
     assert_eq!(one.draws, two.draws);
+    drop(idle);
     // Every counter returns to zero on every node, and no queue entry is left behind.
     for node in [&a, &b, &c] {
         crate::support::wait_for_stats(node, ticksync::server::Stats::default()).await?;

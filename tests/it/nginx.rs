@@ -5,8 +5,12 @@
 //! `X-Forwarded-For` (clients connect to nginx from 127.0.0.2 and 127.0.0.3; ticksync
 //! sees every connection come from nginx's 127.0.0.1).
 //!
-//! Without nginx installed the test prints `SKIPPED: ...` and passes, unless
-//! `TICKSYNC_REQUIRE_SERVICES=1` (as in `.ci/run`, which installs it).
+//! In front of a cluster of two nodes (each also on its own `/node/<id>/` path, which is its
+//! `--public-url`): two players who came in on different nodes are matched, the one on the
+//! other node is redirected to the host's path through nginx, and they play to the end.
+//!
+//! Without nginx (or, for the cluster, redis-server) installed a test prints `SKIPPED: ...`
+//! and passes, unless `TICKSYNC_REQUIRE_SERVICES=1` (as in `.ci/run`, which installs both).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,15 +18,17 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result, bail, ensure};
 use rustls::pki_types::CertificateDer;
+use ticksync::cluster::ClusterConfig;
 use ticksync::codec::Codec;
-use ticksync::protocol::EndReason;
+use ticksync::protocol::{ClientMsg, EndReason, PROTOCOL_VERSION, ServerMsg};
+use ticksync::server::Server;
 use ticksync::transport::guard::GuardConfig;
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
 use crate::support::{
-    Client, WAIT, connector, play, scratch_dir, seated, start, test_config, ws_request,
+    Client, RedisServer, WAIT, connector, play, scratch_dir, seated, start, test_config, ws_request,
 };
 
 /// The configuration we ship.
@@ -49,8 +55,9 @@ impl Nginx {
     }
 }
 
-/// `SHIPPED` with its upstream nodes, listening addresses and certificate replaced.
-fn configured(nodes: &[SocketAddr], listen: &[SocketAddr], dir: &Path) -> Result<String> {
+/// `SHIPPED` with its upstream nodes (id and address: each also gets its `/node/<id>/`
+/// location), listening addresses and certificate replaced.
+fn configured(nodes: &[(&str, SocketAddr)], listen: &[SocketAddr], dir: &Path) -> Result<String> {
     let mut conf = SHIPPED.to_string();
     let mut replace = |from: &str, to: String| -> Result<()> {
         ensure!(
@@ -62,7 +69,19 @@ fn configured(nodes: &[SocketAddr], listen: &[SocketAddr], dir: &Path) -> Result
     };
     replace(
         "    server 127.0.0.1:7777;\n",
-        nodes.iter().map(|n| format!("    server {n};\n")).collect(),
+        nodes
+            .iter()
+            .map(|(_, n)| format!("    server {n};\n"))
+            .collect(),
+    )?;
+    replace(
+        "    location /node/a/ {\n        proxy_pass http://127.0.0.1:7777/;\n    }\n",
+        nodes
+            .iter()
+            .map(|(id, n)| {
+                format!("    location /node/{id}/ {{\n        proxy_pass http://{n}/;\n    }}\n")
+            })
+            .collect(),
     )?;
     replace(
         "    listen 443 ssl;\n    listen [::]:443 ssl;\n",
@@ -86,7 +105,7 @@ fn configured(nodes: &[SocketAddr], listen: &[SocketAddr], dir: &Path) -> Result
 /// loud SKIPPED line) when nginx is not installed and services are not required.
 async fn start_nginx(
     tag: &str,
-    nodes: &[SocketAddr],
+    nodes: &[(&str, SocketAddr)],
     listen: &[SocketAddr],
     cert: &rcgen::CertifiedKey<rcgen::KeyPair>,
 ) -> Result<Option<Nginx>> {
@@ -186,7 +205,8 @@ async fn a_game_through_nginx_with_tls_and_the_forwarded_address_counted() -> Re
     let front = std::net::TcpListener::bind(front)?.local_addr()?;
     let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()])?;
     let der = cert.cert.der().clone();
-    let Some(nginx) = start_nginx("nginx", &[server.local_addr()], &[front], &cert).await? else {
+    let Some(nginx) = start_nginx("nginx", &[("a", server.local_addr())], &[front], &cert).await?
+    else {
         server.shutdown().await;
         return Ok(());
     };
@@ -220,5 +240,122 @@ async fn a_game_through_nginx_with_tls_and_the_forwarded_address_counted() -> Re
     o.close().await?;
     drop(nginx);
     server.shutdown().await;
+    Ok(())
+}
+
+/// Connects to `url` (a `wss://` URL through nginx, trusting `cert`) without a Hello.
+async fn open_url(url: &str, codec: Codec, cert: &CertificateDer<'static>) -> Result<Client> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    Client::connect_request(url.into_client_request()?, codec, Some(connector(cert))).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_behind_nginx_redirects_through_it() -> Result<()> {
+    let Some(redis) = RedisServer::start("a_cluster_behind_nginx_redirects_through_it")? else {
+        return Ok(());
+    };
+    let front = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    // Two nodes, each reachable through nginx on its own path, which is its public URL.
+    let mut nodes = Vec::new();
+    for id in ["a", "b"] {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let mut cluster = ClusterConfig::new(
+            &redis.url(),
+            &format!("wss://{front}/node/{id}/"),
+            b"the cluster secret of the nginx test",
+        )
+        .map_err(anyhow::Error::msg)?;
+        cluster.node_id = id.to_string();
+        let mut config = test_config();
+        config.cluster = Some(cluster);
+        config.security.guard = GuardConfig {
+            trust_proxy: true,
+            ..GuardConfig::unlimited()
+        };
+        nodes.push(Server::open(listener, config).await?);
+    }
+    let addrs: Vec<(&str, SocketAddr)> =
+        vec![("a", nodes[0].local_addr()), ("b", nodes[1].local_addr())];
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()])?;
+    let der = cert.cert.der().clone();
+    let Some(nginx) = start_nginx("nginx-cluster", &addrs, &[front], &cert).await? else {
+        for node in nodes {
+            node.shutdown().await;
+        }
+        return Ok(());
+    };
+
+    // New connections through `/` reach a node (nginx's upstream).
+    let mut anyone = open_url(&format!("wss://{front}/"), Codec::MsgPack, &der).await?;
+    anyone.hello(None).await?;
+    anyone.close().await?;
+
+    // One player on each node, through each node's path.
+    let mut one = open_url(&format!("wss://{front}/node/a/"), Codec::Bincode, &der).await?;
+    one.hello(None).await?;
+    let mut two = open_url(&format!("wss://{front}/node/b/"), Codec::MsgPack, &der).await?;
+    two.hello(None).await?;
+    // Wait until both nodes' loads show one connection each (the heartbeat), so the
+    // placement is the documented tie-break (the lower id hosts: a).
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let live = nodes[0]
+            .cluster()
+            .context("a is clustered")?
+            .live_nodes()
+            .await?;
+        if live.len() == 2 && live.iter().all(|n| n.load.connections == 1) {
+            break;
+        }
+        ensure!(Instant::now() < deadline, "loads stayed {live:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    one.find_match().await?;
+    two.find_match().await?;
+    let (url, ticket) = two
+        .recv_until(|m| match m {
+            ServerMsg::Redirect { url, ticket } => Some((url.clone(), ticket.clone())),
+            _ => None,
+        })
+        .await?;
+    assert_eq!(
+        url,
+        format!("wss://{front}/node/a/"),
+        "the host's path through nginx"
+    );
+    two.close().await?;
+    // The redirect, followed through nginx: Hello with the ticket takes the reserved seat.
+    let mut moved = open_url(&url, Codec::MsgPack, &der).await?;
+    moved
+        .send(&ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            resume_token: None,
+            last_event_seq: 0,
+            auth_token: None,
+            ticket: Some(ticket),
+        })
+        .await?;
+    ensure!(
+        matches!(moved.recv().await?, ServerMsg::Welcome { .. }),
+        "no Welcome for the ticket: {}",
+        nginx.error_log()
+    );
+    let seat_one = one.match_found().await?.seat;
+    let seat_two = moved
+        .recv_until(|m| match m {
+            ServerMsg::RoomJoined(joined) => Some(joined.seat),
+            _ => None,
+        })
+        .await?;
+    let (mut x, mut o) = seated(one, seat_one, moved, seat_two)?;
+    play(&mut x, &mut o, &[0, 3, 1, 4, 2]).await?;
+    assert_eq!(x.game_over().await?, (Some(0), EndReason::Win));
+    assert_eq!(o.game_over().await?, (Some(0), EndReason::Win));
+    x.close().await?;
+    o.close().await?;
+    drop(nginx);
+    for node in nodes {
+        node.shutdown().await;
+    }
     Ok(())
 }
