@@ -521,6 +521,11 @@ pub struct RoomSummary {
     pub public: bool,
     /// The join code of a public room (to spectate it); `None` for private rooms.
     pub code: Option<String>,
+    /// In a cluster, the id of the node the room is on (`GET /rooms` and `ListRooms` on
+    /// any node list every node's rooms); `None` on a server in no cluster. Appended to
+    /// version 2: MessagePack clients that predate it skip the key.
+    #[serde(default)]
+    pub node: Option<String>,
 }
 
 /// A room's lifecycle state.

@@ -196,7 +196,13 @@ impl Server {
             crate::transport::tls::reload_on_sighup(tls.clone(), shutdown.clone(), &tracker)
                 .map_err(ServerError::Signal)?;
         }
-        let engine_config = config.engine(storage.id_base());
+        // Room ids unique across the cluster's live rooms: a node without a database
+        // takes its base from the cluster (`cluster/rooms.rs`).
+        let room_id_base = match &cluster {
+            Some(cluster) if !storage.enabled() => cluster.room_id_base(),
+            _ => storage.id_base(),
+        };
+        let engine_config = config.engine(room_id_base);
         let storage_stats = storage.stats();
         let lobby = Lobby::start(
             config.lobby(),

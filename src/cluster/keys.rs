@@ -40,3 +40,22 @@ pub fn ticket(nonce: &str) -> String {
 pub fn session(token_sha: &str) -> String {
     format!("ticksync:session:{token_sha}")
 }
+/// One node's published rooms (a hash: field the room id, value the room's summary as
+/// JSON), rewritten by its directory publisher every heartbeat with the node TTL and
+/// patched on every change; deleted when the node stops cleanly.
+pub fn rooms(node: &str) -> String {
+    format!("ticksync:rooms:{node}")
+}
+
+/// A join code claimed in the cluster (value: the node id of its room), claimed with
+/// `SET NX` and renewed by the owning node's publisher with the node TTL; deleted when the
+/// room closes.
+pub fn code(code: &str) -> String {
+    format!("ticksync:code:{code}")
+}
+
+/// The counter of cluster starts of nodes without a database: a node's rooms are
+/// numbered from `INCR` of it times 2^32, so room ids are unique across live nodes.
+/// Renewed with the node TTL by every node's publisher, which raises it to the node's
+/// own epoch if below (after Redis lost its data).
+pub const EPOCH: &str = "ticksync:epoch";

@@ -17,7 +17,11 @@
 //! - **keeps the global quick-match queue** ([`queue`]): entries per game and options,
 //!   groups decided by the single node's rules and claimed atomically, driven by the
 //!   lobby's global matchmaker (`lobby/global.rs`);
-//! - **talks to other nodes** ([`inbox`]): a placement to host, a redirect to send.
+//! - **talks to other nodes** ([`inbox`]): a placement to host, a redirect to send;
+//! - **shares the room directory** ([`rooms`]): each node's rooms and join codes,
+//!   published off the tick by the lobby (`lobby/cluster_rooms.rs`), read by every node
+//!   for `GET /rooms` and `ListRooms`, codes looked up for `JoinRoom` (a redirect with a
+//!   join ticket), and room ids unique across live nodes.
 //!
 //! Every key has a TTL ([`keys`]): whatever happens to a node, Redis holds nothing of it
 //! for longer than its TTL.
@@ -28,10 +32,12 @@
 //!
 //! - **knows where sessions live** ([`resume`]): a resume token shown to the wrong node is
 //!   redirected to the session's node with a resume ticket, or answered `NodeLost` when
-//!   that node is dead.
+//!   that node is dead;
+//! - **publishes its rooms** ([`rooms`]): every node lists every live node's rooms, and
+//!   a join code held by another node is answered with a redirect.
 //!
-//! Not yet here (issue 12's later steps): private codes and the directory across nodes,
-//! the nginx setup, benchmarks.
+//! Not yet here (issue 12's later steps): re-queueing the other players of a match whose
+//! reserved seat is not taken, and an authenticated player's identity on the host node.
 
 mod args;
 pub mod inbox;
@@ -40,6 +46,7 @@ mod node;
 pub mod placement;
 pub mod queue;
 pub mod resume;
+pub mod rooms;
 pub mod ticket;
 
 use std::sync::Arc;
@@ -49,7 +56,7 @@ use redis::aio::ConnectionManager;
 
 pub use args::ClusterArgs;
 pub use node::{Load, NodeInfo};
-pub use ticket::{SeatTicket, TicketError, TicketKey};
+pub use ticket::{JoinByCode, SeatTicket, TicketError, TicketKey};
 
 /// How often a node writes its heartbeat.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -179,6 +186,8 @@ struct Inner {
     config: ClusterConfig,
     redis: ConnectionManager,
     started_at_ms: u64,
+    /// This node's first room id, minus one, without a database ([`rooms`]).
+    room_id_base: u64,
     /// Set by [`Cluster::retire`]: no more heartbeats.
     retired: std::sync::atomic::AtomicBool,
 }
@@ -221,11 +230,13 @@ impl Cluster {
             .set_connection_timeout(Some(REDIS_TIMEOUT))
             .set_response_timeout(Some(REDIS_TIMEOUT))
             .set_number_of_retries(1);
-        let redis = bounded(client.get_connection_manager_with_config(manager_config)).await?;
+        let mut redis = bounded(client.get_connection_manager_with_config(manager_config)).await?;
+        let room_id_base = Cluster::take_room_epoch(&mut redis).await?;
         let cluster = Cluster {
             inner: Arc::new(Inner {
                 config,
                 redis,
+                room_id_base,
                 started_at_ms: unix_ms(),
                 retired: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -283,6 +294,7 @@ impl Cluster {
             player: player.to_string(),
             expires_ms: unix_ms().saturating_add(ttl),
             nonce: nonce.clone(),
+            join: None,
         });
         IssuedTicket { text, nonce }
     }

@@ -370,6 +370,7 @@ mod tests {
             player: "guest:node-a:7".into(),
             expires_ms: NOW + 10_000,
             nonce: new_nonce(),
+            join: None,
         };
         let seat_text = key().sign(&seat);
         assert!(!is_resume_ticket(&seat_text));

@@ -52,6 +52,21 @@ pub struct SeatTicket {
     pub expires_ms: u64,
     /// 128 random bits in hex: the ticket's identity for single use.
     pub nonce: String,
+    /// A ticket from `JoinRoom` for a room on another node (see `cluster/rooms.rs`): the
+    /// join code and whether to watch; `room` and `seat` are then 0 (the room on the
+    /// named node decides the seat as for any `JoinRoom`). `None` for a reserved seat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join: Option<JoinByCode>,
+}
+
+/// What a join ticket asks of the node it names: `JoinRoom { code, spectate }` there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinByCode {
+    /// The room's join code, normalised (upper case).
+    pub code: String,
+    /// `true` to watch without a seat.
+    pub spectate: bool,
 }
 
 /// Why a ticket was refused.
@@ -215,6 +230,7 @@ mod tests {
             player: "guest:node-a:7".into(),
             expires_ms: NOW + 10_000,
             nonce: new_nonce(),
+            join: None,
         }
     }
 

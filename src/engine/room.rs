@@ -217,6 +217,7 @@ impl Room {
             spectators: self.spectator_count(),
             public: self.public,
             code: self.public.then(|| self.code.clone()),
+            node: None,
         }
     }
 

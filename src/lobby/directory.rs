@@ -7,12 +7,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use rand::Rng;
 
+use super::cluster_rooms::RoomFeed;
 use super::listing::{Listing, ListingCache};
+use crate::cluster::rooms::PublishedRoom;
 use crate::engine::RoomAddr;
 use crate::protocol::{RoomId, RoomSummary};
 
@@ -42,6 +44,10 @@ pub struct Directory {
     /// Set when a summary changed since the listing was built.
     dirty: AtomicBool,
     listing: ListingCache,
+    /// In a cluster: where changes are noted for the publisher (`cluster_rooms.rs`).
+    feed: OnceLock<Arc<RoomFeed>>,
+    /// In a cluster: the other live nodes' rooms, as last read from Redis.
+    remote: Mutex<Vec<RoomSummary>>,
 }
 
 impl Default for Directory {
@@ -62,7 +68,72 @@ impl Directory {
             tables: Mutex::default(),
             dirty: AtomicBool::new(true),
             listing: ListingCache::new(rebuild_interval),
+            feed: OnceLock::new(),
+            remote: Mutex::default(),
         }
+    }
+
+    /// Publishes this directory to a cluster through `feed` (once; later calls do nothing).
+    pub(super) fn set_feed(&self, feed: Arc<RoomFeed>) {
+        let _ = self.feed.set(feed);
+    }
+
+    /// The cluster feed, with a cluster.
+    pub(super) fn feed(&self) -> Option<&Arc<RoomFeed>> {
+        self.feed.get()
+    }
+
+    /// Replaces the other nodes' rooms (read from the cluster) in the listing.
+    pub(super) fn set_remote(&self, rooms: Vec<RoomSummary>) {
+        let mut remote = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+        if *remote != rooms {
+            *remote = rooms;
+            self.changed();
+        }
+    }
+
+    /// The rooms to publish: those of `ids` still open with a summary. All open rooms
+    /// with a summary when `ids` is `None`.
+    pub(super) fn published(&self, ids: Option<&[RoomId]>) -> Vec<PublishedRoom> {
+        let tables = self.lock();
+        let publish = |e: &Entry| {
+            e.summary.clone().map(|summary| PublishedRoom {
+                summary,
+                code: e.code.clone(),
+            })
+        };
+        match ids {
+            Some(ids) => ids
+                .iter()
+                .filter_map(|id| tables.by_id.get(id).and_then(publish))
+                .collect(),
+            None => tables.by_id.values().filter_map(publish).collect(),
+        }
+    }
+
+    /// A fresh join code no room here has (not registered).
+    pub(super) fn fresh_code(&self) -> String {
+        let tables = self.lock();
+        fresh_code(&tables)
+    }
+
+    /// Registers a room being created with a code chosen before (claimed in the
+    /// cluster); `false`, registering nothing, if a room here has that code.
+    pub(super) fn register_with(&self, addr: RoomAddr, code: &str) -> bool {
+        let mut tables = self.lock();
+        if tables.by_code.contains_key(code) {
+            return false;
+        }
+        tables.by_code.insert(code.to_string(), addr.id);
+        tables.by_id.insert(
+            addr.id,
+            Entry {
+                addr,
+                code: code.to_string(),
+                summary: None,
+            },
+        );
+        true
     }
 
     fn changed(&self) {
@@ -74,7 +145,7 @@ impl Directory {
     pub fn listing(&self) -> Arc<Listing> {
         self.listing.get(
             || self.dirty.swap(false, Ordering::AcqRel),
-            || Listing::new(self.list()),
+            || Listing::new(self.list_all()),
         )
     }
 
@@ -85,15 +156,7 @@ impl Directory {
     /// Registers a room being created and returns its new, unique join code.
     pub fn register(&self, addr: RoomAddr) -> String {
         let mut tables = self.lock();
-        let mut rng = rand::rng();
-        let code = loop {
-            let code: String = (0..CODE_LENGTH)
-                .map(|_| char::from(CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())]))
-                .collect();
-            if !tables.by_code.contains_key(&code) {
-                break code;
-            }
-        };
+        let code = fresh_code(&tables);
         tables.by_code.insert(code.clone(), addr.id);
         tables.by_id.insert(
             addr.id,
@@ -121,6 +184,9 @@ impl Directory {
         if let Some(entry) = self.lock().by_id.get_mut(&summary.room_id) {
             entry.summary = Some(summary.clone());
             self.changed();
+            if let Some(feed) = self.feed.get() {
+                feed.changed(summary.room_id);
+            }
         }
     }
 
@@ -130,19 +196,46 @@ impl Directory {
         if let Some(entry) = tables.by_id.remove(&id) {
             tables.by_code.remove(&entry.code);
             self.changed();
+            if let Some(feed) = self.feed.get() {
+                feed.closed(id, entry.code);
+            }
         }
     }
 
-    /// Every room's summary, by room id, read from the tables now: O(rooms). Clients read
-    /// [`Directory::listing`] instead.
+    /// Every room's summary here, by room id, read from the tables now: O(rooms).
+    /// Clients read [`Directory::listing`] instead, which adds the other nodes' rooms
+    /// in a cluster. In a cluster each summary names this node.
     pub fn list(&self) -> Vec<RoomSummary> {
+        let node = self
+            .feed
+            .get()
+            .map(|feed| feed.cluster.node_id().to_string());
         let mut rooms: Vec<RoomSummary> = self
             .lock()
             .by_id
             .values()
             .filter_map(|e| e.summary.clone())
+            .map(|mut summary| {
+                summary.node.clone_from(&node);
+                summary
+            })
             .collect();
         rooms.sort_by_key(|r| r.room_id);
+        rooms
+    }
+
+    /// This node's rooms and, in a cluster, every other live node's, by room id (then
+    /// node).
+    fn list_all(&self) -> Vec<RoomSummary> {
+        let mut rooms = self.list();
+        rooms.extend(
+            self.remote
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned(),
+        );
+        rooms.sort_by(|a, b| (a.room_id, &a.node).cmp(&(b.room_id, &b.node)));
         rooms
     }
 
@@ -154,6 +247,19 @@ impl Directory {
     /// Whether no room is open.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// A random code no room in `tables` has.
+fn fresh_code(tables: &Tables) -> String {
+    let mut rng = rand::rng();
+    loop {
+        let code: String = (0..CODE_LENGTH)
+            .map(|_| char::from(CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())]))
+            .collect();
+        if !tables.by_code.contains_key(&code) {
+            return code;
+        }
     }
 }
 
@@ -176,5 +282,55 @@ mod tests {
         directory.remove(RoomId::new(7));
         assert_eq!(directory.find_code(&code), None);
         assert!(directory.is_empty());
+    }
+
+    fn summary(id: u64, node: Option<&str>) -> RoomSummary {
+        RoomSummary {
+            room_id: RoomId::new(id),
+            game: "tictactoe".into(),
+            status: crate::protocol::RoomStatus::Waiting,
+            players: 1,
+            seats: 2,
+            spectators: 0,
+            public: false,
+            code: None,
+            node: node.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_listing_merges_other_nodes_rooms_by_room_id() {
+        let directory = Directory::default();
+        let addr = RoomAddr {
+            id: RoomId::new(5),
+            shard: 0,
+        };
+        let code = directory.fresh_code();
+        assert!(directory.register_with(addr, &code));
+        // A code taken here cannot be registered again.
+        let other = RoomAddr {
+            id: RoomId::new(6),
+            shard: 0,
+        };
+        assert!(!directory.register_with(other, &code));
+        assert_eq!(directory.find_code(&code), Some(addr));
+        // Not published until the room has a summary.
+        assert!(directory.published(None).is_empty());
+        directory.update(&summary(5, None));
+        let published = directory.published(Some(&[RoomId::new(5), RoomId::new(6)]));
+        assert_eq!(published.len(), 1);
+        assert_eq!(published[0].code, code);
+        directory.set_remote(vec![summary(9, Some("node-b")), summary(2, Some("node-c"))]);
+        let listing = directory.listing();
+        let rows: Vec<(u64, Option<&str>)> = listing
+            .rooms()
+            .iter()
+            .map(|r| (r.room_id.get(), r.node.as_deref()))
+            .collect();
+        assert_eq!(rows, [(2, Some("node-c")), (5, None), (9, Some("node-b"))]);
+        // The local list is this node's rooms only.
+        assert_eq!(directory.list().len(), 1);
+        directory.set_remote(Vec::new());
+        assert_eq!(directory.listing().rooms().len(), 1);
     }
 }

@@ -132,6 +132,7 @@ mod tests {
             spectators: 0,
             public: false,
             code: None,
+            node: None,
         }
     }
 

@@ -7,6 +7,7 @@
 //! through [`RoomObserver`].
 
 mod admin;
+mod cluster_rooms;
 mod directory;
 pub(crate) mod global;
 mod homes;
@@ -248,6 +249,7 @@ impl Lobby {
         let ttl = self.shared.config.reconnect_grace + crate::cluster::resume::HOME_MARGIN;
         let homes = homes::Homes::new(cluster.clone(), self.shared.sessions.clone(), ttl);
         tracker.spawn(homes.run(shutdown.clone()));
+        self.publish_rooms(cluster.clone(), shutdown.clone(), tracker);
         let (inbox_tx, inbox_rx) = mpsc::channel(256);
         cluster.spawn_inbox(inbox_tx, shutdown.clone(), tracker);
         let task = global::GlobalMatch::new(
@@ -587,18 +589,34 @@ impl Lobby {
         settings: RoomSettings,
     ) -> Result<(), ErrorCode> {
         let engine = &self.shared.engine;
-        let (addr, code, outbox) = {
+        // In a cluster the code is claimed cluster-wide first (`cluster_rooms.rs`).
+        let claimed = self.claim_private_code(session).await?;
+        let placed = {
             let mut state = session.lock();
-            check_free(&state)?;
-            let outbox = state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?;
-            let addr = engine.place_room();
-            let code = self.shared.directory.register(addr);
-            state.room = Some(Membership {
-                addr,
-                player: true,
-                seat: None,
-            });
-            (addr, code, outbox)
+            check_free(&state).and_then(|()| {
+                let outbox = state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?;
+                let addr = engine.place_room();
+                let directory = &self.shared.directory;
+                let code = match &claimed {
+                    Some(code) if directory.register_with(addr, code) => code.clone(),
+                    _ => directory.register(addr),
+                };
+                state.room = Some(Membership {
+                    addr,
+                    player: true,
+                    seat: None,
+                });
+                Ok((addr, code, outbox))
+            })
+        };
+        let (addr, code, outbox) = match placed {
+            Ok(placed) => placed,
+            Err(refused) => {
+                if let Some(code) = claimed {
+                    self.release_private_code(code).await;
+                }
+                return Err(refused);
+            }
         };
         let room = NewRoom {
             game: entry,

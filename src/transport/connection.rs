@@ -627,9 +627,17 @@ impl Reader<'_> {
                 None,
             ));
         }
-        if let Some(seat) = seat_ticket {
-            // A good ticket; seating by ticket comes with the cluster's reservations
-            // (issue 12, global quick match): until then no seat is held for it here.
+        if let Some(join) = seat_ticket.as_ref().and_then(|seat| seat.join.as_ref()) {
+            // A join ticket (`JoinRoom` on another node): joined here as by `JoinRoom`.
+            if let Err(code) = lobby.join_by_ticket(&session, join).await {
+                self.reply(&error(
+                    code,
+                    format!("the room of code {} could not be joined", join.code),
+                    None,
+                ));
+            }
+        } else if let Some(seat) = seat_ticket {
+            // A good ticket whose seat is no longer held here.
             self.reply(&error(
                 ErrorCode::ReservationExpired,
                 format!(

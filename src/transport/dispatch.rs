@@ -46,6 +46,7 @@ fn describe(code: ErrorCode) -> &'static str {
         ErrorCode::ServerBusy => "the server cannot take this request now",
         ErrorCode::NoRecords => "this server keeps no records (it runs with --database none)",
         ErrorCode::RecordsUnavailable => "the results database did not answer in time; try again",
+        ErrorCode::ClusterUnavailable => "the cluster cannot be reached now; try again",
         _ => "request refused",
     }
 }
@@ -169,11 +170,11 @@ async fn join_room(
     code: &str,
     spectate: bool,
 ) -> Option<ServerMsg> {
-    lobby
-        .join_room(session, code, spectate)
-        .await
-        .err()
-        .map(refusal)
+    // In a cluster, a code of another node's room answers `Redirect`.
+    match lobby.join_room_anywhere(session, code, spectate).await {
+        Ok(redirect) => redirect,
+        Err(code) => Some(refusal(code)),
+    }
 }
 
 /// [`dispatch`] for an `Input`, the one message on the hot path: a future of its own, a

@@ -29,7 +29,7 @@ fn cluster_config(redis: &RedisServer, node_id: &str, secret: &[u8]) -> ClusterC
 }
 
 /// Starts a node of the cluster on an ephemeral port (its public URL is its real address).
-async fn start_node(redis: &RedisServer, node_id: &str) -> Result<Server> {
+pub(crate) async fn start_node(redis: &RedisServer, node_id: &str) -> Result<Server> {
     start_node_with(redis, node_id, None).await
 }
 
@@ -62,7 +62,7 @@ async fn start_node_config(
 }
 
 /// Polls Redis until `done` holds for the key list (with TTLs), within the wait limit.
-async fn wait_for_keys(
+pub(crate) async fn wait_for_keys(
     redis: &RedisServer,
     what: &str,
     done: impl Fn(&[(String, i64)]) -> bool,
@@ -79,7 +79,7 @@ async fn wait_for_keys(
 }
 
 /// Every key has a TTL (no key is left behind by a node, however it ends).
-fn assert_every_key_expires(keys: &[(String, i64)]) {
+pub(crate) fn assert_every_key_expires(keys: &[(String, i64)]) {
     for (key, ttl) in keys {
         assert!(key.starts_with(keys::PREFIX), "a foreign key {key}");
         assert!(*ttl > 0, "{key} has no TTL ({ttl})");
@@ -110,6 +110,7 @@ async fn nodes_register_see_each_other_and_leave() -> Result<()> {
     assert_eq!(
         names,
         [
+            "ticksync:epoch",
             "ticksync:node:node-a",
             "ticksync:node:node-b",
             "ticksync:node:node-c",
@@ -215,7 +216,7 @@ async fn a_silent_node_is_dropped_within_the_node_ttl() -> Result<()> {
 }
 
 /// Connects to `server` and sends a `Hello` with `ticket`.
-async fn hello_with_ticket(server: &Server, ticket: &str) -> Result<Client> {
+pub(crate) async fn hello_with_ticket(server: &Server, ticket: &str) -> Result<Client> {
     let mut client = Client::connect_raw(server.local_addr(), Codec::MsgPack).await?;
     client
         .send(&ClientMsg::Hello {

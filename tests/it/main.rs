@@ -9,6 +9,7 @@ mod battleship;
 mod bots;
 mod chat;
 mod cluster;
+mod cluster_directory;
 mod cluster_resume;
 mod conformance;
 mod conformance_wire;

@@ -65,7 +65,7 @@ async fn a_private_room_is_joined_by_its_code_and_plays_a_game() -> Result<()> {
         rooms["rooms"],
         serde_json::json!([{
             "room_id": created.room_id, "game": TICTACTOE, "status": "Waiting", "players": 1,
-            "seats": 2, "spectators": 0, "public": false, "code": null,
+            "seats": 2, "spectators": 0, "public": false, "code": null, "node": null,
         }])
     );
 

@@ -445,6 +445,7 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
                 spectators: 1,
                 public: true,
                 code: Some(CODE.into()),
+                node: Some("node-a".into()),
             }],
         }),
         "match_cancelled" => Server(ServerMsg::MatchCancelled {
