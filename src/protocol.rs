@@ -633,6 +633,11 @@ pub enum ErrorCode {
     /// The ticket was good but its seat is no longer held (the reservation expired, or
     /// the room is gone). The session carries on; queue again with `FindMatch`.
     ReservationExpired = 125,
+    /// A quick match across the cluster was called off before it started: a player it was
+    /// placed with did not take their reserved seat in time (or left while it waited). No
+    /// game was played and nothing is recorded. `RoomLeft` follows, then `Queued`: the
+    /// client is back in the queue for the same game and options.
+    MatchCancelled = 126,
 }
 
 /// WebSocket close codes the server uses. 1000-1011 are RFC 6455's; 4000-4999 are ours.

@@ -35,6 +35,13 @@ pub struct PlacedSeat {
     pub node: String,
     /// The player's session on that node.
     pub session: SessionId,
+    /// The rating it was matched with (queued again with it if the match is called off).
+    #[serde(default = "default_rating")]
+    pub rating: u16,
+}
+
+fn default_rating() -> u16 {
+    crate::lobby::DEFAULT_RATING
 }
 
 /// A match the global queue formed, for the node that is to host it.

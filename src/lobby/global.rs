@@ -50,8 +50,8 @@ use super::matchmaker::MatchConfig;
 use super::sessions::{Binding, Membership, Session, SessionTable};
 use crate::cluster::inbox::{NodeMsg, PlacedSeat, Placement};
 use crate::cluster::queue::decide_groups;
-use crate::cluster::{Cluster, SeatTicket};
-use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom};
+use crate::cluster::{Cluster, RESERVATION_MARGIN, SeatTicket};
+use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom, Reserved};
 use crate::outbox::Outbox;
 use crate::protocol::{ErrorCode, RoomSettings, Seat, ServerMsg, SessionId};
 
@@ -75,7 +75,25 @@ pub(crate) enum GlobalCmd {
     Remove {
         session: SessionId,
     },
+    /// A match hosted here was called off before it started (a reserved seat not taken):
+    /// queue `present`, its connected players, again as they were.
+    Requeue {
+        room: crate::protocol::RoomId,
+        present: Vec<SessionId>,
+    },
 }
+
+/// A match hosted here that has not started yet: what its players queued for, kept until
+/// it starts or is called off (forgotten after [`HOSTED_KEEP`] past its deadline).
+struct Hosted {
+    game: GameEntry,
+    options: Bytes,
+    ratings: Vec<(SessionId, u16)>,
+    until: Instant,
+}
+
+/// How long after its reservation deadline a hosted match is forgotten.
+const HOSTED_KEEP: Duration = Duration::from_secs(60);
 
 /// One of this node's players in the global queue.
 struct Waiter {
@@ -132,6 +150,7 @@ pub(crate) struct GlobalMatch {
     pub(crate) chat_burst: f64,
     pub(crate) outbox_events: usize,
     waiters: HashMap<SessionId, Waiter>,
+    hosted: HashMap<crate::protocol::RoomId, Hosted>,
 }
 
 impl GlobalMatch {
@@ -157,6 +176,7 @@ impl GlobalMatch {
             chat_burst,
             outbox_events: 64,
             waiters: HashMap::new(),
+            hosted: HashMap::new(),
         }
     }
 
@@ -198,50 +218,92 @@ impl GlobalMatch {
                 game,
                 options,
                 rating,
-            } => {
-                let id = session.id();
-                if let Err(error) = self.cluster.enqueue(game.name, &options, id, rating).await {
-                    tracing::warn!(%error, "global queue: enqueue failed");
-                    let outbox = {
-                        let mut state = session.lock();
-                        state.queued = None;
-                        state.outbox().cloned()
-                    };
-                    if let Some(outbox) = outbox {
-                        outbox.push_msg(&ServerMsg::Error {
-                            code: ErrorCode::ClusterUnavailable,
-                            message: "the cluster's queue cannot be reached now; try again".into(),
-                            input_seq: None,
-                        });
-                    }
-                    return;
-                }
-                if let Some(outbox) = session.lock().outbox() {
-                    outbox.push_msg(&ServerMsg::Queued {
-                        game: game.name.to_string(),
-                        position: 1,
-                        queue_size: 1,
-                    });
-                }
-                self.waiters.insert(
-                    id,
-                    Waiter {
-                        session,
-                        game,
-                        options,
-                        rating,
-                        missing_since: None,
-                    },
-                );
-                self.queued.fetch_add(1, Ordering::Relaxed);
-                self.try_match().await;
-            }
+            } => self.enqueue(session, game, options, rating).await,
             GlobalCmd::Cancel { session, reply } => {
                 let _ = reply.send(self.remove(session).await);
             }
             GlobalCmd::Remove { session } => {
                 self.remove(session).await;
             }
+            GlobalCmd::Requeue { room, present } => self.requeue(room, present).await,
+        }
+    }
+
+    /// Queues this node's `session` in the global queue (its `queued` already set).
+    async fn enqueue(
+        &mut self,
+        session: Arc<Session>,
+        game: GameEntry,
+        options: Bytes,
+        rating: u16,
+    ) {
+        let id = session.id();
+        if let Err(error) = self.cluster.enqueue(game.name, &options, id, rating).await {
+            tracing::warn!(%error, "global queue: enqueue failed");
+            let outbox = {
+                let mut state = session.lock();
+                state.queued = None;
+                state.outbox().cloned()
+            };
+            if let Some(outbox) = outbox {
+                outbox.push_msg(&ServerMsg::Error {
+                    code: ErrorCode::ClusterUnavailable,
+                    message: "the cluster's queue cannot be reached now; try again".into(),
+                    input_seq: None,
+                });
+            }
+            return;
+        }
+        if let Some(outbox) = session.lock().outbox() {
+            outbox.push_msg(&ServerMsg::Queued {
+                game: game.name.to_string(),
+                position: 1,
+                queue_size: 1,
+            });
+        }
+        self.waiters.insert(
+            id,
+            Waiter {
+                session,
+                game,
+                options,
+                rating,
+                missing_since: None,
+            },
+        );
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        self.try_match().await;
+    }
+
+    /// Queues again the connected players of a hosted match that was called off, with
+    /// the game, options and rating they were matched with.
+    async fn requeue(&mut self, room: crate::protocol::RoomId, present: Vec<SessionId>) {
+        let Some(hosted) = self.hosted.remove(&room) else {
+            tracing::warn!(
+                room = room.get(),
+                "global queue: a called-off match not hosted here"
+            );
+            return;
+        };
+        for id in present {
+            let Some(session) = self.sessions.get(id) else {
+                continue;
+            };
+            {
+                let mut state = session.lock();
+                // Gone, already elsewhere or queued by itself meanwhile: nothing to do.
+                if state.binding.is_none() || state.room.is_some() || state.queued.is_some() {
+                    continue;
+                }
+                state.queued = Some(hosted.game.name);
+            }
+            let rating = hosted
+                .ratings
+                .iter()
+                .find(|(s, _)| *s == id)
+                .map_or(crate::lobby::DEFAULT_RATING, |(_, r)| *r);
+            self.enqueue(session, hosted.game, hosted.options.clone(), rating)
+                .await;
         }
     }
 
@@ -352,6 +414,7 @@ impl GlobalMatch {
                     seat: Seat::try_from(order).unwrap_or(Seat::MAX),
                     node: p.node,
                     session: p.session,
+                    rating: p.rating,
                 })
                 .collect(),
             bots: group.bots,
@@ -413,13 +476,17 @@ impl GlobalMatch {
         let code = self.directory.register(addr);
         let mut members = Vec::with_capacity(placement.seats.len());
         let mut absent = Vec::new();
+        let mut reserved = Vec::new();
+        let mut ratings = Vec::with_capacity(placement.seats.len());
         let mut redirects = Vec::new();
+        let wait = self.cluster.ticket_ttl() + RESERVATION_MARGIN;
         for placed in &placement.seats {
             let local = (placed.node == me)
                 .then(|| self.forget(placed.session))
                 .flatten();
             let (session, outbox) = match local {
                 Some(waiter) => {
+                    ratings.push((waiter.session.id(), waiter.rating));
                     let mut state = waiter.session.lock();
                     state.queued = None;
                     state.room = Some(Membership {
@@ -451,14 +518,18 @@ impl GlobalMatch {
                     {
                         let mut state = session.lock();
                         state.binding = None;
-                        state.disconnected_at = Some(std::time::Instant::now());
+                        // Away from the deadline on: the lobby's reaper leaves it to the
+                        // room until then.
+                        state.disconnected_at = Some(std::time::Instant::now() + wait);
+                        state.rating = placed.rating;
                         state.room = Some(Membership {
                             addr,
                             player: true,
                             seat: None,
                         });
                     }
-                    absent.push(session.id());
+                    reserved.push(session.id());
+                    ratings.push((session.id(), placed.rating));
                     if placed.node != me {
                         let player = format!("{}/{}", placed.node, placed.session);
                         let ticket =
@@ -487,7 +558,7 @@ impl GlobalMatch {
                 allow_spectators: true,
                 relay: false,
                 ranked: true,
-                options: Bytes::from(placement.options),
+                options: Bytes::from(placement.options.clone()),
             },
             code,
             public: true,
@@ -497,11 +568,26 @@ impl GlobalMatch {
                 strategy: self.config.bot_strategy.clone(),
             },
             start_now: true,
+            reserved: Reserved {
+                sessions: reserved,
+                wait,
+            },
         };
         if self.engine.create_room(addr, room).await.is_err() {
             self.directory.remove(addr.id);
             return;
         }
+        let now = Instant::now();
+        self.hosted.retain(|_, h| h.until > now);
+        self.hosted.insert(
+            addr.id,
+            Hosted {
+                game,
+                options: Bytes::from(placement.options),
+                ratings,
+                until: now + wait + HOSTED_KEEP,
+            },
+        );
         for session in absent {
             let _ = self.engine.disconnected(addr, session).await;
         }

@@ -87,6 +87,9 @@ struct Observer {
     sessions: Arc<SessionTable>,
     directory: Arc<Directory>,
     storage: Storage,
+    /// With a cluster: the global matchmaker, which queues again the players of a match
+    /// called off (`RoomObserver::match_cancelled`).
+    global: Arc<std::sync::OnceLock<mpsc::Sender<global::GlobalCmd>>>,
 }
 
 impl Observer {
@@ -134,6 +137,25 @@ impl RoomObserver for Observer {
         }
     }
 
+    /// On the shard's tick: the players go back to the global queue through its task's
+    /// bounded inbox, without waiting (a full inbox drops them, logged: they may queue
+    /// again themselves).
+    fn match_cancelled(&self, room: RoomId, present: &[SessionId]) {
+        let Some(global) = self.global.get() else {
+            return;
+        };
+        let cmd = global::GlobalCmd::Requeue {
+            room,
+            present: present.to_vec(),
+        };
+        if global.try_send(cmd).is_err() {
+            tracing::warn!(
+                room = room.get(),
+                "global queue busy: a called-off match's players were not queued again"
+            );
+        }
+    }
+
     fn room_closed(&self, room: RoomId, members: &[SessionId]) {
         self.directory.remove(room);
         for &session in members {
@@ -162,6 +184,8 @@ struct LobbyShared {
     storage: Storage,
     /// With a cluster: the global matchmaker's inbox and the seats reserved here.
     global: std::sync::OnceLock<(mpsc::Sender<global::GlobalCmd>, Arc<global::Reservations>)>,
+    /// The same inbox, for the room observer.
+    requeue: Arc<std::sync::OnceLock<mpsc::Sender<global::GlobalCmd>>>,
 }
 
 /// Handle to the lobby. Cheap to clone.
@@ -198,10 +222,12 @@ impl Lobby {
             shutdown.clone(),
             tracker,
         );
+        let requeue = Arc::new(std::sync::OnceLock::new());
         let observer = Arc::new(Observer {
             sessions: sessions.clone(),
             directory: directory.clone(),
             storage: storage.clone(),
+            global: requeue.clone(),
         });
         let engine = Engine::start(engine_config, registry, observer, shutdown.clone(), tracker);
         let queued = Arc::new(AtomicUsize::new(0));
@@ -225,6 +251,7 @@ impl Lobby {
                 counters: Arc::default(),
                 storage,
                 global: std::sync::OnceLock::new(),
+                requeue,
             }),
         };
         tracker.spawn(lobby.clone().reap_sessions(shutdown));
@@ -241,9 +268,15 @@ impl Lobby {
     ) {
         let reservations = Arc::new(global::Reservations::default());
         let (tx, rx) = mpsc::channel(4096);
-        if self.shared.global.set((tx, reservations.clone())).is_err() {
+        if self
+            .shared
+            .global
+            .set((tx.clone(), reservations.clone()))
+            .is_err()
+        {
             return;
         }
+        let _ = self.shared.requeue.set(tx);
         let (inbox_tx, inbox_rx) = mpsc::channel(256);
         cluster.spawn_inbox(inbox_tx, shutdown.clone(), tracker);
         let task = global::GlobalMatch::new(
@@ -582,6 +615,7 @@ impl Lobby {
             }],
             bots: Default::default(),
             start_now: false,
+            reserved: Default::default(),
         };
         if engine.create_room(addr, room).await.is_err() {
             self.shared.directory.remove(addr.id);
