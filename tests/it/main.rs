@@ -9,6 +9,7 @@ mod battleship;
 mod bots;
 mod chat;
 mod cluster;
+mod cluster_reserve;
 mod conformance;
 mod conformance_wire;
 mod custom_game;

@@ -1,0 +1,265 @@
+//! Reserved seats across the cluster (issue 12, item 2): a match placed on one node waits
+//! for its redirected players; one who never comes calls the match off with no result,
+//! and the players who were there are queued again on their own node and play another
+//! match. Also: `--cluster` refuses an SQLite database.
+//!
+//! Real nodes on loopback with a private `redis-server` ([`RedisServer`]); without it the
+//! Redis tests print `SKIPPED:` and pass, unless `TICKSYNC_REQUIRE_SERVICES=1`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use ticksync::cluster::ClusterConfig;
+use ticksync::codec::Codec;
+use ticksync::protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, close_code};
+use ticksync::server::Server;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+use crate::support::{Client, RedisServer, WAIT, test_config};
+
+const SECRET: &[u8] = b"the cluster secret of the tests";
+
+/// Seat tickets live this long in these tests: a reservation is held for it plus
+/// [`ticksync::cluster::RESERVATION_MARGIN`].
+const TICKET_TTL: Duration = Duration::from_secs(2);
+
+/// Starts node `node_id` on an ephemeral port with short-lived tickets, counting the games
+/// that finish on it.
+async fn start_node(
+    redis: &RedisServer,
+    node_id: &str,
+    finished: &Arc<AtomicUsize>,
+) -> Result<Server> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let mut cluster = ClusterConfig::new(
+        &redis.url(),
+        &format!("ws://{}/", listener.local_addr()?),
+        SECRET,
+    )
+    .map_err(anyhow::Error::msg)?;
+    cluster.node_id = node_id.to_string();
+    cluster.ticket_ttl = TICKET_TTL;
+    let seen = finished.clone();
+    let config = ticksync::config::ServerConfig {
+        cluster: Some(cluster),
+        on_game_finished: Some(ticksync::engine::FinishedHook::new(move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+        })),
+        ..test_config()
+    };
+    Server::open(listener, config)
+        .await
+        .with_context(|| format!("node {node_id} starts"))
+}
+
+/// Connects to `server` and sends a `Hello` with `ticket`.
+async fn hello_with_ticket(server: &Server, ticket: &str) -> Result<Client> {
+    let mut client = Client::connect_raw(server.local_addr(), Codec::Bincode).await?;
+    client
+        .send(&ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            resume_token: None,
+            last_event_seq: 0,
+            auth_token: None,
+            ticket: Some(ticket.to_string()),
+        })
+        .await?;
+    Ok(client)
+}
+
+/// Waits until every node's heartbeat shows `connections` connections.
+async fn wait_for_loads(node: &Server, nodes: usize, connections: usize) -> Result<()> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let live = node.cluster().context("in a cluster")?.live_nodes().await?;
+        if live.len() == nodes && live.iter().all(|n| n.load.connections == connections) {
+            return Ok(());
+        }
+        ensure!(Instant::now() < deadline, "loads stayed {live:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The client seated in the match `client` was just found for: itself after `MatchFound`,
+/// or a new connection to the hosting node after `Redirect` (following the ticket).
+async fn seated(mut client: Client, nodes: &[&Server]) -> Result<Client> {
+    let redirect = client
+        .recv_until(|m| match m {
+            ServerMsg::MatchFound(_) => Some(None),
+            ServerMsg::Redirect { url, ticket } => Some(Some((url.clone(), ticket.clone()))),
+            _ => None,
+        })
+        .await?;
+    let Some((url, ticket)) = redirect else {
+        return Ok(client);
+    };
+    let host = nodes
+        .iter()
+        .find(|n| url == format!("ws://{}/", n.local_addr()))
+        .with_context(|| format!("no node at {url}"))?;
+    let mut there = hello_with_ticket(host, &ticket).await?;
+    match there.recv().await? {
+        ServerMsg::Welcome { resumed: true, .. } => {}
+        other => anyhow::bail!("expected Welcome {{ resumed: true }}, got {other:?}"),
+    }
+    let joined = there.room_joined().await?;
+    ensure!(joined.seat.is_some(), "{joined:?}");
+    Ok(there)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_not_taken_requeues_the_present_player_who_then_plays_another() -> Result<()>
+{
+    let Some(redis) = RedisServer::start("cluster reservation cancelled")? else {
+        return Ok(());
+    };
+    let finished = Arc::new(AtomicUsize::new(0));
+    let a = start_node(&redis, "node-a", &finished).await?;
+    let b = start_node(&redis, "node-b", &finished).await?;
+    let c = start_node(&redis, "node-c", &finished).await?;
+    let mut one = Client::connect(a.local_addr(), Codec::Bincode).await?;
+    let mut two = Client::connect(b.local_addr(), Codec::MsgPack).await?;
+    let three = Client::connect(c.local_addr(), Codec::Bincode).await?;
+    // Equal loads (one connection each): the tie goes to the lowest id, so a hosts.
+    wait_for_loads(&a, 3, 1).await?;
+    one.find_match().await?;
+    two.find_match().await?;
+    // two is sent to a, and never goes.
+    let (url, ticket) = two
+        .recv_until(|m| match m {
+            ServerMsg::Redirect { url, ticket } => Some((url.clone(), ticket.clone())),
+            _ => None,
+        })
+        .await?;
+    let redirected_at = Instant::now();
+    assert_eq!(url, format!("ws://{}/", a.local_addr()));
+    one.match_found().await?;
+    // The game does not start without two: one hears that the match is called off once
+    // the reservation (ticket lifetime plus margin) has run out, then RoomLeft, then
+    // Queued, with no GameStarted or GameOver before.
+    let mut heard = Vec::new();
+    let code = one
+        .recv_until(|m| {
+            heard.push(format!("{m:?}"));
+            match m {
+                ServerMsg::Error { code, .. } => Some(*code),
+                _ => None,
+            }
+        })
+        .await?;
+    assert_eq!(code, ErrorCode::MatchCancelled);
+    let waited = redirected_at.elapsed();
+    assert!(waited >= TICKET_TTL, "called off after {waited:?}");
+    assert!(
+        !heard
+            .iter()
+            .any(|m| m.contains("GameStarted") || m.contains("GameOver")),
+        "{heard:?}"
+    );
+    assert!(matches!(one.recv().await?, ServerMsg::RoomLeft { .. }));
+    assert!(matches!(one.recv().await?, ServerMsg::Queued { .. }));
+    // Back in the global queue from its own node, with the rating it had.
+    let entries = a.cluster().unwrap().queue_entries("tictactoe", &[]).await?;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        (
+            entries[0].node.as_str(),
+            entries[0].session,
+            entries[0].rating
+        ),
+        ("node-a", one.session_id, ticksync::lobby::DEFAULT_RATING)
+    );
+    // No game was played, and the reserved session is gone with the room.
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+    crate::support::wait_until(&a, |s| s.sessions == 1 && s.rooms == 0 && s.queued == 1).await?;
+    // The ticket redeemed late has expired with its reservation.
+    let mut late = hello_with_ticket(&a, &ticket).await?;
+    assert_eq!(late.error().await?.0, ErrorCode::TicketExpired);
+    assert_eq!(late.closed().await?, Some(close_code::TICKET_REFUSED));
+
+    // A third player, on c, is matched with one; whoever is redirected follows, and the
+    // game is played to its end.
+    let mut three = three;
+    three.find_match().await?;
+    let nodes = [&a, &b, &c];
+    let (one, three) = tokio::join!(seated(one, &nodes), seated(three, &nodes));
+    let (mut one, mut three) = (one?, three?);
+    let one_seat = one.room.as_ref().and_then(|r| r.seat);
+    let (first, second) = if one_seat == Some(0) {
+        (&mut one, &mut three)
+    } else {
+        (&mut three, &mut one)
+    };
+    for (turn, cell) in [0u8, 3, 1, 4, 2].into_iter().enumerate() {
+        let mover = if turn % 2 == 0 {
+            &mut *first
+        } else {
+            &mut *second
+        };
+        mover.send_move(cell).await?;
+        mover
+            .snapshot_where(|v| v.board[usize::from(cell)] != 0)
+            .await?;
+    }
+    assert_eq!(first.game_over().await?.0, Some(0));
+    assert_eq!(second.game_over().await?.0, Some(0));
+    // One game finished in the whole cluster: the second match.
+    let deadline = Instant::now() + WAIT;
+    while finished.load(Ordering::SeqCst) == 0 {
+        ensure!(Instant::now() < deadline, "the game was not reported");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(finished.load(Ordering::SeqCst), 1);
+    drop((one, two, three, late));
+    for node in nodes {
+        crate::support::wait_for_stats(node, ticksync::server::Stats::default()).await?;
+    }
+    for (key, ttl) in redis.keys_with_ttls().await? {
+        assert!(ttl > 0, "{key} has no TTL");
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+    c.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn serve_refuses_a_cluster_with_an_sqlite_database() -> Result<()> {
+    // Refused before Redis is tried: nothing listens at this URL.
+    let dir = crate::support::scratch_dir("cluster-sqlite");
+    let output = tokio::time::timeout(
+        WAIT,
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_ticksync"))
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--cluster",
+                "redis://127.0.0.1:1",
+                "--public-url",
+                "ws://127.0.0.1:1/",
+                "--database",
+                "sqlite://./never-created.db",
+            ])
+            .env("TICKSYNC_CLUSTER_SECRET", "sixteen bytes or more")
+            .env_remove("TICKSYNC_DATABASE")
+            .current_dir(&dir)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .context("serve did not exit: it started instead of refusing")??;
+    ensure!(!output.status.success(), "serve exited successfully");
+    let stderr = String::from_utf8(output.stderr)?;
+    assert!(
+        stderr.contains("--cluster cannot use the SQLite database")
+            && stderr.contains("--database postgres://")
+            && stderr.contains("--database none"),
+        "{stderr}"
+    );
+    assert!(!dir.join("never-created.db").exists());
+    Ok(())
+}
