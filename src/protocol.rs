@@ -637,7 +637,7 @@ pub enum ErrorCode {
     /// placed with did not take their reserved seat in time (or left while it waited). No
     /// game was played and nothing is recorded. `RoomLeft` follows, then `Queued`: the
     /// client is back in the queue for the same game and options.
-    MatchCancelled = 126,
+    MatchCalledOff = 126,
 }
 
 /// WebSocket close codes the server uses. 1000-1011 are RFC 6455's; 4000-4999 are ours.

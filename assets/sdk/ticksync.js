@@ -59,7 +59,7 @@ var ErrorCode = {
   TicketUsed: 123,
   ClusterUnavailable: 124,
   ReservationExpired: 125,
-  MatchCancelled: 126
+  MatchCalledOff: 126
 };
 var ERROR_WORDS = {
   1: "The server could not read a message from this client.",

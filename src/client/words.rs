@@ -57,7 +57,7 @@ pub fn error_code(code: ErrorCode) -> String {
         ErrorCode::TicketUsed => "the seat ticket was already used",
         ErrorCode::ClusterUnavailable => "the server cannot reach its cluster now",
         ErrorCode::ReservationExpired => "the reserved seat is no longer held",
-        ErrorCode::MatchCancelled => "the match was called off: a player did not arrive",
+        ErrorCode::MatchCalledOff => "the match was called off: a player did not arrive",
     };
     format!("{words} (error {})", code as u16)
 }

@@ -60,7 +60,7 @@ pub const TICKET_TTL: Duration = Duration::from_secs(10);
 
 /// How long past its ticket's lifetime a reserved seat is held: a ticket redeemed at the
 /// last moment still needs its single-use claim in Redis (at most [`REDIS_TIMEOUT`]) and
-/// a tick to rebind into the room. The hosting room calls the match off (`MatchCancelled`)
+/// a tick to rebind into the room. The hosting room calls the match off (`MatchCalledOff`)
 /// at the ticket's lifetime plus this: 12 s with the defaults.
 pub const RESERVATION_MARGIN: Duration = Duration::from_secs(2);
 

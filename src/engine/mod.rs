@@ -96,9 +96,9 @@ pub trait RoomObserver: Send + Sync + 'static {
     /// room logged `GameOver`: hand the record to another task, never wait on I/O here.
     fn game_finished(&self, _game: FinishedGame) {}
     /// A room waiting for reserved players ([`Reserved`]) gave up: no game was played.
-    /// `present` are the connected players it held, already told (`Error MatchCancelled`,
+    /// `present` are the connected players it held, already told (`Error MatchCalledOff`,
     /// `RoomLeft`) and already out of the room ([`RoomObserver::member_left`] came first).
-    fn match_cancelled(&self, _room: RoomId, _present: &[SessionId]) {}
+    fn match_called_off(&self, _room: RoomId, _present: &[SessionId]) {}
 }
 
 /// A room's address: its id and the shard that owns it.
@@ -148,7 +148,7 @@ pub struct NewRoom {
 /// connection rebinds into the room). The room seats them at once but starts no game until
 /// every one has arrived; if one has not within [`Reserved::wait`], the room closes without
 /// a result and reports the players who were there
-/// ([`RoomObserver::match_cancelled`]), so they can be queued again.
+/// ([`RoomObserver::match_called_off`]), so they can be queued again.
 #[derive(Debug, Clone, Default)]
 pub struct Reserved {
     /// The sessions the seats are held for.

@@ -88,7 +88,7 @@ struct Observer {
     directory: Arc<Directory>,
     storage: Storage,
     /// With a cluster: the global matchmaker, which queues again the players of a match
-    /// called off (`RoomObserver::match_cancelled`).
+    /// called off (`RoomObserver::match_called_off`).
     global: Arc<std::sync::OnceLock<mpsc::Sender<global::GlobalCmd>>>,
 }
 
@@ -140,7 +140,7 @@ impl RoomObserver for Observer {
     /// On the shard's tick: the players go back to the global queue through its task's
     /// bounded inbox, without waiting (a full inbox drops them, logged: they may queue
     /// again themselves).
-    fn match_cancelled(&self, room: RoomId, present: &[SessionId]) {
+    fn match_called_off(&self, room: RoomId, present: &[SessionId]) {
         let Some(global) = self.global.get() else {
             return;
         };

@@ -150,7 +150,7 @@ async fn a_reservation_not_taken_requeues_the_present_player_who_then_plays_anot
             }
         })
         .await?;
-    assert_eq!(code, ErrorCode::MatchCancelled);
+    assert_eq!(code, ErrorCode::MatchCalledOff);
     let waited = redirected_at.elapsed();
     assert!(waited >= TICKET_TTL, "called off after {waited:?}");
     assert!(

@@ -231,7 +231,7 @@ export const ErrorCode = {
   TicketUsed: 123,
   ClusterUnavailable: 124,
   ReservationExpired: 125,
-  MatchCancelled: 126,
+  MatchCalledOff: 126,
 } as const;
 
 /** What each error code means, in words a player can read. */

@@ -40,8 +40,8 @@ fn deliver_all(out: &mut RoomOutput, observer: &dyn RoomObserver) {
                 Notice::MemberLeft { room, session } => observer.member_left(room, session),
                 Notice::GameFinished(game) => observer.game_finished(*game),
                 Notice::RoomClosed { room, members } => observer.room_closed(room, &members),
-                Notice::MatchCancelled { room, present } => {
-                    observer.match_cancelled(room, &present);
+                Notice::MatchCalledOff { room, present } => {
+                    observer.match_called_off(room, &present);
                 }
             },
         }

@@ -125,7 +125,7 @@ pub(crate) enum Notice {
     },
     /// A reserved seat was not taken in time: no game; `present` are the connected
     /// players it held (already out of the room), to be queued again.
-    MatchCancelled {
+    MatchCalledOff {
         room: RoomId,
         present: Vec<SessionId>,
     },

@@ -14,8 +14,8 @@
 //!   plus [`Reserved::wait`] in ticks, rounded up), or at the tick after any seated player
 //!   leaves while one is pending, the room gives up: each reserved member is dropped (the
 //!   lobby ends its session: a late ticket then finds no seat), each connected player is
-//!   told `Error MatchCancelled` and `RoomLeft` and is out of the room, and the lobby hears
-//!   [`Notice::MatchCancelled`] with those players, to queue them again. No game was
+//!   told `Error MatchCalledOff` and `RoomLeft` and is out of the room, and the lobby hears
+//!   [`Notice::MatchCalledOff`] with those players, to queue them again. No game was
 //!   created, so nothing is reported or recorded and no rating moves. The room then
 //!   closes (its spectators, and players away at that moment, get the usual close).
 //!
@@ -139,7 +139,7 @@ impl Room {
                     out.msg(
                         link,
                         ServerMsg::Error {
-                            code: ErrorCode::MatchCancelled,
+                            code: ErrorCode::MatchCalledOff,
                             message: "a player did not take their seat in time: the match is \
                                       called off and you are queued again"
                                 .into(),
@@ -164,7 +164,7 @@ impl Room {
             requeued = present.len(),
             "a reserved seat was not taken in time; match called off"
         );
-        out.notice(Notice::MatchCancelled {
+        out.notice(Notice::MatchCalledOff {
             room: self.id,
             present,
         });

@@ -122,7 +122,7 @@ fn a_reservation_not_taken_calls_the_match_off_and_reports_the_present_players()
                 other => format!("{} {other:?}", to.session()),
             },
             Out::Notice(Notice::MemberLeft { session, .. }) => format!("left {session}"),
-            Out::Notice(Notice::MatchCancelled { present, .. }) => {
+            Out::Notice(Notice::MatchCalledOff { present, .. }) => {
                 format!("cancelled {present:?}")
             }
             other => format!("{other:?}"),
@@ -131,7 +131,7 @@ fn a_reservation_not_taken_calls_the_match_off_and_reports_the_present_players()
     assert_eq!(
         order,
         [
-            "1 error MatchCancelled",
+            "1 error MatchCalledOff",
             "left 1",
             "1 room left",
             "left 2",
@@ -159,7 +159,7 @@ fn a_player_leaving_while_the_match_waits_calls_it_off_at_the_next_tick() {
     rig.take_notices();
     assert!(rig.notices.iter().any(|n| matches!(
         n,
-        Notice::MatchCancelled { present, .. } if present.is_empty()
+        Notice::MatchCalledOff { present, .. } if present.is_empty()
     )));
     assert!(rig.finished().is_empty());
 }
