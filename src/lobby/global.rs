@@ -21,18 +21,20 @@
 //!    resume would (`Welcome { resumed: true }`, then `RoomJoined`, the room's events and a
 //!    snapshot).
 //!
-//! **Nothing leaks.** A reservation not redeemed is an absent player: when the room's
-//! reconnect grace runs out the room gives the seat up (the game's own rule for a player
-//! who does not come back: tic-tac-toe ends as abandoned) and the reserved session ends
-//! with it; the reservation itself is forgotten when its ticket expires. A player whose
-//! entry was claimed but who was neither seated nor redirected within
+//! **Nothing leaks.** The room starts its game only when every reserved seat is taken
+//! ([`crate::engine::Reserved`], `engine/room/reserved.rs`). A reservation not redeemed
+//! within the ticket's lifetime plus [`RESERVATION_MARGIN`] calls the match off: no game,
+//! no record; the reserved sessions end (a late ticket has expired anyway), the connected
+//! players hear `Error MatchCalledOff` and `RoomLeft`, and the lobby's observer hands them
+//! back here ([`GlobalCmd::Requeue`]), where they are queued again with the game, options
+//! and rating of the match (remembered per hosted room until it starts or is called off).
+//! A player whose entry was claimed but who was neither seated nor redirected within
 //! [`CLAIMED_WAIT`] (the claiming node died between its claim and its message) is queued
 //! again. Redis unreachable: `FindMatch` is refused with `ClusterUnavailable` and rooms
 //! already running go on.
 //!
-//! Not yet (issue 12): re-queueing the other players of a match whose reserved seat was
-//! not taken (they play against an absent player instead), carrying an authenticated
-//! player's identity to the hosting node (a redirected player is a guest there).
+//! Not yet (issue 12): carrying an authenticated player's identity to the hosting node (a
+//! redirected player is a guest there).
 
 use std::collections::HashMap;
 use std::sync::Arc;

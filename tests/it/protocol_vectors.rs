@@ -80,6 +80,7 @@ const NAMES: &[&str] = &[
     "error_invalid_options",
     "redirect",
     "error_ticket_used",
+    "error_match_called_off",
     "ttt_move",
     "ttt_view",
     "ttt_view_over",
@@ -407,6 +408,11 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
         "error_ticket_used" => Server(ServerMsg::Error {
             code: ErrorCode::TicketUsed,
             message: "the seat ticket was already used".into(),
+            input_seq: None,
+        }),
+        "error_match_called_off" => Server(ServerMsg::Error {
+            code: ErrorCode::MatchCalledOff,
+            message: "a player did not take their seat".into(),
             input_seq: None,
         }),
         "error_invalid_options" => Server(ServerMsg::Error {
