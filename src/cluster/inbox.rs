@@ -38,6 +38,9 @@ pub struct PlacedSeat {
     /// The rating it was matched with (queued again with it if the match is called off).
     #[serde(default = "default_rating")]
     pub rating: u16,
+    /// Who it is, for a signed-in player (the host seats it as that player).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub player: Option<super::queue::QueuedPlayer>,
 }
 
 fn default_rating() -> u16 {

@@ -274,6 +274,19 @@ impl Cluster {
         seat: u8,
         player: &str,
     ) -> IssuedTicket {
+        self.issue_ticket_for(node, room, seat, player, None)
+    }
+
+    /// As [`Cluster::issue_ticket_with`], naming a signed-in player (`player` is then
+    /// `user:<sub>`) with its display name.
+    pub fn issue_ticket_for(
+        &self,
+        node: &str,
+        room: crate::protocol::RoomId,
+        seat: u8,
+        player: &str,
+        name: Option<&str>,
+    ) -> IssuedTicket {
         let ttl = u64::try_from(self.inner.config.ticket_ttl.as_millis()).unwrap_or(u64::MAX);
         let nonce = ticket::new_nonce();
         let text = self.inner.config.key.sign(&SeatTicket {
@@ -281,6 +294,7 @@ impl Cluster {
             room,
             seat,
             player: player.to_string(),
+            name: name.map(str::to_string),
             expires_ms: unix_ms().saturating_add(ttl),
             nonce: nonce.clone(),
         });

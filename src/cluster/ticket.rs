@@ -48,6 +48,10 @@ pub struct SeatTicket {
     /// The player the seat is for: `user:<sub>` for an authenticated player, else
     /// `guest:<node>:<session id>` (the node the player was queued on).
     pub player: String,
+    /// A signed-in player's display name (the host's session for the seat carries it with
+    /// `player`); absent for a guest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Unix time in milliseconds after which the ticket is refused.
     pub expires_ms: u64,
     /// 128 random bits in hex: the ticket's identity for single use.
@@ -193,6 +197,7 @@ mod tests {
             room: crate::protocol::RoomId::new(42),
             seat: 1,
             player: "guest:node-a:7".into(),
+            name: None,
             expires_ms: NOW + 10_000,
             nonce: new_nonce(),
         }

@@ -51,7 +51,7 @@ use super::directory::Directory;
 use super::matchmaker::MatchConfig;
 use super::sessions::{Binding, Membership, Session, SessionTable};
 use crate::cluster::inbox::{NodeMsg, PlacedSeat, Placement};
-use crate::cluster::queue::decide_groups;
+use crate::cluster::queue::{QueuedPlayer, decide_groups};
 use crate::cluster::{Cluster, RESERVATION_MARGIN, SeatTicket};
 use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom, Reserved};
 use crate::outbox::Outbox;
@@ -96,6 +96,15 @@ struct Hosted {
 
 /// How long after its reservation deadline a hosted match is forgotten.
 const HOSTED_KEEP: Duration = Duration::from_secs(60);
+
+/// Who a session is, for its queue entry: a signed-in player's id and name; `None` for a
+/// guest.
+fn queued_player(session: &Session) -> Option<QueuedPlayer> {
+    session.identity().map(|identity| QueuedPlayer {
+        id: identity.player_id.clone(),
+        name: identity.display_name.clone(),
+    })
+}
 
 /// One of this node's players in the global queue.
 struct Waiter {
@@ -240,7 +249,12 @@ impl GlobalMatch {
         rating: u16,
     ) {
         let id = session.id();
-        if let Err(error) = self.cluster.enqueue(game.name, &options, id, rating).await {
+        let player = queued_player(&session);
+        if let Err(error) = self
+            .cluster
+            .enqueue_as(game.name, &options, id, rating, player.as_ref())
+            .await
+        {
             tracing::warn!(%error, "global queue: enqueue failed");
             let outbox = {
                 let mut state = session.lock();
@@ -386,12 +400,15 @@ impl GlobalMatch {
                 let since = *waiter.missing_since.get_or_insert(now);
                 if now.duration_since(since) >= CLAIMED_WAIT {
                     waiter.missing_since = None;
-                    lost.push((id, waiter.rating));
+                    lost.push((id, waiter.rating, queued_player(&waiter.session)));
                 }
             }
         }
-        for (id, rating) in lost {
-            let _ = self.cluster.enqueue(game.name, options, id, rating).await;
+        for (id, rating, player) in lost {
+            let _ = self
+                .cluster
+                .enqueue_as(game.name, options, id, rating, player.as_ref())
+                .await;
         }
     }
 
@@ -417,6 +434,7 @@ impl GlobalMatch {
                     node: p.node,
                     session: p.session,
                     rating: p.rating,
+                    player: p.player,
                 })
                 .collect(),
             bots: group.bots,
@@ -516,7 +534,15 @@ impl GlobalMatch {
                         conn_id: 0,
                         outbox: outbox.clone(),
                     };
-                    let (session, token) = self.sessions.open(binding, self.chat_burst);
+                    // A signed-in player arrives as itself: its identity came with its
+                    // queue entry, and its rating is the one it was matched with.
+                    let identity = placed.player.as_ref().map(|p| crate::auth::Identity {
+                        player_id: p.id.clone(),
+                        display_name: p.name.clone(),
+                        rating: Some(placed.rating),
+                    });
+                    let (session, token) =
+                        self.sessions.open_as(binding, self.chat_burst, identity);
                     {
                         let mut state = session.lock();
                         state.binding = None;
@@ -524,6 +550,9 @@ impl GlobalMatch {
                         // room until then.
                         state.disconnected_at = Some(std::time::Instant::now() + wait);
                         state.rating = placed.rating;
+                        if placed.player.is_some() {
+                            state.set_game_rating(game.name, placed.rating);
+                        }
                         state.room = Some(Membership {
                             addr,
                             player: true,
@@ -533,10 +562,14 @@ impl GlobalMatch {
                     reserved.push(session.id());
                     ratings.push((session.id(), placed.rating));
                     if placed.node != me {
-                        let player = format!("{}/{}", placed.node, placed.session);
-                        let ticket =
-                            self.cluster
-                                .issue_ticket_with(&me, addr.id, placed.seat, &player);
+                        let player = session.player_key_as_from(&placed.node, placed.session);
+                        let ticket = self.cluster.issue_ticket_for(
+                            &me,
+                            addr.id,
+                            placed.seat,
+                            &player,
+                            placed.player.as_ref().map(|p| p.name.as_str()),
+                        );
                         self.reservations.insert(
                             ticket.nonce.clone(),
                             Reservation {

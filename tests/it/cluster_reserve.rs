@@ -33,6 +33,16 @@ async fn start_node(
     node_id: &str,
     finished: &Arc<AtomicUsize>,
 ) -> Result<Server> {
+    start_node_with(redis, node_id, finished, test_config()).await
+}
+
+/// As [`start_node`], from `config`.
+async fn start_node_with(
+    redis: &RedisServer,
+    node_id: &str,
+    finished: &Arc<AtomicUsize>,
+    config: ticksync::config::ServerConfig,
+) -> Result<Server> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let mut cluster = ClusterConfig::new(
         &redis.url(),
@@ -48,7 +58,7 @@ async fn start_node(
         on_game_finished: Some(ticksync::engine::FinishedHook::new(move |_| {
             seen.fetch_add(1, Ordering::SeqCst);
         })),
-        ..test_config()
+        ..config
     };
     Server::open(listener, config)
         .await
@@ -57,13 +67,22 @@ async fn start_node(
 
 /// Connects to `server` and sends a `Hello` with `ticket`.
 async fn hello_with_ticket(server: &Server, ticket: &str) -> Result<Client> {
+    hello_with_ticket_as(server, ticket, None).await
+}
+
+/// As [`hello_with_ticket`], with a signed-in player's token beside the ticket.
+async fn hello_with_ticket_as(
+    server: &Server,
+    ticket: &str,
+    auth_token: Option<String>,
+) -> Result<Client> {
     let mut client = Client::connect_raw(server.local_addr(), Codec::Bincode).await?;
     client
         .send(&ClientMsg::Hello {
             version: PROTOCOL_VERSION,
             resume_token: None,
             last_event_seq: 0,
-            auth_token: None,
+            auth_token,
             ticket: Some(ticket.to_string()),
         })
         .await?;
@@ -223,6 +242,73 @@ async fn a_reservation_not_taken_requeues_the_present_player_who_then_plays_anot
     a.shutdown().await;
     b.shutdown().await;
     c.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_player_redirected_to_another_node_arrives_as_itself() -> Result<()> {
+    use crate::support::{AUDIENCE, ISSUER, claims, hs256};
+    use base64::Engine as _;
+    let Some(redis) = RedisServer::start("cluster identity in tickets")? else {
+        return Ok(());
+    };
+    // Both nodes take the test's JWTs.
+    let mut config = test_config();
+    config.security.auth.hs256_secret = Some(crate::support::SECRET.to_vec());
+    config.security.auth.issuer = Some(ISSUER.into());
+    config.security.auth.audience = Some(AUDIENCE.into());
+    // Seats of players who drop (at the end) are given up soon.
+    config.reconnect_grace = Duration::from_secs(1);
+    let finished = Arc::new(AtomicUsize::new(0));
+    let a = start_node_with(&redis, "node-a", &finished, config.clone()).await?;
+    let b = start_node_with(&redis, "node-b", &finished, config).await?;
+    let (mut ada, _) =
+        Client::login(a.local_addr(), Codec::Bincode, &hs256(&claims("ada")), None).await?;
+    let (mut bob, _) =
+        Client::login(b.local_addr(), Codec::MsgPack, &hs256(&claims("bob")), None).await?;
+    // Equal loads: a hosts, bob is redirected there.
+    wait_for_loads(&a, 2, 1).await?;
+    ada.find_match().await?;
+    bob.find_match().await?;
+    let ticket = bob
+        .recv_until(|m| match m {
+            ServerMsg::Redirect { ticket, .. } => Some(ticket.clone()),
+            _ => None,
+        })
+        .await?;
+    // The signed ticket names bob as the signed-in player, with his name.
+    let payload = ticket.split('.').next().context("a ticket's payload")?;
+    let claims_in: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?)?;
+    assert_eq!(claims_in["player"], "user:bob", "{claims_in}");
+    assert_eq!(claims_in["name"], "Player bob", "{claims_in}");
+    // A node that requires tokens needs bob's beside the ticket, as on his own node.
+    let mut there = hello_with_ticket_as(&a, &ticket, Some(hs256(&claims("bob")))).await?;
+    let session = match there.recv().await? {
+        ServerMsg::Welcome {
+            resumed: true,
+            session_id,
+            ..
+        } => session_id,
+        other => anyhow::bail!("expected Welcome {{ resumed: true }}, got {other:?}"),
+    };
+    let seat = there.room_joined().await?.seat;
+    assert!(seat.is_some());
+    ada.match_found().await?;
+    // On a, that session is bob's own: signing in there with bob's token takes it over
+    // (one session per player), back in the same seat.
+    let (mut again, resumed) =
+        Client::login(a.local_addr(), Codec::Bincode, &hs256(&claims("bob")), None).await?;
+    assert!(resumed, "bob's token found no session of his on a");
+    assert_eq!(again.session_id, session);
+    assert_eq!(again.room_joined().await?.seat, seat);
+    assert_eq!(there.closed().await?, Some(close_code::SESSION_TAKEN_OVER));
+    drop((ada, bob, there, again));
+    for node in [&a, &b] {
+        crate::support::wait_for_stats(node, ticksync::server::Stats::default()).await?;
+    }
+    a.shutdown().await;
+    b.shutdown().await;
     Ok(())
 }
 
