@@ -294,6 +294,27 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_signed_in_player_fits_in_a_ticket() {
+        // The longest node id, player id (all quotes: escaped, twice the bytes) and
+        // display name (32 four-byte characters) still make a ticket a node reads.
+        let ticket = SeatTicket {
+            node: "n".repeat(crate::cluster::MAX_NODE_ID_CHARS),
+            room: crate::protocol::RoomId::new(u64::MAX),
+            seat: u8::MAX,
+            player: format!(
+                "user:{}",
+                "\"".repeat(crate::auth::text::MAX_PLAYER_ID_BYTES)
+            ),
+            name: Some("\u{1F600}".repeat(crate::auth::text::MAX_DISPLAY_NAME_CHARS)),
+            expires_ms: u64::MAX,
+            nonce: new_nonce(),
+        };
+        let text = key().sign(&ticket);
+        assert!(text.len() <= MAX_TICKET_CHARS, "{}", text.len());
+        assert_eq!(key().verify(&text, NOW, &ticket.node), Ok(ticket));
+    }
+
+    #[test]
     fn nonces_are_128_bits_of_hex_and_differ() {
         let (a, b) = (new_nonce(), new_nonce());
         assert_eq!(a.len(), 32);

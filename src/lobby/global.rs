@@ -33,8 +33,11 @@
 //! again. Redis unreachable: `FindMatch` is refused with `ClusterUnavailable` and rooms
 //! already running go on.
 //!
-//! Not yet (issue 12): carrying an authenticated player's identity to the hosting node (a
-//! redirected player is a guest there).
+//! **Identity.** A signed-in player's queue entry names it ([`QueuedPlayer`]: id and
+//! display name), the placement carries it, and the host opens the reserved session as
+//! that player (`user:<sub>`, its name, the rating it was matched with; the player's
+//! session on the host unless it already has one there) and names it in the signed
+//! ticket (`player`, `name`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
