@@ -168,6 +168,9 @@ const SERVER = {
   error_ticket_used: {
     type: "Error", code: 123, message: "the seat ticket was already used", input_seq: null,
   },
+  error_match_called_off: {
+    type: "Error", code: 126, message: "a player did not take their seat", input_seq: null,
+  },
   error_shutting_down: { type: "Error", code: 80, message: "shutting down", input_seq: null },
   room_list: {
     type: "RoomList",
