@@ -1,7 +1,9 @@
 //! Reserved seats across the cluster (issue 12, item 2): a match placed on one node waits
 //! for its redirected players; one who never comes calls the match off with no result,
 //! and the players who were there are queued again on their own node and play another
-//! match. Also: `--cluster` refuses an SQLite database.
+//! match (a test client, and a Rust bot that carries on by itself). A signed-in player
+//! redirected to another node arrives there as itself. And `--cluster` refuses an SQLite
+//! database.
 //!
 //! Real nodes on loopback with a private `redis-server` ([`RedisServer`]); without it the
 //! Redis tests print `SKIPPED:` and pass, unless `TICKSYNC_REQUIRE_SERVICES=1`.
@@ -238,6 +240,69 @@ async fn a_reservation_not_taken_requeues_the_present_player_who_then_plays_anot
     }
     for (key, ttl) in redis.keys_with_ttls().await? {
         assert!(ttl > 0, "{key} has no TTL");
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+    c.shutdown().await;
+    Ok(())
+}
+
+/// A bot on `server` that plays one quick-match game, connected (its session open).
+async fn connected_bot(
+    server: &Server,
+    seed: u64,
+) -> Result<(ticksync::client::Bot, ticksync::client::Recorder)> {
+    use ticksync::client::{Bot, BotConfig, Recorder};
+    let recorder = Recorder::default();
+    let config = BotConfig {
+        games: Some(1),
+        seed: Some(seed),
+        timeout: WAIT,
+        ..BotConfig::new(format!("ws://{}/", server.local_addr()))
+    };
+    let mut bot = Bot::new(
+        config,
+        recorder.clone(),
+        tokio_util::sync::CancellationToken::new(),
+    );
+    bot.connect().await?;
+    Ok((bot, recorder))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_whose_match_is_called_off_plays_its_next_one() -> Result<()> {
+    let Some(redis) = RedisServer::start("cluster called off bot")? else {
+        return Ok(());
+    };
+    let finished = Arc::new(AtomicUsize::new(0));
+    let a = start_node(&redis, "node-a", &finished).await?;
+    let b = start_node(&redis, "node-b", &finished).await?;
+    let c = start_node(&redis, "node-c", &finished).await?;
+    let (bot_one, one) = connected_bot(&a, 1).await?;
+    let mut two = Client::connect(b.local_addr(), Codec::Bincode).await?;
+    let (bot_three, three) = connected_bot(&c, 3).await?;
+    wait_for_loads(&a, 3, 1).await?;
+    // The bot on a queues and is matched with two (on b), who never follows the redirect.
+    let playing_one = tokio::spawn(bot_one.run());
+    crate::support::wait_until(&a, |s| s.queued == 1).await?;
+    two.find_match().await?;
+    two.recv_until(|m| matches!(m, ServerMsg::Redirect { .. }).then_some(()))
+        .await?;
+    // Called off: the server queued the bot again (no room left on a), and it waits there.
+    crate::support::wait_until(&a, |s| s.rooms == 1).await?;
+    crate::support::wait_until(&a, |s| s.rooms == 0 && s.queued == 1).await?;
+    // The bot on c is matched with it; both play their one game to the end.
+    let played_three = bot_three.run().await?;
+    let played_one = playing_one.await??;
+    assert_eq!((played_one, played_three), (1, 1));
+    for tally in [one.tally(), three.tally()] {
+        assert_eq!(tally.games, 1, "{tally:?}");
+        assert_eq!(tally.errors, 0, "{:?}", tally.error_samples);
+        assert_eq!(tally.illegal_outcomes, 0);
+    }
+    drop(two);
+    for node in [&a, &b, &c] {
+        crate::support::wait_for_stats(node, ticksync::server::Stats::default()).await?;
     }
     a.shutdown().await;
     b.shutdown().await;
