@@ -134,6 +134,7 @@ impl Rig {
                     players,
                     bots: Default::default(),
                     start_now: true,
+                    reserved: Default::default(),
                 })
             })
             .collect();

@@ -74,6 +74,7 @@ fn shard_with_rooms(rooms: usize) -> (ManualShard, Vec<RoomId>) {
                 players,
                 bots: Default::default(),
                 start_now: true,
+                reserved: Default::default(),
             })
         })
         .collect();

@@ -642,6 +642,11 @@ pub enum ErrorCode {
     /// The ticket was good but its seat is no longer held (the reservation expired, or
     /// the room is gone). The session carries on; queue again with `FindMatch`.
     ReservationExpired = 125,
+    /// A quick match across the cluster was called off before it started: a player it was
+    /// placed with did not take their reserved seat in time (or left while it waited). No
+    /// game was played and nothing is recorded. `RoomLeft` follows, then `Queued`: the
+    /// client is back in the queue for the same game and options.
+    MatchCalledOff = 126,
     /// `Hello.resume_token` named a session whose node has left the cluster (no
     /// heartbeat for 3 s: killed, cut off, or draining): its rooms ended with it. Sent after
     /// `Welcome { resumed: false }` for a new session, which carries on: queue again.

@@ -58,7 +58,8 @@ var ErrorCode = {
   TicketWrongNode: 122,
   TicketUsed: 123,
   ClusterUnavailable: 124,
-  ReservationExpired: 125
+  ReservationExpired: 125,
+  MatchCalledOff: 126
 };
 var ERROR_WORDS = {
   1: "The server could not read a message from this client.",
@@ -105,7 +106,8 @@ var ERROR_WORDS = {
   122: "The seat ticket is meant for another server.",
   123: "The seat ticket was already used.",
   124: "The server cannot reach its cluster right now; try again.",
-  125: "The seat held for you is gone; find a new match."
+  125: "The seat held for you is gone; find a new match.",
+  126: "A player did not arrive, so the match was called off; you are back in the queue."
 };
 function errorName(code) {
   const entry = Object.entries(ErrorCode).find(([, value]) => value === code);

@@ -8,7 +8,9 @@
 //!    cell with [`hunt_target`] and send it (a shot is in flight until a snapshot echoes
 //!    its `seq`, or the server refuses it because the turn timer fired first);
 //! 3. collect the game's events (`GameEvent`: `Miss`, `Hit`, `Sunk`), note `GameOver`, and
-//!    on `RoomLeft` check the ending against the last view and the events.
+//!    on `RoomLeft` check the ending against the last view and the events. A cluster's
+//!    match called off before it started (`Error MatchCalledOff`, then `RoomLeft`) is no
+//!    game: the server queued the bot again, so it waits for the next match.
 //!
 //! It keeps every view it was sent when asked to ([`BattleshipBotConfig::keep_views`]), so
 //! tests can check what it was shown.
@@ -104,12 +106,16 @@ pub async fn play_battleship(
         config.codec.encode(&config.options)?
     };
     let mut reports = Vec::new();
-    for _ in 0..config.games {
-        conn.send(&ClientMsg::FindMatch {
-            game: Battleship::NAME.into(),
-            options: options.clone(),
-        })
-        .await?;
+    // Whether the server queued the bot again by itself (a match called off).
+    let mut requeued = false;
+    while (reports.len() as u64) < config.games {
+        if !std::mem::take(&mut requeued) {
+            conn.send(&ClientMsg::FindMatch {
+                game: Battleship::NAME.into(),
+                options: options.clone(),
+            })
+            .await?;
+        }
         let mut redirected = false;
         let joined = loop {
             match conn.recv().await? {
@@ -139,22 +145,27 @@ pub async fn play_battleship(
             ClientError::Unexpected(format!("quick match seated us as a spectator: {joined:?}"))
         })?;
         conn.reset_event_seq();
-        let report = play_game(&mut conn, config, joined.room_id, seat, &mut rng).await?;
-        check(&report)?;
-        reports.push(report);
+        match play_game(&mut conn, config, joined.room_id, seat, &mut rng).await? {
+            Some(report) => {
+                check(&report)?;
+                reports.push(report);
+            }
+            None => requeued = true,
+        }
     }
     conn.close().await?;
     Ok(reports)
 }
 
-/// Plays one game in `room` to its `RoomLeft`.
+/// Plays one game in `room` to its `RoomLeft`. `None` when a cluster's match was called
+/// off before it started (`MatchCalledOff`: the server queued the bot again).
 async fn play_game(
     conn: &mut Connection,
     config: &BattleshipBotConfig,
     room: RoomId,
     seat: Seat,
     rng: &mut StdRng,
-) -> Result<BattleshipReport, ClientError> {
+) -> Result<Option<BattleshipReport>, ClientError> {
     let codec = config.codec;
     let (mut seq, mut pending, mut shots) = (0u32, None::<u32>, 0u32);
     let mut ack_tick: Tick = 0;
@@ -162,6 +173,7 @@ async fn play_game(
     let mut views = Vec::new();
     let mut last_view: Option<BattleshipView> = None;
     let mut over: Option<(Option<Seat>, EndReason)> = None;
+    let mut called_off = false;
     loop {
         match conn.recv().await? {
             ServerMsg::Snapshot {
@@ -199,7 +211,13 @@ async fn play_game(
                 event: RoomEvent::GameOver { winner, reason },
                 ..
             } => over = Some((winner, reason)),
+            ServerMsg::RoomLeft { room_id } if room_id == room && called_off => return Ok(None),
             ServerMsg::RoomLeft { room_id } if room_id == room => break,
+            ServerMsg::Error {
+                code: ErrorCode::MatchCalledOff,
+                input_seq: None,
+                ..
+            } => called_off = true,
             // The turn timer fired for us while our shot was on its way.
             ServerMsg::Error {
                 code: ErrorCode::NotYourTurn | ErrorCode::GameNotRunning,
@@ -217,7 +235,7 @@ async fn play_game(
             "room {room} closed without a view and a GameOver"
         )));
     };
-    Ok(BattleshipReport {
+    Ok(Some(BattleshipReport {
         room_id: room,
         seat,
         winner,
@@ -226,7 +244,7 @@ async fn play_game(
         events,
         last_view,
         views,
-    })
+    }))
 }
 
 /// Whether a game's ending agrees with its last view and its events.

@@ -7,7 +7,10 @@
 //! 2. whenever a snapshot shows its turn, choose a move with its [`Strategy`] and send it;
 //!    the first snapshot with that cell set completes the move's latency sample;
 //! 3. on `GameOver` note the result; on `RoomLeft` check the result against the final board
-//!    ([`check_outcome`]) and record it.
+//!    ([`check_outcome`]) and record it. A cluster's match called off before it started
+//!    (`Error MatchCalledOff`, then `RoomLeft`: a player never took their seat) is no game:
+//!    the server has queued the bot again, so it waits for the next `MatchFound` without
+//!    sending `FindMatch`.
 //!
 //! With chaos, on each turn the bot drops its connection with the given probability before
 //! moving, then resumes its session with exponential backoff; the server replays what it
@@ -240,13 +243,15 @@ impl Bot {
         if self.conn.is_none() {
             self.open(None).await?;
         }
+        // Whether the server queued the bot again by itself (a match called off).
+        let mut requeued = false;
         loop {
             let enough = self.config.games.is_some_and(|games| self.played >= games);
-            if enough || self.stop.is_cancelled() {
+            if enough || (self.stop.is_cancelled() && !requeued) {
                 return Ok(());
             }
-            match self.find_match().await? {
-                Some(joined) => self.play_game(joined).await?,
+            match self.find_match(!requeued).await? {
+                Some(joined) => requeued = !self.play_game(joined).await?,
                 None => return Ok(()),
             }
         }
@@ -319,14 +324,17 @@ impl Bot {
         self.conn()?.recv().await
     }
 
-    /// Queues and waits for a room. `None` when stopped while queued.
-    async fn find_match(&mut self) -> Result<Option<RoomJoined>, ClientError> {
+    /// Queues (unless `ask` is false: the server queued it again already) and waits for a
+    /// room. `None` when stopped while queued.
+    async fn find_match(&mut self, ask: bool) -> Result<Option<RoomJoined>, ClientError> {
         let asked = Instant::now();
-        self.send(&ClientMsg::FindMatch {
-            game: GAME.into(),
-            options: bytes::Bytes::new(),
-        })
-        .await?;
+        if ask {
+            self.send(&ClientMsg::FindMatch {
+                game: GAME.into(),
+                options: bytes::Bytes::new(),
+            })
+            .await?;
+        }
         let stop = self.stop.clone();
         loop {
             let msg = if self.cancel_unanswered {
@@ -394,8 +402,10 @@ impl Bot {
         }
     }
 
-    /// Plays one game to its end and records the result.
-    async fn play_game(&mut self, joined: RoomJoined) -> Result<(), ClientError> {
+    /// Plays one game to its end and records the result. `false` when the match was called
+    /// off before it started (`MatchCalledOff`: a player did not arrive; the server queued
+    /// this bot again).
+    async fn play_game(&mut self, joined: RoomJoined) -> Result<bool, ClientError> {
         let room = joined.room_id;
         let seat = joined.seat.ok_or_else(|| {
             ClientError::Unexpected(format!("quick match seated us as a spectator: {joined:?}"))
@@ -405,6 +415,7 @@ impl Bot {
         let mut view: Option<TicTacToeView> = None;
         let mut pending: Option<Pending> = None;
         let mut over: Option<(Option<Seat>, EndReason)> = None;
+        let mut called_off = false;
         loop {
             match self.recv().await? {
                 ServerMsg::Snapshot { state, .. } => {
@@ -432,7 +443,17 @@ impl Bot {
                 } => over = Some((winner, reason)),
                 ServerMsg::Event { .. } | ServerMsg::RoomJoined(_) | ServerMsg::Pong { .. } => {}
                 ServerMsg::RatingChanged { match_id, .. } => self.confirmed(match_id),
+                ServerMsg::RoomLeft { room_id } if room_id == room && called_off => {
+                    self.status
+                        .send_replace(BotStatus::WaitingForOpponent { waiting: 1 });
+                    return Ok(false);
+                }
                 ServerMsg::RoomLeft { room_id } if room_id == room => break,
+                ServerMsg::Error {
+                    code: ErrorCode::MatchCalledOff,
+                    input_seq: None,
+                    ..
+                } => called_off = true,
                 // The answer to a `CancelMatch` that crossed this room's `MatchFound`.
                 ServerMsg::Error {
                     code: ErrorCode::NotQueued,
@@ -463,7 +484,7 @@ impl Bot {
         let games = self.played;
         self.status
             .send_replace(BotStatus::GameEnded { games, result });
-        Ok(())
+        Ok(true)
     }
 
     /// Checks and records how the game ended; the result, unless the ending was illegal.

@@ -58,6 +58,7 @@ pub fn error_code(code: ErrorCode) -> String {
         ErrorCode::ClusterUnavailable => "the server cannot reach its cluster now",
         ErrorCode::ReservationExpired => "the reserved seat is no longer held",
         ErrorCode::NodeLost => "the node that held the session is gone; its game ended",
+        ErrorCode::MatchCalledOff => "the match was called off: a player did not arrive",
     };
     format!("{words} (error {})", code as u16)
 }

@@ -35,6 +35,16 @@ pub struct PlacedSeat {
     pub node: String,
     /// The player's session on that node.
     pub session: SessionId,
+    /// The rating it was matched with (queued again with it if the match is called off).
+    #[serde(default = "default_rating")]
+    pub rating: u16,
+    /// Who it is, for a signed-in player (the host seats it as that player).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub player: Option<super::queue::QueuedPlayer>,
+}
+
+fn default_rating() -> u16 {
+    crate::lobby::DEFAULT_RATING
 }
 
 /// A match the global queue formed, for the node that is to host it.

@@ -71,6 +71,12 @@ pub const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a seat ticket is valid from when it is issued.
 pub const TICKET_TTL: Duration = Duration::from_secs(10);
 
+/// How long past its ticket's lifetime a reserved seat is held: a ticket redeemed at the
+/// last moment still needs its single-use claim in Redis (at most [`REDIS_TIMEOUT`]) and
+/// a tick to rebind into the room. The hosting room calls the match off (`MatchCalledOff`)
+/// at the ticket's lifetime plus this: 12 s with the defaults.
+pub const RESERVATION_MARGIN: Duration = Duration::from_secs(2);
+
 /// Longest node id.
 pub const MAX_NODE_ID_CHARS: usize = 64;
 
@@ -285,6 +291,19 @@ impl Cluster {
         seat: u8,
         player: &str,
     ) -> IssuedTicket {
+        self.issue_ticket_for(node, room, seat, player, None)
+    }
+
+    /// As [`Cluster::issue_ticket_with`], naming a signed-in player (`player` is then
+    /// `user:<sub>`) with its display name.
+    pub fn issue_ticket_for(
+        &self,
+        node: &str,
+        room: crate::protocol::RoomId,
+        seat: u8,
+        player: &str,
+        name: Option<&str>,
+    ) -> IssuedTicket {
         let ttl = u64::try_from(self.inner.config.ticket_ttl.as_millis()).unwrap_or(u64::MAX);
         let nonce = ticket::new_nonce();
         let text = self.inner.config.key.sign(&SeatTicket {
@@ -292,6 +311,7 @@ impl Cluster {
             room,
             seat,
             player: player.to_string(),
+            name: name.map(str::to_string),
             expires_ms: unix_ms().saturating_add(ttl),
             nonce: nonce.clone(),
             join: None,

@@ -6,7 +6,9 @@
 //! here and places the groups it wins.
 //!
 //! **Keys.** One hash per game and options, `ticksync:queue:<game>:<options in hex>`:
-//! field `<node id>/<session id>`, value `"<rating> <since_ms>"` (Redis's clock). Its TTL
+//! field `<node id>/<session id>`, value `"<rating> <since_ms>"` (Redis's clock), followed
+//! for a signed-in player by a space and its [`QueuedPlayer`] in JSON (who it is, so that
+//! the node hosting its match seats it as that player). Its TTL
 //! ([`QUEUE_TTL`]) is renewed by every enqueue and every read that finds it non-empty, so
 //! it goes 10 s after the last node stops looking at it. A read drops the entries of nodes
 //! that are no longer live (their `ticksync:node:<id>` key is gone): a dead node's queued
@@ -21,6 +23,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::{Cluster, ClusterError, bounded, keys};
@@ -37,11 +40,11 @@ pub const QUEUE_TTL: Duration = Duration::from_secs(10);
 pub const MAX_QUEUE_READ: usize = 1000;
 
 /// Adds or replaces an entry with Redis's time, renews the queue's TTL.
-/// KEYS: queue. ARGV: field, rating, TTL ms.
+/// KEYS: queue. ARGV: field, rating, TTL ms, identity suffix (empty, or a space and JSON).
 const ENQUEUE_LUA: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. now)
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. now .. ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return now
 ";
@@ -84,6 +87,16 @@ redis.call('HDEL', KEYS[1], unpack(ARGV))
 return 1
 ";
 
+/// Who a signed-in queued player is (from its token on its own node): what the hosting
+/// node needs to seat it as that player, not as a guest. Guests have none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedPlayer {
+    /// The token's `sub`: the player id (its results are stored as `user:<id>`).
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+}
+
 /// One queued player, anywhere in the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueEntry {
@@ -95,6 +108,8 @@ pub struct QueueEntry {
     pub rating: u16,
     /// How long it has waited, by Redis's clock.
     pub waited: Duration,
+    /// Who it is, for a signed-in player.
+    pub player: Option<QueuedPlayer>,
 }
 
 impl QueueEntry {
@@ -116,13 +131,18 @@ pub fn queue_key(game: &str, options: &[u8]) -> String {
 /// Parses one entry; `None` for anything malformed (skipped, never a panic).
 fn parse_entry(field: &str, value: &str, now_ms: u64) -> Option<QueueEntry> {
     let (node, session) = field.split_once('/')?;
-    let (rating, since) = value.split_once(' ')?;
+    let (rating, rest) = value.split_once(' ')?;
+    let (since, player) = match rest.split_once(' ') {
+        Some((since, json)) => (since, Some(serde_json::from_str(json).ok()?)),
+        None => (rest, None),
+    };
     let since: u64 = since.parse().ok()?;
     Some(QueueEntry {
         node: node.to_string(),
         session: session.parse().ok()?,
         rating: rating.parse().ok()?,
         waited: Duration::from_millis(now_ms.saturating_sub(since)),
+        player,
     })
 }
 
@@ -174,7 +194,8 @@ pub fn decide_groups(
 }
 
 impl Cluster {
-    /// Queues this node's session `session` with `rating` for `game` and `options`.
+    /// Queues this node's session `session` (a guest) with `rating` for `game` and
+    /// `options`.
     ///
     /// # Errors
     /// Redis failed or did not answer in time.
@@ -185,12 +206,31 @@ impl Cluster {
         session: SessionId,
         rating: u16,
     ) -> Result<(), ClusterError> {
+        self.enqueue_as(game, options, session, rating, None).await
+    }
+
+    /// As [`Cluster::enqueue`], for a signed-in `player` when given.
+    ///
+    /// # Errors
+    /// Redis failed or did not answer in time.
+    pub async fn enqueue_as(
+        &self,
+        game: &str,
+        options: &[u8],
+        session: SessionId,
+        rating: u16,
+        player: Option<&QueuedPlayer>,
+    ) -> Result<(), ClusterError> {
+        let suffix = player
+            .and_then(|p| serde_json::to_string(p).ok())
+            .map_or_else(String::new, |json| format!(" {json}"));
         let mut redis = self.redis();
         let script = redis::Script::new(ENQUEUE_LUA);
         let mut call = script.key(queue_key(game, options));
         call.arg(field(self.node_id(), session))
             .arg(rating)
-            .arg(QUEUE_TTL.as_millis() as u64);
+            .arg(QUEUE_TTL.as_millis() as u64)
+            .arg(suffix);
         let _: u64 = bounded(call.invoke_async(&mut redis)).await?;
         Ok(())
     }
@@ -311,6 +351,7 @@ mod tests {
             session: SessionId::new(session),
             rating,
             waited: Duration::from_secs_f64(waited_s),
+            player: None,
         }
     }
 
@@ -374,7 +415,17 @@ mod tests {
             parse_entry("a/1", "1500 5000", 4000).unwrap().waited,
             Duration::ZERO
         );
+        // A signed-in player's entry names it; a name may hold spaces.
+        let e = parse_entry("a/1", r#"1500 1000 {"id":"ada","name":"Ada L"}"#, 4000).unwrap();
+        assert_eq!(
+            e.player,
+            Some(QueuedPlayer {
+                id: "ada".into(),
+                name: "Ada L".into()
+            })
+        );
         for (field, value) in [
+            ("a/1", "1500 1000 {not json"),
             ("a", "1 2"),
             ("a/x", "1 2"),
             ("a/1", "1"),

@@ -368,6 +368,7 @@ mod tests {
             room: crate::protocol::RoomId::new(1),
             seat: 0,
             player: "guest:node-a:7".into(),
+            name: None,
             expires_ms: NOW + 10_000,
             nonce: new_nonce(),
             join: None,

@@ -325,6 +325,7 @@ impl Cluster {
             room: RoomId::new(0),
             seat: 0,
             player: player.to_string(),
+            name: None,
             expires_ms: unix_ms().saturating_add(ttl),
             nonce: super::ticket::new_nonce(),
             join: Some(super::JoinByCode {

@@ -48,6 +48,10 @@ pub struct SeatTicket {
     /// The player the seat is for: `user:<sub>` for an authenticated player, else
     /// `guest:<node>:<session id>` (the node the player was queued on).
     pub player: String,
+    /// A signed-in player's display name (the host's session for the seat carries it with
+    /// `player`); absent for a guest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Unix time in milliseconds after which the ticket is refused.
     pub expires_ms: u64,
     /// 128 random bits in hex: the ticket's identity for single use.
@@ -228,6 +232,7 @@ mod tests {
             room: crate::protocol::RoomId::new(42),
             seat: 1,
             player: "guest:node-a:7".into(),
+            name: None,
             expires_ms: NOW + 10_000,
             nonce: new_nonce(),
             join: None,
@@ -322,6 +327,28 @@ mod tests {
     fn short_secrets_are_refused_and_debug_shows_none() {
         assert!(TicketKey::new(b"short").is_err());
         assert_eq!(format!("{:?}", key()), "TicketKey(..)");
+    }
+
+    #[test]
+    fn the_largest_signed_in_player_fits_in_a_ticket() {
+        // The longest node id, player id (all quotes: escaped, twice the bytes) and
+        // display name (32 four-byte characters) still make a ticket a node reads.
+        let ticket = SeatTicket {
+            node: "n".repeat(crate::cluster::MAX_NODE_ID_CHARS),
+            room: crate::protocol::RoomId::new(u64::MAX),
+            seat: u8::MAX,
+            player: format!(
+                "user:{}",
+                "\"".repeat(crate::auth::text::MAX_PLAYER_ID_BYTES)
+            ),
+            name: Some("\u{1F600}".repeat(crate::auth::text::MAX_DISPLAY_NAME_CHARS)),
+            expires_ms: u64::MAX,
+            nonce: new_nonce(),
+            join: None,
+        };
+        let text = key().sign(&ticket);
+        assert!(text.len() <= MAX_TICKET_CHARS, "{}", text.len());
+        assert_eq!(key().verify(&text, NOW, &ticket.node), Ok(ticket));
     }
 
     #[test]

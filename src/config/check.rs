@@ -43,6 +43,13 @@ pub enum ConfigError {
     /// The cluster settings cannot work ([`crate::cluster::ClusterConfig::check`]).
     #[error("{0}")]
     Cluster(String),
+    /// `--cluster` with an SQLite database: each node would keep its own file.
+    #[error(
+        "--cluster cannot use the SQLite database `{0}`: each node would keep its own file, \
+         so match ids, ratings and history would split between the nodes; give every node \
+         the same `--database postgres://...`, or `--database none` to keep no records"
+    )]
+    ClusterWithSqlite(String),
 }
 
 impl ServerConfig {
@@ -94,6 +101,10 @@ impl ServerConfig {
         }
         if let Some(cluster) = &self.cluster {
             cluster.check().map_err(ConfigError::Cluster)?;
+            // A cluster shares one database or none: SQLite is one file per node.
+            if let crate::storage::Database::Sqlite(path) = &self.storage.database {
+                return Err(ConfigError::ClusterWithSqlite(path.display().to_string()));
+            }
         }
         self.admin.validate().map_err(ConfigError::AdminToken)
     }
@@ -175,5 +186,38 @@ mod tests {
         };
         let message = bad.validate().unwrap_err().to_string();
         assert!(message.contains("--public-url"), "{message}");
+    }
+
+    #[test]
+    fn a_cluster_refuses_sqlite_and_names_what_works() {
+        use crate::storage::Database;
+        let cluster = crate::cluster::ClusterConfig::new(
+            "redis://127.0.0.1:6379",
+            "ws://127.0.0.1:7878/",
+            b"sixteen bytes or more",
+        )
+        .unwrap();
+        let with = |database: Database| {
+            let mut config = ServerConfig {
+                cluster: Some(cluster.clone()),
+                ..ServerConfig::default()
+            };
+            config.storage.database = database;
+            config.validate()
+        };
+        let refused = with(Database::Sqlite("./ticksync.db".into()));
+        assert_eq!(
+            refused,
+            Err(ConfigError::ClusterWithSqlite("./ticksync.db".into()))
+        );
+        let message = refused.unwrap_err().to_string();
+        assert!(message.contains("--database postgres://"), "{message}");
+        assert!(message.contains("--database none"), "{message}");
+        assert_eq!(with(Database::None), Ok(()));
+        assert_eq!(with(Database::Postgres("postgres://u@h/db".into())), Ok(()));
+        // Without a cluster SQLite is the default and fine.
+        let mut single = ServerConfig::default();
+        single.storage.database = Database::Sqlite("./ticksync.db".into());
+        assert_eq!(single.validate(), Ok(()));
     }
 }

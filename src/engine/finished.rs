@@ -85,6 +85,7 @@ mod tests {
             players: members,
             bots: Default::default(),
             start_now: false,
+            reserved: Default::default(),
         };
         let limits = RoomLimits {
             grace_ticks: 30,

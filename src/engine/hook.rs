@@ -45,6 +45,9 @@ impl RoomObserver for Hooked {
     fn room_closed(&self, room: RoomId, members: &[SessionId]) {
         self.inner.room_closed(room, members);
     }
+    fn match_called_off(&self, room: RoomId, present: &[SessionId]) {
+        self.inner.match_called_off(room, present);
+    }
     fn game_finished(&self, game: FinishedGame) {
         let copy = game.clone();
         self.inner.game_finished(game);

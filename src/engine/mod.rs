@@ -95,6 +95,10 @@ pub trait RoomObserver: Send + Sync + 'static {
     /// A game in a room ended (once per game). Called on the shard's tick right after the
     /// room logged `GameOver`: hand the record to another task, never wait on I/O here.
     fn game_finished(&self, _game: FinishedGame) {}
+    /// A room waiting for reserved players ([`Reserved`]) gave up: no game was played.
+    /// `present` are the connected players it held, already told (`Error MatchCalledOff`,
+    /// `RoomLeft`) and already out of the room ([`RoomObserver::member_left`] came first).
+    fn match_called_off(&self, _room: RoomId, _present: &[SessionId]) {}
 }
 
 /// A room's address: its id and the shard that owns it.
@@ -134,6 +138,23 @@ pub struct NewRoom {
     /// Start the game now with these players (quick match, possibly fewer than every seat
     /// after the fill wait). Otherwise it starts when the last seat is filled.
     pub start_now: bool,
+    /// Seats held for players still on their way (a cluster's redirected players): none
+    /// by default. The game waits for them (see [`Reserved`]).
+    pub reserved: Reserved,
+}
+
+/// Players among [`NewRoom::players`] who have not arrived yet: a cluster's redirected
+/// players, whose seats are held until their seat ticket is redeemed (their session's
+/// connection rebinds into the room). The room seats them at once but starts no game until
+/// every one has arrived; if one has not within [`Reserved::wait`], the room closes without
+/// a result and reports the players who were there
+/// ([`RoomObserver::match_called_off`]), so they can be queued again.
+#[derive(Debug, Clone, Default)]
+pub struct Reserved {
+    /// The sessions the seats are held for.
+    pub sessions: Vec<SessionId>,
+    /// How long from the room's creation they may take to arrive (rounded up to ticks).
+    pub wait: Duration,
 }
 
 /// How many seats a room gives to server bots, and the strategy they play. The room draws

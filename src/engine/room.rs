@@ -25,6 +25,7 @@ pub(crate) mod deliver;
 mod members;
 mod ops;
 mod output;
+mod reserved;
 #[cfg(test)]
 mod tests;
 mod tick;
@@ -138,12 +139,15 @@ pub(crate) struct Room {
     /// The tick play started at, and everyone seated since: the finished game's record.
     started_at: Option<Tick>,
     roster: Vec<FinishedSeat>,
+    /// Seats held for players not arrived yet (`reserved.rs`).
+    reservations: reserved::Pending,
 }
 
 impl Room {
     /// Creates the room, seats its bots and first players (the players in order, in the
     /// seats the bots leave free), announces it, and starts the game if every seat is
-    /// filled.
+    /// filled (or at once for `start_now`), unless seats are reserved for players still
+    /// on their way: then when the last of them arrives (`reserved.rs`).
     pub(crate) fn new(
         id: RoomId,
         new: NewRoom,
@@ -176,6 +180,7 @@ impl Room {
             shutdown_ended: false,
             started_at: None,
             roster: Vec::new(),
+            reservations: reserved::Pending::default(),
         };
         room.seat_bots(&new.bots, now, out);
         let quick_match = room.public;
@@ -186,7 +191,9 @@ impl Room {
             }
         }
         room.emit_occupancy(now, out);
-        if new.start_now {
+        if room.hold_reserved(new.reserved, new.start_now, now) {
+            // The game waits for the reserved players (`reserved.rs`).
+        } else if new.start_now {
             room.start(now, out);
         } else {
             room.start_if_full(now, out);

@@ -23,18 +23,23 @@
 //!    resume would (`Welcome { resumed: true }`, then `RoomJoined`, the room's events and a
 //!    snapshot).
 //!
-//! **Nothing leaks.** A reservation not redeemed is an absent player: when the room's
-//! reconnect grace runs out the room gives the seat up (the game's own rule for a player
-//! who does not come back: tic-tac-toe ends as abandoned) and the reserved session ends
-//! with it; the reservation itself is forgotten when its ticket expires. A player whose
-//! entry was claimed but who was neither seated nor redirected within
+//! **Nothing leaks.** The room starts its game only when every reserved seat is taken
+//! ([`crate::engine::Reserved`], `engine/room/reserved.rs`). A reservation not redeemed
+//! within the ticket's lifetime plus [`RESERVATION_MARGIN`] calls the match off: no game,
+//! no record; the reserved sessions end (a late ticket has expired anyway), the connected
+//! players hear `Error MatchCalledOff` and `RoomLeft`, and the lobby's observer hands them
+//! back here ([`GlobalCmd::Requeue`]), where they are queued again with the game, options
+//! and rating of the match (remembered per hosted room until it starts or is called off).
+//! A player whose entry was claimed but who was neither seated nor redirected within
 //! [`CLAIMED_WAIT`] (the claiming node died between its claim and its message) is queued
 //! again. Redis unreachable: `FindMatch` is refused with `ClusterUnavailable` and rooms
 //! already running go on.
 //!
-//! Not yet (issue 12): re-queueing the other players of a match whose reserved seat was
-//! not taken (they play against an absent player instead), carrying an authenticated
-//! player's identity to the hosting node (a redirected player is a guest there).
+//! **Identity.** A signed-in player's queue entry names it ([`QueuedPlayer`]: id and
+//! display name), the placement carries it, and the host opens the reserved session as
+//! that player (`user:<sub>`, its name, the rating it was matched with; the player's
+//! session on the host unless it already has one there) and names it in the signed
+//! ticket (`player`, `name`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -52,9 +57,9 @@ use super::matchmaker::MatchConfig;
 use super::sessions::{Binding, Membership, Session, SessionTable};
 use crate::cluster::inbox::{NodeMsg, PlacedSeat, Placement};
 use crate::cluster::placement::{Candidate, Pending, choose_host};
-use crate::cluster::queue::decide_groups;
-use crate::cluster::{Cluster, SeatTicket};
-use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom};
+use crate::cluster::queue::{QueuedPlayer, decide_groups};
+use crate::cluster::{Cluster, RESERVATION_MARGIN, SeatTicket};
+use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom, Reserved};
 use crate::outbox::Outbox;
 use crate::protocol::{ErrorCode, RoomSettings, Seat, ServerMsg, SessionId};
 
@@ -82,6 +87,33 @@ pub(crate) enum GlobalCmd {
     Remove {
         session: SessionId,
     },
+    /// A match hosted here was called off before it started (a reserved seat not taken):
+    /// queue `present`, its connected players, again as they were.
+    Requeue {
+        room: crate::protocol::RoomId,
+        present: Vec<SessionId>,
+    },
+}
+
+/// A match hosted here that has not started yet: what its players queued for, kept until
+/// it starts or is called off (forgotten after [`HOSTED_KEEP`] past its deadline).
+struct Hosted {
+    game: GameEntry,
+    options: Bytes,
+    ratings: Vec<(SessionId, u16)>,
+    until: Instant,
+}
+
+/// How long after its reservation deadline a hosted match is forgotten.
+const HOSTED_KEEP: Duration = Duration::from_secs(60);
+
+/// Who a session is, for its queue entry: a signed-in player's id and name; `None` for a
+/// guest.
+fn queued_player(session: &Session) -> Option<QueuedPlayer> {
+    session.identity().map(|identity| QueuedPlayer {
+        id: identity.player_id.clone(),
+        name: identity.display_name.clone(),
+    })
 }
 
 /// One of this node's players in the global queue.
@@ -143,6 +175,7 @@ pub(crate) struct GlobalMatch {
     pending: Pending,
     /// The live nodes as last read, and when.
     nodes: Option<(Instant, Vec<crate::cluster::NodeInfo>)>,
+    hosted: HashMap<crate::protocol::RoomId, Hosted>,
 }
 
 impl GlobalMatch {
@@ -170,6 +203,7 @@ impl GlobalMatch {
             waiters: HashMap::new(),
             pending: Pending::default(),
             nodes: None,
+            hosted: HashMap::new(),
         }
     }
 
@@ -211,50 +245,97 @@ impl GlobalMatch {
                 game,
                 options,
                 rating,
-            } => {
-                let id = session.id();
-                if let Err(error) = self.cluster.enqueue(game.name, &options, id, rating).await {
-                    tracing::warn!(%error, "global queue: enqueue failed");
-                    let outbox = {
-                        let mut state = session.lock();
-                        state.queued = None;
-                        state.outbox().cloned()
-                    };
-                    if let Some(outbox) = outbox {
-                        outbox.push_msg(&ServerMsg::Error {
-                            code: ErrorCode::ClusterUnavailable,
-                            message: "the cluster's queue cannot be reached now; try again".into(),
-                            input_seq: None,
-                        });
-                    }
-                    return;
-                }
-                if let Some(outbox) = session.lock().outbox() {
-                    outbox.push_msg(&ServerMsg::Queued {
-                        game: game.name.to_string(),
-                        position: 1,
-                        queue_size: 1,
-                    });
-                }
-                self.waiters.insert(
-                    id,
-                    Waiter {
-                        session,
-                        game,
-                        options,
-                        rating,
-                        missing_since: None,
-                    },
-                );
-                self.queued.fetch_add(1, Ordering::Relaxed);
-                self.try_match().await;
-            }
+            } => self.enqueue(session, game, options, rating).await,
             GlobalCmd::Cancel { session, reply } => {
                 let _ = reply.send(self.remove(session).await);
             }
             GlobalCmd::Remove { session } => {
                 self.remove(session).await;
             }
+            GlobalCmd::Requeue { room, present } => self.requeue(room, present).await,
+        }
+    }
+
+    /// Queues this node's `session` in the global queue (its `queued` already set).
+    async fn enqueue(
+        &mut self,
+        session: Arc<Session>,
+        game: GameEntry,
+        options: Bytes,
+        rating: u16,
+    ) {
+        let id = session.id();
+        let player = queued_player(&session);
+        if let Err(error) = self
+            .cluster
+            .enqueue_as(game.name, &options, id, rating, player.as_ref())
+            .await
+        {
+            tracing::warn!(%error, "global queue: enqueue failed");
+            let outbox = {
+                let mut state = session.lock();
+                state.queued = None;
+                state.outbox().cloned()
+            };
+            if let Some(outbox) = outbox {
+                outbox.push_msg(&ServerMsg::Error {
+                    code: ErrorCode::ClusterUnavailable,
+                    message: "the cluster's queue cannot be reached now; try again".into(),
+                    input_seq: None,
+                });
+            }
+            return;
+        }
+        if let Some(outbox) = session.lock().outbox() {
+            outbox.push_msg(&ServerMsg::Queued {
+                game: game.name.to_string(),
+                position: 1,
+                queue_size: 1,
+            });
+        }
+        self.waiters.insert(
+            id,
+            Waiter {
+                session,
+                game,
+                options,
+                rating,
+                missing_since: None,
+            },
+        );
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        self.try_match().await;
+    }
+
+    /// Queues again the connected players of a hosted match that was called off, with
+    /// the game, options and rating they were matched with.
+    async fn requeue(&mut self, room: crate::protocol::RoomId, present: Vec<SessionId>) {
+        let Some(hosted) = self.hosted.remove(&room) else {
+            tracing::warn!(
+                room = room.get(),
+                "global queue: a called-off match not hosted here"
+            );
+            return;
+        };
+        for id in present {
+            let Some(session) = self.sessions.get(id) else {
+                continue;
+            };
+            {
+                let mut state = session.lock();
+                // Gone, already elsewhere or queued by itself meanwhile: nothing to do.
+                if state.binding.is_none() || state.room.is_some() || state.queued.is_some() {
+                    continue;
+                }
+                state.queued = Some(hosted.game.name);
+            }
+            let rating = hosted
+                .ratings
+                .iter()
+                .find(|(s, _)| *s == id)
+                .map_or(crate::lobby::DEFAULT_RATING, |(_, r)| *r);
+            self.enqueue(session, hosted.game, hosted.options.clone(), rating)
+                .await;
         }
     }
 
@@ -335,12 +416,15 @@ impl GlobalMatch {
                 let since = *waiter.missing_since.get_or_insert(now);
                 if now.duration_since(since) >= CLAIMED_WAIT {
                     waiter.missing_since = None;
-                    lost.push((id, waiter.rating));
+                    lost.push((id, waiter.rating, queued_player(&waiter.session)));
                 }
             }
         }
-        for (id, rating) in lost {
-            let _ = self.cluster.enqueue(game.name, options, id, rating).await;
+        for (id, rating, player) in lost {
+            let _ = self
+                .cluster
+                .enqueue_as(game.name, options, id, rating, player.as_ref())
+                .await;
         }
     }
 
@@ -365,6 +449,8 @@ impl GlobalMatch {
                     seat: Seat::try_from(order).unwrap_or(Seat::MAX),
                     node: p.node,
                     session: p.session,
+                    rating: p.rating,
+                    player: p.player,
                 })
                 .collect(),
             bots: group.bots,
@@ -457,13 +543,17 @@ impl GlobalMatch {
         let code = self.directory.register(addr);
         let mut members = Vec::with_capacity(placement.seats.len());
         let mut absent = Vec::new();
+        let mut reserved = Vec::new();
+        let mut ratings = Vec::with_capacity(placement.seats.len());
         let mut redirects = Vec::new();
+        let wait = self.cluster.ticket_ttl() + RESERVATION_MARGIN;
         for placed in &placement.seats {
             let local = (placed.node == me)
                 .then(|| self.forget(placed.session))
                 .flatten();
             let (session, outbox) = match local {
                 Some(waiter) => {
+                    ratings.push((waiter.session.id(), waiter.rating));
                     let mut state = waiter.session.lock();
                     state.queued = None;
                     state.room = Some(Membership {
@@ -491,23 +581,42 @@ impl GlobalMatch {
                         conn_id: 0,
                         outbox: outbox.clone(),
                     };
-                    let (session, token) = self.sessions.open(binding, self.chat_burst);
+                    // A signed-in player arrives as itself: its identity came with its
+                    // queue entry, and its rating is the one it was matched with.
+                    let identity = placed.player.as_ref().map(|p| crate::auth::Identity {
+                        player_id: p.id.clone(),
+                        display_name: p.name.clone(),
+                        rating: Some(placed.rating),
+                    });
+                    let (session, token) =
+                        self.sessions.open_as(binding, self.chat_burst, identity);
                     {
                         let mut state = session.lock();
                         state.binding = None;
-                        state.disconnected_at = Some(std::time::Instant::now());
+                        // Away from the deadline on: the lobby's reaper leaves it to the
+                        // room until then.
+                        state.disconnected_at = Some(std::time::Instant::now() + wait);
+                        state.rating = placed.rating;
+                        if placed.player.is_some() {
+                            state.set_game_rating(game.name, placed.rating);
+                        }
                         state.room = Some(Membership {
                             addr,
                             player: true,
                             seat: None,
                         });
                     }
-                    absent.push(session.id());
+                    reserved.push(session.id());
+                    ratings.push((session.id(), placed.rating));
                     if placed.node != me {
-                        let player = format!("{}/{}", placed.node, placed.session);
-                        let ticket =
-                            self.cluster
-                                .issue_ticket_with(&me, addr.id, placed.seat, &player);
+                        let player = session.player_key_as_from(&placed.node, placed.session);
+                        let ticket = self.cluster.issue_ticket_for(
+                            &me,
+                            addr.id,
+                            placed.seat,
+                            &player,
+                            placed.player.as_ref().map(|p| p.name.as_str()),
+                        );
                         self.reservations.insert(
                             ticket.nonce.clone(),
                             Reservation {
@@ -531,7 +640,7 @@ impl GlobalMatch {
                 allow_spectators: true,
                 relay: false,
                 ranked: true,
-                options: Bytes::from(placement.options),
+                options: Bytes::from(placement.options.clone()),
             },
             code,
             public: true,
@@ -541,11 +650,26 @@ impl GlobalMatch {
                 strategy: self.config.bot_strategy.clone(),
             },
             start_now: true,
+            reserved: Reserved {
+                sessions: reserved,
+                wait,
+            },
         };
         if self.engine.create_room(addr, room).await.is_err() {
             self.directory.remove(addr.id);
             return;
         }
+        let now = Instant::now();
+        self.hosted.retain(|_, h| h.until > now);
+        self.hosted.insert(
+            addr.id,
+            Hosted {
+                game,
+                options: Bytes::from(placement.options),
+                ratings,
+                until: now + wait + HOSTED_KEEP,
+            },
+        );
         for session in absent {
             let _ = self.engine.disconnected(addr, session).await;
         }

@@ -437,6 +437,7 @@ impl Matchmaker {
                 strategy: self.queues.config.bot_strategy.clone(),
             },
             start_now: true,
+            reserved: Default::default(),
         };
         if self.engine.create_room(addr, room).await.is_err() {
             self.directory.remove(addr.id);

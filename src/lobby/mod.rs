@@ -89,6 +89,9 @@ struct Observer {
     sessions: Arc<SessionTable>,
     directory: Arc<Directory>,
     storage: Storage,
+    /// With a cluster: the global matchmaker, which queues again the players of a match
+    /// called off (`RoomObserver::match_called_off`).
+    global: Arc<std::sync::OnceLock<mpsc::Sender<global::GlobalCmd>>>,
 }
 
 impl Observer {
@@ -136,6 +139,25 @@ impl RoomObserver for Observer {
         }
     }
 
+    /// On the shard's tick: the players go back to the global queue through its task's
+    /// bounded inbox, without waiting (a full inbox drops them, logged: they may queue
+    /// again themselves).
+    fn match_called_off(&self, room: RoomId, present: &[SessionId]) {
+        let Some(global) = self.global.get() else {
+            return;
+        };
+        let cmd = global::GlobalCmd::Requeue {
+            room,
+            present: present.to_vec(),
+        };
+        if global.try_send(cmd).is_err() {
+            tracing::warn!(
+                room = room.get(),
+                "global queue busy: a called-off match's players were not queued again"
+            );
+        }
+    }
+
     fn room_closed(&self, room: RoomId, members: &[SessionId]) {
         self.directory.remove(room);
         for &session in members {
@@ -164,6 +186,8 @@ struct LobbyShared {
     storage: Storage,
     /// With a cluster: the global matchmaker's inbox and the seats reserved here.
     global: std::sync::OnceLock<(mpsc::Sender<global::GlobalCmd>, Arc<global::Reservations>)>,
+    /// The same inbox, for the room observer.
+    requeue: Arc<std::sync::OnceLock<mpsc::Sender<global::GlobalCmd>>>,
 }
 
 /// Handle to the lobby. Cheap to clone.
@@ -200,10 +224,12 @@ impl Lobby {
             shutdown.clone(),
             tracker,
         );
+        let requeue = Arc::new(std::sync::OnceLock::new());
         let observer = Arc::new(Observer {
             sessions: sessions.clone(),
             directory: directory.clone(),
             storage: storage.clone(),
+            global: requeue.clone(),
         });
         let engine = Engine::start(engine_config, registry, observer, shutdown.clone(), tracker);
         let queued = Arc::new(AtomicUsize::new(0));
@@ -227,6 +253,7 @@ impl Lobby {
                 counters: Arc::default(),
                 storage,
                 global: std::sync::OnceLock::new(),
+                requeue,
             }),
         };
         tracker.spawn(lobby.clone().reap_sessions(shutdown));
@@ -243,13 +270,19 @@ impl Lobby {
     ) {
         let reservations = Arc::new(global::Reservations::default());
         let (tx, rx) = mpsc::channel(4096);
-        if self.shared.global.set((tx, reservations.clone())).is_err() {
+        if self
+            .shared
+            .global
+            .set((tx.clone(), reservations.clone()))
+            .is_err()
+        {
             return;
         }
         let ttl = self.shared.config.reconnect_grace + crate::cluster::resume::HOME_MARGIN;
         let homes = homes::Homes::new(cluster.clone(), self.shared.sessions.clone(), ttl);
         tracker.spawn(homes.run(shutdown.clone()));
         self.publish_rooms(cluster.clone(), shutdown.clone(), tracker);
+        let _ = self.shared.requeue.set(tx);
         let (inbox_tx, inbox_rx) = mpsc::channel(256);
         cluster.spawn_inbox(inbox_tx, shutdown.clone(), tracker);
         let task = global::GlobalMatch::new(
@@ -629,6 +662,7 @@ impl Lobby {
             }],
             bots: Default::default(),
             start_now: false,
+            reserved: Default::default(),
         };
         if engine.create_room(addr, room).await.is_err() {
             self.shared.directory.remove(addr.id);

@@ -150,6 +150,15 @@ impl Session {
         }
     }
 
+    /// The player a seat ticket names for this session, reserved here for a player queued
+    /// on node `node` as `session`: `user:<player id>`, or `guest:<node>:<session>`.
+    pub(crate) fn player_key_as_from(&self, node: &str, session: SessionId) -> String {
+        match &self.identity {
+            Some(identity) => crate::storage::player_key_user(&identity.player_id),
+            None => format!("guest:{node}:{session}"),
+        }
+    }
+
     /// The name results show for the player (`guest <id>` for a guest).
     pub fn display_name(&self) -> String {
         match &self.identity {
@@ -260,6 +269,26 @@ impl SessionTable {
         let session = self.new_session(binding, chat_burst, None);
         let token = session.lock().token.clone();
         self.lock().by_id.insert(session.id, session.clone());
+        (session, token)
+    }
+
+    /// Creates a session for `identity` (a guest when `None`) bound to `binding`: a seat
+    /// reserved for a player redirected here, who arrives as that player. It is the
+    /// player's session here only if the player has none yet (an existing one is kept).
+    pub fn open_as(
+        &self,
+        binding: Binding,
+        chat_burst: f64,
+        identity: Option<Identity>,
+    ) -> (Arc<Session>, String) {
+        let player = identity.as_ref().map(|i| i.player_id.clone());
+        let session = self.new_session(binding, chat_burst, identity);
+        let token = session.lock().token.clone();
+        let mut tables = self.lock();
+        if let Some(player) = player {
+            tables.by_player.entry(player).or_insert(session.id);
+        }
+        tables.by_id.insert(session.id, session.clone());
         (session, token)
     }
 

@@ -511,7 +511,7 @@ impl Reader<'_> {
         let lobby = &self.ctx.lobby;
         // A redeemed ticket whose seat is held here takes the reserved session over, as a
         // resume does (the player arrives as that session, whoever it was at home).
-        // A seat no longer held (its session ended with the room's grace) leaves the
+        // A seat no longer held (its session ended when the match was called off) leaves the
         // ticket unused: `Welcome` for a new session, then `ReservationExpired` below.
         let reserved = seat_ticket
             .as_ref()

@@ -515,64 +515,6 @@ async fn two_bots_on_different_nodes_are_matched_and_play_on_a_third() -> Result
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reserved_seat_not_taken_is_given_up_with_the_grace() -> Result<()> {
-    use ticksync::protocol::EndReason;
-    let Some(redis) = RedisServer::start("cluster reservation expiry")? else {
-        return Ok(());
-    };
-    let config = ticksync::config::ServerConfig {
-        reconnect_grace: std::time::Duration::from_secs(1),
-        ..test_config()
-    };
-    let a = start_node_config(&redis, "node-a", config.clone()).await?;
-    let b = start_node_config(&redis, "node-b", config).await?;
-    let mut one = Client::connect(a.local_addr(), Codec::Bincode).await?;
-    let mut two = Client::connect(b.local_addr(), Codec::MsgPack).await?;
-    // Equal loads (one connection each): the tie goes to the lower id, so a hosts.
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let nodes = a.cluster().unwrap().live_nodes().await?;
-        if nodes.iter().all(|n| n.load.connections == 1) && nodes.len() == 2 {
-            break;
-        }
-        ensure!(Instant::now() < deadline, "loads stayed {nodes:?}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    one.find_match().await?;
-    two.find_match().await?;
-    // two is sent to a, and does not go.
-    let (url, ticket) = two
-        .recv_until(|m| match m {
-            ServerMsg::Redirect { url, ticket } => Some((url.clone(), ticket.clone())),
-            _ => None,
-        })
-        .await?;
-    assert_eq!(url, format!("ws://{}/", a.local_addr()));
-    let joined = one.match_found().await?;
-    // The reserved seat is an absent player: when the grace runs out the room gives it
-    // up, and one wins by abandonment.
-    let (winner, reason) = one.game_over().await?;
-    assert_eq!((winner, reason), (joined.seat, EndReason::Abandoned));
-    // The reserved session ended with it: a holds only one's session.
-    crate::support::wait_until(&a, |s| s.sessions == 1 && s.queued == 0).await?;
-    // The ticket, redeemed late, finds no seat: a new session, then ReservationExpired.
-    let mut late = hello_with_ticket(&a, &ticket).await?;
-    assert!(matches!(
-        late.recv().await?,
-        ServerMsg::Welcome { resumed: false, .. }
-    ));
-    assert_eq!(late.error().await?.0, ErrorCode::ReservationExpired);
-    drop((one, two, late));
-    for node in [&a, &b] {
-        crate::support::wait_for_stats(node, ticksync::server::Stats::default()).await?;
-    }
-    assert_every_key_expires(&redis.keys_with_ttls().await?);
-    a.shutdown().await;
-    b.shutdown().await;
-    Ok(())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn battleship_bots_on_two_nodes_follow_the_redirect_and_play() -> Result<()> {
     use ticksync::client::{BattleshipBotConfig, play_battleship};
     use ticksync::game::battleship::{BattleshipOptions, Fleet};

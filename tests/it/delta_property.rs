@@ -106,6 +106,7 @@ fn simulate(behaviours: Vec<Behaviour>, ticks: usize, seed: u64) -> Result<usize
         players,
         bots: Default::default(),
         start_now: true,
+        reserved: Default::default(),
     });
     let mut batch = Batch::default();
     let mut truth: BTreeMap<Tick, ArenaView> = BTreeMap::new();

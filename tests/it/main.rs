@@ -10,6 +10,7 @@ mod bots;
 mod chat;
 mod cluster;
 mod cluster_directory;
+mod cluster_reserve;
 mod cluster_resume;
 mod conformance;
 mod conformance_wire;

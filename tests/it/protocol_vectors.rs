@@ -81,6 +81,7 @@ const NAMES: &[&str] = &[
     "redirect",
     "error_ticket_used",
     "error_node_lost",
+    "error_match_called_off",
     "ttt_move",
     "ttt_view",
     "ttt_view_over",
@@ -413,6 +414,11 @@ fn value(name: &str, codec: Codec) -> Result<Option<Value>> {
         "error_node_lost" => Server(ServerMsg::Error {
             code: ErrorCode::NodeLost,
             message: "node b left the cluster".into(),
+            input_seq: None,
+        }),
+        "error_match_called_off" => Server(ServerMsg::Error {
+            code: ErrorCode::MatchCalledOff,
+            message: "a player did not take their seat".into(),
             input_seq: None,
         }),
         "error_invalid_options" => Server(ServerMsg::Error {

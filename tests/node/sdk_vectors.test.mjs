@@ -171,6 +171,9 @@ const SERVER = {
   error_node_lost: {
     type: "Error", code: 130, message: "node b left the cluster", input_seq: null,
   },
+  error_match_called_off: {
+    type: "Error", code: 126, message: "a player did not take their seat", input_seq: null,
+  },
   error_shutting_down: { type: "Error", code: 80, message: "shutting down", input_seq: null },
   room_list: {
     type: "RoomList",

@@ -231,6 +231,7 @@ export const ErrorCode = {
   TicketUsed: 123,
   ClusterUnavailable: 124,
   ReservationExpired: 125,
+  MatchCalledOff: 126,
 } as const;
 
 /** What each error code means, in words a player can read. */
@@ -280,6 +281,7 @@ const ERROR_WORDS: Record<number, string> = {
   123: "The seat ticket was already used.",
   124: "The server cannot reach its cluster right now; try again.",
   125: "The seat held for you is gone; find a new match.",
+  126: "A player did not arrive, so the match was called off; you are back in the queue.",
 };
 
 /** An error code's name (`"NotYourTurn"`), or `"Error <n>"` for a code this SDK does not know. */

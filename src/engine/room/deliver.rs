@@ -40,6 +40,9 @@ fn deliver_all(out: &mut RoomOutput, observer: &dyn RoomObserver) {
                 Notice::MemberLeft { room, session } => observer.member_left(room, session),
                 Notice::GameFinished(game) => observer.game_finished(*game),
                 Notice::RoomClosed { room, members } => observer.room_closed(room, &members),
+                Notice::MatchCalledOff { room, present } => {
+                    observer.match_called_off(room, &present);
+                }
             },
         }
     }

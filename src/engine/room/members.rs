@@ -163,6 +163,7 @@ impl Room {
     }
 
     pub(super) fn player_gone(&mut self, seat: Seat, now: Tick, out: &mut RoomOutput) {
+        self.seated_player_gone(now);
         self.emit(now, RoomEvent::PlayerLeft { seat }, out);
         if let Some(game) = &mut self.game
             && self.status == RoomStatus::Running
@@ -226,6 +227,7 @@ impl Room {
             });
             return;
         };
+        let session_of_link = link.session();
         let role = self.members[index].role;
         let seat = match role {
             Role::Player(seat) => Some(seat),
@@ -249,6 +251,7 @@ impl Room {
             }
             self.flush_game_events(now, out);
         }
+        self.reservation_taken(session_of_link, now, out);
     }
 
     /// Posts a chat line from a member.

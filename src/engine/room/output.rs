@@ -123,6 +123,12 @@ pub(crate) enum Notice {
         room: RoomId,
         members: Vec<SessionId>,
     },
+    /// A reserved seat was not taken in time: no game; `present` are the connected
+    /// players it held (already out of the room), to be queued again.
+    MatchCalledOff {
+        room: RoomId,
+        present: Vec<SessionId>,
+    },
 }
 
 /// The outputs of a room's steps since the buffer was last delivered, in order. Owned by

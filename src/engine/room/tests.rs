@@ -3,11 +3,12 @@
 //! [`RoomOutput`]: messages, events and states per member, notices for the lobby. The
 //! harness (a test game, [`Rig`]) is here; the tests are in `tests/`: the game's events,
 //! states and replays (`play.rs`), membership, grace and resume (`members.rs`), server
-//! bots and seating (`bots.rs`).
+//! bots and seating (`bots.rs`), seats reserved for players on their way (`reserved.rs`).
 
 mod bots;
 mod members;
 mod play;
+mod reserved;
 
 use std::collections::HashMap;
 
@@ -185,6 +186,7 @@ impl Rig {
             players: vec![member(1, Codec::Bincode), member(2, Codec::MsgPack)],
             bots: Default::default(),
             start_now: false,
+            reserved: Default::default(),
         };
         Rig::with(new, limits(seed, 8))
     }

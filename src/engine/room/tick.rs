@@ -23,6 +23,10 @@ impl Room {
         acks: &impl Acks,
         out: &mut RoomOutput,
     ) -> bool {
+        if self.reservation_lapsed(now) {
+            self.cancel_match(out);
+            return true;
+        }
         self.apply_inputs(now, out);
         if let Some(game) = &mut self.game
             && self.status == RoomStatus::Running

@@ -20,6 +20,7 @@ fn bot_room(players: u64) -> NewRoom {
             strategy: "perfect".into(),
         },
         start_now: true,
+        reserved: Default::default(),
     }
 }
 
