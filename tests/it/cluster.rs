@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use crate::support::{Client, RedisServer, WAIT, test_config};
 
-const SECRET: &[u8] = b"the cluster secret of the tests";
+pub(crate) const SECRET: &[u8] = b"the cluster secret of the tests";
 
 /// A node's cluster settings: this Redis, its id, a public URL on its own address.
 fn cluster_config(redis: &RedisServer, node_id: &str, secret: &[u8]) -> ClusterConfig {
@@ -47,14 +47,25 @@ async fn start_node_with(
 }
 
 /// As [`start_node`], with `config` (its cluster settings are this test's).
-async fn start_node_config(
+pub(crate) async fn start_node_config(
+    redis: &RedisServer,
+    node_id: &str,
+    config: ticksync::config::ServerConfig,
+) -> Result<Server> {
+    start_node_tweaked(redis, node_id, config, |_| {}).await
+}
+
+/// As [`start_node_config`], with `tweak` applied to the node's cluster settings.
+pub(crate) async fn start_node_tweaked(
     redis: &RedisServer,
     node_id: &str,
     mut config: ticksync::config::ServerConfig,
+    tweak: impl FnOnce(&mut ClusterConfig),
 ) -> Result<Server> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let mut cluster = cluster_config(redis, node_id, SECRET);
     cluster.public_url = format!("ws://{}/", listener.local_addr()?);
+    tweak(&mut cluster);
     config.cluster = Some(cluster);
     Server::open(listener, config)
         .await
@@ -217,13 +228,22 @@ async fn a_silent_node_is_dropped_within_the_node_ttl() -> Result<()> {
 
 /// Connects to `server` and sends a `Hello` with `ticket`.
 pub(crate) async fn hello_with_ticket(server: &Server, ticket: &str) -> Result<Client> {
+    hello_with_ticket_as(server, ticket, None).await
+}
+
+/// As [`hello_with_ticket`], with a signed-in player's token beside the ticket.
+pub(crate) async fn hello_with_ticket_as(
+    server: &Server,
+    ticket: &str,
+    auth_token: Option<String>,
+) -> Result<Client> {
     let mut client = Client::connect_raw(server.local_addr(), Codec::MsgPack).await?;
     client
         .send(&ClientMsg::Hello {
             version: PROTOCOL_VERSION,
             resume_token: None,
             last_event_seq: 0,
-            auth_token: None,
+            auth_token,
             ticket: Some(ticket.to_string()),
         })
         .await?;
@@ -404,7 +424,7 @@ async fn the_global_queue_gives_each_player_to_one_group() -> Result<()> {
 }
 
 /// A bot on `server` that plays one quick-match game, connected (its session open).
-async fn connected_bot(
+pub(crate) async fn connected_bot(
     server: &Server,
     seed: u64,
 ) -> Result<(ticksync::client::Bot, ticksync::client::Recorder)> {

@@ -13,16 +13,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use ticksync::cluster::ClusterConfig;
 use ticksync::codec::Codec;
-use ticksync::protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, close_code};
+use ticksync::protocol::{ErrorCode, ServerMsg, close_code};
 use ticksync::server::Server;
-use tokio::net::TcpListener;
 use tokio::time::Instant;
 
+use crate::cluster::{connected_bot, hello_with_ticket, hello_with_ticket_as, start_node_tweaked};
 use crate::support::{Client, RedisServer, WAIT, test_config};
-
-const SECRET: &[u8] = b"the cluster secret of the tests";
 
 /// Seat tickets live this long in these tests: a reservation is held for it plus
 /// [`ticksync::cluster::RESERVATION_MARGIN`].
@@ -45,50 +42,17 @@ async fn start_node_with(
     finished: &Arc<AtomicUsize>,
     config: ticksync::config::ServerConfig,
 ) -> Result<Server> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let mut cluster = ClusterConfig::new(
-        &redis.url(),
-        &format!("ws://{}/", listener.local_addr()?),
-        SECRET,
-    )
-    .map_err(anyhow::Error::msg)?;
-    cluster.node_id = node_id.to_string();
-    cluster.ticket_ttl = TICKET_TTL;
     let seen = finished.clone();
     let config = ticksync::config::ServerConfig {
-        cluster: Some(cluster),
         on_game_finished: Some(ticksync::engine::FinishedHook::new(move |_| {
             seen.fetch_add(1, Ordering::SeqCst);
         })),
         ..config
     };
-    Server::open(listener, config)
-        .await
-        .with_context(|| format!("node {node_id} starts"))
-}
-
-/// Connects to `server` and sends a `Hello` with `ticket`.
-async fn hello_with_ticket(server: &Server, ticket: &str) -> Result<Client> {
-    hello_with_ticket_as(server, ticket, None).await
-}
-
-/// As [`hello_with_ticket`], with a signed-in player's token beside the ticket.
-async fn hello_with_ticket_as(
-    server: &Server,
-    ticket: &str,
-    auth_token: Option<String>,
-) -> Result<Client> {
-    let mut client = Client::connect_raw(server.local_addr(), Codec::Bincode).await?;
-    client
-        .send(&ClientMsg::Hello {
-            version: PROTOCOL_VERSION,
-            resume_token: None,
-            last_event_seq: 0,
-            auth_token,
-            ticket: Some(ticket.to_string()),
-        })
-        .await?;
-    Ok(client)
+    start_node_tweaked(redis, node_id, config, |cluster| {
+        cluster.ticket_ttl = TICKET_TTL;
+    })
+    .await
 }
 
 /// Waits until every node's heartbeat shows `connections` connections.
@@ -245,28 +209,6 @@ async fn a_reservation_not_taken_requeues_the_present_player_who_then_plays_anot
     b.shutdown().await;
     c.shutdown().await;
     Ok(())
-}
-
-/// A bot on `server` that plays one quick-match game, connected (its session open).
-async fn connected_bot(
-    server: &Server,
-    seed: u64,
-) -> Result<(ticksync::client::Bot, ticksync::client::Recorder)> {
-    use ticksync::client::{Bot, BotConfig, Recorder};
-    let recorder = Recorder::default();
-    let config = BotConfig {
-        games: Some(1),
-        seed: Some(seed),
-        timeout: WAIT,
-        ..BotConfig::new(format!("ws://{}/", server.local_addr()))
-    };
-    let mut bot = Bot::new(
-        config,
-        recorder.clone(),
-        tokio_util::sync::CancellationToken::new(),
-    );
-    bot.connect().await?;
-    Ok((bot, recorder))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,71 +7,28 @@
 //! print `SKIPPED:` and pass, unless `TICKSYNC_REQUIRE_SERVICES=1`.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::ffi::OsStrExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use ticksync::client::{ClientError, Connection, Resume};
+use ticksync::cluster::keys;
 use ticksync::cluster::resume::{HOME_MARGIN, token_sha};
-use ticksync::cluster::{ClusterConfig, keys};
 use ticksync::codec::Codec;
 use ticksync::protocol::{
     ClientMsg, EndReason, ErrorCode, PROTOCOL_VERSION, RoomEvent, ServerMsg, close_code,
 };
 use ticksync::server::Server;
-use tokio::net::TcpListener;
 use tokio::time::Instant;
 
+use crate::cluster::{assert_every_key_expires, start_node_config as start_node, wait_for_keys};
 use crate::support::{Client, RedisServer, WAIT, matched_pair, play_from, test_config};
-
-const SECRET: &str = "the cluster secret of the resume tests";
-
-/// Starts an in-process node on an ephemeral port (its public URL is its real address).
-async fn start_node(
-    redis: &RedisServer,
-    node_id: &str,
-    mut config: ticksync::config::ServerConfig,
-) -> Result<Server> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("ws://{}/", listener.local_addr()?);
-    let mut cluster =
-        ClusterConfig::new(&redis.url(), &url, SECRET.as_bytes()).expect("cluster config");
-    cluster.node_id = node_id.to_string();
-    config.cluster = Some(cluster);
-    Server::open(listener, config)
-        .await
-        .with_context(|| format!("node {node_id} starts"))
-}
-
-/// Polls Redis until `done` holds for the key list (with TTLs), within the wait limit.
-async fn wait_for_keys(
-    redis: &RedisServer,
-    what: &str,
-    done: impl Fn(&[(String, i64)]) -> bool,
-) -> Result<Vec<(String, i64)>> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let keys = redis.keys_with_ttls().await?;
-        if done(&keys) {
-            return Ok(keys);
-        }
-        ensure!(Instant::now() < deadline, "{what}: keys stayed {keys:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Whether the home of resume token `token` is among `keys`.
 fn has_home(keys: &[(String, i64)], token: &str) -> bool {
     let home = keys::session(&token_sha(token));
     keys.iter().any(|(k, _)| *k == home)
-}
-
-/// Every key is ours and has a TTL.
-fn assert_every_key_expires(keys: &[(String, i64)]) {
-    for (key, ttl) in keys {
-        assert!(key.starts_with(keys::PREFIX), "a foreign key {key}");
-        assert!(*ttl > 0, "{key} has no TTL ({ttl})");
-    }
 }
 
 /// Sends `Hello` with a resume token (and `last_event_seq`, and a ticket when given).
@@ -308,7 +265,10 @@ fn spawn_node(
             .args(["--cluster", &redis.url(), "--node-id", node_id])
             .args(["--public-url", &format!("ws://{addr}/")])
             .args(["--reconnect-grace", &grace_s.to_string()])
-            .env("TICKSYNC_CLUSTER_SECRET", SECRET)
+            .env(
+                "TICKSYNC_CLUSTER_SECRET",
+                std::ffi::OsStr::from_bytes(crate::cluster::SECRET),
+            )
             .env("TICKSYNC_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
