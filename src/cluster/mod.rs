@@ -333,13 +333,25 @@ impl Cluster {
     pub async fn redeem(&self, text: &str) -> Result<SeatTicket, TicketError> {
         let now = unix_ms();
         let ticket = self.inner.config.key.verify(text, now, self.node_id())?;
-        // Kept until the ticket could no longer pass the expiry check anyway, plus a
-        // second for clocks a little apart.
-        let keep_ms = ticket.expires_ms.saturating_sub(now).saturating_add(1_000);
+        self.use_up(&ticket.nonce, ticket.expires_ms, now).await?;
+        Ok(ticket)
+    }
+
+    /// Claims a verified ticket's `nonce` in Redis (`SET NX PX`), once in the whole
+    /// cluster: [`TicketError::Used`] when it was claimed before, on any node. Kept until
+    /// the ticket (expiring at `expires_ms`) could no longer pass the expiry check anyway,
+    /// plus a second for clocks a little apart.
+    pub(crate) async fn use_up(
+        &self,
+        nonce: &str,
+        expires_ms: u64,
+        now: u64,
+    ) -> Result<(), TicketError> {
+        let keep_ms = expires_ms.saturating_sub(now).saturating_add(1_000);
         let mut redis = self.redis();
         let claimed: Option<String> = bounded(
             redis::cmd("SET")
-                .arg(keys::ticket(&ticket.nonce))
+                .arg(keys::ticket(nonce))
                 .arg(self.node_id())
                 .arg("NX")
                 .arg("PX")
@@ -349,7 +361,7 @@ impl Cluster {
         .await
         .map_err(|e| TicketError::Unavailable(e.to_string()))?;
         match claimed {
-            Some(_) => Ok(ticket),
+            Some(_) => Ok(()),
             None => Err(TicketError::Used),
         }
     }

@@ -223,23 +223,8 @@ impl Cluster {
     pub async fn redeem_resume(&self, text: &str) -> Result<ResumeTicket, TicketError> {
         let now = unix_ms();
         let ticket = verify(&self.inner.config.key, text, now, self.node_id())?;
-        let keep_ms = ticket.expires_ms.saturating_sub(now).saturating_add(1_000);
-        let mut redis = self.redis();
-        let claimed: Option<String> = bounded(
-            redis::cmd("SET")
-                .arg(keys::ticket(&ticket.nonce))
-                .arg(self.node_id())
-                .arg("NX")
-                .arg("PX")
-                .arg(keep_ms)
-                .query_async(&mut redis),
-        )
-        .await
-        .map_err(|e| TicketError::Unavailable(e.to_string()))?;
-        match claimed {
-            Some(_) => Ok(ticket),
-            None => Err(TicketError::Used),
-        }
+        self.use_up(&ticket.nonce, ticket.expires_ms, now).await?;
+        Ok(ticket)
     }
 
     /// One round trip of home changes: `put` homes (token hash, session) written with
