@@ -3,7 +3,7 @@
 //! A node started with `--cluster redis://HOST:PORT` joins at start-up (a node that cannot
 //! reach Redis does not start) and then:
 //!
-//! - **registers** itself and its load ([`node`]): every [`HEARTBEAT`] (1 s) one Lua
+//! - **registers** itself and its load (`node`): every [`HEARTBEAT`] (1 s) one Lua
 //!   script, atomically, writes its hash `ticksync:node:<id>` (public URL, connections,
 //!   rooms, CPU, start time) with a TTL of [`NODE_TTL`] (3 s, three heartbeats), scores it
 //!   in the index `ticksync:nodes` with Redis's own clock, and drops from the index every

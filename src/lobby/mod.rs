@@ -260,7 +260,7 @@ impl Lobby {
         lobby
     }
 
-    /// Makes quick match global through `cluster` (see [`global`]): starts the global
+    /// Makes quick match global through `cluster` (see `lobby::global`): starts the global
     /// matchmaker and this node's inbox. Called once, at start-up; later calls do nothing.
     pub fn join_cluster(
         &self,
