@@ -141,16 +141,7 @@ impl TicketKey {
 
     /// The ticket's text: payload and signature, both base64url.
     pub fn sign(&self, ticket: &SeatTicket) -> String {
-        // A struct of strings and integers always serializes.
-        let payload = serde_json::to_vec(ticket).unwrap_or_default();
-        let mut mac = self.mac.clone();
-        mac.update(&payload);
-        let tag = mac.finalize().into_bytes();
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(&payload),
-            URL_SAFE_NO_PAD.encode(tag)
-        )
+        self.seal(SEAT_DOMAIN, ticket)
     }
 
     /// Checks a ticket's form, signature, expiry and node (steps 1 to 5 of the module
@@ -165,6 +156,35 @@ impl TicketKey {
         now_ms: u64,
         this_node: &str,
     ) -> Result<SeatTicket, TicketError> {
+        self.open(SEAT_DOMAIN, text, now_ms, this_node)
+    }
+
+    /// `BASE64URL(json) "." BASE64URL(tag)`, the tag an HMAC-SHA256 of `domain` then the
+    /// JSON: one format for every kind of ticket, the domain keeping one kind from passing
+    /// for another.
+    pub(crate) fn seal(&self, domain: &[u8], claims: &impl Serialize) -> String {
+        // Structs of strings and integers always serialize.
+        let payload = serde_json::to_vec(claims).unwrap_or_default();
+        let mut mac = self.mac.clone();
+        mac.update(domain);
+        mac.update(&payload);
+        let tag = mac.finalize().into_bytes();
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&payload),
+            URL_SAFE_NO_PAD.encode(tag)
+        )
+    }
+
+    /// Checks what [`TicketKey::seal`] made under `domain`: length, form, signature
+    /// (constant time), then the claims' expiry at `now_ms` and node.
+    pub(crate) fn open<T: Claims>(
+        &self,
+        domain: &[u8],
+        text: &str,
+        now_ms: u64,
+        this_node: &str,
+    ) -> Result<T, TicketError> {
         if text.len() > MAX_TICKET_CHARS {
             return Err(TicketError::Malformed);
         }
@@ -176,38 +196,38 @@ impl TicketKey {
             .decode(tag)
             .map_err(|_| TicketError::Malformed)?;
         let mut mac = self.mac.clone();
+        mac.update(domain);
         mac.update(&payload);
         mac.verify_slice(&tag)
             .map_err(|_| TicketError::BadSignature)?;
-        let ticket: SeatTicket =
-            serde_json::from_slice(&payload).map_err(|_| TicketError::Malformed)?;
-        if ticket.expires_ms <= now_ms {
+        let claims: T = serde_json::from_slice(&payload).map_err(|_| TicketError::Malformed)?;
+        if claims.expires_ms() <= now_ms {
             return Err(TicketError::Expired);
         }
-        if ticket.node != this_node {
-            return Err(TicketError::WrongNode(ticket.node));
+        if claims.node() != this_node {
+            return Err(TicketError::WrongNode(claims.node().to_string()));
         }
-        Ok(ticket)
+        Ok(claims)
     }
 }
 
-impl TicketKey {
-    /// The HMAC-SHA256 tag of `domain` followed by `payload`: for signed things other than
-    /// seat tickets (resume tickets, [`crate::cluster::resume`]); the domain keeps one kind
-    /// from passing for another.
-    pub(crate) fn tag(&self, domain: &[u8], payload: &[u8]) -> Vec<u8> {
-        let mut mac = self.mac.clone();
-        mac.update(domain);
-        mac.update(payload);
-        mac.finalize().into_bytes().to_vec()
-    }
+/// Seat tickets sign their payload alone (an empty domain): the format they had first.
+const SEAT_DOMAIN: &[u8] = b"";
 
-    /// Whether `tag` is [`TicketKey::tag`] of `domain` and `payload` (constant time).
-    pub(crate) fn check_tag(&self, domain: &[u8], payload: &[u8], tag: &[u8]) -> bool {
-        let mut mac = self.mac.clone();
-        mac.update(domain);
-        mac.update(payload);
-        mac.verify_slice(tag).is_ok()
+/// What [`TicketKey::open`] checks of any ticket: whose it is and until when.
+pub(crate) trait Claims: serde::de::DeserializeOwned {
+    /// The node the ticket is for.
+    fn node(&self) -> &str;
+    /// Unix milliseconds after which it is refused.
+    fn expires_ms(&self) -> u64;
+}
+
+impl Claims for SeatTicket {
+    fn node(&self) -> &str {
+        &self.node
+    }
+    fn expires_ms(&self) -> u64 {
+        self.expires_ms
     }
 }
 
