@@ -89,6 +89,19 @@ pub(crate) async fn wait_for_keys(
     }
 }
 
+/// Waits until every node's heartbeat shows `connections` connections.
+pub(crate) async fn wait_for_loads(node: &Server, nodes: usize, connections: usize) -> Result<()> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let live = node.cluster().context("in a cluster")?.live_nodes().await?;
+        if live.len() == nodes && live.iter().all(|n| n.load.connections == connections) {
+            return Ok(());
+        }
+        ensure!(Instant::now() < deadline, "loads stayed {live:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Every key has a TTL (no key is left behind by a node, however it ends).
 pub(crate) fn assert_every_key_expires(keys: &[(String, i64)]) {
     for (key, ttl) in keys {
@@ -600,17 +613,7 @@ async fn without_redis_find_match_is_refused_and_running_games_go_on() -> Result
     } else {
         (&mut o, &mut x)
     };
-    for (turn, cell) in [0u8, 3, 1, 4, 2].into_iter().enumerate() {
-        let mover = if turn % 2 == 0 {
-            &mut *first
-        } else {
-            &mut *second
-        };
-        mover.send_move(cell).await?;
-        mover
-            .snapshot_where(|v| v.board[usize::from(cell)] != 0)
-            .await?;
-    }
+    crate::support::play(first, second, &[0, 3, 1, 4, 2]).await?;
     let (winner, _) = first.game_over().await?;
     assert_eq!(winner, Some(0));
     a.shutdown().await;

@@ -18,7 +18,9 @@ use ticksync::protocol::{ErrorCode, ServerMsg, close_code};
 use ticksync::server::Server;
 use tokio::time::Instant;
 
-use crate::cluster::{connected_bot, hello_with_ticket, hello_with_ticket_as, start_node_tweaked};
+use crate::cluster::{
+    connected_bot, hello_with_ticket, hello_with_ticket_as, start_node_tweaked, wait_for_loads,
+};
 use crate::support::{Client, RedisServer, WAIT, test_config};
 
 /// Seat tickets live this long in these tests: a reservation is held for it plus
@@ -53,19 +55,6 @@ async fn start_node_with(
         cluster.ticket_ttl = TICKET_TTL;
     })
     .await
-}
-
-/// Waits until every node's heartbeat shows `connections` connections.
-async fn wait_for_loads(node: &Server, nodes: usize, connections: usize) -> Result<()> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let live = node.cluster().context("in a cluster")?.live_nodes().await?;
-        if live.len() == nodes && live.iter().all(|n| n.load.connections == connections) {
-            return Ok(());
-        }
-        ensure!(Instant::now() < deadline, "loads stayed {live:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The client seated in the match `client` was just found for: itself after `MatchFound`,
@@ -178,17 +167,7 @@ async fn a_reservation_not_taken_requeues_the_present_player_who_then_plays_anot
     } else {
         (&mut three, &mut one)
     };
-    for (turn, cell) in [0u8, 3, 1, 4, 2].into_iter().enumerate() {
-        let mover = if turn % 2 == 0 {
-            &mut *first
-        } else {
-            &mut *second
-        };
-        mover.send_move(cell).await?;
-        mover
-            .snapshot_where(|v| v.board[usize::from(cell)] != 0)
-            .await?;
-    }
+    crate::support::play(first, second, &[0, 3, 1, 4, 2]).await?;
     assert_eq!(first.game_over().await?.0, Some(0));
     assert_eq!(second.game_over().await?.0, Some(0));
     // One game finished in the whole cluster: the second match.

@@ -297,19 +297,7 @@ async fn a_cluster_behind_nginx_redirects_through_it() -> Result<()> {
     two.hello(None).await?;
     // Wait until both nodes' loads show one connection each (the heartbeat), so the
     // placement is the documented tie-break (the lower id hosts: a).
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let live = nodes[0]
-            .cluster()
-            .context("a is clustered")?
-            .live_nodes()
-            .await?;
-        if live.len() == 2 && live.iter().all(|n| n.load.connections == 1) {
-            break;
-        }
-        ensure!(Instant::now() < deadline, "loads stayed {live:?}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    crate::cluster::wait_for_loads(&nodes[0], 2, 1).await?;
     one.find_match().await?;
     two.find_match().await?;
     let (url, ticket) = two
