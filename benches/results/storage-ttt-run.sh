@@ -15,7 +15,7 @@ sleep 1   # the server opening its database; the load driver retries its connect
     sleep 1; done ) > metrics.log 2>/dev/null &
 SAMPLER=$!
 uptime > load.txt
-if [ -n "${PERF:-}" ]; then (sleep 8; perf record -g -o perf.data -p $SERVER -- sleep 5 >/dev/null 2>&1) & fi
+if [ -n "${PERF:-}" ]; then (sleep 8; perf record ${PERFARGS:--g} -o perf.data -p $SERVER -- sleep 5 >/dev/null 2>&1) & fi
 $T/examples/loadgen --workload ttt --clients 1000 --seconds 20 --url ws://127.0.0.1:$port --server-pid $SERVER > loadgen.txt 2> loadgen.err
 echo "loadgen exit $?" >> loadgen.txt
 for t in /proc/$SERVER/task/*; do echo "$(cat $t/comm) $(awk '{print $14+$15}' $t/stat)"; done > threads.txt

@@ -97,9 +97,20 @@ pub const MAX_LOG_BYTES: usize = 64 << 20;
 /// The most `tick` calls a log may replay: thirty days at 128 ticks per second.
 pub const MAX_REPLAY_TICKS: u64 = 30 * 24 * 3600 * 128;
 
-/// zstd's level for logs: its default. Finishing a log (compression included) took 9.5 us
-/// for a tic-tac-toe game and 46 us for an arena minute (BENCHMARKS.md, "Replay sizes").
+/// zstd's level for logs of [`SMALL_LOG_BYTES`] or more: its default. Finishing a log
+/// (compression included) took 9.5 us for a tic-tac-toe game and 46 us for an arena
+/// minute (BENCHMARKS.md, "Replay sizes").
 const COMPRESSION_LEVEL: i32 = 3;
+
+/// zstd's level for logs under [`SMALL_LOG_BYTES`]: a short turn-based game, finished on
+/// the shard's tick by the thousand per second. A negative level leaves literals without
+/// Huffman coding, whose tables cost most of the time of compressing a few hundred bytes
+/// and saved little on them (BENCHMARKS.md, "Replay sizes"); the output is an ordinary
+/// zstd frame, read back like any other.
+const SMALL_LOG_LEVEL: i32 = -1;
+
+/// Below this many bytes a log is compressed at [`SMALL_LOG_LEVEL`].
+const SMALL_LOG_BYTES: usize = 4096;
 
 /// Replay recording, an engine setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::format::{LogWriter, ReplayHeader, reason_code};
-use super::{COMPRESSION_LEVEL, MAX_LOG_BYTES, ReplayConfig};
+use super::{COMPRESSION_LEVEL, MAX_LOG_BYTES, ReplayConfig, SMALL_LOG_BYTES, SMALL_LOG_LEVEL};
 use crate::codec::{Codec, CodecError};
 use crate::engine::{DynGame, GameEntry, InputError};
 use crate::game::{GameConfig, Outcome, Viewer};
@@ -304,21 +304,57 @@ impl DynGame for Recording {
 }
 
 thread_local! {
-    /// This thread's zstd compression context, made once: creating one allocates and
-    /// clears its tables (several hundred KiB at level 3), which cost more than
-    /// compressing a tic-tac-toe log.
-    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+    /// This thread's zstd compression context and the level it is set to, made once:
+    /// creating one allocates and clears its tables (several hundred KiB at level 3), which
+    /// cost more than compressing a tic-tac-toe log.
+    static COMPRESSOR: std::cell::RefCell<Option<(zstd::bulk::Compressor<'static>, i32)>> =
         const { std::cell::RefCell::new(None) };
 }
 
-/// `log`, zstd-compressed at [`COMPRESSION_LEVEL`], with this thread's context.
+/// zstd's level for a log of `len` bytes.
+fn level_for(len: usize) -> i32 {
+    if len < SMALL_LOG_BYTES {
+        SMALL_LOG_LEVEL
+    } else {
+        COMPRESSION_LEVEL
+    }
+}
+
+/// `log`, zstd-compressed at its [`level_for`], with this thread's context.
 fn compress(log: &[u8]) -> std::io::Result<Vec<u8>> {
+    let level = level_for(log.len());
     COMPRESSOR.with(|cell| {
         let mut cell = cell.borrow_mut();
-        let compressor = match &mut *cell {
-            Some(compressor) => compressor,
-            empty => empty.insert(zstd::bulk::Compressor::new(COMPRESSION_LEVEL)?),
+        let (compressor, set) = match &mut *cell {
+            Some(made) => made,
+            empty => empty.insert((zstd::bulk::Compressor::new(level)?, level)),
         };
+        if *set != level {
+            compressor.set_compression_level(level)?;
+            *set = level;
+        }
         compressor.compress(log)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both levels, and a context switched between them, give frames that decompress to
+    /// the log (the level is a per-call choice on one reused context).
+    #[test]
+    fn small_and_large_logs_round_trip_through_one_context() {
+        let small: Vec<u8> = (0..300u32).map(|i| (i * 7 % 251) as u8).collect();
+        let large: Vec<u8> = (0..20_000u32).map(|i| (i % 97) as u8).collect();
+        assert_eq!(level_for(small.len()), SMALL_LOG_LEVEL);
+        assert_eq!(level_for(large.len()), COMPRESSION_LEVEL);
+        for log in [&small, &large, &small] {
+            let frame = compress(log).expect("compresses");
+            let back = zstd::bulk::decompress(&frame, log.len()).expect("decompresses");
+            assert_eq!(&back, log);
+        }
+        // The repetitive large log shrinks more than tenfold.
+        assert!(compress(&large).expect("compresses").len() < large.len() / 10);
+    }
 }

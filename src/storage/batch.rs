@@ -10,8 +10,25 @@ use super::record::{MatchRecord, reason_name};
 use super::writer::{Committed, CommittedSeat};
 use crate::protocol::{MatchId, Seat, SessionId};
 
-/// Most rows one multi-row statement carries (SQLite allows 32766 parameters).
-const ROWS_PER_STATEMENT: usize = 500;
+/// The row counts multi-row statements are made with, largest first: a batch's rows go
+/// out in chunks of these sizes ([`shaped`]), so that each table has at most five
+/// statement texts and every one is prepared once and then found in the connection's
+/// statement cache. Texts made for each batch's exact row count were parsed anew almost
+/// every batch (a 500-row insert's parse cost more than its rows' binding; measured with
+/// `perf` under the ttt load, BENCHMARKS.md "Results storage"). The largest, 256 rows of
+/// at most 12 columns, stays far below SQLite's 32,766 parameters.
+const SHAPES: [usize; 5] = [256, 64, 16, 4, 1];
+
+/// `items` in consecutive chunks whose lengths are in [`SHAPES`], each the largest that
+/// fits what is left (at most three chunks of each size below 256).
+fn shaped<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        let n = SHAPES.iter().copied().find(|&n| n <= items.len())?;
+        let (chunk, rest) = items.split_at(n);
+        items = rest;
+        Some(chunk)
+    })
+}
 
 /// `rows` groups of `columns` placeholders, `(.., ..), (.., ..)`: numbered (`$1`) for
 /// PostgreSQL, anonymous (`?`) for SQLite, whose lookup of a numbered parameter's name
@@ -83,7 +100,7 @@ pub(super) async fn write_records(
 ) -> Result<(Vec<Committed>, Written), sqlx::Error> {
     // Match ids already stored.
     let mut stored = std::collections::HashSet::new();
-    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+    for chunk in shaped(batch) {
         let sql = format!(
             "SELECT id FROM matches WHERE id IN ({})",
             in_list(backend, chunk.len())
@@ -103,7 +120,7 @@ pub(super) async fn write_records(
             fresh.push(record);
         }
     }
-    for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
+    for chunk in shaped(&fresh) {
         let sql = format!(
             "INSERT INTO matches (id, game, settings, ranked, public, started_at_ms, \
              ended_at_ms, ticks, tick_hz, winner_seat, reason, replay) VALUES {}",
@@ -150,7 +167,7 @@ pub(super) async fn write_records(
             }
         }
     }
-    for chunk in players.chunks(ROWS_PER_STATEMENT) {
+    for chunk in shaped(&players) {
         let sql = format!(
             "INSERT INTO players (player_key, display_name, guest, created_at_ms, seen_at_ms) \
              VALUES {} ON CONFLICT (player_key) DO UPDATE \
@@ -190,7 +207,7 @@ pub(super) async fn write_records(
             None => true,
         })
         .collect();
-    for chunk in rated_keys.chunks(ROWS_PER_STATEMENT) {
+    for chunk in shaped(&rated_keys) {
         let sql = format!(
             "SELECT player_key, game, rating, deviation, volatility FROM ratings \
              WHERE player_key IN ({})",
@@ -274,7 +291,7 @@ pub(super) async fn write_records(
     // The ratings that moved, written once each.
     let moved: Vec<(&(String, String), &Standing)> =
         standings.iter().filter(|(_, s)| s.games > 0).collect();
-    for chunk in moved.chunks(ROWS_PER_STATEMENT) {
+    for chunk in shaped(&moved) {
         let sql = format!(
             "INSERT INTO ratings (player_key, game, rating, deviation, volatility, games, \
              wins, losses, draws, updated_at_ms) VALUES {} \
@@ -302,7 +319,7 @@ pub(super) async fn write_records(
         query.execute(&mut *conn).await?;
     }
 
-    for chunk in seat_rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in shaped(&seat_rows) {
         let sql = format!(
             "INSERT INTO match_players (match_id, seat, player_key, session_id, display_name, \
              result, rating_before, rating_after) VALUES {}",
@@ -323,7 +340,7 @@ pub(super) async fn write_records(
         query.execute(&mut *conn).await?;
     }
     // The history by player, appended in write order (see `history`).
-    for chunk in seat_rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in shaped(&seat_rows) {
         let sql = format!(
             "INSERT INTO recent_players (player_key, match_id) VALUES {}",
             placeholders(backend, chunk.len(), 2)
@@ -402,4 +419,30 @@ async fn stored_result(
         game: record.game.clone(),
         seats,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shaped_chunks_cover_everything_in_order_with_few_sizes() {
+        for len in 0..1200usize {
+            let items: Vec<usize> = (0..len).collect();
+            let chunks: Vec<&[usize]> = shaped(&items).collect();
+            let joined: Vec<usize> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
+            assert_eq!(joined, items, "every item once, in order ({len})");
+            for chunk in &chunks {
+                assert!(
+                    SHAPES.contains(&chunk.len()),
+                    "{len}: a chunk of {}",
+                    chunk.len()
+                );
+            }
+            for &size in &SHAPES[1..] {
+                let of_size = chunks.iter().filter(|c| c.len() == size).count();
+                assert!(of_size <= 3, "{len}: {of_size} chunks of {size}");
+            }
+        }
+    }
 }
