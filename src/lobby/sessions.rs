@@ -329,6 +329,40 @@ impl SessionTable {
         }
     }
 
+    /// As [`SessionTable::login`], for a login another node redirected here (see
+    /// [`crate::cluster::signin`]): session `id` is taken over if it is `identity`'s player's
+    /// (and becomes that player's session here); if it ended, the player's session here or
+    /// a new one, as [`SessionTable::login`].
+    pub fn login_at(
+        &self,
+        id: SessionId,
+        identity: Identity,
+        binding: Binding,
+        chat_burst: f64,
+    ) -> Login {
+        {
+            let mut tables = self.lock();
+            let mine = tables.by_id.get(&id).is_some_and(|s| {
+                s.identity
+                    .as_ref()
+                    .is_some_and(|i| i.player_id == identity.player_id)
+            });
+            if mine {
+                tables.by_player.insert(identity.player_id.clone(), id);
+            }
+        }
+        self.login(identity, binding, chat_burst)
+    }
+
+    /// Whether signed-in player `player_id` has a session here.
+    pub fn has_player(&self, player_id: &str) -> bool {
+        let tables = self.lock();
+        tables
+            .by_player
+            .get(player_id)
+            .is_some_and(|id| tables.by_id.contains_key(id))
+    }
+
     fn new_session(
         &self,
         binding: Binding,
