@@ -710,3 +710,27 @@ async fn redis_commands_per_reconnect_through_another_node() -> Result<()> {
     }
     Ok(())
 }
+
+/// Redis away: a signed-in player with no session on this node is not logged in afresh
+/// (its game may be on another node): `ClusterUnavailable`, close 1013, as for a resume
+/// token. A player whose session is here logs in as ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_a_login_with_no_session_here_is_told_to_try_again() -> Result<()> {
+    let Some(redis) = RedisServer::start("cluster sign-in without redis")? else {
+        return Ok(());
+    };
+    let a = start_node(&redis, "node-a", signin_config()).await?;
+    let (ada, _) = Client::login(a.local_addr(), Codec::Bincode, &jwt("ada"), None).await?;
+    drop(redis);
+    let mut bob =
+        hello_signed_in(a.local_addr(), Codec::MsgPack, Some(jwt("bob")), 0, None).await?;
+    assert_eq!(bob.error().await?.0, ErrorCode::ClusterUnavailable);
+    assert_eq!(bob.closed().await?, Some(close_code::TRY_AGAIN_LATER));
+    // Ada's session is here: her second login takes it over without asking Redis.
+    let (_again, resumed) =
+        Client::login(a.local_addr(), Codec::Bincode, &jwt("ada"), None).await?;
+    ensure!(resumed, "ada's session here was not found");
+    drop(ada);
+    a.shutdown().await;
+    Ok(())
+}
