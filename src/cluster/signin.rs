@@ -74,8 +74,8 @@ pub fn check_player(
     }
 }
 
-/// Deletes (ARGV[2] empty) or renews (ARGV[2] the TTL in ms) a player's home, only while
-/// it names this node's session (ARGV[1]); a renewal also writes a home that is missing
+/// Deletes (`ARGV[2]` empty) or renews (`ARGV[2]` the TTL in ms) a player's home, only while
+/// it names this node's session (`ARGV[1]`); a renewal also writes a home that is missing
 /// (expired, or deleted by the older session's node). KEYS: the home.
 pub const PLAYER_IF_OURS_LUA: &str = r"
 local v = redis.call('GET', KEYS[1])
