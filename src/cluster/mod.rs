@@ -36,9 +36,6 @@
 //!   ([`signin`]), and a ticket works only for the player it names;
 //! - **publishes its rooms** ([`rooms`]): every node lists every live node's rooms, and
 //!   a join code held by another node is answered with a redirect.
-//!
-//! Not yet here (issue 12's later steps): re-queueing the other players of a match whose
-//! reserved seat is not taken, and an authenticated player's identity on the host node.
 
 mod args;
 pub mod inbox;

@@ -46,6 +46,8 @@ pub(crate) struct Homes {
     written: HashMap<SessionId, Written>,
     /// Player homes Redis acknowledged: player hash to session.
     players: HashMap<String, SessionId>,
+    /// The player hash of each signed-in session seen (hashed once per session).
+    player_shas: HashMap<SessionId, String>,
 }
 
 impl Homes {
@@ -57,6 +59,7 @@ impl Homes {
             ttl,
             written: HashMap::new(),
             players: HashMap::new(),
+            player_shas: HashMap::new(),
         }
     }
 
@@ -111,13 +114,19 @@ impl Homes {
         let mut seen: HashMap<SessionId, Option<String>> = HashMap::new();
         // Each signed-in player's session here: (session, seated), the best one kept.
         let mut live_players: HashMap<String, (SessionId, bool)> = HashMap::new();
+        let mut player_shas = HashMap::with_capacity(self.player_shas.len());
         for session in self.sessions.all() {
             let state = session.lock();
             let seated = state.room.is_some_and(|m| m.player);
             if let Some(identity) = session.identity() {
                 let mine = (session.id(), seated);
+                let sha = self
+                    .player_shas
+                    .remove(&session.id())
+                    .unwrap_or_else(|| player_sha(&player_key(identity)));
+                player_shas.insert(session.id(), sha.clone());
                 live_players
-                    .entry(player_sha(&player_key(identity)))
+                    .entry(sha)
                     .and_modify(|best| {
                         if (mine.1, mine.0) > (best.1, best.0) {
                             *best = mine;
@@ -169,6 +178,7 @@ impl Homes {
         } else {
             Vec::new()
         };
+        self.player_shas = player_shas;
         let live_players: HashMap<String, SessionId> = live_players
             .into_iter()
             .map(|(sha, (id, _))| (sha, id))
