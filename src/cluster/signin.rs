@@ -6,8 +6,9 @@
 //! ([`keys::player`]). The lobby's `homes` task (the same one that keeps resume tokens'
 //! homes, [`super::resume`], in the same pipeline) writes it within
 //! [`super::resume::HOME_SYNC`] of the session being made here (a login, or a seat reserved
-//! for a player redirected here), renews it every third of its TTL, and deletes it when
-//! the session ends; all of it only while the record still names this node's session
+//! for a player redirected here), unconditionally: the most recent session wins. It
+//! renews it every third of its TTL (writing it again if it is missing) and deletes it
+//! when the session ends, both only while the record names this node's session or none
 //! ([`PLAYER_IF_OURS_LUA`]): a newer session elsewhere is never clobbered. Its TTL is the
 //! resume homes' (the reconnect grace plus [`super::resume::HOME_MARGIN`]).
 //!
