@@ -651,6 +651,11 @@ pub enum ErrorCode {
     /// heartbeat for 3 s: killed, cut off, or draining): its rooms ended with it. Sent after
     /// `Welcome { resumed: false }` for a new session, which carries on: queue again.
     NodeLost = 130,
+    /// `Hello.ticket` (a seat, join or resume ticket) was issued to another player than
+    /// the one whose token (`Hello.auth_token` or the handshake's) came with it, or a
+    /// signed-in player's resume ticket came with no token. The ticket is not used up;
+    /// the connection is closed with [`close_code::TICKET_REFUSED`].
+    TicketWrongPlayer = 131,
 }
 
 /// WebSocket close codes the server uses. 1000-1011 are RFC 6455's; 4000-4999 are ours.
@@ -710,7 +715,8 @@ pub mod close_code {
     /// The server's operator ended this session (an `Error` `Kicked` with their reason
     /// comes first). Do not resume or reconnect automatically.
     pub const KICKED: u16 = 4040;
-    /// `Hello.ticket` was refused (an `Error` with the reason, 120 to 124, comes first).
+    /// `Hello.ticket` was refused (an `Error` with the reason, 120 to 124 or 131, comes
+    /// first).
     pub const TICKET_REFUSED: u16 = 4050;
     /// `Hello.resume_token` names a session held by another node of the cluster: the
     /// `Redirect { url, ticket }` sent just before says where; resume there with the

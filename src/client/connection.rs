@@ -192,6 +192,51 @@ impl Connection {
         }
     }
 
+    /// Logs a signed-in player in through `url`, any node of a cluster: connects, sends
+    /// `Hello` with `auth_token` (and `last_event_seq`, for a session still in a room) and,
+    /// when that node answers `Redirect` (the player's session lives on another node),
+    /// connects to the node it names and sends the same `Hello` with the resume ticket,
+    /// taking that session over. Returns the connection, `Welcome`, and the URL of the node
+    /// that answered it.
+    ///
+    /// # Errors
+    /// As [`Connection::resume_at`].
+    pub async fn login_at(
+        url: &str,
+        auth_token: String,
+        last_event_seq: u64,
+        codec: Codec,
+        timeout: Duration,
+    ) -> Result<(Connection, Welcome, String), ClientError> {
+        let mut conn = Connection::connect(url, codec, timeout).await?;
+        conn.set_auth_token(Some(auth_token.clone()));
+        match conn.hello_from(last_event_seq, None).await {
+            Ok(welcome) => Ok((conn, welcome, url.to_string())),
+            Err(ClientError::Redirected { url: home, ticket }) => {
+                conn.abort();
+                let mut conn = Connection::connect(&home, codec, timeout).await?;
+                conn.set_auth_token(Some(auth_token));
+                match conn.hello_from(last_event_seq, Some(ticket)).await {
+                    Ok(welcome) => Ok((conn, welcome, home)),
+                    Err(ClientError::Redirected { url, .. }) => Err(ClientError::Unexpected(
+                        format!("redirected again, to {url}"),
+                    )),
+                    Err(error) => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// `Hello` with no resume token but `last_event_seq` (a signed-in player's login).
+    async fn hello_from(
+        &mut self,
+        last_event_seq: u64,
+        ticket: Option<String>,
+    ) -> Result<Welcome, ClientError> {
+        self.hello_raw(None, last_event_seq, ticket).await
+    }
+
     async fn hello_with(
         &mut self,
         resume: Option<Resume>,
@@ -201,6 +246,15 @@ impl Connection {
             Some(resume) => (Some(resume.token), resume.last_event_seq),
             None => (None, 0),
         };
+        self.hello_raw(resume_token, last_event_seq, ticket).await
+    }
+
+    async fn hello_raw(
+        &mut self,
+        resume_token: Option<String>,
+        last_event_seq: u64,
+        ticket: Option<String>,
+    ) -> Result<Welcome, ClientError> {
         self.last_event_seq = last_event_seq;
         self.send(&ClientMsg::Hello {
             version: PROTOCOL_VERSION,

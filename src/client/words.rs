@@ -59,6 +59,7 @@ pub fn error_code(code: ErrorCode) -> String {
         ErrorCode::ReservationExpired => "the reserved seat is no longer held",
         ErrorCode::NodeLost => "the node that held the session is gone; its game ended",
         ErrorCode::MatchCalledOff => "the match was called off: a player did not arrive",
+        ErrorCode::TicketWrongPlayer => "the ticket was issued to another player",
     };
     format!("{words} (error {})", code as u16)
 }

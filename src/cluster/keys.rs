@@ -40,6 +40,16 @@ pub fn ticket(nonce: &str) -> String {
 pub fn session(token_sha: &str) -> String {
     format!("ticksync:session:{token_sha}")
 }
+
+/// Where a signed-in player's session lives, for finding it from any node: `<node id>
+/// <session id>`, under the SHA-256 of the player's key `user:<sub>` (hex). Written by the
+/// session's node (most recent session wins), renewed while it lives, deleted when it ends
+/// (only while it names that session); alive the reconnect grace plus a margin after its
+/// node's last renewal (see [`super::signin`]).
+pub fn player(player_sha: &str) -> String {
+    format!("ticksync:player:{player_sha}")
+}
+
 /// One node's published rooms (a hash: field the room id, value the room's summary as
 /// JSON), rewritten by its directory publisher every heartbeat with the node TTL and
 /// patched on every change; deleted when the node stops cleanly.

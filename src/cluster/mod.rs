@@ -32,12 +32,10 @@
 //!
 //! - **knows where sessions live** ([`resume`]): a resume token shown to the wrong node is
 //!   redirected to the session's node with a resume ticket, or answered `NodeLost` when
-//!   that node is dead;
+//!   that node is dead; a signed-in player's identity finds its session the same way
+//!   ([`signin`]), and a ticket works only for the player it names;
 //! - **publishes its rooms** ([`rooms`]): every node lists every live node's rooms, and
 //!   a join code held by another node is answered with a redirect.
-//!
-//! Not yet here (issue 12's later steps): re-queueing the other players of a match whose
-//! reserved seat is not taken, and an authenticated player's identity on the host node.
 
 mod args;
 pub mod inbox;
@@ -47,6 +45,7 @@ pub mod placement;
 pub mod queue;
 pub mod resume;
 pub mod rooms;
+pub mod signin;
 pub mod ticket;
 
 use std::sync::Arc;

@@ -64,8 +64,13 @@ pub struct ResumeTicket {
     /// The session on that node.
     pub session: SessionId,
     /// SHA-256 (hex) of the resume token the client showed: the session's token must
-    /// still hash to it (a token rotated since voids the ticket).
+    /// still hash to it (a token rotated since voids the ticket). Empty in a signed-in
+    /// player's ticket, which names the player instead.
     pub token_sha: String,
+    /// A signed-in player's ticket (`user:<sub>`, see [`super::signin`]): the player's
+    /// token, not a resume token, takes the session back. `None` for a resume token's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub player: Option<String>,
     /// Unix time in milliseconds after which the ticket is refused.
     pub expires_ms: u64,
     /// 128 random bits in hex: the ticket's identity for single use.
@@ -161,9 +166,15 @@ impl Cluster {
     /// # Errors
     /// Redis failed or did not answer in time.
     pub async fn find_home(&self, token: &str) -> Result<Home, ClusterError> {
+        self.find_home_at(keys::session(&token_sha(token))).await
+    }
+
+    /// Where the session that home `key` names lives (a resume token's or a signed-in
+    /// player's, [`super::signin`]).
+    pub(crate) async fn find_home_at(&self, key: String) -> Result<Home, ClusterError> {
         let mut redis = self.redis();
         let script = redis::Script::new(FIND_HOME_LUA);
-        let mut call = script.key(keys::session(&token_sha(token)));
+        let mut call = script.key(key);
         call.arg(self.node_id()).arg(keys::node(""));
         let answer: Vec<String> = bounded(call.invoke_async(&mut redis)).await?;
         Ok(match answer.as_slice() {
@@ -190,6 +201,7 @@ impl Cluster {
                 node: node.to_string(),
                 session,
                 token_sha: token_sha.to_string(),
+                player: None,
                 expires_ms: unix_ms().saturating_add(ttl),
                 nonce: new_nonce(),
             },
@@ -210,7 +222,8 @@ impl Cluster {
     }
 
     /// One round trip of home changes: `put` homes (token hash, session) written with
-    /// `ttl`, `delete` homes removed, `renew` homes given `ttl` again.
+    /// `ttl`, `delete` homes removed, `renew` homes given `ttl` again, and the signed-in
+    /// players' homes changed as `players` says ([`super::signin`]).
     ///
     /// # Errors
     /// Redis failed or did not answer in time (the caller tries again later).
@@ -219,6 +232,7 @@ impl Cluster {
         put: &[(String, SessionId)],
         delete: &[String],
         renew: &[String],
+        players: &super::signin::PlayerChanges,
         ttl: Duration,
     ) -> Result<(), ClusterError> {
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
@@ -240,6 +254,7 @@ impl Cluster {
                 .arg(ttl_ms)
                 .ignore();
         }
+        players.add_to(&mut pipe, self.node_id(), ttl_ms);
         let mut redis = self.redis();
         bounded(pipe.query_async::<()>(&mut redis)).await
     }
@@ -263,6 +278,7 @@ mod tests {
             node: "node-b".into(),
             session: SessionId::new(7),
             token_sha: token_sha("a token"),
+            player: None,
             expires_ms: NOW + 10_000,
             nonce: new_nonce(),
         }

@@ -91,6 +91,10 @@ pub enum TicketError {
     /// It was redeemed before (here or on another node).
     #[error("the seat ticket was already used")]
     Used,
+    /// It was issued to another player than the one whose token came with it (see
+    /// [`super::signin`]).
+    #[error("the ticket was issued to another player than this token's")]
+    WrongPlayer,
     /// This server is not in a cluster, or Redis did not answer.
     #[error("cannot check seat tickets now: {0}")]
     Unavailable(String),
@@ -104,6 +108,7 @@ impl TicketError {
             TicketError::Expired => ErrorCode::TicketExpired,
             TicketError::WrongNode(_) => ErrorCode::TicketWrongNode,
             TicketError::Used => ErrorCode::TicketUsed,
+            TicketError::WrongPlayer => ErrorCode::TicketWrongPlayer,
             TicketError::Unavailable(_) => ErrorCode::ClusterUnavailable,
         }
     }

@@ -307,7 +307,8 @@ impl Lobby {
         })?;
         let (node, url) = found.ok_or(ErrorCode::UnknownRoomCode)?;
         check_free(&session.lock())?;
-        let player = format!("{}/{}", feed.cluster.node_id(), session.id());
+        // The ticket is for this player only (`user:<sub>`, or this guest session).
+        let player = session.player_key_as_from(feed.cluster.node_id(), session.id());
         let ticket = feed
             .cluster
             .issue_join_ticket(&node, &code, spectate, &player);

@@ -8,6 +8,12 @@
 //! its token is deleted. Every third of the TTL every home is renewed. All of it is one
 //! pipeline per pass, and nothing at all when nothing changed and no renewal is due.
 //!
+//! In the same pipeline it keeps the homes of this node's signed-in players
+//! (`ticksync:player:<hash of user:<sub>>`, see [`crate::cluster::signin`]): one per
+//! player with a session here (when it has several, the seated one, then the newest),
+//! written when made or changed, renewed with the others, deleted when the player has no
+//! session here; deletes and renewals only while the home still names this node's session.
+//!
 //! The task remembers only what Redis acknowledged, so a failed pass (Redis away) is
 //! simply done again by the next one. On shutdown it deletes every home it wrote: a node
 //! that stops cleanly leaves nothing; one that dies leaves homes that expire within the
@@ -23,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use super::sessions::SessionTable;
 use crate::cluster::Cluster;
 use crate::cluster::resume::{HOME_SYNC, token_sha};
+use crate::cluster::signin::{PlayerChanges, player_key, player_sha};
 use crate::protocol::SessionId;
 
 /// A home written: the token it was written for and that token's hash.
@@ -37,6 +44,10 @@ pub(crate) struct Homes {
     sessions: Arc<SessionTable>,
     ttl: Duration,
     written: HashMap<SessionId, Written>,
+    /// Player homes Redis acknowledged: player hash to session.
+    players: HashMap<String, SessionId>,
+    /// The player hash of each signed-in session seen (hashed once per session).
+    player_shas: HashMap<SessionId, String>,
 }
 
 impl Homes {
@@ -47,6 +58,8 @@ impl Homes {
             sessions,
             ttl,
             written: HashMap::new(),
+            players: HashMap::new(),
+            player_shas: HashMap::new(),
         }
     }
 
@@ -81,8 +94,15 @@ impl Homes {
             }
         }
         let all: Vec<String> = self.written.into_values().map(|w| w.sha).collect();
-        if !all.is_empty()
-            && let Err(error) = self.cluster.sync_homes(&[], &all, &[], self.ttl).await
+        let players = PlayerChanges {
+            delete: self.players.into_iter().collect(),
+            ..PlayerChanges::default()
+        };
+        if !(all.is_empty() && players.is_empty())
+            && let Err(error) = self
+                .cluster
+                .sync_homes(&[], &all, &[], &players, self.ttl)
+                .await
         {
             tracing::warn!(%error, "session homes not deleted at shutdown; they expire with their TTL");
         }
@@ -92,9 +112,29 @@ impl Homes {
     /// took.
     async fn sync(&mut self, renew: bool) -> Result<(), crate::cluster::ClusterError> {
         let mut seen: HashMap<SessionId, Option<String>> = HashMap::new();
+        // Each signed-in player's session here: (session, seated), the best one kept.
+        let mut live_players: HashMap<String, (SessionId, bool)> = HashMap::new();
+        let mut player_shas = HashMap::with_capacity(self.player_shas.len());
         for session in self.sessions.all() {
             let state = session.lock();
-            if !state.room.is_some_and(|m| m.player) {
+            let seated = state.room.is_some_and(|m| m.player);
+            if let Some(identity) = session.identity() {
+                let mine = (session.id(), seated);
+                let sha = self
+                    .player_shas
+                    .remove(&session.id())
+                    .unwrap_or_else(|| player_sha(&player_key(identity)));
+                player_shas.insert(session.id(), sha.clone());
+                live_players
+                    .entry(sha)
+                    .and_modify(|best| {
+                        if (mine.1, mine.0) > (best.1, best.0) {
+                            *best = mine;
+                        }
+                    })
+                    .or_insert(mine);
+            }
+            if !seated {
                 continue;
             }
             let changed = self
@@ -128,6 +168,7 @@ impl Homes {
                 delete.push(old.sha.clone());
             }
         }
+        let renew_due = renew;
         let renew: Vec<String> = if renew {
             self.written
                 .iter()
@@ -137,12 +178,19 @@ impl Homes {
         } else {
             Vec::new()
         };
-        if put.is_empty() && delete.is_empty() && renew.is_empty() {
+        self.player_shas = player_shas;
+        let live_players: HashMap<String, SessionId> = live_players
+            .into_iter()
+            .map(|(sha, (id, _))| (sha, id))
+            .collect();
+        let players = PlayerChanges::between(&self.players, &live_players, renew_due);
+        if put.is_empty() && delete.is_empty() && renew.is_empty() && players.is_empty() {
             return Ok(());
         }
         self.cluster
-            .sync_homes(&put, &delete, &renew, self.ttl)
+            .sync_homes(&put, &delete, &renew, &players, self.ttl)
             .await?;
+        self.players = live_players;
         for id in gone {
             self.written.remove(&id);
         }

@@ -408,6 +408,34 @@ impl Lobby {
         login
     }
 
+    /// As [`Lobby::login`], for a login another node redirected here with a signed-in
+    /// player's resume ticket (already redeemed, for this player): its session `session`
+    /// is taken over if it is still the player's (see [`crate::cluster::signin`]).
+    pub fn login_redirected(
+        &self,
+        session: SessionId,
+        identity: crate::auth::Identity,
+        binding: Binding,
+    ) -> Login {
+        let burst = f64::from(self.shared.config.chat_burst);
+        let login = self
+            .shared
+            .sessions
+            .login_at(session, identity, binding, burst);
+        if let Some(previous) = &login.previous {
+            previous.outbox.close(
+                close_code::SESSION_TAKEN_OVER,
+                "the same player logged in on another connection",
+            );
+        }
+        login
+    }
+
+    /// Whether signed-in player `player_id` has a session on this node.
+    pub fn has_player(&self, player_id: &str) -> bool {
+        self.shared.sessions.has_player(player_id)
+    }
+
     /// After a resume: puts the session's new connection back in its room, which replays
     /// the events after `last_event_seq` and sends a full snapshot.
     pub async fn rejoin_room(&self, session: &Session, last_event_seq: u64) {

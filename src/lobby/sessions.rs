@@ -329,6 +329,40 @@ impl SessionTable {
         }
     }
 
+    /// As [`SessionTable::login`], for a login another node redirected here (see
+    /// [`crate::cluster::signin`]): session `id` is taken over if it is `identity`'s player's
+    /// (and becomes that player's session here); if it ended, the player's session here or
+    /// a new one, as [`SessionTable::login`].
+    pub fn login_at(
+        &self,
+        id: SessionId,
+        identity: Identity,
+        binding: Binding,
+        chat_burst: f64,
+    ) -> Login {
+        {
+            let mut tables = self.lock();
+            let mine = tables.by_id.get(&id).is_some_and(|s| {
+                s.identity
+                    .as_ref()
+                    .is_some_and(|i| i.player_id == identity.player_id)
+            });
+            if mine {
+                tables.by_player.insert(identity.player_id.clone(), id);
+            }
+        }
+        self.login(identity, binding, chat_burst)
+    }
+
+    /// Whether signed-in player `player_id` has a session here.
+    pub fn has_player(&self, player_id: &str) -> bool {
+        let tables = self.lock();
+        tables
+            .by_player
+            .get(player_id)
+            .is_some_and(|id| tables.by_id.contains_key(id))
+    }
+
     fn new_session(
         &self,
         binding: Binding,
@@ -627,5 +661,33 @@ mod tests {
             !again.resumed,
             "a removed session is not found by its player"
         );
+    }
+
+    #[test]
+    fn a_redirected_login_takes_the_named_session_only_if_it_is_the_players() {
+        let table = SessionTable::default();
+        // Ada's lobby session, then a seat reserved for her (another session of hers).
+        let lobby = table.login(identity("ada"), binding(1), 5.0);
+        let (seat, _) = table.open_as(binding(2), 5.0, Some(identity("ada")));
+        assert_ne!(seat.id(), lobby.session.id());
+        let (bob, _) = table.open_as(binding(3), 5.0, Some(identity("bob")));
+        // Named by another node's ticket: the seated one is taken, and is hers from now.
+        let taken = table.login_at(seat.id(), identity("ada"), binding(4), 5.0);
+        assert!(taken.resumed);
+        assert_eq!(taken.session.id(), seat.id());
+        assert_eq!(taken.previous.unwrap().conn_id, 2);
+        assert!(table.has_player("ada"));
+        let again = table.login(identity("ada"), binding(5), 5.0);
+        assert_eq!(again.session.id(), seat.id());
+        // Bob's session is not hers: her own session instead.
+        let not_bobs = table.login_at(bob.id(), identity("ada"), binding(6), 5.0);
+        assert_eq!(not_bobs.session.id(), seat.id());
+        // A session that ended: a login as usual (a new one when she has none).
+        table.remove(seat.id());
+        table.remove(lobby.session.id());
+        assert!(!table.has_player("ada"));
+        let fresh = table.login_at(seat.id(), identity("ada"), binding(7), 5.0);
+        assert!(!fresh.resumed);
+        assert_ne!(fresh.session.id(), seat.id());
     }
 }

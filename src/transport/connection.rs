@@ -397,26 +397,28 @@ impl Reader<'_> {
     async fn redeem(
         &self,
         ticket: &str,
+        identity: Option<&crate::auth::Identity>,
     ) -> Result<crate::cluster::SeatTicket, crate::cluster::TicketError> {
         let Some(cluster) = &self.ctx.cluster else {
             return Err(crate::cluster::TicketError::Unavailable(
                 "this server is not in a cluster".into(),
             ));
         };
-        cluster.redeem(ticket).await
+        cluster.redeem_as(ticket, identity).await
     }
 
     /// Checks and uses up a resume ticket from `Hello` (see [`crate::cluster::resume`]).
     async fn redeem_resume(
         &self,
         ticket: &str,
+        identity: Option<&crate::auth::Identity>,
     ) -> Result<crate::cluster::resume::ResumeTicket, crate::cluster::TicketError> {
         let Some(cluster) = &self.ctx.cluster else {
             return Err(crate::cluster::TicketError::Unavailable(
                 "this server is not in a cluster".into(),
             ));
         };
-        cluster.redeem_resume(ticket).await
+        cluster.redeem_resume_as(ticket, identity).await
     }
 
     /// Where the session of a resume token unknown here lives, in a cluster
@@ -436,6 +438,39 @@ impl Reader<'_> {
                 None
             }
         }
+    }
+
+    /// Where the session of signed-in player `identity`, which has none here, lives in a
+    /// cluster ([`Home::Unknown`] in none, or when it has one here); `None` when Redis does
+    /// not answer (see [`crate::cluster::signin`]).
+    async fn find_player_home(&self, identity: &crate::auth::Identity) -> Option<Home> {
+        let Some(cluster) = self.ctx.cluster.as_ref() else {
+            return Some(Home::Unknown);
+        };
+        if self.ctx.lobby.has_player(&identity.player_id) {
+            return Some(Home::Unknown);
+        }
+        let player = crate::cluster::signin::player_key(identity);
+        match cluster.find_player_home(&player).await {
+            Ok(home) => Some(home),
+            Err(error) => {
+                tracing::warn!(conn_id = self.conn_id, %error, "cannot look a player's session up");
+                None
+            }
+        }
+    }
+
+    /// Tells the client the cluster cannot say now where its session is, and closes 1013.
+    fn cluster_unavailable(&self) -> Next {
+        // The token may be good on another node: not refused, retry.
+        self.reply(&error(
+            ErrorCode::ClusterUnavailable,
+            "this session is not on this node, and the cluster cannot be \
+             asked where it is now; try again",
+            None,
+        ));
+        self.close(close_code::TRY_AGAIN_LATER, "the cluster cannot be reached");
+        Next::Stop
     }
 
     async fn on_hello(&mut self, msg: ClientMsg) -> Next {
@@ -481,7 +516,7 @@ impl Reader<'_> {
             other => (other, None),
         };
         let resume_ticket = match resume_ticket {
-            Some(text) => match Box::pin(self.redeem_resume(&text)).await {
+            Some(text) => match Box::pin(self.redeem_resume(&text, identity.as_ref())).await {
                 Ok(ticket) => Some(ticket),
                 Err(refused) => {
                     tracing::debug!(conn_id = self.conn_id, ip = %self.peer.ip, %refused, "resume ticket refused");
@@ -493,7 +528,7 @@ impl Reader<'_> {
             None => None,
         };
         let seat_ticket = match ticket {
-            Some(ticket) => match Box::pin(self.redeem(&ticket)).await {
+            Some(ticket) => match Box::pin(self.redeem(&ticket, identity.as_ref())).await {
                 Ok(seat) => Some(seat),
                 Err(refused) => {
                     tracing::debug!(conn_id = self.conn_id, ip = %self.peer.ip, %refused, "seat ticket refused");
@@ -504,6 +539,13 @@ impl Reader<'_> {
             },
             None => None,
         };
+        // A signed-in player's resume ticket: another node found its session here.
+        let (signin_ticket, resume_ticket) = match resume_ticket {
+            Some(t) if t.player.is_some() => (Some(t), None),
+            other => (None, other),
+        };
+        // The cluster sent this client here: no looking for its session elsewhere.
+        let sent_here = seat_ticket.is_some() || signin_ticket.is_some();
         let binding = Binding {
             conn_id: self.conn_id,
             outbox: self.outbox.clone(),
@@ -544,7 +586,31 @@ impl Reader<'_> {
             (None, identity, resume_token) => match (identity, resume_token) {
                 // An authenticated player's id finds its session; a resume token adds nothing.
                 (Some(identity), _) => {
-                    let login = lobby.login(identity, binding);
+                    let login = match signin_ticket {
+                        Some(ticket) => lobby.login_redirected(ticket.session, identity, binding),
+                        None if sent_here => lobby.login(identity, binding),
+                        None => match Box::pin(self.find_player_home(&identity)).await {
+                            Some(Home::Elsewhere { node, url, session }) => {
+                                let Some(cluster) = &self.ctx.cluster else {
+                                    return Next::Stop;
+                                };
+                                let player = crate::cluster::signin::player_key(&identity);
+                                let ticket = cluster.issue_signin_ticket(&node, session, &player);
+                                self.reply(&ServerMsg::Redirect { url, ticket });
+                                self.close(
+                                    close_code::RESUME_ELSEWHERE,
+                                    "the player's session is on another node",
+                                );
+                                return Next::Stop;
+                            }
+                            Some(Home::Lost { node }) => {
+                                node_lost = Some(node);
+                                lobby.login(identity, binding)
+                            }
+                            Some(Home::Unknown) => lobby.login(identity, binding),
+                            None => return self.cluster_unavailable(),
+                        },
+                    };
                     self.ctx
                         .security
                         .auth_counters
@@ -579,20 +645,7 @@ impl Reader<'_> {
                             let (session, token) = lobby.open_session(binding);
                             (session, token, false)
                         }
-                        None => {
-                            // The token may be good on another node: not refused, retry.
-                            self.reply(&error(
-                                ErrorCode::ClusterUnavailable,
-                                "this session is not on this node, and the cluster cannot be \
-                                 asked where it is now; try again",
-                                None,
-                            ));
-                            self.close(
-                                close_code::TRY_AGAIN_LATER,
-                                "the cluster cannot be reached",
-                            );
-                            return Next::Stop;
-                        }
+                        None => return self.cluster_unavailable(),
                         _ => {
                             self.ctx.metrics.wire().resume(false);
                             self.reply(&error(

@@ -229,7 +229,7 @@ async fn matched_here(node: &Server) -> Result<(Client, Client)> {
 }
 
 /// A `ticksync serve` process in the cluster; killed if the test ends early.
-struct Node(Child);
+pub(crate) struct Node(pub(crate) Child);
 
 impl Drop for Node {
     fn drop(&mut self) {
@@ -245,6 +245,16 @@ fn spawn_node(
     redis: &RedisServer,
     node_id: &str,
     grace_s: u64,
+) -> Result<(Node, std::net::SocketAddr)> {
+    spawn_node_env(redis, node_id, grace_s, &[])
+}
+
+/// As [`spawn_node`], with more environment variables (auth settings, say).
+pub(crate) fn spawn_node_env(
+    redis: &RedisServer,
+    node_id: &str,
+    grace_s: u64,
+    env: &[(&str, &str)],
 ) -> Result<(Node, std::net::SocketAddr)> {
     let mut last = None;
     for _ in 0..5 {
@@ -269,6 +279,7 @@ fn spawn_node(
                 "TICKSYNC_CLUSTER_SECRET",
                 std::ffi::OsStr::from_bytes(crate::cluster::SECRET),
             )
+            .envs(env.iter().copied())
             .env("TICKSYNC_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())

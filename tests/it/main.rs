@@ -12,6 +12,7 @@ mod cluster;
 mod cluster_directory;
 mod cluster_reserve;
 mod cluster_resume;
+mod cluster_signin;
 mod conformance;
 mod conformance_wire;
 mod custom_game;

@@ -132,7 +132,7 @@ async fn get_json(addr: SocketAddr, path: &str) -> Result<Value> {
 }
 
 /// Polls `GET path` (server state, not a sleep to synchronise) until it answers 200.
-async fn wait_for_json(addr: SocketAddr, path: &str) -> Result<Value> {
+pub(crate) async fn wait_for_json(addr: SocketAddr, path: &str) -> Result<Value> {
     let deadline = Instant::now() + WAIT;
     loop {
         let response = http_get(addr, path).await?;
