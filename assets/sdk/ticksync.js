@@ -2845,7 +2845,8 @@ var TicksyncClient = class extends Emitter {
         this.emit("welcome", {
           session_id: msg.session_id,
           resumed: msg.resumed,
-          tick_hz: msg.tick_hz
+          tick_hz: msg.tick_hz,
+          redirect: sent?.kind ?? null
         });
         return;
       }

@@ -229,7 +229,7 @@ async fn matched_here(node: &Server) -> Result<(Client, Client)> {
 }
 
 /// A `ticksync serve` process in the cluster; killed if the test ends early.
-struct Node(Child);
+pub(crate) struct Node(pub(crate) Child);
 
 impl Drop for Node {
     fn drop(&mut self) {
@@ -241,7 +241,7 @@ impl Drop for Node {
 /// Starts the built binary as node `node_id` of `redis`'s cluster on a free loopback port
 /// (its public URL needs the port before it starts: one the kernel just gave us; if it is
 /// taken meanwhile the node does not log its address and we try another).
-fn spawn_node(
+pub(crate) fn spawn_node(
     redis: &RedisServer,
     node_id: &str,
     grace_s: u64,

@@ -185,7 +185,17 @@ export interface ClientEvents {
   /** Every server message, decoded, before the specific events below. */
   message: ServerMsg;
   status: StatusEvent;
-  welcome: { session_id: bigint; resumed: boolean; tick_hz: number };
+  /**
+   * `redirect`: the kind of cluster `Redirect` this connection followed, or `null`:
+   * `"match"` (a quick match's reserved seat: `resumed` is `true`, but the session is new
+   * to the player), `"join"` (a room joined by code), `"resume"` (the session's node).
+   */
+  welcome: {
+    session_id: bigint;
+    resumed: boolean;
+    tick_hz: number;
+    redirect: "match" | "join" | "resume" | null;
+  };
   /**
    * The server refused the resume token: it restarted, or the session was away longer
    * than the reconnect grace. `lostRoom` is the room the client thought it was in. A new
@@ -648,6 +658,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
           session_id: msg.session_id,
           resumed: msg.resumed,
           tick_hz: msg.tick_hz,
+          redirect: sent?.kind ?? null,
         });
         return;
       }
