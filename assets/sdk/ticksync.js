@@ -2811,6 +2811,7 @@ var TicksyncClient = class extends Emitter {
         this.url = this.wsUrl;
         this.attempts = 0;
         this.unresumedRoom = !msg.resumed && this.rejoin.kind === "none" ? this.room : null;
+        this.requeuedAfterTicket = false;
         if (sent?.kind === "match" && !msg.resumed && this.queuedFor) {
           this.rejoin = { kind: "queue", game: this.queuedFor, options: this.queuedOptions };
           this.requeuedAfterTicket = true;
@@ -2982,7 +2983,19 @@ var TicksyncClient = class extends Emitter {
         this.emit("roomList", msg.rooms);
         return;
       case "Redirect": {
-        const url = toWebSocketUrl(msg.url);
+        let url;
+        try {
+          url = toWebSocketUrl(msg.url);
+        } catch (error) {
+          this.emit("error", {
+            code: 0,
+            name: "Undecodable",
+            words: "The server sent this client to an address it could not read.",
+            message: error.message,
+            input_seq: null
+          });
+          return;
+        }
         if (!this.connWelcomed) {
           if (this.sentTicket?.kind === "resume")
             return;

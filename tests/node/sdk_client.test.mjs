@@ -649,3 +649,21 @@ test("a redirected match whose seat is gone (ReservationExpired) or whose ticket
     }
   }
 });
+
+test("a Redirect to an address that is not a URL is refused in words; the connection stays", async () => {
+  const server = fakeServer();
+  const client = newClient(server);
+  try {
+    client.connect(WAIT).catch(() => {});
+    const ws = await server.socket(0);
+    ws.deliver(welcome(false, "token-1"));
+    const refused = client.next("error", () => true, WAIT);
+    ws.deliver({ Redirect: { url: "not a url", ticket: "p.t" } });
+    assert.equal((await refused).name, "Undecodable");
+    assert.equal(ws.readyState, 1);
+    assert.equal(server.sockets.length, 1);
+    assert.equal(client.url, "ws://fake/");
+  } finally {
+    client.close();
+  }
+});

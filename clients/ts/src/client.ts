@@ -619,6 +619,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         this.url = this.wsUrl; // the node that holds the session now
         this.attempts = 0;
         this.unresumedRoom = !msg.resumed && this.rejoin.kind === "none" ? this.room : null;
+        this.requeuedAfterTicket = false;
         if (sent?.kind === "match" && !msg.resumed && this.queuedFor) {
           // The seat is no longer held (`ReservationExpired` follows): queue again.
           this.rejoin = { kind: "queue", game: this.queuedFor, options: this.queuedOptions };
@@ -806,7 +807,19 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       case "Redirect": {
         // A cluster sends this client to another node (PROTOCOL.md "Clusters"): close this
         // connection and open one to `url` with the ticket.
-        const url = toWebSocketUrl(msg.url);
+        let url: string;
+        try {
+          url = toWebSocketUrl(msg.url);
+        } catch (error) {
+          this.emit("error", {
+            code: 0,
+            name: "Undecodable",
+            words: "The server sent this client to an address it could not read.",
+            message: (error as Error).message,
+            input_seq: null,
+          });
+          return;
+        }
         if (!this.connWelcomed) {
           // Before `Welcome`: the resume token's session lives there. Send the same Hello
           // (token, last_event_seq) with the resume ticket; the token rotates there as on
