@@ -2,11 +2,12 @@
 // Redis, started by tests/it/node_suite.rs, their URLs in TICKSYNC_CLUSTER_URLS): one page
 // served by each node, matched by quick match across the nodes (one page follows the
 // Redirect to the other node), a reload of the moved page mid-game (it resumes through
-// its own node, redirected to the game's node), and the game played to the end.
+// its own node, redirected to the game's node), and the game played to the end; /arena
+// served by one node sharing a room with an SDK player on the other, moved by the keyboard.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { clusterUrls, launchChromium, noCluster, WAIT } from "./support.mjs";
+import { clientOf, clusterUrls, launchChromium, noCluster, WAIT } from "./support.mjs";
 
 let browser = null;
 
@@ -80,4 +81,51 @@ test("/play on two nodes: quick match across the cluster, a reload of the moved 
   await o.locator("#headline", { hasText: "Game over: You lose (three in a row)." }).waitFor();
   assert.deepEqual([...a.errors, ...b.errors], []);
   for (const page of [a, b]) await page.close();
+});
+
+test("/arena on one node and an SDK player on the other: one room, the page's player moves", { skip: noCluster }, async () => {
+  const [urlA, urlB] = clusterUrls;
+  const bot = clientOf(urlB);
+  try {
+    await bot.connect(WAIT);
+    const page = await browser.context.newPage();
+    page.setDefaultTimeout(WAIT);
+    page.errors = [];
+    page.on("pageerror", (error) => page.errors.push(String(error)));
+    await page.goto(new URL("/arena", urlA).href);
+    // Queue the bot the moment the page is queued: one room for the two of them.
+    await page.locator("#status", { hasText: "Waiting for players" }).waitFor();
+    const botJoined = bot.next("roomJoined", () => true, WAIT);
+    bot.findMatch("arena");
+    const { room } = await botJoined;
+    await page.locator("#overlay", { hasText: "players   2" }).waitFor();
+    const seen = await page.evaluate(() => {
+      const { client } = window.arenaPage;
+      return { url: client.url, entry: client.entryUrl, room: client.room.room_id.toString() };
+    });
+    assert.equal(seen.room, room.room_id.toString(), "the same room");
+    assert.equal(seen.url, bot.url, "on the same node");
+    assert.notEqual(seen.url !== seen.entry, bot.url !== bot.entryUrl, "exactly one moved");
+    await page.waitForFunction(() => window.arenaPage.page.drawnOthers === 1);
+
+    const ackedX = () => page.evaluate(() => {
+      const { client, page } = window.arenaPage;
+      return page.acked.view.players.find((p) => p.seat === client.room.seat).x;
+    });
+    const start = await ackedX();
+    await page.locator("#field").focus();
+    await page.keyboard.down("ArrowRight");
+    await page.waitForFunction((x) => {
+      const { client, page } = window.arenaPage;
+      return page.acked.view.players.find((p) => p.seat === client.room.seat).x >= x + 100;
+    }, start);
+    await page.keyboard.up("ArrowRight");
+    // The bot, on its own connection, sees the page's player where the page says it is.
+    const mine = await page.evaluate(() => window.arenaPage.client.room.seat);
+    await bot.next("state", ({ state }) => state.players.find((p) => p.seat === mine)?.x >= start + 100, WAIT);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  } finally {
+    bot.close();
+  }
 });
