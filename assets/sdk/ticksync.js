@@ -59,7 +59,8 @@ var ErrorCode = {
   TicketUsed: 123,
   ClusterUnavailable: 124,
   ReservationExpired: 125,
-  MatchCalledOff: 126
+  MatchCalledOff: 126,
+  NodeLost: 130
 };
 var ERROR_WORDS = {
   1: "The server could not read a message from this client.",
@@ -107,7 +108,8 @@ var ERROR_WORDS = {
   123: "The seat ticket was already used.",
   124: "The server cannot reach its cluster right now; try again.",
   125: "The seat held for you is gone; find a new match.",
-  126: "A player did not arrive, so the match was called off; you are back in the queue."
+  126: "A player did not arrive, so the match was called off; you are back in the queue.",
+  130: "The server that held your game is gone, and the game with it. You have a new session; start another game."
 };
 function errorName(code) {
   const entry = Object.entries(ErrorCode).find(([, value]) => value === code);
@@ -127,6 +129,8 @@ var CloseCode = {
   POLICY_VIOLATION: 1008,
   MESSAGE_TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
+  /** In a cluster: where the session is could not be looked up; resume again with backoff. */
+  TRY_AGAIN_LATER: 1013,
   UNSUPPORTED_VERSION: 4e3,
   HELLO_REQUIRED: 4001,
   SESSION_TAKEN_OVER: 4002,
@@ -144,7 +148,9 @@ var CloseCode = {
   TOKEN_MALFORMED: 4018,
   TOO_MANY_CODE_GUESSES: 4020,
   KICKED: 4040,
-  TICKET_REFUSED: 4050
+  TICKET_REFUSED: 4050,
+  /** In a cluster: the session is on another node (the `Redirect` just before says where). */
+  RESUME_ELSEWHERE: 4052
 };
 function isAuthClose(code) {
   return code >= CloseCode.AUTH_REQUIRED && code <= CloseCode.TOKEN_MALFORMED;
@@ -159,6 +165,7 @@ var CLOSE_WORDS = {
   1008: "The server closed the connection: too many unreadable messages, or too many messages too fast.",
   1009: "This client sent a message that was too large.",
   1011: "The server hit an internal error.",
+  1013: "The server could not reach its cluster for a moment.",
   4e3: "The server speaks a different protocol version.",
   4001: "The connection did not start properly.",
   4002: "This session continued in another tab or window.",
@@ -176,7 +183,8 @@ var CLOSE_WORDS = {
   4018: "Your sign-in could not be read. Sign in again.",
   4020: "Too many room codes that name no room; the server closed the connection.",
   4040: "The server's operator ended your session.",
-  4050: "The seat ticket was refused."
+  4050: "The seat ticket was refused.",
+  4052: "Your session is on another server of the cluster."
 };
 function describeClose(code) {
   return CLOSE_WORDS[code] ?? "The connection to the server was lost.";
@@ -2496,6 +2504,7 @@ var GAMES = {
   arena: arenaGame
 };
 var FIND_MATCH_REFUSALS = /* @__PURE__ */ new Set([
+  ErrorCode.ClusterUnavailable,
   ErrorCode.UnknownGame,
   ErrorCode.InvalidOptions,
   ErrorCode.AlreadyInRoom,
@@ -2511,7 +2520,8 @@ var JOIN_REFUSALS = /* @__PURE__ */ new Set([
   ErrorCode.AlreadyQueued,
   ErrorCode.SpectatorsNotAllowed,
   ErrorCode.ShuttingDown,
-  ErrorCode.ServerBusy
+  ErrorCode.ServerBusy,
+  ErrorCode.ClusterUnavailable
 ]);
 var NotConnectedError = class extends Error {
   constructor() {
@@ -2538,8 +2548,14 @@ var TicksyncClient = class extends Emitter {
     this.shutdownRetryMs = null;
     this.kicked = false;
     this.ticket = null;
+    this.sentTicket = null;
+    this.connWelcomed = false;
     this.redirecting = false;
     this.redirected = false;
+    this.calledOff = false;
+    this.unresumedRoom = null;
+    this.redirectRewatch = null;
+    this.requeuedAfterTicket = false;
     this.connection = "stopped";
     this.sessionId = null;
     this.tickHz = 30;
@@ -2552,6 +2568,8 @@ var TicksyncClient = class extends Emitter {
     this.currentMirror = new StateMirror({ decodeState: (bytes) => bytes });
     this.received = { bytes: 0, messages: 0 };
     this.url = toWebSocketUrl(options.url);
+    this.entryUrl = this.url;
+    this.wsUrl = this.url;
     this.store = options.store ?? memoryTokenStore();
     const WS = options.WebSocket ?? globalThis.WebSocket;
     if (!WS)
@@ -2582,6 +2600,8 @@ var TicksyncClient = class extends Emitter {
   close() {
     this.stop("You closed the connection.", CloseCode.NORMAL);
     this.store.clear();
+    this.ticket = null;
+    this.url = this.entryUrl;
   }
   /**
    * Closes the socket without ending the session (code 3000), as a network failure
@@ -2601,11 +2621,26 @@ var TicksyncClient = class extends Emitter {
   get isOpen() {
     return this.connection === "open" && this.ws?.readyState === OPEN;
   }
+  /**
+   * Where the next connection goes: a ticket's node; else the session's node (`url`) on
+   * the first attempts and every other one after, the entry on the others (a node that
+   * cannot be reached may be gone: the entry knows where the session is now).
+   */
+  target() {
+    if (this.ticket)
+      return { url: this.ticket.url, ticket: this.ticket };
+    const viaEntry = this.attempts >= 2 && this.attempts % 2 === 0;
+    return { url: viaEntry ? this.entryUrl : this.url, ticket: null };
+  }
   open() {
     this.clearTimers();
-    const ws = new this.WS(this.url, [MSGPACK_SUBPROTOCOL]);
+    const { url, ticket } = this.target();
+    const ws = new this.WS(url, [MSGPACK_SUBPROTOCOL]);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    this.wsUrl = url;
+    this.sentTicket = ticket;
+    this.connWelcomed = false;
     this.setStatus({ state: this.attempts ? "reconnecting" : "connecting", attempt: this.attempts });
     ws.onopen = () => {
       if (ws !== this.ws)
@@ -2619,7 +2654,7 @@ var TicksyncClient = class extends Emitter {
         resume_token: this.store.load(),
         last_event_seq: this.lastEventSeq,
         auth_token: auth ?? null,
-        ticket: this.ticket
+        ticket: ticket?.value ?? null
       });
     };
     ws.onmessage = ({ data }) => {
@@ -2651,9 +2686,20 @@ var TicksyncClient = class extends Emitter {
       this.open();
       return;
     }
-    if (code === CloseCode.TICKET_REFUSED) {
+    const sent = this.connWelcomed ? null : this.sentTicket;
+    if (sent?.kind === "resume") {
       this.ticket = null;
+    }
+    if (code === CloseCode.TICKET_REFUSED && sent && sent.kind !== "resume") {
+      this.ticket = null;
+      this.url = sent.url;
       this.store.clear();
+      if (sent.kind === "match" && this.queuedFor) {
+        this.rejoin = { kind: "queue", game: this.queuedFor, options: this.queuedOptions };
+      }
+      this.attempts = 0;
+      this.open();
+      return;
     }
     if (this.kicked || code === CloseCode.KICKED) {
       this.kicked = false;
@@ -2713,7 +2759,7 @@ var TicksyncClient = class extends Emitter {
     const lostRoom = this.room;
     this.store.clear();
     this.leaveRoomState();
-    this.emit("sessionEnded", { reason, lostRoom });
+    this.emit("sessionEnded", { reason, lostRoom, nodeLost: false });
   }
   clearTimers() {
     if (this.retryTimer)
@@ -2758,9 +2804,18 @@ var TicksyncClient = class extends Emitter {
     switch (msg.type) {
       case "Welcome": {
         this.store.save(msg.resume_token);
-        this.redirected = this.ticket != null && msg.resumed;
+        const sent = this.sentTicket;
+        this.redirected = sent?.kind === "match" && msg.resumed;
         this.ticket = null;
+        this.connWelcomed = true;
+        this.url = this.wsUrl;
         this.attempts = 0;
+        this.unresumedRoom = !msg.resumed && this.rejoin.kind === "none" ? this.room : null;
+        this.requeuedAfterTicket = false;
+        if (sent?.kind === "match" && !msg.resumed && this.queuedFor) {
+          this.rejoin = { kind: "queue", game: this.queuedFor, options: this.queuedOptions };
+          this.requeuedAfterTicket = true;
+        }
         this.welcomed = true;
         this.sessionId = msg.session_id;
         this.tickHz = msg.tick_hz;
@@ -2770,8 +2825,12 @@ var TicksyncClient = class extends Emitter {
         const rejoin = msg.resumed ? { kind: "none" } : this.rejoin;
         this.rejoin = { kind: "none" };
         this.rewatching = null;
+        const joining = sent?.kind === "join" ? this.redirectRewatch : null;
+        this.redirectRewatch = null;
         if (rejoin.kind === "watch") {
           this.rewatching = rejoin.room;
+        } else if (joining) {
+          this.rewatching = joining;
         } else if (!msg.resumed) {
           this.leaveRoomState();
         }
@@ -2787,7 +2846,8 @@ var TicksyncClient = class extends Emitter {
         this.emit("welcome", {
           session_id: msg.session_id,
           resumed: msg.resumed,
-          tick_hz: msg.tick_hz
+          tick_hz: msg.tick_hz,
+          redirect: sent?.kind ?? null
         });
         return;
       }
@@ -2806,6 +2866,7 @@ var TicksyncClient = class extends Emitter {
         return;
       }
       case "Queued":
+        this.calledOff = false;
         this.queued = true;
         this.requeueing = false;
         this.queuedFor = msg.game;
@@ -2818,6 +2879,7 @@ var TicksyncClient = class extends Emitter {
       case "MatchFound":
       case "RoomJoined": {
         const { type, ...joined } = msg;
+        this.calledOff = false;
         this.queued = false;
         this.requeueing = false;
         const redirected = this.redirected && type === "RoomJoined";
@@ -2841,6 +2903,13 @@ var TicksyncClient = class extends Emitter {
         this.rewatching = null;
         const room = this.room;
         this.leaveRoomState();
+        if (this.calledOff) {
+          this.calledOff = false;
+          this.queued = true;
+          this.requeueing = true;
+          if (room)
+            this.queuedFor = room.game;
+        }
         this.emit("roomLeft", { room_id: msg.room_id, room });
         return;
       }
@@ -2862,6 +2931,30 @@ var TicksyncClient = class extends Emitter {
         return;
       case "Error":
         if (msg.code === ErrorCode.InvalidResumeToken) {
+          return;
+        }
+        if (msg.code === ErrorCode.MatchCalledOff && msg.input_seq == null) {
+          this.calledOff = true;
+          this.emit("matchCalledOff", {
+            room: this.room,
+            words: describeError(msg.code),
+            message: msg.message
+          });
+          return;
+        }
+        if (msg.input_seq == null && this.requeuedAfterTicket && msg.code === ErrorCode.ReservationExpired) {
+          this.requeuedAfterTicket = false;
+          this.emit("matchCalledOff", {
+            room: null,
+            words: describeError(ErrorCode.MatchCalledOff),
+            message: msg.message
+          });
+          return;
+        }
+        if (msg.code === ErrorCode.NodeLost && msg.input_seq == null) {
+          const lostRoom = this.unresumedRoom;
+          this.unresumedRoom = null;
+          this.emit("sessionEnded", { reason: describeError(msg.code), lostRoom, nodeLost: true });
           return;
         }
         if (this.rewatching && msg.input_seq == null && JOIN_REFUSALS.has(msg.code)) {
@@ -2889,14 +2982,36 @@ var TicksyncClient = class extends Emitter {
       case "RoomList":
         this.emit("roomList", msg.rooms);
         return;
-      case "Redirect":
-        this.url = toWebSocketUrl(msg.url);
-        this.ticket = msg.ticket;
-        this.store.clear();
-        this.queued = false;
+      case "Redirect": {
+        let url;
+        try {
+          url = toWebSocketUrl(msg.url);
+        } catch (error) {
+          this.emit("error", {
+            code: 0,
+            name: "Undecodable",
+            words: "The server sent this client to an address it could not read.",
+            message: error.message,
+            input_seq: null
+          });
+          return;
+        }
+        if (!this.connWelcomed) {
+          if (this.sentTicket?.kind === "resume")
+            return;
+          this.ticket = { kind: "resume", value: msg.ticket, url };
+        } else {
+          this.ticket = { kind: this.queued ? "match" : "join", value: msg.ticket, url };
+          this.store.clear();
+          this.queued = false;
+          this.requeueing = false;
+          this.redirectRewatch = this.rewatching;
+        }
+        this.url = url;
         this.redirecting = true;
         this.ws?.close(CloseCode.NORMAL, "redirect");
         return;
+      }
     }
   }
   onState(msg) {

@@ -241,7 +241,7 @@ impl Drop for Node {
 /// Starts the built binary as node `node_id` of `redis`'s cluster on a free loopback port
 /// (its public URL needs the port before it starts: one the kernel just gave us; if it is
 /// taken meanwhile the node does not log its address and we try another).
-fn spawn_node(
+pub(crate) fn spawn_node(
     redis: &RedisServer,
     node_id: &str,
     grace_s: u64,

@@ -2,7 +2,9 @@
 // timing): the sign-in token in Hello, ServerShutdown's retry delay, a kick that must not
 // reconnect, sign-in refusals, and seatless sessions (spectating, queued), which the server
 // ends with their connection: the client starts a new session and asks for the same room
-// or queue again, without repeating events.
+// or queue again, without repeating events. A cluster's flows: Redirects for a match, a
+// resume (the token kept, the node that cannot be reached bypassed through the entry) and a
+// join by code, NodeLost, MatchCalledOff and a redirected seat that is gone.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
@@ -346,6 +348,321 @@ test("a refused seat ticket: the error in words, then a new session without the 
     const fresh = await server.socket(2);
     assert.equal(fresh.sent[0].Hello.ticket, null);
     assert.equal(fresh.sent[0].Hello.resume_token, null);
+  } finally {
+    client.close();
+  }
+});
+
+test("a resume redirect: the same Hello (token, last_event_seq) goes to the session's node with the ticket; the token is kept, then rotated", async () => {
+  const server = fakeServer();
+  const store = memoryTokenStore();
+  const client = newClient(server, { store });
+  const events = [];
+  client.on("event", (e) => events.push(e.seq));
+  try {
+    client.connect(WAIT).catch(() => {});
+    const first = await server.socket(0);
+    first.deliver(welcome(false, "token-1"));
+    first.deliver(roomJoined(0));
+    for (const seq of [1, 2, 3]) first.deliver(event(seq, { PlayerJoined: { seat: seq % 2 } }));
+    first.serverClose(1006);
+
+    // A node that does not hold the session (a load balancer sent us there).
+    const elsewhere = await server.socket(1);
+    assert.equal(elsewhere.sent[0].Hello.resume_token, "token-1");
+    elsewhere.deliver({ Redirect: { url: "http://node-b.example/", ticket: "resume:p.t" } });
+    elsewhere.serverClose(4052);
+    const home = await server.socket(2);
+    assert.equal(home.url, "ws://node-b.example/");
+    assert.deepEqual(home.sent[0], {
+      Hello: {
+        version: 2, resume_token: "token-1", last_event_seq: 3, auth_token: null, ticket: "resume:p.t",
+      },
+    });
+    assert.equal(store.load(), "token-1", "the token is kept while following the redirect");
+    const back = client.next("roomJoined", () => true, WAIT);
+    home.deliver(welcome(true, "token-2"));
+    home.deliver(roomJoined(0));
+    for (const seq of [3, 4]) home.deliver(event(seq, { PlayerReconnected: { seat: 0 } }));
+    const { resumed, room } = await back;
+    assert.equal(resumed, true, "the same room, resumed");
+    assert.equal(room.seat, 0);
+    assert.equal(store.load(), "token-2", "rotated by the resume there");
+    assert.equal(client.url, "ws://node-b.example/");
+    assert.equal(client.entryUrl, "ws://fake/");
+    assert.deepEqual(events, [1n, 2n, 3n, 4n], "nothing missed, nothing twice");
+
+    // The next drop resumes on that node directly, without the spent ticket.
+    home.serverClose(1006);
+    const again = await server.socket(3);
+    assert.equal(again.url, "ws://node-b.example/");
+    assert.equal(again.sent[0].Hello.resume_token, "token-2");
+    assert.equal(again.sent[0].Hello.ticket, null);
+  } finally {
+    client.close();
+  }
+});
+
+test("a resume redirected twice is not followed twice; a node that cannot be reached is bypassed through the entry", async () => {
+  const server = fakeServer();
+  const client = newClient(server);
+  try {
+    client.connect(WAIT).catch(() => {});
+    const first = await server.socket(0);
+    first.deliver(welcome(false, "token-1"));
+    first.deliver(roomJoined(1));
+    first.serverClose(1006);
+    const elsewhere = await server.socket(1);
+    elsewhere.deliver({ Redirect: { url: "ws://node-b.example/", ticket: "resume:1" } });
+    const home = await server.socket(2);
+    home.deliver({ Redirect: { url: "ws://node-c.example/", ticket: "resume:2" } });
+    assert.equal(home.readyState, 1, "not followed: the server's close decides");
+    home.serverClose(4052);
+    // The next attempt goes to the session's node again, without a ticket...
+    const retry = await server.socket(3);
+    assert.equal(retry.url, "ws://node-b.example/");
+    assert.equal(retry.sent[0].Hello.ticket, null);
+    assert.equal(retry.sent[0].Hello.resume_token, "token-1");
+    // ...and when that one fails too, through the entry.
+    retry.serverClose(1006);
+    const entry = await server.socket(4);
+    assert.equal(entry.url, "ws://fake/");
+    assert.equal(entry.sent[0].Hello.resume_token, "token-1");
+  } finally {
+    client.close();
+  }
+});
+
+test("NodeLost: the session's node is gone; sessionEnded names the lost room, and the new session can queue", async () => {
+  const server = fakeServer();
+  const store = memoryTokenStore();
+  const client = newClient(server, { store });
+  const errors = [];
+  client.on("error", (e) => errors.push(e));
+  try {
+    client.connect(WAIT).catch(() => {});
+    const first = await server.socket(0);
+    first.deliver(welcome(false, "token-1"));
+    first.deliver({ Redirect: { url: "ws://node-b.example/", ticket: "seat" } });
+    const there = await server.socket(1);
+    there.deliver(welcome(true, "token-b"));
+    there.deliver(roomJoined(0));
+    // Node b dies: its address refuses connections...
+    there.serverClose(1006);
+    const dead = await server.socket(2);
+    assert.equal(dead.url, "ws://node-b.example/");
+    dead.serverClose(1006);
+    // ...so the client asks the entry, which answers a new session and NodeLost.
+    const entry = await server.socket(3);
+    assert.equal(entry.url, "ws://fake/");
+    assert.equal(entry.sent[0].Hello.resume_token, "token-b");
+    const ended = client.next("sessionEnded", () => true, WAIT);
+    entry.deliver(welcome(false, "token-new", 11));
+    entry.deliver(error(130, "node b left the cluster"));
+    const { nodeLost, lostRoom, reason } = await ended;
+    assert.equal(nodeLost, true);
+    assert.equal(lostRoom.code, "K7QX2MAB");
+    assert.match(reason, /server that held your game is gone/);
+    assert.equal(client.room, null);
+    assert.equal(client.url, "ws://fake/");
+    assert.equal(store.load(), "token-new", "the new session's token is kept");
+    assert.deepEqual(errors, [], "told once, as sessionEnded");
+    assert.equal(client.connection, "open");
+    client.findMatch("tictactoe");
+    assert.deepEqual(entry.sent[1], { FindMatch: { game: "tictactoe", options: new Uint8Array() } });
+  } finally {
+    client.close();
+  }
+});
+
+test("join by code on another node: a new session there joins the room (to watch); a later drop watches it again there", async () => {
+  const server = fakeServer();
+  const client = newClient(server);
+  const ended = [];
+  client.on("sessionEnded", (e) => ended.push(e));
+  try {
+    client.connect(WAIT).catch(() => {});
+    const first = await server.socket(0);
+    first.deliver(welcome(false, "token-1"));
+    client.joinRoom("k7qx2mab", true);
+    assert.deepEqual(first.sent[1], { JoinRoom: { code: "K7QX2MAB", spectate: true } });
+    first.deliver({ Redirect: { url: "ws://node-b.example/", ticket: "join" } });
+    assert.equal(first.readyState, 3);
+    const there = await server.socket(1);
+    assert.deepEqual(there.sent[0], {
+      Hello: { version: 2, resume_token: null, last_event_seq: 0, auth_token: null, ticket: "join" },
+    });
+    const joined = client.next("roomJoined", () => true, WAIT);
+    there.deliver(welcome(false, "token-b"));
+    there.deliver(roomJoined(null));
+    there.deliver(event(1, { PlayerJoined: { seat: 0 } }));
+    const { room, resumed } = await joined;
+    assert.equal(room.seat, null);
+    assert.equal(room.matched, false);
+    assert.equal(resumed, false);
+    assert.equal(there.sent.length, 1, "the ticket did the join: no JoinRoom sent");
+
+    // A spectator's session ends with its connection: watch again on that node.
+    there.serverClose(1006);
+    const again = await server.socket(2);
+    assert.equal(again.url, "ws://node-b.example/");
+    again.deliver(error(40, "unknown resume token"));
+    again.serverClose(4005);
+    const fresh = await server.socket(3);
+    fresh.deliver(welcome(false, "token-b2"));
+    assert.deepEqual(fresh.sent[1], { JoinRoom: { code: "K7QX2MAB", spectate: true } });
+    assert.deepEqual(ended, []);
+  } finally {
+    client.close();
+  }
+});
+
+test("join by code on another node, to play: the answer there (RoomFull) is the app's error", async () => {
+  const server = fakeServer();
+  const client = newClient(server);
+  try {
+    client.connect(WAIT).catch(() => {});
+    const first = await server.socket(0);
+    first.deliver(welcome(false, "token-1"));
+    client.joinRoom("K7QX2MAB");
+    first.deliver({ Redirect: { url: "ws://node-b.example/", ticket: "join" } });
+    const there = await server.socket(1);
+    const refused = client.next("error", () => true, WAIT);
+    there.deliver(welcome(false, "token-b"));
+    there.deliver(error(21, "room full"));
+    assert.equal((await refused).name, "RoomFull");
+    assert.equal(client.room, null);
+    assert.equal(client.url, "ws://node-b.example/");
+  } finally {
+    client.close();
+  }
+});
+
+test("MatchCalledOff: the app hears it, leaves the room and stays queued", async () => {
+  const server = fakeServer();
+  const client = newClient(server);
+  const seen = [];
+  for (const type of ["matchCalledOff", "roomLeft", "queued", "error"]) {
+    client.on(type, (e) => seen.push([type, e, client.queued]));
+  }
+  try {
+    client.connect(WAIT).catch(() => {});
+    const ws = await server.socket(0);
+    ws.deliver(welcome(false, "token-1"));
+    client.findMatch("tictactoe");
+    ws.deliver({ Queued: { game: "tictactoe", position: 1, queue_size: 1 } });
+    ws.deliver({ MatchFound: { room_id: 9, code: "ABCDEFGH", game: "tictactoe", seat: 0, seats: 2 } });
+    seen.length = 0;
+    ws.deliver(error(126, "a player did not take their seat"));
+    ws.deliver({ RoomLeft: { room_id: 9 } });
+    assert.equal(client.queued, true, "queued again by the server");
+    ws.deliver({ Queued: { game: "tictactoe", position: 1, queue_size: 1 } });
+    assert.deepEqual(seen.map(([type]) => type), ["matchCalledOff", "roomLeft", "queued"]);
+    const [, calledOff, queuedThen] = seen[0];
+    assert.equal(calledOff.room.code, "ABCDEFGH");
+    assert.equal(calledOff.message, "a player did not take their seat");
+    assert.match(calledOff.words, /called off/);
+    assert.equal(queuedThen, false, "still in the room when told");
+    assert.equal(seen[1][2], true, "queued from roomLeft on");
+    assert.equal(client.room, null);
+    // The next match comes as usual.
+    const joined = client.next("roomJoined", () => true, WAIT);
+    ws.deliver({ MatchFound: { room_id: 10, code: "BCDEFGHJ", game: "tictactoe", seat: 1, seats: 2 } });
+    assert.equal((await joined).room.matched, true);
+    assert.equal(client.queued, false);
+  } finally {
+    client.close();
+  }
+});
+
+test("MatchCalledOff, and the cluster cannot queue again: not queued, ClusterUnavailable in words", async () => {
+  const server = fakeServer();
+  const client = newClient(server);
+  try {
+    client.connect(WAIT).catch(() => {});
+    const ws = await server.socket(0);
+    ws.deliver(welcome(false, "token-1"));
+    ws.deliver({ MatchFound: { room_id: 9, code: "ABCDEFGH", game: "tictactoe", seat: 0, seats: 2 } });
+    ws.deliver(error(126, "called off"));
+    ws.deliver({ RoomLeft: { room_id: 9 } });
+    const refused = client.next("error", () => true, WAIT);
+    ws.deliver(error(124, "redis down"));
+    assert.equal((await refused).name, "ClusterUnavailable");
+    assert.equal(client.queued, false);
+  } finally {
+    client.close();
+  }
+});
+
+test("a redirected match whose seat is gone (ReservationExpired) or whose ticket is refused: queued again with the same options", async () => {
+  const options = tictactoe.encodeOptions({ turn_seconds: 5 });
+  // ReservationExpired: Welcome { resumed: false } there, then the error.
+  {
+    const server = fakeServer();
+    const client = newClient(server);
+    const errors = [];
+    client.on("error", (e) => errors.push(e));
+    try {
+      client.connect(WAIT).catch(() => {});
+      const ws = await server.socket(0);
+      ws.deliver(welcome(false, "token-1"));
+      client.findMatch("tictactoe", options);
+      ws.deliver({ Queued: { game: "tictactoe", position: 1, queue_size: 1 } });
+      ws.deliver({ Redirect: { url: "ws://node-b.example/", ticket: "seat" } });
+      const there = await server.socket(1);
+      const calledOff = client.next("matchCalledOff", () => true, WAIT);
+      there.deliver(welcome(false, "token-b"));
+      assert.deepEqual(there.sent[1], { FindMatch: { game: "tictactoe", options } });
+      assert.equal(client.queued, true);
+      there.deliver(error(125, "reservation expired"));
+      assert.equal((await calledOff).room, null);
+      assert.deepEqual(errors, [], "told as matchCalledOff");
+    } finally {
+      client.close();
+    }
+  }
+  // A refused ticket (close 4050): the error, then a new session there that queues again.
+  {
+    const server = fakeServer();
+    const client = newClient(server);
+    try {
+      client.connect(WAIT).catch(() => {});
+      const ws = await server.socket(0);
+      ws.deliver(welcome(false, "token-1"));
+      client.findMatch("tictactoe", options);
+      ws.deliver({ Queued: { game: "tictactoe", position: 1, queue_size: 1 } });
+      ws.deliver({ Redirect: { url: "ws://node-b.example/", ticket: "seat" } });
+      const there = await server.socket(1);
+      const refused = client.next("error", () => true, WAIT);
+      there.deliver(error(121, "expired"));
+      assert.equal((await refused).name, "TicketExpired");
+      there.serverClose(4050);
+      const fresh = await server.socket(2);
+      assert.equal(fresh.url, "ws://node-b.example/");
+      assert.equal(fresh.sent[0].Hello.ticket, null);
+      assert.equal(fresh.sent[0].Hello.resume_token, null);
+      fresh.deliver(welcome(false, "token-b"));
+      assert.deepEqual(fresh.sent[1], { FindMatch: { game: "tictactoe", options } });
+      assert.equal(client.queued, true);
+    } finally {
+      client.close();
+    }
+  }
+});
+
+test("a Redirect to an address that is not a URL is refused in words; the connection stays", async () => {
+  const server = fakeServer();
+  const client = newClient(server);
+  try {
+    client.connect(WAIT).catch(() => {});
+    const ws = await server.socket(0);
+    ws.deliver(welcome(false, "token-1"));
+    const refused = client.next("error", () => true, WAIT);
+    ws.deliver({ Redirect: { url: "not a url", ticket: "p.t" } });
+    assert.equal((await refused).name, "Undecodable");
+    assert.equal(ws.readyState, 1);
+    assert.equal(server.sockets.length, 1);
+    assert.equal(client.url, "ws://fake/");
   } finally {
     client.close();
   }

@@ -7,6 +7,11 @@
  * go through a `StateMirror` (full snapshots and deltas), which also decides what to
  * acknowledge: in every `Input`, and with `Ack` while idle.
  *
+ * In a cluster it follows every `Redirect` by itself (PROTOCOL.md "Clusters: redirects and
+ * seat tickets"): to a match's node, to the node of a room joined by code, and, when
+ * resuming, to the session's node, keeping its token; a node that cannot be reached is
+ * bypassed through the entry URL, which answers where the session is or `NodeLost`.
+ *
  * Follows PROTOCOL.md "Flows". Every `u64` is a `bigint`.
  */
 
@@ -92,8 +97,23 @@ type Rejoin =
   | { kind: "watch"; room: RoomInfo }
   | { kind: "queue"; game: string; options: Uint8Array };
 
-/** The refusals a `FindMatch` can get (PROTOCOL.md "Refusals"). */
+/**
+ * A cluster's ticket for the next `Hello` (PROTOCOL.md "Clusters: redirects and seat
+ * tickets"), good on the node at `url` only:
+ * - `match`: quick match placed the match there (the seat is held for 12 s);
+ * - `join`: `JoinRoom` named a room there (to play or to watch);
+ * - `resume`: the session lives there (a `Redirect` before `Welcome`); sent with the same
+ *   resume token and `last_event_seq`, good for one try.
+ */
+interface Ticket {
+  kind: "match" | "join" | "resume";
+  value: string;
+  url: string;
+}
+
+/** The refusals a `FindMatch` can get (PROTOCOL.md "Refusals", "Clusters"). */
 const FIND_MATCH_REFUSALS: ReadonlySet<number> = new Set([
+  ErrorCode.ClusterUnavailable,
   ErrorCode.UnknownGame,
   ErrorCode.InvalidOptions,
   ErrorCode.AlreadyInRoom,
@@ -112,6 +132,7 @@ const JOIN_REFUSALS: ReadonlySet<number> = new Set([
   ErrorCode.SpectatorsNotAllowed,
   ErrorCode.ShuttingDown,
   ErrorCode.ServerBusy,
+  ErrorCode.ClusterUnavailable,
 ]);
 
 /** Where the connection stands. */
@@ -164,7 +185,17 @@ export interface ClientEvents {
   /** Every server message, decoded, before the specific events below. */
   message: ServerMsg;
   status: StatusEvent;
-  welcome: { session_id: bigint; resumed: boolean; tick_hz: number };
+  /**
+   * `redirect`: the kind of cluster `Redirect` this connection followed, or `null`:
+   * `"match"` (a quick match's reserved seat: `resumed` is `true`, but the session is new
+   * to the player), `"join"` (a room joined by code), `"resume"` (the session's node).
+   */
+  welcome: {
+    session_id: bigint;
+    resumed: boolean;
+    tick_hz: number;
+    redirect: "match" | "join" | "resume" | null;
+  };
   /**
    * The server refused the resume token: it restarted, or the session was away longer
    * than the reconnect grace. `lostRoom` is the room the client thought it was in. A new
@@ -175,8 +206,22 @@ export interface ClientEvents {
    * resuming"), so the client starts a new session and asks again for what it had: the
    * same room as a spectator (`roomJoined` with `resumed: true`; `roomLeft` if the room
    * is gone), or the same queue.
+   *
+   * In a cluster, `nodeLost` is `true` when the session's node left the cluster (killed,
+   * cut off or draining; `Error NodeLost` after `Welcome { resumed: false }`): its game is
+   * gone. The new session is already open; queue again.
    */
-  sessionEnded: { reason: string; lostRoom: RoomInfo | null };
+  sessionEnded: { reason: string; lostRoom: RoomInfo | null; nodeLost: boolean };
+  /**
+   * A quick match across a cluster was called off before it started (a player did not
+   * take their seat in time, or left while the room waited): no game was played and
+   * nothing recorded. The server queued this client again for the same game and options:
+   * `roomLeft` follows (when it was in the room), then `queued`; `client.queued` is
+   * `true` from `roomLeft` on. Also emitted (with `room` null) when the seat a `Redirect`
+   * sent this client to was no longer held (`ReservationExpired`): the client queues
+   * again by itself, as it does after a refused seat ticket (an `error` says why).
+   */
+  matchCalledOff: { room: RoomInfo | null; words: string; message: string };
   /**
    * The server is shutting down (`ServerShutdown`). The client reconnects after the
    * connection closes, no sooner than `retry_after_ms`.
@@ -212,7 +257,17 @@ export class NotConnectedError extends Error {
 }
 
 export class TicksyncClient extends Emitter<ClientEvents> {
-  /** The server this client connects to; a cluster's `Redirect` moves it to another node. */
+  /**
+   * The address the application gave (`options.url`): one server, a cluster's node, or a
+   * load balancer in front of a cluster.
+   */
+  readonly entryUrl: string;
+  /**
+   * The server this client connects to: `entryUrl`, or the node of a cluster a `Redirect`
+   * moved the session to (the node that last welcomed it). When it cannot be reached, every
+   * other reconnect attempt goes through `entryUrl`, which redirects the resume to the
+   * session's node or, if that node is gone, answers `NodeLost`.
+   */
   url: string;
   private readonly store: TokenStore;
   private readonly WS: WebSocketConstructor;
@@ -248,12 +303,29 @@ export class TicksyncClient extends Emitter<ClientEvents> {
   private shutdownRetryMs: number | null = null;
   /** Whether the server's operator ended this session (`Error Kicked`). */
   private kicked = false;
-  /** A cluster's seat ticket, for the next `Hello` (after a `Redirect`). */
-  private ticket: string | null = null;
+  /** A cluster's ticket for the next `Hello` to its node (after a `Redirect`). */
+  private ticket: Ticket | null = null;
+  /** The ticket the current connection's `Hello` carried. */
+  private sentTicket: Ticket | null = null;
+  /** The URL the current connection was opened to. */
+  private wsUrl: string;
+  /** Whether the current connection has had its `Welcome`. */
+  private connWelcomed = false;
   /** Closing the old connection to follow a `Redirect`. */
   private redirecting = false;
-  /** Welcomed with a ticket: the next `RoomJoined` is the match's reserved seat. */
+  /** Welcomed with a match ticket: the next `RoomJoined` is the match's reserved seat. */
   private redirected = false;
+  /** After `Error MatchCalledOff`, until its `RoomLeft`. */
+  private calledOff = false;
+  /**
+   * The room a resume held, when a `Welcome { resumed: false }` answered it: `Error
+   * NodeLost` may follow, reporting it lost.
+   */
+  private unresumedRoom: RoomInfo | null = null;
+  /** The room being watched again when a `Redirect` sent its `JoinRoom` to another node. */
+  private redirectRewatch: RoomInfo | null = null;
+  /** A match ticket's seat was gone: the re-queue is under way, `ReservationExpired` is expected. */
+  private requeuedAfterTicket = false;
 
   /** Where the connection stands. */
   connection: ConnectionState = "stopped";
@@ -282,6 +354,8 @@ export class TicksyncClient extends Emitter<ClientEvents> {
   constructor(options: ClientOptions) {
     super();
     this.url = toWebSocketUrl(options.url);
+    this.entryUrl = this.url;
+    this.wsUrl = this.url;
     this.store = options.store ?? memoryTokenStore();
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!WS) throw new Error("no WebSocket: pass options.WebSocket (e.g. the ws package)");
@@ -314,6 +388,8 @@ export class TicksyncClient extends Emitter<ClientEvents> {
   close(): void {
     this.stop("You closed the connection.", CloseCode.NORMAL);
     this.store.clear();
+    this.ticket = null;
+    this.url = this.entryUrl; // the session is over: the next one starts at the entry
   }
 
   /**
@@ -337,11 +413,26 @@ export class TicksyncClient extends Emitter<ClientEvents> {
     return this.connection === "open" && this.ws?.readyState === OPEN;
   }
 
+  /**
+   * Where the next connection goes: a ticket's node; else the session's node (`url`) on
+   * the first attempts and every other one after, the entry on the others (a node that
+   * cannot be reached may be gone: the entry knows where the session is now).
+   */
+  private target(): { url: string; ticket: Ticket | null } {
+    if (this.ticket) return { url: this.ticket.url, ticket: this.ticket };
+    const viaEntry = this.attempts >= 2 && this.attempts % 2 === 0;
+    return { url: viaEntry ? this.entryUrl : this.url, ticket: null };
+  }
+
   private open(): void {
     this.clearTimers();
-    const ws = new this.WS(this.url, [MSGPACK_SUBPROTOCOL]);
+    const { url, ticket } = this.target();
+    const ws = new this.WS(url, [MSGPACK_SUBPROTOCOL]);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    this.wsUrl = url;
+    this.sentTicket = ticket;
+    this.connWelcomed = false;
     this.setStatus({ state: this.attempts ? "reconnecting" : "connecting", attempt: this.attempts });
     ws.onopen = () => {
       if (ws !== this.ws) return;
@@ -354,7 +445,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         resume_token: this.store.load(),
         last_event_seq: this.lastEventSeq,
         auth_token: auth ?? null,
-        ticket: this.ticket,
+        ticket: ticket?.value ?? null,
       });
     };
     ws.onmessage = ({ data }) => {
@@ -386,10 +477,24 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       this.open();
       return;
     }
-    if (code === CloseCode.TICKET_REFUSED) {
-      // The ticket is spent or refused (its Error came first): a new session here.
+    const sent = this.connWelcomed ? null : this.sentTicket;
+    if (sent?.kind === "resume") {
+      // A resume ticket is good for one try: the next attempt asks where the session is
+      // again (or resumes on its node directly), with the same token.
       this.ticket = null;
+    }
+    if (code === CloseCode.TICKET_REFUSED && sent && sent.kind !== "resume") {
+      // The seat or join ticket is spent or refused (its Error came first): a new session
+      // on that node, queued again when the ticket was a match's.
+      this.ticket = null;
+      this.url = sent.url;
       this.store.clear();
+      if (sent.kind === "match" && this.queuedFor) {
+        this.rejoin = { kind: "queue", game: this.queuedFor, options: this.queuedOptions };
+      }
+      this.attempts = 0;
+      this.open();
+      return;
     }
     if (this.kicked || code === CloseCode.KICKED) {
       // The operator ended the session and its token: never reconnect on our own.
@@ -461,7 +566,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
     const lostRoom = this.room;
     this.store.clear();
     this.leaveRoomState();
-    this.emit("sessionEnded", { reason, lostRoom });
+    this.emit("sessionEnded", { reason, lostRoom, nodeLost: false });
   }
 
   private clearTimers(): void {
@@ -507,9 +612,19 @@ export class TicksyncClient extends Emitter<ClientEvents> {
     switch (msg.type) {
       case "Welcome": {
         this.store.save(msg.resume_token); // rotates on every resume: first thing
-        this.redirected = this.ticket != null && msg.resumed;
+        const sent = this.sentTicket;
+        this.redirected = sent?.kind === "match" && msg.resumed;
         this.ticket = null;
+        this.connWelcomed = true;
+        this.url = this.wsUrl; // the node that holds the session now
         this.attempts = 0;
+        this.unresumedRoom = !msg.resumed && this.rejoin.kind === "none" ? this.room : null;
+        this.requeuedAfterTicket = false;
+        if (sent?.kind === "match" && !msg.resumed && this.queuedFor) {
+          // The seat is no longer held (`ReservationExpired` follows): queue again.
+          this.rejoin = { kind: "queue", game: this.queuedFor, options: this.queuedOptions };
+          this.requeuedAfterTicket = true;
+        }
         this.welcomed = true;
         this.sessionId = msg.session_id;
         this.tickHz = msg.tick_hz;
@@ -519,10 +634,14 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         const rejoin = msg.resumed ? { kind: "none" as const } : this.rejoin;
         this.rejoin = { kind: "none" };
         this.rewatching = null;
+        const joining = sent?.kind === "join" ? this.redirectRewatch : null;
+        this.redirectRewatch = null;
         if (rejoin.kind === "watch") {
           // Keep the room (and its event seqs: the join replays the log from seq 1, and
           // what was seen is skipped) while asking for it again as a spectator.
           this.rewatching = rejoin.room;
+        } else if (joining) {
+          this.rewatching = joining; // the join ticket asks for it on this node
         } else if (!msg.resumed) {
           this.leaveRoomState();
         }
@@ -540,6 +659,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
           session_id: msg.session_id,
           resumed: msg.resumed,
           tick_hz: msg.tick_hz,
+          redirect: sent?.kind ?? null,
         });
         return;
       }
@@ -557,6 +677,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         return;
       }
       case "Queued":
+        this.calledOff = false;
         this.queued = true;
         this.requeueing = false;
         this.queuedFor = msg.game;
@@ -569,6 +690,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       case "MatchFound":
       case "RoomJoined": {
         const { type, ...joined } = msg;
+        this.calledOff = false;
         this.queued = false;
         this.requeueing = false;
         // The room the client was in, or (for a client made after a reload) the room the
@@ -597,6 +719,13 @@ export class TicksyncClient extends Emitter<ClientEvents> {
         this.rewatching = null;
         const room = this.room;
         this.leaveRoomState();
+        if (this.calledOff) {
+          // The server queued this client again (`Queued` follows, or `ClusterUnavailable`).
+          this.calledOff = false;
+          this.queued = true;
+          this.requeueing = true;
+          if (room) this.queuedFor = room.game;
+        }
         this.emit("roomLeft", { room_id: msg.room_id, room });
         return;
       }
@@ -617,6 +746,37 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       case "Error":
         if (msg.code === ErrorCode.InvalidResumeToken) {
           // The server closes with 4005 next; the close starts the new session.
+          return;
+        }
+        if (msg.code === ErrorCode.MatchCalledOff && msg.input_seq == null) {
+          this.calledOff = true;
+          this.emit("matchCalledOff", {
+            room: this.room,
+            words: describeError(msg.code),
+            message: msg.message,
+          });
+          return;
+        }
+        if (
+          msg.input_seq == null &&
+          this.requeuedAfterTicket &&
+          msg.code === ErrorCode.ReservationExpired
+        ) {
+          // The seat a Redirect sent us to is gone; the client is queueing again already.
+          this.requeuedAfterTicket = false;
+          this.emit("matchCalledOff", {
+            room: null,
+            words: describeError(ErrorCode.MatchCalledOff),
+            message: msg.message,
+          });
+          return;
+        }
+        if (msg.code === ErrorCode.NodeLost && msg.input_seq == null) {
+          // After `Welcome { resumed: false }`: the session's node left the cluster, and its
+          // rooms with it. This is a new session (its token is saved); queue again.
+          const lostRoom = this.unresumedRoom;
+          this.unresumedRoom = null;
+          this.emit("sessionEnded", { reason: describeError(msg.code), lostRoom, nodeLost: true });
           return;
         }
         if (this.rewatching && msg.input_seq == null && JOIN_REFUSALS.has(msg.code)) {
@@ -644,17 +804,46 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       case "RoomList":
         this.emit("roomList", msg.rooms);
         return;
-      case "Redirect":
-        // Quick match in a cluster placed the match on another node: close this connection
-        // (with 1000: the session here had no seat) and open one to `url` with the ticket;
-        // its Welcome resumes the seat reserved there, and its RoomJoined is the match.
-        this.url = toWebSocketUrl(msg.url);
-        this.ticket = msg.ticket;
-        this.store.clear();
-        this.queued = false;
+      case "Redirect": {
+        // A cluster sends this client to another node (PROTOCOL.md "Clusters"): close this
+        // connection and open one to `url` with the ticket.
+        let url: string;
+        try {
+          url = toWebSocketUrl(msg.url);
+        } catch (error) {
+          this.emit("error", {
+            code: 0,
+            name: "Undecodable",
+            words: "The server sent this client to an address it could not read.",
+            message: (error as Error).message,
+            input_seq: null,
+          });
+          return;
+        }
+        if (!this.connWelcomed) {
+          // Before `Welcome`: the resume token's session lives there. Send the same Hello
+          // (token, last_event_seq) with the resume ticket; the token rotates there as on
+          // any resume. Followed once per connection: a second redirect is not followed,
+          // and the close (4052) that follows it reconnects with backoff.
+          if (this.sentTicket?.kind === "resume") return;
+          this.ticket = { kind: "resume", value: msg.ticket, url };
+        } else {
+          // After `Welcome`: a match placed there (seat ticket, `Welcome { resumed: true }`
+          // and the reserved seat), or `JoinRoom` named a room there (join ticket, a new
+          // session, then the join's answer). The session here holds no seat and ends with
+          // this connection (closed with 1000): its token is dead.
+          this.ticket = { kind: this.queued ? "match" : "join", value: msg.ticket, url };
+          this.store.clear();
+          this.queued = false;
+          this.requeueing = false;
+          // Watching again after a drop, and the room is there: keep it while joining.
+          this.redirectRewatch = this.rewatching;
+        }
+        this.url = url;
         this.redirecting = true;
         this.ws?.close(CloseCode.NORMAL, "redirect");
         return;
+      }
     }
   }
 

@@ -177,7 +177,8 @@ export type ServerMsg =
   /**
    * In a cluster: the seat is on another node. Connect to `url` and send `Hello` with
    * `ticket` (PROTOCOL.md "Clusters: redirects and seat tickets"). `TicksyncClient`
-   * follows it by itself: the match arrives as `roomJoined` with `room.matched`.
+   * follows it by itself: a match arrives as `roomJoined` with `room.matched`, a resume
+   * carries on there (`welcome` with `resumed`), a `joinRoom` is answered from there.
    */
   | { type: "Redirect"; url: string; ticket: string };
 
@@ -232,6 +233,7 @@ export const ErrorCode = {
   ClusterUnavailable: 124,
   ReservationExpired: 125,
   MatchCalledOff: 126,
+  NodeLost: 130,
 } as const;
 
 /** What each error code means, in words a player can read. */
@@ -282,6 +284,7 @@ const ERROR_WORDS: Record<number, string> = {
   124: "The server cannot reach its cluster right now; try again.",
   125: "The seat held for you is gone; find a new match.",
   126: "A player did not arrive, so the match was called off; you are back in the queue.",
+  130: "The server that held your game is gone, and the game with it. You have a new session; start another game.",
 };
 
 /** An error code's name (`"NotYourTurn"`), or `"Error <n>"` for a code this SDK does not know. */
@@ -307,6 +310,8 @@ export const CloseCode = {
   POLICY_VIOLATION: 1008,
   MESSAGE_TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
+  /** In a cluster: where the session is could not be looked up; resume again with backoff. */
+  TRY_AGAIN_LATER: 1013,
   UNSUPPORTED_VERSION: 4000,
   HELLO_REQUIRED: 4001,
   SESSION_TAKEN_OVER: 4002,
@@ -325,6 +330,8 @@ export const CloseCode = {
   TOO_MANY_CODE_GUESSES: 4020,
   KICKED: 4040,
   TICKET_REFUSED: 4050,
+  /** In a cluster: the session is on another node (the `Redirect` just before says where). */
+  RESUME_ELSEWHERE: 4052,
 } as const;
 
 /** Whether a close code is one of the sign-in (token) refusals, 4010 to 4018. */
@@ -342,6 +349,7 @@ const CLOSE_WORDS: Record<number, string> = {
   1008: "The server closed the connection: too many unreadable messages, or too many messages too fast.",
   1009: "This client sent a message that was too large.",
   1011: "The server hit an internal error.",
+  1013: "The server could not reach its cluster for a moment.",
   4000: "The server speaks a different protocol version.",
   4001: "The connection did not start properly.",
   4002: "This session continued in another tab or window.",
@@ -360,6 +368,7 @@ const CLOSE_WORDS: Record<number, string> = {
   4020: "Too many room codes that name no room; the server closed the connection.",
   4040: "The server's operator ended your session.",
   4050: "The seat ticket was refused.",
+  4052: "Your session is on another server of the cluster.",
 };
 
 /** A close code in plain words; unknown codes read as a lost connection. */
