@@ -97,8 +97,9 @@ cleanup() {
     fi
     wait "$pid" 2>/dev/null
   done
-  if [ "$pg_started" = 1 ]; then
-    as_pg "$PG_BIN/pg_ctl" -D "$dir/pg/data" -m fast -w stop >/dev/null 2>&1 \
+  # (A Ctrl-C in a terminal reaches PostgreSQL too, which then stops by itself.)
+  if [ "$pg_started" = 1 ] && as_pg "$PG_BIN/pg_ctl" -D "$dir/pg/data" status >/dev/null 2>&1; then
+    as_pg "$PG_BIN/pg_ctl" -D "$dir/pg/data" -m fast -w -t "$WAIT" stop >/dev/null 2>&1 \
       || echo "cluster: PostgreSQL did not stop (pg_ctl -D $dir/pg/data stop)" >&2
   fi
   if [ "$status" -ne 0 ]; then
