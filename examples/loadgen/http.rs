@@ -68,6 +68,17 @@ pub async fn get(endpoint: &Endpoint, path: &str) -> anyhow::Result<String> {
     Ok(body.to_string())
 }
 
+/// Whether `error` (from [`get`]) is a TLS certificate that no trusted root vouches for.
+pub fn untrusted_certificate(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(|tls| matches!(tls, rustls::Error::InvalidCertificate(_)))
+    })
+}
+
 /// Open connections per `/healthz`.
 pub async fn connections(endpoint: &Endpoint) -> anyhow::Result<u64> {
     let body: serde_json::Value = serde_json::from_str(&get(endpoint, "/healthz").await?)?;

@@ -19,7 +19,8 @@
 //!
 //! Through a TLS proxy (e.g. `deploy/cluster/local.sh`'s nginx) give its `wss://` URL and,
 //! for a certificate a local CA signed, `--ca-file ca.pem`; `/healthz` and `/metrics.json`
-//! are then read over HTTPS from the same address.
+//! are then read over HTTPS from the same address (through a proxy in front of several
+//! nodes the tick row may read n/a: the window's two readings came from different nodes).
 //!
 //! Workloads: `ttt` and `arena` (WORKLOADS.md), and `idle` (N clients that only say Hello
 //! and stay, for server memory per idle connection). Use a fresh server for each run.
@@ -186,6 +187,14 @@ fn check(args: &Args) -> anyhow::Result<()> {
 /// Stops at the first sign that no server is there, instead of N connection errors.
 async fn reachable(args: &Args, authority: &http::Endpoint) -> anyhow::Result<()> {
     if let Err(error) = http::get(authority, "/healthz").await {
+        if http::untrusted_certificate(&error) {
+            bail!(
+                "the server at {} showed a certificate no trusted root vouches for (GET \
+                 {authority}/healthz: {error:#}); if a CA of your own signed it, pass \
+                 --ca-file with that CA's PEM file",
+                args.url
+            );
+        }
         bail!(
             "cannot reach a ticksync server at {} (GET {authority}/healthz: {error:#}); \
              is it running? Start one with `cargo run --release -- serve`, or pass --url",
