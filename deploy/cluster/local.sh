@@ -141,8 +141,9 @@ if [ "$(id -u)" -eq 0 ]; then
   as_pg test -x "$dir" || die "the postgres user cannot reach $dir (choose another CLUSTER_DIR)"
 fi
 say "PostgreSQL on 127.0.0.1:$PG_PORT ($PG_BIN)"
+# C.UTF-8 is in every Debian; --no-sync: a scratch instance needs no fsync at creation.
 as_pg "$PG_BIN/initdb" -D "$dir/pg/data" -U postgres --auth-local=trust \
-  --auth-host=scram-sha-256 >"$dir/pg/initdb.log" 2>&1 || die "initdb: $(tail -n 5 "$dir/pg/initdb.log")"
+  --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --no-sync >"$dir/pg/initdb.log" 2>&1 || die "initdb: $(tail -n 5 "$dir/pg/initdb.log")"
 pg_started=1
 as_pg "$PG_BIN/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/log" -w -t "$WAIT" \
   -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $dir/pg" start >/dev/null \
