@@ -203,7 +203,7 @@ for i in 0 1 2; do
 done
 three_nodes() { [ "$(redis zcard ticksync:nodes)" = 3 ]; }
 wait_for "three live nodes in Redis" three_nodes
-say "live nodes: $(redis zrange ticksync:nodes 0 -1 | tr '\n' ' ')"
+say "live nodes: $(redis zrange ticksync:nodes 0 -1 | paste -sd ' ')"
 
 # --- nginx: the shipped configuration, with this cluster's ports, nodes and certificate.
 mkdir -p "$dir/nginx"

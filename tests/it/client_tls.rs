@@ -1,15 +1,19 @@
 //! The Rust client's `--ca-file` trust ([`ClientTls`]): against a real server speaking TLS
 //! with a certificate a test CA signed (made here with rcgen), the client connects when
 //! given that CA's PEM file and is refused without it (the webpki roots alone) or with
-//! another CA; bots given the CA play a whole game over `wss://`.
+//! another CA; bots given the CA play a whole game over `wss://`, dropping their connection
+//! and resuming on the way.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
 };
-use ticksync::client::{Bot, BotConfig, ClientError, ClientTls, Connection, Recorder, words};
+use ticksync::client::{
+    Backoff, Bot, BotConfig, ClientError, ClientTls, Connection, Recorder, words,
+};
 use ticksync::codec::Codec;
 use ticksync::server::Server;
 use ticksync::transport::tls::TlsConfig;
@@ -115,6 +119,13 @@ async fn bots_given_the_ca_play_a_game_over_wss() -> Result<()> {
             seed: Some(seed),
             timeout: WAIT,
             tls: Some(tls.clone()),
+            // Drops and resumes (Connection::resume_at_with) over wss:// too.
+            chaos: 0.5,
+            backoff: Backoff {
+                base: Duration::from_millis(5),
+                max: Duration::from_millis(50),
+                attempts: 10,
+            },
             ..BotConfig::new(url.clone())
         };
         let bot = Bot::new(config, recorder.clone(), CancellationToken::new());
@@ -130,6 +141,9 @@ async fn bots_given_the_ca_play_a_game_over_wss() -> Result<()> {
         "both bots finished their game: {tally:?}"
     );
     assert_eq!(tally.errors, 0, "{:?}", tally.error_samples);
+    // Seed 2's first draw (0.297), its first turn's chaos roll, is under 0.5: at least
+    // that drop and resume happened, over wss:// with the CA.
+    assert!(tally.reconnects >= 1, "no resume over wss://: {tally:?}");
     server.shutdown().await;
     Ok(())
 }
