@@ -22,6 +22,7 @@
 #   HOLD=0                                  1: after the check, keep the cluster up until
 #                                           Ctrl-C (to try it: bots, /rooms, redis-cli)
 #   KEEP=0                                  1: keep the scratch folder (logs) at the end
+#   WAIT=60                                 seconds any one step may take to be ready
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,7 +37,7 @@ HOLD=${HOLD:-0}
 KEEP=${KEEP:-0}
 NODE_IDS=(a b c)
 read -r -a node_ports <<<"$NODE_PORTS"
-# How long any one thing may take to become ready (a loaded machine is slow).
+# How long any one step may take to become ready (a loaded machine is slow).
 WAIT=${WAIT:-60}
 
 say() { echo "cluster: $*"; }
@@ -143,7 +144,8 @@ fi
 say "PostgreSQL on 127.0.0.1:$PG_PORT ($PG_BIN)"
 # C.UTF-8 is in every Debian; --no-sync: a scratch instance needs no fsync at creation.
 as_pg "$PG_BIN/initdb" -D "$dir/pg/data" -U postgres --auth-local=trust \
-  --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --no-sync >"$dir/pg/initdb.log" 2>&1 || die "initdb: $(tail -n 5 "$dir/pg/initdb.log")"
+  --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --no-sync \
+  >"$dir/pg/initdb.log" 2>&1 || die "initdb: $(tail -n 5 "$dir/pg/initdb.log")"
 pg_started=1
 as_pg "$PG_BIN/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/log" -w -t "$WAIT" \
   -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $dir/pg" start >/dev/null \

@@ -163,6 +163,7 @@ fn script(dir: &Path, ports: &Ports, bot: &Path, hold: bool) -> Command {
         .env("BOTS", BOTS.to_string())
         .env("HOLD", if hold { "1" } else { "0" })
         .env_remove("KEEP")
+        .env_remove("WAIT")
         .env_remove("TICKSYNC_CLUSTER_SECRET")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
