@@ -191,14 +191,27 @@ fn signal_pid_group(pid: Option<u32>, signal: libc::c_int) -> Result<()> {
     Ok(())
 }
 
-/// Checks that nothing the script started is left: its folder is gone and no port of
-/// the run takes connections.
+/// Checks that nothing the script started is left: its folder is gone, no process names
+/// it, and no port of the run takes connections.
 async fn nothing_left(dir: &Path, ports: &Ports, output: &str) -> Result<()> {
     ensure!(
         output.contains("cluster: stopped everything it started"),
         "no cleanup line:\n{output}"
     );
     ensure!(!dir.exists(), "{} was left behind", dir.display());
+    // No process names the folder: postgres (-D), nginx (-p), the bots (--ca-file).
+    let folder = dir.display().to_string();
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        ensure!(
+            !cmdline.contains(&folder),
+            "process {:?} outlived the script: {cmdline}\n{output}",
+            entry.file_name()
+        );
+    }
     for port in ports.all() {
         ensure!(
             tokio::net::TcpStream::connect(("127.0.0.1", port))
