@@ -62,9 +62,9 @@ PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ $((BOTS % 2)) -eq 0 ] && [ "$BOTS" -gt 0 ] || die "BOTS must be even and positive, got $BOTS"
 
 # PostgreSQL refuses to run as root: as root its commands run as the `postgres` user the
-# Debian package made.
+# Debian package made (from /, since it may not enter the current folder).
 if [ "$(id -u)" -eq 0 ]; then
-  as_pg() { runuser -u postgres -- "$@"; }
+  as_pg() { (cd / && runuser -u postgres -- "$@"); }
 else
   as_pg() { "$@"; }
 fi
