@@ -16,12 +16,13 @@
 //! cargo run --release --example arena_bot -- --seconds 10 --codec msgpack
 //! ```
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use clap::Parser;
-use ticksync::client::{ArenaBot, ArenaBotConfig, ArenaRecorder, LiveWindow, words};
+use ticksync::client::{ArenaBot, ArenaBotConfig, ArenaRecorder, ClientTls, LiveWindow, words};
 use ticksync::codec::Codec;
 use tokio_util::sync::CancellationToken;
 
@@ -43,6 +44,10 @@ struct Args {
     /// Seed for the phase and the directions (random if not given).
     #[arg(long)]
     seed: Option<u64>,
+    /// PEM file of certificate authorities to trust for `wss://`, besides the webpki roots
+    /// (e.g. the CA that signed a local nginx's certificate).
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -52,6 +57,11 @@ async fn main() -> anyhow::Result<()> {
         codec: args.codec,
         timeout: Duration::from_secs(args.timeout.max(1)),
         seed: args.seed,
+        tls: args
+            .ca_file
+            .as_deref()
+            .map(ClientTls::with_ca_file)
+            .transpose()?,
         ..ArenaBotConfig::new(args.url.clone())
     };
     // Everything counts: the window opens now and never ends.

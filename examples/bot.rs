@@ -24,13 +24,20 @@
 //! cargo run --release --example bot -- --game battleship --games 3 &
 //! cargo run --release --example bot -- --game battleship --games 3 --codec msgpack
 //! ```
+//!
+//! Through a TLS proxy whose certificate a local CA signed (README, "Run a cluster"):
+//!
+//! ```text
+//! cargo run --release --example bot -- --url wss://127.0.0.1:8443/ --ca-file ca.pem
+//! ```
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
 use ticksync::client::{
-    Backoff, BattleshipBotConfig, Bot, BotConfig, Recorder, play_battleship, words,
+    Backoff, BattleshipBotConfig, Bot, BotConfig, ClientTls, Recorder, play_battleship, words,
 };
 use ticksync::codec::Codec;
 use ticksync::game::battleship::{BattleshipOptions, Fleet};
@@ -68,6 +75,21 @@ struct Args {
     /// Seconds to wait for any one server message (an opponent included).
     #[arg(long, default_value_t = 120)]
     timeout: u64,
+    /// PEM file of certificate authorities to trust for `wss://`, besides the webpki roots
+    /// (e.g. the CA that signed a local nginx's certificate).
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+}
+
+impl Args {
+    /// What to trust over `wss://`: `None` (the webpki roots) without `--ca-file`.
+    fn tls(&self) -> anyhow::Result<Option<ClientTls>> {
+        self.ca_file
+            .as_deref()
+            .map(ClientTls::with_ca_file)
+            .transpose()
+            .map_err(anyhow::Error::from)
+    }
 }
 
 fn parse_fleet(text: &str) -> Result<Fleet, String> {
@@ -89,6 +111,7 @@ async fn battleship(args: &Args) -> anyhow::Result<()> {
             turn_seconds: None,
         },
         timeout: Duration::from_secs(args.timeout.max(1)),
+        tls: args.tls()?,
         ..BattleshipBotConfig::new(args.url.clone())
     };
     eprintln!("bot: connecting to {}, waiting for an opponent", args.url);
@@ -142,6 +165,7 @@ async fn main() -> anyhow::Result<()> {
         chaos: args.chaos,
         backoff: Backoff::default(),
         timeout: Duration::from_secs(args.timeout.max(1)),
+        tls: args.tls()?,
         ..BotConfig::new(args.url.clone())
     };
     let recorder = Recorder::default();

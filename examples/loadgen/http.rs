@@ -1,25 +1,61 @@
-//! Tiny HTTP/1.1 GETs against the server's own endpoints (`/healthz`, `/metrics.json`).
+//! Tiny HTTP/1.1 GETs against the server's own endpoints (`/healthz`, `/metrics.json`),
+//! over TLS for a `wss://` URL (e.g. through nginx).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use hdrhistogram::Histogram;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// `GET path` on `authority` (host:port); returns the body. Bounded in time and size.
-pub async fn get(authority: &str, path: &str) -> anyhow::Result<String> {
+/// Where the server's HTTP endpoints are: host:port, and the TLS to speak (`https`) or
+/// none (`http`).
+#[derive(Clone)]
+pub struct Endpoint {
+    /// host:port.
+    pub authority: String,
+    /// The TLS configuration and the name the certificate must carry, for `https`.
+    pub tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        write!(f, "{scheme}://{}", self.authority)
+    }
+}
+
+/// Sends `request` on `stream` and reads the whole response (at most 16 MiB).
+async fn exchange(
+    mut stream: impl AsyncRead + AsyncWrite + Unpin,
+    request: &str,
+) -> anyhow::Result<Vec<u8>> {
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream
+        .take(16 * 1024 * 1024)
+        .read_to_end(&mut response)
+        .await?;
+    Ok(response)
+}
+
+/// `GET path` on `endpoint`; returns the body. Bounded in time and size.
+pub async fn get(endpoint: &Endpoint, path: &str) -> anyhow::Result<String> {
+    let authority = &endpoint.authority;
     let fetch = async {
-        let mut stream = TcpStream::connect(authority).await?;
+        let stream = TcpStream::connect(authority).await?;
         let request =
             format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await?;
-        let mut response = Vec::new();
-        stream
-            .take(16 * 1024 * 1024)
-            .read_to_end(&mut response)
-            .await?;
-        anyhow::Ok(response)
+        match &endpoint.tls {
+            None => exchange(stream, &request).await,
+            Some((config, name)) => {
+                let connector = tokio_rustls::TlsConnector::from(config.clone());
+                let stream = connector.connect(name.clone(), stream).await?;
+                exchange(stream, &request).await
+            }
+        }
     };
     let response = tokio::time::timeout(Duration::from_secs(5), fetch)
         .await
@@ -32,9 +68,20 @@ pub async fn get(authority: &str, path: &str) -> anyhow::Result<String> {
     Ok(body.to_string())
 }
 
+/// Whether `error` (from [`get`]) is a TLS certificate that no trusted root vouches for.
+pub fn untrusted_certificate(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(|tls| matches!(tls, rustls::Error::InvalidCertificate(_)))
+    })
+}
+
 /// Open connections per `/healthz`.
-pub async fn connections(authority: &str) -> anyhow::Result<u64> {
-    let body: serde_json::Value = serde_json::from_str(&get(authority, "/healthz").await?)?;
+pub async fn connections(endpoint: &Endpoint) -> anyhow::Result<u64> {
+    let body: serde_json::Value = serde_json::from_str(&get(endpoint, "/healthz").await?)?;
     body["connections"]
         .as_u64()
         .context("no `connections` in /healthz")
@@ -57,8 +104,8 @@ pub struct TickReading {
 }
 
 /// Reads `/metrics.json` (a ticksync server's; other servers have none).
-pub async fn ticks(authority: &str) -> anyhow::Result<TickReading> {
-    let body: serde_json::Value = serde_json::from_str(&get(authority, "/metrics.json").await?)?;
+pub async fn ticks(endpoint: &Endpoint) -> anyhow::Result<TickReading> {
+    let body: serde_json::Value = serde_json::from_str(&get(endpoint, "/metrics.json").await?)?;
     let shards = body["shards"].as_array().context("no `shards`")?;
     let mut tick_us = ticksync::histogram::ticks();
     let mut tick_cpu_us = ticksync::histogram::ticks();

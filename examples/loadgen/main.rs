@@ -17,6 +17,11 @@
 //!     --url ws://127.0.0.1:7878 --server-pid $SERVER --plot arena-latency.svg
 //! ```
 //!
+//! Through a TLS proxy (e.g. `deploy/cluster/local.sh`'s nginx) give its `wss://` URL and,
+//! for a certificate a local CA signed, `--ca-file ca.pem`; `/healthz` and `/metrics.json`
+//! are then read over HTTPS from the same address (through a proxy in front of several
+//! nodes the tick row may read n/a: the window's two readings came from different nodes).
+//!
 //! Workloads: `ttt` and `arena` (WORKLOADS.md), and `idle` (N clients that only say Hello
 //! and stay, for server memory per idle connection). Use a fresh server for each run.
 //! Exits non-zero when any error or illegal outcome was counted.
@@ -34,9 +39,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use rustls::pki_types::ServerName;
 use serde_json::json;
 use ticksync::client::{
-    ArenaLoad, ArenaLoadConfig, ArenaTally, Connection, Load, LoadConfig, Tally,
+    ArenaLoad, ArenaLoadConfig, ArenaTally, ClientTls, Connection, Load, LoadConfig, Tally,
 };
 use ticksync::codec::Codec;
 use tokio::sync::Semaphore;
@@ -94,6 +100,11 @@ struct Args {
     /// light as a bare WebSocket client, for capacity runs). No input latency then.
     #[arg(long)]
     no_checks: bool,
+    /// PEM file of certificate authorities to trust for `wss://` (and the HTTPS checks
+    /// beside it), besides the webpki roots: e.g. the CA that signed a local nginx's
+    /// certificate.
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
 }
 
 impl Args {
@@ -101,15 +112,34 @@ impl Args {
         self.codec
     }
 
-    /// host:port of the server, for its HTTP endpoints.
-    fn authority(&self) -> anyhow::Result<String> {
+    /// What the bots trust over `wss://`: the webpki roots, plus `--ca-file`'s.
+    fn tls(&self) -> anyhow::Result<ClientTls> {
+        match &self.ca_file {
+            Some(path) => Ok(ClientTls::with_ca_file(path)?),
+            None => Ok(ClientTls::webpki()),
+        }
+    }
+
+    /// The server's HTTP endpoints (the first URL's host and port; HTTPS for `wss://`).
+    fn authority(&self) -> anyhow::Result<http::Endpoint> {
         let first = self.url.split(',').next().unwrap_or_default().trim();
         let uri: Uri = first.parse().context("--url is not a URL")?;
         let authority = uri.authority().context("--url has no host")?;
-        Ok(match authority.port() {
+        let secure = uri.scheme_str() == Some("wss");
+        let authority = match authority.port() {
             Some(_) => authority.to_string(),
-            None => format!("{}:80", authority.host()),
-        })
+            None => format!("{}:{}", authority.host(), if secure { 443 } else { 80 }),
+        };
+        let tls = if secure {
+            let host = uri.host().context("--url has no host")?;
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let name = ServerName::try_from(host.to_string())
+                .with_context(|| format!("{host} is not a TLS server name"))?;
+            Some((self.tls()?.rustls_config(), name))
+        } else {
+            None
+        };
+        Ok(http::Endpoint { authority, tls })
     }
 
     fn server_sample(&self) -> Option<procfs::ProcSample> {
@@ -155,10 +185,18 @@ fn check(args: &Args) -> anyhow::Result<()> {
 }
 
 /// Stops at the first sign that no server is there, instead of N connection errors.
-async fn reachable(args: &Args, authority: &str) -> anyhow::Result<()> {
+async fn reachable(args: &Args, authority: &http::Endpoint) -> anyhow::Result<()> {
     if let Err(error) = http::get(authority, "/healthz").await {
+        if http::untrusted_certificate(&error) {
+            bail!(
+                "the server at {} showed a certificate no trusted root vouches for (GET \
+                 {authority}/healthz: {error:#}); if a CA of your own signed it, pass \
+                 --ca-file with that CA's PEM file",
+                args.url
+            );
+        }
         bail!(
-            "cannot reach a ticksync server at {} (GET http://{authority}/healthz: {error:#}); \
+            "cannot reach a ticksync server at {} (GET {authority}/healthz: {error:#}); \
              is it running? Start one with `cargo run --release -- serve`, or pass --url",
             args.url
         );
@@ -222,6 +260,7 @@ async fn run_ttt(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
         codec: args.codec(),
         warmup: Duration::from_secs(args.warmup),
         joins_in_flight: args.joins.max(1),
+        tls: Some(args.tls()?),
         ..LoadConfig::ttt(
             args.url.clone(),
             args.clients,
@@ -301,7 +340,7 @@ struct Edge {
     ticks: Option<TickReading>,
 }
 
-async fn sample_edge(server_pid: Option<u32>, authority: &str) -> Edge {
+async fn sample_edge(server_pid: Option<u32>, authority: &http::Endpoint) -> Edge {
     Edge {
         server: server_pid.and_then(|pid| procfs::sample(&pid.to_string()).ok()),
         driver_cpu: driver_cpu(),
@@ -316,7 +355,7 @@ async fn sample_window(
     start: impl std::future::Future<Output = Option<Instant>>,
     end: Instant,
     server_pid: Option<u32>,
-    authority: String,
+    authority: http::Endpoint,
 ) -> Option<(Edge, Edge)> {
     let start = start.await.filter(|&start| start < end)?;
     tokio::time::sleep_until(start.into()).await;
@@ -374,6 +413,7 @@ async fn run_arena(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
         codec: args.codec(),
         joins_in_flight: args.joins.max(1),
         checks: !args.no_checks,
+        tls: Some(args.tls()?),
         ..ArenaLoadConfig::arena(
             args.url.clone(),
             args.clients,
@@ -473,7 +513,10 @@ fn print_arena_table(args: &Args, tally: &ArenaTally, around: &Around, times: Ar
 }
 
 /// Waits (bounded) until the server reports no connections, then samples it.
-async fn after_everyone_left(args: &Args, authority: &str) -> Option<procfs::ProcSample> {
+async fn after_everyone_left(
+    args: &Args,
+    authority: &http::Endpoint,
+) -> Option<procfs::ProcSample> {
     args.server_pid?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
@@ -498,8 +541,9 @@ async fn run_idle(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.clients.max(1));
     let mut clients = JoinSet::new();
     let timeout = Duration::from_secs(args.seconds + 30);
+    let tls = args.tls()?;
     for _ in 0..args.clients {
-        let (url, codec) = (args.url.clone(), args.codec());
+        let (url, codec, tls) = (args.url.clone(), args.codec(), tls.clone());
         let (stop, joins, errors, ready) = (
             stop.clone(),
             joins.clone(),
@@ -512,7 +556,8 @@ async fn run_idle(args: &Args) -> anyhow::Result<(serde_json::Value, bool)> {
                     return;
                 };
                 let opened = async {
-                    let mut conn = Connection::connect(&url, codec, timeout).await?;
+                    let mut conn =
+                        Connection::connect_with(&url, codec, timeout, Some(&tls)).await?;
                     conn.hello(None).await?;
                     Ok::<_, ticksync::client::ClientError>(conn)
                 };

@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 use super::arena_stats::{ArenaCounts, ArenaRecorder};
 use super::mirror::{ArenaMirror, MirrorError, StateKind};
 use super::predict::{Check, Predictor, TickClock};
-use super::{ClientError, Connection};
+use super::{ClientError, ClientTls, Connection};
 use crate::codec::Codec;
 use crate::game::arena::{ArenaInput, pack_dir};
 use crate::protocol::{ClientMsg, RoomJoined, Seat, ServerMsg, Tick};
@@ -64,6 +64,9 @@ pub struct ArenaBotConfig {
     /// without decoding the game's view or delta: as light as a bare WebSocket client,
     /// for capacity runs that measure the server. No input latency is measured then.
     pub checks: bool,
+    /// What to trust over `wss://` besides the webpki roots (e.g. a local CA: `--ca-file`);
+    /// `None` for the webpki roots only.
+    pub tls: Option<ClientTls>,
 }
 
 impl ArenaBotConfig {
@@ -75,6 +78,7 @@ impl ArenaBotConfig {
             timeout: Duration::from_secs(30),
             seed: None,
             checks: true,
+            tls: None,
         }
     }
 }
@@ -148,8 +152,13 @@ impl ArenaBot {
     }
 
     async fn join_inner(&mut self) -> Result<RoomJoined, ClientError> {
-        let mut conn =
-            Connection::connect(&self.config.url, self.config.codec, self.config.timeout).await?;
+        let mut conn = Connection::connect_with(
+            &self.config.url,
+            self.config.codec,
+            self.config.timeout,
+            self.config.tls.as_ref(),
+        )
+        .await?;
         let welcome = conn.hello(None).await?;
         self.tick_hz = welcome.tick_hz;
         self.recorder.tick_hz(welcome.tick_hz);
@@ -165,12 +174,13 @@ impl ArenaBot {
                 // A cluster placed the match on another node: go there with the ticket; the
                 // reserved seat's `RoomJoined` stands for `MatchFound`.
                 ServerMsg::Redirect { url, ticket } => {
-                    let (there, _) = Connection::follow_redirect(
+                    let (there, _) = Connection::follow_redirect_with(
                         &url,
                         ticket,
                         self.config.codec,
                         self.config.timeout,
                         None,
+                        self.config.tls.as_ref(),
                     )
                     .await?;
                     let _ = std::mem::replace(&mut conn, there).close().await;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, watch};
 
+use super::ClientTls;
 use super::arena_bot::{ArenaBot, ArenaBotConfig};
 use super::arena_stats::{ArenaRecorder, ArenaTally, LiveWindow};
 use super::pool::BotPool;
@@ -37,6 +38,8 @@ pub struct ArenaLoadConfig {
     pub timeout: Duration,
     /// Whether bots apply and check every state ([`ArenaBotConfig::checks`]).
     pub checks: bool,
+    /// What every bot trusts over `wss://` besides the webpki roots; `None` for those only.
+    pub tls: Option<ClientTls>,
 }
 
 impl ArenaLoadConfig {
@@ -52,6 +55,7 @@ impl ArenaLoadConfig {
             joins_in_flight: 50,
             timeout: Duration::from_secs(30),
             checks: true,
+            tls: None,
         }
     }
 }
@@ -117,6 +121,7 @@ impl ArenaLoad {
                 codec: config.codec,
                 timeout: config.timeout,
                 checks: config.checks,
+                tls: config.tls.clone(),
                 ..ArenaBotConfig::new(config.url.clone())
             };
             let mut bot = ArenaBot::new(bot_config, recorder.clone());

@@ -20,7 +20,7 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::{ClientError, Connection};
+use super::{ClientError, ClientTls, Connection};
 use crate::codec::Codec;
 use crate::game::Game;
 use crate::game::battleship::{
@@ -45,6 +45,9 @@ pub struct BattleshipBotConfig {
     pub seed: Option<u64>,
     /// Whether to keep every view received in [`BattleshipReport::views`].
     pub keep_views: bool,
+    /// What to trust over `wss://` besides the webpki roots (e.g. a local CA: `--ca-file`);
+    /// `None` for the webpki roots only.
+    pub tls: Option<ClientTls>,
 }
 
 impl BattleshipBotConfig {
@@ -58,6 +61,7 @@ impl BattleshipBotConfig {
             timeout: Duration::from_secs(30),
             seed: None,
             keep_views: false,
+            tls: None,
         }
     }
 }
@@ -94,7 +98,13 @@ pub struct BattleshipReport {
 pub async fn play_battleship(
     config: &BattleshipBotConfig,
 ) -> Result<Vec<BattleshipReport>, ClientError> {
-    let mut conn = Connection::connect(&config.url, config.codec, config.timeout).await?;
+    let mut conn = Connection::connect_with(
+        &config.url,
+        config.codec,
+        config.timeout,
+        config.tls.as_ref(),
+    )
+    .await?;
     conn.hello(None).await?;
     let mut rng = match config.seed {
         Some(seed) => StdRng::seed_from_u64(seed),
@@ -123,12 +133,13 @@ pub async fn play_battleship(
                 // A cluster placed the match on another node: go there with the ticket; the
                 // reserved seat's `RoomJoined` stands for `MatchFound`.
                 ServerMsg::Redirect { url, ticket } => {
-                    let (there, _) = Connection::follow_redirect(
+                    let (there, _) = Connection::follow_redirect_with(
                         &url,
                         ticket,
                         config.codec,
                         config.timeout,
                         None,
+                        config.tls.as_ref(),
                     )
                     .await?;
                     let _ = std::mem::replace(&mut conn, there).close().await;

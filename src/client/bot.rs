@@ -26,7 +26,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::outcome::check_outcome;
-use super::{Backoff, ClientError, Connection, GameResult, Recorder, Resume, Welcome};
+use super::{Backoff, ClientError, ClientTls, Connection, GameResult, Recorder, Resume, Welcome};
 use crate::codec::Codec;
 use crate::game::tictactoe::{TicTacToeMove, TicTacToeView};
 use crate::game::tictactoe_ai::Strategy;
@@ -59,6 +59,9 @@ pub struct BotConfig {
     /// Where to note the match id of every `RatingChanged` the bot receives (the results
     /// the server confirmed durable); `None` to ignore them.
     pub confirmed: Option<Arc<Mutex<Vec<MatchId>>>>,
+    /// What to trust over `wss://` besides the webpki roots (e.g. a local CA: `--ca-file`);
+    /// `None` for the webpki roots only.
+    pub tls: Option<ClientTls>,
 }
 
 impl BotConfig {
@@ -74,6 +77,7 @@ impl BotConfig {
             timeout: Duration::from_secs(30),
             seed: None,
             confirmed: None,
+            tls: None,
         }
     }
 }
@@ -263,21 +267,26 @@ impl Bot {
     async fn open(&mut self, resume: Option<Resume>) -> Result<Welcome, ClientError> {
         let (conn, welcome) = match resume {
             Some(resume) => {
-                let (conn, welcome, url) = Connection::resume_at(
+                let (conn, welcome, url) = Connection::resume_at_with(
                     &self.config.url,
                     resume,
                     self.config.codec,
                     self.config.timeout,
                     None,
+                    self.config.tls.as_ref(),
                 )
                 .await?;
                 self.config.url = url;
                 (conn, welcome)
             }
             None => {
-                let mut conn =
-                    Connection::connect(&self.config.url, self.config.codec, self.config.timeout)
-                        .await?;
+                let mut conn = Connection::connect_with(
+                    &self.config.url,
+                    self.config.codec,
+                    self.config.timeout,
+                    self.config.tls.as_ref(),
+                )
+                .await?;
                 let welcome = conn.hello(None).await?;
                 (conn, welcome)
             }
@@ -291,9 +300,15 @@ impl Bot {
     /// Moves to the node a `Redirect` names: a new connection with the seat ticket, the old
     /// one closed with 1000. Later reconnects (chaos) go to the new node.
     async fn follow_redirect(&mut self, url: &str, ticket: String) -> Result<(), ClientError> {
-        let (conn, welcome) =
-            Connection::follow_redirect(url, ticket, self.config.codec, self.config.timeout, None)
-                .await?;
+        let (conn, welcome) = Connection::follow_redirect_with(
+            url,
+            ticket,
+            self.config.codec,
+            self.config.timeout,
+            None,
+            self.config.tls.as_ref(),
+        )
+        .await?;
         if let Some(old) = self.conn.replace(conn) {
             let _ = old.close().await;
         }

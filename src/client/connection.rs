@@ -15,9 +15,9 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_tls_with_config};
 
-use super::ClientError;
+use super::{ClientError, ClientTls};
 use crate::codec::{Codec, MAX_DECODE_BYTES};
 use crate::protocol::{ClientMsg, PROTOCOL_VERSION, ServerMsg, SessionId};
 
@@ -78,6 +78,21 @@ impl Connection {
         codec: Codec,
         timeout: Duration,
     ) -> Result<Connection, ClientError> {
+        Connection::connect_with(url, codec, timeout, None).await
+    }
+
+    /// As [`Connection::connect`], trusting `tls`'s roots for a `wss://` URL (`None`: the
+    /// webpki roots only). Ignored for `ws://`.
+    ///
+    /// # Errors
+    /// As [`Connection::connect`]; a certificate no root vouches for is
+    /// [`ClientError::WebSocket`] with rustls' reason.
+    pub async fn connect_with(
+        url: &str,
+        codec: Codec,
+        timeout: Duration,
+        tls: Option<&ClientTls>,
+    ) -> Result<Connection, ClientError> {
         let mut request = url.into_client_request()?;
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
@@ -88,7 +103,12 @@ impl Connection {
             .write_buffer_size(0)
             .max_message_size(Some(MAX_DECODE_BYTES))
             .max_frame_size(Some(MAX_DECODE_BYTES));
-        let connecting = connect_async_with_config(request, Some(config), true);
+        let connecting = connect_async_tls_with_config(
+            request,
+            Some(config),
+            true,
+            tls.map(ClientTls::connector),
+        );
         let (ws, response) = tokio::time::timeout(timeout, connecting)
             .await
             .map_err(|_| ClientError::Timeout(timeout, "the WebSocket handshake"))??;
@@ -150,7 +170,22 @@ impl Connection {
         timeout: Duration,
         auth_token: Option<String>,
     ) -> Result<(Connection, Welcome), ClientError> {
-        let mut conn = Connection::connect(url, codec, timeout).await?;
+        Connection::follow_redirect_with(url, ticket, codec, timeout, auth_token, None).await
+    }
+
+    /// As [`Connection::follow_redirect`], trusting `tls`'s roots for a `wss://` URL.
+    ///
+    /// # Errors
+    /// As [`Connection::follow_redirect`].
+    pub async fn follow_redirect_with(
+        url: &str,
+        ticket: String,
+        codec: Codec,
+        timeout: Duration,
+        auth_token: Option<String>,
+        tls: Option<&ClientTls>,
+    ) -> Result<(Connection, Welcome), ClientError> {
+        let mut conn = Connection::connect_with(url, codec, timeout, tls).await?;
         conn.set_auth_token(auth_token);
         let welcome = conn.hello_with(None, Some(ticket)).await?;
         Ok((conn, welcome))
@@ -172,13 +207,28 @@ impl Connection {
         timeout: Duration,
         auth_token: Option<String>,
     ) -> Result<(Connection, Welcome, String), ClientError> {
-        let mut conn = Connection::connect(url, codec, timeout).await?;
+        Connection::resume_at_with(url, resume, codec, timeout, auth_token, None).await
+    }
+
+    /// As [`Connection::resume_at`], trusting `tls`'s roots for `wss://` URLs.
+    ///
+    /// # Errors
+    /// As [`Connection::resume_at`].
+    pub async fn resume_at_with(
+        url: &str,
+        resume: Resume,
+        codec: Codec,
+        timeout: Duration,
+        auth_token: Option<String>,
+        tls: Option<&ClientTls>,
+    ) -> Result<(Connection, Welcome, String), ClientError> {
+        let mut conn = Connection::connect_with(url, codec, timeout, tls).await?;
         conn.set_auth_token(auth_token.clone());
         match conn.hello_with(Some(resume.clone()), None).await {
             Ok(welcome) => Ok((conn, welcome, url.to_string())),
             Err(ClientError::Redirected { url: home, ticket }) => {
                 conn.abort();
-                let mut conn = Connection::connect(&home, codec, timeout).await?;
+                let mut conn = Connection::connect_with(&home, codec, timeout, tls).await?;
                 conn.set_auth_token(auth_token);
                 match conn.hello_with(Some(resume), Some(ticket)).await {
                     Ok(welcome) => Ok((conn, welcome, home)),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use super::pool::BotPool;
-use super::{Bot, BotConfig, Recorder, Tally, Window};
+use super::{Bot, BotConfig, ClientTls, Recorder, Tally, Window};
 use crate::codec::Codec;
 use crate::game::tictactoe_ai::Strategy;
 
@@ -35,6 +35,8 @@ pub struct LoadConfig {
     pub joins_in_flight: usize,
     /// The longest wait for any one server message.
     pub timeout: Duration,
+    /// What every bot trusts over `wss://` besides the webpki roots; `None` for those only.
+    pub tls: Option<ClientTls>,
 }
 
 impl LoadConfig {
@@ -49,6 +51,7 @@ impl LoadConfig {
             warmup: Duration::from_secs(3),
             joins_in_flight: 50,
             timeout: Duration::from_secs(30),
+            tls: None,
         }
     }
 }
@@ -86,6 +89,7 @@ impl Load {
                 codec: config.codec,
                 strategy: Strategy::Random,
                 timeout: config.timeout,
+                tls: config.tls.clone(),
                 ..BotConfig::new(url)
             };
             let mut bot = Bot::new(bot_config, recorder.clone(), bots.stop_signal());

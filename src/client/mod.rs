@@ -24,6 +24,10 @@
 //! - [`flood`](fn@flood): a client that sends `Ack`s as fast as asked (100,000 per second) until the
 //!   server closes it, for checking the server's rate limits.
 //!
+//! - [`ClientTls`]: what a client trusts over `wss://` (the webpki roots, plus a CA file of
+//!   one's own); every connecting function has a `_with` form taking one, and every bot
+//!   and load config a `tls` field.
+//!
 //! Errors are [`ClientError`]; [`words`] says codes and errors in words for people. The pure move choosers live with the rules, in
 //! [`crate::game::tictactoe_ai`].
 
@@ -42,6 +46,7 @@ mod outcome;
 mod pool;
 mod predict;
 mod stats;
+mod tls;
 pub mod words;
 
 pub use arena_bot::{ARENA, ArenaBot, ArenaBotConfig, HOLD_INPUTS, INPUT_PERIOD};
@@ -58,3 +63,4 @@ pub use mirror::{Applied, ArenaMirror, MirrorError, StateKind};
 pub use outcome::{Verdict, check_outcome};
 pub use predict::{Check, PredictionError, Predictor, TickClock};
 pub use stats::{GameResult, Recorder, Tally, Window};
+pub use tls::{CaFileError, ClientTls, MAX_CA_FILE_BYTES};

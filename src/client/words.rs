@@ -130,10 +130,32 @@ impl ClientError {
     }
 }
 
+impl ClientError {
+    /// Whether a `wss://` handshake failed because no trusted root vouches for the server's
+    /// certificate (e.g. one a local CA signed, without `--ca-file`).
+    pub fn is_untrusted_certificate(&self) -> bool {
+        let ClientError::WebSocket(tungstenite::Error::Io(error)) = self else {
+            return false;
+        };
+        matches!(
+            error
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+            Some(rustls::Error::InvalidCertificate(_))
+        )
+    }
+}
+
 /// One sentence for a person about `error` while talking to `url`: when the server cannot
-/// be reached, says so with the URL and how to start one.
+/// be reached, says so with the URL and how to start one; when its certificate is not
+/// trusted, names `--ca-file`.
 pub fn explain(error: &ClientError, url: &str) -> String {
-    if error.is_unreachable() {
+    if error.is_untrusted_certificate() {
+        format!(
+            "the server at {url} showed a certificate no trusted root vouches for ({error}); \
+             if a CA of your own signed it, pass --ca-file with that CA's PEM file"
+        )
+    } else if error.is_unreachable() {
         format!(
             "cannot reach a ticksync server at {url} ({error}); is it running? Start one \
              with `cargo run --release -- serve`, or pass --url"
