@@ -60,7 +60,8 @@ var ErrorCode = {
   ClusterUnavailable: 124,
   ReservationExpired: 125,
   MatchCalledOff: 126,
-  NodeLost: 130
+  NodeLost: 130,
+  TicketWrongPlayer: 131
 };
 var ERROR_WORDS = {
   1: "The server could not read a message from this client.",
@@ -109,7 +110,8 @@ var ERROR_WORDS = {
   124: "The server cannot reach its cluster right now; try again.",
   125: "The seat held for you is gone; find a new match.",
   126: "A player did not arrive, so the match was called off; you are back in the queue.",
-  130: "The server that held your game is gone, and the game with it. You have a new session; start another game."
+  130: "The server that held your game is gone, and the game with it. You have a new session; start another game.",
+  131: "That ticket was given to another player, not to the one signed in here."
 };
 function errorName(code) {
   const entry = Object.entries(ErrorCode).find(([, value]) => value === code);

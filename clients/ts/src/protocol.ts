@@ -234,6 +234,7 @@ export const ErrorCode = {
   ReservationExpired: 125,
   MatchCalledOff: 126,
   NodeLost: 130,
+  TicketWrongPlayer: 131,
 } as const;
 
 /** What each error code means, in words a player can read. */
@@ -285,6 +286,7 @@ const ERROR_WORDS: Record<number, string> = {
   125: "The seat held for you is gone; find a new match.",
   126: "A player did not arrive, so the match was called off; you are back in the queue.",
   130: "The server that held your game is gone, and the game with it. You have a new session; start another game.",
+  131: "That ticket was given to another player, not to the one signed in here.",
 };
 
 /** An error code's name (`"NotYourTurn"`), or `"Error <n>"` for a code this SDK does not know. */
