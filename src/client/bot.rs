@@ -300,15 +300,32 @@ impl Bot {
     /// Moves to the node a `Redirect` names: a new connection with the seat ticket, the old
     /// one closed with 1000. Later reconnects (chaos) go to the new node.
     async fn follow_redirect(&mut self, url: &str, ticket: String) -> Result<(), ClientError> {
-        let (conn, welcome) = Connection::follow_redirect_with(
-            url,
-            ticket,
-            self.config.codec,
-            self.config.timeout,
-            None,
-            self.config.tls.as_ref(),
-        )
-        .await?;
+        // A node that cannot reach the cluster's Redis to check the ticket answers
+        // `ClusterUnavailable` (close 1013, try again) without using the ticket up: try
+        // again with backoff while the ticket lasts (PROTOCOL.md, "Clusters").
+        let mut attempt = 0;
+        let (conn, welcome) = loop {
+            let result = Connection::follow_redirect_with(
+                url,
+                ticket.clone(),
+                self.config.codec,
+                self.config.timeout,
+                None,
+                self.config.tls.as_ref(),
+            )
+            .await;
+            match result {
+                Err(ClientError::Refused {
+                    code: ErrorCode::ClusterUnavailable,
+                    ..
+                }) if attempt + 1 < self.config.backoff.attempts => {
+                    let delay = self.config.backoff.delay(attempt, &mut self.rng);
+                    attempt += 1;
+                    tokio::time::sleep(delay).await;
+                }
+                other => break other?,
+            }
+        };
         if let Some(old) = self.conn.replace(conn) {
             let _ = old.close().await;
         }
@@ -351,6 +368,8 @@ impl Bot {
             .await?;
         }
         let stop = self.stop.clone();
+        // `FindMatch` refused with `ClusterUnavailable` so far.
+        let mut unavailable = 0;
         loop {
             let msg = if self.cancel_unanswered {
                 self.recv().await?
@@ -407,6 +426,26 @@ impl Bot {
                     code: ErrorCode::NotQueued,
                     ..
                 } if self.cancel_unanswered => self.cancel_unanswered = false,
+                // The cluster's Redis is away (restarting, cut off): the queue is not
+                // there to join. Ask again with backoff, as PROTOCOL.md says.
+                ServerMsg::Error {
+                    code: ErrorCode::ClusterUnavailable,
+                    message,
+                    ..
+                } if !self.cancel_unanswered => {
+                    if unavailable >= self.config.backoff.attempts {
+                        let code = ErrorCode::ClusterUnavailable;
+                        return Err(ClientError::Refused { code, message });
+                    }
+                    let delay = self.config.backoff.delay(unavailable, &mut self.rng);
+                    unavailable += 1;
+                    tokio::time::sleep(delay).await;
+                    self.send(&ClientMsg::FindMatch {
+                        game: GAME.into(),
+                        options: bytes::Bytes::new(),
+                    })
+                    .await?;
+                }
                 ServerMsg::Error { code, message, .. } => {
                     return Err(ClientError::Refused { code, message });
                 }

@@ -11,6 +11,7 @@ mod chat;
 mod client_tls;
 mod cluster;
 mod cluster_directory;
+mod cluster_load;
 mod cluster_reserve;
 mod cluster_resume;
 mod cluster_script;
