@@ -96,7 +96,11 @@ fn record(id: u64) -> MatchRecord {
 /// Games in the `i`th batch: `GAMES + k`, then `GAMES - k`, with `k` moving on each pair.
 fn batch_size(i: u64) -> usize {
     let k = ((i / 2) * 37 % 199 + 1) as usize;
-    if i % 2 == 0 { GAMES + k } else { GAMES - k }
+    if i.is_multiple_of(2) {
+        GAMES + k
+    } else {
+        GAMES - k
+    }
 }
 
 fn writer(c: &mut Criterion) {
