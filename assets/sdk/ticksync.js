@@ -2505,6 +2505,7 @@ var GAMES = {
   tictactoe: { decodeState: decodeView2 },
   arena: arenaGame
 };
+var TICKET_LIFETIME_MS = 1e4;
 var FIND_MATCH_REFUSALS = /* @__PURE__ */ new Set([
   ErrorCode.ClusterUnavailable,
   ErrorCode.UnknownGame,
@@ -2543,7 +2544,6 @@ var TicksyncClient = class extends Emitter {
     this.nonce = 0n;
     this.resuming = false;
     this.pings = /* @__PURE__ */ new Map();
-    this.welcomed = false;
     this.rejoin = { kind: "none" };
     this.rewatching = null;
     this.requeueing = false;
@@ -2684,7 +2684,8 @@ var TicksyncClient = class extends Emitter {
       return;
     if (this.redirecting) {
       this.redirecting = false;
-      this.attempts = 0;
+      if (this.connWelcomed)
+        this.attempts = 0;
       this.open();
       return;
     }
@@ -2702,6 +2703,14 @@ var TicksyncClient = class extends Emitter {
       this.attempts = 0;
       this.open();
       return;
+    }
+    if (sent && sent.kind !== "resume" && this.ticket === sent && now() >= sent.expiresAt) {
+      this.ticket = null;
+      this.url = this.entryUrl;
+      this.store.clear();
+      if (sent.kind === "match" && this.queuedFor) {
+        this.rejoin = { kind: "queue", game: this.queuedFor, options: this.queuedOptions };
+      }
     }
     if (this.kicked || code === CloseCode.KICKED) {
       this.kicked = false;
@@ -2723,7 +2732,7 @@ var TicksyncClient = class extends Emitter {
       this.open();
       return;
     }
-    if (this.welcomed && this.room?.seat == null) {
+    if (this.connWelcomed && this.room?.seat == null) {
       this.rejoin = this.room ? { kind: "watch", room: this.room } : wasQueued && this.queuedFor ? { kind: "queue", game: this.queuedFor, options: this.queuedOptions } : { kind: "idle" };
     }
     const policy = this.reconnectOptions;
@@ -2818,7 +2827,6 @@ var TicksyncClient = class extends Emitter {
           this.rejoin = { kind: "queue", game: this.queuedFor, options: this.queuedOptions };
           this.requeuedAfterTicket = true;
         }
-        this.welcomed = true;
         this.sessionId = msg.session_id;
         this.tickHz = msg.tick_hz;
         this.clock.tickHz = msg.tick_hz;
@@ -3001,9 +3009,19 @@ var TicksyncClient = class extends Emitter {
         if (!this.connWelcomed) {
           if (this.sentTicket?.kind === "resume")
             return;
-          this.ticket = { kind: "resume", value: msg.ticket, url };
+          this.ticket = {
+            kind: "resume",
+            value: msg.ticket,
+            url,
+            expiresAt: now() + TICKET_LIFETIME_MS
+          };
         } else {
-          this.ticket = { kind: this.queued ? "match" : "join", value: msg.ticket, url };
+          this.ticket = {
+            kind: this.queued ? "match" : "join",
+            value: msg.ticket,
+            url,
+            expiresAt: now() + TICKET_LIFETIME_MS
+          };
           this.store.clear();
           this.queued = false;
           this.requeueing = false;

@@ -19,5 +19,8 @@ if [ -n "${PERF:-}" ]; then (sleep 8; perf record ${PERFARGS:--g} -o perf.data -
 $T/examples/loadgen --workload ttt --clients 1000 --seconds 20 --url ws://127.0.0.1:$port --server-pid $SERVER > loadgen.txt 2> loadgen.err
 echo "loadgen exit $?" >> loadgen.txt
 for t in /proc/$SERVER/task/*; do echo "$(cat $t/comm) $(awk '{print $14+$15}' $t/stat)"; done > threads.txt
+# The whole process: minor faults, user and system ticks; context switches.
+{ awk '{print "minflt", $10; print "utime", $14; print "stime", $15}' /proc/$SERVER/stat
+  grep -E '^(voluntary|nonvoluntary)_ctxt_switches' /proc/$SERVER/status; } > process.txt
 kill -INT $SERVER; wait $SERVER; kill $SAMPLER 2>/dev/null; wait $SAMPLER 2>/dev/null
 ls -la "$dir"

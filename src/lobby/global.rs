@@ -593,6 +593,7 @@ impl GlobalMatch {
                     {
                         let mut state = session.lock();
                         state.binding = None;
+                        state.awaiting_arrival = true;
                         // Away from the deadline on: the lobby's reaper leaves it to the
                         // room until then.
                         state.disconnected_at = Some(std::time::Instant::now() + wait);

@@ -10,7 +10,9 @@
 //!
 //! In the same pipeline it keeps the homes of this node's signed-in players
 //! (`ticksync:player:<hash of user:<sub>>`, see [`crate::cluster::signin`]): one per
-//! player with a session here (when it has several, the seated one, then the newest),
+//! player with a session here (when it has several, the seated one, then the newest; a
+//! seat reserved for a player who has not arrived yet does not count: the player is still
+//! on its own node),
 //! written when made or changed, renewed with the others, deleted when the player has no
 //! session here; deletes and renewals only while the home still names this node's session.
 //!
@@ -118,7 +120,8 @@ impl Homes {
         for session in self.sessions.all() {
             let state = session.lock();
             let seated = state.room.is_some_and(|m| m.player);
-            if let Some(identity) = session.identity() {
+            // A seat reserved for a player still on its own node is not its home yet.
+            if let Some(identity) = session.identity().filter(|_| !state.awaiting_arrival) {
                 let mine = (session.id(), seated);
                 let sha = self
                     .player_shas

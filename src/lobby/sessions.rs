@@ -88,6 +88,10 @@ pub struct SessionState {
     pub(crate) room: Option<Membership>,
     pub(crate) queued: Option<&'static str>,
     pub(crate) disconnected_at: Option<Instant>,
+    /// A seat reserved here for a player queued on another node, who has not arrived yet
+    /// (no connection was ever bound): not the player's home in the cluster until it
+    /// arrives (see `lobby::homes`), since the player is still on its own node.
+    pub(crate) awaiting_arrival: bool,
     pub(crate) chat: RateLimit,
     /// Stored ratings by game, read from the database at the first `FindMatch` for the
     /// game and updated after each committed ranked game (a few games at most).
@@ -307,6 +311,7 @@ impl SessionTable {
             state.token.clone_from(&token);
             state.rating = identity.rating.unwrap_or(DEFAULT_RATING);
             let previous = state.binding.replace(binding);
+            state.awaiting_arrival = false;
             state.disconnected_at = None;
             drop(state);
             return Login {
@@ -384,6 +389,7 @@ impl SessionTable {
                 room: None,
                 queued: None,
                 disconnected_at: None,
+                awaiting_arrival: false,
                 chat: RateLimit::new(chat_burst),
                 game_ratings: Vec::new(),
             }),
@@ -403,6 +409,7 @@ impl SessionTable {
         let mut state = session.lock();
         state.token = fresh.clone();
         let previous = state.binding.replace(binding);
+        state.awaiting_arrival = false;
         state.disconnected_at = None;
         drop(state);
         Some((session, fresh, previous))
@@ -428,6 +435,7 @@ impl SessionTable {
         let fresh = new_token(session.id);
         state.token = fresh.clone();
         let previous = state.binding.replace(binding);
+        state.awaiting_arrival = false;
         state.disconnected_at = None;
         drop(state);
         Some((session, fresh, previous))

@@ -736,3 +736,86 @@ async fn without_redis_a_login_with_no_session_here_is_told_to_try_again() -> Re
     a.shutdown().await;
     Ok(())
 }
+
+/// The value of `key` in `redis` (`None` when there is no such key).
+async fn get(redis: &RedisServer, key: &str) -> Result<Option<String>> {
+    let mut conn = redis.connection().await?;
+    Ok(redis::cmd("GET").arg(key).query_async(&mut conn).await?)
+}
+
+/// Waits until `key` holds `value`.
+async fn wait_for_value(redis: &RedisServer, key: &str, value: &str) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let now = get(redis, key).await?;
+        if now.as_deref() == Some(value) {
+            return Ok(());
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{key} stayed {now:?}, waiting for {value}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A seat reserved for a signed-in player on the node hosting its match is not the
+/// player's home until the player arrives: until then the player is on its own node, and a
+/// login elsewhere must find that session (were the match called off, the reserved one
+/// would be gone and the player left with no home at all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seat_reserved_for_a_signed_in_player_is_its_home_only_once_it_arrives() -> Result<()> {
+    let Some(redis) = RedisServer::start("cluster sign-in: reserved seats and homes")? else {
+        return Ok(());
+    };
+    // Seats of players who drop (at the end) are given up soon.
+    let config = ServerConfig {
+        reconnect_grace: Duration::from_secs(1),
+        ..signin_config()
+    };
+    let a = start_node(&redis, "node-a", config.clone()).await?;
+    let b = start_node(&redis, "node-b", config).await?;
+    let (mut ada, _) = Client::login(a.local_addr(), Codec::Bincode, &jwt("ada"), None).await?;
+    let (mut bob, _) = Client::login(b.local_addr(), Codec::MsgPack, &jwt("bob"), None).await?;
+    let bob_at_b = format!("node-b {}", bob.session_id);
+    wait_for_value(&redis, &player_home("bob"), &bob_at_b).await?;
+    // Equal loads: a hosts, bob is redirected there; he does not go yet.
+    crate::cluster::wait_for_loads(&a, 2, 1).await?;
+    ada.find_match().await?;
+    bob.find_match().await?;
+    let ticket = bob
+        .recv_until(|m| match m {
+            ServerMsg::Redirect { ticket, .. } => Some(ticket.clone()),
+            _ => None,
+        })
+        .await?;
+    // a's homes pass has seen both seats (ada's and the one reserved for bob: each seated
+    // session's token gets a home in the same pipeline as the player homes)...
+    wait_for_keys(&redis, "both seats' homes", |keys| {
+        keys.iter()
+            .filter(|(k, _)| k.starts_with("ticksync:session:"))
+            .count()
+            >= 2
+    })
+    .await?;
+    // ...and bob's home still names his session on b.
+    assert_eq!(get(&redis, &player_home("bob")).await?, Some(bob_at_b));
+    // Once he arrives, the seat is his home.
+    let mut there = hello_with_ticket_as(&a, &ticket, Some(jwt("bob"))).await?;
+    let session = match there.recv().await? {
+        ServerMsg::Welcome {
+            resumed: true,
+            session_id,
+            ..
+        } => session_id,
+        other => bail!("expected Welcome {{ resumed: true }}, got {other:?}"),
+    };
+    wait_for_value(&redis, &player_home("bob"), &format!("node-a {session}")).await?;
+    drop((ada, bob, there));
+    for node in [&a, &b] {
+        crate::support::wait_for_stats(node, ticksync::server::Stats::default()).await?;
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+    Ok(())
+}

@@ -418,16 +418,110 @@ test("a resume redirected twice is not followed twice; a node that cannot be rea
     home.deliver({ Redirect: { url: "ws://node-c.example/", ticket: "resume:2" } });
     assert.equal(home.readyState, 1, "not followed: the server's close decides");
     home.serverClose(4052);
-    // The next attempt goes to the session's node again, without a ticket...
-    const retry = await server.socket(3);
-    assert.equal(retry.url, "ws://node-b.example/");
-    assert.equal(retry.sent[0].Hello.ticket, null);
-    assert.equal(retry.sent[0].Hello.resume_token, "token-1");
-    // ...and when that one fails too, through the entry.
-    retry.serverClose(1006);
-    const entry = await server.socket(4);
+    // The redirect was part of this reconnect (its attempts keep counting): the next
+    // attempt, the second, asks the entry again, without a ticket and with the token...
+    const entry = await server.socket(3);
     assert.equal(entry.url, "ws://fake/");
+    assert.equal(entry.sent[0].Hello.ticket, null);
     assert.equal(entry.sent[0].Hello.resume_token, "token-1");
+    // ...and when that one fails too, the session's node directly.
+    entry.serverClose(1006);
+    const retry = await server.socket(4);
+    assert.equal(retry.url, "ws://node-b.example/");
+    assert.equal(retry.sent[0].Hello.resume_token, "token-1");
+  } finally {
+    client.close();
+  }
+});
+
+test("a resume redirected to a node that cannot be reached: the attempts keep counting, and maxAttempts ends it", async () => {
+  const server = fakeServer();
+  const client = newClient(server, { reconnect: { initialMs: 1, maxMs: 1, maxAttempts: 4 } });
+  try {
+    client.connect(WAIT).catch(() => {});
+    const first = await server.socket(0);
+    first.deliver(welcome(false, "token-1"));
+    first.deliver(roomJoined(1));
+    const stopped = client.next("status", (s) => s.state === "stopped", WAIT);
+    first.serverClose(1006);
+    // The entry redirects every resume to node b, which never answers.
+    let n = 1;
+    let done = false;
+    stopped.then(() => { done = true; });
+    while (!done && n < 40) {
+      const socket = await Promise.race([server.socket(n), stopped.then(() => null)]);
+      if (socket == null) break;
+      if (socket.url === "ws://fake/") {
+        socket.deliver({ Redirect: { url: "ws://node-b.example/", ticket: `resume:${n}` } });
+      } else {
+        socket.serverClose(1006);
+      }
+      n += 1;
+    }
+    await stopped;
+    assert.ok(n <= 10, `${n} connections for 4 attempts`);
+  } finally {
+    client.close();
+  }
+});
+
+test("a seat ticket whose node cannot be reached: after the ticket's 10 s, a new session through the entry queues again", async () => {
+  const server = fakeServer();
+  const client = newClient(server);
+  const realNow = performance.now.bind(performance);
+  let skew = 0;
+  performance.now = () => realNow() + skew;
+  try {
+    client.connect(WAIT).catch(() => {});
+    const home = await server.socket(0);
+    home.deliver(welcome(false, "token-home"));
+    const options = tictactoe.encodeOptions({ turn_seconds: 5 });
+    client.findMatch("tictactoe", options);
+    home.deliver({ Queued: { game: "tictactoe", position: 1, queue_size: 1 } });
+    home.deliver({ Redirect: { url: "ws://node-b.example/", ticket: "p.t" } });
+    // Node b does not answer: the ticket is tried again while it lasts...
+    const there = await server.socket(1);
+    assert.equal(there.sent[0].Hello.ticket, "p.t");
+    there.serverClose(1006);
+    const again = await server.socket(2);
+    assert.equal(again.url, "ws://node-b.example/");
+    assert.equal(again.sent[0].Hello.ticket, "p.t");
+    // ...and once it has expired, given up: a new session through the entry, queued again.
+    skew = 10_001;
+    again.serverClose(1006);
+    const entry = await server.socket(3);
+    assert.equal(entry.url, "ws://fake/");
+    assert.deepEqual(entry.sent[0].Hello, {
+      version: 2, resume_token: null, last_event_seq: 0, auth_token: null, ticket: null,
+    });
+    entry.deliver(welcome(false, "token-new", 11));
+    assert.deepEqual(entry.sent[1], { FindMatch: { game: "tictactoe", options } });
+  } finally {
+    performance.now = realNow;
+    client.close();
+  }
+});
+
+test("a queued player whose reconnects fail before Welcome still queues again when one succeeds", async () => {
+  const server = fakeServer();
+  const client = newClient(server);
+  try {
+    client.connect(WAIT).catch(() => {});
+    const first = await server.socket(0);
+    first.deliver(welcome(false, "token-1"));
+    client.findMatch("tictactoe");
+    first.deliver({ Queued: { game: "tictactoe", position: 1, queue_size: 1 } });
+    first.serverClose(1006);
+    // Two attempts that never get a Welcome...
+    (await server.socket(1)).serverClose(1006);
+    (await server.socket(2)).serverClose(1006);
+    // ...then one whose token is refused (the queued session ended with its connection).
+    const fourth = await server.socket(3);
+    fourth.deliver(error(40, "unknown resume token"));
+    fourth.serverClose(4005);
+    const fifth = await server.socket(4);
+    fifth.deliver(welcome(false, "token-2"));
+    assert.deepEqual(fifth.sent[1], { FindMatch: { game: "tictactoe", options: new Uint8Array() } });
   } finally {
     client.close();
   }

@@ -109,7 +109,12 @@ interface Ticket {
   kind: "match" | "join" | "resume";
   value: string;
   url: string;
+  /** When the ticket stops being good (`now()` milliseconds): a ticket lasts 10 s. */
+  expiresAt: number;
 }
+
+/** How long a ticket from `Redirect` is good for (PROTOCOL.md "Clusters"). */
+const TICKET_LIFETIME_MS = 10_000;
 
 /** The refusals a `FindMatch` can get (PROTOCOL.md "Refusals", "Clusters"). */
 const FIND_MATCH_REFUSALS: ReadonlySet<number> = new Set([
@@ -291,8 +296,6 @@ export class TicksyncClient extends Emitter<ClientEvents> {
    */
   private resuming = false;
   private pings = new Map<bigint, number>();
-  /** Whether this object has had a `Welcome` (a session it knows what it held in). */
-  private welcomed = false;
   /** What a seatless session had when its connection dropped, to ask for it again. */
   private rejoin: Rejoin = { kind: "none" };
   /** While the rejoin's `JoinRoom` is unanswered: the room being watched again. */
@@ -471,9 +474,13 @@ export class TicksyncClient extends Emitter<ClientEvents> {
     const reason = describeClose(code);
     if (this.connection === "stopped") return;
     if (this.redirecting) {
-      // Following a cluster's Redirect: straight to the new node with the ticket.
+      // Following a cluster's Redirect: straight to the new node with the ticket. A
+      // redirect after `Welcome` (a match or join placed there) starts afresh; one before
+      // it (a resume or sign-in sent to the session's node) is part of this reconnect, so
+      // its attempts keep counting: a node that cannot be reached cannot keep the client
+      // bouncing between it and the entry without backoff or end.
       this.redirecting = false;
-      this.attempts = 0;
+      if (this.connWelcomed) this.attempts = 0;
       this.open();
       return;
     }
@@ -495,6 +502,17 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       this.attempts = 0;
       this.open();
       return;
+    }
+    if (sent && sent.kind !== "resume" && this.ticket === sent && now() >= sent.expiresAt) {
+      // The seat or join ticket's node could not be reached while the ticket lasted:
+      // give it up and start again through the entry (a new session), queued again when
+      // it was a match's (PROTOCOL.md: retries must not all go to that node).
+      this.ticket = null;
+      this.url = this.entryUrl;
+      this.store.clear();
+      if (sent.kind === "match" && this.queuedFor) {
+        this.rejoin = { kind: "queue", game: this.queuedFor, options: this.queuedOptions };
+      }
     }
     if (this.kicked || code === CloseCode.KICKED) {
       // The operator ended the session and its token: never reconnect on our own.
@@ -520,7 +538,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
       this.open(); // a new session, right away
       return;
     }
-    if (this.welcomed && this.room?.seat == null) {
+    if (this.connWelcomed && this.room?.seat == null) {
       // Only a seat outlives its connection: this session is over on the server (its
       // token will be refused). Remember what it had, to ask for it again.
       this.rejoin = this.room
@@ -625,7 +643,6 @@ export class TicksyncClient extends Emitter<ClientEvents> {
           this.rejoin = { kind: "queue", game: this.queuedFor, options: this.queuedOptions };
           this.requeuedAfterTicket = true;
         }
-        this.welcomed = true;
         this.sessionId = msg.session_id;
         this.tickHz = msg.tick_hz;
         this.clock.tickHz = msg.tick_hz;
@@ -826,13 +843,23 @@ export class TicksyncClient extends Emitter<ClientEvents> {
           // any resume. Followed once per connection: a second redirect is not followed,
           // and the close (4052) that follows it reconnects with backoff.
           if (this.sentTicket?.kind === "resume") return;
-          this.ticket = { kind: "resume", value: msg.ticket, url };
+          this.ticket = {
+            kind: "resume",
+            value: msg.ticket,
+            url,
+            expiresAt: now() + TICKET_LIFETIME_MS,
+          };
         } else {
           // After `Welcome`: a match placed there (seat ticket, `Welcome { resumed: true }`
           // and the reserved seat), or `JoinRoom` named a room there (join ticket, a new
           // session, then the join's answer). The session here holds no seat and ends with
           // this connection (closed with 1000): its token is dead.
-          this.ticket = { kind: this.queued ? "match" : "join", value: msg.ticket, url };
+          this.ticket = {
+            kind: this.queued ? "match" : "join",
+            value: msg.ticket,
+            url,
+            expiresAt: now() + TICKET_LIFETIME_MS,
+          };
           this.store.clear();
           this.queued = false;
           this.requeueing = false;
