@@ -61,6 +61,15 @@ PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ "${#node_ports[@]}" -eq 3 ] || die "NODE_PORTS needs three ports, got '$NODE_PORTS'"
 [ $((BOTS % 2)) -eq 0 ] && [ "$BOTS" -gt 0 ] || die "BOTS must be even and positive, got $BOTS"
 
+# Every port must be free: something already answering there (a cluster left over from a
+# run whose shell was killed, another service) would pass the readiness checks below and
+# the script would run against it.
+for port in "$REDIS_PORT" "$PG_PORT" "${node_ports[@]}" "$HTTPS_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    die "port $port on 127.0.0.1 is in use (stop what listens there, or choose other ports)"
+  fi
+done
+
 # PostgreSQL refuses to run as root: as root its commands run as the `postgres` user the
 # Debian package made (from /, since it may not enter the current folder).
 if [ "$(id -u)" -eq 0 ]; then

@@ -151,6 +151,9 @@ struct Pending {
     sent: Instant,
 }
 
+/// How long a ticket from `Redirect` is good for (PROTOCOL.md, "Clusters").
+const TICKET_LIFETIME: Duration = Duration::from_secs(10);
+
 /// One player with one session.
 #[derive(Debug)]
 pub struct Bot {
@@ -301,8 +304,9 @@ impl Bot {
     /// one closed with 1000. Later reconnects (chaos) go to the new node.
     async fn follow_redirect(&mut self, url: &str, ticket: String) -> Result<(), ClientError> {
         // A node that cannot reach the cluster's Redis to check the ticket answers
-        // `ClusterUnavailable` (close 1013, try again) without using the ticket up: try
-        // again with backoff while the ticket lasts (PROTOCOL.md, "Clusters").
+        // `ClusterUnavailable` (then close 4050) without using the ticket up: try again
+        // with backoff while the ticket lasts (PROTOCOL.md, "Clusters": 10 s).
+        let lasts_until = Instant::now() + TICKET_LIFETIME;
         let mut attempt = 0;
         let (conn, welcome) = loop {
             let result = Connection::follow_redirect_with(
@@ -318,7 +322,9 @@ impl Bot {
                 Err(ClientError::Refused {
                     code: ErrorCode::ClusterUnavailable,
                     ..
-                }) if attempt + 1 < self.config.backoff.attempts => {
+                }) if attempt + 1 < self.config.backoff.attempts
+                    && Instant::now() < lasts_until =>
+                {
                     let delay = self.config.backoff.delay(attempt, &mut self.rng);
                     attempt += 1;
                     tokio::time::sleep(delay).await;

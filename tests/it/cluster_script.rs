@@ -356,3 +356,26 @@ async fn ctrl_c_stops_everything_the_script_started() -> Result<()> {
     );
     nothing_left(&dir, &ports, &all).await
 }
+
+/// A port that something already listens on (here: the test) makes the script stop before
+/// it starts anything, naming the port, instead of running against what answers there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_in_use_stops_the_script_before_it_starts_anything() -> Result<()> {
+    if !services("a_port_in_use_stops_the_script_before_it_starts_anything")? {
+        return Ok(());
+    }
+    let bot = bot()?;
+    let mut ports = Ports::free()?;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    ports.nodes[1] = taken.local_addr()?.port();
+    let dir = scratch_dir("cluster-script-port").join("cluster");
+    let child = script(&dir, &ports, &bot, false).spawn()?;
+    let output = tokio::time::timeout(RUN, child.wait_with_output()).await??;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(!output.status.success(), "the script ran: {stderr}");
+    let expected = format!("port {} on 127.0.0.1 is in use", ports.nodes[1]);
+    ensure!(stderr.contains(&expected), "{stderr}");
+    ensure!(!dir.exists(), "{} was made", dir.display());
+    drop(taken);
+    Ok(())
+}
