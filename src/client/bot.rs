@@ -154,6 +154,33 @@ struct Pending {
 /// How long a ticket from `Redirect` is good for (PROTOCOL.md, "Clusters").
 const TICKET_LIFETIME: Duration = Duration::from_secs(10);
 
+/// Whether following a redirect may work on a later try with the same ticket: the node
+/// could not be reached, or could not check the ticket (which did not use it up).
+fn worth_another_try(error: &ClientError) -> bool {
+    matches!(
+        error,
+        ClientError::WebSocket(_)
+            | ClientError::Timeout(..)
+            | ClientError::Refused {
+                code: ErrorCode::ClusterUnavailable,
+                ..
+            }
+    )
+}
+
+/// Whether a redirect that could not be followed leaves its ticket unused for good (tried
+/// while it lasted, or expired), so that the player may simply queue again.
+fn ticket_lapsed(error: &ClientError) -> bool {
+    worth_another_try(error)
+        || matches!(
+            error,
+            ClientError::Refused {
+                code: ErrorCode::TicketExpired,
+                ..
+            }
+        )
+}
+
 /// One player with one session.
 #[derive(Debug)]
 pub struct Bot {
@@ -303,9 +330,10 @@ impl Bot {
     /// Moves to the node a `Redirect` names: a new connection with the seat ticket, the old
     /// one closed with 1000. Later reconnects (chaos) go to the new node.
     async fn follow_redirect(&mut self, url: &str, ticket: String) -> Result<(), ClientError> {
-        // A node that cannot reach the cluster's Redis to check the ticket answers
-        // `ClusterUnavailable` (then close 4050) without using the ticket up: try again
-        // with backoff while the ticket lasts (PROTOCOL.md, "Clusters": 10 s).
+        // A node that cannot be reached, or that cannot reach the cluster's Redis to check
+        // the ticket (`ClusterUnavailable`, then close 4050: the ticket is not used up), may
+        // take the ticket on a later try: again with backoff while it lasts (PROTOCOL.md,
+        // "Clusters": 10 s).
         let lasts_until = Instant::now() + TICKET_LIFETIME;
         let mut attempt = 0;
         let (conn, welcome) = loop {
@@ -319,11 +347,10 @@ impl Bot {
             )
             .await;
             match result {
-                Err(ClientError::Refused {
-                    code: ErrorCode::ClusterUnavailable,
-                    ..
-                }) if attempt + 1 < self.config.backoff.attempts
-                    && Instant::now() < lasts_until =>
+                Err(error)
+                    if worth_another_try(&error)
+                        && attempt + 1 < self.config.backoff.attempts
+                        && Instant::now() < lasts_until =>
                 {
                     let delay = self.config.backoff.delay(attempt, &mut self.rng);
                     attempt += 1;
@@ -338,6 +365,15 @@ impl Bot {
         self.token.clone_from(&welcome.resume_token);
         self.config.url = url.to_string();
         Ok(())
+    }
+
+    /// Sends `FindMatch` again (the game's queue, no options), on the current connection.
+    async fn queue_again(&mut self) -> Result<(), ClientError> {
+        self.send(&ClientMsg::FindMatch {
+            game: GAME.into(),
+            options: bytes::Bytes::new(),
+        })
+        .await
     }
 
     /// Notes a result the server confirmed durable.
@@ -413,8 +449,24 @@ impl Bot {
                 // The reserved seat's `RoomJoined` stands for `MatchFound`.
                 ServerMsg::Redirect { url, ticket } => {
                     let received = Instant::now();
-                    self.follow_redirect(&url, ticket).await?;
-                    self.redirected = Some(received);
+                    match self.follow_redirect(&url, ticket).await {
+                        Ok(()) => self.redirected = Some(received),
+                        // The ticket could not be used while it lasted (its node out of
+                        // reach, or unable to check it): the match is lost to this player
+                        // and called off there; queue again from here, where the session
+                        // still is (PROTOCOL.md, "Clusters").
+                        Err(error) if ticket_lapsed(&error) => self.queue_again().await?,
+                        Err(error) => return Err(error),
+                    }
+                }
+                // The redirected seat is gone (given up, or the match called off before
+                // the ticket came): a new session on that node, which queues again there.
+                ServerMsg::Error {
+                    code: ErrorCode::ReservationExpired,
+                    ..
+                } if self.redirected.is_some() => {
+                    self.redirected = None;
+                    self.queue_again().await?;
                 }
                 ServerMsg::RoomJoined(joined) if self.redirected.is_some() => {
                     if let Some(received) = self.redirected.take() {
@@ -446,11 +498,7 @@ impl Bot {
                     let delay = self.config.backoff.delay(unavailable, &mut self.rng);
                     unavailable += 1;
                     tokio::time::sleep(delay).await;
-                    self.send(&ClientMsg::FindMatch {
-                        game: GAME.into(),
-                        options: bytes::Bytes::new(),
-                    })
-                    .await?;
+                    self.queue_again().await?;
                 }
                 ServerMsg::Error { code, message, .. } => {
                     return Err(ClientError::Refused { code, message });

@@ -6,6 +6,7 @@ mod arena;
 mod arena_load;
 mod auth;
 mod battleship;
+mod bot_redirect;
 mod bots;
 mod chat;
 mod client_tls;
