@@ -26,6 +26,23 @@ use crate::cluster::{assert_every_key_expires, start_node_config as start_node, 
 use crate::support::{Client, RedisServer, WAIT, matched_pair, play_from, test_config};
 
 /// Whether the home of resume token `token` is among `keys`.
+/// O (seat 1), back after missing X's move in cell 4 (X holds 0 and 4), has the board as it
+/// is now and every event after `last_event_seq` replayed; X hears O reconnected.
+pub(crate) async fn caught_up(o: &mut Client, last_event_seq: u64, x: &mut Client) -> Result<()> {
+    o.snapshot_where(|v| v.board[0] == 1 && v.board[4] == 1)
+        .await
+        .context("O's snapshot after coming back")?;
+    ensure!(
+        o.events.iter().any(|(seq, _, _)| *seq > last_event_seq),
+        "no event after seq {last_event_seq} was replayed: {:?}",
+        o.events
+    );
+    x.event(|e| matches!(e, RoomEvent::PlayerReconnected { seat: 1 }).then_some(()))
+        .await
+        .context("PlayerReconnected")?;
+    Ok(())
+}
+
 fn has_home(keys: &[(String, i64)], token: &str) -> bool {
     let home = keys::session(&token_sha(token));
     keys.iter().any(|(k, _)| *k == home)
@@ -112,20 +129,7 @@ async fn a_resume_through_another_node_is_redirected_home_and_misses_nothing() -
     hello_resume(&mut back, &gone.token, Some(ticket.clone())).await?;
     ensure!(welcome(&mut back).await?, "Welcome.resumed was false");
     let mut o = back;
-    o.snapshot_where(|v| v.board[0] == 1 && v.board[4] == 1)
-        .await
-        .context("O's snapshot after resuming")?;
-    ensure!(
-        o.events
-            .iter()
-            .any(|(seq, _, _)| *seq > gone.last_event_seq),
-        "no event after seq {} was replayed: {:?}",
-        gone.last_event_seq,
-        o.events
-    );
-    x.event(|e| matches!(e, RoomEvent::PlayerReconnected { seat: 1 }).then_some(()))
-        .await
-        .context("PlayerReconnected")?;
+    caught_up(&mut o, gone.last_event_seq, &mut x).await?;
     // The ticket was used: shown again (even with the token), it is refused.
     let mut again = Client::connect_raw(b.local_addr(), gone.codec).await?;
     hello_resume(&mut again, &o.token, Some(ticket)).await?;

@@ -215,20 +215,7 @@ async fn a_signed_in_player_reconnecting_elsewhere_is_sent_home_and_plays_on_as_
     ensure!(welcome(&mut back).await?, "Welcome.resumed was false");
     assert_eq!(back.session_id, o_session);
     let mut o = back;
-    o.snapshot_where(|v| v.board[0] == 1 && v.board[4] == 1)
-        .await
-        .context("O's snapshot after coming back")?;
-    ensure!(
-        o.events
-            .iter()
-            .any(|(seq, _, _)| *seq > gone.last_event_seq),
-        "no event after seq {} was replayed: {:?}",
-        gone.last_event_seq,
-        o.events
-    );
-    x.event(|e| matches!(e, RoomEvent::PlayerReconnected { seat: 1 }).then_some(()))
-        .await
-        .context("PlayerReconnected")?;
+    crate::cluster_resume::caught_up(&mut o, gone.last_event_seq, &mut x).await?;
     // Used now: shown again, even with O's token, it is refused.
     let mut again = hello_signed_in(
         b.local_addr(),
@@ -357,22 +344,7 @@ async fn a_signed_in_player_whose_node_was_killed_hears_node_lost() -> Result<()
     assert_eq!(ada.error().await?.0, ErrorCode::NodeLost);
     // Her new session on a is her home now (written within a sync period).
     let mine = format!("node-a {}", ada.session_id);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let mut conn = redis.connection().await?;
-    loop {
-        let home: Option<String> = redis::cmd("GET")
-            .arg(player_home("ada"))
-            .query_async(&mut conn)
-            .await?;
-        if home.as_deref() == Some(mine.as_str()) {
-            break;
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "ada's home stayed {home:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_value(&redis, &player_home("ada"), &mine).await?;
     // She plays on: queued again on a.
     ada.find_match().await?;
     ada.recv_until(|m| matches!(m, ServerMsg::Queued { .. }).then_some(()))
@@ -455,22 +427,7 @@ async fn tickets_are_refused_beside_another_players_token_and_a_second_login_tak
     // A second login through a node that does not hold the session: most recent wins,
     // as on one node. Ada's home is b's session once a's has ended.
     let mine = format!("node-b {}", ada_there.session_id);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let mut conn = redis.connection().await?;
-    loop {
-        let home: Option<String> = redis::cmd("GET")
-            .arg(player_home("ada"))
-            .query_async(&mut conn)
-            .await?;
-        if home.as_deref() == Some(mine.as_str()) {
-            break;
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "ada's home stayed {home:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_value(&redis, &player_home("ada"), &mine).await?;
     let (second, welcomed, home) = Connection::login_at(
         &format!("ws://{}/", a.local_addr()),
         jwt("ada"),
