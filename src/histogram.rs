@@ -4,6 +4,12 @@
 //! Every histogram is an [`hdrhistogram::Histogram`] of microseconds at three significant
 //! digits. Two ranges exist: [`ticks`] (up to 60 s, for things measured on the server) and
 //! [`latencies`] (up to 10 min, for what a client waits through, which includes stalls).
+//!
+//! A histogram at that precision is a counts array of 140 to 170 KiB. Whoever keeps one
+//! (a shard) hands out a [`Recorded`] instead of a clone: only the values recorded, a few
+//! hundred bytes, read the same way ([`summary`], [`recorded`], [`log2_buckets`]). A clone
+//! per scrape cost the server about 1 MiB of resident memory that it never gave back
+//! (BENCHMARKS.md, issue 13, "Memory").
 
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
@@ -45,8 +51,73 @@ pub fn quantile_ms(histogram: &Histogram<u64>, quantile: f64) -> Option<f64> {
     Some(us as f64 / 1000.0)
 }
 
+/// A histogram's recorded values, copied out: `(value, count)` for every bucket that holds
+/// a value, ascending, each value the highest its bucket stands for (as hdrhistogram's
+/// `iter_recorded` gives them), with the count and mean of the whole. Quantiles and the
+/// maximum read from it are the ones the histogram itself gives.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recorded {
+    pairs: Vec<(u64, u64)>,
+    count: u64,
+    mean: f64,
+}
+
+impl Recorded {
+    /// Copies out what `histogram` recorded.
+    pub fn of(histogram: &Histogram<u64>) -> Recorded {
+        Recorded {
+            pairs: histogram
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+            count: histogram.len(),
+            mean: histogram.mean(),
+        }
+    }
+
+    /// Values recorded.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The mean (0 when empty).
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+
+    /// The largest value (0 when empty).
+    pub fn max(&self) -> u64 {
+        self.pairs.last().map_or(0, |&(value, _)| value)
+    }
+
+    /// The value at `quantile` (0.0 to 1.0): that of the first bucket where the running
+    /// count reaches `quantile` of the whole (at least its first value), as
+    /// `Histogram::value_at_quantile` for any quantile above 0. 0 when empty.
+    pub fn value_at_quantile(&self, quantile: f64) -> u64 {
+        let wanted = ((quantile.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).max(1);
+        let mut running = 0u64;
+        for &(value, count) in &self.pairs {
+            running = running.saturating_add(count);
+            if running >= wanted {
+                return value;
+            }
+        }
+        self.max()
+    }
+
+    /// `(value, count)` for every bucket that holds a value, ascending.
+    pub fn pairs(&self) -> &[(u64, u64)] {
+        &self.pairs
+    }
+}
+
 /// `{count, mean, p50, p90, p99, max}` in microseconds, as the JSON endpoints show it.
-pub fn summary(histogram: &Histogram<u64>) -> Value {
+pub fn summary(histogram: &Recorded) -> Value {
     json!({
         "count": histogram.len(),
         "mean": histogram.mean(),
@@ -59,25 +130,37 @@ pub fn summary(histogram: &Histogram<u64>) -> Value {
 
 /// Every recorded value as `[value_us, count]`, so a reader can subtract two readings of
 /// a cumulative histogram to get a window.
-pub fn recorded(histogram: &Histogram<u64>) -> Vec<[u64; 2]> {
+pub fn recorded(histogram: &Recorded) -> Vec<[u64; 2]> {
     histogram
-        .iter_recorded()
-        .map(|v| [v.value_iterated_to(), v.count_at_value()])
+        .pairs
+        .iter()
+        .map(|&(value, count)| [value, count])
         .collect()
 }
 
 /// `[upper_bound_us, count]` per power-of-two bucket up to the largest value: the bounds
 /// are 1, 3, 7, 15, ... (2^k - 1, inclusive), and each count is of the values over the
 /// previous bound and at most this one.
-pub fn log2_buckets(histogram: &Histogram<u64>) -> Vec<[u64; 2]> {
-    if histogram.is_empty() {
-        return Vec::new();
+///
+/// A bucket of the histogram never straddles a bound (at three significant digits its
+/// values are exact below 2048, and above that each bucket is a power of two wide and
+/// aligned to it), so each recorded value falls in exactly one.
+pub fn log2_buckets(histogram: &Recorded) -> Vec<[u64; 2]> {
+    let mut buckets: Vec<[u64; 2]> = Vec::new();
+    let mut bound = 1u64;
+    for &(value, count) in &histogram.pairs {
+        if buckets.is_empty() {
+            buckets.push([bound, 0]);
+        }
+        while value > bound {
+            bound = bound.saturating_mul(2).saturating_add(1);
+            buckets.push([bound, 0]);
+        }
+        if let Some(last) = buckets.last_mut() {
+            last[1] += count;
+        }
     }
-    histogram
-        .iter_log(1, 2.0)
-        .filter(|step| step.value_iterated_to() > 0)
-        .map(|step| [step.value_iterated_to(), step.count_since_last_iteration()])
-        .collect()
+    buckets
 }
 
 #[cfg(test)]
@@ -102,22 +185,77 @@ mod tests {
         for us in [5, 5, 7, 900, 60_000_000] {
             h.record(us).unwrap();
         }
-        let pairs = recorded(&h);
+        let pairs = recorded(&Recorded::of(&h));
         assert_eq!(pairs.iter().map(|[_, n]| n).sum::<u64>(), 5);
-        assert_eq!(summary(&h)["count"], 5);
+        assert_eq!(summary(&Recorded::of(&h))["count"], 5);
         assert!(h.record(MAX_TICK_US * 4).is_err(), "ticks stop at 60 s");
     }
 
     #[test]
     fn log2_buckets_are_powers_of_two_and_count_every_value() {
         let mut h = ticks();
-        assert!(log2_buckets(&h).is_empty());
+        assert!(log2_buckets(&Recorded::of(&h)).is_empty());
         for value in [1, 3, 3, 100] {
             h.record(value).unwrap();
         }
-        let buckets = log2_buckets(&h);
+        let buckets = log2_buckets(&Recorded::of(&h));
         assert_eq!(buckets.iter().map(|[_, n]| n).sum::<u64>(), 4);
         assert_eq!(buckets[..3], [[1, 1], [3, 2], [7, 0]]);
         assert_eq!(buckets.last(), Some(&[127, 1]));
+    }
+
+    #[test]
+    fn recorded_reads_as_the_histogram_itself() {
+        // Values over the whole range, exact ones (under 2048) and bucketed ones.
+        let mut h = ticks();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..5_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let value = match x % 4 {
+                0 => x % 2_048,
+                1 => x % 50_000,
+                2 => x % 5_000_000,
+                _ => x % MAX_TICK_US,
+            };
+            h.record(value.max(1)).unwrap();
+        }
+        let r = Recorded::of(&h);
+        assert_eq!(r.len(), h.len());
+        assert_eq!(r.max(), h.max());
+        assert_eq!(r.mean(), h.mean());
+        for q in [0.001, 0.1, 0.25, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0] {
+            assert_eq!(
+                r.value_at_quantile(q),
+                h.value_at_quantile(q),
+                "quantile {q}"
+            );
+        }
+        assert_eq!(summary(&r)["p99"], h.value_at_quantile(0.99));
+        // The power-of-two buckets as hdrhistogram's own logarithmic iterator makes them.
+        let by_hdr: Vec<[u64; 2]> = h
+            .iter_log(1, 2.0)
+            .filter(|step| step.value_iterated_to() > 0)
+            .map(|step| [step.value_iterated_to(), step.count_since_last_iteration()])
+            .collect();
+        assert_eq!(log2_buckets(&r), by_hdr);
+        assert!(Recorded::default().is_empty());
+        assert_eq!(Recorded::default().value_at_quantile(0.5), 0);
+    }
+
+    #[test]
+    fn a_copy_out_is_small() {
+        let mut h = ticks();
+        for value in 1..=300 {
+            h.record(value * 7).unwrap();
+        }
+        let r = Recorded::of(&h);
+        let bytes = std::mem::size_of_val(r.pairs());
+        assert_eq!(r.pairs().len(), 300);
+        assert!(
+            bytes * 20 < h.distinct_values() * 8,
+            "{bytes} bytes against the histogram's"
+        );
     }
 }

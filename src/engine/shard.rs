@@ -48,6 +48,7 @@ use super::room::deliver::{FromConnections, deliver};
 use super::room::{Link, Notice, Room, RoomLimits, RoomOutput};
 use super::warn_limit::{WARN_EVERY, WarnLimit};
 use super::{EngineConfig, RoomObserver, ShardCmd};
+use crate::histogram::Recorded;
 use crate::protocol::{EndReason, ErrorCode, RoomId, Tick};
 use crate::replay::{Recorder, ReplayCounters, ReplayTally};
 
@@ -76,12 +77,12 @@ pub struct ShardStats {
     pub rooms: usize,
     /// Tick work duration (wall clock), microseconds. Includes any time the shard's thread
     /// was preempted mid-tick.
-    pub tick_us: Histogram<u64>,
+    pub tick_us: Recorded,
     /// CPU time the shard's thread spent on each tick's work, microseconds: the tick's own
     /// cost, without preemption.
-    pub tick_cpu_us: Histogram<u64>,
+    pub tick_cpu_us: Recorded,
     /// How late each tick started after its scheduled instant, microseconds.
-    pub lateness_us: Histogram<u64>,
+    pub lateness_us: Recorded,
     /// Games that ended, as (game, reason, count).
     pub games_finished: Vec<(&'static str, EndReason, u64)>,
     /// Replays recorded and dropped.
@@ -93,6 +94,15 @@ impl ShardStats {
     pub fn games_finished_total(&self) -> u64 {
         self.games_finished.iter().map(|(_, _, n)| n).sum()
     }
+}
+
+/// The histograms behind [`ShardStats`]'s, kept by the shard; a stats request copies out
+/// what they recorded ([`Recorded`]), never the histograms themselves.
+#[derive(Debug)]
+struct TickHistograms {
+    tick_us: Histogram<u64>,
+    tick_cpu_us: Histogram<u64>,
+    lateness_us: Histogram<u64>,
 }
 
 pub(crate) struct Shard {
@@ -113,7 +123,9 @@ pub(crate) struct Shard {
     /// `room/output.rs`); reused, so its capacity lasts from tick to tick.
     out: RoomOutput,
     closed: Vec<RoomKey>,
+    /// The counters; its histograms stay empty (they are in `histograms`).
     stats: ShardStats,
+    histograms: TickHistograms,
     /// A shutdown drain has begun (see `drain`).
     draining: bool,
 }
@@ -154,11 +166,16 @@ impl Shard {
                 overruns: 0,
                 skipped: 0,
                 rooms: 0,
+                tick_us: Recorded::default(),
+                tick_cpu_us: Recorded::default(),
+                lateness_us: Recorded::default(),
+                games_finished: Vec::new(),
+                replays: ReplayTally::default(),
+            },
+            histograms: TickHistograms {
                 tick_us: crate::histogram::ticks(),
                 tick_cpu_us: crate::histogram::ticks(),
                 lateness_us: crate::histogram::ticks(),
-                games_finished: Vec::new(),
-                replays: ReplayTally::default(),
             },
             draining: false,
         }
@@ -207,15 +224,15 @@ impl Shard {
                 break;
             }
             let took = started.elapsed();
-            self.stats
+            self.histograms
                 .tick_us
                 .saturating_record(took.as_micros().max(1) as u64);
             if let Some(cpu) = started_cpu.and_then(|t| t.try_elapsed().ok()) {
-                self.stats
+                self.histograms
                     .tick_cpu_us
                     .saturating_record(cpu.as_micros().max(1) as u64);
             }
-            self.stats
+            self.histograms
                 .lateness_us
                 .saturating_record(lateness.as_micros().max(1) as u64);
             if took > period {
@@ -396,6 +413,9 @@ impl Shard {
             ShardCmd::EndAll => self.end_all(now, out),
             ShardCmd::Stats(reply) => {
                 let mut stats = self.stats.clone();
+                stats.tick_us = Recorded::of(&self.histograms.tick_us);
+                stats.tick_cpu_us = Recorded::of(&self.histograms.tick_cpu_us);
+                stats.lateness_us = Recorded::of(&self.histograms.lateness_us);
                 stats.rooms = self.rooms.len();
                 stats.replays = self.replays.tally();
                 let _ = reply.send(stats);

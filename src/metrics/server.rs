@@ -1,10 +1,9 @@
 //! The server's state as read for one scrape: connections, sessions, queues, rooms and
 //! every shard's tick statistics.
 
-use hdrhistogram::Histogram;
-
 use super::{MetricSource, Rows};
 use crate::engine::ShardStats;
+use crate::histogram::Recorded;
 use crate::protocol::{RoomStatus, RoomSummary};
 
 /// Upper bounds of the tick-duration histogram buckets, in seconds.
@@ -33,12 +32,12 @@ fn status_name(status: RoomStatus) -> &'static str {
 }
 
 /// Converts a microsecond hdrhistogram to (per-bucket counts in seconds, sum in seconds).
-fn buckets(histogram: &Histogram<u64>) -> (Vec<(f64, u64)>, f64) {
+fn buckets(histogram: &Recorded) -> (Vec<(f64, u64)>, f64) {
     let mut counts = vec![0u64; TICK_BUCKETS.len()];
-    for value in histogram.iter_recorded() {
-        let seconds = value.value_iterated_to() as f64 / 1e6;
+    for &(value, count) in histogram.pairs() {
+        let seconds = value as f64 / 1e6;
         if let Some(i) = TICK_BUCKETS.iter().position(|&bound| seconds <= bound) {
-            counts[i] += value.count_since_last_iteration();
+            counts[i] += count;
         }
     }
     let sum = histogram.mean() * histogram.len() as f64 / 1e6;
@@ -183,7 +182,7 @@ mod tests {
         h.record(40).unwrap(); // 40 us: first bucket
         h.record(900).unwrap(); // 0.9 ms: the 1 ms bucket
         h.record(2_000_000).unwrap(); // 2 s: above every bound
-        let (counts, sum) = buckets(&h);
+        let (counts, sum) = buckets(&Recorded::of(&h));
         assert_eq!(counts[0], (0.000_05, 1));
         assert_eq!(counts[4], (0.001, 1));
         assert_eq!(counts.iter().map(|(_, n)| n).sum::<u64>(), 2);
