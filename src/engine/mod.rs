@@ -31,6 +31,7 @@ pub use registry::{
 pub use room::SHUTDOWN_REASON;
 pub use shard::ShardStats;
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -175,6 +176,27 @@ pub enum EngineError {
     /// The shard has stopped (the server is shutting down).
     #[error("the engine is shutting down")]
     ShuttingDown,
+}
+
+/// Waiting for room in a shard's full inbox ([`Offered::Waiting`]).
+pub type InboxWait<'a> = Pin<Box<dyn Future<Output = Result<(), EngineError>> + Send + 'a>>;
+
+/// A command handed to a shard's inbox ([`Engine::offer_input`]).
+pub enum Offered<'a> {
+    /// Taken (or refused) at once.
+    Done(Result<(), EngineError>),
+    /// The inbox was full: this future queues the command once there is room.
+    Waiting(InboxWait<'a>),
+}
+
+impl Offered<'_> {
+    /// The outcome, waiting for room in the inbox if need be.
+    pub async fn finish(self) -> Result<(), EngineError> {
+        match self {
+            Offered::Done(result) => result,
+            Offered::Waiting(wait) => wait.await,
+        }
+    }
 }
 
 /// Commands a shard applies at its next tick, in arrival order.
@@ -381,6 +403,24 @@ impl Engine {
         data: Bytes,
         share: InboxShare,
     ) -> Result<(), EngineError> {
+        self.offer_input(addr, session, seq, data, share)
+            .finish()
+            .await
+    }
+
+    /// [`Engine::input`] without a future: the input is queued at once unless the
+    /// shard's inbox is full, and then the wait is handed back, boxed
+    /// ([`Offered::Waiting`]). A connection's reader keeps its own future (alive as long as
+    /// the connection) small this way: an awaited `input` carried the command and every
+    /// caller's arguments inline.
+    pub fn offer_input(
+        &self,
+        addr: RoomAddr,
+        session: SessionId,
+        seq: u32,
+        data: Bytes,
+        share: InboxShare,
+    ) -> Offered<'_> {
         let cmd = ShardCmd::Input {
             room: addr.id,
             session,
@@ -388,7 +428,7 @@ impl Engine {
             data,
             share,
         };
-        self.send(addr.shard, cmd).await
+        self.offer(addr.shard, cmd)
     }
 
     /// Removes `session` from the room for good; a player forfeits a running game.
@@ -492,22 +532,27 @@ impl Engine {
     }
 
     async fn send(&self, shard: usize, cmd: ShardCmd) -> Result<(), EngineError> {
-        let link = self
-            .shared
-            .shards
-            .get(shard)
-            .ok_or(EngineError::ShuttingDown)?;
-        // Nearly always the inbox has room and `try_send` takes it with no future at all.
-        // Only a full inbox waits, in a boxed future, behind the senders already waiting
-        // (the channel's permits go to them first), so callers' futures do not carry a
-        // `send` future and a second copy of the command inline (a connection's future
-        // lives as long as the connection).
+        self.offer(shard, cmd).finish().await
+    }
+
+    /// Hands `cmd` to its shard's inbox. Nearly always the inbox has room and `try_send`
+    /// takes it with no future at all. Only a full inbox waits, in a boxed future, behind
+    /// the senders already waiting (the channel's permits go to them first), so callers'
+    /// futures do not carry a `send` future and a second copy of the command inline (a
+    /// connection's future lives as long as the connection).
+    fn offer(&self, shard: usize, cmd: ShardCmd) -> Offered<'_> {
+        let Some(link) = self.shared.shards.get(shard) else {
+            return Offered::Done(Err(EngineError::ShuttingDown));
+        };
         match link.tx.try_send(cmd) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(cmd)) => Box::pin(link.tx.send(cmd))
-                .await
-                .map_err(|_| EngineError::ShuttingDown),
-            Err(TrySendError::Closed(_)) => Err(EngineError::ShuttingDown),
+            Ok(()) => Offered::Done(Ok(())),
+            Err(TrySendError::Full(cmd)) => Offered::Waiting(Box::pin(async move {
+                link.tx
+                    .send(cmd)
+                    .await
+                    .map_err(|_| EngineError::ShuttingDown)
+            })),
+            Err(TrySendError::Closed(_)) => Offered::Done(Err(EngineError::ShuttingDown)),
         }
     }
 }

@@ -34,7 +34,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::codec::Codec;
-use crate::engine::{Engine, EngineConfig, GameEntry, GameRegistry, Member, NewRoom, RoomObserver};
+use crate::engine::{
+    Engine, EngineConfig, GameEntry, GameRegistry, Member, NewRoom, Offered, RoomObserver,
+};
 use crate::limits::{InboxShare, LimitCounters};
 use crate::protocol::{ErrorCode, RoomId, RoomSettings, RoomSummary, Seat, SessionId, close_code};
 use crate::storage::Storage;
@@ -761,15 +763,33 @@ impl Lobby {
         data: Bytes,
         share: InboxShare,
     ) -> Result<(), ErrorCode> {
+        self.offer_input(session, seq, data, share)?
+            .finish()
+            .await
+            .map_err(|_| ErrorCode::ServerBusy)
+    }
+
+    /// [`Lobby::input`] without a future unless the room's shard has no room for it now
+    /// (see [`Engine::offer_input`](crate::engine::Engine::offer_input)); an engine error
+    /// means [`ErrorCode::ServerBusy`].
+    ///
+    /// # Errors
+    /// [`ErrorCode::NotInRoom`], [`ErrorCode::NotAPlayer`].
+    pub fn offer_input(
+        &self,
+        session: &Session,
+        seq: u32,
+        data: Bytes,
+        share: InboxShare,
+    ) -> Result<Offered<'_>, ErrorCode> {
         let membership = session.lock().room.ok_or(ErrorCode::NotInRoom)?;
         if !membership.player {
             return Err(ErrorCode::NotAPlayer);
         }
-        self.shared
+        Ok(self
+            .shared
             .engine
-            .input(membership.addr, session.id(), seq, data, share)
-            .await
-            .map_err(|_| ErrorCode::ServerBusy)
+            .offer_input(membership.addr, session.id(), seq, data, share))
     }
 
     /// Posts a chat line to the session's room.

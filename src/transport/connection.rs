@@ -28,7 +28,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
 
 use super::conn_guard::{Before, Close, ConnGuard};
-use super::dispatch::{dispatch, dispatch_input, error};
+use super::dispatch::{dispatch, error, input_waited, offer_input};
 use super::split_io::{self, ReaderIo};
 use super::violation;
 use super::writer::write_loop;
@@ -36,6 +36,7 @@ use super::{Context, websocket_config};
 use crate::cluster::resume::Home;
 use crate::codec::Codec;
 use crate::engine::SHUTDOWN_REASON;
+use crate::limits::InboxShare;
 use crate::lobby::{Binding, Session};
 use crate::metrics::ClientKind;
 use crate::outbox::Outbox;
@@ -158,6 +159,26 @@ async fn stop_signal(ctx: &Context, drain_seen: bool) -> Stop {
         ctx.drain.started().await;
         Stop::Drain
     }
+}
+
+/// A binary frame after [`Reader::prepare`]: answered already, or what is left to do.
+enum Prepared {
+    Done(Next),
+    /// The hot path.
+    Input {
+        session: Arc<Session>,
+        seq: u32,
+        data: Bytes,
+        share: Option<InboxShare>,
+    },
+    /// The first message (it must be a `Hello`).
+    Hello(Box<ClientMsg>),
+    /// Any other request.
+    Request {
+        session: Arc<Session>,
+        msg: Box<ClientMsg>,
+        share: Option<InboxShare>,
+    },
 }
 
 /// What the reader does after one frame.
@@ -302,7 +323,38 @@ impl Reader<'_> {
         }
     }
 
+    /// A binary frame. Its checks run synchronously ([`Reader::prepare`]), and so does an
+    /// `Input`'s trip to its shard's inbox unless that inbox is full (the wait is boxed);
+    /// a rare request (`Hello`, lobby requests) is boxed. The connection's future lives as long
+    /// as the connection, so it is only as large as the hot path needs (an inline
+    /// `on_binary` holding every request's state was 864 bytes of it).
     async fn on_binary(&mut self, bytes: &Bytes) -> Next {
+        match self.prepare(bytes) {
+            Prepared::Done(next) => next,
+            Prepared::Input {
+                session,
+                seq,
+                data,
+                share,
+            } => {
+                let lobby = &self.ctx.lobby;
+                if let Some(wait) = offer_input(lobby, &session, self.outbox, seq, data, share) {
+                    input_waited(self.outbox, seq, wait.await);
+                }
+                Next::Continue
+            }
+            Prepared::Hello(msg) => Box::pin(self.on_hello(*msg)).await,
+            Prepared::Request {
+                session,
+                msg,
+                share,
+            } => Box::pin(self.on_request(session, *msg, share)).await,
+        }
+    }
+
+    /// Decodes a binary frame and runs every check that needs no waiting: `Hello` first, the
+    /// drain, this connection's limits.
+    fn prepare(&mut self, bytes: &Bytes) -> Prepared {
         let wire = self.ctx.metrics.wire();
         let decoded = self.outbox.codec().decode_client_msg(bytes);
         match &decoded {
@@ -313,13 +365,15 @@ impl Reader<'_> {
             // Before `Hello`, anything that is not a `Hello` (undecodable or not) ends the
             // connection: there is no session to answer for.
             return match decoded {
-                Ok(msg) => Box::pin(self.on_hello(msg)).await,
-                Err(_) => self.hello_required(),
+                Ok(msg) => Prepared::Hello(Box::new(msg)),
+                Err(_) => Prepared::Done(self.hello_required()),
             };
         };
         let msg = match decoded {
             Ok(msg) => msg,
-            Err(decode_error) => return self.on_bad_message(&decode_error.to_string()),
+            Err(decode_error) => {
+                return Prepared::Done(self.on_bad_message(&decode_error.to_string()));
+            }
         };
         match &msg {
             ClientMsg::Ack { tick } | ClientMsg::Input { ack_tick: tick, .. } => {
@@ -333,32 +387,44 @@ impl Reader<'_> {
                 "the server is shutting down: no new matches or rooms",
                 None,
             ));
-            return Next::Continue;
+            return Prepared::Done(Next::Continue);
         }
-        let counters = self.ctx.counters();
-        let share = match self.guard.before(&msg, counters) {
+        let share = match self.guard.before(&msg, self.ctx.counters()) {
             Before::Go(share) => share,
             Before::Refuse(reply) => {
                 self.reply(&reply);
-                return Next::Continue;
+                return Prepared::Done(Next::Continue);
             }
             Before::Close(close) => {
                 self.close_with(close);
-                return Next::Stop;
+                return Prepared::Done(Next::Stop);
             }
         };
+        match msg {
+            ClientMsg::Input { seq, data, .. } => Prepared::Input {
+                session,
+                seq,
+                data,
+                share,
+            },
+            msg => Prepared::Request {
+                session,
+                msg: Box::new(msg),
+                share,
+            },
+        }
+    }
+
+    /// Any request but an `Input`, once [`Reader::prepare`] let it through.
+    async fn on_request(
+        &mut self,
+        session: Arc<Session>,
+        msg: ClientMsg,
+        share: Option<InboxShare>,
+    ) -> Next {
         let joining = matches!(msg, ClientMsg::JoinRoom { .. });
-        let lobby = &self.ctx.lobby;
-        // Inputs, nearly every message, take a small future of their own; the rest are
-        // boxed, so the connection's future (alive as long as the connection) is not as
-        // large as the largest lobby request's.
-        let refused = match msg {
-            ClientMsg::Input { seq, data, .. } => {
-                dispatch_input(lobby, &session, self.outbox, seq, data, share).await
-            }
-            msg => Box::pin(dispatch(lobby, &session, self.outbox, msg, share)).await,
-        };
-        if joining && let Some(close) = self.guard.joined(refused, counters) {
+        let refused = dispatch(&self.ctx.lobby, &session, self.outbox, msg, share).await;
+        if joining && let Some(close) = self.guard.joined(refused, self.ctx.counters()) {
             self.close_with(close);
             return Next::Stop;
         }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::engine::{EngineError, InboxWait, Offered};
 use crate::limits::InboxShare;
 use crate::lobby::{Lobby, Session};
 use crate::outbox::Outbox;
@@ -177,25 +178,43 @@ async fn join_room(
     }
 }
 
-/// [`dispatch`] for an `Input`, the one message on the hot path: a future of its own, a
-/// few words long, where `dispatch`'s is as large as its largest branch (the reader boxes
-/// that one, for the rare messages only).
-pub(super) async fn dispatch_input(
-    lobby: &Lobby,
+/// [`dispatch`] for an `Input`, the one message on the hot path, with no future: the input
+/// goes into its shard's inbox at once, and a refusal is answered at once. Only when that
+/// inbox is full is a wait handed back (boxed); the caller awaits it and passes the outcome
+/// to [`input_waited`].
+pub(super) fn offer_input<'a>(
+    lobby: &'a Lobby,
     session: &Session,
     outbox: &Outbox,
     seq: u32,
     data: Bytes,
     share: Option<InboxShare>,
-) -> Option<ErrorCode> {
+) -> Option<InboxWait<'a>> {
     let share = share.unwrap_or_else(InboxShare::untracked);
-    let reply = input(lobby, session, seq, data, share).await?;
-    let refused = match &reply {
-        ServerMsg::Error { code, .. } => Some(*code),
-        _ => None,
-    };
-    outbox.push_msg(&reply);
-    refused
+    match lobby.offer_input(session, seq, data, share) {
+        Ok(Offered::Done(Ok(()))) => None,
+        Ok(Offered::Done(Err(_))) => {
+            refuse_input(outbox, ErrorCode::ServerBusy, seq);
+            None
+        }
+        Ok(Offered::Waiting(wait)) => Some(wait),
+        Err(code) => {
+            refuse_input(outbox, code, seq);
+            None
+        }
+    }
+}
+
+/// The end of an input [`offer_input`] had to wait for.
+pub(super) fn input_waited(outbox: &Outbox, seq: u32, outcome: Result<(), EngineError>) {
+    if outcome.is_err() {
+        refuse_input(outbox, ErrorCode::ServerBusy, seq);
+    }
+}
+
+/// Accepted input is answered by the next snapshot; refusals by the room name the seq.
+fn refuse_input(outbox: &Outbox, code: ErrorCode, seq: u32) {
+    outbox.push_msg(&error(code, describe(code), Some(seq)));
 }
 
 async fn input(
