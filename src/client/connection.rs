@@ -1,13 +1,16 @@
 //! One WebSocket connection to a ticksync server, speaking one codec.
 //!
 //! Owns the socket: typed [`Connection::send`] and [`Connection::recv`] of
-//! [`ClientMsg`] and [`ServerMsg`], every wait bounded by the connection's timeout, the
-//! `Hello`/`Welcome` exchange, and both ways to leave (a 1000 close or an abrupt drop).
+//! [`ClientMsg`] and [`ServerMsg`], every wait bounded by the connection's timeout (except
+//! the raw reads, [`Connection::next_message`] and [`Connection::recv_payload`], whose
+//! callers bound them), the `Hello`/`Welcome` exchange, and both ways to leave (a 1000
+//! close or an abrupt drop).
 //! It keeps no game state except the highest room event `seq` it has received, which a
 //! resume needs.
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -399,6 +402,16 @@ impl Connection {
         Ok(())
     }
 
+    /// Sends one message already encoded with this connection's codec (by a client that
+    /// encodes into a buffer of its own).
+    ///
+    /// # Errors
+    /// [`ClientError::WebSocket`], or [`ClientError::Timeout`] when the write does not
+    /// complete in time.
+    pub async fn send_encoded(&mut self, bytes: Bytes) -> Result<(), ClientError> {
+        self.send_message(Message::Binary(bytes)).await
+    }
+
     /// Encodes `msg` once and sends it `count` times, flushing once (a flood, for tests
     /// of the server's limits).
     ///
@@ -447,33 +460,30 @@ impl Connection {
             let frame = tokio::time::timeout(self.timeout, self.ws.next())
                 .await
                 .map_err(|_| ClientError::Timeout(self.timeout, "a server message"))?;
-            let message = match frame {
-                None => {
-                    return Err(ClientError::Closed {
-                        code: None,
-                        reason: "end of stream".into(),
-                    });
+            if let Some(bytes) = binary_payload(frame)? {
+                let msg: ServerMsg = self.codec.decode(&bytes)?;
+                if let ServerMsg::Event { seq, .. } | ServerMsg::GameEvent { seq, .. } = &msg {
+                    self.last_event_seq = self.last_event_seq.max(*seq);
                 }
-                Some(frame) => frame?,
-            };
-            match message {
-                Message::Binary(bytes) => {
-                    let msg: ServerMsg = self.codec.decode(&bytes)?;
-                    if let ServerMsg::Event { seq, .. } | ServerMsg::GameEvent { seq, .. } = &msg {
-                        self.last_event_seq = self.last_event_seq.max(*seq);
-                    }
-                    return Ok((msg, bytes.len()));
-                }
-                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
-                Message::Close(frame) => {
-                    return Err(ClientError::Closed {
-                        code: frame.as_ref().map(|f| u16::from(f.code)),
-                        reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
-                    });
-                }
-                Message::Text(text) => {
-                    return Err(ClientError::Unexpected(format!("text frame {text:?}")));
-                }
+                return Ok((msg, bytes.len()));
+            }
+        }
+    }
+
+    /// The next binary message's payload as it came, undecoded, skipping pings and pongs,
+    /// **with no timeout**: for a client that reads the bytes its own way (the arena bot with
+    /// checks off reads states by their envelope, [`super::read_state_envelope`]) and
+    /// bounds the wait itself. The event seq is not tracked: such a client resumes nothing.
+    ///
+    /// Cancel-safe, like [`Connection::recv`].
+    ///
+    /// # Errors
+    /// [`ClientError::Closed`] on a close frame or end of stream,
+    /// [`ClientError::Unexpected`] for a text frame, [`ClientError::WebSocket`].
+    pub async fn recv_payload(&mut self) -> Result<Bytes, ClientError> {
+        loop {
+            if let Some(bytes) = binary_payload(self.ws.next().await)? {
+                return Ok(bytes);
             }
         }
     }
@@ -504,5 +514,34 @@ impl Connection {
     /// server keeps the session for its reconnect grace period.
     pub fn abort(self) {
         drop(self.ws);
+    }
+}
+
+/// A binary message's payload; `None` for a ping, a pong or a raw frame (tungstenite
+/// answers pings itself).
+///
+/// # Errors
+/// [`ClientError::Closed`] on a close frame or end of stream, [`ClientError::Unexpected`]
+/// for a text frame, [`ClientError::WebSocket`].
+fn binary_payload(
+    frame: Option<Result<Message, tungstenite::Error>>,
+) -> Result<Option<Bytes>, ClientError> {
+    let message = match frame {
+        None => {
+            return Err(ClientError::Closed {
+                code: None,
+                reason: "end of stream".into(),
+            });
+        }
+        Some(frame) => frame?,
+    };
+    match message {
+        Message::Binary(bytes) => Ok(Some(bytes)),
+        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(None),
+        Message::Close(frame) => Err(ClientError::Closed {
+            code: frame.as_ref().map(|f| u16::from(f.code)),
+            reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+        }),
+        Message::Text(text) => Err(ClientError::Unexpected(format!("text frame {text:?}"))),
     }
 }
