@@ -32,8 +32,10 @@
 //!   without a message (a silence longer than [`ArenaBotConfig::timeout`] is
 //!   [`ClientError::Timeout`]), and the stop signal is looked at once per input period
 //!   (50 ms), not raced against every read;
-//! - an input is encoded into a buffer the bot keeps (its game payload once per direction),
-//!   and the shared progress counter is added to once per input period, not per state.
+//! - an input is written by hand ([`put_input`]: the codec's bytes, without serde) into a
+//!   buffer the bot keeps, its game payload encoded once per direction; the read buffer is
+//!   256 bytes ([`Connection::connect_light`]); and the shared progress counter is added
+//!   to once per input period, not per state.
 //!
 //! Counts go into the bot's own [`ArenaCounts`], merged into the [`ArenaRecorder`] when it
 //! stops; errors go to the recorder at once. Never panics on what the server sends.
@@ -50,7 +52,7 @@ use tokio_util::sync::CancellationToken;
 use super::arena_stats::{ArenaCounts, ArenaRecorder};
 use super::mirror::{ArenaMirror, MirrorError, StateKind};
 use super::predict::{Check, Predictor, TickClock};
-use super::{ClientError, ClientTls, Connection, read_state_envelope};
+use super::{ClientError, ClientTls, Connection, put_input, read_state_envelope};
 use crate::codec::Codec;
 use crate::game::arena::{ArenaInput, pack_dir};
 use crate::protocol::{ClientMsg, RoomJoined, Seat, ServerMsg, Tick};
@@ -188,13 +190,13 @@ impl ArenaBot {
     }
 
     async fn join_inner(&mut self) -> Result<RoomJoined, ClientError> {
-        let mut conn = Connection::connect_with(
-            &self.config.url,
-            self.config.codec,
-            self.config.timeout,
-            self.config.tls.as_ref(),
-        )
-        .await?;
+        let (url, codec, timeout) = (&self.config.url, self.config.codec, self.config.timeout);
+        let tls = self.config.tls.as_ref();
+        let mut conn = if self.config.checks {
+            Connection::connect_with(url, codec, timeout, tls).await?
+        } else {
+            Connection::connect_light(url, codec, timeout, tls).await?
+        };
         let welcome = conn.hello(None).await?;
         self.tick_hz = welcome.tick_hz;
         self.recorder.tick_hz(welcome.tick_hz);
@@ -429,12 +431,10 @@ impl ArenaBot {
             tokio::time::interval_at(tokio::time::Instant::now() + phase, INPUT_PERIOD);
         inputs.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
+            // The period first: a read that finds nothing costs more than a look at the
+            // timer, and after an input only one read is tried, not two.
             tokio::select! {
                 biased;
-                received = conn.recv_payload() => {
-                    lean.quiet = 0;
-                    self.on_payload(lean, &received?)?;
-                }
                 at = inputs.tick() => {
                     if stop.is_cancelled() {
                         return Ok(());
@@ -445,6 +445,10 @@ impl ArenaBot {
                     }
                     self.recorder.progress(std::mem::take(&mut lean.progress));
                     self.send_lean_input(conn, lean, at.into_std()).await?;
+                }
+                received = conn.recv_payload() => {
+                    lean.quiet = 0;
+                    self.on_payload(lean, &received?)?;
                 }
             }
         }
@@ -501,12 +505,14 @@ impl ArenaBot {
         }
         lean.held += 1;
         lean.seq = lean.seq.wrapping_add(1).max(1);
-        let input = ClientMsg::Input {
-            seq: lean.seq,
-            ack_tick: lean.last_tick.unwrap_or(0),
-            data: lean.data.clone(),
-        };
-        self.config.codec.encode_into(&input, &mut lean.out)?;
+        let ack_tick = lean.last_tick.unwrap_or(0);
+        put_input(
+            self.config.codec,
+            lean.seq,
+            ack_tick,
+            &lean.data,
+            &mut lean.out,
+        );
         conn.send_encoded(lean.out.split().freeze()).await?;
         if self.recorder.window().contains(at) {
             self.counts.inputs += 1;

@@ -1,6 +1,8 @@
 //! A state message's envelope read without decoding the message: what a client that only
 //! counts states (the arena bot with checks off) needs from the frames that are most of
-//! what it receives.
+//! what it receives; and the one message such a client sends many times a second,
+//! `ClientMsg::Input`, written without serde ([`put_input`]: the same bytes as the codec's,
+//! which the tests check for integers of every width).
 //!
 //! The read side of the server's hand-written envelope (`transport/ws_frame.rs`,
 //! `put_state_prefix`): [`read_state_envelope`] accepts exactly the bytes the server writes
@@ -35,6 +37,8 @@
 //! assert!(read_state_envelope(Codec::MsgPack, &frame[..frame.len() - 1]).is_none());
 //! ```
 
+use bytes::{BufMut, BytesMut};
+
 use crate::codec::{Codec, MAX_DECODE_BYTES};
 use crate::protocol::Tick;
 
@@ -42,6 +46,8 @@ use crate::protocol::Tick;
 const BINCODE_SNAPSHOT: u8 = 6;
 /// `ServerMsg::Delta`'s variant index in bincode.
 const BINCODE_DELTA: u8 = 11;
+/// `ClientMsg::Input`'s variant index in bincode.
+const BINCODE_INPUT: u8 = 7;
 
 /// The fields of a `Snapshot` or `Delta` before its body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +122,74 @@ pub fn read_state_envelope(codec: Codec, frame: &[u8]) -> Option<StateEnvelope> 
     })
 }
 
+/// Appends `ClientMsg::Input { seq, ack_tick, data }` as `codec` encodes it: bincode, the
+/// variant index and varints; MessagePack, `{"Input": {"seq", "ack_tick", "data"}}` (a named
+/// map, integers in their smallest form, `data` as `bin`). `data` is the game's input,
+/// already encoded; it must be under 4 GiB (a message is at most 16 KiB anyway).
+pub fn put_input(codec: Codec, seq: u32, ack_tick: Tick, data: &[u8], out: &mut BytesMut) {
+    match codec {
+        Codec::Bincode => {
+            out.put_u8(BINCODE_INPUT);
+            put_bincode_varint(out, u64::from(seq));
+            put_bincode_varint(out, ack_tick);
+            put_bincode_varint(out, data.len() as u64);
+        }
+        Codec::MsgPack => {
+            out.put_slice(b"\x81\xa5Input\x83\xa3seq");
+            put_msgpack_uint(out, u64::from(seq));
+            out.put_slice(b"\xa8ack_tick");
+            put_msgpack_uint(out, ack_tick);
+            out.put_slice(b"\xa4data");
+            if let Ok(len) = u8::try_from(data.len()) {
+                out.put_u8(0xc4);
+                out.put_u8(len);
+            } else if let Ok(len) = u16::try_from(data.len()) {
+                out.put_u8(0xc5);
+                out.put_u16(len);
+            } else {
+                out.put_u8(0xc6);
+                out.put_u32(u32::try_from(data.len()).unwrap_or(u32::MAX));
+            }
+        }
+    }
+    out.put_slice(data);
+}
+
+/// bincode's varint in its shortest form (PROTOCOL.md).
+fn put_bincode_varint(out: &mut BytesMut, value: u64) {
+    if value < 251 {
+        out.put_u8(value as u8);
+    } else if let Ok(value) = u16::try_from(value) {
+        out.put_u8(251);
+        out.put_u16_le(value);
+    } else if let Ok(value) = u32::try_from(value) {
+        out.put_u8(252);
+        out.put_u32_le(value);
+    } else {
+        out.put_u8(253);
+        out.put_u64_le(value);
+    }
+}
+
+/// A MessagePack unsigned integer in its smallest form, as rmp-serde writes it.
+fn put_msgpack_uint(out: &mut BytesMut, value: u64) {
+    if value < 0x80 {
+        out.put_u8(value as u8);
+    } else if let Ok(value) = u8::try_from(value) {
+        out.put_u8(0xcc);
+        out.put_u8(value);
+    } else if let Ok(value) = u16::try_from(value) {
+        out.put_u8(0xcd);
+        out.put_u16(value);
+    } else if let Ok(value) = u32::try_from(value) {
+        out.put_u8(0xce);
+        out.put_u32(value);
+    } else {
+        out.put_u8(0xcf);
+        out.put_u64(value);
+    }
+}
+
 /// The unread rest of a frame. Every read is checked; a short frame is `None`.
 struct Reader<'a>(&'a [u8]);
 
@@ -183,7 +257,7 @@ mod tests {
 
     use super::*;
     use crate::outbox::StateFrame;
-    use crate::protocol::{ErrorCode, ServerMsg};
+    use crate::protocol::{ClientMsg, ErrorCode, ServerMsg};
     use crate::transport::ws_frame::put_state_prefix;
 
     /// Integers of every width either codec tells apart.
@@ -315,6 +389,47 @@ mod tests {
                 read += 1;
             }
             assert!(read > 300, "{read}");
+        }
+    }
+
+    #[test]
+    fn inputs_written_by_hand_are_the_codecs_bytes() {
+        for codec in Codec::ALL {
+            for seq in [
+                0u32,
+                1,
+                127,
+                128,
+                250,
+                251,
+                255,
+                256,
+                65_535,
+                65_536,
+                u32::MAX,
+            ] {
+                for ack_tick in WIDTHS {
+                    for len in [0usize, 2, 255, 256, 65_535, 65_536] {
+                        if len > 2 && seq != 300 && seq != 256 {
+                            continue;
+                        }
+                        let data = Bytes::from(vec![0x5A; len]);
+                        let mut out = BytesMut::from(&b"kept"[..]);
+                        put_input(codec, seq, ack_tick, &data, &mut out);
+                        let msg = ClientMsg::Input {
+                            seq,
+                            ack_tick,
+                            data,
+                        };
+                        assert_eq!(
+                            &out[4..],
+                            &codec.encode(&msg).unwrap()[..],
+                            "{codec:?}: seq {seq}, ack {ack_tick}, {len} bytes"
+                        );
+                        assert_eq!(&out[..4], b"kept", "appended, not replaced");
+                    }
+                }
+            }
         }
     }
 

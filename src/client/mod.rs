@@ -58,7 +58,7 @@ pub use backoff::Backoff;
 pub use battleship_bot::{BattleshipBotConfig, BattleshipReport, play_battleship};
 pub use bot::{Bot, BotConfig, BotStatus, GAME};
 pub use connection::{Connection, Resume, Welcome};
-pub use envelope::{StateEnvelope, read_state_envelope};
+pub use envelope::{StateEnvelope, put_input, read_state_envelope};
 pub use error::ClientError;
 pub use flood::{FloodConfig, FloodOutcome, flood};
 pub use load::{Load, LoadConfig};
