@@ -259,21 +259,24 @@ impl ArenaBot {
     /// recorded and play goes on.
     pub async fn play(mut self, stop: CancellationToken) -> Result<ArenaCounts, ClientError> {
         let result = match (self.conn.take(), self.joined.as_ref().and_then(|j| j.seat)) {
-            (Some(mut conn), Some(seat)) => match if self.config.checks {
-                self.play_on(&mut conn, seat, &stop).await
-            } else {
-                self.play_unchecked(&mut conn, &stop).await
-            } {
-                Ok(()) => conn.close().await.map_err(|error| {
-                    self.recorder.error(format!("close: {error}"));
-                    error
-                }),
-                Err(error) => {
-                    self.recorder.error(format!("play: {error}"));
-                    conn.abort();
-                    Err(error)
+            (Some(mut conn), Some(seat)) => {
+                let played = if self.config.checks {
+                    self.play_on(&mut conn, seat, &stop).await
+                } else {
+                    self.play_unchecked(&mut conn, &stop).await
+                };
+                match played {
+                    Ok(()) => conn.close().await.map_err(|error| {
+                        self.recorder.error(format!("close: {error}"));
+                        error
+                    }),
+                    Err(error) => {
+                        self.recorder.error(format!("play: {error}"));
+                        conn.abort();
+                        Err(error)
+                    }
                 }
-            },
+            }
             _ => {
                 self.recorder.error("play before a successful join");
                 Err(ClientError::NotConnected)
