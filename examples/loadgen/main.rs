@@ -24,6 +24,12 @@
 //!
 //! Workloads: `ttt` and `arena` (WORKLOADS.md), and `idle` (N clients that only say Hello
 //! and stay, for server memory per idle connection). Use a fresh server for each run.
+//!
+//! For capacity runs, `--workload arena --no-checks` makes the driver light, so that the
+//! search measures the server and not the driver sharing its cores: the same traffic and
+//! counts, but each state read by its envelope alone (no view, delta or prediction), no
+//! timer per message, inputs written by hand into a kept buffer (`ArenaBotConfig::checks`;
+//! BENCHMARKS.md, issue 13, has its CPU against the bare client's).
 //! Exits non-zero when any error or illegal outcome was counted.
 
 mod http;
@@ -96,8 +102,12 @@ struct Args {
     /// Most clients connecting at once.
     #[arg(long, default_value_t = 50)]
     joins: usize,
-    /// arena: count states without applying them or checking predictions (a driver as
-    /// light as a bare WebSocket client, for capacity runs). No input latency then.
+    /// arena: the light driver for capacity runs. Same wire traffic (Hello, FindMatch,
+    /// 20 inputs/s acknowledging the newest state tick, close 1000) and the same state,
+    /// byte and missed-tick counts, but states are read by their envelope (tick, full or
+    /// delta), never decoded, applied or checked against predictions, in a loop without a
+    /// timer per message: about the CPU per client of the bare WebSocket client. No input
+    /// latency then.
     #[arg(long)]
     no_checks: bool,
     /// PEM file of certificate authorities to trust for `wss://` (and the HTTPS checks

@@ -20,12 +20,30 @@
 //!      always changes to a *different* one, so the first state showing it is unambiguous,
 //!      and the state that applies an input already shows the movement along it.
 //!
+//! With [`ArenaBotConfig::checks`] off (capacity runs), the bot plays a lighter loop that
+//! does the same on the wire (the same inputs, each acknowledging the newest state tick
+//! received, and the close) and counts the same states, bytes and missed ticks, but costs
+//! its machine about what a bare WebSocket client does, so that the search measures the
+//! server:
+//!
+//! - a state is counted by its envelope ([`read_state_envelope`]: tick, full or delta),
+//!   never decoded; any other frame is decoded in full, as before;
+//! - no timer per message: the wait for the server is bounded by counting input periods
+//!   without a message (a silence longer than [`ArenaBotConfig::timeout`] is
+//!   [`ClientError::Timeout`]), and the stop signal is looked at once per input period
+//!   (50 ms), not raced against every read;
+//! - an input is written by hand ([`put_input`]: the codec's bytes, without serde) into a
+//!   buffer the bot keeps, its game payload encoded once per direction; the read buffer is
+//!   256 bytes ([`Connection::connect_light`]); and the shared progress counter is added
+//!   to once per input period, not per state.
+//!
 //! Counts go into the bot's own [`ArenaCounts`], merged into the [`ArenaRecorder`] when it
 //! stops; errors go to the recorder at once. Never panics on what the server sends.
 
 use crate::game::arena::DIRECTIONS;
 use std::time::{Duration, Instant};
 
+use bytes::{Bytes, BytesMut};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::time::MissedTickBehavior;
@@ -34,7 +52,7 @@ use tokio_util::sync::CancellationToken;
 use super::arena_stats::{ArenaCounts, ArenaRecorder};
 use super::mirror::{ArenaMirror, MirrorError, StateKind};
 use super::predict::{Check, Predictor, TickClock};
-use super::{ClientError, ClientTls, Connection};
+use super::{ClientError, ClientTls, Connection, put_input, read_state_envelope};
 use crate::codec::Codec;
 use crate::game::arena::{ArenaInput, pack_dir};
 use crate::protocol::{ClientMsg, RoomJoined, Seat, ServerMsg, Tick};
@@ -61,8 +79,9 @@ pub struct ArenaBotConfig {
     pub seed: Option<u64>,
     /// Apply every state to the mirror and check it against the prediction (the default).
     /// Off, the bot only counts states and acknowledges the newest tick it received,
-    /// without decoding the game's view or delta: as light as a bare WebSocket client,
-    /// for capacity runs that measure the server. No input latency is measured then.
+    /// reading each state's envelope and nothing else, in a loop without a timer per
+    /// message (module doc): about as light as a bare WebSocket client, for capacity runs
+    /// that measure the server. No input latency is measured then.
     pub checks: bool,
     /// What to trust over `wss://` besides the webpki roots (e.g. a local CA: `--ca-file`);
     /// `None` for the webpki roots only.
@@ -101,6 +120,25 @@ struct Play {
     seq: u32,
     pending: Option<PendingTurn>,
     last_tick: Option<Tick>,
+}
+
+/// What the bot knows while it plays with checks off.
+#[derive(Debug)]
+struct Lean {
+    direction: Option<(i8, i8)>,
+    held: u32,
+    seq: u32,
+    /// The newest state tick received, acknowledged by every input.
+    last_tick: Option<Tick>,
+    /// The current direction's `ArenaInput`, encoded once per direction.
+    data: Bytes,
+    /// Where inputs are encoded. Each is split off and sent; once the socket has taken it,
+    /// the next encode reuses the same allocation.
+    out: BytesMut,
+    /// Input periods since the server's last message.
+    quiet: u32,
+    /// States not yet added to the recorder's progress counter.
+    progress: u64,
 }
 
 /// One arena player on one connection.
@@ -152,13 +190,13 @@ impl ArenaBot {
     }
 
     async fn join_inner(&mut self) -> Result<RoomJoined, ClientError> {
-        let mut conn = Connection::connect_with(
-            &self.config.url,
-            self.config.codec,
-            self.config.timeout,
-            self.config.tls.as_ref(),
-        )
-        .await?;
+        let (url, codec, timeout) = (&self.config.url, self.config.codec, self.config.timeout);
+        let tls = self.config.tls.as_ref();
+        let mut conn = if self.config.checks {
+            Connection::connect_with(url, codec, timeout, tls).await?
+        } else {
+            Connection::connect_light(url, codec, timeout, tls).await?
+        };
         let welcome = conn.hello(None).await?;
         self.tick_hz = welcome.tick_hz;
         self.recorder.tick_hz(welcome.tick_hz);
@@ -221,17 +259,24 @@ impl ArenaBot {
     /// recorded and play goes on.
     pub async fn play(mut self, stop: CancellationToken) -> Result<ArenaCounts, ClientError> {
         let result = match (self.conn.take(), self.joined.as_ref().and_then(|j| j.seat)) {
-            (Some(mut conn), Some(seat)) => match self.play_on(&mut conn, seat, &stop).await {
-                Ok(()) => conn.close().await.map_err(|error| {
-                    self.recorder.error(format!("close: {error}"));
-                    error
-                }),
-                Err(error) => {
-                    self.recorder.error(format!("play: {error}"));
-                    conn.abort();
-                    Err(error)
+            (Some(mut conn), Some(seat)) => {
+                let played = if self.config.checks {
+                    self.play_on(&mut conn, seat, &stop).await
+                } else {
+                    self.play_unchecked(&mut conn, &stop).await
+                };
+                match played {
+                    Ok(()) => conn.close().await.map_err(|error| {
+                        self.recorder.error(format!("close: {error}"));
+                        error
+                    }),
+                    Err(error) => {
+                        self.recorder.error(format!("play: {error}"));
+                        conn.abort();
+                        Err(error)
+                    }
                 }
-            },
+            }
             _ => {
                 self.recorder.error("play before a successful join");
                 Err(ClientError::NotConnected)
@@ -285,9 +330,6 @@ impl ArenaBot {
         let in_window = self.recorder.window().contains(at);
         if in_window {
             self.counts.message(size);
-        }
-        if !self.config.checks {
-            return self.on_unchecked(play, msg, size, in_window);
         }
         let applied = match play.mirror.apply(self.config.codec, &msg) {
             Ok(Some(applied)) => applied,
@@ -358,20 +400,80 @@ impl ArenaBot {
         Ok(())
     }
 
-    /// A message when checks are off: a state is counted by its envelope alone.
-    fn on_unchecked(
+    /// The loop with checks off (module doc): reads frames and sends inputs until `stop`
+    /// is seen at an input period.
+    async fn play_unchecked(
         &mut self,
-        play: &mut Play,
-        msg: ServerMsg,
-        size: usize,
-        in_window: bool,
+        conn: &mut Connection,
+        stop: &CancellationToken,
     ) -> Result<(), ClientError> {
-        let (tick, full) = match msg {
-            ServerMsg::Snapshot { tick, .. } => (tick, true),
-            ServerMsg::Delta { tick, .. } => (tick, false),
-            other => return self.on_other(other),
+        let mut lean = Lean {
+            direction: None,
+            held: 0,
+            seq: 0,
+            last_tick: None,
+            data: Bytes::new(),
+            out: BytesMut::with_capacity(LEAN_OUT_BYTES),
+            quiet: 0,
+            progress: 0,
         };
-        self.recorder.progress(1);
+        let result = self.lean_loop(conn, &mut lean, stop).await;
+        self.recorder.progress(lean.progress);
+        result
+    }
+
+    async fn lean_loop(
+        &mut self,
+        conn: &mut Connection,
+        lean: &mut Lean,
+        stop: &CancellationToken,
+    ) -> Result<(), ClientError> {
+        let patience = quiet_periods(self.config.timeout);
+        let phase = INPUT_PERIOD.mul_f64(self.rng.random::<f64>());
+        let mut inputs =
+            tokio::time::interval_at(tokio::time::Instant::now() + phase, INPUT_PERIOD);
+        inputs.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            // The period first: a read that finds nothing costs more than a look at the
+            // timer, and after an input only one read is tried, not two.
+            tokio::select! {
+                biased;
+                at = inputs.tick() => {
+                    if stop.is_cancelled() {
+                        return Ok(());
+                    }
+                    lean.quiet += 1;
+                    if lean.quiet > patience {
+                        return Err(ClientError::Timeout(self.config.timeout, "a server message"));
+                    }
+                    self.recorder.progress(std::mem::take(&mut lean.progress));
+                    self.send_lean_input(conn, lean, at.into_std()).await?;
+                }
+                received = conn.recv_payload() => {
+                    lean.quiet = 0;
+                    self.on_payload(lean, &received?)?;
+                }
+            }
+        }
+    }
+
+    /// A frame when checks are off: a state is counted by its envelope alone; anything
+    /// else (or a state in a form the envelope reader leaves to the codec) is decoded.
+    fn on_payload(&mut self, lean: &mut Lean, payload: &[u8]) -> Result<(), ClientError> {
+        let in_window = self.recorder.window().contains(Instant::now());
+        let size = payload.len();
+        if in_window {
+            self.counts.message(size);
+        }
+        let (tick, full) = match read_state_envelope(self.config.codec, payload) {
+            Some(state) => (state.tick, state.is_full()),
+            None => match self.config.codec.decode::<ServerMsg>(payload)? {
+                ServerMsg::Snapshot { tick, .. } => (tick, true),
+                ServerMsg::Delta { tick, .. } => (tick, false),
+                other => return self.on_other(other),
+            },
+        };
+        lean.progress += 1;
         if in_window {
             let counts = &mut self.counts;
             counts.updates += 1;
@@ -382,11 +484,42 @@ impl ArenaBot {
                 counts.deltas += 1;
                 counts.delta_bytes += size as u64;
             }
-            if let Some(previous) = play.last_tick {
+            if let Some(previous) = lean.last_tick {
                 counts.missed_ticks += tick.saturating_sub(previous.saturating_add(1));
             }
         }
-        play.last_tick = Some(play.last_tick.map_or(tick, |t| t.max(tick)));
+        lean.last_tick = Some(lean.last_tick.map_or(tick, |t| t.max(tick)));
+        Ok(())
+    }
+
+    /// The input of one period when checks are off, acknowledging the newest state tick;
+    /// `at` is the period's instant.
+    async fn send_lean_input(
+        &mut self,
+        conn: &mut Connection,
+        lean: &mut Lean,
+        at: Instant,
+    ) -> Result<(), ClientError> {
+        if lean.direction.is_none() || lean.held >= HOLD_INPUTS {
+            let (dx, dy) = turn(&mut self.rng, lean.direction);
+            lean.direction = Some((dx, dy));
+            lean.held = 0;
+            lean.data = self.config.codec.encode(&ArenaInput { dx, dy })?;
+        }
+        lean.held += 1;
+        lean.seq = lean.seq.wrapping_add(1).max(1);
+        let ack_tick = lean.last_tick.unwrap_or(0);
+        put_input(
+            self.config.codec,
+            lean.seq,
+            ack_tick,
+            &lean.data,
+            &mut lean.out,
+        );
+        conn.send_encoded(lean.out.split().freeze()).await?;
+        if self.recorder.window().contains(at) {
+            self.counts.inputs += 1;
+        }
         Ok(())
     }
 
@@ -424,12 +557,7 @@ impl ArenaBot {
     ) -> Result<(), ClientError> {
         let turning = play.direction.is_none() || play.held >= HOLD_INPUTS;
         if turning {
-            let others: Vec<(i8, i8)> = DIRECTIONS
-                .iter()
-                .copied()
-                .filter(|d| Some(*d) != play.direction)
-                .collect();
-            play.direction = Some(others[self.rng.random_range(0..others.len())]);
+            play.direction = Some(turn(&mut self.rng, play.direction));
             play.held = 0;
         }
         let Some((dx, dy)) = play.direction else {
@@ -437,11 +565,7 @@ impl ArenaBot {
         };
         play.held += 1;
         play.seq = play.seq.wrapping_add(1).max(1);
-        let ack_tick = if self.config.checks {
-            play.mirror.ack_tick()
-        } else {
-            play.last_tick.unwrap_or(0)
-        };
+        let ack_tick = play.mirror.ack_tick();
         let data = self.config.codec.encode(&ArenaInput { dx, dy })?;
         let sent = Instant::now();
         // The server applies it at its next tick; never before the next state's tick.
@@ -460,9 +584,6 @@ impl ArenaBot {
         if in_window {
             self.counts.inputs += 1;
         }
-        if !self.config.checks {
-            return Ok(());
-        }
         play.predictor.sent(play.seq, dx, dy, expected);
         if turning {
             if play.pending.is_some() && in_window {
@@ -475,4 +596,21 @@ impl ArenaBot {
         }
         Ok(())
     }
+}
+
+/// The capacity of the unchecked bot's input buffer: a few dozen inputs of 12 to 20 bytes,
+/// then it is reclaimed (the sent ones are gone by then).
+const LEAN_OUT_BYTES: usize = 512;
+
+/// A direction other than `current`, drawn at random among the other non-zero ones.
+fn turn(rng: &mut StdRng, current: Option<(i8, i8)>) -> (i8, i8) {
+    let others = || DIRECTIONS.iter().copied().filter(|d| Some(*d) != current);
+    let pick = rng.random_range(0..others().count());
+    others().nth(pick).unwrap_or(DIRECTIONS[0])
+}
+
+/// How many input periods without a server message exceed `timeout` (at least one).
+fn quiet_periods(timeout: Duration) -> u32 {
+    let periods = timeout.as_nanos().div_ceil(INPUT_PERIOD.as_nanos());
+    u32::try_from(periods).unwrap_or(u32::MAX).max(1)
 }

@@ -1,13 +1,16 @@
 //! One WebSocket connection to a ticksync server, speaking one codec.
 //!
 //! Owns the socket: typed [`Connection::send`] and [`Connection::recv`] of
-//! [`ClientMsg`] and [`ServerMsg`], every wait bounded by the connection's timeout, the
-//! `Hello`/`Welcome` exchange, and both ways to leave (a 1000 close or an abrupt drop).
+//! [`ClientMsg`] and [`ServerMsg`], every wait bounded by the connection's timeout (except
+//! the raw reads, [`Connection::next_message`] and [`Connection::recv_payload`], whose
+//! callers bound them), the `Hello`/`Welcome` exchange, and both ways to leave (a 1000
+//! close or an abrupt drop).
 //! It keeps no game state except the highest room event `seq` it has received, which a
 //! resume needs.
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -24,6 +27,13 @@ use crate::protocol::{ClientMsg, PROTOCOL_VERSION, ServerMsg, SessionId};
 /// A client's read buffer. Server messages are small; the 128 KiB default would cost a
 /// load generator with thousands of connections hundreds of megabytes.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// The read buffer of [`Connection::connect_light`]: tungstenite zeroes the free part of
+/// its read buffer before every read attempt, found or not (the most expensive step of a
+/// read that finds nothing), and the messages of a light client are a few dozen bytes (an
+/// arena delta with its frame header: about 17). A larger message still arrives whole: the
+/// buffer grows for it.
+const LIGHT_READ_BUFFER_BYTES: usize = 256;
 
 /// What the server said in `Welcome`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,13 +103,38 @@ impl Connection {
         timeout: Duration,
         tls: Option<&ClientTls>,
     ) -> Result<Connection, ClientError> {
+        Connection::connect_buffered(url, codec, timeout, tls, READ_BUFFER_BYTES).await
+    }
+
+    /// As [`Connection::connect_with`], for a client whose messages are small and many (the
+    /// arena bot with checks off): a read buffer of 256 bytes instead of 4 KiB, which makes
+    /// every read attempt cheaper.
+    ///
+    /// # Errors
+    /// As [`Connection::connect_with`].
+    pub async fn connect_light(
+        url: &str,
+        codec: Codec,
+        timeout: Duration,
+        tls: Option<&ClientTls>,
+    ) -> Result<Connection, ClientError> {
+        Connection::connect_buffered(url, codec, timeout, tls, LIGHT_READ_BUFFER_BYTES).await
+    }
+
+    async fn connect_buffered(
+        url: &str,
+        codec: Codec,
+        timeout: Duration,
+        tls: Option<&ClientTls>,
+        read_buffer: usize,
+    ) -> Result<Connection, ClientError> {
         let mut request = url.into_client_request()?;
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
             HeaderValue::from_static(codec.subprotocol()),
         );
         let config = WebSocketConfig::default()
-            .read_buffer_size(READ_BUFFER_BYTES)
+            .read_buffer_size(read_buffer)
             .write_buffer_size(0)
             .max_message_size(Some(MAX_DECODE_BYTES))
             .max_frame_size(Some(MAX_DECODE_BYTES));
@@ -399,6 +434,16 @@ impl Connection {
         Ok(())
     }
 
+    /// Sends one message already encoded with this connection's codec (by a client that
+    /// encodes into a buffer of its own).
+    ///
+    /// # Errors
+    /// [`ClientError::WebSocket`], or [`ClientError::Timeout`] when the write does not
+    /// complete in time.
+    pub async fn send_encoded(&mut self, bytes: Bytes) -> Result<(), ClientError> {
+        self.send_message(Message::Binary(bytes)).await
+    }
+
     /// Encodes `msg` once and sends it `count` times, flushing once (a flood, for tests
     /// of the server's limits).
     ///
@@ -447,33 +492,30 @@ impl Connection {
             let frame = tokio::time::timeout(self.timeout, self.ws.next())
                 .await
                 .map_err(|_| ClientError::Timeout(self.timeout, "a server message"))?;
-            let message = match frame {
-                None => {
-                    return Err(ClientError::Closed {
-                        code: None,
-                        reason: "end of stream".into(),
-                    });
+            if let Some(bytes) = binary_payload(frame)? {
+                let msg: ServerMsg = self.codec.decode(&bytes)?;
+                if let ServerMsg::Event { seq, .. } | ServerMsg::GameEvent { seq, .. } = &msg {
+                    self.last_event_seq = self.last_event_seq.max(*seq);
                 }
-                Some(frame) => frame?,
-            };
-            match message {
-                Message::Binary(bytes) => {
-                    let msg: ServerMsg = self.codec.decode(&bytes)?;
-                    if let ServerMsg::Event { seq, .. } | ServerMsg::GameEvent { seq, .. } = &msg {
-                        self.last_event_seq = self.last_event_seq.max(*seq);
-                    }
-                    return Ok((msg, bytes.len()));
-                }
-                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
-                Message::Close(frame) => {
-                    return Err(ClientError::Closed {
-                        code: frame.as_ref().map(|f| u16::from(f.code)),
-                        reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
-                    });
-                }
-                Message::Text(text) => {
-                    return Err(ClientError::Unexpected(format!("text frame {text:?}")));
-                }
+                return Ok((msg, bytes.len()));
+            }
+        }
+    }
+
+    /// The next binary message's payload as it came, undecoded, skipping pings and pongs,
+    /// **with no timeout**: for a client that reads the bytes its own way (the arena bot with
+    /// checks off reads states by their envelope, [`super::read_state_envelope`]) and
+    /// bounds the wait itself. The event seq is not tracked: such a client resumes nothing.
+    ///
+    /// Cancel-safe, like [`Connection::recv`].
+    ///
+    /// # Errors
+    /// [`ClientError::Closed`] on a close frame or end of stream,
+    /// [`ClientError::Unexpected`] for a text frame, [`ClientError::WebSocket`].
+    pub async fn recv_payload(&mut self) -> Result<Bytes, ClientError> {
+        loop {
+            if let Some(bytes) = binary_payload(self.ws.next().await)? {
+                return Ok(bytes);
             }
         }
     }
@@ -504,5 +546,34 @@ impl Connection {
     /// server keeps the session for its reconnect grace period.
     pub fn abort(self) {
         drop(self.ws);
+    }
+}
+
+/// A binary message's payload; `None` for a ping, a pong or a raw frame (tungstenite
+/// answers pings itself).
+///
+/// # Errors
+/// [`ClientError::Closed`] on a close frame or end of stream, [`ClientError::Unexpected`]
+/// for a text frame, [`ClientError::WebSocket`].
+fn binary_payload(
+    frame: Option<Result<Message, tungstenite::Error>>,
+) -> Result<Option<Bytes>, ClientError> {
+    let message = match frame {
+        None => {
+            return Err(ClientError::Closed {
+                code: None,
+                reason: "end of stream".into(),
+            });
+        }
+        Some(frame) => frame?,
+    };
+    match message {
+        Message::Binary(bytes) => Ok(Some(bytes)),
+        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(None),
+        Message::Close(frame) => Err(ClientError::Closed {
+            code: frame.as_ref().map(|f| u16::from(f.code)),
+            reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+        }),
+        Message::Text(text) => Err(ClientError::Unexpected(format!("text frame {text:?}"))),
     }
 }

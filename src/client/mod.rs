@@ -17,7 +17,8 @@
 //!   player, checked and reconciled against every state. Pure.
 //! - [`ArenaBot`]: an arena player's loop (20 Hz inputs, a new direction every 500 ms,
 //!   acknowledgements, input latency, prediction checks), counting into an
-//!   [`ArenaRecorder`] inside a [`LiveWindow`].
+//!   [`ArenaRecorder`] inside a [`LiveWindow`]; with checks off, a lighter loop that reads
+//!   states by their envelope alone ([`read_state_envelope`]: pure).
 //! - [`ArenaLoad`]: the `arena` workload of WORKLOADS.md.
 //! - [`play_battleship`]: a Battleship player's loop (quick match, hunt-and-target shots,
 //!   the ending checked against the last view and the game's events).
@@ -38,6 +39,7 @@ mod backoff;
 mod battleship_bot;
 mod bot;
 mod connection;
+mod envelope;
 mod error;
 mod flood;
 mod load;
@@ -56,6 +58,7 @@ pub use backoff::Backoff;
 pub use battleship_bot::{BattleshipBotConfig, BattleshipReport, play_battleship};
 pub use bot::{Bot, BotConfig, BotStatus, GAME};
 pub use connection::{Connection, Resume, Welcome};
+pub use envelope::{StateEnvelope, put_input, read_state_envelope};
 pub use error::ClientError;
 pub use flood::{FloodConfig, FloodOutcome, flood};
 pub use load::{Load, LoadConfig};

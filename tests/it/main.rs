@@ -4,6 +4,7 @@
 mod admin;
 mod arena;
 mod arena_load;
+mod arena_unchecked;
 mod auth;
 mod battleship;
 mod bot_redirect;
