@@ -41,6 +41,7 @@ use bytes::{BufMut, BytesMut};
 
 use crate::codec::{Codec, MAX_DECODE_BYTES};
 use crate::protocol::Tick;
+use crate::transport::ws_frame::{put_bincode_varint, put_msgpack_bin_len, put_msgpack_uint};
 
 /// `ServerMsg::Snapshot`'s variant index in bincode.
 const BINCODE_SNAPSHOT: u8 = 6;
@@ -140,54 +141,10 @@ pub fn put_input(codec: Codec, seq: u32, ack_tick: Tick, data: &[u8], out: &mut 
             out.put_slice(b"\xa8ack_tick");
             put_msgpack_uint(out, ack_tick);
             out.put_slice(b"\xa4data");
-            if let Ok(len) = u8::try_from(data.len()) {
-                out.put_u8(0xc4);
-                out.put_u8(len);
-            } else if let Ok(len) = u16::try_from(data.len()) {
-                out.put_u8(0xc5);
-                out.put_u16(len);
-            } else {
-                out.put_u8(0xc6);
-                out.put_u32(u32::try_from(data.len()).unwrap_or(u32::MAX));
-            }
+            put_msgpack_bin_len(out, data.len());
         }
     }
     out.put_slice(data);
-}
-
-/// bincode's varint in its shortest form (PROTOCOL.md).
-fn put_bincode_varint(out: &mut BytesMut, value: u64) {
-    if value < 251 {
-        out.put_u8(value as u8);
-    } else if let Ok(value) = u16::try_from(value) {
-        out.put_u8(251);
-        out.put_u16_le(value);
-    } else if let Ok(value) = u32::try_from(value) {
-        out.put_u8(252);
-        out.put_u32_le(value);
-    } else {
-        out.put_u8(253);
-        out.put_u64_le(value);
-    }
-}
-
-/// A MessagePack unsigned integer in its smallest form, as rmp-serde writes it.
-fn put_msgpack_uint(out: &mut BytesMut, value: u64) {
-    if value < 0x80 {
-        out.put_u8(value as u8);
-    } else if let Ok(value) = u8::try_from(value) {
-        out.put_u8(0xcc);
-        out.put_u8(value);
-    } else if let Ok(value) = u16::try_from(value) {
-        out.put_u8(0xcd);
-        out.put_u16(value);
-    } else if let Ok(value) = u32::try_from(value) {
-        out.put_u8(0xce);
-        out.put_u32(value);
-    } else {
-        out.put_u8(0xcf);
-        out.put_u64(value);
-    }
 }
 
 /// The unread rest of a frame. Every read is checked; a short frame is `None`.

@@ -392,27 +392,11 @@ impl Engine {
 
     /// Queues a game input for the room's next tick. `share` (the sending connection's
     /// place in the inbox) is dropped when the shard takes the input out of its inbox.
-    ///
-    /// # Errors
-    /// [`EngineError::ShuttingDown`] if the shard has stopped.
-    pub async fn input(
-        &self,
-        addr: RoomAddr,
-        session: SessionId,
-        seq: u32,
-        data: Bytes,
-        share: InboxShare,
-    ) -> Result<(), EngineError> {
-        self.offer_input(addr, session, seq, data, share)
-            .finish()
-            .await
-    }
-
-    /// [`Engine::input`] without a future: the input is queued at once unless the
-    /// shard's inbox is full, and then the wait is handed back, boxed
-    /// ([`Offered::Waiting`]). A connection's reader keeps its own future (alive as long as
-    /// the connection) small this way: an awaited `input` carried the command and every
-    /// caller's arguments inline.
+    /// There is no future: the input is queued at once unless the shard's inbox is full,
+    /// and then the wait is handed back, boxed ([`Offered::Waiting`]); a stopped shard
+    /// gives [`EngineError::ShuttingDown`]. A connection's reader keeps its own future
+    /// (alive as long as the connection) small this way: an awaited input carried the
+    /// command and every caller's arguments inline.
     pub fn offer_input(
         &self,
         addr: RoomAddr,

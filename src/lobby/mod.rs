@@ -752,26 +752,10 @@ impl Lobby {
     }
 
     /// Forwards a game input to the session's room for its next tick. `share` is the
-    /// input's place in the shard's inbox, given back when the shard takes it out.
-    ///
-    /// # Errors
-    /// [`ErrorCode::NotInRoom`], [`ErrorCode::NotAPlayer`], [`ErrorCode::ServerBusy`].
-    pub async fn input(
-        &self,
-        session: &Session,
-        seq: u32,
-        data: Bytes,
-        share: InboxShare,
-    ) -> Result<(), ErrorCode> {
-        self.offer_input(session, seq, data, share)?
-            .finish()
-            .await
-            .map_err(|_| ErrorCode::ServerBusy)
-    }
-
-    /// [`Lobby::input`] without a future unless the room's shard has no room for it now
-    /// (see [`Engine::offer_input`](crate::engine::Engine::offer_input)); an engine error
-    /// means [`ErrorCode::ServerBusy`].
+    /// input's place in the shard's inbox, given back when the shard takes it out. No
+    /// future unless the room's shard has no room for it now (see
+    /// [`Engine::offer_input`](crate::engine::Engine::offer_input)); an engine error means
+    /// [`ErrorCode::ServerBusy`].
     ///
     /// # Errors
     /// [`ErrorCode::NotInRoom`], [`ErrorCode::NotAPlayer`].

@@ -78,9 +78,12 @@ pub(super) async fn dispatch(
         }
         ClientMsg::JoinRoom { code, spectate } => join_room(lobby, session, &code, spectate).await,
         ClientMsg::LeaveRoom => lobby.leave_room(session).await.err().map(refusal),
+        // The reader sends inputs through `offer_input` itself; the same path here.
         ClientMsg::Input { seq, data, .. } => {
-            let share = share.unwrap_or_else(InboxShare::untracked);
-            input(lobby, session, seq, data, share).await
+            if let Some(wait) = offer_input(lobby, session, outbox, seq, data, share) {
+                input_waited(outbox, seq, wait.await);
+            }
+            None
         }
         ClientMsg::Chat { text } => lobby.chat(session, text).await.err().map(refusal),
         // Acknowledgements are recorded by the reader before dispatch.
@@ -215,16 +218,4 @@ pub(super) fn input_waited(outbox: &Outbox, seq: u32, outcome: Result<(), Engine
 /// Accepted input is answered by the next snapshot; refusals by the room name the seq.
 fn refuse_input(outbox: &Outbox, code: ErrorCode, seq: u32) {
     outbox.push_msg(&error(code, describe(code), Some(seq)));
-}
-
-async fn input(
-    lobby: &Lobby,
-    session: &Session,
-    seq: u32,
-    data: Bytes,
-    share: InboxShare,
-) -> Option<ServerMsg> {
-    // Accepted input is answered by the next snapshot; refusals by the room name the seq.
-    let code = lobby.input(session, seq, data, share).await.err()?;
-    Some(error(code, describe(code), Some(seq)))
 }

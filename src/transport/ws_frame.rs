@@ -148,16 +148,7 @@ pub fn put_state_prefix(codec: Codec, state: &StateFrame, out: &mut BytesMut) {
                 }
             }
             put_msgpack_uint(out, u64::from(state.input_seq));
-            if let Ok(len) = u8::try_from(len) {
-                out.put_u8(0xc4);
-                out.put_u8(len);
-            } else if let Ok(len) = u16::try_from(len) {
-                out.put_u8(0xc5);
-                out.put_u16(len);
-            } else {
-                out.put_u8(0xc6);
-                out.put_u32(u32::try_from(len).unwrap_or(u32::MAX));
-            }
+            put_msgpack_bin_len(out, len);
         }
     }
 }
@@ -169,8 +160,23 @@ fn put_msgpack_str(out: &mut BytesMut, text: &str) {
     out.put_slice(text.as_bytes());
 }
 
+/// The header of a MessagePack `bin` of `len` bytes (bin 8, 16 or 32), as rmp-serde writes
+/// it; the bytes follow.
+pub(crate) fn put_msgpack_bin_len(out: &mut BytesMut, len: usize) {
+    if let Ok(len) = u8::try_from(len) {
+        out.put_u8(0xc4);
+        out.put_u8(len);
+    } else if let Ok(len) = u16::try_from(len) {
+        out.put_u8(0xc5);
+        out.put_u16(len);
+    } else {
+        out.put_u8(0xc6);
+        out.put_u32(u32::try_from(len).unwrap_or(u32::MAX));
+    }
+}
+
 /// A MessagePack unsigned integer in its smallest form, as rmp-serde writes it.
-fn put_msgpack_uint(out: &mut BytesMut, value: u64) {
+pub(crate) fn put_msgpack_uint(out: &mut BytesMut, value: u64) {
     if value < 128 {
         out.put_u8(value as u8);
     } else if let Ok(value) = u8::try_from(value) {
@@ -190,7 +196,7 @@ fn put_msgpack_uint(out: &mut BytesMut, value: u64) {
 
 /// bincode's variable-length unsigned integer (see PROTOCOL.md): one byte below 251, else
 /// a tag (251, 252, 253) and a 2-, 4- or 8-byte little-endian value.
-fn put_bincode_varint(out: &mut BytesMut, value: u64) {
+pub(crate) fn put_bincode_varint(out: &mut BytesMut, value: u64) {
     if value < 251 {
         out.put_u8(value as u8);
     } else if let Ok(value) = u16::try_from(value) {
