@@ -8,30 +8,13 @@ use std::time::Duration;
 use anyhow::Result;
 use ticksync::client::{ArenaLoad, ArenaLoadConfig};
 use ticksync::codec::Codec;
-use ticksync::server::Stats;
+use ticksync::server::{Server, Stats};
 
 use crate::support::{WAIT, start, test_config, wait_for_stats};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_arena_load_has_no_errors_and_every_delta_has_its_base() -> Result<()> {
-    let mut config = test_config();
-    config.tick_hz = 30;
-    // Rooms of 8 fill from the queue; a short fill wait starts any remainder quickly.
-    config.matching.fill_wait = Duration::from_millis(100);
-    let server = start(config).await;
-    let url = format!("ws://{}/", server.local_addr());
-    // Eight bincode and eight MessagePack bots, in one queue: rooms mix the codecs.
-    let loads: Vec<ArenaLoad> = Codec::ALL
-        .into_iter()
-        .map(|codec| {
-            ArenaLoad::start(ArenaLoadConfig {
-                codec,
-                settle: Duration::ZERO,
-                timeout: WAIT,
-                ..ArenaLoadConfig::arena(url.clone(), 8, Duration::from_secs(3))
-            })
-        })
-        .collect();
+    let (server, loads) = server_and_loads(true).await;
     let (mut updates, mut deltas) = (0, 0);
     for load in loads {
         let progress = load.recorder().clone();
@@ -62,23 +45,7 @@ async fn a_short_arena_load_has_no_errors_and_every_delta_has_its_base() -> Resu
 /// sending deltas, not full snapshots; in both codecs, sharing rooms.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_checks_bots_count_states_and_still_get_deltas() -> Result<()> {
-    let mut config = test_config();
-    config.tick_hz = 30;
-    config.matching.fill_wait = Duration::from_millis(100);
-    let server = start(config).await;
-    let url = format!("ws://{}/", server.local_addr());
-    let loads: Vec<ArenaLoad> = Codec::ALL
-        .into_iter()
-        .map(|codec| {
-            ArenaLoad::start(ArenaLoadConfig {
-                codec,
-                settle: Duration::ZERO,
-                timeout: WAIT,
-                checks: false,
-                ..ArenaLoadConfig::arena(url.clone(), 8, Duration::from_secs(3))
-            })
-        })
-        .collect();
+    let (server, loads) = server_and_loads(false).await;
     for (codec, load) in Codec::ALL.into_iter().zip(loads) {
         let progress = load.recorder().clone();
         let tally = load.finish().await;
@@ -117,4 +84,28 @@ async fn without_checks_bots_count_states_and_still_get_deltas() -> Result<()> {
     wait_for_stats(&server, Stats::default()).await?;
     server.shutdown().await;
     Ok(())
+}
+
+/// A 30 Hz server and, in one queue (rooms mix the codecs), eight bincode and eight
+/// MessagePack arena bots for 3 s, with or without their checks.
+async fn server_and_loads(checks: bool) -> (Server, Vec<ArenaLoad>) {
+    let mut config = test_config();
+    config.tick_hz = 30;
+    // Rooms of 8 fill from the queue; a short fill wait starts any remainder quickly.
+    config.matching.fill_wait = Duration::from_millis(100);
+    let server = start(config).await;
+    let url = format!("ws://{}/", server.local_addr());
+    let loads = Codec::ALL
+        .into_iter()
+        .map(|codec| {
+            ArenaLoad::start(ArenaLoadConfig {
+                codec,
+                settle: Duration::ZERO,
+                timeout: WAIT,
+                checks,
+                ..ArenaLoadConfig::arena(url.clone(), 8, Duration::from_secs(3))
+            })
+        })
+        .collect();
+    (server, loads)
 }
