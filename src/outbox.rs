@@ -5,7 +5,10 @@
 //! flushes once. Two parts with two overflow policies:
 //!
 //! - **state**: a latest-wins slot. A newer snapshot replaces one not yet written, so a slow
-//!   client skips to the newest state instead of queueing stale ones.
+//!   client skips to the newest state instead of queueing stale ones. Each state replaced
+//!   unsent is counted (the shard's `superseded`, `ticksync_states_superseded_total`): a
+//!   client that misses states because the server did not get to its writer in time shows
+//!   there, not only in the client's own tick gaps.
 //! - **events**: a bounded FIFO of fully encoded frames (room events, replies, errors) that
 //!   are never dropped. If it overflows the client is too slow: the outbox closes with
 //!   [`close_code::TOO_SLOW`] and the writer ends the connection. Frames *replayed* to a
@@ -334,16 +337,19 @@ impl Outbox {
         }
     }
 
-    /// Replaces the pending state with a newer one.
-    pub fn set_state(&self, frame: StateFrame) {
+    /// Replaces the pending state with a newer one. Returns `true` when that superseded a
+    /// state the writer had not yet taken (the client will skip that state: it reads
+    /// slowly, or the server is too busy to write every tick).
+    pub fn set_state(&self, frame: StateFrame) -> bool {
         let mut inner = self.lock();
         if inner.close.is_some() {
-            return;
+            return false;
         }
-        inner.state = Some(frame);
+        let superseded = inner.state.replace(frame).is_some();
         inner.state_position = inner.events.len();
         drop(inner);
         self.wake();
+        superseded
     }
 
     /// Asks the writer to close the connection after writing the events already queued.
@@ -409,12 +415,13 @@ mod tests {
     #[test]
     fn state_is_latest_wins() {
         let outbox = Outbox::new(Codec::Bincode, 4);
-        outbox.set_state(frame(1));
-        outbox.set_state(frame(2));
+        assert!(!outbox.set_state(frame(1)), "nothing pending to supersede");
+        assert!(outbox.set_state(frame(2)), "tick 1's state was never taken");
         let mut batch = Batch::default();
         assert!(outbox.take(&mut batch));
         assert_eq!(batch.state.map(|s| s.tick), Some(2));
         assert!(!outbox.take(&mut Batch::default()));
+        assert!(!outbox.set_state(frame(3)), "tick 2's state was taken");
     }
 
     #[test]

@@ -99,6 +99,8 @@ pub struct TickReading {
     pub overruns: u64,
     /// Tick slots skipped, all shards.
     pub skipped: u64,
+    /// States superseded in an outbox before they were written, all shards.
+    pub superseded: u64,
     /// Shards.
     pub shards: usize,
 }
@@ -109,10 +111,11 @@ pub async fn ticks(endpoint: &Endpoint) -> anyhow::Result<TickReading> {
     let shards = body["shards"].as_array().context("no `shards`")?;
     let mut tick_us = ticksync::histogram::ticks();
     let mut tick_cpu_us = ticksync::histogram::ticks();
-    let (mut overruns, mut skipped) = (0, 0);
+    let (mut overruns, mut skipped, mut superseded) = (0, 0, 0);
     for shard in shards {
         overruns += shard["overruns"].as_u64().unwrap_or(0);
         skipped += shard["skipped"].as_u64().unwrap_or(0);
+        superseded += shard["superseded"].as_u64().unwrap_or(0);
         let pairs = shard["tick_us_recorded"]
             .as_array()
             .context("no histogram")?;
@@ -126,6 +129,7 @@ pub async fn ticks(endpoint: &Endpoint) -> anyhow::Result<TickReading> {
         tick_cpu_us,
         overruns,
         skipped,
+        superseded,
         shards: shards.len(),
     })
 }
@@ -156,6 +160,7 @@ impl TickReading {
             tick_cpu_us: subtract(&self.tick_cpu_us, &earlier.tick_cpu_us)?,
             overruns: self.overruns.saturating_sub(earlier.overruns),
             skipped: self.skipped.saturating_sub(earlier.skipped),
+            superseded: self.superseded.saturating_sub(earlier.superseded),
             shards: self.shards,
         })
     }

@@ -329,6 +329,10 @@ impl Table {
                     "server tick overruns / skipped",
                     format!("{} / {}", ticks.overruns, ticks.skipped),
                 );
+                self.row(
+                    "server states superseded unsent",
+                    ticks.superseded.to_string(),
+                );
             }
             _ => self.row("server tick duration", "n/a (no /metrics.json)"),
         }

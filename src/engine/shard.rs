@@ -73,6 +73,9 @@ pub struct ShardStats {
     pub overruns: u64,
     /// Tick slots skipped because an earlier tick ran late.
     pub skipped: u64,
+    /// States that replaced one their connection's writer had not yet sent (the client
+    /// skipped a state: it reads slowly, or the server is too busy to write every tick).
+    pub superseded: u64,
     /// Rooms open now.
     pub rooms: usize,
     /// Tick work duration (wall clock), microseconds. Includes any time the shard's thread
@@ -165,6 +168,7 @@ impl Shard {
                 ticks: 0,
                 overruns: 0,
                 skipped: 0,
+                superseded: 0,
                 rooms: 0,
                 tick_us: Recorded::default(),
                 tick_cpu_us: Recorded::default(),
@@ -268,7 +272,7 @@ impl Shard {
         let mut clock = std::time::Instant::now();
         for (key, room) in &mut self.rooms {
             let done = room.tick(now, &mut self.scratch, &FromConnections, &mut self.out);
-            deliver(&mut self.out, &*self.observer);
+            self.stats.superseded += deliver(&mut self.out, &*self.observer);
             let after = std::time::Instant::now();
             if let Some(meter) = self.meters.get_mut(key) {
                 meter.record(after.saturating_duration_since(clock));
@@ -294,7 +298,7 @@ impl Shard {
                 } else {
                     room.close(&mut self.out);
                 }
-                deliver(&mut self.out, &*self.observer);
+                self.stats.superseded += deliver(&mut self.out, &*self.observer);
             }
         }
         self.closed = closed;
@@ -341,7 +345,7 @@ impl Shard {
         // buffer can be borrowed together; put back with its capacity.
         let mut out = std::mem::take(&mut self.out);
         self.apply_to(cmd, &mut out);
-        deliver(&mut out, &*self.observer);
+        self.stats.superseded += deliver(&mut out, &*self.observer);
         self.out = out;
     }
 

@@ -116,6 +116,14 @@ impl MetricSource for ServerSnapshot {
                 &labels,
                 shard.skipped,
             );
+            out.counter(
+                "ticksync_states_superseded",
+                "States replaced by a newer one before the connection's writer sent them \
+                 (the client skipped a state: it reads slowly, or the server is too busy \
+                 to write every tick), by shard.",
+                &labels,
+                shard.superseded,
+            );
             out.gauge(
                 "ticksync_shard_rooms",
                 "Rooms owned by each shard.",

@@ -135,6 +135,7 @@ fn shard(stats: &ShardStats) -> serde_json::Value {
         "ticks": stats.ticks,
         "overruns": stats.overruns,
         "skipped": stats.skipped,
+        "superseded": stats.superseded,
         "games_finished": stats.games_finished_total(),
         "tick_us": histogram::summary(&stats.tick_us),
         "tick_cpu_us": histogram::summary(&stats.tick_cpu_us),

@@ -214,7 +214,13 @@ impl Reader<'_> {
         let stop = stop_signal(self.ctx, false);
         tokio::pin!(stop);
         loop {
+            // Biased, the socket first: a frame that is ready is taken without polling (and
+            // re-registering) the timer and the two signals; they are polled whenever the
+            // socket has nothing, which a reading loop reaches after every burst (tokio's
+            // cooperative budget ends even a flood's).
             let frame = tokio::select! {
+                biased;
+                frame = stream.next() => Some(frame),
                 () = &mut writer_stopped => return,
                 // The drain's start until it is seen, then the shutdown (which always
                 // comes after it).
@@ -229,7 +235,6 @@ impl Reader<'_> {
                     return;
                 }
                 () = &mut timer => None,
-                frame = stream.next() => Some(frame),
             };
             let next = match frame {
                 None if self.session.is_none() => {

@@ -370,6 +370,7 @@ async fn metrics(ctx: &Context) -> serde_json::Value {
                 "ticks": shard.ticks,
                 "overruns": shard.overruns,
                 "skipped": shard.skipped,
+                "superseded": shard.superseded,
                 "rooms": shard.rooms,
                 "tick_us": crate::histogram::summary(&shard.tick_us),
                 "lateness_us": crate::histogram::summary(&shard.lateness_us),

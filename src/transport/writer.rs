@@ -100,7 +100,11 @@ where
     let pong_deadline = config.idle_timeout + config.ping_interval;
     let mut last_pong = Instant::now();
     loop {
+        // Biased: a batch that is waiting is taken without polling the ping timer (which
+        // would re-register its waker every tick); the timer is polled whenever the outbox
+        // is empty, so pings are never held back by more than one batch.
         let wake = tokio::select! {
+            biased;
             _ = outbox.next_batch(&mut batch) => Wake::Batch,
             _ = ping.tick() => Wake::Ping,
         };

@@ -151,6 +151,7 @@ async fn metrics_after_a_game_parse_and_hold_real_values() -> Result<()> {
     for shard in ["0", "1"] {
         assert!(get("ticksync_ticks_total", &[("shard", shard)])? > 0.0);
         assert!(get("ticksync_late_ticks_total", &[("shard", shard)])? >= 0.0);
+        assert!(get("ticksync_states_superseded_total", &[("shard", shard)])? >= 0.0);
         let histogram = scrape
             .samples
             .iter()

@@ -8,15 +8,19 @@ use crate::protocol::Tick;
 
 /// Applies `out` in order: frames into their members' outboxes, notices to `observer`.
 /// Drains the buffer and keeps its capacity. An idle room's step produced nothing, and
-/// costs no more than this check.
+/// costs no more than this check. Returns how many states superseded one their writer had
+/// not yet sent ([`crate::outbox::Outbox::set_state`]).
 #[inline]
-pub(crate) fn deliver(out: &mut RoomOutput, observer: &dyn RoomObserver) {
-    if !out.items.is_empty() {
-        deliver_all(out, observer);
+pub(crate) fn deliver(out: &mut RoomOutput, observer: &dyn RoomObserver) -> u64 {
+    if out.items.is_empty() {
+        0
+    } else {
+        deliver_all(out, observer)
     }
 }
 
-fn deliver_all(out: &mut RoomOutput, observer: &dyn RoomObserver) {
+fn deliver_all(out: &mut RoomOutput, observer: &dyn RoomObserver) -> u64 {
+    let mut superseded = 0;
     for item in out.items.drain(..) {
         match item {
             Out::Msg { to, msg } => {
@@ -28,7 +32,7 @@ fn deliver_all(out: &mut RoomOutput, observer: &dyn RoomObserver) {
             Out::Replayed { to, frame } => {
                 to.outbox.push_replayed(frame);
             }
-            Out::State { to, frame } => to.outbox.set_state(frame),
+            Out::State { to, frame } => superseded += u64::from(to.outbox.set_state(frame)),
             Out::Close { to, code, reason } => to.outbox.close(code, reason),
             Out::Notice(notice) => match notice {
                 Notice::RoomChanged(summary) => observer.room_changed(&summary),
@@ -46,6 +50,7 @@ fn deliver_all(out: &mut RoomOutput, observer: &dyn RoomObserver) {
             },
         }
     }
+    superseded
 }
 
 /// Acknowledgements as the connections' readers stored them (an atomic in each outbox):
@@ -147,7 +152,7 @@ mod tests {
             outbox: a.clone(),
             calls: Mutex::new(Vec::new()),
         };
-        deliver(&mut out, &watcher);
+        assert_eq!(deliver(&mut out, &watcher), 0, "no state superseded");
         assert!(out.take().is_empty(), "drained");
         // One event before the first notice, the message and the replayed frame before the
         // second: each notice came at its place.
@@ -160,5 +165,39 @@ mod tests {
         assert_eq!(batch.state.map(|s| s.tick), Some(3));
         assert_eq!(batch.close.map(|c| c.code), Some(close_code::GOING_AWAY));
         assert!(batch.events.is_empty(), "nothing of a's reached b");
+    }
+
+    #[test]
+    fn states_their_writer_never_took_are_counted_as_superseded() {
+        let outbox = Outbox::new(Codec::Bincode, 8);
+        let to = Link::of(Member {
+            session: SessionId::new(1),
+            outbox: outbox.clone(),
+        });
+        let state = |tick| Out::State {
+            to: to.clone(),
+            frame: StateFrame {
+                tick,
+                base_tick: None,
+                input_seq: 0,
+                body: Bytes::from_static(b"s"),
+            },
+        };
+        let watcher = Watcher {
+            outbox: Outbox::new(Codec::Bincode, 8),
+            calls: Mutex::new(Vec::new()),
+        };
+        let mut out = RoomOutput::default();
+        out.push(state(1));
+        assert_eq!(deliver(&mut out, &watcher), 0, "the slot was empty");
+        // Ticks 2 and 3 before the writer takes anything: 1 and 2 are never sent.
+        out.push(state(2));
+        out.push(state(3));
+        assert_eq!(deliver(&mut out, &watcher), 2);
+        let mut batch = Batch::default();
+        outbox.take(&mut batch);
+        assert_eq!(batch.state.map(|s| s.tick), Some(3));
+        out.push(state(4));
+        assert_eq!(deliver(&mut out, &watcher), 0, "tick 3 was taken");
     }
 }
