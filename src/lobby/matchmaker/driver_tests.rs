@@ -158,3 +158,85 @@ async fn the_rating_window_widens_while_players_wait() {
     assert!(joined_a.bots.is_empty());
     stop(shutdown, tracker).await;
 }
+
+/// One write of a connection's writer: when it took its batch, the events in it, decoded,
+/// and whether a state came with them.
+type Write = (Instant, Vec<ServerMsg>, bool);
+
+/// A writer for `outbox` on virtual time that writes nothing but notes each batch it takes:
+/// it takes whatever is pending when it wakes, as the connection's writer does.
+fn record_writes(outbox: Arc<Outbox>) -> Arc<std::sync::Mutex<Vec<Write>>> {
+    let writes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let noted = writes.clone();
+    tokio::spawn(async move {
+        loop {
+            let mut batch = Batch::default();
+            outbox.next_batch(&mut batch).await;
+            let msgs = batch
+                .events
+                .iter()
+                .map(|frame| outbox.codec().decode(frame).unwrap())
+                .collect();
+            noted
+                .lock()
+                .unwrap()
+                .push((Instant::now(), msgs, batch.state.is_some()));
+        }
+    });
+    writes
+}
+
+#[tokio::test(start_paused = true)]
+async fn queued_shares_the_write_of_a_match_found_at_once() {
+    // 20 Hz: the room ticks every 50 ms, and `Queued` may wait 100 ms.
+    let (lobby, shutdown, tracker) = lobby(&config(None));
+    let (a, b) = (
+        Outbox::new(Codec::Bincode, 64),
+        Outbox::new(Codec::MsgPack, 64),
+    );
+    let writes = [record_writes(a.clone()), record_writes(b.clone())];
+    // Let both writers start waiting, as a connection's idle writer is.
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let queued_at = Instant::now();
+    queue(&lobby, &a, 1500).await;
+    queue(&lobby, &b, 1500).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for writes in writes {
+        let writes = std::mem::take(&mut *writes.lock().unwrap());
+        let (at, msgs, state) = &writes[0];
+        assert!(
+            at.duration_since(queued_at) <= Duration::from_millis(50),
+            "written at the room's first tick, not after the wait: {writes:?}"
+        );
+        assert!(matches!(msgs[0], ServerMsg::Queued { .. }), "{msgs:?}");
+        assert!(
+            matches!(msgs.get(1), Some(ServerMsg::MatchFound(_))),
+            "{writes:?}"
+        );
+        assert!(*state, "the first state in the same write");
+    }
+    stop(shutdown, tracker).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn queued_goes_out_alone_after_its_wait_when_nobody_matches() {
+    let outbox = Outbox::new(Codec::Bincode, 64);
+    let writes = record_writes(outbox.clone());
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let (shutdown, tracker, queued_at) = queued_alone(config(None), &outbox).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let writes = std::mem::take(&mut *writes.lock().unwrap());
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    let (at, msgs, state) = &writes[0];
+    let waited = at.duration_since(queued_at);
+    // Two 50 ms tick periods, capped at 100 ms.
+    assert!(
+        waited >= Duration::from_millis(100) && waited <= Duration::from_millis(110),
+        "{waited:?}"
+    );
+    assert!(
+        matches!(msgs.as_slice(), [ServerMsg::Queued { .. }]) && !state,
+        "{msgs:?}"
+    );
+    stop(shutdown, tracker).await;
+}
