@@ -69,11 +69,15 @@ struct MemberState {
     /// Send this member a full snapshot at the next tick even if nothing changed.
     needs_state: bool,
     /// The tick of the first state sent to this member's connection in this room. Deltas
-    /// are only taken against acknowledged ticks at or after it, so an acknowledgement that
-    /// belongs to an earlier room (ticks are comparable across shards) is never used as a
-    /// base. (Not the latest full snapshot: with acknowledgements a tick or more behind, a
+    /// are only taken against acknowledged ticks at or after it (and above `acked_before`),
+    /// so an acknowledgement that belongs to an earlier room is never used as a base. (Not the latest full snapshot: with acknowledgements a tick or more behind, a
     /// moving target would never let deltas start.)
     full_at: Option<Tick>,
+    /// The connection's acknowledged tick when that first state was made: left over from an
+    /// earlier room, since the client had nothing of this room to acknowledge. Only a later
+    /// acknowledgement is a base. (The shards' ticks are staggered within a period, so an
+    /// earlier room's last tick can carry the same number as this room's first.)
+    acked_before: Tick,
 }
 
 /// Who sent an input.

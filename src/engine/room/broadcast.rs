@@ -56,7 +56,9 @@ impl Room {
             let codec = link.codec();
             let base = member
                 .full_at
-                .filter(|&full| shared && !member.needs_state && acked >= full)
+                .filter(|&full| {
+                    shared && !member.needs_state && acked >= full && acked > member.acked_before
+                })
                 .map(|_| acked)
                 .filter(|&base| base < now && game.has_base(base));
             let encoded = match base {
@@ -74,7 +76,10 @@ impl Room {
                 continue;
             };
             // Only the first: every later tick the client acknowledges is one it got here.
-            member.full_at.get_or_insert(now);
+            if member.full_at.is_none() {
+                member.full_at = Some(now);
+                member.acked_before = acked;
+            }
             out.push(Out::State {
                 to: link.clone(),
                 frame: StateFrame {

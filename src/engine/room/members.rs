@@ -25,6 +25,7 @@ impl MemberState {
             away_until: None,
             needs_state: true,
             full_at: None,
+            acked_before: 0,
         }
     }
 }
