@@ -28,9 +28,8 @@ pub const PROTOCOL_VERSION: u16 = 2;
 /// A player's seat in a room, numbered from 0.
 pub type Seat = u8;
 
-/// A server tick number: tick `n` is scheduled `n` tick periods after the server started
-/// (each shard offset by a part of one period), so tick numbers are comparable across rooms
-/// to within one. The first tick is 1.
+/// A server tick number: tick `n` is scheduled `n` tick periods after the server started,
+/// on every shard, so tick numbers are comparable across rooms. The first tick is 1.
 pub type Tick = u64;
 
 /// A message from a client to the server.

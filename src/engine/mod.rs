@@ -73,17 +73,6 @@ impl EngineConfig {
         Duration::from_secs_f64(1.0 / f64::from(self.tick_hz.max(1)))
     }
 
-    /// How far shard `index` of `shards` ticks after the engine's clock: `index / shards` of
-    /// a period, so the shards' ticks (and the writes each wakes) spread evenly over the
-    /// period instead of landing at once, as the bare server of `../shared/baseline` does.
-    /// Tick `n` of every shard still falls within one period of `n` periods after the
-    /// start.
-    pub fn shard_offset(&self, index: usize, shards: usize) -> Duration {
-        let shards = u32::try_from(shards.max(1)).unwrap_or(u32::MAX);
-        let index = u32::try_from(index).unwrap_or(0).min(shards - 1);
-        self.tick_period() * index / shards
-    }
-
     /// The reconnect grace period in ticks (at least one).
     pub fn grace_ticks(&self) -> u64 {
         let ticks = self.reconnect_grace.as_secs_f64() * f64::from(self.tick_hz.max(1));
@@ -308,8 +297,7 @@ impl Engine {
             let (tx, rx) = mpsc::channel(config.inbox_capacity.max(1));
             let rooms = Arc::new(AtomicUsize::new(0));
             let shard = shard::Shard::new(index, &config, rx, observer.clone(), rooms.clone());
-            let shard_epoch = epoch + config.shard_offset(index, shard_count);
-            tracker.spawn(shard.run(config.tick_period(), shard_epoch, shutdown.clone()));
+            tracker.spawn(shard.run(config.tick_period(), epoch, shutdown.clone()));
             shards.push(ShardLink { tx, rooms });
         }
         let first_room_id = config.first_room_id.get().max(1);
@@ -567,14 +555,9 @@ mod tests {
 
     /// One shard ticking once a second, with an inbox of one command.
     fn engine(shutdown: &CancellationToken, tracker: &TaskTracker) -> Engine {
-        engine_of(1, shutdown, tracker)
-    }
-
-    /// `shards` shards ticking once a second, each with an inbox of one command.
-    fn engine_of(shards: usize, shutdown: &CancellationToken, tracker: &TaskTracker) -> Engine {
         let config = EngineConfig {
             tick_hz: 1,
-            shards,
+            shards: 1,
             inbox_capacity: 1,
             event_log_capacity: 16,
             reconnect_grace: Duration::from_secs(1),
@@ -584,47 +567,6 @@ mod tests {
         };
         let registry = crate::server::builtin_games();
         Engine::start(config, registry, Arc::new(Quiet), shutdown.clone(), tracker)
-    }
-
-    #[test]
-    fn shards_are_offset_by_equal_parts_of_the_period() {
-        let config = EngineConfig {
-            tick_hz: 25,
-            shards: 4,
-            inbox_capacity: 1,
-            event_log_capacity: 16,
-            reconnect_grace: Duration::from_secs(1),
-            replay: crate::replay::ReplayConfig::default(),
-            on_game_finished: None,
-            first_room_id: RoomId::new(1),
-        };
-        let offsets: Vec<Duration> = (0..4).map(|i| config.shard_offset(i, 4)).collect();
-        assert_eq!(offsets, [0, 10, 20, 30].map(Duration::from_millis));
-        assert_eq!(config.shard_offset(0, 1), Duration::ZERO);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn two_shards_tick_half_a_period_apart() {
-        let (shutdown, tracker) = (CancellationToken::new(), TaskTracker::new());
-        let start = tokio::time::Instant::now();
-        let engine = engine_of(2, &shutdown, &tracker);
-        // A shard answers a stats request at its next tick, and `stats` asks the shards in
-        // order: on paused time it returns at shard 1's tick, half a period after shard 0's.
-        for (ticks, at_ms) in [(1, 1_500), (2, 2_500)] {
-            let stats = engine.stats().await;
-            let at = start.elapsed();
-            assert_eq!(
-                stats.iter().map(|s| s.ticks).collect::<Vec<_>>(),
-                [ticks, ticks]
-            );
-            assert!(
-                at >= Duration::from_millis(at_ms) && at <= Duration::from_millis(at_ms + 2),
-                "{at:?}"
-            );
-        }
-        shutdown.cancel();
-        tracker.close();
-        tracker.wait().await;
     }
 
     #[tokio::test(start_paused = true)]

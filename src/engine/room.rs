@@ -75,8 +75,9 @@ struct MemberState {
     full_at: Option<Tick>,
     /// The connection's acknowledged tick when that first state was made: left over from an
     /// earlier room, since the client had nothing of this room to acknowledge. Only a later
-    /// acknowledgement is a base. (The shards' ticks are staggered within a period, so an
-    /// earlier room's last tick can carry the same number as this room's first.)
+    /// acknowledgement is a base. (Tick numbers follow the clock on every shard, but a shard
+    /// running late ticks a number another shard used a moment before, so an earlier
+    /// room's last tick can carry the same number as this room's first.)
     acked_before: Tick,
 }
 

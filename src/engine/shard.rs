@@ -17,13 +17,8 @@
 //! 5. record how long the tick took and how late it started.
 //!
 //! **Tick numbers** follow the wall clock: tick `n` is scheduled `n` periods after the
-//! engine's start plus the shard's offset, `index / shards` of a period
-//! ([`EngineConfig::shard_offset`]), so tick numbers are comparable across shards to within
-//! one. The offsets spread the shards' ticks, and the writer wake-ups each tick ends with,
-//! evenly over the period (as the bare server of `../shared/baseline` does) instead of
-//! waking every connection at once. (A room never takes a client's acknowledgement from an
-//! earlier room as a delta base, however the numbers line up: see `room.rs`,
-//! `acked_before`.)
+//! engine's start, on every shard, so tick numbers are comparable across shards (a
+//! client's acknowledgement from one room can never be mistaken for one in another).
 //!
 //! **Late ticks.** The timer uses [`MissedTickBehavior::Skip`]: when a tick overruns its
 //! budget, the slots it overlapped are skipped rather than run back to back to catch up

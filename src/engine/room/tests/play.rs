@@ -167,8 +167,9 @@ fn delta_bases_are_acknowledged_ticks_only_and_survive_lost_acknowledgements() {
 
 #[test]
 fn a_leftover_acknowledgement_with_the_first_states_tick_is_no_base() {
-    // Shards tick staggered within a period, so the earlier room's last tick can carry
-    // the number of this room's first: the connection acknowledged "2" before it was here.
+    // A shard running late ticks a number another shard used a moment before, so the
+    // earlier room's last tick can carry the number of this room's first: the connection
+    // acknowledged "2" before it was here.
     let mut rig = Rig::new(GameEntry::with_deltas::<Tally>(), 0);
     rig.acknowledge(1, 2);
     rig.input(1, 1, 1, 2);
