@@ -109,6 +109,8 @@ pub struct Outbox {
     inner: Mutex<Inner>,
     wake: Arc<Wake>,
     acked_tick: AtomicU64,
+    /// The tick of the newest state any room has put here (see [`Outbox::set_state`]).
+    newest_state_tick: AtomicU64,
     /// Set by the reader when a pong arrives; taken by the writer at its next ping.
     pong: AtomicBool,
 }
@@ -173,6 +175,7 @@ impl Outbox {
             inner: Mutex::new(Inner::default()),
             wake: Arc::new(Wake::default()),
             acked_tick: AtomicU64::new(0),
+            newest_state_tick: AtomicU64::new(0),
             pong: AtomicBool::new(false),
         })
     }
@@ -192,6 +195,13 @@ impl Outbox {
     /// Whether a pong arrived since the last call (read by the writer at each ping).
     pub fn take_pong(&self) -> bool {
         self.pong.swap(false, Ordering::Relaxed)
+    }
+
+    /// The tick of the newest state any room has put in this outbox (0 for none): a room
+    /// reads it when it makes a member's first state, as the bound of every acknowledgement
+    /// the client may still send for an earlier room.
+    pub fn newest_state_tick(&self) -> Tick {
+        self.newest_state_tick.load(Ordering::Relaxed)
     }
 
     /// The newest tick the client has acknowledged on this connection (0 for none).
@@ -341,6 +351,8 @@ impl Outbox {
     /// state the writer had not yet taken (the client will skip that state: it reads
     /// slowly, or the server is too busy to write every tick).
     pub fn set_state(&self, frame: StateFrame) -> bool {
+        self.newest_state_tick
+            .fetch_max(frame.tick, Ordering::Relaxed);
         let mut inner = self.lock();
         if inner.close.is_some() {
             return false;

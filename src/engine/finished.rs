@@ -56,7 +56,7 @@ impl FinishedGame {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use crate::engine::room::TestAcks;
 
     use bytes::BytesMut;
 
@@ -100,7 +100,7 @@ mod tests {
     fn play(room: &mut Room, out: &mut RoomOutput, session: u64, seq: u32, cell: u8, now: u64) {
         let data = Codec::Bincode.encode(&TicTacToeMove { cell }).unwrap();
         room.queue_input(SessionId::new(session), seq, data);
-        room.tick(now, &mut BytesMut::new(), &HashMap::new(), out);
+        room.tick(now, &mut BytesMut::new(), &TestAcks::default(), out);
     }
 
     /// The finished games the room reported in `out`.
@@ -133,7 +133,7 @@ mod tests {
             );
         }
         for now in 7..12 {
-            room.tick(now, &mut BytesMut::new(), &HashMap::new(), &mut out);
+            room.tick(now, &mut BytesMut::new(), &TestAcks::default(), &mut out);
         }
         let games = finished(&mut out);
         assert_eq!(games.len(), 1, "reported exactly once");
@@ -159,7 +159,7 @@ mod tests {
         let mut room = room(&mut out);
         play(&mut room, &mut out, 11, 1, 4, 2);
         room.leave(SessionId::new(22), 3, &mut out);
-        room.tick(3, &mut BytesMut::new(), &HashMap::new(), &mut out);
+        room.tick(3, &mut BytesMut::new(), &TestAcks::default(), &mut out);
         let games = finished(&mut out);
         assert_eq!(games.len(), 1);
         assert_eq!(games[0].outcome.reason, EndReason::Abandoned);

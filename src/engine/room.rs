@@ -32,6 +32,8 @@ mod tick;
 
 pub use ops::SHUTDOWN_REASON;
 pub(crate) use ops::shutdown_close;
+#[cfg(test)]
+pub(crate) use output::TestAcks;
 pub(crate) use output::{Link, Notice, Out, RoomOutput};
 
 use bytes::Bytes;
@@ -73,11 +75,12 @@ struct MemberState {
     /// so an acknowledgement that belongs to an earlier room is never used as a base. (Not the latest full snapshot: with acknowledgements a tick or more behind, a
     /// moving target would never let deltas start.)
     full_at: Option<Tick>,
-    /// The connection's acknowledged tick when that first state was made: left over from an
-    /// earlier room, since the client had nothing of this room to acknowledge. Only a later
-    /// acknowledgement is a base. (Tick numbers follow the clock on every shard, but a shard
-    /// running late ticks a number another shard used a moment before, so an earlier
-    /// room's last tick can carry the same number as this room's first.)
+    /// The tick of the newest state earlier rooms had put in the connection when that first
+    /// state was made ([`Acks::newest_sent`](output::Acks::newest_sent)): the client may
+    /// still acknowledge any of those (its first inputs here can carry one), so only a
+    /// later acknowledgement is a base. (Tick numbers follow the clock on every shard, but
+    /// a shard running late ticks a number another shard used a moment before, so an
+    /// earlier room's last tick can carry the same number as this room's first.)
     acked_before: Tick,
 }
 

@@ -17,8 +17,10 @@
 //! 5. record how long the tick took and how late it started.
 //!
 //! **Tick numbers** follow the wall clock: tick `n` is scheduled `n` periods after the
-//! engine's start, on every shard, so tick numbers are comparable across shards (a
-//! client's acknowledgement from one room can never be mistaken for one in another).
+//! engine's start, on every shard, so tick numbers are comparable across shards. (A room
+//! still never takes a client's acknowledgement from an earlier room as a delta base, even
+//! where a late shard ticks a number another shard used a moment before: see `room.rs`,
+//! `acked_before`.)
 //!
 //! **Late ticks.** The timer uses [`MissedTickBehavior::Skip`]: when a tick overruns its
 //! budget, the slots it overlapped are skipped rather than run back to back to catch up

@@ -203,7 +203,8 @@ impl Reader<'_> {
         // restart the idle timer. One timer serves the whole connection: a frame only
         // records when it came, and the timer is moved when it fires early, so a busy
         // connection does not register and cancel a timer per message.
-        let timer = tokio::time::sleep_until(Instant::now() + config.hello_timeout);
+        let hello_deadline = Instant::now() + config.hello_timeout;
+        let timer = tokio::time::sleep_until(hello_deadline);
         tokio::pin!(timer);
         let mut last_frame = Instant::now();
         // The writer's end and the drain are waited on by futures made once, not once per
@@ -216,8 +217,10 @@ impl Reader<'_> {
         loop {
             // Biased, the socket first: a frame that is ready is taken without polling (and
             // re-registering) the timer and the two signals; they are polled whenever the
-            // socket has nothing, which a reading loop reaches after every burst (tokio's
-            // cooperative budget ends even a flood's).
+            // socket has nothing. A client that never lets the socket run dry could keep
+            // them from being polled (the timer also yields to tokio's cooperative budget),
+            // so the Hello deadline is also checked on every frame before `Hello`, and a
+            // flood is closed by the per-connection rate limits (`guard`).
             let frame = tokio::select! {
                 biased;
                 frame = stream.next() => Some(frame),
@@ -254,6 +257,10 @@ impl Reader<'_> {
                 Some(Some(Err(error))) => self.on_socket_error(error),
                 Some(Some(Ok(message))) => {
                     last_frame = Instant::now();
+                    if self.session.is_none() && last_frame >= hello_deadline {
+                        self.close(close_code::HELLO_REQUIRED, "no Hello in time");
+                        return;
+                    }
                     match self.guard.admit(&message, self.ctx.counters()) {
                         Ok(()) => {}
                         Err(None) => continue,

@@ -92,25 +92,37 @@ where
     let stall_limit = config.write_timeout.min(limits.slow_reader_timeout);
     let mut batch = Batch::default();
     let mut frames = Frames::default();
-    let mut ping =
-        tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
+    // The next ping's instant, and a timer for it that is polled only while the outbox is
+    // empty; a busy writer checks the instant itself after each batch (see below).
+    let mut next_ping = Instant::now() + config.ping_interval;
+    let ping = tokio::time::sleep_until(next_ping);
+    tokio::pin!(ping);
+    let mut ping_due = false;
     // A client that answers no ping for this long is not reading, even while the kernel
     // still takes our writes (its buffers absorb a slow stream for a long time). Longer
     // than the idle timeout, so a client that is wholly silent is closed as idle first.
     let pong_deadline = config.idle_timeout + config.ping_interval;
     let mut last_pong = Instant::now();
     loop {
-        // Biased: a batch that is waiting is taken without polling the ping timer (which
-        // would re-register its waker every tick); the timer is polled whenever the outbox
-        // is empty, so pings are never held back by more than one batch.
-        let wake = tokio::select! {
-            biased;
-            _ = outbox.next_batch(&mut batch) => Wake::Batch,
-            _ = ping.tick() => Wake::Ping,
+        // Biased: a waiting batch is taken without polling (and re-registering) the ping
+        // timer, which the writer otherwise did at every tick. A client that reads slowly
+        // but steadily can leave a batch waiting at every wake-up, so the timer alone could
+        // then be put off for as long as that lasts: after each batch the writer compares
+        // the clock with the ping's instant itself, and pings next time round if it passed.
+        let wake = if std::mem::take(&mut ping_due) {
+            Wake::Ping
+        } else {
+            tokio::select! {
+                biased;
+                _ = outbox.next_batch(&mut batch) => Wake::Batch,
+                () = &mut ping => Wake::Ping,
+            }
         };
         let mut last = false;
         match wake {
             Wake::Ping => {
+                next_ping = Instant::now() + config.ping_interval;
+                ping.as_mut().reset(next_ping);
                 if outbox.take_pong() {
                     last_pong = Instant::now();
                 }
@@ -143,6 +155,7 @@ where
                         last = true;
                     }
                 }
+                ping_due = Instant::now() >= next_ping;
             }
         }
         let limit = if last {

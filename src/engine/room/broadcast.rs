@@ -4,7 +4,8 @@
 //!
 //! The delta base: a member's acknowledged tick (read through the [`Acks`] the shard
 //! passes, from its connection), if it is at or after the first state sent to that connection in
-//! this room and the game still keeps the view of that tick; otherwise a full view. A
+//! this room, above every state an earlier room had put in that connection (its
+//! `acked_before`), and the game still keeps the view of that tick; otherwise a full view. A
 //! member that just joined or resumed gets a full view.
 
 use bytes::BytesMut;
@@ -78,7 +79,7 @@ impl Room {
             // Only the first: every later tick the client acknowledges is one it got here.
             if member.full_at.is_none() {
                 member.full_at = Some(now);
-                member.acked_before = acked;
+                member.acked_before = acks.newest_sent(link);
             }
             out.push(Out::State {
                 to: link.clone(),

@@ -61,6 +61,9 @@ impl Acks for FromConnections {
     fn acked(&self, to: &Link) -> Tick {
         to.outbox.acked_tick()
     }
+    fn newest_sent(&self, to: &Link) -> Tick {
+        to.outbox.newest_state_tick()
+    }
 }
 
 #[cfg(test)]

@@ -69,13 +69,28 @@ impl Link {
 pub(crate) trait Acks {
     /// The newest tick `to`'s connection acknowledged (0 for none).
     fn acked(&self, to: &Link) -> Tick;
+    /// The tick of the newest state any room has put in `to`'s connection (0 for none).
+    /// Read when a room makes a member's first state, it bounds every acknowledgement the
+    /// connection can still send for an earlier room.
+    fn newest_sent(&self, to: &Link) -> Tick;
 }
 
-/// A test's acknowledgements: by session, 0 for one not listed.
+/// A test's connections: acknowledged ticks and newest states sent, by session, 0 for one
+/// not listed.
 #[cfg(test)]
-impl Acks for std::collections::HashMap<SessionId, Tick> {
+#[derive(Debug, Default)]
+pub(crate) struct TestAcks {
+    pub(crate) acked: std::collections::HashMap<SessionId, Tick>,
+    pub(crate) sent: std::collections::HashMap<SessionId, Tick>,
+}
+
+#[cfg(test)]
+impl Acks for TestAcks {
     fn acked(&self, to: &Link) -> Tick {
-        self.get(&to.session()).copied().unwrap_or(0)
+        self.acked.get(&to.session()).copied().unwrap_or(0)
+    }
+    fn newest_sent(&self, to: &Link) -> Tick {
+        self.sent.get(&to.session()).copied().unwrap_or(0)
     }
 }
 

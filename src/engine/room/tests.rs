@@ -10,12 +10,10 @@ mod members;
 mod play;
 mod reserved;
 
-use std::collections::HashMap;
-
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
-use super::output::{Notice, Out, RoomOutput};
+use super::output::{Notice, Out, RoomOutput, TestAcks};
 use super::{Room, RoomLimits};
 use crate::codec::Codec;
 use crate::engine::registry::GameEntry;
@@ -165,7 +163,7 @@ fn limits(seed: u64, event_log_capacity: usize) -> RoomLimits {
 /// lobby's notices read from it.
 struct Rig {
     room: Room,
-    acks: HashMap<SessionId, Tick>,
+    acks: TestAcks,
     out: RoomOutput,
     notices: Vec<Notice>,
     scratch: BytesMut,
@@ -196,7 +194,7 @@ impl Rig {
         let room = Room::new(ROOM, new, 1, limits, &mut out);
         Rig {
             room,
-            acks: HashMap::new(),
+            acks: TestAcks::default(),
             out,
             notices: Vec::new(),
             scratch: BytesMut::new(),
@@ -208,9 +206,14 @@ impl Rig {
             .tick(now, &mut self.scratch, &self.acks, &mut self.out)
     }
 
+    /// An earlier room put its state of `tick` in `session`'s connection.
+    fn sent_before(&mut self, session: u64, tick: Tick) {
+        self.acks.sent.insert(sid(session), tick);
+    }
+
     /// `session`'s connection acknowledges the state of `tick`.
     fn acknowledge(&mut self, session: u64, tick: Tick) {
-        self.acks.insert(sid(session), tick);
+        self.acks.acked.insert(sid(session), tick);
     }
 
     /// Queues `value` from `session` (in its codec: 2 speaks MessagePack) and runs tick `now`.

@@ -166,26 +166,27 @@ fn delta_bases_are_acknowledged_ticks_only_and_survive_lost_acknowledgements() {
 }
 
 #[test]
-fn a_leftover_acknowledgement_with_the_first_states_tick_is_no_base() {
+fn an_earlier_rooms_acknowledgement_is_no_base_even_with_this_rooms_tick() {
     // A shard running late ticks a number another shard used a moment before, so the
-    // earlier room's last tick can carry the number of this room's first: the connection
-    // acknowledged "2" before it was here.
+    // earlier room's last state can carry the number of this room's first: session 1's
+    // connection got an earlier room's tick 2.
     let mut rig = Rig::new(GameEntry::with_deltas::<Tally>(), 0);
-    rig.acknowledge(1, 2);
+    rig.sent_before(1, 2);
     rig.input(1, 1, 1, 2);
     let first = states(&rig.heard(1))[0].clone();
     assert_eq!((first.tick, first.base_tick), (2, None));
-    // The client acknowledges this room's tick 2: the same number, so nothing tells it
-    // from the leftover, and a delta against it could reach a client that has only the
-    // old room's tick 2. Full again.
+    // Its first input here still acknowledges the earlier room's tick 2 (this room's had
+    // not arrived): the same number, so nothing tells the two apart, and a delta against
+    // it could reach a client that has only the old room's tick 2. Full again.
+    rig.acknowledge(1, 2);
     rig.input(1, 2, 1, 3);
     assert_eq!(states(&rig.heard(1))[0].base_tick, None);
     // A later acknowledgement can only be this room's.
     rig.acknowledge(1, 3);
     rig.input(1, 3, 1, 4);
     assert_eq!(states(&rig.heard(1))[0].base_tick, Some(3));
-    // Session 2 had acknowledged nothing before: its acknowledgement of the first state
-    // is a base at once.
+    // Session 2's connection had nothing from an earlier room: its acknowledgement of the
+    // first state it got here is a base at once.
     rig.heard(2);
     rig.acknowledge(2, 4);
     rig.input(1, 4, 1, 5);
