@@ -99,6 +99,8 @@ struct Inner {
     close: Option<CloseReason>,
     /// An unhurried event is queued and no write has taken it yet.
     unhurried: bool,
+    /// The tick of the newest state any room has put here (see [`Outbox::set_state`]).
+    newest_state_tick: Tick,
 }
 
 /// One connection's outgoing frames. Shared as `Arc<Outbox>` between producers and the writer.
@@ -109,8 +111,6 @@ pub struct Outbox {
     inner: Mutex<Inner>,
     wake: Arc<Wake>,
     acked_tick: AtomicU64,
-    /// The tick of the newest state any room has put here (see [`Outbox::set_state`]).
-    newest_state_tick: AtomicU64,
     /// Set by the reader when a pong arrives; taken by the writer at its next ping.
     pong: AtomicBool,
 }
@@ -175,7 +175,6 @@ impl Outbox {
             inner: Mutex::new(Inner::default()),
             wake: Arc::new(Wake::default()),
             acked_tick: AtomicU64::new(0),
-            newest_state_tick: AtomicU64::new(0),
             pong: AtomicBool::new(false),
         })
     }
@@ -201,7 +200,7 @@ impl Outbox {
     /// reads it when it makes a member's first state, as the bound of every acknowledgement
     /// the client may still send for an earlier room.
     pub fn newest_state_tick(&self) -> Tick {
-        self.newest_state_tick.load(Ordering::Relaxed)
+        self.lock().newest_state_tick
     }
 
     /// The newest tick the client has acknowledged on this connection (0 for none).
@@ -351,12 +350,13 @@ impl Outbox {
     /// state the writer had not yet taken (the client will skip that state: it reads
     /// slowly, or the server is too busy to write every tick).
     pub fn set_state(&self, frame: StateFrame) -> bool {
-        self.newest_state_tick
-            .fetch_max(frame.tick, Ordering::Relaxed);
         let mut inner = self.lock();
         if inner.close.is_some() {
             return false;
         }
+        // Under the lock already taken, not an atomic of its own: this runs for every
+        // client at every tick, and is read only when a room makes a member's first state.
+        inner.newest_state_tick = inner.newest_state_tick.max(frame.tick);
         let superseded = inner.state.replace(frame).is_some();
         inner.state_position = inner.events.len();
         drop(inner);
@@ -434,6 +434,9 @@ mod tests {
         assert_eq!(batch.state.map(|s| s.tick), Some(2));
         assert!(!outbox.take(&mut Batch::default()));
         assert!(!outbox.set_state(frame(3)), "tick 2's state was taken");
+        // The newest tick ever put here, whoever put it: a lower one does not lower it.
+        outbox.set_state(frame(1));
+        assert_eq!(outbox.newest_state_tick(), 3);
     }
 
     #[test]

@@ -215,22 +215,7 @@ mod tests {
     use super::*;
     use crate::outbox::StateFrame;
     use crate::protocol::{ClientMsg, ErrorCode, ServerMsg};
-    use crate::transport::ws_frame::put_state_prefix;
-
-    /// Integers of every width either codec tells apart.
-    const WIDTHS: [u64; 11] = [
-        0,
-        127,
-        128,
-        250,
-        251,
-        255,
-        256,
-        65_535,
-        65_536,
-        1 << 32,
-        u64::MAX,
-    ];
+    use crate::transport::ws_frame::{INTEGER_WIDTHS as WIDTHS, put_state_prefix};
 
     fn state_msg(tick: Tick, base_tick: Option<Tick>, input_seq: u32, body: Bytes) -> ServerMsg {
         match base_tick {

@@ -401,13 +401,11 @@ impl Matchmaker {
     /// Wakes the writers of the unhurried `Queued` answers whose wait is over at `now` (a
     /// writer that has written since is not woken again: [`Outbox::hurry`]).
     fn hurry(&mut self, now: Instant) {
-        while let Some((deadline, _)) = self.unhurried.front() {
-            if *deadline > now {
-                break;
-            }
-            if let Some((_, outbox)) = self.unhurried.pop_front() {
-                outbox.hurry();
-            }
+        while let Some((_, outbox)) = self
+            .unhurried
+            .pop_front_if(|(deadline, _)| *deadline <= now)
+        {
+            outbox.hurry();
         }
     }
 

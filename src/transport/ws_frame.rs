@@ -211,6 +211,24 @@ pub(crate) fn put_bincode_varint(out: &mut BytesMut, value: u64) {
     }
 }
 
+/// Integers of every width either codec tells apart (bincode's varint tags at 251, 2^16
+/// and 2^32; MessagePack's fixint, `uint 8` to `uint 64`): for tests of both ends' integer
+/// writers and readers.
+#[cfg(test)]
+pub(crate) const INTEGER_WIDTHS: [u64; 11] = [
+    0,
+    127,
+    128,
+    250,
+    251,
+    255,
+    256,
+    65_535,
+    65_536,
+    1 << 32,
+    u64::MAX,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,20 +261,7 @@ mod tests {
     fn the_prefix_and_the_body_are_the_whole_envelope() {
         for codec in [Codec::Bincode, Codec::MsgPack] {
             // Integers of every width either codec distinguishes, and a delta's base.
-            let ticks = [
-                0,
-                127,
-                128,
-                250,
-                251,
-                255,
-                256,
-                65_535,
-                65_536,
-                1 << 32,
-                u64::MAX,
-            ];
-            let cases = ticks.into_iter().flat_map(|tick| {
+            let cases = INTEGER_WIDTHS.into_iter().flat_map(|tick| {
                 [None, Some(tick / 2)].into_iter().flat_map(move |base| {
                     [0, 1, 127, 128, 251, 300, 70_000, u32::MAX]
                         .into_iter()

@@ -72,6 +72,11 @@ async fn wait_for_match(outbox: &Outbox, since: Instant) -> (RoomJoined, Vec<Ser
 fn said(outbox: &Outbox) -> Vec<ServerMsg> {
     let mut batch = Batch::default();
     outbox.take(&mut batch);
+    decoded(outbox, &batch)
+}
+
+/// The messages of a batch taken from `outbox`, decoded.
+fn decoded(outbox: &Outbox, batch: &Batch) -> Vec<ServerMsg> {
     batch
         .events
         .iter()
@@ -172,11 +177,7 @@ fn record_writes(outbox: Arc<Outbox>) -> Arc<std::sync::Mutex<Vec<Write>>> {
         loop {
             let mut batch = Batch::default();
             outbox.next_batch(&mut batch).await;
-            let msgs = batch
-                .events
-                .iter()
-                .map(|frame| outbox.codec().decode(frame).unwrap())
-                .collect();
+            let msgs = decoded(&outbox, &batch);
             noted
                 .lock()
                 .unwrap()
