@@ -14,14 +14,18 @@
 //! Expected: a flat cost per game (tens of microseconds) that does not grow with the
 //! file: the hundredth batch costs what the first did.
 //!
-//! Run: `cargo bench --bench storage`.
+//! Run: `cargo bench --bench storage`. With `STORAGE_BATCHES=N` in the environment the
+//! bench binary instead writes `N` batches outside criterion and exits, printing the
+//! games written: a fixed amount of work for `valgrind --tool=callgrind`, whose
+//! instruction counts do not move with the machine's load
+//! (`benches/results/profile/cg-storage.sh`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use ticksync::protocol::{EndReason, MatchId, RoomSettings, SessionId};
 use ticksync::storage::{
     BATCH, Committed, Database, MatchPlayer, MatchRecord, ResultListener, Storage, StorageConfig,
@@ -103,66 +107,112 @@ fn batch_size(i: u64) -> usize {
     }
 }
 
-fn writer(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let dir = std::env::temp_dir().join(format!("ticksync-bench-storage-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    let config = StorageConfig {
-        database: Database::Sqlite(dir.join("bench.db")),
-        queue: 4 * BATCH,
-        guest_retention: None,
-    };
-    let storage = runtime
-        .block_on(Storage::open(&config))
-        .expect("open SQLite");
-    let counter = Arc::new(Counter::default());
-    let shutdown = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    runtime.block_on(async {
-        storage.start_writer(counter.clone(), shutdown.clone(), &tracker);
-    });
-    let next_id = std::cell::Cell::new(storage.id_base() + 1);
-    let batches = std::cell::Cell::new(0u64);
+/// The writer of a fresh database in a scratch folder, on its own runtime.
+struct Rig {
+    runtime: tokio::runtime::Runtime,
+    dir: std::path::PathBuf,
+    storage: Storage,
+    counter: Arc<Counter>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    next_id: u64,
+    batches: u64,
+}
 
+impl Rig {
+    fn open() -> Rig {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let dir =
+            std::env::temp_dir().join(format!("ticksync-bench-storage-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        let config = StorageConfig {
+            database: Database::Sqlite(dir.join("bench.db")),
+            queue: 4 * BATCH,
+            guest_retention: None,
+        };
+        let storage = runtime
+            .block_on(Storage::open(&config))
+            .expect("open SQLite");
+        let counter = Arc::new(Counter::default());
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        runtime.block_on(async {
+            storage.start_writer(counter.clone(), shutdown.clone(), &tracker);
+        });
+        let next_id = storage.id_base() + 1;
+        Rig {
+            runtime,
+            dir,
+            storage,
+            counter,
+            shutdown,
+            tracker,
+            next_id,
+            batches: 0,
+        }
+    }
+
+    /// Writes the next batch and returns the process's CPU time it took and its games.
+    fn batch(&mut self) -> (Duration, usize) {
+        let n = batch_size(self.batches);
+        self.batches += 1;
+        let records: Vec<MatchRecord> = (0..n as u64).map(|i| record(self.next_id + i)).collect();
+        self.next_id += n as u64;
+        let target = self.counter.committed.load(Ordering::Relaxed) + n;
+        let start = cpu_time();
+        self.runtime.block_on(async {
+            for record in records {
+                assert!(self.storage.submit(record), "the queue holds a batch");
+            }
+            while self.counter.committed.load(Ordering::Relaxed) < target {
+                self.counter.notify.notified().await;
+            }
+        });
+        (cpu_time() - start, n)
+    }
+
+    fn close(self) {
+        self.shutdown.cancel();
+        self.tracker.close();
+        self.runtime.block_on(self.tracker.wait());
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn writer(c: &mut Criterion) {
+    let rig = std::cell::RefCell::new(Rig::open());
     let mut group = c.benchmark_group("storage_writer");
     group.throughput(Throughput::Elements(GAMES as u64));
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(10));
     group.bench_function("sqlite_ttt_batch", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let n = batch_size(batches.get());
-                batches.set(batches.get() + 1);
-                let records: Vec<MatchRecord> =
-                    (0..n as u64).map(|i| record(next_id.get() + i)).collect();
-                next_id.set(next_id.get() + n as u64);
-                let target = counter.committed.load(Ordering::Relaxed) + n;
-                let start = cpu_time();
-                runtime.block_on(async {
-                    for record in records {
-                        assert!(storage.submit(record), "the queue holds a batch");
-                    }
-                    while counter.committed.load(Ordering::Relaxed) < target {
-                        counter.notify.notified().await;
-                    }
-                });
-                total += cpu_time() - start;
-            }
-            total
-        });
+        b.iter_custom(|iters| (0..iters).map(|_| rig.borrow_mut().batch().0).sum());
     });
     group.finish();
-    shutdown.cancel();
-    tracker.close();
-    runtime.block_on(tracker.wait());
-    let _ = std::fs::remove_dir_all(&dir);
+    rig.into_inner().close();
 }
 
 criterion_group!(benches, writer);
-criterion_main!(benches);
+
+fn main() {
+    match std::env::var("STORAGE_BATCHES")
+        .ok()
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        Some(batches) => {
+            let mut rig = Rig::open();
+            let games: usize = (0..batches).map(|_| rig.batch().1).sum();
+            rig.close();
+            println!("games written: {games}");
+        }
+        None => {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        }
+    }
+}

@@ -1,6 +1,9 @@
 //! One batch of finished games written inside the writer's transaction, in a handful of
 //! multi-row statements (see [`write_records`]).
 
+use std::sync::OnceLock;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use sqlx::AnyConnection;
 
 use super::Backend;
@@ -20,14 +23,104 @@ use crate::protocol::{MatchId, Seat, SessionId};
 const SHAPES: [usize; 5] = [256, 64, 16, 4, 1];
 
 /// `items` in consecutive chunks whose lengths are in [`SHAPES`], each the largest that
-/// fits what is left (at most three chunks of each size below 256).
-fn shaped<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
+/// fits what is left (at most three chunks of each size below 256), with the index in
+/// [`SHAPES`] of each chunk's length.
+fn shaped<T>(mut items: &[T]) -> impl Iterator<Item = (usize, &[T])> {
     std::iter::from_fn(move || {
-        let n = SHAPES.iter().copied().find(|&n| n <= items.len())?;
-        let (chunk, rest) = items.split_at(n);
+        let shape = SHAPES.iter().position(|&n| n <= items.len())?;
+        let (chunk, rest) = items.split_at(SHAPES[shape]);
         items = rest;
-        Some(chunk)
+        Some((shape, chunk))
     })
+}
+
+/// The statements a batch is written with; each has one text per shape ([`sql`]).
+#[derive(Debug, Clone, Copy)]
+enum Statement {
+    StoredIds,
+    Matches,
+    Players,
+    Ratings,
+    RatingsUpsert,
+    Seats,
+    Recent,
+}
+
+impl Statement {
+    const ALL: [Statement; 7] = [
+        Statement::StoredIds,
+        Statement::Matches,
+        Statement::Players,
+        Statement::Ratings,
+        Statement::RatingsUpsert,
+        Statement::Seats,
+        Statement::Recent,
+    ];
+}
+
+/// The text of `statement` for `rows` rows in `backend`'s dialect.
+fn statement_text(backend: Backend, statement: Statement, rows: usize) -> String {
+    match statement {
+        Statement::StoredIds => format!(
+            "SELECT id FROM matches WHERE id IN ({})",
+            in_list(backend, rows)
+        ),
+        Statement::Matches => format!(
+            "INSERT INTO matches (id, game, settings, ranked, public, started_at_ms, \
+             ended_at_ms, ticks, tick_hz, winner_seat, reason, replay) VALUES {}",
+            placeholders(backend, rows, 12)
+        ),
+        Statement::Players => format!(
+            "INSERT INTO players (player_key, display_name, guest, created_at_ms, seen_at_ms) \
+             VALUES {} ON CONFLICT (player_key) DO UPDATE \
+             SET display_name = excluded.display_name, seen_at_ms = excluded.seen_at_ms",
+            placeholders(backend, rows, 5)
+        ),
+        Statement::Ratings => format!(
+            "SELECT player_key, game, rating, deviation, volatility FROM ratings \
+             WHERE player_key IN ({})",
+            in_list(backend, rows)
+        ),
+        Statement::RatingsUpsert => format!(
+            "INSERT INTO ratings (player_key, game, rating, deviation, volatility, games, \
+             wins, losses, draws, updated_at_ms) VALUES {} \
+             ON CONFLICT (player_key, game) DO UPDATE SET rating = excluded.rating, \
+             deviation = excluded.deviation, volatility = excluded.volatility, \
+             games = ratings.games + excluded.games, wins = ratings.wins + excluded.wins, \
+             losses = ratings.losses + excluded.losses, \
+             draws = ratings.draws + excluded.draws, updated_at_ms = excluded.updated_at_ms",
+            placeholders(backend, rows, 10)
+        ),
+        Statement::Seats => format!(
+            "INSERT INTO match_players (match_id, seat, player_key, session_id, display_name, \
+             result, rating_before, rating_after) VALUES {}",
+            placeholders(backend, rows, 8)
+        ),
+        Statement::Recent => format!(
+            "INSERT INTO recent_players (player_key, match_id) VALUES {}",
+            placeholders(backend, rows, 2)
+        ),
+    }
+}
+
+/// The text of `statement` for the chunk length `SHAPES[shape]`, made once per process
+/// (texts of up to 256 rows are several kilobytes; making them for every chunk of every
+/// batch was 6% of the writer task's instructions).
+fn sql(backend: Backend, statement: Statement, shape: usize) -> &'static str {
+    type Texts = Vec<Vec<String>>;
+    static TEXTS: [OnceLock<Texts>; 2] = [OnceLock::new(), OnceLock::new()];
+    let texts = TEXTS[backend as usize].get_or_init(|| {
+        Statement::ALL
+            .iter()
+            .map(|&statement| {
+                SHAPES
+                    .iter()
+                    .map(|&rows| statement_text(backend, statement, rows))
+                    .collect()
+            })
+            .collect()
+    });
+    &texts[statement as usize][shape]
 }
 
 /// `rows` groups of `columns` placeholders, `(.., ..), (.., ..)`: numbered (`$1`) for
@@ -88,24 +181,25 @@ impl Standing {
 /// Writes a batch inside the caller's transaction, in a handful of multi-row statements
 /// (one per table, not one per row): the matches not yet stored, their players, the
 /// ratings of rated games (read once, updated in memory game by game in the batch's
-/// order, written once), and the seats with their ratings before and after. A match id
-/// already stored is not written again; its stored result is returned (a retry after a
-/// commit whose answer was lost).
+/// order, written once), and the seats with their ratings before and after.
+///
+/// With `check_stored`, a match id already stored is not written again; its stored result
+/// is returned (a retry after a commit whose answer was lost). Without it (a batch's first
+/// attempt: its games come from the queue, and a match id is written by one server only),
+/// nothing is looked up first, and a stored id makes the insert fail, which the writer
+/// answers by trying again with the check.
 pub(super) async fn write_records(
     conn: &mut AnyConnection,
     backend: Backend,
     batch: &[MatchRecord],
     now: i64,
     known: &Known,
+    check_stored: bool,
 ) -> Result<(Vec<Committed>, Written), sqlx::Error> {
     // Match ids already stored.
-    let mut stored = std::collections::HashSet::new();
-    for chunk in shaped(batch) {
-        let sql = format!(
-            "SELECT id FROM matches WHERE id IN ({})",
-            in_list(backend, chunk.len())
-        );
-        let mut query = sqlx::query_as::<_, (i64,)>(&sql);
+    let mut stored = HashSet::new();
+    for (shape, chunk) in shaped(batch).filter(|_| check_stored) {
+        let mut query = sqlx::query_as::<_, (i64,)>(sql(backend, Statement::StoredIds, shape));
         for record in chunk {
             query = query.bind(record.id.get() as i64);
         }
@@ -114,19 +208,14 @@ pub(super) async fn write_records(
         }
     }
     let mut fresh: Vec<&MatchRecord> = Vec::with_capacity(batch.len());
-    let mut fresh_ids = std::collections::HashSet::with_capacity(batch.len());
+    let mut fresh_ids = HashSet::with_capacity(batch.len());
     for record in batch {
         if !stored.contains(&record.id) && fresh_ids.insert(record.id) {
             fresh.push(record);
         }
     }
-    for chunk in shaped(&fresh) {
-        let sql = format!(
-            "INSERT INTO matches (id, game, settings, ranked, public, started_at_ms, \
-             ended_at_ms, ticks, tick_hz, winner_seat, reason, replay) VALUES {}",
-            placeholders(backend, chunk.len(), 12)
-        );
-        let mut query = sqlx::query(&sql);
+    for (shape, chunk) in shaped(&fresh) {
+        let mut query = sqlx::query(sql(backend, Statement::Matches, shape));
         for record in chunk {
             let settings = serde_json::to_string(&record.settings).unwrap_or_else(|_| "{}".into());
             query = query
@@ -149,7 +238,7 @@ pub(super) async fn write_records(
     // Players: one row per key (a statement may not upsert the same row twice), except
     // rows committed lately with the same name.
     let mut players: Vec<(&str, &str, bool)> = Vec::new();
-    let mut seen = std::collections::HashMap::new();
+    let mut seen = HashMap::new();
     for player in fresh.iter().flat_map(|r| &r.players) {
         if known.player(&player.player_key, &player.display_name) {
             continue;
@@ -167,14 +256,8 @@ pub(super) async fn write_records(
             }
         }
     }
-    for chunk in shaped(&players) {
-        let sql = format!(
-            "INSERT INTO players (player_key, display_name, guest, created_at_ms, seen_at_ms) \
-             VALUES {} ON CONFLICT (player_key) DO UPDATE \
-             SET display_name = excluded.display_name, seen_at_ms = excluded.seen_at_ms",
-            placeholders(backend, chunk.len(), 5)
-        );
-        let mut query = sqlx::query(&sql);
+    for (shape, chunk) in shaped(&players) {
+        let mut query = sqlx::query(sql(backend, Statement::Players, shape));
         for (key, name, guest) in chunk {
             query = query
                 .bind(*key)
@@ -186,46 +269,50 @@ pub(super) async fn write_records(
         query.execute(&mut *conn).await?;
     }
 
-    // Ratings of every player of a rated game, read once.
-    let mut standings: std::collections::HashMap<(String, String), Standing> =
-        std::collections::HashMap::new();
-    let rated_keys: Vec<(&str, &str)> = fresh
-        .iter()
-        .filter(|r| r.rated())
-        .flat_map(|r| {
-            r.players
-                .iter()
-                .map(|p| (p.player_key.as_str(), r.game.as_str()))
-        })
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .filter(|&(key, game)| match known.rating(key, game) {
+    // Ratings of every player of a rated game, read once; keyed by the batch's own
+    // strings (player key, game).
+    let mut standings: HashMap<(&str, &str), Standing> = HashMap::new();
+    // Each pair once, in the batch's order, and where it is in that list.
+    let mut rated: Vec<(&str, &str)> = Vec::new();
+    let mut rated_at: HashMap<(&str, &str), usize> = HashMap::new();
+    for record in fresh.iter().filter(|r| r.rated()) {
+        for player in &record.players {
+            let pair = (player.player_key.as_str(), record.game.as_str());
+            rated_at.entry(pair).or_insert_with(|| {
+                rated.push(pair);
+                rated.len() - 1
+            });
+        }
+    }
+    let mut to_read: Vec<(&str, &str)> = Vec::new();
+    for &(key, game) in &rated {
+        match known.rating(key, game) {
             Some(rating) => {
-                standings.insert((key.to_string(), game.to_string()), Standing::of(rating));
-                false
+                standings.insert((key, game), Standing::of(rating));
             }
-            None => true,
-        })
-        .collect();
-    for chunk in shaped(&rated_keys) {
-        let sql = format!(
-            "SELECT player_key, game, rating, deviation, volatility FROM ratings \
-             WHERE player_key IN ({})",
-            in_list(backend, chunk.len())
-        );
-        let mut query = sqlx::query_as::<_, (String, String, f64, f64, f64)>(&sql);
+            None => to_read.push((key, game)),
+        }
+    }
+    for (shape, chunk) in shaped(&to_read) {
+        let mut query = sqlx::query_as::<_, (String, String, f64, f64, f64)>(sql(
+            backend,
+            Statement::Ratings,
+            shape,
+        ));
         for (key, _) in chunk {
             query = query.bind(*key);
         }
         for (key, game, rating, deviation, volatility) in query.fetch_all(&mut *conn).await? {
-            let rating = Glicko2Rating {
-                rating,
-                deviation,
-                volatility,
-            };
-            // Only the games this batch rates; a stored rating in another game must
-            // not be mistaken for one that moved.
-            standings.entry((key, game)).or_insert(Standing::of(rating));
+            // Only the games this batch rates; a stored rating in another game is none
+            // of its business.
+            if let Some(&i) = rated_at.get(&(key.as_str(), game.as_str())) {
+                let rating = Glicko2Rating {
+                    rating,
+                    deviation,
+                    volatility,
+                };
+                standings.entry(rated[i]).or_insert(Standing::of(rating));
+            }
         }
     }
 
@@ -242,7 +329,7 @@ pub(super) async fn write_records(
         let mut after = Vec::new();
         if record.rated() {
             for player in &record.players {
-                let key = (player.player_key.clone(), record.game.clone());
+                let key = (player.player_key.as_str(), record.game.as_str());
                 let standing = standings
                     .entry(key)
                     .or_insert(Standing::of(Glicko2Rating::new()));
@@ -255,7 +342,7 @@ pub(super) async fn write_records(
                 .collect();
             after = new_ratings(&inputs);
             for ((player, rating), result) in record.players.iter().zip(&after).zip(&results) {
-                let key = (player.player_key.clone(), record.game.clone());
+                let key = (player.player_key.as_str(), record.game.as_str());
                 if let Some(standing) = standings.get_mut(&key) {
                     standing.rating = *rating;
                     standing.games += 1;
@@ -289,24 +376,14 @@ pub(super) async fn write_records(
     }
 
     // The ratings that moved, written once each.
-    let moved: Vec<(&(String, String), &Standing)> =
+    let moved: Vec<(&(&str, &str), &Standing)> =
         standings.iter().filter(|(_, s)| s.games > 0).collect();
-    for chunk in shaped(&moved) {
-        let sql = format!(
-            "INSERT INTO ratings (player_key, game, rating, deviation, volatility, games, \
-             wins, losses, draws, updated_at_ms) VALUES {} \
-             ON CONFLICT (player_key, game) DO UPDATE SET rating = excluded.rating, \
-             deviation = excluded.deviation, volatility = excluded.volatility, \
-             games = ratings.games + excluded.games, wins = ratings.wins + excluded.wins, \
-             losses = ratings.losses + excluded.losses, \
-             draws = ratings.draws + excluded.draws, updated_at_ms = excluded.updated_at_ms",
-            placeholders(backend, chunk.len(), 10)
-        );
-        let mut query = sqlx::query(&sql);
+    for (shape, chunk) in shaped(&moved) {
+        let mut query = sqlx::query(sql(backend, Statement::RatingsUpsert, shape));
         for ((key, game), standing) in chunk {
             query = query
-                .bind(key.as_str())
-                .bind(game.as_str())
+                .bind(*key)
+                .bind(*game)
                 .bind(standing.rating.rating)
                 .bind(standing.rating.deviation)
                 .bind(standing.rating.volatility)
@@ -319,13 +396,8 @@ pub(super) async fn write_records(
         query.execute(&mut *conn).await?;
     }
 
-    for chunk in shaped(&seat_rows) {
-        let sql = format!(
-            "INSERT INTO match_players (match_id, seat, player_key, session_id, display_name, \
-             result, rating_before, rating_after) VALUES {}",
-            placeholders(backend, chunk.len(), 8)
-        );
-        let mut query = sqlx::query(&sql);
+    for (shape, chunk) in shaped(&seat_rows) {
+        let mut query = sqlx::query(sql(backend, Statement::Seats, shape));
         for (match_id, player, result, previous, rating) in chunk {
             query = query
                 .bind(match_id.get() as i64)
@@ -340,12 +412,8 @@ pub(super) async fn write_records(
         query.execute(&mut *conn).await?;
     }
     // The history by player, appended in write order (see `history`).
-    for chunk in shaped(&seat_rows) {
-        let sql = format!(
-            "INSERT INTO recent_players (player_key, match_id) VALUES {}",
-            placeholders(backend, chunk.len(), 2)
-        );
-        let mut query = sqlx::query(&sql);
+    for (shape, chunk) in shaped(&seat_rows) {
+        let mut query = sqlx::query(sql(backend, Statement::Recent, shape));
         for (match_id, player, ..) in chunk {
             query = query
                 .bind(player.player_key.as_str())
@@ -356,7 +424,7 @@ pub(super) async fn write_records(
 
     // A match given twice in this batch: the same answer again.
     let written = committed.len();
-    let mut firsts = std::collections::HashSet::new();
+    let mut firsts = HashSet::new();
     for record in batch {
         if !stored.contains(&record.id)
             && !firsts.insert(record.id)
@@ -382,7 +450,7 @@ pub(super) async fn write_records(
         ratings: standings
             .into_iter()
             .filter(|(_, s)| s.games > 0)
-            .map(|((key, game), s)| (key, game, s.rating))
+            .map(|((key, game), s)| (key.to_string(), game.to_string(), s.rating))
             .collect(),
     };
     Ok((committed, written))
@@ -429,7 +497,12 @@ mod tests {
     fn shaped_chunks_cover_everything_in_order_with_few_sizes() {
         for len in 0..1200usize {
             let items: Vec<usize> = (0..len).collect();
-            let chunks: Vec<&[usize]> = shaped(&items).collect();
+            let chunks: Vec<&[usize]> = shaped(&items)
+                .map(|(shape, chunk)| {
+                    assert_eq!(SHAPES[shape], chunk.len());
+                    chunk
+                })
+                .collect();
             let joined: Vec<usize> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
             assert_eq!(joined, items, "every item once, in order ({len})");
             for chunk in &chunks {

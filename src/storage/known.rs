@@ -1,7 +1,7 @@
 //! What the results writer committed lately, so that the next batches need not read or
 //! write it again (see [`Known`]).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::Backend;
 use super::rating::Glicko2Rating;

@@ -232,8 +232,8 @@ pub enum StorageError {
 const POOL_READERS: [u32; 2] = [4, 8];
 
 /// Pool options for `backend` with at most `connections` connections; SQLite connections
-/// get their per-connection pragmas.
-fn pool_options(backend: Backend, connections: u32) -> AnyPoolOptions {
+/// get their per-connection pragmas (and `writer`'s, see [`WRITER_PRAGMAS`]).
+fn pool_options(backend: Backend, connections: u32, writer: bool) -> AnyPoolOptions {
     let options = AnyPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(Duration::from_secs(5));
@@ -241,13 +241,17 @@ fn pool_options(backend: Backend, connections: u32) -> AnyPoolOptions {
         // WAL is a property of the file (set once in `Storage::open`); these are per
         // connection. synchronous=FULL: a committed result survives a power cut, not only
         // a crash. A 16 MiB page cache holds the hot index pages of a busy server.
-        Backend::Sqlite => options.after_connect(|conn, _| {
+        Backend::Sqlite => options.after_connect(move |conn, _| {
             Box::pin(async move {
+                let writer_pragmas: &[&str] = if writer { &WRITER_PRAGMAS } else { &[] };
                 for pragma in [
                     "PRAGMA busy_timeout = 5000",
                     "PRAGMA synchronous = FULL",
                     "PRAGMA cache_size = -16384",
-                ] {
+                ]
+                .iter()
+                .chain(writer_pragmas)
+                {
                     sqlx::query(pragma).execute(&mut *conn).await?;
                 }
                 Ok(())
@@ -256,6 +260,15 @@ fn pool_options(backend: Backend, connections: u32) -> AnyPoolOptions {
         Backend::Postgres => options,
     }
 }
+
+/// The SQLite writer connection's own pragmas. It does not check foreign keys on each
+/// row: every transaction it runs writes a row's parents before the row (players before
+/// their ratings and seats, a match before its seats) and prunes children before their
+/// parents (`prune.rs`), so the checks never fail, and they were 13% of the writer's
+/// SQLite instructions per game (BENCHMARKS.md, "Results storage"). The schema keeps its
+/// `REFERENCES`; every other connection checks them, and the tests run SQLite's
+/// `pragma_foreign_key_check` over what the writer wrote. PostgreSQL always checks.
+const WRITER_PRAGMAS: [&str; 1] = ["PRAGMA foreign_keys = OFF"];
 
 /// Which SQL dialect the pool speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -317,7 +330,7 @@ impl Storage {
             database: config.database.to_string(),
             source,
         };
-        let pool = pool_options(backend, POOL_READERS[backend as usize])
+        let pool = pool_options(backend, POOL_READERS[backend as usize], false)
             .connect(&url)
             .await
             .map_err(open_error)?;
@@ -335,7 +348,7 @@ impl Storage {
         // connection that alone writes keeps its page cache valid between batches (a
         // pooled one would find its cache stale after another connection's commit).
         let writes = match backend {
-            Backend::Sqlite => pool_options(backend, 1)
+            Backend::Sqlite => pool_options(backend, 1, true)
                 .connect(&url)
                 .await
                 .map_err(open_error)?,

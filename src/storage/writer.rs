@@ -173,7 +173,7 @@ impl Writer {
                     return;
                 }
             }
-            if !self.write_batch(&mut batch, &shutdown).await {
+            if !self.write_batch(&mut batch, &shutdown, false).await {
                 break;
             }
         }
@@ -194,14 +194,23 @@ impl Writer {
 
     /// Writes `batch` until it is committed or dropped (then empties it and returns
     /// `true`), or until the flush deadline passes (returns `false`, `batch` untouched).
+    ///
+    /// The first attempt looks up no stored match ids unless `check_stored` (see
+    /// [`write_records`]); after any failure (an id already stored, or a commit whose
+    /// answer was lost) every later attempt does.
     async fn write_batch(
         &mut self,
         batch: &mut Vec<MatchRecord>,
         shutdown: &CancellationToken,
+        mut check_stored: bool,
     ) -> bool {
         let mut backoff = FIRST_BACKOFF;
         loop {
-            match self.attempt(batch).await {
+            let checked = check_stored;
+            check_stored = true;
+            match self.attempt(batch, checked).await {
+                // Perhaps a match id already stored: at once, looking for it this time.
+                Attempt::Refused(_) if !checked => continue,
                 Attempt::Done(committed) => {
                     self.done(batch.len(), &committed);
                     batch.clear();
@@ -225,7 +234,7 @@ impl Writer {
                     let mut records = records.into_iter();
                     while let Some(record) = records.next() {
                         let mut one = vec![record];
-                        if !Box::pin(self.write_batch(&mut one, shutdown)).await {
+                        if !Box::pin(self.write_batch(&mut one, shutdown, true)).await {
                             batch.extend(one);
                             batch.extend(records);
                             return false;
@@ -281,8 +290,8 @@ impl Writer {
         }
     }
 
-    async fn attempt(&mut self, batch: &[MatchRecord]) -> Attempt {
-        let result = tokio::time::timeout(WRITE_TIMEOUT, self.write(batch)).await;
+    async fn attempt(&mut self, batch: &[MatchRecord], check_stored: bool) -> Attempt {
+        let result = tokio::time::timeout(WRITE_TIMEOUT, self.write(batch, check_stored)).await;
         if !matches!(result, Ok(Ok(_))) {
             // The commit may have happened or not: forget what this writer knew rather
             // than build on a guess.
@@ -315,12 +324,23 @@ impl Writer {
     }
 
     /// One transaction: every record of `batch`, then the commit.
-    async fn write(&mut self, batch: &[MatchRecord]) -> Result<Vec<Committed>, sqlx::Error> {
+    async fn write(
+        &mut self,
+        batch: &[MatchRecord],
+        check_stored: bool,
+    ) -> Result<Vec<Committed>, sqlx::Error> {
         let now = now_ms();
         self.known.expire(now);
         let mut tx = self.db.writes.begin().await?;
-        let (committed, written) =
-            write_records(&mut tx, self.db.backend, batch, now, &self.known).await?;
+        let (committed, written) = write_records(
+            &mut tx,
+            self.db.backend,
+            batch,
+            now,
+            &self.known,
+            check_stored,
+        )
+        .await?;
         let staged = self.staged + written.staged;
         let merge = staged >= history::MERGE_ROWS;
         if merge {

@@ -112,6 +112,35 @@ async fn assert_consistent(storage: &Storage) {
     assert_eq!(violations, 0);
 }
 
+/// The writer's connection leaves foreign keys unchecked (it writes parents first; see
+/// `WRITER_PRAGMAS`), the readers' connections check them; what the writer wrote passes
+/// SQLite's own check (here and in every test that calls [`assert_consistent`]).
+#[tokio::test]
+async fn only_the_writers_connection_skips_foreign_key_checks() {
+    let harness = Harness::open("fk").await;
+    let storage = &harness.storage;
+    let db = storage.db().unwrap();
+    let (writer,): (i64,) = sqlx::query_as("PRAGMA foreign_keys")
+        .fetch_one(&db.writes)
+        .await
+        .unwrap();
+    assert_eq!(writer, 0, "the writer's connection checks foreign keys");
+    let (reader,): (i64,) = sqlx::query_as("PRAGMA foreign_keys")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        reader, 1,
+        "a reader's connection does not check foreign keys"
+    );
+    for id in 21..25 {
+        assert!(storage.submit(record(id, (id % 2) as u8)));
+    }
+    harness.heard(4).await;
+    assert_consistent(storage).await;
+    harness.close().await;
+}
+
 /// Games of the same players in one batch each start from the rating the one before
 /// left, and a match id written twice is stored once (the second answer is the
 /// stored result).
@@ -123,9 +152,18 @@ async fn one_batch_applies_its_games_in_order_and_ids_once() {
         assert!(storage.submit(record(id, winner)));
     }
     harness.heard(4).await;
-    // A later batch with a stored id: answered with the stored result.
+    // A later batch with a stored id: answered with the stored result. Its first
+    // attempt looks nothing up and fails on the stored id; the second looks.
+    let failures = storage.db().unwrap().stats.failures();
     assert!(storage.submit(record(12, 1)));
     harness.heard(5).await;
+    let stats = &storage.db().unwrap().stats;
+    assert_eq!(
+        stats.failures(),
+        failures + 1,
+        "one attempt met the stored id"
+    );
+    assert_eq!(stats.dropped_total(), 0);
     // A later batch starts from the ratings the earlier ones committed (remembered by
     // the writer, not read again).
     assert!(storage.submit(record(14, 1)));
