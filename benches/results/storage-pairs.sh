@@ -3,12 +3,18 @@
 # each on a fresh release server (storage-ttt-run.sh), each started only once the machine
 # is quiet (at most 15% busy over a second, waiting up to 90 s; the busy figure is kept).
 # usage: storage-pairs.sh OUTDIR PAIRS
-# Prints one line per pair: the two `server CPU ms per 1000 moves` and their ratio.
+# Prints one line per pair: the two `server CPU ms per 1000 moves` and their ratio, and the
+# ratio of the server's CPU to the load driver's in each run. The driver does the same work
+# in both runs of a pair, so its CPU time moves only with the machine's speed (it ranged
+# 0.84x to 1.20x between the two runs of one pair on this machine); the server's CPU per
+# second of driver CPU cancels that out (BENCHMARKS.md, "Results storage", seventh session).
 set -u
 OUT=$(realpath -m "$1"); PAIRS=${2:-6}; HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$OUT"
 . "$HERE/quiet.sh"
 cpu() { grep 'server CPU ms per 1000 moves' "$1" | awk '{print $(NF-1)}'; }
+# Server CPU seconds per driver CPU second.
+per_driver() { awk '/^  server CPU  /{s=$(NF-1)} /^  driver CPU  /{d=$(NF-1)} END {printf "%.4f", s/d}' "$1"; }
 for i in $(seq "$PAIRS"); do
   for db in sqlite none; do
     busy=$(wait_quiet)
@@ -17,5 +23,6 @@ for i in $(seq "$PAIRS"); do
       echo "# server threads (CPU clock ticks, whole run)"; cat "/tmp/stbench/pair$i-$db/threads.txt"; } > "$OUT/pair$i-$db.txt"
   done
   s=$(cpu "$OUT/pair$i-sqlite.txt"); n=$(cpu "$OUT/pair$i-none.txt")
-  echo "pair $i: sqlite $s none $n ratio $(awk -v s="$s" -v n="$n" 'BEGIN {printf "%.3f", s/n}') (busy at start: $(head -1 "$OUT/pair$i-sqlite.txt" | tr -dc 0-9)% / $(head -1 "$OUT/pair$i-none.txt" | tr -dc 0-9)%)"
+  sd=$(per_driver "$OUT/pair$i-sqlite.txt"); nd=$(per_driver "$OUT/pair$i-none.txt")
+  echo "pair $i: sqlite $s none $n ratio $(awk -v s="$s" -v n="$n" 'BEGIN {printf "%.3f", s/n}'); per driver CPU $sd / $nd ratio $(awk -v s="$sd" -v n="$nd" 'BEGIN {printf "%.3f", s/n}') (busy at start: $(head -1 "$OUT/pair$i-sqlite.txt" | tr -dc 0-9)% / $(head -1 "$OUT/pair$i-none.txt" | tr -dc 0-9)%)"
 done

@@ -36,7 +36,10 @@
 //! not written again (`players.seen_at_ms` is exact to a minute), and the history by
 //! player is appended in write order and moved into its by-player table in bulk
 //! (`history`: an index by player took a leaf page per player per batch, most of what
-//! the writer wrote).
+//! the writer wrote). The writer's SQLite connection checks no foreign keys (it writes
+//! parents first; see `WRITER_PRAGMAS`), a batch's first attempt looks up no stored match
+//! ids (`batch::write_records`), and each statement text is made once per process. Per
+//! thread and game, in instructions: `benches/results/profile/cg-storage.sh`.
 //!
 //! # Back-pressure, retries, and what is dropped
 //!
@@ -50,9 +53,12 @@
 //!   results wait in the queue, and once it is full they are dropped as above. Every
 //!   failed attempt counts in `ticksync_storage_failures_total` and every retry in
 //!   `ticksync_storage_retries_total`. A retry after an ambiguous failure (the commit may
-//!   have happened) is harmless: a match id already stored is not written twice.
+//!   have happened) is harmless: every attempt after a batch's first looks up its match
+//!   ids, and a match id already stored is not written twice.
 //! - **A record the database refuses** (any other error, e.g. a constraint): the batch is
-//!   retried one record at a time, and the record that is refused again is dropped,
+//!   tried once more at once, looking up stored match ids (the first attempt does not; a
+//!   stored id fails its insert), then one record at a time, and the record that is
+//!   refused again is dropped,
 //!   counted in `ticksync_storage_dropped_total{reason="refused"}` and logged at `error`.
 //! - **Shutdown**: the writer keeps writing what is queued for up to [`FLUSH_GRACE`]
 //!   after the shutdown, then stops; what is left is counted as
