@@ -494,6 +494,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_statement_finds_its_own_texts() {
+        for (i, &statement) in Statement::ALL.iter().enumerate() {
+            assert_eq!(statement as usize, i, "{statement:?}");
+            for backend in [Backend::Sqlite, Backend::Postgres] {
+                for (shape, &rows) in SHAPES.iter().enumerate() {
+                    assert_eq!(
+                        sql(backend, statement, shape),
+                        statement_text(backend, statement, rows)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn shaped_chunks_cover_everything_in_order_with_few_sizes() {
         for len in 0..1200usize {
             let items: Vec<usize> = (0..len).collect();

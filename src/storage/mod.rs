@@ -56,9 +56,9 @@
 //!   have happened) is harmless: every attempt after a batch's first looks up its match
 //!   ids, and a match id already stored is not written twice.
 //! - **A record the database refuses** (any other error, e.g. a constraint): the batch is
-//!   tried once more at once, looking up stored match ids (the first attempt does not; a
-//!   stored id fails its insert), then one record at a time, and the record that is
-//!   refused again is dropped,
+//!   tried once more at once (counted as a retry), looking up stored match ids (the first
+//!   attempt does not; a stored id fails its insert), then one record at a time, and the
+//!   record that is refused again is dropped,
 //!   counted in `ticksync_storage_dropped_total{reason="refused"}` and logged at `error`.
 //! - **Shutdown**: the writer keeps writing what is queued for up to [`FLUSH_GRACE`]
 //!   after the shutdown, then stops; what is left is counted as
@@ -269,11 +269,14 @@ fn pool_options(backend: Backend, connections: u32, writer: bool) -> AnyPoolOpti
 
 /// The SQLite writer connection's own pragmas. It does not check foreign keys on each
 /// row: every transaction it runs writes a row's parents before the row (players before
-/// their ratings and seats, a match before its seats) and prunes children before their
-/// parents (`prune.rs`), so the checks never fail, and they were 13% of the writer's
-/// SQLite instructions per game (BENCHMARKS.md, "Results storage"). The schema keeps its
-/// `REFERENCES`; every other connection checks them, and the tests run SQLite's
-/// `pragma_foreign_key_check` over what the writer wrote. PostgreSQL always checks.
+/// their ratings and seats, a match before its seats) and prunes re-point or delete
+/// children before their parents (`prune.rs`), so the checks never fail. A player row the
+/// writer skips because it wrote it lately (`known`) is sound because every prune is
+/// counted ([`Db::prunes`]) and the writer forgets what it knew when the count moved. The
+/// checks were 10% of the writer's SQLite instructions per game (BENCHMARKS.md, "Results
+/// storage"). The schema keeps its `REFERENCES`; every other connection checks them, and
+/// the writer's tests run SQLite's `pragma_foreign_key_check` over what it wrote.
+/// PostgreSQL always checks.
 const WRITER_PRAGMAS: [&str; 1] = ["PRAGMA foreign_keys = OFF"];
 
 /// Which SQL dialect the pool speaks.
@@ -296,6 +299,11 @@ pub(crate) struct Db {
     queue: OnceLock<mpsc::Sender<MatchRecord>>,
     pub(crate) http_reads: Arc<Semaphore>,
     pub(crate) boards: Mutex<queries::BoardCache>,
+    /// Prunes so far, counted by [`prune::prune_guests`] before it commits (whoever runs
+    /// it: the writer, or [`Storage::prune_guests`] from another task): the writer forgets
+    /// what it knows of players and ratings (see `known`) when this moved since its last
+    /// transaction, so that it never builds on a row a prune deleted.
+    pub(crate) prunes: std::sync::atomic::AtomicU64,
 }
 
 /// Handle to the results store; cheap to clone. [`Storage::none`] keeps nothing.
@@ -374,6 +382,7 @@ impl Storage {
                 queue: OnceLock::new(),
                 http_reads: Arc::new(Semaphore::new(MAX_HTTP_READS)),
                 boards: Mutex::default(),
+                prunes: std::sync::atomic::AtomicU64::new(0),
             })),
         })
     }

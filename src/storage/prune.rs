@@ -66,6 +66,10 @@ pub(super) async fn prune_guests(db: &Db, cutoff_ms: i64) -> Result<u64, sqlx::E
             .execute(&mut *tx)
             .await?
             .rows_affected();
+    // Counted before the commit, while this transaction still holds the writer's only
+    // connection: the writer's next transaction (which needs that connection) sees it.
+    // A commit that then fails costs the writer only what it would have skipped.
+    db.prunes.fetch_add(1, std::sync::atomic::Ordering::Release);
     tx.commit().await?;
     Ok(pruned)
 }

@@ -68,6 +68,8 @@ pub(super) struct Writer {
     /// Rows in `recent_players` as far as this writer knows; it starts at
     /// [`history::MERGE_ROWS`] so that the first batch moves what an earlier process left.
     staged: usize,
+    /// [`Db::prunes`](super::Db::prunes) when `known` was last checked against it.
+    prunes_seen: u64,
 }
 
 /// Whether `error` may go away by itself (the database is unreachable, busy or slow), so
@@ -115,6 +117,7 @@ impl Writer {
             listener,
             flush_deadline: None,
             staged: history::MERGE_ROWS,
+            prunes_seen: 0,
         }
     }
 
@@ -210,7 +213,11 @@ impl Writer {
             check_stored = true;
             match self.attempt(batch, checked).await {
                 // Perhaps a match id already stored: at once, looking for it this time.
-                Attempt::Refused(_) if !checked => continue,
+                Attempt::Refused(error) if !checked => {
+                    tracing::debug!(%error, records = batch.len(), "a batch was refused; trying it again, skipping match ids already stored");
+                    self.db.stats.retried();
+                    continue;
+                }
                 Attempt::Done(committed) => {
                     self.done(batch.len(), &committed);
                     batch.clear();
@@ -332,6 +339,13 @@ impl Writer {
         let now = now_ms();
         self.known.expire(now);
         let mut tx = self.db.writes.begin().await?;
+        // Once the transaction holds the connection, no prune runs until it ends (SQLite:
+        // the writer's pool has one connection; PostgreSQL checks foreign keys anyway).
+        let prunes = self.db.prunes.load(std::sync::atomic::Ordering::Acquire);
+        if prunes != self.prunes_seen {
+            self.known.forget();
+            self.prunes_seen = prunes;
+        }
         let (committed, written) = write_records(
             &mut tx,
             self.db.backend,

@@ -152,22 +152,23 @@ async fn one_batch_applies_its_games_in_order_and_ids_once() {
         assert!(storage.submit(record(id, winner)));
     }
     harness.heard(4).await;
+    // A later batch starts from the ratings the earlier ones committed (remembered by
+    // the writer, not read again).
+    assert!(storage.submit(record(14, 1)));
+    harness.heard(5).await;
     // A later batch with a stored id: answered with the stored result. Its first
     // attempt looks nothing up and fails on the stored id; the second looks.
-    let failures = storage.db().unwrap().stats.failures();
-    assert!(storage.submit(record(12, 1)));
-    harness.heard(5).await;
     let stats = &storage.db().unwrap().stats;
+    let (failures, retries) = (stats.failures(), stats.retries());
+    assert!(storage.submit(record(12, 1)));
+    let heard = harness.heard(6).await;
     assert_eq!(
         stats.failures(),
         failures + 1,
         "one attempt met the stored id"
     );
+    assert_eq!(stats.retries(), retries + 1);
     assert_eq!(stats.dropped_total(), 0);
-    // A later batch starts from the ratings the earlier ones committed (remembered by
-    // the writer, not read again).
-    assert!(storage.submit(record(14, 1)));
-    let heard = harness.heard(6).await;
     let twelve: Vec<_> = heard
         .iter()
         .filter(|c| c.match_id == MatchId::new(12))
@@ -194,6 +195,7 @@ async fn one_batch_applies_its_games_in_order_and_ids_once() {
         (alice.games, alice.wins, alice.rating),
         (4, 2, a(by_id(14)).1)
     );
+    assert_consistent(storage).await;
     harness.close().await;
 }
 
@@ -355,6 +357,21 @@ async fn pruning_keeps_history_and_drops_stale_guests() {
     assert_eq!(history("guest:7").await, [] as [u64; 0]);
     assert_eq!(history("guest:8").await, [22]);
     assert_eq!(history("user:a").await, [22, 21, 20]);
+    // guest:7 plays again at once: the writer wrote its player row moments before the
+    // prune (another task's), so it must not skip that row as written lately, nor carry
+    // on the deleted rating.
+    let mut again = record(23, 1);
+    again.players[1].player_key = "guest:7".into();
+    again.players[1].guest = true;
+    assert!(storage.submit(again));
+    let heard = harness.heard(4).await;
+    let seat = heard
+        .iter()
+        .find(|c| c.match_id == MatchId::new(23))
+        .and_then(|c| c.seats.iter().find(|s| s.player_key == "guest:7"))
+        .unwrap();
+    assert_eq!(seat.previous, 1500, "a new rating, not the pruned one");
+    assert_eq!(history("guest:7").await, [23]);
     assert_consistent(storage).await;
     harness.close().await;
 }
