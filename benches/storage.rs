@@ -200,10 +200,11 @@ fn writer(c: &mut Criterion) {
 criterion_group!(benches, writer);
 
 fn main() {
-    match std::env::var("STORAGE_BATCHES")
-        .ok()
-        .and_then(|n| n.parse::<u64>().ok())
-    {
+    let batches = std::env::var("STORAGE_BATCHES").ok().map(|n| {
+        n.parse::<u64>()
+            .unwrap_or_else(|_| panic!("STORAGE_BATCHES is not a number of batches: {n:?}"))
+    });
+    match batches {
         Some(batches) => {
             let mut rig = Rig::open();
             let games: usize = (0..batches).map(|_| rig.batch().1).sum();
