@@ -4,7 +4,8 @@
 //!
 //! 1. send `FindMatch` and wait for `MatchFound` (cancelling with `CancelMatch` if told to
 //!    stop while still queued);
-//! 2. whenever a snapshot shows its turn, choose a move with its [`Strategy`] and send it;
+//! 2. whenever a snapshot shows its turn, choose a move with its
+//!    [`Strategy`](crate::game::tictactoe_ai::Strategy) and send it;
 //!    the first snapshot with that cell set completes the move's latency sample;
 //! 3. on `GameOver` note the result; on `RoomLeft` check the result against the final board
 //!    ([`check_outcome`]) and record it. A cluster's match called off before it started
@@ -17,7 +18,6 @@
 //! missed. Dropping before (never after) sending a move means no input is ever in flight
 //! across a reconnect, so no refusal can come from the chaos itself.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -26,122 +26,20 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::outcome::check_outcome;
-use super::{Backoff, ClientError, ClientTls, Connection, GameResult, Recorder, Resume, Welcome};
-use crate::codec::Codec;
+use super::{ClientError, Connection, GameResult, Recorder, Resume, Welcome};
 use crate::game::tictactoe::{TicTacToeMove, TicTacToeView};
-use crate::game::tictactoe_ai::Strategy;
 use crate::protocol::{
     ClientMsg, EndReason, ErrorCode, MatchId, RoomEvent, RoomId, RoomJoined, Seat, ServerMsg,
 };
 
+mod config;
+mod status;
+
+pub use config::BotConfig;
+pub use status::BotStatus;
+
 /// The game bots play.
 pub const GAME: &str = "tictactoe";
-
-/// How a bot plays.
-#[derive(Debug, Clone)]
-pub struct BotConfig {
-    /// Server URL, e.g. `ws://127.0.0.1:7878/`.
-    pub url: String,
-    /// Codec to speak.
-    pub codec: Codec,
-    /// How to choose moves.
-    pub strategy: Strategy,
-    /// Games to play before leaving; `None` to play until stopped.
-    pub games: Option<u64>,
-    /// Probability (0 to 1) of dropping the connection on each turn, before moving.
-    pub chaos: f64,
-    /// Delays between reconnect attempts.
-    pub backoff: Backoff,
-    /// The longest wait for any one server message (and for connecting).
-    pub timeout: Duration,
-    /// Seed for the bot's moves and chaos; `None` for a random one.
-    pub seed: Option<u64>,
-    /// Where to note the match id of every `RatingChanged` the bot receives (the results
-    /// the server confirmed durable); `None` to ignore them.
-    pub confirmed: Option<Arc<Mutex<Vec<MatchId>>>>,
-    /// What to trust over `wss://` besides the webpki roots (e.g. a local CA: `--ca-file`);
-    /// `None` for the webpki roots only.
-    pub tls: Option<ClientTls>,
-}
-
-impl BotConfig {
-    /// A bot for `url` with a random strategy, no chaos, bincode, and no game limit.
-    pub fn new(url: impl Into<String>) -> BotConfig {
-        BotConfig {
-            url: url.into(),
-            codec: Codec::Bincode,
-            strategy: Strategy::Random,
-            games: None,
-            chaos: 0.0,
-            backoff: Backoff::default(),
-            timeout: Duration::from_secs(30),
-            seed: None,
-            confirmed: None,
-            tls: None,
-        }
-    }
-}
-
-/// What a bot is doing or waiting for, for people watching it ([`Bot::status`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BotStatus {
-    /// Opening a connection.
-    Connecting,
-    /// In the quick-match queue, waiting for an opponent.
-    WaitingForOpponent {
-        /// Players waiting for the game, this bot included.
-        waiting: u32,
-    },
-    /// Seated in a room, playing.
-    Playing {
-        /// The room.
-        room: RoomId,
-        /// This bot's seat (0 plays X and moves first).
-        seat: Seat,
-    },
-    /// A game ended; `result` from this bot's side (`None` if its ending was illegal).
-    GameEnded {
-        /// Games finished so far.
-        games: u64,
-        /// How it ended.
-        result: Option<GameResult>,
-    },
-    /// Dropped its connection on purpose (chaos) and resuming.
-    Reconnecting,
-}
-
-impl std::fmt::Display for BotStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BotStatus::Connecting => write!(f, "connecting"),
-            BotStatus::WaitingForOpponent { waiting } if *waiting <= 1 => {
-                write!(f, "waiting for an opponent (nobody else is queued yet)")
-            }
-            BotStatus::WaitingForOpponent { waiting } => {
-                write!(f, "waiting for an opponent ({waiting} players queued)")
-            }
-            BotStatus::Playing { room, seat } => {
-                let mark = if *seat == 0 {
-                    "X, moving first"
-                } else {
-                    "O, moving second"
-                };
-                write!(f, "playing in room {room} as {mark}")
-            }
-            BotStatus::GameEnded { games, result } => {
-                let result = match result {
-                    Some(GameResult::Won) => "won",
-                    Some(GameResult::Lost) => "lost",
-                    Some(GameResult::Drew) => "a draw",
-                    Some(GameResult::Forfeit) => "ended by a forfeit (time out or a player left)",
-                    None => "ended illegally (see the errors)",
-                };
-                write!(f, "game {games}: {result}")
-            }
-            BotStatus::Reconnecting => write!(f, "dropped the connection on purpose; resuming"),
-        }
-    }
-}
 
 /// A move sent and not yet seen on the board.
 #[derive(Debug, Clone, Copy)]
