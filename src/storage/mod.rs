@@ -108,8 +108,12 @@ use tokio::sync::{Semaphore, mpsc};
 pub const DEFAULT_QUEUE: usize = 4096;
 /// Most records the writer puts in one transaction.
 pub const BATCH: usize = 1024;
-/// How long the writer gathers results after the first one before writing them.
-pub const GATHER: Duration = Duration::from_millis(250);
+/// How long the writer gathers results after the first one before writing them. 500 ms
+/// rather than 250: a fifth less of SQLite's thread and about 2% of the whole server's CPU
+/// under the ttt load at 1000 clients (fewer commits rewrite the same hot pages;
+/// BENCHMARKS.md, "Results storage", seventh session), for a `RatingChanged` that comes at
+/// most a quarter of a second later, after `GameOver`.
+pub const GATHER: Duration = Duration::from_millis(500);
 /// A write transaction that takes longer than this counts as failed and is retried.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A read that takes longer than this is answered as unavailable.
