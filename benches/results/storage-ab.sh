@@ -10,17 +10,13 @@ set -u
 OUT=$(realpath -m "$1"); ROUNDS=${2:-6}; A=$3; B=$4; HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$OUT"
 . "$HERE/quiet.sh"
-cpu() { grep 'server CPU ms per 1000 moves' "$1" | awk '{print $(NF-1)}'; }
-per_driver() { awk '/^  server CPU  /{s=$(NF-1)} /^  driver CPU  /{d=$(NF-1)} END {printf "%.4f", s/d}' "$1"; }
+. "$HERE/storage-common.sh"
 for i in $(seq "$ROUNDS"); do
   for side in a b; do
     if [ $side = a ]; then dir=$A; else dir=$B; fi
-    busy=$(wait_quiet)
-    T=$dir bash "$HERE/storage-ttt-run.sh" sqlite "ab$i-$side" > /dev/null 2>&1
-    { echo "# busy ${busy}% at the start; binaries from $dir"; cat "/tmp/stbench/ab$i-$side/loadgen.txt";
-      echo "# server threads (CPU clock ticks, whole run)"; cat "/tmp/stbench/ab$i-$side/threads.txt"; } > "$OUT/ab$i-$side.txt"
+    T=$dir quiet_run sqlite "ab$i-$side" "$OUT/ab$i-$side.txt" "binaries from $dir"
   done
   a=$(cpu "$OUT/ab$i-a.txt"); b=$(cpu "$OUT/ab$i-b.txt")
   ad=$(per_driver "$OUT/ab$i-a.txt"); bd=$(per_driver "$OUT/ab$i-b.txt")
-  echo "round $i: A $a B $b ms per 1000 moves (B/A $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", b/a}')); per driver CPU A $ad B $bd (B/A $(awk -v a="$ad" -v b="$bd" 'BEGIN {printf "%.3f", b/a}'))"
+  echo "round $i: A $a B $b ms per 1000 moves (B/A $(ratio "$b" "$a")); per driver CPU A $ad B $bd (B/A $(ratio "$bd" "$ad"))"
 done

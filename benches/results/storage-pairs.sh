@@ -12,17 +12,12 @@ set -u
 OUT=$(realpath -m "$1"); PAIRS=${2:-6}; HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$OUT"
 . "$HERE/quiet.sh"
-cpu() { grep 'server CPU ms per 1000 moves' "$1" | awk '{print $(NF-1)}'; }
-# Server CPU seconds per driver CPU second.
-per_driver() { awk '/^  server CPU  /{s=$(NF-1)} /^  driver CPU  /{d=$(NF-1)} END {printf "%.4f", s/d}' "$1"; }
+. "$HERE/storage-common.sh"
 for i in $(seq "$PAIRS"); do
   for db in sqlite none; do
-    busy=$(wait_quiet)
-    bash "$HERE/storage-ttt-run.sh" "$db" "pair$i-$db" > /dev/null 2>&1
-    { echo "# busy ${busy}% at the start"; cat "/tmp/stbench/pair$i-$db/loadgen.txt";
-      echo "# server threads (CPU clock ticks, whole run)"; cat "/tmp/stbench/pair$i-$db/threads.txt"; } > "$OUT/pair$i-$db.txt"
+    quiet_run "$db" "pair$i-$db" "$OUT/pair$i-$db.txt"
   done
   s=$(cpu "$OUT/pair$i-sqlite.txt"); n=$(cpu "$OUT/pair$i-none.txt")
   sd=$(per_driver "$OUT/pair$i-sqlite.txt"); nd=$(per_driver "$OUT/pair$i-none.txt")
-  echo "pair $i: sqlite $s none $n ratio $(awk -v s="$s" -v n="$n" 'BEGIN {printf "%.3f", s/n}'); per driver CPU $sd / $nd ratio $(awk -v s="$sd" -v n="$nd" 'BEGIN {printf "%.3f", s/n}') (busy at start: $(head -1 "$OUT/pair$i-sqlite.txt" | tr -dc 0-9)% / $(head -1 "$OUT/pair$i-none.txt" | tr -dc 0-9)%)"
+  echo "pair $i: sqlite $s none $n ratio $(ratio "$s" "$n"); per driver CPU $sd / $nd ratio $(ratio "$sd" "$nd") (busy at start: $(head -1 "$OUT/pair$i-sqlite.txt" | tr -dc 0-9)% / $(head -1 "$OUT/pair$i-none.txt" | tr -dc 0-9)%)"
 done
