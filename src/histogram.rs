@@ -1,15 +1,23 @@
 //! One way to make, read and publish the microsecond histograms the server and its load
 //! drivers keep (tick durations, lateness, move and input latency).
 //!
-//! Every histogram is an [`hdrhistogram::Histogram`] of microseconds at three significant
-//! digits. Two ranges exist: [`ticks`] (up to 60 s, for things measured on the server) and
-//! [`latencies`] (up to 10 min, for what a client waits through, which includes stalls).
+//! Every histogram is an [`hdrhistogram::Histogram`] of microseconds. Two kinds exist:
+//! [`ticks`] (up to 60 s at two significant digits, for what the server measures on
+//! every tick) and [`latencies`] (up to 10 min at three, for what a client waits through,
+//! which includes stalls).
 //!
-//! A histogram at that precision is a counts array of 140 to 170 KiB. Whoever keeps one
-//! (a shard) hands out a [`Recorded`] instead of a clone: only the values recorded, a few
-//! hundred bytes, read the same way ([`summary`], [`recorded`], [`log2_buckets`]). A clone
-//! per scrape cost the server about 1 MiB of resident memory that it never gave back
-//! (BENCHMARKS.md, issue 13, "Memory").
+//! Precision is memory: the counts array holds about 10^digits counters per power of two,
+//! and every page a recorded value lands in becomes resident, for the server's life. At
+//! three digits a tick histogram is 136 KiB and a shard keeps three; the pages the tick
+//! durations of a loaded server landed in were a fixed part of the memory that a measure
+//! per client (at 200 clients) counted (BENCHMARKS.md, issue 13, "Memory"). At two digits
+//! (a value known to within 1%, far finer than any question asked of tick durations) it is
+//! 20 KiB.
+//!
+//! Whoever keeps a histogram (a shard) hands out a [`Recorded`] instead of a clone: only
+//! the values recorded, a few hundred bytes, read the same way ([`summary`], [`recorded`],
+//! [`log2_buckets`]). A clone per scrape cost the server about 1 MiB of resident memory
+//! that it never gave back.
 
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
@@ -19,23 +27,28 @@ pub const MAX_TICK_US: u64 = 60_000_000;
 /// Largest latency recorded, in microseconds (10 min).
 pub const MAX_LATENCY_US: u64 = 600_000_000;
 
-/// A histogram of 1 µs to `max_us` µs at three significant digits.
-fn micros(max_us: u64) -> Histogram<u64> {
+/// Significant digits of [`ticks`]: values exact below 256 µs, within 1% above.
+pub const TICK_DIGITS: u8 = 2;
+/// Significant digits of [`latencies`]: values exact below 2048 µs, within 0.1% above.
+pub const LATENCY_DIGITS: u8 = 3;
+
+/// A histogram of 1 µs to `max_us` µs at `digits` significant digits.
+fn micros(max_us: u64, digits: u8) -> Histogram<u64> {
     // The bounds are valid constants, so the fallback is never taken; it keeps this
     // function free of a panic path all the same.
-    Histogram::new_with_bounds(1, max_us, 3).unwrap_or_else(|_| {
+    Histogram::new_with_bounds(1, max_us, digits).unwrap_or_else(|_| {
         Histogram::new(3).expect("three significant digits is a valid precision")
     })
 }
 
-/// A histogram for tick durations and lateness (1 µs to 60 s).
+/// A histogram for tick durations and lateness (1 µs to 60 s, [`TICK_DIGITS`]).
 pub fn ticks() -> Histogram<u64> {
-    micros(MAX_TICK_US)
+    micros(MAX_TICK_US, TICK_DIGITS)
 }
 
-/// A histogram for client-side latencies (1 µs to 10 min).
+/// A histogram for client-side latencies (1 µs to 10 min, [`LATENCY_DIGITS`]).
 pub fn latencies() -> Histogram<u64> {
-    micros(MAX_LATENCY_US)
+    micros(MAX_LATENCY_US, LATENCY_DIGITS)
 }
 
 /// A quantile (0.0 to 1.0; 1.0 is the maximum) in milliseconds; `None` without samples.
@@ -142,9 +155,9 @@ pub fn recorded(histogram: &Recorded) -> Vec<[u64; 2]> {
 /// are 1, 3, 7, 15, ... (2^k - 1, inclusive), and each count is of the values over the
 /// previous bound and at most this one.
 ///
-/// A bucket of the histogram never straddles a bound (at three significant digits its
-/// values are exact below 2048, and above that each bucket is a power of two wide and
-/// aligned to it), so each recorded value falls in exactly one.
+/// A bucket of the histogram never straddles a bound (its values are exact below 2^k for
+/// some k, 256 at two significant digits and 2048 at three, and above that each bucket
+/// is a power of two wide and aligned to it), so each recorded value falls in exactly one.
 pub fn log2_buckets(histogram: &Recorded) -> Vec<[u64; 2]> {
     let mut buckets: Vec<[u64; 2]> = Vec::new();
     let mut bound = 1u64;
@@ -206,47 +219,66 @@ mod tests {
 
     #[test]
     fn recorded_reads_as_the_histogram_itself() {
-        // Values over the whole range, exact ones (under 2048) and bucketed ones.
-        let mut h = ticks();
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        for _ in 0..5_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let value = match x % 4 {
-                0 => x % 2_048,
-                1 => x % 50_000,
-                2 => x % 5_000_000,
-                _ => x % MAX_TICK_US,
-            };
-            h.record(value.max(1)).unwrap();
+        // Values over the whole range, exact ones (under 256) and bucketed ones, at both
+        // precisions.
+        for mut h in [ticks(), latencies()] {
+            let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+            for _ in 0..5_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let value = match x % 4 {
+                    0 => x % 2_048,
+                    1 => x % 50_000,
+                    2 => x % 5_000_000,
+                    _ => x % MAX_TICK_US,
+                };
+                h.record(value.max(1)).unwrap();
+            }
+            let r = Recorded::of(&h);
+            assert_eq!(r.len(), h.len());
+            assert_eq!(r.max(), h.max());
+            assert_eq!(r.mean(), h.mean());
+            for q in [0.001, 0.1, 0.25, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0] {
+                assert_eq!(
+                    r.value_at_quantile(q),
+                    h.value_at_quantile(q),
+                    "quantile {q}"
+                );
+            }
+            assert_eq!(summary(&r)["p99"], h.value_at_quantile(0.99));
+            // The power-of-two buckets as hdrhistogram's own logarithmic iterator makes them.
+            let by_hdr: Vec<[u64; 2]> = h
+                .iter_log(1, 2.0)
+                .filter(|step| step.value_iterated_to() > 0)
+                .map(|step| [step.value_iterated_to(), step.count_since_last_iteration()])
+                .collect();
+            assert_eq!(log2_buckets(&r), by_hdr);
         }
-        let r = Recorded::of(&h);
-        assert_eq!(r.len(), h.len());
-        assert_eq!(r.max(), h.max());
-        assert_eq!(r.mean(), h.mean());
-        for q in [0.001, 0.1, 0.25, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0] {
-            assert_eq!(
-                r.value_at_quantile(q),
-                h.value_at_quantile(q),
-                "quantile {q}"
-            );
-        }
-        assert_eq!(summary(&r)["p99"], h.value_at_quantile(0.99));
-        // The power-of-two buckets as hdrhistogram's own logarithmic iterator makes them.
-        let by_hdr: Vec<[u64; 2]> = h
-            .iter_log(1, 2.0)
-            .filter(|step| step.value_iterated_to() > 0)
-            .map(|step| [step.value_iterated_to(), step.count_since_last_iteration()])
-            .collect();
-        assert_eq!(log2_buckets(&r), by_hdr);
         assert!(Recorded::default().is_empty());
         assert_eq!(Recorded::default().value_at_quantile(0.5), 0);
     }
 
+    /// A shard keeps three tick histograms for the server's life: their counts arrays stay
+    /// small, and a value is still known to within 1%.
+    #[test]
+    fn tick_histograms_are_small_and_within_one_percent() {
+        let h = ticks();
+        let bytes = h.distinct_values() * std::mem::size_of::<u64>();
+        assert!(bytes <= 32 << 10, "{bytes} bytes of counts");
+        assert!(latencies().distinct_values() > 4 * h.distinct_values());
+        for value in [255, 256, 1_000, 4_321, 8_333, 33_333, 1_000_000] {
+            let low = h.lowest_equivalent(value);
+            let high = h.highest_equivalent(value);
+            assert!(low <= value && value <= high, "{value}");
+            assert!((high - low) * 100 <= value, "{value}: {low}..={high}");
+        }
+        assert_eq!(h.highest_equivalent(255), 255, "exact below 256");
+    }
+
     #[test]
     fn a_copy_out_is_small() {
-        let mut h = ticks();
+        let mut h = latencies();
         for value in 1..=300 {
             h.record(value * 7).unwrap();
         }
