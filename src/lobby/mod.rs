@@ -4,7 +4,7 @@
 //! Everything a connection asks for that is not a game input about its room's rules goes
 //! through [`Lobby`]. It decides *where* a session is (queued, seated, watching) and tells
 //! the engine; the engine's rooms decide what happens *inside* a room and report back
-//! through [`RoomObserver`].
+//! through [`RoomObserver`](crate::engine::RoomObserver).
 
 mod admin;
 mod cluster_rooms;
@@ -13,7 +13,10 @@ pub(crate) mod global;
 mod homes;
 mod listing;
 pub(crate) mod matchmaker;
+mod observer;
+mod queue;
 mod results;
+mod rooms;
 mod sessions;
 
 pub use admin::{QueueInfo, SessionInfo};
@@ -29,18 +32,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::codec::Codec;
-use crate::engine::{
-    Engine, EngineConfig, GameEntry, GameRegistry, Member, NewRoom, Offered, RoomObserver,
-};
+use crate::engine::{Engine, EngineConfig, GameEntry, GameRegistry, Member, Offered};
 use crate::limits::{InboxShare, LimitCounters};
-use crate::protocol::{ErrorCode, RoomId, RoomSettings, RoomSummary, Seat, SessionId, close_code};
+use crate::protocol::{ErrorCode, RoomSummary, SessionId, close_code};
 use crate::storage::Storage;
 use matchmaker::{MatchCmd, Matchmaker};
+use observer::Observer;
 
 /// Lobby settings.
 #[derive(Debug, Clone)]
@@ -84,97 +85,6 @@ pub struct Resumed {
     pub session: Arc<Session>,
     /// Its new resume token.
     pub token: String,
-}
-
-/// Keeps the directory and sessions in step with the engine's rooms.
-struct Observer {
-    sessions: Arc<SessionTable>,
-    directory: Arc<Directory>,
-    storage: Storage,
-    /// With a cluster: the global matchmaker, which queues again the players of a match
-    /// called off (`RoomObserver::match_called_off`).
-    global: Arc<std::sync::OnceLock<mpsc::Sender<global::GlobalCmd>>>,
-}
-
-impl Observer {
-    /// Forgets that `session` is in `room`, unless the session is disconnected.
-    ///
-    /// A disconnected member cannot be told that it left (the room closed while it was
-    /// away), so its session keeps the stale membership: a resume then sends `Rebind` to
-    /// the room's shard, which answers `RoomLeft` because the room is gone, and calls back
-    /// here to clear it. Without this the resumed client would hear nothing about its room
-    /// ever again.
-    fn clear_membership(&self, room: RoomId, session: SessionId) {
-        if let Some(session) = self.sessions.get(session) {
-            let mut state = session.lock();
-            if state.binding.is_some() && state.room.is_some_and(|m| m.addr.id == room) {
-                state.room = None;
-            }
-        }
-    }
-}
-
-impl RoomObserver for Observer {
-    fn room_changed(&self, summary: &RoomSummary) {
-        self.directory.update(summary);
-    }
-
-    /// A member left for good. If its session is disconnected, the room gave its place up
-    /// because the grace ran out: the session ends here, before the room tells the others
-    /// (`PlayerLeft`), so its token is refused from the moment anyone could know. The room
-    /// is the one clock that decides when a member's grace ends; the lobby's reaper ends
-    /// sessions in no room. A session that resumed just before (bound again, its `Rebind`
-    /// not yet at the room) is kept: the room answers its `Rebind` with `RoomLeft`.
-    fn member_left(&self, room: RoomId, session: SessionId) {
-        if !self.sessions.end_if_away(session, room) {
-            self.clear_membership(room, session);
-        }
-    }
-
-    /// The room's word on the seat: the lobby records it, never decides it.
-    fn member_seated(&self, room: RoomId, session: SessionId, seat: Seat) {
-        if let Some(session) = self.sessions.get(session) {
-            let mut state = session.lock();
-            if let Some(membership) = state.room.as_mut().filter(|m| m.addr.id == room) {
-                membership.seat = Some(seat);
-            }
-        }
-    }
-
-    /// On the shard's tick: the players go back to the global queue through its task's
-    /// bounded inbox, without waiting (a full inbox drops them, logged: they may queue
-    /// again themselves).
-    fn match_called_off(&self, room: RoomId, present: &[SessionId]) {
-        let Some(global) = self.global.get() else {
-            return;
-        };
-        let cmd = global::GlobalCmd::Requeue {
-            room,
-            present: present.to_vec(),
-        };
-        if global.try_send(cmd).is_err() {
-            tracing::warn!(
-                room = room.get(),
-                "global queue busy: a called-off match's players were not queued again"
-            );
-        }
-    }
-
-    fn room_closed(&self, room: RoomId, members: &[SessionId]) {
-        self.directory.remove(room);
-        for &session in members {
-            self.clear_membership(room, session);
-        }
-    }
-
-    /// On the shard's tick: the record goes into the results writer's bounded queue
-    /// without waiting (`lobby/results.rs`); a full queue drops it, counted.
-    fn game_finished(&self, game: crate::engine::FinishedGame) {
-        if self.storage.enabled() {
-            self.storage
-                .submit(results::record_of(game, &self.sessions));
-        }
-    }
 }
 
 struct LobbyShared {
@@ -505,250 +415,6 @@ impl Lobby {
                 engine.disconnected(membership.addr, session.id()).await
             };
         }
-    }
-
-    /// The game a `FindMatch` for `game` queues for, with its options (sent in `codec`)
-    /// decoded, validated and re-encoded in bincode, as the queue and its rooms keep them.
-    ///
-    /// # Errors
-    /// [`ErrorCode::UnknownGame`], or [`ErrorCode::InvalidOptions`] with the reason.
-    pub fn match_game(
-        &self,
-        game: &str,
-        codec: Codec,
-        options: &[u8],
-    ) -> Result<(GameEntry, Bytes), (ErrorCode, String)> {
-        let entry = self
-            .game(game)
-            .map_err(|code| (code, "no such game on this server".to_string()))?;
-        let options = (entry.check_options)(codec, options).map_err(|reason| {
-            (
-                ErrorCode::InvalidOptions,
-                format!("invalid options: {reason}"),
-            )
-        })?;
-        Ok((entry, options))
-    }
-
-    /// Puts the session in the quick-match queue for `entry` with `options` (see
-    /// [`Lobby::match_game`]).
-    ///
-    /// # Errors
-    /// [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`], [`ErrorCode::ServerBusy`].
-    pub async fn find_match(
-        &self,
-        session: &Arc<Session>,
-        entry: GameEntry,
-        options: Bytes,
-    ) -> Result<(), ErrorCode> {
-        let stored = self.match_rating(session, entry.name).await;
-        let (rating, outbox) = {
-            let mut state = session.lock();
-            if state.room.is_some() {
-                return Err(ErrorCode::AlreadyInRoom);
-            }
-            if state.queued.is_some() {
-                return Err(ErrorCode::AlreadyQueued);
-            }
-            let outbox = state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?;
-            state.queued = Some(entry.name);
-            (stored, outbox)
-        };
-        if let Some((global, _)) = self.shared.global.get() {
-            let cmd = global::GlobalCmd::Enqueue {
-                session: session.clone(),
-                game: entry,
-                options,
-                rating,
-            };
-            return global.send(cmd).await.map_err(|_| ErrorCode::ServerBusy);
-        }
-        let cmd = MatchCmd::Enqueue {
-            session: session.clone(),
-            game: entry,
-            options,
-            rating,
-            outbox,
-        };
-        self.shared
-            .matchmaker
-            .send(cmd)
-            .await
-            .map_err(|_| ErrorCode::ServerBusy)
-    }
-
-    /// Takes the session out of the quick-match queue. Returns the game it was queued for.
-    ///
-    /// # Errors
-    /// [`ErrorCode::NotQueued`] if it was not queued (or was just matched).
-    pub async fn cancel_match(&self, session: &Session) -> Result<&'static str, ErrorCode> {
-        let Some(game) = session.lock().queued else {
-            return Err(ErrorCode::NotQueued);
-        };
-        let (reply, answer) = oneshot::channel();
-        if let Some((global, _)) = self.shared.global.get() {
-            let cmd = global::GlobalCmd::Cancel {
-                session: session.id(),
-                reply,
-            };
-            global.send(cmd).await.map_err(|_| ErrorCode::ServerBusy)?;
-        } else {
-            let cmd = MatchCmd::Cancel {
-                session: session.id(),
-                reply,
-            };
-            self.shared
-                .matchmaker
-                .send(cmd)
-                .await
-                .map_err(|_| ErrorCode::ServerBusy)?;
-        }
-        if answer.await.unwrap_or(false) {
-            session.lock().queued = None;
-            Ok(game)
-        } else {
-            Err(ErrorCode::NotQueued)
-        }
-    }
-
-    /// The game a `CreateRoom` for `game` makes (its relay room when `settings.relay`),
-    /// and the settings the room keeps: the game's options, sent in `codec`, decoded,
-    /// validated and re-encoded in bincode.
-    ///
-    /// # Errors
-    /// [`ErrorCode::UnknownGame`], or [`ErrorCode::InvalidOptions`] with the reason.
-    pub fn room_game(
-        &self,
-        game: &str,
-        codec: Codec,
-        mut settings: RoomSettings,
-    ) -> Result<(GameEntry, RoomSettings), (ErrorCode, String)> {
-        let named = self
-            .game(game)
-            .map_err(|code| (code, "no such game on this server".to_string()))?;
-        let entry = if settings.relay {
-            GameEntry::relay(&named)
-        } else {
-            named
-        };
-        settings.options = (entry.check_options)(codec, &settings.options).map_err(|reason| {
-            (
-                ErrorCode::InvalidOptions,
-                format!("invalid options: {reason}"),
-            )
-        })?;
-        Ok((entry, settings))
-    }
-
-    /// Creates a private room of `entry` (see [`Lobby::room_game`]) with the session in
-    /// seat 0. The room sends `RoomJoined` with the join code.
-    ///
-    /// # Errors
-    /// [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`], [`ErrorCode::ServerBusy`].
-    pub async fn create_room(
-        &self,
-        session: &Session,
-        entry: GameEntry,
-        settings: RoomSettings,
-    ) -> Result<(), ErrorCode> {
-        let engine = &self.shared.engine;
-        // In a cluster the code is claimed cluster-wide first (`cluster_rooms.rs`).
-        let claimed = self.claim_private_code(session).await?;
-        let placed = {
-            let mut state = session.lock();
-            check_free(&state).and_then(|()| {
-                let outbox = state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?;
-                let addr = engine.place_room();
-                let directory = &self.shared.directory;
-                let code = match &claimed {
-                    Some(code) if directory.register_with(addr, code) => code.clone(),
-                    _ => directory.register(addr),
-                };
-                state.room = Some(Membership {
-                    addr,
-                    player: true,
-                    seat: None,
-                });
-                Ok((addr, code, outbox))
-            })
-        };
-        let (addr, code, outbox) = match placed {
-            Ok(placed) => placed,
-            Err(refused) => {
-                if let Some(code) = claimed {
-                    self.release_private_code(code).await;
-                }
-                return Err(refused);
-            }
-        };
-        let room = NewRoom {
-            game: entry,
-            settings,
-            code,
-            public: false,
-            players: vec![Member {
-                session: session.id(),
-                outbox,
-            }],
-            bots: Default::default(),
-            start_now: false,
-            reserved: Default::default(),
-        };
-        if engine.create_room(addr, room).await.is_err() {
-            self.shared.directory.remove(addr.id);
-            session.lock().room = None;
-            return Err(ErrorCode::ServerBusy);
-        }
-        Ok(())
-    }
-
-    /// Joins the room with join code `code` as a player or spectator.
-    ///
-    /// # Errors
-    /// [`ErrorCode::UnknownRoomCode`], [`ErrorCode::RoomFull`],
-    /// [`ErrorCode::GameAlreadyStarted`], [`ErrorCode::SpectatorsNotAllowed`],
-    /// [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`].
-    pub async fn join_room(
-        &self,
-        session: &Session,
-        code: &str,
-        spectate: bool,
-    ) -> Result<(), ErrorCode> {
-        let addr = self
-            .shared
-            .directory
-            .find_code(code)
-            .ok_or(ErrorCode::UnknownRoomCode)?;
-        let outbox = {
-            let state = session.lock();
-            check_free(&state)?;
-            state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?
-        };
-        let member = Member {
-            session: session.id(),
-            outbox,
-        };
-        let joined = self.shared.engine.join(addr, member, spectate).await?;
-        session.lock().room = Some(Membership {
-            addr,
-            player: joined.seat.is_some(),
-            seat: joined.seat,
-        });
-        Ok(())
-    }
-
-    /// Leaves the session's room; a player forfeits a running game. The room answers
-    /// `RoomLeft`.
-    ///
-    /// # Errors
-    /// [`ErrorCode::NotInRoom`].
-    pub async fn leave_room(&self, session: &Session) -> Result<(), ErrorCode> {
-        let membership = session.lock().room.take().ok_or(ErrorCode::NotInRoom)?;
-        self.shared
-            .engine
-            .leave(membership.addr, session.id())
-            .await
-            .map_err(|_| ErrorCode::ServerBusy)
     }
 
     /// Forwards a game input to the session's room for its next tick. `share` is the

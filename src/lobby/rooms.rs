@@ -1,0 +1,149 @@
+//! Private rooms: `CreateRoom` (the game and its options checked first), `JoinRoom` by
+//! code and `LeaveRoom`.
+
+use super::{Lobby, Membership, Session, check_free};
+use crate::codec::Codec;
+use crate::engine::{GameEntry, Member, NewRoom};
+use crate::protocol::{ErrorCode, RoomSettings};
+
+impl Lobby {
+    /// The game a `CreateRoom` for `game` makes (its relay room when `settings.relay`),
+    /// and the settings the room keeps: the game's options, sent in `codec`, decoded,
+    /// validated and re-encoded in bincode.
+    ///
+    /// # Errors
+    /// [`ErrorCode::UnknownGame`], or [`ErrorCode::InvalidOptions`] with the reason.
+    pub fn room_game(
+        &self,
+        game: &str,
+        codec: Codec,
+        mut settings: RoomSettings,
+    ) -> Result<(GameEntry, RoomSettings), (ErrorCode, String)> {
+        let named = self
+            .game(game)
+            .map_err(|code| (code, "no such game on this server".to_string()))?;
+        let entry = if settings.relay {
+            GameEntry::relay(&named)
+        } else {
+            named
+        };
+        settings.options = (entry.check_options)(codec, &settings.options).map_err(|reason| {
+            (
+                ErrorCode::InvalidOptions,
+                format!("invalid options: {reason}"),
+            )
+        })?;
+        Ok((entry, settings))
+    }
+
+    /// Creates a private room of `entry` (see [`Lobby::room_game`]) with the session in
+    /// seat 0. The room sends `RoomJoined` with the join code.
+    ///
+    /// # Errors
+    /// [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`], [`ErrorCode::ServerBusy`].
+    pub async fn create_room(
+        &self,
+        session: &Session,
+        entry: GameEntry,
+        settings: RoomSettings,
+    ) -> Result<(), ErrorCode> {
+        let engine = &self.shared.engine;
+        // In a cluster the code is claimed cluster-wide first (`cluster_rooms.rs`).
+        let claimed = self.claim_private_code(session).await?;
+        let placed = {
+            let mut state = session.lock();
+            check_free(&state).and_then(|()| {
+                let outbox = state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?;
+                let addr = engine.place_room();
+                let directory = &self.shared.directory;
+                let code = match &claimed {
+                    Some(code) if directory.register_with(addr, code) => code.clone(),
+                    _ => directory.register(addr),
+                };
+                state.room = Some(Membership {
+                    addr,
+                    player: true,
+                    seat: None,
+                });
+                Ok((addr, code, outbox))
+            })
+        };
+        let (addr, code, outbox) = match placed {
+            Ok(placed) => placed,
+            Err(refused) => {
+                if let Some(code) = claimed {
+                    self.release_private_code(code).await;
+                }
+                return Err(refused);
+            }
+        };
+        let room = NewRoom {
+            game: entry,
+            settings,
+            code,
+            public: false,
+            players: vec![Member {
+                session: session.id(),
+                outbox,
+            }],
+            bots: Default::default(),
+            start_now: false,
+            reserved: Default::default(),
+        };
+        if engine.create_room(addr, room).await.is_err() {
+            self.shared.directory.remove(addr.id);
+            session.lock().room = None;
+            return Err(ErrorCode::ServerBusy);
+        }
+        Ok(())
+    }
+
+    /// Joins the room with join code `code` as a player or spectator.
+    ///
+    /// # Errors
+    /// [`ErrorCode::UnknownRoomCode`], [`ErrorCode::RoomFull`],
+    /// [`ErrorCode::GameAlreadyStarted`], [`ErrorCode::SpectatorsNotAllowed`],
+    /// [`ErrorCode::AlreadyInRoom`], [`ErrorCode::AlreadyQueued`].
+    pub async fn join_room(
+        &self,
+        session: &Session,
+        code: &str,
+        spectate: bool,
+    ) -> Result<(), ErrorCode> {
+        let addr = self
+            .shared
+            .directory
+            .find_code(code)
+            .ok_or(ErrorCode::UnknownRoomCode)?;
+        let outbox = {
+            let state = session.lock();
+            check_free(&state)?;
+            state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?
+        };
+        let member = Member {
+            session: session.id(),
+            outbox,
+        };
+        let joined = self.shared.engine.join(addr, member, spectate).await?;
+        session.lock().room = Some(Membership {
+            addr,
+            player: joined.seat.is_some(),
+            seat: joined.seat,
+        });
+        Ok(())
+    }
+
+    /// Leaves the session's room; a player forfeits a running game. The room answers
+    /// `RoomLeft`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::NotInRoom`].
+    pub async fn leave_room(&self, session: &Session) -> Result<(), ErrorCode> {
+        let membership = session.lock().room.take().ok_or(ErrorCode::NotInRoom)?;
+        self.shared
+            .engine
+            .leave(membership.addr, session.id())
+            .await
+            .map_err(|_| ErrorCode::ServerBusy)
+    }
+}
