@@ -55,6 +55,7 @@ use tokio_util::sync::CancellationToken;
 use super::directory::Directory;
 use super::matchmaker::MatchConfig;
 use super::sessions::{Binding, Membership, Session, SessionTable};
+use super::unhurried::Unhurried;
 use crate::cluster::inbox::{NodeMsg, PlacedSeat, Placement};
 use crate::cluster::placement::{Candidate, Pending, choose_host};
 use crate::cluster::queue::{QueuedPlayer, decide_groups};
@@ -176,6 +177,8 @@ pub(crate) struct GlobalMatch {
     /// The live nodes as last read, and when.
     nodes: Option<(Instant, Vec<crate::cluster::NodeInfo>)>,
     hosted: HashMap<crate::protocol::RoomId, Hosted>,
+    /// `Queued` answers waiting to share a write (with a `MatchFound` or `Redirect`).
+    unhurried: Unhurried,
 }
 
 impl GlobalMatch {
@@ -191,6 +194,7 @@ impl GlobalMatch {
         chat_burst: f64,
     ) -> GlobalMatch {
         GlobalMatch {
+            unhurried: Unhurried::new(engine.config().tick_period()),
             cluster,
             config,
             engine,
@@ -215,9 +219,20 @@ impl GlobalMatch {
     ) {
         let mut retry = tokio::time::interval(self.config.retry_interval);
         retry.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // One timer for every unhurried `Queued`, moved to the oldest one's deadline.
+        let hurry = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(hurry);
         loop {
+            if let Some(deadline) = self.unhurried.next()
+                && hurry.deadline() != deadline
+            {
+                hurry.as_mut().reset(deadline);
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
+                () = &mut hurry, if self.unhurried.next().is_some() => {
+                    self.unhurried.hurry(Instant::now());
+                }
                 _ = retry.tick() => self.try_match().await,
                 cmd = commands.recv() => match cmd {
                     Some(cmd) => self.handle(cmd).await,
@@ -286,12 +301,16 @@ impl GlobalMatch {
             }
             return;
         }
-        if let Some(outbox) = session.lock().outbox() {
-            outbox.push_msg(&ServerMsg::Queued {
+        // Unhurried: a match found at once takes it along with its `MatchFound` (hosted
+        // here) or `Redirect` (hosted elsewhere); otherwise it goes alone after the wait.
+        let outbox = session.lock().outbox().cloned();
+        if let Some(outbox) = outbox {
+            let queued = ServerMsg::Queued {
                 game: game.name.to_string(),
                 position: 1,
                 queue_size: 1,
-            });
+            };
+            self.unhurried.push(&outbox, &queued, Instant::now());
         }
         self.waiters.insert(
             id,

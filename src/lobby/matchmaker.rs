@@ -27,7 +27,8 @@
 //! its `MatchFound` is written at the room's first tick, at most one tick period later; the
 //! two (and the room's first events and state) then go out in one write instead of two.
 //! Otherwise `Queued` is sent by itself after two tick periods, at most 100 ms (one timer
-//! for all of them). Measured with `strace` under the ttt load at 200 clients: 18.9 → 17.0
+//! for all of them; `lobby/unhurried.rs`, shared with the cluster's global queue). Measured
+//! with `strace` under the ttt load at 200 clients: 18.9 → 17.0
 //! `sendto` per game (BENCHMARKS.md, issue 13).
 //!
 //! **Values in, values out.** The decisions live in [`Queues`], which has no task, socket
@@ -41,7 +42,7 @@
 //! player arrives and dropped when it empties, so there are never more queues than queued
 //! players, however many options clients try.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -54,6 +55,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::directory::Directory;
 use super::sessions::{Membership, Session};
+use super::unhurried::Unhurried;
 use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom};
 use crate::outbox::Outbox;
 use crate::protocol::{RoomSettings, ServerMsg, SessionId};
@@ -93,13 +95,6 @@ impl Default for MatchConfig {
             bot_strategy: "random".to_string(),
         }
     }
-}
-
-/// How long a `Queued` may wait for other frames to share its write: two tick periods (a
-/// match found at once sends `MatchFound` at the room's first tick, at most one period
-/// later), and at most 100 ms, which a player cannot tell from an immediate answer.
-fn queued_wait(tick_period: Duration) -> Duration {
-    (tick_period * 2).min(Duration::from_millis(100))
 }
 
 /// Requests to the matchmaker task.
@@ -296,10 +291,8 @@ pub(crate) struct Matchmaker {
     queues: Queues<Seatable>,
     queued: Arc<AtomicUsize>,
     rx: mpsc::Receiver<MatchCmd>,
-    /// `Queued` answers pushed unhurried, oldest first, with when each is hurried.
-    unhurried: VecDeque<(Instant, Arc<Outbox>)>,
-    /// How long a `Queued` waits for the writes of a match found at once.
-    queued_wait: Duration,
+    /// `Queued` answers waiting to share a write.
+    unhurried: Unhurried,
 }
 
 /// What the driver keeps with a queued player.
@@ -318,13 +311,12 @@ impl Matchmaker {
         rx: mpsc::Receiver<MatchCmd>,
     ) -> Matchmaker {
         Matchmaker {
-            queued_wait: queued_wait(engine.config().tick_period()),
+            unhurried: Unhurried::new(engine.config().tick_period()),
             engine,
             directory,
             queues: Queues::new(config),
             queued,
             rx,
-            unhurried: VecDeque::new(),
         }
     }
 
@@ -335,14 +327,16 @@ impl Matchmaker {
         let hurry = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(hurry);
         loop {
-            if let Some(&(deadline, _)) = self.unhurried.front()
+            if let Some(deadline) = self.unhurried.next()
                 && hurry.deadline() != deadline
             {
                 hurry.as_mut().reset(deadline);
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                () = &mut hurry, if !self.unhurried.is_empty() => self.hurry(Instant::now()),
+                () = &mut hurry, if self.unhurried.next().is_some() => {
+                    self.unhurried.hurry(Instant::now());
+                }
                 _ = retry.tick() => self.try_match().await,
                 cmd = self.rx.recv() => match cmd {
                     Some(cmd) => self.handle(cmd).await,
@@ -377,15 +371,12 @@ impl Matchmaker {
                 // Unhurried: a match found now (the usual case in a busy queue) writes its
                 // `MatchFound` at the room's first tick, and the two go out in one write;
                 // otherwise `hurry` sends it after `queued_wait`.
-                let pushed = outbox.push_msg_unhurried(&ServerMsg::Queued {
+                let queued = ServerMsg::Queued {
                     game: game.name.to_string(),
                     position: size,
                     queue_size: size,
-                });
-                if pushed {
-                    self.unhurried
-                        .push_back((Instant::now() + self.queued_wait, outbox));
-                }
+                };
+                self.unhurried.push(&outbox, &queued, Instant::now());
                 self.queued.fetch_add(1, Ordering::Relaxed);
                 self.try_match().await;
             }
@@ -395,17 +386,6 @@ impl Matchmaker {
             MatchCmd::Remove { session } => {
                 self.remove(session);
             }
-        }
-    }
-
-    /// Wakes the writers of the unhurried `Queued` answers whose wait is over at `now` (a
-    /// writer that has written since is not woken again: [`Outbox::hurry`]).
-    fn hurry(&mut self, now: Instant) {
-        while let Some((_, outbox)) = self
-            .unhurried
-            .pop_front_if(|(deadline, _)| *deadline <= now)
-        {
-            outbox.hurry();
         }
     }
 

@@ -18,6 +18,7 @@ mod queue;
 mod results;
 mod rooms;
 mod sessions;
+mod unhurried;
 
 pub use admin::{QueueInfo, SessionInfo};
 pub use directory::{CODE_ALPHABET, CODE_LENGTH, Directory};
