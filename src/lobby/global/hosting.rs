@@ -1,0 +1,196 @@
+//! The hosting side of a match across the cluster: what other nodes send this node's
+//! global queue (`NodeMsg`): a placement to host here (the room, this node's players
+//! seated, the others' seats reserved and their nodes asked to redirect them), or a
+//! `Redirect` for one of this node's queued players.
+
+use bytes::Bytes;
+use tokio::time::Instant;
+
+use super::{GlobalMatch, HOSTED_KEEP, Hosted, Reservation};
+use crate::cluster::RESERVATION_MARGIN;
+use crate::cluster::inbox::{NodeMsg, Placement};
+use crate::engine::{BotFill, Member, NewRoom, Reserved};
+use crate::lobby::sessions::{Binding, Membership};
+use crate::outbox::Outbox;
+use crate::protocol::{RoomSettings, ServerMsg};
+
+impl GlobalMatch {
+    pub(super) async fn on_node_msg(&mut self, msg: NodeMsg) {
+        match msg {
+            NodeMsg::Place(placement) => self.host(placement).await,
+            NodeMsg::Redirect {
+                session,
+                url,
+                ticket,
+            } => {
+                let Some(waiter) = self.forget(session) else {
+                    return;
+                };
+                let outbox = {
+                    let mut state = waiter.session.lock();
+                    state.queued = None;
+                    state.outbox().cloned()
+                };
+                if let Some(outbox) = outbox {
+                    outbox.push_msg(&ServerMsg::Redirect { url, ticket });
+                }
+            }
+        }
+    }
+
+    /// Hosts a placed match here: the room, this node's players seated, the others'
+    /// seats reserved and their nodes asked to redirect them.
+    pub(super) async fn host(&mut self, placement: Placement) {
+        let Some(game) = self.engine.registry().get(&placement.game) else {
+            tracing::warn!(game = %placement.game, "global queue: placement of an unknown game dropped");
+            return;
+        };
+        let me = self.cluster.node_id().to_string();
+        let addr = self.engine.place_room();
+        let code = self.directory.register(addr);
+        let mut members = Vec::with_capacity(placement.seats.len());
+        let mut absent = Vec::new();
+        let mut reserved = Vec::new();
+        let mut ratings = Vec::with_capacity(placement.seats.len());
+        let mut redirects = Vec::new();
+        let wait = self.cluster.ticket_ttl() + RESERVATION_MARGIN;
+        for placed in &placement.seats {
+            let local = (placed.node == me)
+                .then(|| self.forget(placed.session))
+                .flatten();
+            let (session, outbox) = match local {
+                Some(waiter) => {
+                    ratings.push((waiter.session.id(), waiter.rating));
+                    let mut state = waiter.session.lock();
+                    state.queued = None;
+                    state.room = Some(Membership {
+                        addr,
+                        player: true,
+                        seat: None,
+                    });
+                    let outbox = state.outbox().cloned();
+                    drop(state);
+                    match outbox {
+                        Some(outbox) => (waiter.session.id(), outbox),
+                        None => {
+                            absent.push(waiter.session.id());
+                            (
+                                waiter.session.id(),
+                                Outbox::new(crate::codec::Codec::Bincode, 1),
+                            )
+                        }
+                    }
+                }
+                None => {
+                    // A reserved session: seated but away until its ticket is redeemed.
+                    let outbox = Outbox::new(crate::codec::Codec::Bincode, self.outbox_events);
+                    let binding = Binding {
+                        conn_id: 0,
+                        outbox: outbox.clone(),
+                    };
+                    // A signed-in player arrives as itself: its identity came with its
+                    // queue entry, and its rating is the one it was matched with.
+                    let identity = placed.player.as_ref().map(|p| crate::auth::Identity {
+                        player_id: p.id.clone(),
+                        display_name: p.name.clone(),
+                        rating: Some(placed.rating),
+                    });
+                    let (session, token) =
+                        self.sessions.open_as(binding, self.chat_burst, identity);
+                    {
+                        let mut state = session.lock();
+                        state.binding = None;
+                        state.awaiting_arrival = true;
+                        // Away from the deadline on: the lobby's reaper leaves it to the
+                        // room until then.
+                        state.disconnected_at = Some(std::time::Instant::now() + wait);
+                        state.rating = placed.rating;
+                        if placed.player.is_some() {
+                            state.set_game_rating(game.name, placed.rating);
+                        }
+                        state.room = Some(Membership {
+                            addr,
+                            player: true,
+                            seat: None,
+                        });
+                    }
+                    reserved.push(session.id());
+                    ratings.push((session.id(), placed.rating));
+                    if placed.node != me {
+                        let player = session.player_key_as_from(&placed.node, placed.session);
+                        let ticket = self.cluster.issue_ticket_for(
+                            &me,
+                            addr.id,
+                            placed.seat,
+                            &player,
+                            placed.player.as_ref().map(|p| p.name.as_str()),
+                        );
+                        self.reservations.insert(
+                            ticket.nonce.clone(),
+                            Reservation {
+                                room: addr.id,
+                                seat: placed.seat,
+                                player,
+                                token,
+                                expires: std::time::Instant::now() + self.cluster.ticket_ttl(),
+                            },
+                        );
+                        redirects.push((placed.node.clone(), placed.session, ticket.text));
+                    }
+                    (session.id(), outbox)
+                }
+            };
+            members.push(Member { session, outbox });
+        }
+        let room = NewRoom {
+            game,
+            settings: RoomSettings {
+                allow_spectators: true,
+                relay: false,
+                ranked: true,
+                options: Bytes::from(placement.options.clone()),
+            },
+            code,
+            public: true,
+            players: members,
+            bots: BotFill {
+                count: placement.bots,
+                strategy: self.config.bot_strategy.clone(),
+            },
+            start_now: true,
+            reserved: Reserved {
+                sessions: reserved,
+                wait,
+            },
+        };
+        if self.engine.create_room(addr, room).await.is_err() {
+            self.directory.remove(addr.id);
+            return;
+        }
+        let now = Instant::now();
+        self.hosted.retain(|_, h| h.until > now);
+        self.hosted.insert(
+            addr.id,
+            Hosted {
+                game,
+                options: Bytes::from(placement.options),
+                ratings,
+                until: now + wait + HOSTED_KEEP,
+            },
+        );
+        for session in absent {
+            let _ = self.engine.disconnected(addr, session).await;
+        }
+        let url = self.cluster.public_url().to_string();
+        for (node, session, ticket) in redirects {
+            let msg = NodeMsg::Redirect {
+                session,
+                url: url.clone(),
+                ticket,
+            };
+            if let Err(error) = self.cluster.send_to(&node, &msg).await {
+                tracing::warn!(%error, %node, "global queue: redirect not sent; the seat waits out its grace");
+            }
+        }
+    }
+}
