@@ -55,7 +55,7 @@ use tokio_util::sync::CancellationToken;
 use super::directory::Directory;
 use super::matchmaker::MatchConfig;
 use super::sessions::{Session, SessionTable};
-use super::unhurried::Unhurried;
+use super::unhurried::queued_wait;
 use crate::cluster::inbox::{NodeMsg, PlacedSeat, Placement};
 use crate::cluster::placement::{Candidate, Pending, choose_host};
 use crate::cluster::queue::{QueuedPlayer, decide_groups};
@@ -178,8 +178,8 @@ pub(crate) struct GlobalMatch {
     /// The live nodes as last read, and when.
     nodes: Option<(Instant, Vec<crate::cluster::NodeInfo>)>,
     hosted: HashMap<crate::protocol::RoomId, Hosted>,
-    /// `Queued` answers waiting to share a write (with a `MatchFound` or `Redirect`).
-    unhurried: Unhurried,
+    /// How long a `Queued` waits to share a write (with a `MatchFound` or `Redirect`).
+    queued_wait: Duration,
 }
 
 impl GlobalMatch {
@@ -195,7 +195,7 @@ impl GlobalMatch {
         chat_burst: f64,
     ) -> GlobalMatch {
         GlobalMatch {
-            unhurried: Unhurried::new(engine.config().tick_period()),
+            queued_wait: queued_wait(engine.config().tick_period()),
             cluster,
             config,
             engine,
@@ -220,20 +220,9 @@ impl GlobalMatch {
     ) {
         let mut retry = tokio::time::interval(self.config.retry_interval);
         retry.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        // One timer for every unhurried `Queued`, moved to the oldest one's deadline.
-        let hurry = tokio::time::sleep(Duration::ZERO);
-        tokio::pin!(hurry);
         loop {
-            if let Some(deadline) = self.unhurried.next()
-                && hurry.deadline() != deadline
-            {
-                hurry.as_mut().reset(deadline);
-            }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                () = &mut hurry, if self.unhurried.next().is_some() => {
-                    self.unhurried.hurry(Instant::now());
-                }
                 _ = retry.tick() => self.try_match().await,
                 cmd = commands.recv() => match cmd {
                     Some(cmd) => self.handle(cmd).await,
@@ -304,6 +293,8 @@ impl GlobalMatch {
         }
         // Unhurried: a match found at once takes it along with its `MatchFound` (hosted
         // here) or `Redirect` (hosted elsewhere); otherwise it goes alone after the wait.
+        // Its own timer, not this task's: this task waits on Redis (up to a second a call
+        // when Redis is slow), and the answer must not wait for it.
         let outbox = session.lock().outbox().cloned();
         if let Some(outbox) = outbox {
             let queued = ServerMsg::Queued {
@@ -311,7 +302,13 @@ impl GlobalMatch {
                 position: 1,
                 queue_size: 1,
             };
-            self.unhurried.push(&outbox, &queued, Instant::now());
+            if outbox.push_msg_unhurried(&queued) {
+                let wait = self.queued_wait;
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    outbox.hurry();
+                });
+            }
         }
         self.waiters.insert(
             id,

@@ -27,7 +27,7 @@
 //! its `MatchFound` is written at the room's first tick, at most one tick period later; the
 //! two (and the room's first events and state) then go out in one write instead of two.
 //! Otherwise `Queued` is sent by itself after two tick periods, at most 100 ms (one timer
-//! for all of them; `lobby/unhurried.rs`, shared with the cluster's global queue). Measured
+//! for all of them; `lobby/unhurried.rs`; the cluster's global queue waits as long). Measured
 //! with `strace` under the ttt load at 200 clients: 18.9 → 17.0
 //! `sendto` per game (BENCHMARKS.md, issue 13).
 //!

@@ -1,13 +1,16 @@
-//! `Queued` answers that wait to share a write: the quick-match queues' (local and, in a
-//! cluster, global) common part.
+//! `Queued` answers that wait to share a write.
 //!
 //! The answer to `FindMatch` is pushed unhurried ([`Outbox::push_unhurried`]): in a busy
 //! queue the match is usually found at once, and its `MatchFound` (or, in a cluster, the
 //! `Redirect` to the hosting node) then takes the `Queued` along in the same write. A
 //! player not matched by then gets `Queued` by itself after [`queued_wait`]: two tick
-//! periods, at most 100 ms. One timer serves every waiting answer: the driver sleeps until
-//! [`Unhurried::next`] and calls [`Unhurried::hurry`]. Values in, values out: every call
-//! that decides takes `now`.
+//! periods, at most 100 ms.
+//!
+//! The local matchmaker, whose task never waits on anything but its inbox, serves every
+//! waiting answer with one timer: it sleeps until [`Unhurried::next`] and calls
+//! [`Unhurried::hurry`]. Values in, values out: every call that decides takes `now`. The
+//! cluster's global queue waits on Redis between its turns, so it gives each answer a
+//! timer of its own (`lobby/global.rs`), with the same [`queued_wait`].
 
 use std::collections::VecDeque;
 use std::sync::Arc;

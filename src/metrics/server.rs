@@ -32,6 +32,10 @@ fn status_name(status: RoomStatus) -> &'static str {
 }
 
 /// Converts a microsecond hdrhistogram to (per-bucket counts in seconds, sum in seconds).
+///
+/// Each recorded value stands for its histogram bucket's highest value: tick histograms
+/// keep two significant digits (`histogram::TICK_DIGITS`), so a tick within 1% below a
+/// bound of 256 µs or more can count in the next bucket up.
 fn buckets(histogram: &Recorded) -> (Vec<(f64, u64)>, f64) {
     let mut counts = vec![0u64; TICK_BUCKETS.len()];
     for &(value, count) in histogram.pairs() {
