@@ -7,12 +7,10 @@
 //! which includes stalls).
 //!
 //! Precision is memory: the counts array holds about 10^digits counters per power of two,
-//! and every page a recorded value lands in becomes resident, for the server's life. At
-//! three digits a tick histogram is 136 KiB and a shard keeps three; the pages the tick
-//! durations of a loaded server landed in were a fixed part of the memory that a measure
-//! per client (at 200 clients) counted (BENCHMARKS.md, issue 13, "Memory"). At two digits
-//! (a value known to within 1%, far finer than any question asked of tick durations) it is
-//! 20 KiB.
+//! for the server's life. At three digits a tick histogram is 136 KiB and a shard keeps
+//! three; at two (a value known to within 1%, far finer than any question asked of tick
+//! durations) it is 20 KiB, and the idle server's resident memory fell by 0.7 MiB
+//! (BENCHMARKS.md, issue 13, "Eighth session").
 //!
 //! Whoever keeps a histogram (a shard) hands out a [`Recorded`] instead of a clone: only
 //! the values recorded, a few hundred bytes, read the same way ([`summary`], [`recorded`],

@@ -49,7 +49,8 @@ enum Statement {
 }
 
 impl Statement {
-    /// The values bound per row.
+    /// The values bound per row: the one place each statement's column count is written
+    /// (its text's placeholders and its arguments' room both read it).
     fn columns(self) -> usize {
         match self {
             Statement::StoredIds | Statement::Ratings => 1,
@@ -82,13 +83,13 @@ fn statement_text(backend: Backend, statement: Statement, rows: usize) -> String
         Statement::Matches => format!(
             "INSERT INTO matches (id, game, settings, ranked, public, started_at_ms, \
              ended_at_ms, ticks, tick_hz, winner_seat, reason, replay) VALUES {}",
-            placeholders(backend, rows, 12)
+            placeholders(backend, rows, statement.columns())
         ),
         Statement::Players => format!(
             "INSERT INTO players (player_key, display_name, guest, created_at_ms, seen_at_ms) \
              VALUES {} ON CONFLICT (player_key) DO UPDATE \
              SET display_name = excluded.display_name, seen_at_ms = excluded.seen_at_ms",
-            placeholders(backend, rows, 5)
+            placeholders(backend, rows, statement.columns())
         ),
         Statement::Ratings => format!(
             "SELECT player_key, game, rating, deviation, volatility FROM ratings \
@@ -103,16 +104,16 @@ fn statement_text(backend: Backend, statement: Statement, rows: usize) -> String
              games = ratings.games + excluded.games, wins = ratings.wins + excluded.wins, \
              losses = ratings.losses + excluded.losses, \
              draws = ratings.draws + excluded.draws, updated_at_ms = excluded.updated_at_ms",
-            placeholders(backend, rows, 10)
+            placeholders(backend, rows, statement.columns())
         ),
         Statement::Seats => format!(
             "INSERT INTO match_players (match_id, seat, player_key, session_id, display_name, \
              result, rating_before, rating_after) VALUES {}",
-            placeholders(backend, rows, 8)
+            placeholders(backend, rows, statement.columns())
         ),
         Statement::Recent => format!(
             "INSERT INTO recent_players (player_key, match_id) VALUES {}",
-            placeholders(backend, rows, 2)
+            placeholders(backend, rows, statement.columns())
         ),
     }
 }
