@@ -97,6 +97,17 @@ impl Default for MatchConfig {
     }
 }
 
+/// The settings of a room a quick match makes, here or across a cluster: public to
+/// spectators, ranked, not a relay, with the options its players queued with.
+pub(super) fn quick_match_settings(options: Bytes) -> RoomSettings {
+    RoomSettings {
+        allow_spectators: true,
+        relay: false,
+        ranked: true,
+        options,
+    }
+}
+
 /// Requests to the matchmaker task.
 #[derive(Debug)]
 pub(crate) enum MatchCmd {
@@ -451,12 +462,7 @@ impl Matchmaker {
         }
         let room = NewRoom {
             game,
-            settings: RoomSettings {
-                allow_spectators: true,
-                relay: false,
-                ranked: true,
-                options,
-            },
+            settings: quick_match_settings(options),
             code,
             public: true,
             players: members,

@@ -10,9 +10,10 @@ use super::{GlobalMatch, HOSTED_KEEP, Hosted, Reservation};
 use crate::cluster::RESERVATION_MARGIN;
 use crate::cluster::inbox::{NodeMsg, Placement};
 use crate::engine::{BotFill, Member, NewRoom, Reserved};
+use crate::lobby::matchmaker::quick_match_settings;
 use crate::lobby::sessions::{Binding, Membership};
 use crate::outbox::Outbox;
-use crate::protocol::{RoomSettings, ServerMsg};
+use crate::protocol::ServerMsg;
 
 impl GlobalMatch {
     pub(super) async fn on_node_msg(&mut self, msg: NodeMsg) {
@@ -144,12 +145,7 @@ impl GlobalMatch {
         }
         let room = NewRoom {
             game,
-            settings: RoomSettings {
-                allow_spectators: true,
-                relay: false,
-                ranked: true,
-                options: Bytes::from(placement.options.clone()),
-            },
+            settings: quick_match_settings(Bytes::from(placement.options.clone())),
             code,
             public: true,
             players: members,
