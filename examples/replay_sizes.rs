@@ -1,8 +1,9 @@
 //! How big replays are: the compressed log of a tic-tac-toe game and of a minute of an
 //! eight-player arena, recorded exactly as a room records them (the same `Recording`
-//! decorator, default settings: a state hash every 30 ticks, zstd level -1 for logs under
-//! 4 KiB and 3 above), at 30 ticks per second; each log is also compressed at level 3 alone,
-//! for comparison. No server: the games are driven in-process, deterministically (seeded).
+//! decorator, default settings: a state hash every 30 ticks; logs under 256 bytes stored
+//! in a raw zstd block, zstd level -1 under 4 KiB and 3 above), at 30 ticks per second;
+//! each log is also compressed at level 3 alone, for comparison. No server: the games are
+//! driven in-process, deterministically (seeded).
 //!
 //! - tic-tac-toe: two random players, each thinking 0.5 to 3 s per move (15 to 90 ticks);
 //! - arena: eight players doing what `arena_bot` and the `arena` workload do: an input

@@ -8,7 +8,10 @@ use bytes::{Bytes, BytesMut};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::format::{LogWriter, ReplayHeader, reason_code};
-use super::{COMPRESSION_LEVEL, MAX_LOG_BYTES, ReplayConfig, SMALL_LOG_BYTES, SMALL_LOG_LEVEL};
+use super::{
+    COMPRESSION_LEVEL, MAX_LOG_BYTES, ReplayConfig, SMALL_LOG_BYTES, SMALL_LOG_LEVEL,
+    STORED_LOG_BYTES,
+};
 use crate::codec::{Codec, CodecError};
 use crate::engine::{DynGame, GameEntry, InputError};
 use crate::game::{GameConfig, Outcome, Viewer};
@@ -320,8 +323,12 @@ fn level_for(len: usize) -> i32 {
     }
 }
 
-/// `log`, zstd-compressed at its [`level_for`], with this thread's context.
+/// `log` as a zstd frame: stored ([`stored_frame`]) under [`STORED_LOG_BYTES`], else
+/// compressed at its [`level_for`] with this thread's context.
 fn compress(log: &[u8]) -> std::io::Result<Vec<u8>> {
+    if let Some(frame) = stored_frame(log) {
+        return Ok(frame);
+    }
     let level = level_for(log.len());
     COMPRESSOR.with(|cell| {
         let mut cell = cell.borrow_mut();
@@ -337,9 +344,56 @@ fn compress(log: &[u8]) -> std::io::Result<Vec<u8>> {
     })
 }
 
+/// `log` in a zstd frame without compression, when it is shorter than
+/// [`STORED_LOG_BYTES`] (RFC 8878, section 3.1.1): the magic number, a frame header
+/// descriptor with `Single_Segment_flag` set and a one-byte `Frame_Content_Size`, and one
+/// block of type `Raw_Block` marked last. Nine bytes more than the log.
+fn stored_frame(log: &[u8]) -> Option<Vec<u8>> {
+    const ZSTD_MAGIC: u32 = 0xFD2F_B528;
+    const SINGLE_SEGMENT: u8 = 1 << 5;
+    const LAST_BLOCK: u32 = 1;
+    const RAW_BLOCK: u32 = 0 << 1;
+    let len = u8::try_from(log.len())
+        .ok()
+        .filter(|&len| usize::from(len) < STORED_LOG_BYTES)?;
+    let mut frame = Vec::with_capacity(log.len() + 9);
+    frame.extend_from_slice(&ZSTD_MAGIC.to_le_bytes());
+    frame.extend_from_slice(&[SINGLE_SEGMENT, len]);
+    let block_header = LAST_BLOCK | RAW_BLOCK | (u32::from(len) << 3);
+    frame.extend_from_slice(&block_header.to_le_bytes()[..3]);
+    frame.extend_from_slice(log);
+    Some(frame)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A log under [`STORED_LOG_BYTES`] goes in a frame of its own bytes that zstd's own
+    /// decoders (the bulk one and the streaming one `verify::decompress` uses) read back,
+    /// with the content size in its header; from that length on, logs are compressed.
+    #[test]
+    fn short_logs_are_stored_in_frames_zstd_reads() {
+        for len in [0, 1, 7, 116, STORED_LOG_BYTES - 1] {
+            let log: Vec<u8> = (0..len).map(|i| (i * 31 % 256) as u8).collect();
+            let frame = compress(&log).expect("stores");
+            assert_eq!(frame.len(), len + 9, "{len} bytes");
+            assert_eq!(&frame[9..], &log[..]);
+            assert_eq!(
+                zstd::zstd_safe::get_frame_content_size(&frame).ok(),
+                Some(Some(len as u64))
+            );
+            assert_eq!(zstd::bulk::decompress(&frame, len).expect("decodes"), log);
+            assert_eq!(super::super::decompress(&frame).expect("decodes"), log);
+        }
+        let repetitive = vec![7u8; STORED_LOG_BYTES];
+        let frame = compress(&repetitive).expect("compresses");
+        assert!(frame.len() < 32, "{} bytes", frame.len());
+        assert_eq!(
+            super::super::decompress(&frame).expect("decodes"),
+            repetitive
+        );
+    }
 
     /// Both levels, and a context switched between them, give frames that decompress to
     /// the log (the level is a per-call choice on one reused context).

@@ -259,10 +259,23 @@ pub(super) async fn write_records(
             fresh.push(record);
         }
     }
+    // Each record's settings as JSON, made once for a run of records with the same
+    // settings (a quick-match queue's games share theirs).
+    let mut settings_json: Vec<String> = Vec::new();
+    let mut settings_of = Vec::with_capacity(fresh.len());
+    for (i, record) in fresh.iter().enumerate() {
+        if i == 0 || record.settings != fresh[i - 1].settings {
+            let json = serde_json::to_string(&record.settings).unwrap_or_else(|_| "{}".into());
+            settings_json.push(json);
+        }
+        settings_of.push(settings_json.len() - 1);
+    }
+    let mut next_record = 0;
     for (shape, chunk) in shaped(&fresh) {
         let mut query = query_for(backend, Statement::Matches, shape);
         for record in chunk {
-            let settings = serde_json::to_string(&record.settings).unwrap_or_else(|_| "{}".into());
+            let settings = settings_json[settings_of[next_record]].as_str();
+            next_record += 1;
             query = query
                 .bind(record.id.get() as i64)
                 .bind(record.game.as_str())
@@ -361,13 +374,17 @@ pub(super) async fn write_records(
     // Each rated game in order, on the standings so far.
     let mut committed = Vec::with_capacity(batch.len());
     let mut seat_rows = Vec::new();
+    // Per game, reused: each seat's result, rating before, and both together.
+    let (mut results, mut before, mut inputs) = (Vec::new(), Vec::new(), Vec::new());
     for record in &fresh {
-        let results: Vec<SeatResult> = record
-            .players
-            .iter()
-            .map(|p| SeatResult::of(p.seat, record.winner))
-            .collect();
-        let mut before = Vec::new();
+        results.clear();
+        results.extend(
+            record
+                .players
+                .iter()
+                .map(|p| SeatResult::of(p.seat, record.winner)),
+        );
+        before.clear();
         let mut after = Vec::new();
         if record.rated() {
             for player in &record.players {
@@ -377,11 +394,8 @@ pub(super) async fn write_records(
                     .or_insert(Standing::of(Glicko2Rating::new()));
                 before.push(standing.rating);
             }
-            let inputs: Vec<_> = before
-                .iter()
-                .copied()
-                .zip(results.iter().copied())
-                .collect();
+            inputs.clear();
+            inputs.extend(before.iter().copied().zip(results.iter().copied()));
             after = new_ratings(&inputs);
             for ((player, rating), result) in record.players.iter().zip(&after).zip(&results) {
                 let key = (player.player_key.as_str(), record.game.as_str());

@@ -57,16 +57,20 @@ fn versus(a: SeatResult, b: SeatResult) -> Outcomes {
 /// rating before the game and result.
 pub fn new_ratings(players: &[(Glicko2Rating, SeatResult)]) -> Vec<Glicko2Rating> {
     let config = Glicko2Config::new();
+    let mut opponents: Vec<(Glicko2Rating, Outcomes)> =
+        Vec::with_capacity(players.len().saturating_sub(1));
     players
         .iter()
         .enumerate()
         .map(|(i, (rating, result))| {
-            let opponents: Vec<(Glicko2Rating, Outcomes)> = players
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, (other, theirs))| (*other, versus(*result, *theirs)))
-                .collect();
+            opponents.clear();
+            opponents.extend(
+                players
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, (other, theirs))| (*other, versus(*result, *theirs))),
+            );
             glicko2_rating_period(rating, &opponents, &config)
         })
         .collect()
