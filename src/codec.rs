@@ -41,11 +41,18 @@ pub const MAX_MSGPACK_DEPTH: usize = 16;
 /// before decoding.
 const BINCODE_BUDGET: usize = 8 * MAX_DECODE_BYTES;
 
-/// What [`Codec::encode`] reserves up front: a server message other than a state is
-/// shorter than this in both codecs (a `RatingChanged` 30 to 60 bytes, a `MatchFound` under
-/// 100), so it is encoded with one allocation. An empty buffer grew by doubling from 8
-/// bytes, four or five allocations for the same message (heaptrack, BENCHMARKS.md).
-const ENCODE_CAPACITY: usize = 128;
+/// The most a thread's [`Codec::encode`] scratch buffer keeps between calls; one grown
+/// past it by a large message is dropped after that message.
+const SCRATCH_KEEP_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    /// Each thread's buffer for [`Codec::encode`]: a message is encoded into it and then
+    /// copied out at its exact size, one allocation. Encoding into a fresh empty buffer
+    /// grew it by doubling from 8 bytes (four or five allocations for a 50-byte message),
+    /// and freezing a buffer with room to spare allocates the `Bytes` header besides
+    /// (heaptrack; BENCHMARKS.md, "Results storage", ninth session).
+    static SCRATCH: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
+}
 
 /// The bincode configuration of the `ticksync.bincode.v1` subprotocol: little-endian,
 /// variable-length integers (one byte below 251, else a tag byte 251/252/253 and a 2-, 4- or
@@ -128,15 +135,30 @@ impl Codec {
         }
     }
 
-    /// Encodes `value` into a fresh buffer of [`ENCODE_CAPACITY`] bytes (grown if the
-    /// encoding needs more).
+    /// Encodes `value` into a buffer of its own, exactly its size (empty: no allocation).
     ///
     /// # Errors
     /// [`CodecError::Encode`] if the value cannot be represented (never for protocol types).
     pub fn encode<T: Serialize + ?Sized>(self, value: &T) -> Result<Bytes, CodecError> {
-        let mut buf = BytesMut::with_capacity(ENCODE_CAPACITY);
-        self.encode_into(value, &mut buf)?;
-        Ok(buf.freeze())
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut buf) => {
+                buf.clear();
+                let encoded = self
+                    .encode_into(value, &mut buf)
+                    .map(|()| Bytes::copy_from_slice(&buf));
+                if buf.capacity() > SCRATCH_KEEP_BYTES {
+                    *buf = BytesMut::new();
+                }
+                encoded
+            }
+            // A value whose `Serialize` encodes another with this codec: that one gets a
+            // buffer of its own.
+            Err(_) => {
+                let mut buf = BytesMut::new();
+                self.encode_into(value, &mut buf)?;
+                Ok(buf.freeze())
+            }
+        })
     }
 
     /// Appends the encoding of `value` to `buf`. Reusing one buffer avoids an allocation per
@@ -288,10 +310,10 @@ mod tests {
     }
     use crate::protocol::{ClientMsg, ServerMsg};
 
-    /// The messages [`Codec::encode`] makes most often fit its first buffer in both codecs
-    /// (one allocation each), with ids as large as a restarted server's.
+    /// [`Codec::encode`] gives each message its exact bytes, whatever the scratch buffer
+    /// held before (a longer message, one too large to keep), and empty values no bytes.
     #[test]
-    fn common_messages_fit_the_first_buffer() {
+    fn encode_reuses_its_scratch_and_returns_exact_bytes() {
         use crate::protocol::{MatchId, RoomId, RoomJoined};
         let big = u64::MAX >> 8;
         let messages = [
@@ -310,16 +332,29 @@ mod tests {
                 bots: Vec::new(),
             }),
         ];
+        let huge = ServerMsg::RatingChanged {
+            match_id: MatchId::new(1),
+            game: "g".repeat(SCRATCH_KEEP_BYTES + 1),
+            previous: 1,
+            rating: 2,
+        };
         for codec in Codec::ALL {
-            for msg in &messages {
+            for msg in messages.iter().chain([&huge]).chain(&messages) {
                 let frame = codec.encode(msg).unwrap();
+                let mut fresh = BytesMut::new();
+                codec.encode_into(msg, &mut fresh).unwrap();
                 assert!(
-                    frame.len() <= ENCODE_CAPACITY,
-                    "{codec:?} {msg:?}: {}",
-                    frame.len()
+                    frame == fresh.freeze(),
+                    "{codec:?}: not the bytes encode_into gives"
                 );
+                if frame.len() <= MAX_DECODE_BYTES {
+                    assert_eq!(codec.decode::<ServerMsg>(&frame).ok().as_ref(), Some(msg));
+                }
             }
+            assert!(SCRATCH.with_borrow(|buf| buf.capacity()) <= SCRATCH_KEEP_BYTES);
         }
+        // bincode writes nothing for `()` (MessagePack a nil byte).
+        assert!(Codec::Bincode.encode(&()).unwrap().is_empty());
     }
 
     #[test]

@@ -1,12 +1,15 @@
 # Sourced by storage-pairs.sh and storage-ab.sh (after quiet.sh): one ttt run kept, and
 # the figures read back from it.
 # quiet_run DB TAG OUT [NOTE]: waits for a quiet machine, runs storage-ttt-run.sh (its
-# binaries from $T, if set) and writes the load report and the server threads' CPU to OUT.
+# binaries from $T, if set) and writes the load report, the server threads' CPU and the
+# process's user and system time to OUT.
 quiet_run() {
   local busy; busy=$(wait_quiet)
   bash "$HERE/storage-ttt-run.sh" "$1" "$2" > /dev/null 2>&1
   { echo "# busy ${busy}% at the start${4:+; $4}"; cat "/tmp/stbench/$2/loadgen.txt";
-    echo "# server threads (CPU clock ticks, whole run)"; cat "/tmp/stbench/$2/threads.txt"; } > "$3"
+    echo "# server threads (CPU clock ticks, whole run)"; cat "/tmp/stbench/$2/threads.txt"
+    echo "# server process (minor faults, user and system ticks, context switches)"
+    cat "/tmp/stbench/$2/process.txt"; } > "$3"
 }
 # Server CPU ms per 1000 moves.
 cpu() { grep 'server CPU ms per 1000 moves' "$1" | awk '{print $(NF-1)}'; }

@@ -176,13 +176,9 @@ pub fn decode_options<G: Game>(codec: Codec, bytes: &[u8]) -> Result<G::Options,
 fn check_options<G: Game>(codec: Codec, bytes: &[u8]) -> Result<Bytes, String> {
     let options = decode_options::<G>(codec, bytes).map_err(|error| error.to_string())?;
     G::validate_options(&options)?;
-    // Into an empty buffer, not `Codec::encode`'s first 128 bytes: most games' options
-    // encode to nothing (`()`), which then allocates nothing.
     let encode = |options: &G::Options| {
-        let mut buf = BytesMut::new();
         Codec::Bincode
-            .encode_into(options, &mut buf)
-            .map(|()| buf.freeze())
+            .encode(options)
             .map_err(|error| error.to_string())
     };
     let canonical = encode(&options)?;

@@ -133,6 +133,15 @@ async fn only_the_writers_connection_skips_foreign_key_checks() {
         reader, 1,
         "a reader's connection does not check foreign keys"
     );
+    let (page_size,): (i64,) = sqlx::query_as("PRAGMA page_size")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        page_size,
+        i64::from(super::SQLITE_PAGE_SIZE),
+        "a new file's pages"
+    );
     for id in 21..25 {
         assert!(storage.submit(record(id, (id % 2) as u8)));
     }
@@ -248,6 +257,11 @@ async fn migrations_keep_rows_written_by_the_first_schema() {
         ..StorageConfig::default()
     };
     let storage = Storage::open(&config).await.unwrap();
+    let (page_size,): (i64,) = sqlx::query_as("PRAGMA page_size")
+        .fetch_one(&storage.db().unwrap().pool)
+        .await
+        .unwrap();
+    assert_eq!(page_size, 4096, "an older file keeps its pages");
     let detail = storage
         .match_detail(MatchId::new(4294967301))
         .await
