@@ -115,8 +115,9 @@ const SMALL_LOG_BYTES: usize = 4096;
 /// Below this many bytes a log is not compressed: it is stored in a zstd frame of one raw
 /// block, which any zstd decoder reads like any other frame. Compressing a log this short
 /// cost about 12.8k instructions (4 us) on the shard's tick, mostly zstd building its
-/// default entropy tables for the frame, and saved 5% (the load driver's tic-tac-toe logs,
-/// 116 bytes on average, to 110) to about 17% of it (BENCHMARKS.md, "Replay sizes").
+/// default entropy tables for the frame, and saved from 5% of it (the load driver's
+/// tic-tac-toe logs, 116 bytes on average, to 110) to about 18% (games of moves seconds
+/// apart: 277 bytes to 226) (BENCHMARKS.md, "Replay sizes").
 const STORED_LOG_BYTES: usize = 256;
 
 /// Replay recording, an engine setting.

@@ -38,7 +38,8 @@
 //! (`history`: an index by player took a leaf page per player per batch, most of what
 //! the writer wrote). The writer's SQLite connection checks no foreign keys (it writes
 //! parents first; see `WRITER_PRAGMAS`), a batch's first attempt looks up no stored match
-//! ids (`batch::write_records`), and each statement text is made once per process. Per
+//! ids (`batch::write_records`), and each statement text is made once per process. A new
+//! SQLite file has 16 KiB pages (`SQLITE_PAGE_SIZE`: a quarter of the WAL writes). Per
 //! thread and game, in instructions: `benches/results/profile/cg-storage.sh`.
 //!
 //! # Back-pressure, retries, and what is dropped
