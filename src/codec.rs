@@ -140,25 +140,27 @@ impl Codec {
     /// # Errors
     /// [`CodecError::Encode`] if the value cannot be represented (never for protocol types).
     pub fn encode<T: Serialize + ?Sized>(self, value: &T) -> Result<Bytes, CodecError> {
-        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut buf) => {
-                buf.clear();
-                let encoded = self
-                    .encode_into(value, &mut buf)
-                    .map(|()| Bytes::copy_from_slice(&buf));
-                if buf.capacity() > SCRATCH_KEEP_BYTES {
-                    *buf = BytesMut::new();
-                }
-                encoded
+        let scratched = SCRATCH.try_with(|scratch| {
+            let mut buf = scratch.try_borrow_mut().ok()?;
+            buf.clear();
+            let encoded = self
+                .encode_into(value, &mut buf)
+                .map(|()| Bytes::copy_from_slice(&buf));
+            if buf.capacity() > SCRATCH_KEEP_BYTES {
+                *buf = BytesMut::new();
             }
-            // A value whose `Serialize` encodes another with this codec: that one gets a
-            // buffer of its own.
-            Err(_) => {
+            Some(encoded)
+        });
+        match scratched {
+            Ok(Some(encoded)) => encoded,
+            // A value whose `Serialize` encodes another with this codec (the scratch is in
+            // use), or a thread tearing its locals down: a buffer of its own.
+            Ok(None) | Err(_) => {
                 let mut buf = BytesMut::new();
                 self.encode_into(value, &mut buf)?;
                 Ok(buf.freeze())
             }
-        })
+        }
     }
 
     /// Appends the encoding of `value` to `buf`. Reusing one buffer avoids an allocation per

@@ -160,7 +160,7 @@ impl MetricSource for ServerSnapshot {
                 ),
                 (
                     "ticksync_replay_bytes",
-                    "Compressed bytes of the recorded replays, by shard.",
+                    "Bytes of the recorded replays as stored (zstd frames), by shard.",
                     shard.replays.bytes,
                 ),
                 (

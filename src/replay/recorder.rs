@@ -23,7 +23,7 @@ const RESERVE_BYTES: usize = 512;
 /// Bytes reserved for encoding views when hashing.
 const SCRATCH_BYTES: usize = 256;
 
-/// Replays recorded, their compressed bytes, and logs dropped for outgrowing
+/// Replays recorded, their bytes as stored (zstd frames), and logs dropped for outgrowing
 /// [`ReplayConfig::max_bytes`]. One per shard; read into `ShardStats`.
 #[derive(Debug, Default)]
 pub struct ReplayCounters {
@@ -349,6 +349,8 @@ fn compress(log: &[u8]) -> std::io::Result<Vec<u8>> {
 /// descriptor with `Single_Segment_flag` set and a one-byte `Frame_Content_Size`, and one
 /// block of type `Raw_Block` marked last. Nine bytes more than the log.
 fn stored_frame(log: &[u8]) -> Option<Vec<u8>> {
+    // The content size below is one byte.
+    const _: () = assert!(STORED_LOG_BYTES <= 256);
     const ZSTD_MAGIC: u32 = 0xFD2F_B528;
     const SINGLE_SEGMENT: u8 = 1 << 5;
     const LAST_BLOCK: u32 = 1;

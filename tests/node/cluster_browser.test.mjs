@@ -113,6 +113,12 @@ test("/arena on one node and an SDK player on the other: one room, the page's pl
       return page.acked.view.players.find((p) => p.seat === client.room.seat).x;
     });
     const start = await ackedX();
+    const mine = await page.evaluate(() => window.arenaPage.client.room.seat);
+    // The bot, on its own connection, sees the page's player where the page says it is.
+    // Listened for before the move: the arena sends a state only at ticks where it changed,
+    // so once the player stops no later state would show it (a wait begun after the move
+    // could start after the last one).
+    const botSaw = bot.next("state", ({ state }) => state.players.find((p) => p.seat === mine)?.x >= start + 100, WAIT);
     await page.locator("#field").focus();
     await page.keyboard.down("ArrowRight");
     await page.waitForFunction((x) => {
@@ -120,9 +126,7 @@ test("/arena on one node and an SDK player on the other: one room, the page's pl
       return page.acked.view.players.find((p) => p.seat === client.room.seat).x >= x + 100;
     }, start);
     await page.keyboard.up("ArrowRight");
-    // The bot, on its own connection, sees the page's player where the page says it is.
-    const mine = await page.evaluate(() => window.arenaPage.client.room.seat);
-    await bot.next("state", ({ state }) => state.players.find((p) => p.seat === mine)?.x >= start + 100, WAIT);
+    await botSaw;
     assert.deepEqual(page.errors, []);
     await page.close();
   } finally {

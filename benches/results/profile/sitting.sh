@@ -3,7 +3,8 @@
 # usage: sitting.sh OUTDIR "RUNS"   where RUNS is a list of  sys:workload:N[:hz]
 #   sys = bare | ts ; workload = arena | ttt
 # Env: TS_DIR (the checkout whose release build runs; default: this one), TS_ARGS (more
-#   `ticksync serve` options, for experiments).
+#   `ticksync serve` options, for experiments), LG_ARGS and BARE_ARGS (more options for
+#   ticksync's loadgen and for the bare client, e.g. `--joins 1`, `--connect-rate 100000`).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../quiet.sh"
@@ -40,7 +41,7 @@ for R in $RUNS; do
     SPID=$!
     for _ in $(seq 50); do grep -q listening "$OUT/server.log" 2>/dev/null && break; sleep 0.1; done
     sample_mem $SPID "$OUT/mem.tmp" & sleep 0.6; T0=$(date +%s%3N)
-    $BARE client --url ws://127.0.0.1:$PORT --clients $N --seconds 15 --input-hz 20 --server-pid $SPID >> "$F" 2>/dev/null
+    $BARE client --url ws://127.0.0.1:$PORT --clients $N --seconds 15 --input-hz 20 --server-pid $SPID ${BARE_ARGS:-} >> "$F" 2>/dev/null
     T1=$(date +%s%3N); sleep 0.6; mem_line "$OUT/mem.tmp" $T0 $T1 $N >> "$F"; rm -f "$OUT/mem.tmp"
     kill -TERM $SPID; wait $SPID 2>/dev/null
   else
@@ -49,7 +50,7 @@ for R in $RUNS; do
     for _ in $(seq 100); do curl -s 127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.1; done
     EXTRA=""; [ "$WL" = arena ] && EXTRA="--no-checks"
     sample_mem $SPID "$OUT/mem.tmp" & sleep 0.6; T0=$(date +%s%3N)
-    $LG --workload $WL --clients $N --seconds 20 --url ws://127.0.0.1:$PORT --server-pid $SPID $EXTRA >> "$F" 2>/dev/null
+    $LG --workload $WL --clients $N --seconds 20 --url ws://127.0.0.1:$PORT --server-pid $SPID $EXTRA ${LG_ARGS:-} >> "$F" 2>/dev/null
     T1=$(date +%s%3N); sleep 0.6; mem_line "$OUT/mem.tmp" $T0 $T1 $N >> "$F"; rm -f "$OUT/mem.tmp"
     kill -INT $SPID; wait $SPID 2>/dev/null
   fi
