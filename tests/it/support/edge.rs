@@ -65,9 +65,13 @@ pub fn ec_keys() -> EcKeys {
     }
 }
 
-/// A fresh directory under the system temp dir, unique to this process and call.
+/// A fresh directory under the system temp dir, unique to this process and call. Kept
+/// after the test (a server may still use it while the process ends); instead, the first
+/// call of a process removes those of earlier test processes that have ended.
 pub fn scratch_dir(tag: &str) -> PathBuf {
     static NEXT: AtomicU32 = AtomicU32::new(0);
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(remove_ended_processes_scratch_dirs);
     let dir = std::env::temp_dir().join(format!(
         "ticksync-it-{tag}-{}-{}",
         std::process::id(),
@@ -75,6 +79,34 @@ pub fn scratch_dir(tag: &str) -> PathBuf {
     ));
     std::fs::create_dir_all(&dir).expect("create a scratch dir");
     dir
+}
+
+/// Removes `ticksync-it-{tag}-{pid}-{n}` directories whose process is gone (no
+/// `/proc/{pid}`: Linux only; elsewhere nothing is removed).
+fn remove_ended_processes_scratch_dirs() {
+    if !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("ticksync-it-")) else {
+            continue;
+        };
+        // `{tag}-{pid}-{n}`: the pid is the next-to-last field (a tag may hold dashes).
+        let mut fields = rest.rsplit('-');
+        let (Some(_n), Some(pid)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// A self-signed certificate for 127.0.0.1 and localhost.
