@@ -247,7 +247,9 @@ const POOL_READERS: [u32; 2] = [4, 8];
 /// rows are appended to a few tables' last pages: four times fewer, larger pages took the
 /// writes from 1.28 to 0.50 per game and SQLite's instructions from 66.5k to 63.2k per
 /// game (BENCHMARKS.md, "Results storage", ninth session). Set when the file is made;
-/// a file made with another keeps it.
+/// a file made with another keeps it. SQLite checkpoints its WAL every 1000 pages, so the
+/// `-wal` file beside the database now grows to about 16 MiB between checkpoints (4 MiB
+/// with 4 KiB pages).
 const SQLITE_PAGE_SIZE: u32 = 16384;
 
 /// Pool options for `backend` with at most `connections` connections; SQLite connections
