@@ -270,12 +270,12 @@ pub(super) async fn write_records(
         }
         settings_of.push(settings_json.len() - 1);
     }
-    let mut next_record = 0;
+    // The chunks cover `fresh` in order, so the indices are taken in the same order.
+    let mut settings_of = settings_of.into_iter();
     for (shape, chunk) in shaped(&fresh) {
         let mut query = query_for(backend, Statement::Matches, shape);
-        for record in chunk {
-            let settings = settings_json[settings_of[next_record]].as_str();
-            next_record += 1;
+        for (record, settings) in chunk.iter().zip(&mut settings_of) {
+            let settings = settings_json[settings].as_str();
             query = query
                 .bind(record.id.get() as i64)
                 .bind(record.game.as_str())
