@@ -167,7 +167,7 @@ impl Session {
     pub fn display_name(&self) -> String {
         match &self.identity {
             Some(identity) => identity.display_name.clone(),
-            None => format!("guest {}", self.id),
+            None => crate::storage::prefixed_number("guest ", self.id.get()),
         }
     }
 
@@ -511,7 +511,7 @@ impl SessionTable {
         }
         (
             crate::storage::player_key_guest(id),
-            format!("guest {id}"),
+            crate::storage::prefixed_number("guest ", id.get()),
             true,
         )
     }

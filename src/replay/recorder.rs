@@ -1,11 +1,12 @@
 //! [`Recording`]: the [`DynGame`] decorator that writes a game's replay log as the room
 //! plays it.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::{Bytes, BytesMut};
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_64;
 
 use super::format::{LogWriter, ReplayHeader, reason_code};
 use super::{
@@ -20,8 +21,16 @@ use crate::protocol::{Seat, Tick};
 /// Bytes each log reserves when its game starts: a whole tic-tac-toe game fits, so a
 /// short game's log never grows on a tick.
 const RESERVE_BYTES: usize = 512;
-/// Bytes reserved for encoding views when hashing.
+/// Bytes each thread reserves for encoding views when hashing; a scratch grown past
+/// [`MAX_KEPT_SCRATCH`] by a large game is dropped after the hash.
 const SCRATCH_BYTES: usize = 256;
+const MAX_KEPT_SCRATCH: usize = 64 * 1024;
+
+thread_local! {
+    /// The views of the hash being taken (see [`Recording::hash`]): one buffer per shard
+    /// thread rather than one per room.
+    static SCRATCH: RefCell<BytesMut> = RefCell::new(BytesMut::with_capacity(SCRATCH_BYTES));
+}
 
 /// Replays recorded, their bytes as stored (zstd frames), and logs dropped for outgrowing
 /// [`ReplayConfig::max_bytes`]. One per shard; read into `ShardStats`.
@@ -98,7 +107,6 @@ pub struct Recording {
     log: LogWriter,
     hash_every: Tick,
     next_check: Tick,
-    scratch: BytesMut,
     counters: Arc<ReplayCounters>,
     /// The log was handed over (or found dropped) at the game's end.
     taken: bool,
@@ -131,10 +139,27 @@ impl Recording {
             log: LogWriter::new(&header, replay.max_bytes.min(MAX_LOG_BYTES), RESERVE_BYTES),
             hash_every: Tick::from(hash_every),
             next_check: start.saturating_add(Tick::from(hash_every)),
-            scratch: BytesMut::with_capacity(SCRATCH_BYTES),
             counters,
             taken: false,
         }
+    }
+
+    /// The state hash of the game now, taken in this thread's scratch buffer (a fresh
+    /// one if that is in use or gone, as while the thread ends).
+    fn hash(&self) -> u64 {
+        let with = |scratch: &mut BytesMut| state_hash(&*self.inner, self.seats, scratch);
+        SCRATCH
+            .try_with(|cell| {
+                let mut scratch = cell.try_borrow_mut().ok()?;
+                let hash = with(&mut scratch);
+                if scratch.capacity() > MAX_KEPT_SCRATCH {
+                    *scratch = BytesMut::with_capacity(SCRATCH_BYTES);
+                }
+                Some(hash)
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| with(&mut BytesMut::new()))
     }
 }
 
@@ -142,17 +167,26 @@ impl Recording {
 /// prefixed by its length (8 bytes, little-endian) - the spectator's, then, unless the
 /// game's views are shared, seat 0's to seat `seats - 1`'s - and then three outcome bytes:
 /// `0, 0, 0` while running, else `1`, the winner (255 for none) and the reason's number.
+///
+/// The bytes are gathered in `scratch` and hashed in one call: xxh3 over a concatenation
+/// equals its streaming form fed the pieces (the replay property tests compare every hash
+/// with the streamed one, `streamed_hash` in `tests.rs`, so logs recorded either way
+/// verify), and the streaming form set up a 600-byte state for every hash.
 pub fn state_hash(game: &dyn DynGame, seats: u8, scratch: &mut BytesMut) -> u64 {
-    let mut hasher = Xxh3::new();
+    scratch.clear();
     let mut add = |viewer: Viewer| {
-        scratch.clear();
+        let at = scratch.len();
+        scratch.extend_from_slice(&[0; 8]);
         match game.encode_view(viewer, Codec::Bincode, scratch) {
             Ok(()) => {
-                hasher.update(&(scratch.len() as u64).to_le_bytes());
-                hasher.update(scratch);
+                let len = (scratch.len() - at - 8) as u64;
+                scratch[at..at + 8].copy_from_slice(&len.to_le_bytes());
             }
             // A view that cannot be encoded is never sent either; hash the fact.
-            Err(_) => hasher.update(&u64::MAX.to_le_bytes()),
+            Err(_) => {
+                scratch.truncate(at);
+                scratch.extend_from_slice(&u64::MAX.to_le_bytes());
+            }
         }
     };
     add(Viewer::Spectator);
@@ -165,8 +199,8 @@ pub fn state_hash(game: &dyn DynGame, seats: u8, scratch: &mut BytesMut) -> u64 
         None => [0, 0, 0],
         Some(o) => [1, o.winner.unwrap_or(u8::MAX), reason_code(o.reason)],
     };
-    hasher.update(&outcome);
-    hasher.digest()
+    scratch.extend_from_slice(&outcome);
+    xxh3_64(scratch)
 }
 
 impl DynGame for Recording {
@@ -193,7 +227,7 @@ impl DynGame for Recording {
         let changed = self.inner.tick(now);
         self.log.tick(now);
         if now >= self.next_check && !self.log.overflowed() {
-            let hash = state_hash(&*self.inner, self.seats, &mut self.scratch);
+            let hash = self.hash();
             self.log.check(now, hash);
             self.next_check = now.saturating_add(self.hash_every);
         }
@@ -287,7 +321,7 @@ impl DynGame for Recording {
             );
             return None;
         }
-        let hash = state_hash(&*self.inner, self.seats, &mut self.scratch);
+        let hash = self.hash();
         let log = self.log.finish(now, outcome, hash)?;
         match compress(&log) {
             Ok(compressed) => {

@@ -12,7 +12,7 @@ use crate::engine::{DynGame, GameEntry};
 use crate::game::arena::ArenaInput;
 use crate::game::battleship::BattleshipShot;
 use crate::game::tictactoe::TicTacToeMove;
-use crate::game::{GameConfig, Outcome};
+use crate::game::{GameConfig, Outcome, Viewer};
 use crate::protocol::{EndReason, RoomSettings, Tick};
 use crate::server::builtin_games;
 
@@ -93,9 +93,46 @@ fn play(game: &mut dyn DynGame, name: &str, seats: u8, steps: &[Step]) -> (Vec<u
                 game.abandon(now, *seat);
             }
         }
-        hashes.push(state_hash(game, seats, &mut scratch));
+        let hash = state_hash(game, seats, &mut scratch);
+        assert_eq!(
+            hash,
+            streamed_hash(game, seats),
+            "the one-call hash changed"
+        );
+        hashes.push(hash);
     }
     (hashes, now)
+}
+
+/// [`state_hash`] as the replay format first defined it, fed to xxh3's streaming hasher
+/// piece by piece: the one-call form must give the same hash, or logs recorded before it
+/// would no longer verify.
+fn streamed_hash(game: &dyn DynGame, seats: u8) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut view = BytesMut::new();
+    let mut viewers = vec![Viewer::Spectator];
+    if !game.shared_view() {
+        viewers.extend((0..seats).map(Viewer::Player));
+    }
+    for viewer in viewers {
+        view.clear();
+        match game.encode_view(viewer, Codec::Bincode, &mut view) {
+            Ok(()) => {
+                hasher.update(&(view.len() as u64).to_le_bytes());
+                hasher.update(&view);
+            }
+            Err(_) => hasher.update(&u64::MAX.to_le_bytes()),
+        }
+    }
+    hasher.update(&match game.outcome() {
+        None => [0, 0, 0],
+        Some(o) => [
+            1,
+            o.winner.unwrap_or(u8::MAX),
+            super::format::reason_code(o.reason),
+        ],
+    });
+    hasher.digest()
 }
 
 fn recorded(name: &str, players: u8, hash_every: u32) -> Recording {

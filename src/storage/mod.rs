@@ -91,6 +91,7 @@ pub use queries::{MAX_BOARD, MAX_PAGE, MatchDetail, MatchPage, MatchSeat, MatchS
 pub use rating::{Glicko2Rating, SeatResult, display_rating, new_ratings};
 pub use record::{
     MatchPlayer, MatchRecord, now_ms, player_key_bot, player_key_guest, player_key_user,
+    prefixed_number,
 };
 pub use stats::StorageStats;
 pub use writer::{Committed, CommittedSeat, ResultListener};
