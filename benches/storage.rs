@@ -134,6 +134,7 @@ impl Rig {
             database: Database::Sqlite(dir.join("bench.db")),
             queue: 4 * BATCH,
             guest_retention: None,
+            ..StorageConfig::default()
         };
         let storage = runtime
             .block_on(Storage::open(&config))

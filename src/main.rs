@@ -100,6 +100,13 @@ struct ServeArgs {
     /// ticksync_storage_dropped_total).
     #[arg(long, env = "TICKSYNC_DATABASE_QUEUE", default_value_t = ticksync::storage::DEFAULT_QUEUE)]
     database_queue: usize,
+    /// Milliseconds the results writer gathers finished games into one transaction (at
+    /// most 10000). More costs less CPU per game; a player's `RatingChanged` comes up to
+    /// this long after the game ends.
+    #[arg(long, env = "TICKSYNC_DATABASE_GATHER_MS",
+          default_value_t = ticksync::storage::DEFAULT_GATHER.as_millis() as u64,
+          value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    database_gather_ms: u64,
     /// Seconds a lone player waits in quick match before server bots fill the other seats
     /// of its room (games with a bot: tic-tac-toe). Off when not given. Games with a bot
     /// are unranked.
@@ -159,6 +166,7 @@ impl ServeArgs {
             storage: ticksync::storage::StorageConfig {
                 database: self.database.clone(),
                 queue: self.database_queue,
+                gather: std::time::Duration::from_millis(self.database_gather_ms),
                 guest_retention: (self.guest_retention_days > 0).then(|| {
                     std::time::Duration::from_secs(u64::from(self.guest_retention_days) * 86_400)
                 }),

@@ -16,16 +16,19 @@ use super::writer::{Committed, CommittedSeat};
 use crate::protocol::{MatchId, Seat, SessionId};
 
 /// The row counts multi-row statements are made with, largest first: a batch's rows go
-/// out in chunks of these sizes ([`shaped`]), so that each table has at most five
+/// out in chunks of these sizes ([`shaped`]), so that each table has at most six
 /// statement texts and every one is prepared once and then found in the connection's
 /// statement cache. Texts made for each batch's exact row count were parsed anew almost
 /// every batch (a 500-row insert's parse cost more than its rows' binding; measured with
-/// `perf` under the ttt load, BENCHMARKS.md "Results storage"). The largest, 256 rows of
-/// at most 12 columns, stays far below SQLite's 32,766 parameters.
-const SHAPES: [usize; 5] = [256, 64, 16, 4, 1];
+/// `perf` under the ttt load, BENCHMARKS.md "Results storage"). Every statement is a round
+/// trip to SQLite's thread, so a busy server's batch (a second of games, about 1,500 at
+/// 1000 ttt clients) goes out in chunks of 1024 rather than 256 (BENCHMARKS.md, tenth
+/// session). The largest, 1024 rows of at most 12 columns, stays far below SQLite's 32,766
+/// parameters and PostgreSQL's 65,535.
+const SHAPES: [usize; 6] = [1024, 256, 64, 16, 4, 1];
 
 /// `items` in consecutive chunks whose lengths are in [`SHAPES`], each the largest that
-/// fits what is left (at most three chunks of each size below 256), with the index in
+/// fits what is left (at most three chunks of each size below 1024), with the index in
 /// [`SHAPES`] of each chunk's length.
 fn shaped<T>(mut items: &[T]) -> impl Iterator<Item = (usize, &[T])> {
     std::iter::from_fn(move || {
@@ -45,7 +48,6 @@ enum Statement {
     Ratings,
     RatingsUpsert,
     Seats,
-    Recent,
 }
 
 impl Statement {
@@ -58,18 +60,16 @@ impl Statement {
             Statement::Players => 5,
             Statement::RatingsUpsert => 10,
             Statement::Seats => 8,
-            Statement::Recent => 2,
         }
     }
 
-    const ALL: [Statement; 7] = [
+    const ALL: [Statement; 6] = [
         Statement::StoredIds,
         Statement::Matches,
         Statement::Players,
         Statement::Ratings,
         Statement::RatingsUpsert,
         Statement::Seats,
-        Statement::Recent,
     ];
 }
 
@@ -111,15 +111,11 @@ fn statement_text(backend: Backend, statement: Statement, rows: usize) -> String
              result, rating_before, rating_after) VALUES {}",
             placeholders(backend, rows, statement.columns())
         ),
-        Statement::Recent => format!(
-            "INSERT INTO recent_players (player_key, match_id) VALUES {}",
-            placeholders(backend, rows, statement.columns())
-        ),
     }
 }
 
 /// The text of `statement` for the chunk length `SHAPES[shape]`, made once per process
-/// (texts of up to 256 rows are several kilobytes; making them for every chunk of every
+/// (texts of up to 1024 rows are tens of kilobytes; making them for every chunk of every
 /// batch was 6% of the writer task's instructions).
 fn sql(backend: Backend, statement: Statement, shape: usize) -> &'static str {
     type Texts = Vec<Vec<String>>;
@@ -467,16 +463,8 @@ pub(super) async fn write_records(
         }
         query.execute(&mut *conn).await?;
     }
-    // The history by player, appended in write order (see `history`).
-    for (shape, chunk) in shaped(&seat_rows) {
-        let mut query = query_for(backend, Statement::Recent, shape);
-        for (match_id, player, ..) in chunk {
-            query = query
-                .bind(player.player_key.as_str())
-                .bind(match_id.get() as i64);
-        }
-        query.execute(&mut *conn).await?;
-    }
+    // The database appends each seat's (player, match) pair to `recent_players` (a
+    // trigger on `match_players`; see `history`).
 
     // A match given twice in this batch: the same answer again.
     let written = committed.len();
@@ -570,7 +558,7 @@ mod tests {
 
     #[test]
     fn shaped_chunks_cover_everything_in_order_with_few_sizes() {
-        for len in 0..1200usize {
+        for len in 0..2200usize {
             let items: Vec<usize> = (0..len).collect();
             let chunks: Vec<&[usize]> = shaped(&items)
                 .map(|(shape, chunk)| {

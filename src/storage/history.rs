@@ -1,5 +1,7 @@
 //! Match history by player, written cheaply: a seat's `(player, match)` pair is appended
-//! to `recent_players`, and the writer moves those rows into
+//! to `recent_players` by the database itself (the trigger `match_players_recent` on
+//! `match_players`, `migrations/*/..._recent_by_trigger.sql`: the writer binds and sends
+//! nothing more for it), and the writer moves those rows into
 //! `player_matches` (keyed by player) in bulk, once at least [`MERGE_ROWS`] have gathered
 //! (and with the first batch after start, for rows an earlier process left).
 //!

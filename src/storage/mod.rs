@@ -17,7 +17,7 @@
 //! A room reports its finished game on its shard's tick; the lobby turns it into a
 //! [`MatchRecord`] and calls [`Storage::submit`], which only `try_send`s into the writer's
 //! bounded queue (`--database-queue`, default [`DEFAULT_QUEUE`] records) and returns. The
-//! writer task takes the first record, gathers more for up to [`GATHER`] (or until it has
+//! writer task takes the first record, gathers more for up to `--database-gather-ms` ([`DEFAULT_GATHER`]; or until it has
 //! [`BATCH`]), and writes them in one transaction, a few multi-row statements per table:
 //! each match, its players, and (for a ranked game) the players' new ratings, read and
 //! written inside that same transaction. Gathering makes one transaction dirty each index
@@ -34,7 +34,8 @@
 //! (`migrations/sqlite/0002_compact_tables.sql`), multi-row statements use anonymous
 //! `?` parameters, and a player row committed in the last minute with the same name is
 //! not written again (`players.seen_at_ms` is exact to a minute), and the history by
-//! player is appended in write order and moved into its by-player table in bulk
+//! player is appended in write order (by a trigger on the seats' table, so the writer
+//! sends nothing for it) and moved into its by-player table in bulk
 //! (`history`: an index by player took a leaf page per player per batch, most of what
 //! the writer wrote). The writer's SQLite connection checks no foreign keys (it writes
 //! parents first; see `WRITER_PRAGMAS`), a batch's first attempt looks up no stored match
@@ -108,14 +109,19 @@ use tokio::sync::{Semaphore, mpsc};
 
 /// Default capacity of the writer's queue, in finished games.
 pub const DEFAULT_QUEUE: usize = 4096;
-/// Most records the writer puts in one transaction.
-pub const BATCH: usize = 1024;
-/// How long the writer gathers results after the first one before writing them. 500 ms
-/// rather than 250: a fifth less of SQLite's thread and about 2% of the whole server's CPU
-/// under the ttt load at 1000 clients (fewer commits rewrite the same hot pages;
-/// BENCHMARKS.md, "Results storage", seventh session), for a `RatingChanged` that comes at
-/// most a quarter of a second later, after `GameOver`.
-pub const GATHER: Duration = Duration::from_millis(500);
+/// Most records the writer puts in one transaction: about two seconds of the ttt load at
+/// 1000 clients, so that the default gather window, not this, ends a busy server's
+/// batches.
+pub const BATCH: usize = 2048;
+/// How long the writer gathers results after the first one before writing them
+/// (`--database-gather-ms`). 1000 ms rather than 500: about 1% less of the whole server's
+/// CPU under the ttt load at 1000 clients, as 500 rather than 250 was about 2% (fewer
+/// commits rewrite the same hot pages of the ratings and their index; BENCHMARKS.md,
+/// "Results storage", seventh and tenth sessions), for a `RatingChanged` that comes at
+/// most a second after `GameOver`. A server that wants its ratings sooner sets less.
+pub const DEFAULT_GATHER: Duration = Duration::from_millis(1000);
+/// The most `--database-gather-ms` may be.
+pub const MAX_GATHER: Duration = Duration::from_secs(10);
 /// A write transaction that takes longer than this counts as failed and is retried.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A read that takes longer than this is answered as unavailable.
@@ -189,6 +195,9 @@ pub struct StorageConfig {
     pub database: Database,
     /// Finished games the writer's queue holds before new ones are dropped.
     pub queue: usize,
+    /// How long the writer gathers finished games into one transaction (at most
+    /// [`MAX_GATHER`]); a `RatingChanged` comes up to this long after its `GameOver`.
+    pub gather: Duration,
     /// Guests not seen for this long are pruned (`--guest-retention-days`; see the
     /// [`prune`] module); `None` keeps every guest.
     pub guest_retention: Option<Duration>,
@@ -201,6 +210,7 @@ impl Default for StorageConfig {
         StorageConfig {
             database: Database::None,
             queue: DEFAULT_QUEUE,
+            gather: DEFAULT_GATHER,
             guest_retention: None,
         }
     }
@@ -311,6 +321,8 @@ pub(crate) struct Db {
     pub(crate) epoch: u64,
     pub(crate) stats: Arc<StorageStats>,
     queue_capacity: usize,
+    /// [`StorageConfig::gather`].
+    pub(crate) gather: Duration,
     pub(crate) guest_retention: Option<Duration>,
     queue: OnceLock<mpsc::Sender<MatchRecord>>,
     pub(crate) http_reads: Arc<Semaphore>,
@@ -400,6 +412,7 @@ impl Storage {
                 epoch,
                 stats: Arc::default(),
                 queue_capacity: config.queue.max(1),
+                gather: config.gather.min(MAX_GATHER),
                 guest_retention: config.guest_retention,
                 queue: OnceLock::new(),
                 http_reads: Arc::new(Semaphore::new(MAX_HTTP_READS)),

@@ -79,6 +79,11 @@ impl StorageStats {
         self.writes.load(Ordering::Relaxed)
     }
 
+    /// Write transactions committed (each holds one or more matches).
+    pub fn transactions(&self) -> u64 {
+        self.transactions.load(Ordering::Relaxed)
+    }
+
     /// Failed write attempts (each is retried or, if refused twice, dropped).
     pub fn failures(&self) -> u64 {
         self.failures.load(Ordering::Relaxed)
@@ -120,7 +125,7 @@ impl MetricSource for StorageStats {
             "ticksync_storage_transactions",
             "Write transactions committed (each holds one or more matches).",
             &[],
-            self.transactions.load(Ordering::Relaxed),
+            self.transactions(),
         );
         out.counter(
             "ticksync_storage_failures",

@@ -14,7 +14,7 @@ use super::history;
 use super::known::Known;
 use super::record::{MatchRecord, now_ms};
 use super::stats::DropReason;
-use super::{BATCH, Db, FLUSH_GRACE, GATHER, WRITE_TIMEOUT};
+use super::{BATCH, Db, FLUSH_GRACE, WRITE_TIMEOUT};
 use crate::protocol::{MatchId, Seat, SessionId};
 
 /// First wait before a retry; it doubles up to [`MAX_BACKOFF`].
@@ -156,7 +156,7 @@ impl Writer {
                 }
                 // Gather for a moment: one transaction for many games dirties each
                 // index page once instead of once per few games.
-                let gathered = Instant::now() + GATHER;
+                let gathered = Instant::now() + self.db.gather;
                 while batch.len() < BATCH {
                     let room = BATCH - batch.len();
                     tokio::select! {

@@ -51,6 +51,11 @@ struct Harness {
 
 impl Harness {
     async fn open(tag: &str) -> Harness {
+        Harness::open_with(tag, StorageConfig::default()).await
+    }
+
+    /// [`Harness::open`] with `config`'s settings but its own scratch database.
+    async fn open_with(tag: &str, config: StorageConfig) -> Harness {
         let path = std::env::temp_dir().join(format!(
             "ticksync-{tag}-{}-{}.db",
             std::process::id(),
@@ -58,7 +63,7 @@ impl Harness {
         ));
         let config = StorageConfig {
             database: Database::Sqlite(path.clone()),
-            ..StorageConfig::default()
+            ..config
         };
         let storage = Storage::open(&config).await.unwrap();
         let heard = Arc::new(Heard::default());
@@ -95,6 +100,53 @@ impl Harness {
             let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
         }
     }
+}
+
+/// The writer holds what it is given for its gather window (`--database-gather-ms`)
+/// and writes it in one transaction: with a window of a minute, three games submitted
+/// one after another are not committed until the shutdown ends the window, and then in
+/// one transaction. The history pairs come from the seats' trigger, one per seat.
+#[tokio::test]
+async fn the_writer_gathers_for_its_window_then_writes_one_transaction() {
+    let harness = Harness::open_with(
+        "gather",
+        StorageConfig {
+            gather: Duration::from_secs(60),
+            ..StorageConfig::default()
+        },
+    )
+    .await;
+    let storage = harness.storage.clone();
+    let stats = storage.db().unwrap().stats.clone();
+    for id in 1..=3 {
+        assert!(storage.submit(record(id, 0)));
+    }
+    // Nothing is committed within one and a half default windows (this waits for an
+    // event that must not happen; the writer would have committed by now with the
+    // default window on an idle machine).
+    tokio::time::sleep(DEFAULT_GATHER + DEFAULT_GATHER / 2).await;
+    assert_eq!(stats.transactions(), 0);
+    assert!(harness.heard.0.lock().unwrap().is_empty());
+    harness.shutdown.cancel();
+    harness.tracker.close();
+    harness.tracker.wait().await;
+    assert_eq!(harness.heard.0.lock().unwrap().len(), 3);
+    assert_eq!((stats.writes(), stats.transactions()), (3, 1));
+    let pool = &storage.db().unwrap().pool;
+    // (The first batch after a start also moves `recent_players` into `player_matches`.)
+    let (pairs,): (i64,) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM recent_players) + (SELECT count(*) FROM player_matches)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let (seats,): (i64,) = sqlx::query_as("SELECT count(*) FROM match_players")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!((pairs, seats), (6, 6));
+    assert_consistent(&storage).await;
+    harness.close().await;
 }
 
 /// The database passes SQLite's integrity and foreign-key checks.

@@ -1,0 +1,14 @@
+-- `recent_players` is filled by the database, not by the writer: see
+-- migrations/sqlite/0004_recent_by_trigger.sql. Here one statement-level trigger appends
+-- the pairs of all the seats an insert wrote, from its transition table.
+CREATE FUNCTION ticksync_recent_players() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO recent_players (player_key, match_id)
+        SELECT player_key, match_id FROM added_seats;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER match_players_recent AFTER INSERT ON match_players
+    REFERENCING NEW TABLE AS added_seats
+    FOR EACH STATEMENT EXECUTE FUNCTION ticksync_recent_players();
