@@ -105,7 +105,8 @@ struct ServeArgs {
     /// this long after the game ends.
     #[arg(long, env = "TICKSYNC_DATABASE_GATHER_MS",
           default_value_t = ticksync::storage::DEFAULT_GATHER.as_millis() as u64,
-          value_parser = clap::value_parser!(u64).range(0..=10_000))]
+          value_parser = clap::value_parser!(u64)
+              .range(0..=ticksync::storage::MAX_GATHER.as_millis() as u64))]
     database_gather_ms: u64,
     /// Seconds a lone player waits in quick match before server bots fill the other seats
     /// of its room (games with a bot: tic-tac-toe). Off when not given. Games with a bot

@@ -22,9 +22,10 @@ use crate::protocol::{Seat, Tick};
 /// short game's log never grows on a tick.
 const RESERVE_BYTES: usize = 512;
 /// Bytes each thread reserves for encoding views when hashing; a scratch grown past
-/// [`MAX_KEPT_SCRATCH`] by a large game is dropped after the hash.
+/// [`MAX_KEPT_SCRATCH`] (1 MiB: a game's views are far smaller) by a huge game is dropped
+/// after the hash.
 const SCRATCH_BYTES: usize = 256;
-const MAX_KEPT_SCRATCH: usize = 64 * 1024;
+const MAX_KEPT_SCRATCH: usize = 1 << 20;
 
 thread_local! {
     /// The views of the hash being taken (see [`Recording::hash`]): one buffer per shard

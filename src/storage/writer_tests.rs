@@ -103,15 +103,16 @@ impl Harness {
 }
 
 /// The writer holds what it is given for its gather window (`--database-gather-ms`)
-/// and writes it in one transaction: with a window of a minute, three games submitted
-/// one after another are not committed until the shutdown ends the window, and then in
-/// one transaction. The history pairs come from the seats' trigger, one per seat.
+/// and writes it in one transaction: with the longest window ([`MAX_GATHER`], 10 s),
+/// three games submitted one after another are not committed until the shutdown ends the
+/// window, and then in one transaction. The history pairs come from the seats' trigger,
+/// one per seat, and the trigger is there.
 #[tokio::test]
 async fn the_writer_gathers_for_its_window_then_writes_one_transaction() {
     let harness = Harness::open_with(
         "gather",
         StorageConfig {
-            gather: Duration::from_secs(60),
+            gather: MAX_GATHER,
             ..StorageConfig::default()
         },
     )
@@ -145,6 +146,16 @@ async fn the_writer_gathers_for_its_window_then_writes_one_transaction() {
         .await
         .unwrap();
     assert_eq!((pairs, seats), (6, 6));
+    // A rebuild of `match_players` (rename, create, copy, drop) would drop its trigger
+    // with the renamed table, and history by player would stop filling without an error.
+    let (triggers,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' \
+         AND name = 'match_players_recent' AND tbl_name = 'match_players'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(triggers, 1);
     assert_consistent(&storage).await;
     harness.close().await;
 }
