@@ -17,8 +17,9 @@
 //! A room reports its finished game on its shard's tick; the lobby turns it into a
 //! [`MatchRecord`] and calls [`Storage::submit`], which only `try_send`s into the writer's
 //! bounded queue (`--database-queue`, default [`DEFAULT_QUEUE`] records) and returns. The
-//! writer task takes the first record, gathers more for up to `--database-gather-ms` ([`DEFAULT_GATHER`]; or until it has
-//! [`BATCH`]), and writes them in one transaction, a few multi-row statements per table:
+//! writer task takes the first record, gathers more for up to `--database-gather-ms`
+//! ([`DEFAULT_GATHER`]; or until it has [`BATCH`]), and writes them in one transaction, a
+//! few multi-row statements per table:
 //! each match, its players, and (for a ranked game) the players' new ratings, read and
 //! written inside that same transaction. Gathering makes one transaction dirty each index
 //! page once for hundreds of games instead of once per few: at 1000 tic-tac-toe clients it
