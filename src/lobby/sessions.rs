@@ -167,7 +167,7 @@ impl Session {
     pub fn display_name(&self) -> String {
         match &self.identity {
             Some(identity) => identity.display_name.clone(),
-            None => crate::storage::prefixed_number("guest ", self.id.get()),
+            None => crate::storage::display_name_guest(self.id),
         }
     }
 
@@ -511,7 +511,7 @@ impl SessionTable {
         }
         (
             crate::storage::player_key_guest(id),
-            crate::storage::prefixed_number("guest ", id.get()),
+            crate::storage::display_name_guest(id),
             true,
         )
     }

@@ -19,9 +19,8 @@
 //! bounded queue (`--database-queue`, default [`DEFAULT_QUEUE`] records) and returns. The
 //! writer task takes the first record, gathers more for up to `--database-gather-ms`
 //! ([`DEFAULT_GATHER`]; or until it has [`BATCH`]), and writes them in one transaction, a
-//! few multi-row statements per table:
-//! each match, its players, and (for a ranked game) the players' new ratings, read and
-//! written inside that same transaction. Gathering makes one transaction dirty each index
+//! few multi-row statements per table: each match, its players, and (for a ranked game)
+//! the players' new ratings, read and written inside that same transaction. Gathering makes one transaction dirty each index
 //! page once for hundreds of games instead of once per few: at 1000 tic-tac-toe clients it
 //! halved the SQLite thread's CPU (BENCHMARKS.md, "Results storage"); it delays
 //! `RatingChanged` by at most that long. Only after the commit does it tell the lobby,
@@ -92,8 +91,8 @@ pub use prune::{PRUNE_EVERY, PRUNED_GUEST};
 pub use queries::{MAX_BOARD, MAX_PAGE, MatchDetail, MatchPage, MatchSeat, MatchSummary};
 pub use rating::{Glicko2Rating, SeatResult, display_rating, new_ratings};
 pub use record::{
-    MatchPlayer, MatchRecord, now_ms, player_key_bot, player_key_guest, player_key_user,
-    prefixed_number,
+    MatchPlayer, MatchRecord, display_name_guest, now_ms, player_key_bot, player_key_guest,
+    player_key_user,
 };
 pub use stats::StorageStats;
 pub use writer::{Committed, CommittedSeat, ResultListener};

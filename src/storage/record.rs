@@ -87,10 +87,15 @@ pub fn player_key_guest(session: SessionId) -> String {
     prefixed_number("guest:", session.get())
 }
 
+/// The display name of a guest: `guest ` and its session id.
+pub fn display_name_guest(session: SessionId) -> String {
+    prefixed_number("guest ", session.get())
+}
+
 /// `prefix` then `number` in decimal, in one allocation of the exact size. Every finished
 /// game names its players this way (a guest's key and display name); `format!` grew its
 /// string on the way and cost about four times as many instructions (callgrind, ttt load).
-pub fn prefixed_number(prefix: &str, number: u64) -> String {
+fn prefixed_number(prefix: &str, number: u64) -> String {
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(number);
     let mut text = String::with_capacity(prefix.len() + digits.len());
