@@ -8,11 +8,11 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::{Query, QueryAs};
 use sqlx::{Any, AnyConnection, Arguments};
 
-use super::Backend;
 use super::known::{Known, Written};
 use super::rating::{Glicko2Rating, SeatResult, display_rating, new_ratings};
 use super::record::{MatchRecord, reason_name};
 use super::writer::{Committed, CommittedSeat};
+use super::{Backend, history};
 use crate::protocol::{MatchId, Seat, SessionId};
 
 /// The row counts multi-row statements are made with, largest first: a batch's rows go
@@ -463,8 +463,17 @@ pub(super) async fn write_records(
         }
         query.execute(&mut *conn).await?;
     }
-    // The database appends each seat's (player, match) pair to `recent_players` (a
-    // trigger on `match_players`; see `history`).
+    // Each seat's (player, match) pair for the history by player (see `history`): on
+    // SQLite one row for the batch; on PostgreSQL a trigger on `match_players` does it.
+    if backend == Backend::Sqlite && !seat_rows.is_empty() {
+        let pairs = seat_rows
+            .iter()
+            .map(|(match_id, player, ..)| (player.player_key.as_str(), match_id.get() as i64));
+        sqlx::query("INSERT INTO recent_batches (pairs) VALUES ($1)")
+            .bind(history::pairs_json(pairs).map_err(|e| sqlx::Error::Encode(Box::new(e)))?)
+            .execute(&mut *conn)
+            .await?;
+    }
 
     // A match given twice in this batch: the same answer again.
     let written = committed.len();
