@@ -1,7 +1,7 @@
 //! What the results writer costs per finished game on the default database (an SQLite
 //! file, WAL, `synchronous=FULL`): a batch of [`GAMES`] tic-tac-toe games between 1000
-//! returning guest players (each with a 220-byte replay; about what the `ttt` load at 1000
-//! clients finishes in one gathering window of the default second, about 1,700) handed to the writer, measured until its
+//! returning guest players (each with a 220-byte replay; near what the `ttt` load at 1000
+//! clients finishes in one default gathering window of a second, about 1,700) handed to the writer, measured until its
 //! commit is announced. The writer runs the same statements as in the server. As in the
 //! server, batches are not all the same size: they alternate `GAMES + k` and `GAMES - k`
 //! games (k from 1 to 199), so the mean is [`GAMES`] per batch and a statement made for

@@ -7,8 +7,8 @@
 -- `recent_batches` row per committed batch, holding every (player, match) pair of its
 -- seats as a JSON object (player key to the batch's match ids of that player), in the
 -- same transaction as the seats. `recent_players` becomes a view over those rows, with
--- the same columns: the reads and the move into `player_matches` are unchanged, and the
--- move then empties `recent_batches`. PostgreSQL keeps its statement trigger (one
+-- the same columns: the reads are unchanged; the move into `player_matches` reads the
+-- view (no longer sorted) and then empties `recent_batches`. PostgreSQL keeps its statement trigger (one
 -- statement per batch already, run by the database server).
 DROP TRIGGER match_players_recent;
 

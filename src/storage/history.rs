@@ -1,5 +1,5 @@
 //! Match history by player, written cheaply: each seat's `(player, match)` pair is first
-//! kept in `recent_players`, in write order, and the writer moves those pairs into
+//! kept in `recent_players`, batch by batch in write order, and the writer moves them into
 //! `player_matches` (keyed by player) in bulk, once at least [`MERGE_ROWS`] have gathered
 //! (and with the first batch after start, for pairs an earlier process left).
 //!

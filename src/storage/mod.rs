@@ -34,14 +34,15 @@
 //! (`migrations/sqlite/0002_compact_tables.sql`), multi-row statements use anonymous
 //! `?` parameters, and a player row committed in the last minute with the same name is
 //! not written again (`players.seen_at_ms` is exact to a minute), and the history by
-//! player is kept in write order (on SQLite one row per batch holding all its pairs, on
-//! PostgreSQL appended by a trigger on the seats' table) and moved into its by-player
-//! table in bulk (`history`: an index by player took a leaf page per player per batch,
-//! most of what the writer wrote). The writer's SQLite connection checks no foreign keys (it writes
-//! parents first; see `WRITER_PRAGMAS`), a batch's first attempt looks up no stored match
-//! ids (`batch::write_records`), and each statement text is made once per process. A new
-//! SQLite file has 16 KiB pages (`SQLITE_PAGE_SIZE`: a quarter of the WAL writes). Per
-//! thread and game, in instructions: `benches/results/profile/cg-storage.sh`.
+//! player is kept batch by batch in write order (on SQLite one row per batch holding all
+//! its pairs, on PostgreSQL appended by a trigger on the seats' table) and moved into its
+//! by-player table in bulk (`history`: an index by player took a leaf page per player per
+//! batch, most of what the writer wrote). The writer's SQLite connection checks no
+//! foreign keys (it writes parents first; see `WRITER_PRAGMAS`), a batch's first attempt
+//! looks up no stored match ids (`batch::write_records`), and each statement text is
+//! made once per process. A new SQLite file has 16 KiB pages (`SQLITE_PAGE_SIZE`: a
+//! quarter of the WAL writes). Per thread and game, in instructions:
+//! `benches/results/profile/cg-storage.sh`.
 //!
 //! # Back-pressure, retries, and what is dropped
 //!
