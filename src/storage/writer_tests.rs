@@ -262,8 +262,9 @@ async fn one_batch_applies_its_games_in_order_and_ids_once() {
 }
 
 /// A scratch folder and an SQLite file in it migrated with the first `upto` of
-/// `migrations/sqlite` and then given `rows` (statements), as an older server left it.
-async fn older_database(tag: &str, upto: usize, rows: &[&str]) -> (PathBuf, PathBuf) {
+/// `migrations/sqlite` and then given `rows` (statements), as an older server left it;
+/// then opened as the server opens it (which applies the later migrations).
+async fn older_database(tag: &str, upto: usize, rows: &[&str]) -> (PathBuf, Storage) {
     sqlx::any::install_default_drivers();
     let scratch = std::env::temp_dir().join(format!(
         "ticksync-migrate-{tag}-{}-{}",
@@ -298,14 +299,18 @@ async fn older_database(tag: &str, upto: usize, rows: &[&str]) -> (PathBuf, Path
         sqlx::query(sql).execute(&pool).await.unwrap();
     }
     pool.close().await;
-    (scratch, path)
+    let config = StorageConfig {
+        database: Database::Sqlite(path),
+        ..StorageConfig::default()
+    };
+    (scratch, Storage::open(&config).await.unwrap())
 }
 
 /// A database written by the first schema keeps every row through the later
 /// migrations (0002 rebuilds the tables), and the server reads it back.
 #[tokio::test]
 async fn migrations_keep_rows_written_by_the_first_schema() {
-    let (scratch, path) = older_database(
+    let (scratch, storage) = older_database(
         "first",
         1,
         &[
@@ -317,12 +322,6 @@ async fn migrations_keep_rows_written_by_the_first_schema() {
         ],
     )
     .await;
-
-    let config = StorageConfig {
-        database: Database::Sqlite(path.clone()),
-        ..StorageConfig::default()
-    };
-    let storage = Storage::open(&config).await.unwrap();
     let (page_size,): (i64,) = sqlx::query_as("PRAGMA page_size")
         .fetch_one(&storage.db().unwrap().pool)
         .await
@@ -365,7 +364,7 @@ async fn migrations_keep_rows_written_by_the_first_schema() {
 /// over `recent_batches`; the players' histories still find the match.
 #[tokio::test]
 async fn migration_0005_moves_the_triggers_pairs() {
-    let (scratch, path) = older_database(
+    let (scratch, storage) = older_database(
         "0004",
         4,
         &[
@@ -376,11 +375,6 @@ async fn migration_0005_moves_the_triggers_pairs() {
         ],
     )
     .await;
-    let config = StorageConfig {
-        database: Database::Sqlite(path.clone()),
-        ..StorageConfig::default()
-    };
-    let storage = Storage::open(&config).await.unwrap();
     let pool = storage.db().unwrap().pool.clone();
     let count = |sql: &'static str| {
         let pool = pool.clone();
