@@ -24,7 +24,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use hyper::upgrade::Upgraded;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::WebSocketStream;
@@ -34,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::conn_guard::{Before, Close, ConnGuard};
 use super::dispatch::{dispatch, error, input_waited, offer_input};
-use super::split_io::{self, ReaderIo};
+use super::split_io::{ConnRead, ConnWrite, ReaderIo};
 use super::violation;
 use super::writer::write_loop;
 use super::{Context, websocket_config};
@@ -54,8 +53,16 @@ pub(crate) struct Peer {
     pub(crate) _permit: super::guard::IpPermit,
 }
 
+/// The halves of a connection's socket, and the bytes already read from it past the
+/// upgrade request.
+pub(crate) struct Halves {
+    pub(crate) read: ConnRead,
+    pub(crate) ahead: Bytes,
+    pub(crate) write: ConnWrite,
+}
+
 /// Runs a connection whose handshake is done, until it closes.
-pub(crate) async fn run(upgraded: Upgraded, codec: Codec, ctx: Arc<Context>, peer: Peer) {
+pub(crate) async fn run(halves: Halves, codec: Codec, ctx: Arc<Context>, peer: Peer) {
     let conn_id = ctx.next_conn_id();
     let _counted = ctx.count_connection();
     ctx.metrics.wire().opened();
@@ -63,7 +70,7 @@ pub(crate) async fn run(upgraded: Upgraded, codec: Codec, ctx: Arc<Context>, pee
     let _registered = ctx.drain.register(conn_id, &outbox);
     // tungstenite reads; whatever it writes (pongs, close replies) goes to the outbox, and
     // only the writer writes to the socket.
-    let (read, ahead, write) = split_io::split(upgraded);
+    let Halves { read, ahead, write } = halves;
     let io = ReaderIo::new(read, ahead, outbox.clone());
     let mut stream =
         WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket_config())).await;

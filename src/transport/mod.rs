@@ -1,13 +1,15 @@
 //! Sockets: the accept loop, HTTP (health, room directory, tick metrics, the browser client
 //! in `assets`) and the WebSocket upgrade, all on one port.
 //!
-//! Every accepted TCP connection gets `TCP_NODELAY` and is served by hyper's HTTP/1 server
-//! with a header-read timeout, so slow or partial handshakes are dropped after
-//! [`ServerConfig::handshake_timeout`]. A WebSocket upgrade request is checked in
-//! [`handshake`]; once upgraded, the raw stream is taken back from hyper and split: its
-//! read half becomes a tokio-tungstenite `WebSocketStream` with a deliberately small
-//! [`WebSocketConfig`], its write half goes to the connection's writer, which frames by
-//! hand ([`ws_frame`]), and `connection` runs both.
+//! Every accepted TCP connection gets `TCP_NODELAY`, and its first request head is read
+//! with a deadline ([`ServerConfig::handshake_timeout`]; a slow or partial one is dropped)
+//! into a small buffer (`head`). A WebSocket upgrade request is checked in [`handshake`]
+//! and answered there, without hyper; anything else goes to hyper's HTTP/1 server (with
+//! the bytes already read), which has the same header-read timeout for the requests that
+//! follow. Once upgraded, the stream is split: its read half becomes a tokio-tungstenite
+//! `WebSocketStream` with a deliberately small [`WebSocketConfig`], its write half goes to
+//! the connection's writer, which frames by hand ([`ws_frame`]), and `connection` runs
+//! both.
 
 mod admin;
 mod assets;
@@ -16,6 +18,7 @@ mod connection;
 mod dispatch;
 pub mod guard;
 pub mod handshake;
+mod head;
 mod history;
 mod rooms;
 mod split_io;
@@ -39,14 +42,14 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::codec::MAX_DECODE_BYTES;
+use crate::codec::{Codec, MAX_DECODE_BYTES};
 use crate::config::ServerConfig;
 use crate::limits::LimitCounters;
 use crate::lobby::Lobby;
@@ -66,6 +69,9 @@ const WRITE_BUFFER_BYTES: usize = 0;
 /// Cap on what tungstenite may hold unwritten; its writes never block, so this is never
 /// reached (the outbox bounds queued control frames, see `crate::outbox`).
 const MAX_WRITE_BUFFER_BYTES: usize = 64 * 1024;
+/// The largest request head read before hyper, and hyper's own limit (`max_buf_size`): a
+/// larger one is refused by hyper with 431.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// The WebSocket settings of every server-side connection.
 pub fn websocket_config() -> WebSocketConfig {
@@ -216,7 +222,31 @@ async fn serve_tcp(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) {
     }
 }
 
-async fn serve_http<S>(stream: S, peer: IpAddr, ctx: Arc<Context>)
+/// Reads the connection's first request head: an upgrade is answered here, anything else
+/// is served by hyper.
+async fn serve_http<S: split_io::Socket>(mut stream: S, peer: IpAddr, ctx: Arc<Context>) {
+    let reading = tokio::time::timeout(
+        ctx.config.handshake_timeout,
+        head::read(&mut stream, MAX_HEAD_BYTES),
+    );
+    let read = tokio::select! {
+        read = reading => read,
+        _ = ctx.shutdown.cancelled() => return,
+    };
+    match read {
+        Ok(Ok(head::Head::Upgrade(req, ahead))) => {
+            upgrade_directly(stream, req, ahead, peer, ctx).await
+        }
+        Ok(Ok(head::Head::Other(read))) => {
+            serve_hyper(head::Prefixed::new(read, stream), peer, ctx).await
+        }
+        Ok(Ok(head::Head::Closed)) => {}
+        Ok(Err(error)) => tracing::debug!(%error, "reading a request failed"),
+        Err(_) => tracing::debug!("request head timed out"),
+    }
+}
+
+async fn serve_hyper<S>(stream: S, peer: IpAddr, ctx: Arc<Context>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -229,7 +259,7 @@ where
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(ctx.config.handshake_timeout)
-        .max_buf_size(16 * 1024);
+        .max_buf_size(MAX_HEAD_BYTES);
     let conn = builder
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
@@ -245,6 +275,44 @@ where
             let _ = conn.await;
         }
     }
+}
+
+/// Answers an upgrade request read by `head` (the same checks and answers as through
+/// hyper; a refusal ends the connection) and starts the WebSocket connection in a task of
+/// its own, so that this task's future (which can hold hyper's) ends.
+async fn upgrade_directly<S: split_io::Socket>(
+    mut stream: S,
+    req: Box<Request<()>>,
+    ahead: Bytes,
+    peer: IpAddr,
+    ctx: Arc<Context>,
+) {
+    let admitted = admit(&req, &ctx, peer);
+    drop(req);
+    let response = match &admitted {
+        Ok(admitted) => switching_protocols(admitted.codec, &admitted.accept_key),
+        Err(refusal) => (**refusal).clone(),
+    };
+    let (head, body) = response.into_parts();
+    let body = http_body_util::BodyExt::collect(body)
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
+    let bytes = head::response_bytes(&head, &body);
+    let writing = tokio::time::timeout(ctx.config.handshake_timeout, stream.write_all(&bytes));
+    match writing.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return tracing::debug!(%error, "writing the upgrade answer failed"),
+        Err(_) => return tracing::debug!("writing the upgrade answer timed out"),
+    }
+    let Ok(admitted) = admitted else {
+        let _ = stream.shutdown().await;
+        return;
+    };
+    let (read, write) = stream.into_halves();
+    let halves = connection::Halves { read, ahead, write };
+    ctx.tracker
+        .spawn(run_websocket(halves, admitted, ctx.clone()));
 }
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
@@ -383,8 +451,23 @@ async fn metrics(ctx: &Context) -> serde_json::Value {
     serde_json::json!({ "connections": ctx.connections(), "shards": shards })
 }
 
-fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Response<Full<Bytes>> {
-    let accepted = match handshake::check(&req) {
+/// An upgrade that passed every check: what its connection needs.
+struct Admitted {
+    codec: Codec,
+    accept_key: String,
+    /// Its place under `--max-connections`.
+    permit: OwnedSemaphorePermit,
+    peer: connection::Peer,
+}
+
+/// Checks an upgrade request (handshake, shutdown, the guard's limits, the connection cap)
+/// and admits it, or gives the HTTP answer that refuses it.
+fn admit<B>(
+    req: &Request<B>,
+    ctx: &Context,
+    peer: IpAddr,
+) -> Result<Admitted, Box<Response<Full<Bytes>>>> {
+    let accepted = match handshake::check(req) {
         Ok(accepted) => accepted,
         Err(refused) => {
             ctx.metrics.wire().http_refused(HttpRefusal::BadHandshake);
@@ -395,12 +478,13 @@ fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
                     HeaderValue::from_static("13"),
                 );
             }
-            return response;
+            return Err(Box::new(response));
         }
     };
     if ctx.shutdown.is_cancelled() || ctx.drain.is_draining() {
         ctx.metrics.wire().http_refused(HttpRefusal::ShuttingDown);
-        return text(StatusCode::SERVICE_UNAVAILABLE, "server shutting down\n");
+        let refusal = text(StatusCode::SERVICE_UNAVAILABLE, "server shutting down\n");
+        return Err(Box::new(refusal));
     }
     let ip_permit = match ctx.security.guard.admit(req.headers(), peer) {
         Ok(permit) => permit,
@@ -411,29 +495,30 @@ fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
-            return response;
+            return Err(Box::new(response));
         }
     };
     let Ok(permit) = ctx.websockets.clone().try_acquire_owned() else {
         ctx.metrics.wire().http_refused(HttpRefusal::Full);
-        return text(StatusCode::SERVICE_UNAVAILABLE, "server full\n");
+        return Err(Box::new(text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server full\n",
+        )));
     };
-    let peer = connection::Peer {
-        ip: ctx.security.guard.client_ip(req.headers(), peer),
-        token: handshake::offered_token(&req),
-        _permit: ip_permit,
-    };
-    let on_upgrade = hyper::upgrade::on(&mut req);
-    let codec = accepted.codec;
-    let task_ctx = ctx.clone();
-    ctx.tracker.spawn(async move {
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                run_websocket(upgraded, codec, task_ctx, permit, peer).await;
-            }
-            Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
-        }
-    });
+    Ok(Admitted {
+        codec: accepted.codec,
+        accept_key: accepted.accept_key,
+        permit,
+        peer: connection::Peer {
+            ip: ctx.security.guard.client_ip(req.headers(), peer),
+            token: handshake::offered_token(req),
+            _permit: ip_permit,
+        },
+    })
+}
+
+/// The 101 answer to an admitted upgrade.
+fn switching_protocols(codec: Codec, accept_key: &str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
@@ -443,18 +528,41 @@ fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
         header::SEC_WEBSOCKET_PROTOCOL,
         HeaderValue::from_static(codec.subprotocol()),
     );
-    if let Ok(accept) = HeaderValue::from_str(&accepted.accept_key) {
+    if let Ok(accept) = HeaderValue::from_str(accept_key) {
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
     response
 }
 
-async fn run_websocket(
-    upgraded: hyper::upgrade::Upgraded,
-    codec: crate::codec::Codec,
-    ctx: Arc<Context>,
-    _permit: OwnedSemaphorePermit,
-    peer: connection::Peer,
-) {
-    connection::run(upgraded, codec, ctx, peer).await;
+/// An upgrade request that reached hyper (one `head` left to it, e.g. a second request on a
+/// kept-alive connection).
+fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Response<Full<Bytes>> {
+    let admitted = match admit(&req, &ctx, peer) {
+        Ok(admitted) => admitted,
+        Err(refusal) => return *refusal,
+    };
+    let response = switching_protocols(admitted.codec, &admitted.accept_key);
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let task_ctx = ctx.clone();
+    ctx.tracker.spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let (read, ahead, write) = split_io::split(upgraded);
+                let halves = connection::Halves { read, ahead, write };
+                run_websocket(halves, admitted, task_ctx).await;
+            }
+            Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
+        }
+    });
+    response
+}
+
+async fn run_websocket(halves: connection::Halves, admitted: Admitted, ctx: Arc<Context>) {
+    let Admitted {
+        codec,
+        permit: _permit,
+        peer,
+        ..
+    } = admitted;
+    connection::run(halves, codec, ctx, peer).await;
 }

@@ -1,9 +1,10 @@
 //! A WebSocket connection's socket, split between its reader and its writer.
 //!
-//! After the HTTP upgrade the connection's byte stream is taken back from hyper: a plain TCP
-//! stream is split into its owned halves (no lock between them); anything else (TLS) is
-//! split with [`tokio::io::split`]. Bytes hyper had already read past the request are
-//! served first.
+//! Once the upgrade is answered the connection's byte stream is split: a plain TCP stream
+//! into its owned halves (no lock between them), anything else (TLS) with
+//! [`tokio::io::split`] ([`Socket`]). Bytes already read past the request are served
+//! first. Most upgrades never reach hyper ([`super::head`]); one that did is taken back
+//! from it ([`split`]).
 //!
 //! The **read half** becomes a [`ReaderIo`], under tokio-tungstenite, which reads and checks
 //! every client frame and answers pings and close frames by *writing* them. Those writes
@@ -23,34 +24,64 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
+use super::head::Prefixed;
 use crate::outbox::Outbox;
+
+/// A byte stream of any kind (TLS, or one hyper upgraded), boxed.
+pub(crate) trait AnyIo: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> AnyIo for T {}
+type BoxedIo = Box<dyn AnyIo>;
 
 /// The read half of a connection's stream.
 pub(crate) enum ConnRead {
     Tcp(OwnedReadHalf),
-    Other(ReadHalf<TokioIo<Upgraded>>),
+    Other(ReadHalf<BoxedIo>),
 }
 
 /// The write half of a connection's stream, owned by its writer.
 pub(crate) enum ConnWrite {
     Tcp(OwnedWriteHalf),
-    Other(WriteHalf<TokioIo<Upgraded>>),
+    Other(WriteHalf<BoxedIo>),
 }
 
-/// Splits an upgraded connection. Returns the read half, the bytes already read from it,
-/// and the write half.
+/// An accepted connection's stream, as it comes from the accept loop.
+pub(crate) trait Socket: AsyncRead + AsyncWrite + Send + Unpin + 'static {
+    /// Splits the stream into what the reader and the writer own.
+    fn into_halves(self) -> (ConnRead, ConnWrite);
+}
+
+impl Socket for TcpStream {
+    fn into_halves(self) -> (ConnRead, ConnWrite) {
+        let (read, write) = self.into_split();
+        (ConnRead::Tcp(read), ConnWrite::Tcp(write))
+    }
+}
+
+impl Socket for tokio_rustls::server::TlsStream<TcpStream> {
+    fn into_halves(self) -> (ConnRead, ConnWrite) {
+        let (read, write) = tokio::io::split(Box::new(self) as BoxedIo);
+        (ConnRead::Other(read), ConnWrite::Other(write))
+    }
+}
+
+/// Splits a connection hyper upgraded. Returns the read half, the bytes already read from
+/// it, and the write half.
 pub(crate) fn split(upgraded: Upgraded) -> (ConnRead, Bytes, ConnWrite) {
-    match upgraded.downcast::<TokioIo<TcpStream>>() {
+    match upgraded.downcast::<TokioIo<Prefixed<TcpStream>>>() {
         Ok(parts) => {
-            let (read, write) = parts.io.into_inner().into_split();
+            let (prefix, stream) = parts.io.into_inner().into_parts();
+            let (read, write) = stream.into_halves();
             // `read_buf` is a view of hyper's whole read buffer (8 KiB or more): keeping it
             // would keep that buffer alive for the connection's life. The few bytes read
-            // ahead (usually a `Hello`, or none) are copied out instead.
-            let ahead = Bytes::copy_from_slice(&parts.read_buf);
-            (ConnRead::Tcp(read), ahead, ConnWrite::Tcp(write))
+            // ahead (usually a `Hello`, or none), and any of the prefix hyper had not read,
+            // are copied out instead.
+            let mut ahead = Vec::with_capacity(parts.read_buf.len() + prefix.len());
+            ahead.extend_from_slice(&parts.read_buf);
+            ahead.extend_from_slice(&prefix);
+            (read, ahead.into(), write)
         }
         Err(upgraded) => {
-            let (read, write) = tokio::io::split(TokioIo::new(upgraded));
+            let (read, write) = tokio::io::split(Box::new(TokioIo::new(upgraded)) as BoxedIo);
             (ConnRead::Other(read), Bytes::new(), ConnWrite::Other(write))
         }
     }

@@ -50,4 +50,5 @@ mod storage;
 mod support;
 mod tictactoe_games;
 mod tls;
+mod upgrade_path;
 mod web_client;

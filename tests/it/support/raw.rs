@@ -98,26 +98,32 @@ pub struct RawWs {
 impl RawWs {
     /// Opens a TCP connection and completes the WebSocket handshake for `codec`.
     pub async fn connect(addr: SocketAddr, codec: Codec) -> Result<RawWs> {
-        let mut stream = TcpStream::connect(addr).await?;
+        let stream = TcpStream::connect(addr).await?;
+        RawWs::handshake(stream, Vec::new(), codec, "", &[]).await
+    }
+
+    /// Completes the WebSocket handshake for `codec` on `stream` (of which `buf` was read
+    /// and not consumed), with `headers` (each ending in CRLF) added to the request and
+    /// `after` written in the same write, right after it.
+    pub async fn handshake(
+        mut stream: TcpStream,
+        buf: Vec<u8>,
+        codec: Codec,
+        headers: &str,
+        after: &[u8],
+    ) -> Result<RawWs> {
         let request = format!(
-            "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+            "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
-             Sec-WebSocket-Protocol: {}\r\n\r\n",
+             Sec-WebSocket-Protocol: {}\r\n{headers}\r\n",
             codec.subprotocol()
         );
-        stream.write_all(request.as_bytes()).await?;
-        let mut raw = RawWs {
-            stream,
-            buf: Vec::new(),
-            codec,
-        };
+        stream
+            .write_all(&[request.as_bytes(), after].concat())
+            .await?;
+        let mut raw = RawWs { stream, buf, codec };
         let deadline = Instant::now() + WAIT;
-        let end = loop {
-            if let Some(end) = raw.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end + 4;
-            }
-            ensure!(raw.fill(deadline).await? > 0, "no handshake response");
-        };
+        let end = raw.head_end(deadline).await?;
         let head = String::from_utf8_lossy(&raw.buf[..end]).to_string();
         ensure!(
             head.starts_with("HTTP/1.1 101"),
@@ -125,6 +131,16 @@ impl RawWs {
         );
         raw.buf.drain(..end);
         Ok(raw)
+    }
+
+    /// Reads until the buffer holds an HTTP head; returns its length.
+    async fn head_end(&mut self, deadline: Instant) -> Result<usize> {
+        loop {
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                return Ok(end + 4);
+            }
+            ensure!(self.fill(deadline).await? > 0, "no response head");
+        }
     }
 
     /// Connects and completes `Hello`/`Welcome`.
