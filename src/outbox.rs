@@ -30,6 +30,13 @@
 //!   the outbox closes with [`close_code::TOO_SLOW`]. The writer sends them first in its
 //!   next batch.
 //!
+//! **Buffers are released when a burst is over.** A room's start (its joins,
+//! `GameStarted`, the first state), a replay or a room list queues more events at once
+//! than a connection usually holds: a queue that grew past [`KEEP_EVENTS`] is given back
+//! when the writer takes it, and the writer does the same with its batch (it is
+//! `Batch::events`). An idle connection holds no burst-sized buffers; a burst costs one
+//! allocation (issue 13, memory per connection, BENCHMARKS.md).
+//!
 //! The lock is a plain mutex held for a few pointer moves and never across an `.await`.
 
 use std::cell::RefCell;
@@ -45,6 +52,10 @@ use crate::protocol::{ServerMsg, Tick, close_code};
 
 /// The most control-frame bytes (pongs, a close reply) that may wait for the writer.
 pub const CONTROL_BYTES: usize = 4096;
+
+/// An event queue (the outbox's, or a writer's batch) whose capacity grew past this many
+/// frames is given back once emptied; one this small is kept for the next frames.
+pub const KEEP_EVENTS: usize = 4;
 
 /// The newest state for one client: the shared, already encoded game view (or delta) plus
 /// the fields that are this client's own. The writer wraps them in a `ServerMsg::Snapshot`,
@@ -386,6 +397,9 @@ impl Outbox {
         batch.events.clear();
         let mut inner = self.lock();
         batch.events.extend(inner.events.drain(..));
+        if inner.events.capacity() > KEEP_EVENTS {
+            inner.events = VecDeque::new();
+        }
         inner.replayed = 0;
         inner.unhurried = false;
         batch.state = inner.state.take();
@@ -437,6 +451,29 @@ mod tests {
         // The newest tick ever put here, whoever put it: a lower one does not lower it.
         outbox.set_state(frame(1));
         assert_eq!(outbox.newest_state_tick(), 3);
+    }
+
+    #[test]
+    fn a_bursts_queue_is_given_back_and_a_small_one_kept() {
+        let outbox = Outbox::new(Codec::Bincode, 64);
+        let mut batch = Batch::default();
+        for _ in 0..3 {
+            outbox.push_event(Bytes::from_static(b"e"));
+        }
+        outbox.take(&mut batch);
+        let small = outbox.lock().events.capacity();
+        assert!((3..=KEEP_EVENTS).contains(&small), "capacity {small}");
+        // A room's start: ten events at once.
+        for _ in 0..10 {
+            outbox.push_event(Bytes::from_static(b"e"));
+        }
+        outbox.take(&mut batch);
+        assert_eq!(batch.events.len(), 10);
+        assert_eq!(outbox.lock().events.capacity(), 0);
+        // Ordinary frames after it still queue.
+        outbox.push_event(Bytes::from_static(b"f"));
+        outbox.take(&mut batch);
+        assert_eq!(batch.events, vec![Bytes::from_static(b"f")]);
     }
 
     #[test]

@@ -35,15 +35,16 @@ use super::ws_frame::{self, OP_BINARY};
 use crate::codec::Codec;
 use crate::limits::LimitReason;
 use crate::metrics::WireCounters;
-use crate::outbox::{Batch, Outbox, StateFrame};
+use crate::outbox::{Batch, KEEP_EVENTS, Outbox, StateFrame};
 use crate::protocol::close_code;
 
 /// Payloads at least this long are written from their shared buffer (an I/O vector of
 /// their own) instead of being copied behind their header.
 pub(super) const VECTOR_MIN: usize = 512;
-/// A frame buffer that grew past this (a long replay, a room list) is given back after
-/// the write, so an idle connection holds no more than [`FRAME_BUFFER`] bytes.
-const KEEP_BUFFER: usize = 2048;
+/// A frame buffer with more than this left after a write (it grew for a room's start, a
+/// replay, a room list) is given back, so an idle connection holds no more than
+/// [`FRAME_BUFFER`] bytes. Twice a full arena state of 8 players.
+const KEEP_BUFFER: usize = 2 * FRAME_BUFFER;
 /// The frame buffer a connection starts with: a tick's state and a few events.
 const FRAME_BUFFER: usize = 128;
 /// The most I/O vectors one write passes to the kernel.
@@ -149,6 +150,9 @@ where
                 }
                 if !last {
                     frames.batch(&mut batch, outbox.codec(), &tally.wire);
+                    if batch.events.capacity() > KEEP_EVENTS {
+                        batch.events = Vec::new();
+                    }
                     if let Some(close) = batch.close.take() {
                         tally.code = Some(close.code);
                         frames.close(close.code, close.reason);
@@ -547,6 +551,41 @@ mod tests {
                 assert!(matches!(&read[5], Message::Close(Some(f)) if f.reason.as_str() == "bye"));
             }
         }
+    }
+
+    #[test]
+    fn a_frame_buffer_grown_for_a_burst_is_given_back_once_written() {
+        let mut frames = Frames::default();
+        let mut sink = Trickle {
+            written: Vec::new(),
+            chunk: usize::MAX,
+            vectored: true,
+        };
+        let waker = futures_util::task::noop_waker();
+        let mut cx = TaskContext::from_waker(&waker);
+        // A room's start: a dozen events of a hundred bytes.
+        for _ in 0..12 {
+            frames.binary(Bytes::from_static(&[7; 100]));
+        }
+        frames.seal();
+        assert!(
+            frames
+                .poll_write_all(Pin::new(&mut sink), &mut cx)
+                .is_ready()
+        );
+        frames.release_if_large();
+        assert_eq!(frames.small.capacity(), 0);
+        assert_eq!(sink.written.len(), 12 * 102);
+        // A tick's state after it: one small buffer again.
+        frames.binary(Bytes::from_static(&[7; 20]));
+        frames.seal();
+        assert!(
+            frames
+                .poll_write_all(Pin::new(&mut sink), &mut cx)
+                .is_ready()
+        );
+        frames.release_if_large();
+        assert!((1..=FRAME_BUFFER).contains(&frames.small.capacity()));
     }
 
     #[test]
