@@ -30,12 +30,14 @@
 //!   the outbox closes with [`close_code::TOO_SLOW`]. The writer sends them first in its
 //!   next batch.
 //!
-//! **Buffers are released when a burst is over.** A room's start (its joins,
-//! `GameStarted`, the first state), a replay or a room list queues more events at once
-//! than a connection usually holds: a queue that grew past [`KEEP_EVENTS`] is given back
-//! when the writer takes it, and the writer does the same with its batch (it is
-//! `Batch::events`). An idle connection holds no burst-sized buffers; a burst costs one
-//! allocation (issue 13, memory per connection, BENCHMARKS.md).
+//! **Buffers are given back at each ping.** A room's start (its joins, `GameStarted`,
+//! the first state), a replay or a room list queues more events at once than a connection
+//! usually holds, and the queue would keep that capacity for the connection's life. The
+//! writer calls [`Outbox::release_buffers`] at each ping (every `--ping-interval`): an
+//! empty queue gives its memory back, as do the writer's own batch and frame buffers. A
+//! connection between bursts holds no burst-sized buffers, and a busy one re-grows them
+//! at most once per ping interval, not once per burst (issue 13, memory per connection,
+//! BENCHMARKS.md).
 //!
 //! The lock is a plain mutex held for a few pointer moves and never across an `.await`.
 
@@ -52,10 +54,6 @@ use crate::protocol::{ServerMsg, Tick, close_code};
 
 /// The most control-frame bytes (pongs, a close reply) that may wait for the writer.
 pub const CONTROL_BYTES: usize = 4096;
-
-/// An event queue (the outbox's, or a writer's batch) whose capacity grew past this many
-/// frames is given back once emptied; one this small is kept for the next frames.
-pub const KEEP_EVENTS: usize = 4;
 
 /// The newest state for one client: the shared, already encoded game view (or delta) plus
 /// the fields that are this client's own. The writer wraps them in a `ServerMsg::Snapshot`,
@@ -397,9 +395,6 @@ impl Outbox {
         batch.events.clear();
         let mut inner = self.lock();
         batch.events.extend(inner.events.drain(..));
-        if inner.events.capacity() > KEEP_EVENTS {
-            inner.events = VecDeque::new();
-        }
         inner.replayed = 0;
         inner.unhurried = false;
         batch.state = inner.state.take();
@@ -410,6 +405,18 @@ impl Outbox {
             || batch.state.is_some()
             || batch.close.is_some()
             || !batch.control.is_empty()
+    }
+
+    /// Gives back the event queue's memory if nothing is queued (the writer calls it at
+    /// each ping; see the module doc).
+    pub fn release_buffers(&self) {
+        let mut inner = self.lock();
+        if inner.events.is_empty() {
+            inner.events = VecDeque::new();
+        }
+        if inner.control.is_empty() {
+            inner.control = BytesMut::new();
+        }
     }
 
     /// Waits until something is pending, then moves it into `batch`.
@@ -454,24 +461,24 @@ mod tests {
     }
 
     #[test]
-    fn a_bursts_queue_is_given_back_and_a_small_one_kept() {
+    fn an_empty_queues_memory_is_given_back_and_a_waiting_frame_kept() {
         let outbox = Outbox::new(Codec::Bincode, 64);
         let mut batch = Batch::default();
-        for _ in 0..3 {
-            outbox.push_event(Bytes::from_static(b"e"));
-        }
-        outbox.take(&mut batch);
-        let small = outbox.lock().events.capacity();
-        assert!((3..=KEEP_EVENTS).contains(&small), "capacity {small}");
         // A room's start: ten events at once.
         for _ in 0..10 {
             outbox.push_event(Bytes::from_static(b"e"));
         }
         outbox.take(&mut batch);
         assert_eq!(batch.events.len(), 10);
+        assert!(
+            outbox.lock().events.capacity() >= 10,
+            "kept between batches"
+        );
+        outbox.release_buffers();
         assert_eq!(outbox.lock().events.capacity(), 0);
-        // Ordinary frames after it still queue.
+        // A frame that waits is not lost, and its queue is kept.
         outbox.push_event(Bytes::from_static(b"f"));
+        outbox.release_buffers();
         outbox.take(&mut batch);
         assert_eq!(batch.events, vec![Bytes::from_static(b"f")]);
     }

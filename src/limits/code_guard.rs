@@ -47,7 +47,7 @@ impl std::fmt::Debug for CodeGuard {
 impl CodeGuard {
     /// A guard on the real clock.
     pub fn new(config: &LimitsConfig) -> CodeGuard {
-        CodeGuard::with_clock(config, ConnClock::default())
+        CodeGuard::with_clock(config, ConnClock)
     }
 }
 

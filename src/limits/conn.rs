@@ -1,6 +1,7 @@
 //! Per-connection token buckets on messages and bytes, and the flood rule.
 
 use std::num::NonZeroU32;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use governor::clock::Clock;
@@ -11,11 +12,34 @@ use governor::{Quota, RateLimiter};
 use super::{LimitReason, LimitsConfig};
 use crate::codec::MAX_DECODE_BYTES;
 
-/// The clock of every per-connection limiter: `std::time::Instant`, zero-sized. governor's
-/// default (quanta's TSC clock) keeps 40 bytes of calibration in every clock and limiter:
-/// 200 bytes of each connection's five limiters, for a read that the reader makes a few
-/// times per message (a vDSO call either way).
-pub type ConnClock = governor::clock::MonotonicClock;
+/// The clock of every per-connection limiter: quanta's process-wide clock (a TSC read,
+/// scaled), as a zero-sized type. governor's default (`QuantaClock`) keeps a copy of
+/// quanta's calibration, 40 bytes, in every clock and limiter: 200 bytes of each
+/// connection's five limiters. std's `Instant` (governor's zero-sized `MonotonicClock`)
+/// costs a vDSO call and a timespec subtraction per check instead: measured, 1.8% of the
+/// arena server's instructions (BENCHMARKS.md, issue 13, twelfth session).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConnClock;
+
+/// The first reading: [`ConnClock`]'s instants are durations since it.
+static CONN_CLOCK_START: OnceLock<quanta::Instant> = OnceLock::new();
+
+impl ConnClock {
+    /// Calibrates quanta's clock (up to 200 ms, once per process) so that no client's
+    /// first message waits for it; the server calls it at start.
+    pub fn calibrate() {
+        let _ = ConnClock.now();
+    }
+}
+
+impl Clock for ConnClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        let now = quanta::Instant::now();
+        now.duration_since(*CONN_CLOCK_START.get_or_init(|| now))
+    }
+}
 
 /// A direct (un-keyed) governor rate limiter on clock `C`.
 pub(crate) type Bucket<C> =
@@ -59,7 +83,7 @@ impl std::fmt::Debug for ConnLimiter {
 impl ConnLimiter {
     /// A limiter on the real clock.
     pub fn new(config: &LimitsConfig) -> ConnLimiter {
-        ConnLimiter::with_clock(config, &ConnClock::default())
+        ConnLimiter::with_clock(config, &ConnClock)
     }
 }
 

@@ -66,7 +66,7 @@ impl ConnGuard {
         ConnGuard {
             limiter: ConnLimiter::new(config),
             codes: CodeGuard::new(config),
-            list_rooms: RateLimiter::direct_with_clock(list_rooms, ConnClock::default()),
+            list_rooms: RateLimiter::direct_with_clock(list_rooms, ConnClock),
             shares: InboxShares::new(config.inbox_share),
             ip,
             ip_codes,

@@ -35,16 +35,17 @@ use super::ws_frame::{self, OP_BINARY};
 use crate::codec::Codec;
 use crate::limits::LimitReason;
 use crate::metrics::WireCounters;
-use crate::outbox::{Batch, KEEP_EVENTS, Outbox, StateFrame};
+use crate::outbox::{Batch, Outbox, StateFrame};
 use crate::protocol::close_code;
 
 /// Payloads at least this long are written from their shared buffer (an I/O vector of
 /// their own) instead of being copied behind their header.
 pub(super) const VECTOR_MIN: usize = 512;
-/// A frame buffer with more than this left after a write (it grew for a room's start, a
-/// replay, a room list) is given back, so an idle connection holds no more than
-/// [`FRAME_BUFFER`] bytes. Twice a full arena state of 8 players.
-const KEEP_BUFFER: usize = 2 * FRAME_BUFFER;
+/// A frame buffer that grew past this (a long replay, a room list) is given back after
+/// the write; a smaller one grown for a burst (a room's start) at the next ping
+/// ([`Frames::release_buffers`]), so a connection between bursts holds no more than
+/// [`FRAME_BUFFER`] bytes.
+const KEEP_BUFFER: usize = 2048;
 /// The frame buffer a connection starts with: a tick's state and a few events.
 const FRAME_BUFFER: usize = 128;
 /// The most I/O vectors one write passes to the kernel.
@@ -122,6 +123,10 @@ where
         let mut last = false;
         match wake {
             Wake::Ping => {
+                // Between batches: what a burst grew is given back (see `crate::outbox`).
+                outbox.release_buffers();
+                batch.events = Vec::new();
+                frames.release_buffers();
                 next_ping = Instant::now() + config.ping_interval;
                 ping.as_mut().reset(next_ping);
                 if outbox.take_pong() {
@@ -150,9 +155,6 @@ where
                 }
                 if !last {
                     frames.batch(&mut batch, outbox.codec(), &tally.wire);
-                    if batch.events.capacity() > KEEP_EVENTS {
-                        batch.events = Vec::new();
-                    }
                     if let Some(close) = batch.close.take() {
                         tally.code = Some(close.code);
                         frames.close(close.code, close.reason);
@@ -376,6 +378,16 @@ impl Frames {
         done
     }
 
+    /// Gives back the frame buffers' memory if nothing waits in them (at a ping).
+    fn release_buffers(&mut self) {
+        if self.parts.is_empty() {
+            self.parts = VecDeque::new();
+            if self.small.is_empty() {
+                self.small = BytesMut::new();
+            }
+        }
+    }
+
     /// Gives back a frame buffer that grew large for one batch.
     fn release_if_large(&mut self) {
         if self.small.capacity() > KEEP_BUFFER {
@@ -554,7 +566,7 @@ mod tests {
     }
 
     #[test]
-    fn a_frame_buffer_grown_for_a_burst_is_given_back_once_written() {
+    fn a_frame_buffer_grown_for_a_burst_is_given_back_at_the_ping() {
         let mut frames = Frames::default();
         let mut sink = Trickle {
             written: Vec::new(),
@@ -574,18 +586,17 @@ mod tests {
                 .is_ready()
         );
         frames.release_if_large();
-        assert_eq!(frames.small.capacity(), 0);
         assert_eq!(sink.written.len(), 12 * 102);
-        // A tick's state after it: one small buffer again.
-        frames.binary(Bytes::from_static(&[7; 20]));
-        frames.seal();
-        assert!(
-            frames
-                .poll_write_all(Pin::new(&mut sink), &mut cx)
-                .is_ready()
-        );
-        frames.release_if_large();
+        assert!(frames.small.capacity() > 0, "kept between batches");
+        frames.release_buffers();
+        assert_eq!(frames.small.capacity(), 0);
+        assert_eq!(frames.parts.capacity(), 0);
+        // The ping after it: one small buffer again.
+        frames.ping();
         assert!((1..=FRAME_BUFFER).contains(&frames.small.capacity()));
+        // Nothing written yet is never dropped.
+        frames.release_buffers();
+        assert!(!frames.is_empty());
     }
 
     #[test]
