@@ -11,10 +11,10 @@
 use std::time::Duration;
 
 use governor::RateLimiter;
-use governor::clock::Clock;
+use governor::clock::{Clock, DefaultClock};
 
 use super::LimitsConfig;
-use super::conn::{Bucket, ConnClock, bucket};
+use super::conn::{Bucket, bucket};
 
 /// What the reader does with a `JoinRoom`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub enum Guess {
 }
 
 /// One connection's failed code attempts.
-pub struct CodeGuard<C: Clock = ConnClock> {
+pub struct CodeGuard<C: Clock = DefaultClock> {
     clock: C,
     failures: Bucket<C>,
     failed: u32,
@@ -47,7 +47,7 @@ impl std::fmt::Debug for CodeGuard {
 impl CodeGuard {
     /// A guard on the real clock.
     pub fn new(config: &LimitsConfig) -> CodeGuard {
-        CodeGuard::with_clock(config, ConnClock)
+        CodeGuard::with_clock(config, DefaultClock::default())
     }
 }
 

@@ -1,45 +1,15 @@
 //! Per-connection token buckets on messages and bytes, and the flood rule.
 
 use std::num::NonZeroU32;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use governor::clock::Clock;
+use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 
 use super::{LimitReason, LimitsConfig};
 use crate::codec::MAX_DECODE_BYTES;
-
-/// The clock of every per-connection limiter: quanta's process-wide clock (a TSC read,
-/// scaled), as a zero-sized type. governor's default (`QuantaClock`) keeps a copy of
-/// quanta's calibration, 40 bytes, in every clock and limiter: 200 bytes of each
-/// connection's five limiters. std's `Instant` (governor's zero-sized `MonotonicClock`)
-/// costs a vDSO call and a timespec subtraction per check instead: measured, 1.8% of the
-/// arena server's instructions (BENCHMARKS.md, issue 13, twelfth session).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ConnClock;
-
-/// The first reading: [`ConnClock`]'s instants are durations since it.
-static CONN_CLOCK_START: OnceLock<quanta::Instant> = OnceLock::new();
-
-impl ConnClock {
-    /// Calibrates quanta's clock (up to 200 ms, once per process) so that no client's
-    /// first message waits for it; the server calls it at start.
-    pub fn calibrate() {
-        let _ = ConnClock.now();
-    }
-}
-
-impl Clock for ConnClock {
-    type Instant = Duration;
-
-    fn now(&self) -> Duration {
-        let now = quanta::Instant::now();
-        now.duration_since(*CONN_CLOCK_START.get_or_init(|| now))
-    }
-}
 
 /// A direct (un-keyed) governor rate limiter on clock `C`.
 pub(crate) type Bucket<C> =
@@ -68,7 +38,7 @@ pub enum Admit {
 
 /// One connection's message and byte buckets and its budget of dropped messages. Owned by
 /// the connection's reader; every check is a few atomic operations.
-pub struct ConnLimiter<C: Clock = ConnClock> {
+pub struct ConnLimiter<C: Clock = DefaultClock> {
     messages: Bucket<C>,
     bytes: Bucket<C>,
     drops: Bucket<C>,
@@ -83,7 +53,7 @@ impl std::fmt::Debug for ConnLimiter {
 impl ConnLimiter {
     /// A limiter on the real clock.
     pub fn new(config: &LimitsConfig) -> ConnLimiter {
-        ConnLimiter::with_clock(config, &ConnClock)
+        ConnLimiter::with_clock(config, &DefaultClock::default())
     }
 }
 

