@@ -30,14 +30,15 @@
 //!   the outbox closes with [`close_code::TOO_SLOW`]. The writer sends them first in its
 //!   next batch.
 //!
-//! **Buffers are given back at each ping.** A room's start (its joins, `GameStarted`,
-//! the first state), a replay or a room list queues more events at once than a connection
-//! usually holds, and the queue would keep that capacity for the connection's life. The
-//! writer calls [`Outbox::release_buffers`] at each ping (every `--ping-interval`): an
-//! empty queue gives its memory back, as do the writer's own batch and frame buffers. A
-//! connection between bursts holds no burst-sized buffers, and a busy one re-grows them
-//! at most once per ping interval, not once per burst (issue 13, memory per connection,
-//! BENCHMARKS.md).
+//! **Buffers grown for a burst are given back.** A room's start (its joins,
+//! `GameStarted`, the first state), a replay or a room list queues more events at once
+//! than a connection usually holds, and the queue would keep that capacity for the
+//! connection's life. A queue that grew past [`KEEP_EVENTS`] frames is given back as soon
+//! as the writer has taken it (as is the writer's own batch), so the memory is free for
+//! the connections that come next, not left as holes: a tic-tac-toe game's start stays
+//! under the limit and reuses its queue game after game. At each ping the writer also
+//! gives back whatever an empty queue still holds ([`Outbox::release_buffers`]) (issue
+//! 13, memory per connection, BENCHMARKS.md).
 //!
 //! The lock is a plain mutex held for a few pointer moves and never across an `.await`.
 
@@ -54,6 +55,10 @@ use crate::protocol::{ServerMsg, Tick, close_code};
 
 /// The most control-frame bytes (pongs, a close reply) that may wait for the writer.
 pub const CONTROL_BYTES: usize = 4096;
+
+/// An event queue (the outbox's, or a writer's batch) whose capacity grew past this many
+/// frames for a burst is given back once emptied; a smaller one is kept for the next.
+pub const KEEP_EVENTS: usize = 8;
 
 /// The newest state for one client: the shared, already encoded game view (or delta) plus
 /// the fields that are this client's own. The writer wraps them in a `ServerMsg::Snapshot`,
@@ -395,6 +400,9 @@ impl Outbox {
         batch.events.clear();
         let mut inner = self.lock();
         batch.events.extend(inner.events.drain(..));
+        if inner.events.capacity() > KEEP_EVENTS {
+            inner.events = VecDeque::new();
+        }
         inner.replayed = 0;
         inner.unhurried = false;
         batch.state = inner.state.take();
@@ -470,12 +478,15 @@ mod tests {
         }
         outbox.take(&mut batch);
         assert_eq!(batch.events.len(), 10);
-        assert!(
-            outbox.lock().events.capacity() >= 10,
-            "kept between batches"
-        );
+        assert_eq!(outbox.lock().events.capacity(), 0, "a burst's queue");
+        // A game's start, under the limit: its queue is kept for the next one.
+        for _ in 0..6 {
+            outbox.push_event(Bytes::from_static(b"e"));
+        }
+        outbox.take(&mut batch);
+        assert!(outbox.lock().events.capacity() >= 6);
         outbox.release_buffers();
-        assert_eq!(outbox.lock().events.capacity(), 0);
+        assert_eq!(outbox.lock().events.capacity(), 0, "released at the ping");
         // A frame that waits is not lost, and its queue is kept.
         outbox.push_event(Bytes::from_static(b"f"));
         outbox.release_buffers();

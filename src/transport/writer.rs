@@ -35,17 +35,17 @@ use super::ws_frame::{self, OP_BINARY};
 use crate::codec::Codec;
 use crate::limits::LimitReason;
 use crate::metrics::WireCounters;
-use crate::outbox::{Batch, Outbox, StateFrame};
+use crate::outbox::{Batch, KEEP_EVENTS, Outbox, StateFrame};
 use crate::protocol::close_code;
 
 /// Payloads at least this long are written from their shared buffer (an I/O vector of
 /// their own) instead of being copied behind their header.
 pub(super) const VECTOR_MIN: usize = 512;
-/// A frame buffer that grew past this (a long replay, a room list) is given back after
-/// the write; a smaller one grown for a burst (a room's start) at the next ping
-/// ([`Frames::release_buffers`]), so a connection between bursts holds no more than
-/// [`FRAME_BUFFER`] bytes.
-const KEEP_BUFFER: usize = 2048;
+/// A frame buffer with more than this left after a write (it grew for a room's start, a
+/// replay, a room list) is given back then; a smaller one at the next ping
+/// ([`Frames::release_buffers`]). A tic-tac-toe game's start fits, so its buffer is
+/// reused game after game.
+const KEEP_BUFFER: usize = 512;
 /// The frame buffer a connection starts with: a tick's state and a few events.
 const FRAME_BUFFER: usize = 128;
 /// The most I/O vectors one write passes to the kernel.
@@ -155,6 +155,9 @@ where
                 }
                 if !last {
                     frames.batch(&mut batch, outbox.codec(), &tally.wire);
+                    if batch.events.capacity() > KEEP_EVENTS {
+                        batch.events = Vec::new();
+                    }
                     if let Some(close) = batch.close.take() {
                         tally.code = Some(close.code);
                         frames.close(close.code, close.reason);
@@ -566,7 +569,7 @@ mod tests {
     }
 
     #[test]
-    fn a_frame_buffer_grown_for_a_burst_is_given_back_at_the_ping() {
+    fn a_frame_buffer_grown_for_a_burst_is_given_back() {
         let mut frames = Frames::default();
         let mut sink = Trickle {
             written: Vec::new(),
@@ -587,6 +590,18 @@ mod tests {
         );
         frames.release_if_large();
         assert_eq!(sink.written.len(), 12 * 102);
+        assert_eq!(frames.small.capacity(), 0, "a burst's buffer");
+        // Smaller: kept until the ping.
+        for _ in 0..3 {
+            frames.binary(Bytes::from_static(&[7; 100]));
+        }
+        frames.seal();
+        assert!(
+            frames
+                .poll_write_all(Pin::new(&mut sink), &mut cx)
+                .is_ready()
+        );
+        frames.release_if_large();
         assert!(frames.small.capacity() > 0, "kept between batches");
         frames.release_buffers();
         assert_eq!(frames.small.capacity(), 0);
