@@ -395,7 +395,8 @@ impl Outbox {
     }
 
     /// Replaces `batch` with everything pending (its vector keeps its capacity between
-    /// calls). Returns `false` if nothing was pending.
+    /// calls, up to what the writer gives back; see the module doc). Returns `false` if
+    /// nothing was pending.
     pub fn take(&self, batch: &mut Batch) -> bool {
         batch.events.clear();
         let mut inner = self.lock();

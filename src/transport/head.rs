@@ -105,10 +105,12 @@ fn parse(buf: &[u8]) -> Parsed {
         return Parsed::Other;
     };
     let headers = request.headers();
+    // Every `Content-Length`: a request with two (one of them 0) is for hyper to refuse.
     let has_body = headers.contains_key(header::TRANSFER_ENCODING)
         || headers
-            .get(header::CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() != b"0");
+            .get_all(header::CONTENT_LENGTH)
+            .iter()
+            .any(|v| v.as_bytes() != b"0");
     if has_body || !super::handshake::is_upgrade_request(&request) {
         return Parsed::Other;
     }
@@ -298,8 +300,9 @@ mod tests {
         let old = b"GET / HTTP/1.0\r\nUpgrade: websocket\r\n\r\n";
         let body = b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nContent-Length: 3\r\n\r\nabc";
         let chunked = b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let two = b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n";
         let garbage = b"\x16\x03\x01\x02\x00 hello\r\n\r\n";
-        for bytes in [&post[..], plain, old, body, chunked, garbage] {
+        for bytes in [&post[..], plain, old, body, chunked, two, garbage] {
             let Head::Other(read) = read_all(bytes, 4096, 16 * 1024) else {
                 panic!("{:?}", String::from_utf8_lossy(bytes));
             };

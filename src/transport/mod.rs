@@ -3,8 +3,8 @@
 //!
 //! Every accepted TCP connection gets `TCP_NODELAY`, and its first request head is read
 //! with a deadline ([`ServerConfig::handshake_timeout`]; a slow or partial one is dropped)
-//! into a small buffer (`head`). A WebSocket upgrade request is checked in [`handshake`]
-//! and answered there, without hyper; anything else goes to hyper's HTTP/1 server (with
+//! into a small buffer (`head`). A WebSocket upgrade request is checked ([`handshake`],
+//! the guard, the connection cap: `admit`) and answered here, without hyper; anything else goes to hyper's HTTP/1 server (with
 //! the bytes already read), which has the same header-read timeout for the requests that
 //! follow. Once upgraded, the stream is split: its read half becomes a tokio-tungstenite
 //! `WebSocketStream` with a deliberately small [`WebSocketConfig`], its write half goes to
@@ -299,14 +299,19 @@ async fn upgrade_directly<S: split_io::Socket>(
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
     let bytes = head::response_bytes(&head, &body);
-    let writing = tokio::time::timeout(ctx.config.handshake_timeout, stream.write_all(&bytes));
-    match writing.await {
+    // Flushed: a TLS stream may hold the answer until its next write otherwise.
+    let writing = async {
+        stream.write_all(&bytes).await?;
+        stream.flush().await
+    };
+    match tokio::time::timeout(ctx.config.handshake_timeout, writing).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => return tracing::debug!(%error, "writing the upgrade answer failed"),
         Err(_) => return tracing::debug!("writing the upgrade answer timed out"),
     }
     let Ok(admitted) = admitted else {
-        let _ = stream.shutdown().await;
+        // Bounded: over TLS the shutdown writes (close_notify) to a client that may not read.
+        let _ = tokio::time::timeout(ctx.config.handshake_timeout, stream.shutdown()).await;
         return;
     };
     let (read, write) = stream.into_halves();

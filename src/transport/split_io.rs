@@ -146,7 +146,7 @@ impl AsyncWrite for ConnWrite {
 }
 
 /// What tokio-tungstenite reads from and "writes" to: reads come from the socket (after
-/// the bytes hyper had read ahead); writes (pongs, close replies, already framed) go to the
+/// the bytes already read past the upgrade request); writes (pongs, close replies, already framed) go to the
 /// outbox for the writer to send.
 pub(crate) struct ReaderIo {
     read: ConnRead,

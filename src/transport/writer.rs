@@ -9,8 +9,10 @@
 //! that was encoded once for many recipients (a room's view or delta, a broadcast event)
 //! is written as it is behind its own header, never copied into a per-connection
 //! buffer once it is large ([`VECTOR_MIN`] bytes); small ones are copied, which is cheaper
-//! than an extra I/O vector. Steady state allocates nothing: the frame buffer's memory is
-//! reused once the previous write is done.
+//! than an extra I/O vector. Steady state allocates nothing per write: the frame buffer's
+//! memory is reused once the previous write is done. What a burst grew is given back
+//! (past [`KEEP_BUFFER`] after a write, the rest at each ping, see `crate::outbox`), so a
+//! ping may cost one allocation of [`FRAME_BUFFER`] bytes.
 //!
 //! A write is tried at once, without a timer; only a write the socket cannot take right
 //! away (the client is not reading fast enough) is raced against the stall and shutdown
