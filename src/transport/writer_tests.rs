@@ -1,0 +1,208 @@
+//! Unit tests of `writer` (kept apart so that the module stays short).
+
+use super::*;
+use crate::protocol::ServerMsg;
+use std::io::Cursor;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocket};
+
+/// A sink that takes at most `chunk` bytes per write, to exercise partial writes.
+struct Trickle {
+    written: Vec<u8>,
+    chunk: usize,
+    vectored: bool,
+}
+
+impl AsyncWrite for Trickle {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let n = buf.len().min(self.chunk);
+        self.written.extend_from_slice(&buf[..n]);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        _cx: &mut TaskContext<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let mut left = self.chunk;
+        let mut n = 0;
+        for buf in bufs {
+            let take = buf.len().min(left);
+            self.written.extend_from_slice(&buf[..take]);
+            left -= take;
+            n += take;
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.vectored
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[test]
+fn batches_read_back_in_order_through_tungstenite_with_partial_writes() {
+    let wire = WireCounters::default();
+    for codec in [Codec::Bincode, Codec::MsgPack] {
+        for (chunk, vectored) in [(1, false), (7, true), (100_000, true), (3, true)] {
+            let big = Bytes::from(vec![7u8; 3 * VECTOR_MIN]);
+            let state = StateFrame {
+                tick: 42,
+                base_tick: Some(40),
+                input_seq: 9,
+                body: big.clone(),
+            };
+            let mut batch = Batch {
+                events: vec![
+                    Bytes::from_static(b"first"),
+                    big.clone(),
+                    Bytes::from_static(b"last"),
+                ],
+                state: Some(state.clone()),
+                state_position: 2,
+                close: None,
+                control: Bytes::new(),
+            };
+            let mut frames = Frames::default();
+            frames.ping();
+            frames.batch(&mut batch, codec, &wire);
+            frames.close(1000, "bye");
+            frames.seal();
+            let mut sink = Trickle {
+                written: Vec::new(),
+                chunk,
+                vectored,
+            };
+            let waker = futures_util::task::noop_waker();
+            let mut cx = TaskContext::from_waker(&waker);
+            match frames.poll_write_all(Pin::new(&mut sink), &mut cx) {
+                Poll::Ready(Ok(())) => {}
+                other => panic!("write did not finish: {other:?}"),
+            }
+            assert!(frames.is_empty());
+            let mut ws = WebSocket::from_raw_socket(Cursor::new(sink.written), Role::Client, None);
+            let mut read = Vec::new();
+            while let Ok(message) = ws.read() {
+                read.push(message);
+            }
+            let envelope = codec
+                .encode(&ServerMsg::Delta {
+                    tick: 42,
+                    base_tick: 40,
+                    input_seq: 9,
+                    delta: big.clone(),
+                })
+                .unwrap();
+            assert_eq!(read.len(), 6, "{codec:?} chunk {chunk}");
+            assert_eq!(read[0], Message::Ping(Bytes::new()));
+            assert_eq!(read[1], Message::Binary(Bytes::from_static(b"first")));
+            assert_eq!(read[2], Message::Binary(big.clone()));
+            assert_eq!(read[3], Message::Binary(envelope));
+            assert_eq!(read[4], Message::Binary(Bytes::from_static(b"last")));
+            assert!(matches!(&read[5], Message::Close(Some(f)) if f.reason.as_str() == "bye"));
+        }
+    }
+}
+
+#[test]
+fn a_frame_buffer_grown_for_a_burst_is_given_back() {
+    let mut frames = Frames::default();
+    let mut sink = Trickle {
+        written: Vec::new(),
+        chunk: usize::MAX,
+        vectored: true,
+    };
+    let waker = futures_util::task::noop_waker();
+    let mut cx = TaskContext::from_waker(&waker);
+    // A room's start: a dozen events of a hundred bytes.
+    for _ in 0..12 {
+        frames.binary(Bytes::from_static(&[7; 100]));
+    }
+    frames.seal();
+    assert!(
+        frames
+            .poll_write_all(Pin::new(&mut sink), &mut cx)
+            .is_ready()
+    );
+    frames.release_if_large();
+    assert_eq!(sink.written.len(), 12 * 102);
+    assert_eq!(frames.small.capacity(), 0, "a burst's buffer");
+    // Smaller: kept until the ping.
+    for _ in 0..3 {
+        frames.binary(Bytes::from_static(&[7; 100]));
+    }
+    frames.seal();
+    assert!(
+        frames
+            .poll_write_all(Pin::new(&mut sink), &mut cx)
+            .is_ready()
+    );
+    frames.release_if_large();
+    assert!(frames.small.capacity() > 0, "kept between batches");
+    frames.release_buffers();
+    assert_eq!(frames.small.capacity(), 0);
+    assert_eq!(frames.parts.capacity(), 0);
+    // The ping after it: one small buffer again.
+    frames.ping();
+    assert!((1..=FRAME_BUFFER).contains(&frames.small.capacity()));
+    // Nothing written yet is never dropped.
+    frames.release_buffers();
+    assert!(!frames.is_empty());
+}
+
+#[test]
+fn the_frame_buffer_is_reused_once_written() {
+    let wire = WireCounters::default();
+    let mut frames = Frames::default();
+    let mut sink = Trickle {
+        written: Vec::new(),
+        chunk: usize::MAX,
+        vectored: true,
+    };
+    let waker = futures_util::task::noop_waker();
+    let mut cx = TaskContext::from_waker(&waker);
+    let state = StateFrame {
+        tick: 1,
+        base_tick: None,
+        input_seq: 0,
+        body: Bytes::from_static(&[1; 12]),
+    };
+    let mut base = None;
+    for tick in 0..1000 {
+        frames.state(
+            Codec::Bincode,
+            &StateFrame {
+                tick,
+                ..state.clone()
+            },
+            &wire,
+        );
+        frames.seal();
+        let at = frames.parts.front().map(|p| p.as_ptr() as usize).unwrap();
+        // Every frame lands in the one allocation made for the first.
+        let base = *base.get_or_insert(at);
+        assert!(
+            (base..base + FRAME_BUFFER).contains(&at),
+            "tick {tick}: a new allocation"
+        );
+        assert!(
+            frames
+                .poll_write_all(Pin::new(&mut sink), &mut cx)
+                .is_ready()
+        );
+        frames.release_if_large();
+    }
+}
