@@ -118,7 +118,9 @@ fn parse(buf: &[u8]) -> Parsed {
 }
 
 /// A stream whose first bytes are `prefix` (already read from `inner`); writes go to
-/// `inner`. Hands hyper a connection whose first request was read by [`read`].
+/// `inner`. Hands hyper a connection whose first request was read by [`read`], and
+/// tungstenite a connection's bytes read past its upgrade request (`ReaderIo`). The
+/// prefix's memory is let go once it is read.
 pub(crate) struct Prefixed<S> {
     prefix: Bytes,
     inner: S,
@@ -127,6 +129,11 @@ pub(crate) struct Prefixed<S> {
 impl<S> Prefixed<S> {
     pub(crate) fn new(prefix: Bytes, inner: S) -> Prefixed<S> {
         Prefixed { prefix, inner }
+    }
+
+    /// The stream, past the prefix.
+    pub(crate) fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 
     /// The prefix's bytes not read yet, and the stream.

@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
@@ -149,16 +149,14 @@ impl AsyncWrite for ConnWrite {
 /// the bytes already read past the upgrade request); writes (pongs, close replies, already framed) go to the
 /// outbox for the writer to send.
 pub(crate) struct ReaderIo {
-    read: ConnRead,
-    ahead: Bytes,
+    read: Prefixed<ConnRead>,
     outbox: Arc<Outbox>,
 }
 
 impl ReaderIo {
     pub(crate) fn new(read: ConnRead, ahead: Bytes, outbox: Arc<Outbox>) -> ReaderIo {
         ReaderIo {
-            read,
-            ahead,
+            read: Prefixed::new(ahead, read),
             outbox,
         }
     }
@@ -170,18 +168,7 @@ impl AsyncRead for ReaderIo {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if this.ahead.has_remaining() {
-            let n = this.ahead.len().min(buf.remaining());
-            buf.put_slice(&this.ahead[..n]);
-            this.ahead.advance(n);
-            if this.ahead.is_empty() {
-                // Let go of the copy's memory.
-                this.ahead = Bytes::new();
-            }
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut this.read).poll_read(cx, buf)
+        Pin::new(&mut self.get_mut().read).poll_read(cx, buf)
     }
 }
 
@@ -210,6 +197,6 @@ impl AsyncWrite for ReaderIo {
 impl ReaderIo {
     /// The socket's read half, to drain after the close.
     pub(crate) fn read_half(&mut self) -> &mut ConnRead {
-        &mut self.read
+        self.read.inner_mut()
     }
 }
