@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::conn_guard::{Before, Close, ConnGuard};
 use super::dispatch::{dispatch, error, input_waited, offer_input};
-use super::split_io::{ConnRead, ConnWrite, ReaderIo};
+use super::split_io::{Halves, ReaderIo};
 use super::violation;
 use super::writer::write_loop;
 use super::{Context, websocket_config};
@@ -51,14 +51,6 @@ pub(crate) struct Peer {
     pub(crate) ip: std::net::IpAddr,
     pub(crate) token: Option<String>,
     pub(crate) _permit: super::guard::IpPermit,
-}
-
-/// The halves of a connection's socket, and the bytes already read from it past the
-/// upgrade request.
-pub(crate) struct Halves {
-    pub(crate) read: ConnRead,
-    pub(crate) ahead: Bytes,
-    pub(crate) write: ConnWrite,
 }
 
 /// Runs a connection whose handshake is done, until it closes.

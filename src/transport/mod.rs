@@ -4,9 +4,9 @@
 //! Every accepted TCP connection gets `TCP_NODELAY`, and its first request head is read
 //! with a deadline ([`ServerConfig::handshake_timeout`]; a slow or partial one is dropped)
 //! into a small buffer (`head`). A WebSocket upgrade request is checked ([`handshake`],
-//! the guard, the connection cap: `admit`) and answered here, without hyper; anything else goes to hyper's HTTP/1 server (with
-//! the bytes already read), which has the same header-read timeout for the requests that
-//! follow. Once upgraded, the stream is split: its read half becomes a tokio-tungstenite
+//! the guard, the connection cap: `admit`) and answered here, without hyper; anything
+//! else goes to hyper's HTTP/1 server (with the bytes already read), which has the same
+//! header-read timeout for the requests that follow. Once upgraded, the stream is split: its read half becomes a tokio-tungstenite
 //! `WebSocketStream` with a deliberately small [`WebSocketConfig`], its write half goes to
 //! the connection's writer, which frames by hand ([`ws_frame`]), and `connection` runs
 //! both.
@@ -287,12 +287,14 @@ async fn upgrade_directly<S: split_io::Socket>(
     peer: IpAddr,
     ctx: Arc<Context>,
 ) {
-    let admitted = admit(&req, &ctx, peer);
-    drop(req);
-    let response = match &admitted {
-        Ok(admitted) => switching_protocols(admitted.codec, &admitted.accept_key),
-        Err(refusal) => (**refusal).clone(),
+    let (response, admitted) = match admit(&req, &ctx, peer) {
+        Ok(admitted) => (
+            switching_protocols(admitted.codec, &admitted.accept_key),
+            Some(admitted),
+        ),
+        Err(refusal) => (*refusal, None),
     };
+    drop(req);
     let (head, body) = response.into_parts();
     let body = http_body_util::BodyExt::collect(body)
         .await
@@ -309,13 +311,13 @@ async fn upgrade_directly<S: split_io::Socket>(
         Ok(Err(error)) => return tracing::debug!(%error, "writing the upgrade answer failed"),
         Err(_) => return tracing::debug!("writing the upgrade answer timed out"),
     }
-    let Ok(admitted) = admitted else {
+    let Some(admitted) = admitted else {
         // Bounded: over TLS the shutdown writes (close_notify) to a client that may not read.
         let _ = tokio::time::timeout(ctx.config.handshake_timeout, stream.shutdown()).await;
         return;
     };
     let (read, write) = stream.into_halves();
-    let halves = connection::Halves { read, ahead, write };
+    let halves = split_io::Halves { read, ahead, write };
     ctx.tracker
         .spawn(run_websocket(halves, admitted, ctx.clone()));
 }
@@ -552,9 +554,7 @@ fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
     ctx.tracker.spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let (read, ahead, write) = split_io::split(upgraded);
-                let halves = connection::Halves { read, ahead, write };
-                run_websocket(halves, admitted, task_ctx).await;
+                run_websocket(split_io::split(upgraded), admitted, task_ctx).await;
             }
             Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
         }
@@ -562,7 +562,7 @@ fn upgrade(mut req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
     response
 }
 
-async fn run_websocket(halves: connection::Halves, admitted: Admitted, ctx: Arc<Context>) {
+async fn run_websocket(halves: split_io::Halves, admitted: Admitted, ctx: Arc<Context>) {
     let Admitted {
         codec,
         permit: _permit,

@@ -44,6 +44,14 @@ pub(crate) enum ConnWrite {
     Other(WriteHalf<BoxedIo>),
 }
 
+/// The halves of a connection's socket, and the bytes already read from it past the
+/// upgrade request.
+pub(crate) struct Halves {
+    pub(crate) read: ConnRead,
+    pub(crate) ahead: Bytes,
+    pub(crate) write: ConnWrite,
+}
+
 /// An accepted connection's stream, as it comes from the accept loop.
 pub(crate) trait Socket: AsyncRead + AsyncWrite + Send + Unpin + 'static {
     /// Splits the stream into what the reader and the writer own.
@@ -64,9 +72,8 @@ impl Socket for tokio_rustls::server::TlsStream<TcpStream> {
     }
 }
 
-/// Splits a connection hyper upgraded. Returns the read half, the bytes already read from
-/// it, and the write half.
-pub(crate) fn split(upgraded: Upgraded) -> (ConnRead, Bytes, ConnWrite) {
+/// Splits a connection hyper upgraded.
+pub(crate) fn split(upgraded: Upgraded) -> Halves {
     match upgraded.downcast::<TokioIo<Prefixed<TcpStream>>>() {
         Ok(parts) => {
             let (prefix, stream) = parts.io.into_inner().into_parts();
@@ -78,11 +85,19 @@ pub(crate) fn split(upgraded: Upgraded) -> (ConnRead, Bytes, ConnWrite) {
             let mut ahead = Vec::with_capacity(parts.read_buf.len() + prefix.len());
             ahead.extend_from_slice(&parts.read_buf);
             ahead.extend_from_slice(&prefix);
-            (read, ahead.into(), write)
+            Halves {
+                read,
+                ahead: ahead.into(),
+                write,
+            }
         }
         Err(upgraded) => {
             let (read, write) = tokio::io::split(Box::new(TokioIo::new(upgraded)) as BoxedIo);
-            (ConnRead::Other(read), Bytes::new(), ConnWrite::Other(write))
+            Halves {
+                read: ConnRead::Other(read),
+                ahead: Bytes::new(),
+                write: ConnWrite::Other(write),
+            }
         }
     }
 }
