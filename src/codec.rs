@@ -246,6 +246,23 @@ struct HelloWithoutToken {
 }
 
 impl Codec {
+    /// Decodes a client's frame as [`Codec::decode_client_msg`] does, but reads an `Input`
+    /// written in the form clients send it ([`envelope::read_input`]) in place: its `data`
+    /// is a view of `frame`, not a copy. The server's reader calls this for every frame.
+    ///
+    /// # Errors
+    /// As [`Codec::decode_client_msg`].
+    pub fn decode_client_frame(self, frame: &Bytes) -> Result<ClientMsg, CodecError> {
+        match envelope::read_input(self, frame) {
+            Some(input) => Ok(ClientMsg::Input {
+                seq: input.seq,
+                ack_tick: input.ack_tick,
+                data: frame.slice(input.data),
+            }),
+            None => self.decode_client_msg(frame),
+        }
+    }
+
     /// Decodes a client's message like [`Codec::decode`], also accepting the bincode
     /// `Hello` of clients built before `Hello.ticket` existed: variant 0 followed by
     /// exactly its first four fields reads as `ticket: None`, and exactly its first three
@@ -292,6 +309,8 @@ impl Codec {
         }
     }
 }
+
+pub mod envelope;
 
 #[cfg(test)]
 mod tests;
