@@ -20,7 +20,9 @@
 
 mod hello;
 
+use std::future::{Future, poll_fn};
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -33,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::conn_guard::{Before, Close, ConnGuard};
 use super::dispatch::{dispatch, error, input_waited, offer_input};
+use super::side_wake::SideWake;
 use super::split_io::{Halves, ReaderIo};
 use super::violation;
 use super::writer::write_loop;
@@ -184,6 +187,14 @@ enum Prepared {
     },
 }
 
+/// What woke the reader: a frame (or the stream's end), or one of its side futures.
+enum Woke {
+    Frame(Option<Result<Message, tungstenite::Error>>),
+    WriterStopped,
+    Stop(Stop),
+    Timer,
+}
+
 /// What the reader does after one frame.
 enum Next {
     Continue,
@@ -213,30 +224,53 @@ impl Reader<'_> {
         tokio::pin!(writer_stopped);
         let stop = stop_signal(self.ctx, false);
         tokio::pin!(stop);
+        // The timer and the two signals are polled only after one of them woke the task
+        // (or was reset): see `side_wake`.
+        let side = SideWake::new();
         loop {
-            // Biased, the socket first: a frame that is ready is taken without polling (and
-            // re-registering) the timer and the two signals; they are polled whenever the
-            // socket has nothing. A client that never lets the socket run dry could keep
-            // them from being polled (the timer also yields to tokio's cooperative budget),
-            // so the Hello deadline is also checked on every frame before `Hello`, and a
-            // flood is closed by the per-connection rate limits (`guard`).
-            let frame = tokio::select! {
-                biased;
-                frame = stream.next() => Some(frame),
-                () = &mut writer_stopped => return,
+            // The socket first: a frame that is ready is taken without looking at the timer
+            // and the two signals; they are looked at whenever the socket has nothing, and
+            // polled only if one of them fired. A client that never lets the socket run dry
+            // could keep them from being polled (the socket also yields to tokio's
+            // cooperative budget), so the Hello deadline is also checked on every frame
+            // before `Hello`, and a flood is closed by the per-connection rate limits
+            // (`guard`).
+            let woke = poll_fn(|cx| {
+                if let Poll::Ready(frame) = stream.poll_next_unpin(cx) {
+                    return Poll::Ready(Woke::Frame(frame));
+                }
+                let Some(mut side_cx) = side.look(cx) else {
+                    return Poll::Pending;
+                };
+                if writer_stopped.as_mut().poll(&mut side_cx).is_ready() {
+                    return Poll::Ready(Woke::WriterStopped);
+                }
+                if let Poll::Ready(stop_now) = stop.as_mut().poll(&mut side_cx) {
+                    return Poll::Ready(Woke::Stop(stop_now));
+                }
+                if timer.as_mut().poll(&mut side_cx).is_ready() {
+                    return Poll::Ready(Woke::Timer);
+                }
+                Poll::Pending
+            })
+            .await;
+            let frame = match woke {
+                Woke::Frame(frame) => Some(frame),
+                Woke::WriterStopped => return,
                 // The drain's start until it is seen, then the shutdown (which always
                 // comes after it).
-                stop_now = &mut stop => {
+                Woke::Stop(stop_now) => {
                     // The drain told this connection already; one in no room is closed
                     // now, one in a room when its room ends (see `crate::shutdown`).
                     if stop_now == Stop::Drain && self.in_room() {
                         stop.set(stop_signal(self.ctx, true));
+                        side.touch();
                         continue;
                     }
                     self.outbox.close(close_code::GOING_AWAY, SHUTDOWN_REASON);
                     return;
                 }
-                () = &mut timer => None,
+                Woke::Timer => None,
             };
             let next = match frame {
                 None if self.session.is_none() => {
@@ -247,6 +281,7 @@ impl Reader<'_> {
                     let deadline = last_frame + config.idle_timeout;
                     if deadline > Instant::now() {
                         timer.as_mut().reset(deadline);
+                        side.touch();
                         continue;
                     }
                     self.close(close_code::IDLE_TIMEOUT, "idle timeout");
@@ -272,6 +307,7 @@ impl Reader<'_> {
                     let next = self.on_message(message).await;
                     if !had_session && self.session.is_some() {
                         timer.as_mut().reset(last_frame + config.idle_timeout);
+                        side.touch();
                     }
                     next
                 }
