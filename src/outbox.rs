@@ -44,11 +44,13 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 
 use bytes::{Bytes, BytesMut};
-use tokio::sync::Notify;
+use futures_util::task::AtomicWaker;
 
 use crate::codec::Codec;
 use crate::protocol::{ServerMsg, Tick, close_code};
@@ -132,7 +134,9 @@ pub struct Outbox {
 /// The writer's wake-up, shareable so a deferred wake can outlive the borrow of the outbox.
 #[derive(Debug, Default)]
 struct Wake {
-    notify: Notify,
+    /// The writer's waker, registered before each look at the outbox (so a push after the
+    /// look wakes it; see [`Outbox::poll_next_batch`]).
+    writer: AtomicWaker,
     /// Set while this wake-up sits in a deferred batch, so it is queued once per batch.
     deferred: AtomicBool,
 }
@@ -169,7 +173,7 @@ pub fn with_deferred_wakes<R>(work: impl FnOnce() -> R) -> R {
             });
             for wake in pending.drain(..) {
                 wake.deferred.store(false, Ordering::Release);
-                wake.notify.notify_one();
+                wake.writer.wake();
             }
             // Hand the emptied list back so that its capacity is reused next tick.
             DEFERRED.with(|d| d.borrow_mut().pending = pending);
@@ -235,7 +239,7 @@ impl Outbox {
             true
         });
         if !deferred {
-            self.wake.notify.notify_one();
+            self.wake.writer.wake();
         }
     }
 
@@ -430,13 +434,19 @@ impl Outbox {
 
     /// Waits until something is pending, then moves it into `batch`.
     pub async fn next_batch(&self, batch: &mut Batch) {
-        loop {
-            if self.take(batch) {
-                return;
-            }
-            // `notify_one` stores a permit when nobody waits, so a push between `take` and
-            // this await is not lost.
-            self.wake.notify.notified().await;
+        poll_fn(|cx| self.poll_next_batch(cx, batch)).await;
+    }
+
+    /// Moves what is pending into `batch`, or registers `cx`'s waker to be woken by the
+    /// next push. The waker is registered before the look, so a push between the look and
+    /// the wait is not lost; a wake with nothing new (the batch was taken already) only
+    /// costs a look.
+    pub fn poll_next_batch(&self, cx: &mut std::task::Context<'_>, batch: &mut Batch) -> Poll<()> {
+        self.wake.writer.register(cx.waker());
+        if self.take(batch) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     }
 }

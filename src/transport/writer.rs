@@ -33,6 +33,7 @@ use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
+use super::side_wake::SideWake;
 use super::ws_frame::{self, OP_BINARY};
 use crate::codec::Codec;
 use crate::limits::LimitReason;
@@ -102,25 +103,35 @@ where
     let ping = tokio::time::sleep_until(next_ping);
     tokio::pin!(ping);
     let mut ping_due = false;
+    let side = SideWake::new();
     // A client that answers no ping for this long is not reading, even while the kernel
     // still takes our writes (its buffers absorb a slow stream for a long time). Longer
     // than the idle timeout, so a client that is wholly silent is closed as idle first.
     let pong_deadline = config.idle_timeout + config.ping_interval;
     let mut last_pong = Instant::now();
     loop {
-        // Biased: a waiting batch is taken without polling (and re-registering) the ping
-        // timer, which the writer otherwise did at every tick. A client that reads slowly
+        // The outbox first: a waiting batch is taken without looking at the ping timer, and
+        // the timer is polled only after it fired or was reset (`side_wake`), not at every
+        // tick. A client that reads slowly
         // but steadily can leave a batch waiting at every wake-up, so the timer alone could
         // then be put off for as long as that lasts: after each batch the writer compares
         // the clock with the ping's instant itself, and pings next time round if it passed.
         let wake = if std::mem::take(&mut ping_due) {
             Wake::Ping
         } else {
-            tokio::select! {
-                biased;
-                _ = outbox.next_batch(&mut batch) => Wake::Batch,
-                () = &mut ping => Wake::Ping,
-            }
+            poll_fn(|cx| {
+                if outbox.poll_next_batch(cx, &mut batch).is_ready() {
+                    return Poll::Ready(Wake::Batch);
+                }
+                // The timer is polled only when it fired or was reset (`side_wake`).
+                if let Some(mut side_cx) = side.look(cx)
+                    && ping.as_mut().poll(&mut side_cx).is_ready()
+                {
+                    return Poll::Ready(Wake::Ping);
+                }
+                Poll::Pending
+            })
+            .await
         };
         let mut last = false;
         match wake {
@@ -131,6 +142,7 @@ where
                 frames.release_buffers();
                 next_ping = Instant::now() + config.ping_interval;
                 ping.as_mut().reset(next_ping);
+                side.touch();
                 if outbox.take_pong() {
                     last_pong = Instant::now();
                 }
