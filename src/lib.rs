@@ -59,6 +59,7 @@ pub mod replay;
 pub mod security;
 pub mod server;
 pub mod shutdown;
+mod side_wake;
 pub mod storage;
 pub mod transport;
 

@@ -41,6 +41,7 @@
 //! stops; errors go to the recorder at once. Never panics on what the server sends.
 
 use crate::game::arena::DIRECTIONS;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -56,6 +57,7 @@ use super::{ClientError, ClientTls, Connection, put_input, read_state_envelope};
 use crate::codec::Codec;
 use crate::game::arena::{ArenaInput, pack_dir};
 use crate::protocol::{ClientMsg, RoomJoined, Seat, ServerMsg, Tick};
+use crate::side_wake::SideWake;
 
 /// The game arena bots play.
 pub const ARENA: &str = "arena";
@@ -120,6 +122,12 @@ struct Play {
     seq: u32,
     pending: Option<PendingTurn>,
     last_tick: Option<Tick>,
+}
+
+/// What woke the lean loop: its input period, or a frame.
+enum LeanWake {
+    Period(tokio::time::Instant),
+    Frame(Bytes),
 }
 
 /// What the bot knows while it plays with checks off.
@@ -433,25 +441,40 @@ impl ArenaBot {
         let mut inputs =
             tokio::time::interval_at(tokio::time::Instant::now() + phase, INPUT_PERIOD);
         inputs.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // The input timer is polled only when it fired (`crate::side_wake`), so a frame
+        // costs no look at it.
+        let side = SideWake::new();
         loop {
-            // The period first: a read that finds nothing costs more than a look at the
-            // timer, and after an input only one read is tried, not two.
-            tokio::select! {
-                biased;
-                at = inputs.tick() => {
+            // The period first: after an input only one read is tried, not two.
+            let woke = std::future::poll_fn(|cx| {
+                if let Some(mut side_cx) = side.look(cx)
+                    && let Poll::Ready(at) = inputs.poll_tick(&mut side_cx)
+                {
+                    return Poll::Ready(Ok(LeanWake::Period(at)));
+                }
+                conn.poll_payload(cx).map_ok(LeanWake::Frame)
+            })
+            .await?;
+            match woke {
+                LeanWake::Period(at) => {
+                    // The timer moved to the next period: polled again to register it.
+                    side.touch();
                     if stop.is_cancelled() {
                         return Ok(());
                     }
                     lean.quiet += 1;
                     if lean.quiet > patience {
-                        return Err(ClientError::Timeout(self.config.timeout, "a server message"));
+                        return Err(ClientError::Timeout(
+                            self.config.timeout,
+                            "a server message",
+                        ));
                     }
                     self.recorder.progress(std::mem::take(&mut lean.progress));
                     self.send_lean_input(conn, lean, at.into_std()).await?;
                 }
-                received = conn.recv_payload() => {
+                LeanWake::Frame(received) => {
                     lean.quiet = 0;
-                    self.on_payload(lean, &received?)?;
+                    self.on_payload(lean, &received)?;
                 }
             }
         }

@@ -513,9 +513,21 @@ impl Connection {
     /// [`ClientError::Closed`] on a close frame or end of stream,
     /// [`ClientError::Unexpected`] for a text frame, [`ClientError::WebSocket`].
     pub async fn recv_payload(&mut self) -> Result<Bytes, ClientError> {
+        std::future::poll_fn(|cx| self.poll_payload(cx)).await
+    }
+
+    /// [`Connection::recv_payload`] as a poll, for loops that wait on more than the socket.
+    ///
+    /// # Errors
+    /// As [`Connection::recv_payload`].
+    pub fn poll_payload(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Bytes, ClientError>> {
         loop {
-            if let Some(bytes) = binary_payload(self.ws.next().await)? {
-                return Ok(bytes);
+            let frame = std::task::ready!(self.ws.poll_next_unpin(cx));
+            if let Some(bytes) = binary_payload(frame)? {
+                return std::task::Poll::Ready(Ok(bytes));
             }
         }
     }

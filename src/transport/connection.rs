@@ -35,7 +35,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::conn_guard::{Before, Close, ConnGuard};
 use super::dispatch::{dispatch, error, input_waited, offer_input};
-use super::side_wake::SideWake;
 use super::split_io::{Halves, ReaderIo};
 use super::violation;
 use super::writer::write_loop;
@@ -47,6 +46,7 @@ use crate::lobby::Session;
 use crate::metrics::ClientKind;
 use crate::outbox::Outbox;
 use crate::protocol::{ClientMsg, ErrorCode, ServerMsg, close_code};
+use crate::side_wake::SideWake;
 
 /// What the handshake learned about the client: its address (as the per-IP limits count
 /// it), the token it offered, and its place in its address's connection count.

@@ -21,7 +21,6 @@ pub mod handshake;
 mod head;
 mod history;
 mod rooms;
-mod side_wake;
 mod split_io;
 pub mod tls;
 pub mod violation;

@@ -33,13 +33,13 @@ use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
-use super::side_wake::SideWake;
 use super::ws_frame::{self, OP_BINARY};
 use crate::codec::Codec;
 use crate::limits::LimitReason;
 use crate::metrics::WireCounters;
 use crate::outbox::{Batch, KEEP_EVENTS, Outbox, StateFrame};
 use crate::protocol::close_code;
+use crate::side_wake::SideWake;
 
 /// Payloads at least this long are written from their shared buffer (an I/O vector of
 /// their own) instead of being copied behind their header.

@@ -1,7 +1,8 @@
 //! Futures a loop waits on beside its main one, polled only after one of them woke it.
 //!
 //! A connection's reader waits on its socket and, beside it, on the writer's end, the drain
-//! or shutdown, and its idle timer. The side futures are almost never ready, but a
+//! or shutdown, and its idle timer; its writer waits on its outbox and its ping timer; the
+//! arena bot on its socket and its input timer. The side futures are seldom ready, but a
 //! `select!` polls every branch whenever the main one is pending, which is after every
 //! frame: a cancellation future takes its token's lock to look (the drain's token is
 //! shared by every connection), a timer looks at its entry again. [`SideWake`] gives the
