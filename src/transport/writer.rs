@@ -229,7 +229,6 @@ async fn write_frames<W>(
 where
     W: AsyncWrite + Unpin,
 {
-    frames.seal();
     match poll_fn(|cx| frames.poll_write_all(Pin::new(&mut *io), cx)).now_or_never() {
         Some(Ok(())) => return Wrote::Done,
         Some(Err(error)) => return Wrote::Failed(error),
@@ -320,7 +319,7 @@ impl Frames {
     pub fn binary(&mut self, payload: Bytes) {
         self.reserve();
         ws_frame::put_header(&mut self.small, OP_BINARY, payload.len());
-        self.payload(payload);
+        self.payload(&payload);
     }
 
     /// One state message: this client's envelope around the shared body.
@@ -335,12 +334,12 @@ impl Frames {
             ws_frame::put_header(&mut self.small, OP_BINARY, len);
             self.small.extend_from_slice(&envelope);
         });
-        self.payload(state.body.clone());
+        self.payload(&state.body);
     }
 
     /// Frames tungstenite already built (pongs, a close reply).
     fn raw(&mut self, frames: Bytes) {
-        self.payload(frames);
+        self.payload(&frames);
     }
 
     fn ping(&mut self) {
@@ -359,13 +358,15 @@ impl Frames {
         }
     }
 
-    /// Copies a small payload behind its header; a large one becomes its own part.
-    fn payload(&mut self, payload: Bytes) {
+    /// Copies a small payload behind its header; a large one becomes its own part. Taken by
+    /// reference: a small shared body (a room's state, in every member's outbox) is copied
+    /// without touching its reference count, which every core's writers share.
+    fn payload(&mut self, payload: &Bytes) {
         if payload.len() < VECTOR_MIN {
-            self.small.extend_from_slice(&payload);
+            self.small.extend_from_slice(payload);
         } else {
             self.seal();
-            self.parts.push_back(payload);
+            self.parts.push_back(payload.clone());
         }
     }
 
@@ -384,7 +385,6 @@ impl Frames {
     ///
     /// The write's error.
     pub fn write_now<W: AsyncWrite + Unpin>(&mut self, io: &mut W) -> io::Result<bool> {
-        self.seal();
         let waker = futures_util::task::noop_waker();
         let mut cx = TaskContext::from_waker(&waker);
         let done = match self.poll_write_all(Pin::new(io), &mut cx) {
@@ -418,7 +418,10 @@ impl Frames {
         self.parts.is_empty() && self.small.is_empty()
     }
 
-    /// Writes the sealed parts until all are written or the socket would block.
+    /// Writes `parts`, then `small`, until all is written or the socket would block:
+    /// vectored when parts wait (`small` rides along as the last vector), and straight
+    /// from `small` when only it holds frames, the usual case: then `small` is written in
+    /// place and cleared, with no split, no shared allocation and no reference count.
     fn poll_write_all<W>(
         &mut self,
         mut io: Pin<&mut W>,
@@ -427,17 +430,23 @@ impl Frames {
     where
         W: AsyncWrite,
     {
-        while let Some(first) = self.parts.front() {
-            let written = if self.parts.len() > 1 && io.is_write_vectored() {
+        while !(self.parts.is_empty() && self.small.is_empty()) {
+            let written = if let Some(first) = self.parts.front()
+                && (self.parts.len() == 1 && self.small.is_empty() || !io.is_write_vectored())
+            {
+                io.as_mut().poll_write(cx, first)
+            } else if self.parts.is_empty() {
+                io.as_mut().poll_write(cx, &self.small)
+            } else {
                 let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let pieces = self.parts.iter().map(|part| &part[..]);
+                let pieces = pieces.chain(std::iter::once(&self.small[..]));
                 let mut count = 0;
-                for (slot, part) in slices.iter_mut().zip(&self.parts) {
-                    *slot = IoSlice::new(part);
+                for (slot, piece) in slices.iter_mut().zip(pieces) {
+                    *slot = IoSlice::new(piece);
                     count += 1;
                 }
                 io.as_mut().poll_write_vectored(cx, &slices[..count])
-            } else {
-                io.as_mut().poll_write(cx, first)
             };
             let mut n = match written {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
@@ -447,6 +456,12 @@ impl Frames {
             };
             while n > 0 {
                 let Some(part) = self.parts.front_mut() else {
+                    // The rest is in `small`: what was written of it goes.
+                    if n < self.small.len() {
+                        self.small.advance(n);
+                    } else {
+                        self.small.clear();
+                    }
                     break;
                 };
                 if n < part.len() {

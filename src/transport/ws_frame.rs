@@ -28,6 +28,7 @@ pub const MAX_CLOSE_REASON: usize = 123;
 
 /// Appends the header of a final (FIN), unmasked frame with `opcode` and a payload of `len`
 /// bytes: 2 bytes below 126, 4 up to 65,535, 10 above.
+#[inline]
 pub fn put_header(out: &mut BytesMut, opcode: u8, len: usize) {
     out.put_u8(0x80 | opcode);
     if len < 126 {
@@ -176,6 +177,7 @@ pub(crate) fn put_msgpack_bin_len(out: &mut BytesMut, len: usize) {
 }
 
 /// A MessagePack unsigned integer in its smallest form, as rmp-serde writes it.
+#[inline]
 pub(crate) fn put_msgpack_uint(out: &mut BytesMut, value: u64) {
     if value < 128 {
         out.put_u8(value as u8);
@@ -196,6 +198,7 @@ pub(crate) fn put_msgpack_uint(out: &mut BytesMut, value: u64) {
 
 /// bincode's variable-length unsigned integer (see PROTOCOL.md): one byte below 251, else
 /// a tag (251, 252, 253) and a 2-, 4- or 8-byte little-endian value.
+#[inline]
 pub(crate) fn put_bincode_varint(out: &mut BytesMut, value: u64) {
     if value < 251 {
         out.put_u8(value as u8);
