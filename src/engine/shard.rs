@@ -32,12 +32,12 @@
 mod admin;
 mod drain;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::BytesMut;
+use foldhash::{HashMap, HashMapExt};
 use cpu_time::ThreadTime;
 use hdrhistogram::Histogram;
 use slotmap::{SecondaryMap, SlotMap, new_key_type};
@@ -114,6 +114,8 @@ pub(crate) struct Shard {
     index: usize,
     rx: mpsc::Receiver<ShardCmd>,
     rooms: SlotMap<RoomKey, Room>,
+    /// Rooms by id, looked up for every input: foldhash, not SipHash (ids are the
+    /// server's own, not chosen by clients).
     by_id: HashMap<RoomId, RoomKey>,
     /// Each room's age and tick cost, for the operator's view.
     meters: SecondaryMap<RoomKey, RoomMeter>,
