@@ -247,17 +247,19 @@ struct HelloWithoutToken {
 
 impl Codec {
     /// Decodes a client's frame as [`Codec::decode_client_msg`] does, but reads an `Input`
-    /// written in the form clients send it ([`envelope::read_input`]) in place: its `data`
-    /// is a view of `frame`, not a copy. The server's reader calls this for every frame.
+    /// written in the form clients send it ([`envelope::read_input`]) without serde, and
+    /// copies its `data` once into a buffer of its own: a view of `frame` would keep the
+    /// reader's whole read buffer (up to a 16 KiB message) from being reused until the
+    /// room's next tick. The server's reader calls this for every frame.
     ///
     /// # Errors
     /// As [`Codec::decode_client_msg`].
-    pub fn decode_client_frame(self, frame: &Bytes) -> Result<ClientMsg, CodecError> {
+    pub fn decode_client_frame(self, frame: &[u8]) -> Result<ClientMsg, CodecError> {
         match envelope::read_input(self, frame) {
             Some(input) => Ok(ClientMsg::Input {
                 seq: input.seq,
                 ack_tick: input.ack_tick,
-                data: frame.slice(input.data),
+                data: Bytes::copy_from_slice(&frame[input.data]),
             }),
             None => self.decode_client_msg(frame),
         }

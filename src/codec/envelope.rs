@@ -3,8 +3,8 @@
 //! checks off) needs from the frames that are most of what it receives; and
 //! `ClientMsg::Input`, the one message a client sends many times a second, written by
 //! [`put_input`] (the same bytes as the codec's, which the tests check for integers of
-//! every width) and read back in place by the server's reader ([`read_input`]: the input's
-//! data stays a view of the frame, with no copy and no allocation).
+//! every width) and read back by the server's reader ([`read_input`]: where the input's
+//! data lies in the frame, with no serde and no allocation).
 //!
 //! The read side of the server's hand-written envelope (`transport/ws_frame.rs`,
 //! `put_state_prefix`): [`read_state_envelope`] accepts exactly the bytes the server writes

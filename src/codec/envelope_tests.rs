@@ -404,7 +404,7 @@ fn encoded_inputs(codec: Codec) -> impl Iterator<Item = (u32, Tick, usize, Bytes
 }
 
 #[test]
-fn inputs_from_the_codec_are_read_in_place() {
+fn inputs_from_the_codec_are_read_without_the_decoder() {
     for codec in Codec::ALL {
         let mut read = 0;
         for (seq, ack_tick, len, frame) in encoded_inputs(codec) {
@@ -425,11 +425,6 @@ fn inputs_from_the_codec_are_read_in_place() {
                 "{codec:?}"
             );
             assert!(assert_input_agrees(codec, &frame));
-            // The data is a view of the frame, not a copy.
-            let Ok(ClientMsg::Input { data, .. }) = codec.decode_client_frame(&frame) else {
-                panic!("{codec:?}: not an input");
-            };
-            assert_eq!(data.as_ptr(), frame[expected.data].as_ptr());
             read += 1;
         }
         assert!(read > 300, "{codec:?}: {read}");

@@ -37,8 +37,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use foldhash::{HashMap, HashMapExt};
 use cpu_time::ThreadTime;
+use foldhash::{HashMap, HashMapExt};
 use hdrhistogram::Histogram;
 use slotmap::{SecondaryMap, SlotMap, new_key_type};
 use tokio::sync::mpsc;

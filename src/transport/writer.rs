@@ -405,9 +405,10 @@ impl Frames {
         }
     }
 
-    /// Gives back a frame buffer that grew large for one batch.
+    /// Gives back a frame buffer that grew large for one batch, once it is written out
+    /// (frames not yet written stay, whoever calls this).
     fn release_if_large(&mut self) {
-        if self.small.capacity() > KEEP_BUFFER {
+        if self.small.is_empty() && self.small.capacity() > KEEP_BUFFER {
             self.small = BytesMut::new();
         }
     }

@@ -206,3 +206,58 @@ fn the_frame_buffer_is_reused_once_written() {
         frames.release_if_large();
     }
 }
+
+/// A sink that takes `left` bytes in all, then waits.
+struct Stalls {
+    written: Vec<u8>,
+    left: usize,
+}
+
+impl AsyncWrite for Stalls {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let n = buf.len().min(self.left);
+        if n == 0 {
+            return Poll::Pending;
+        }
+        self.left -= n;
+        self.written.extend_from_slice(&buf[..n]);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[test]
+fn a_large_frame_buffer_left_half_written_keeps_its_frames() {
+    let mut frames = Frames::default();
+    for i in 0..12u8 {
+        frames.binary(Bytes::from(vec![i; 100]));
+    }
+    let mut sink = Stalls {
+        written: Vec::new(),
+        left: 300,
+    };
+    // The socket takes 300 bytes, then waits: the rest stays, and is written later.
+    assert!(!frames.write_now(&mut sink).unwrap());
+    assert!(!frames.is_empty());
+    sink.left = usize::MAX;
+    assert!(frames.write_now(&mut sink).unwrap());
+    assert!(frames.is_empty());
+    let mut ws = WebSocket::from_raw_socket(Cursor::new(sink.written), Role::Client, None);
+    for i in 0..12u8 {
+        assert_eq!(
+            ws.read().unwrap(),
+            Message::Binary(Bytes::from(vec![i; 100]))
+        );
+    }
+}
