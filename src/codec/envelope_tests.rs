@@ -6,6 +6,15 @@ use crate::outbox::StateFrame;
 use crate::protocol::{ClientMsg, ErrorCode, ServerMsg};
 use crate::transport::ws_frame::{INTEGER_WIDTHS as WIDTHS, put_state_prefix};
 
+/// Input `seq`s of every width either codec tells apart that fits a `u32`, and the
+/// largest.
+fn seqs() -> impl Iterator<Item = u32> + Clone {
+    WIDTHS
+        .into_iter()
+        .filter_map(|width| u32::try_from(width).ok())
+        .chain([1, u32::MAX])
+}
+
 fn state_msg(tick: Tick, base_tick: Option<Tick>, input_seq: u32, body: Bytes) -> ServerMsg {
     match base_tick {
         None => ServerMsg::Snapshot {
@@ -124,19 +133,7 @@ fn states_from_the_codec_and_from_the_servers_writer_read_back_exactly() {
 #[test]
 fn inputs_written_by_hand_are_the_codecs_bytes() {
     for codec in Codec::ALL {
-        for seq in [
-            0u32,
-            1,
-            127,
-            128,
-            250,
-            251,
-            255,
-            256,
-            65_535,
-            65_536,
-            u32::MAX,
-        ] {
+        for seq in seqs() {
             for ack_tick in WIDTHS {
                 for len in [0usize, 2, 255, 256, 65_535, 65_536] {
                     if len > 2 && seq != 300 && seq != 256 {
@@ -253,33 +250,55 @@ fn states_in_other_forms_the_decoder_takes_are_left_to_it() {
 
 #[test]
 fn altered_and_random_frames_never_read_as_a_state_the_decoder_refuses() {
-    // A fixed xorshift: the same frames on every run.
-    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move || {
+    let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
+    for codec in Codec::ALL {
+        let frames = encoded_states(codec).filter(|(e, _)| e.body_len <= 13);
+        altered_and_random_frames_agree(
+            codec,
+            frames.map(|(_, frame)| frame),
+            &[0, 1, 0x7f, 0x80, 0xc4, 0xcc, 0xfb, 0xfd, 0xff],
+            || near_state(codec, &mut next),
+            assert_agrees,
+        );
+    }
+}
+
+/// A fixed xorshift: the same frames on every run.
+fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         seed
-    };
-    for codec in Codec::ALL {
-        let (mut altered_read, mut random_read) = (0, 0);
-        for (_, frame) in encoded_states(codec).filter(|(e, _)| e.body_len <= 13) {
-            for at in 0..frame.len() {
-                for value in [0u8, 1, 0x7f, 0x80, 0xc4, 0xcc, 0xfb, 0xfd, 0xff] {
-                    let mut altered = frame.to_vec();
-                    altered[at] = value;
-                    altered_read += usize::from(assert_agrees(codec, &altered));
-                }
+    }
+}
+
+/// The rule a hand-written reader keeps, checked on hostile frames: each of `frames` with
+/// each of its bytes set to each of `values`, then 20,000 frames from `near`, must pass
+/// `agrees` (which also says whether the reader read the frame). Both kinds must reach a
+/// read, so the rule was checked, not only the refusals.
+fn altered_and_random_frames_agree(
+    codec: Codec,
+    frames: impl Iterator<Item = Bytes>,
+    values: &[u8],
+    mut near: impl FnMut() -> Vec<u8>,
+    agrees: impl Fn(Codec, &[u8]) -> bool,
+) {
+    let (mut altered_read, mut random_read) = (0, 0);
+    for frame in frames {
+        for at in 0..frame.len() {
+            for &value in values {
+                let mut altered = frame.to_vec();
+                altered[at] = value;
+                altered_read += usize::from(agrees(codec, &altered));
             }
         }
-        for _ in 0..20_000 {
-            let frame = near_state(codec, &mut next);
-            random_read += usize::from(assert_agrees(codec, &frame));
-        }
-        // Both kinds reached a read, so the rule was checked, not only the refusals.
-        assert!(altered_read > 1000, "{codec:?}: {altered_read}");
-        assert!(random_read > 10, "{codec:?}: {random_read}");
     }
+    for _ in 0..20_000 {
+        random_read += usize::from(agrees(codec, &near()));
+    }
+    assert!(altered_read > 1000, "{codec:?}: {altered_read}");
+    assert!(random_read > 10, "{codec:?}: {random_read}");
 }
 
 /// A random frame built from the pieces of a state: most begin like one, then a few
@@ -371,21 +390,7 @@ fn assert_input_agrees(codec: Codec, frame: &[u8]) -> bool {
 
 /// Every input of the width table as the codec encodes it, with what it holds.
 fn encoded_inputs(codec: Codec) -> impl Iterator<Item = (u32, Tick, usize, Bytes)> {
-    [
-        0u32,
-        1,
-        127,
-        128,
-        250,
-        251,
-        255,
-        256,
-        65_535,
-        65_536,
-        u32::MAX,
-    ]
-    .into_iter()
-    .flat_map(move |seq| {
+    seqs().flat_map(move |seq| {
         WIDTHS.into_iter().flat_map(move |ack_tick| {
             [0usize, 2, 13, 255, 256, 65_535, 65_536]
                 .into_iter()
@@ -492,32 +497,16 @@ fn inputs_in_other_forms_the_decoder_takes_are_left_to_it() {
 
 #[test]
 fn altered_and_random_frames_never_read_as_an_input_the_decoder_refuses() {
-    // A fixed xorshift: the same frames on every run.
-    let mut seed = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x2545_F491_4F6C_DD1D);
     for codec in Codec::ALL {
-        let (mut altered_read, mut random_read) = (0, 0);
-        for (_, _, _, frame) in encoded_inputs(codec).filter(|(_, _, len, _)| *len <= 2) {
-            for at in 0..frame.len() {
-                for value in [0u8, 1, 7, 0x7f, 0x80, 0xc4, 0xcc, 0xfb, 0xfd, 0xff] {
-                    let mut altered = frame.to_vec();
-                    altered[at] = value;
-                    altered_read += usize::from(assert_input_agrees(codec, &altered));
-                }
-            }
-        }
-        for _ in 0..20_000 {
-            let frame = near_input(codec, &mut next);
-            random_read += usize::from(assert_input_agrees(codec, &frame));
-        }
-        // Both kinds reached a read, so the rule was checked, not only the refusals.
-        assert!(altered_read > 1000, "{codec:?}: {altered_read}");
-        assert!(random_read > 10, "{codec:?}: {random_read}");
+        let frames = encoded_inputs(codec).filter(|(_, _, len, _)| *len <= 2);
+        altered_and_random_frames_agree(
+            codec,
+            frames.map(|(_, _, _, frame)| frame),
+            &[0, 1, 7, 0x7f, 0x80, 0xc4, 0xcc, 0xfb, 0xfd, 0xff],
+            || near_input(codec, &mut next),
+            assert_input_agrees,
+        );
     }
 }
 
