@@ -246,25 +246,6 @@ struct HelloWithoutToken {
 }
 
 impl Codec {
-    /// Decodes a client's frame as [`Codec::decode_client_msg`] does, but reads an `Input`
-    /// written in the form clients send it ([`envelope::read_input`]) without serde, and
-    /// copies its `data` once into a buffer of its own: a view of `frame` would keep the
-    /// reader's whole read buffer (up to a 16 KiB message) from being reused until the
-    /// room's next tick. The server's reader calls this for every frame.
-    ///
-    /// # Errors
-    /// As [`Codec::decode_client_msg`].
-    pub fn decode_client_frame(self, frame: &[u8]) -> Result<ClientMsg, CodecError> {
-        match envelope::read_input(self, frame) {
-            Some(input) => Ok(ClientMsg::Input {
-                seq: input.seq,
-                ack_tick: input.ack_tick,
-                data: Bytes::copy_from_slice(&frame[input.data]),
-            }),
-            None => self.decode_client_msg(frame),
-        }
-    }
-
     /// Decodes a client's message like [`Codec::decode`], also accepting the bincode
     /// `Hello` of clients built before `Hello.ticket` existed: variant 0 followed by
     /// exactly its first four fields reads as `ticket: None`, and exactly its first three
@@ -272,9 +253,22 @@ impl Codec {
     /// from before `FindMatch.options`: variant 2 followed by exactly a game name reads as
     /// empty options. (MessagePack needs no help: a missing key takes its default.)
     ///
+    /// The server's reader decodes every frame with this. An `Input` written in the form
+    /// clients send it is read without serde ([`envelope::read_input`], which reads only
+    /// what [`Codec::decode`] decodes to the same message) and its `data` copied once into
+    /// a buffer of its own (a view of `bytes` would keep the reader's read buffer, up to a
+    /// 16 KiB message, from being reused until the room's next tick).
+    ///
     /// # Errors
     /// As [`Codec::decode`]; when neither form decodes, the error of the current form.
     pub fn decode_client_msg(self, bytes: &[u8]) -> Result<ClientMsg, CodecError> {
+        if let Some(input) = envelope::read_input(self, bytes) {
+            return Ok(ClientMsg::Input {
+                seq: input.seq,
+                ack_tick: input.ack_tick,
+                data: Bytes::copy_from_slice(&bytes[input.data]),
+            });
+        }
         let error = match self.decode::<ClientMsg>(bytes) {
             Ok(msg) => return Ok(msg),
             Err(error) => error,

@@ -407,7 +407,7 @@ impl Reader<'_> {
     /// drain, this connection's limits.
     fn prepare(&mut self, bytes: &Bytes) -> Prepared {
         let wire = self.ctx.metrics.wire();
-        let decoded = self.outbox.codec().decode_client_frame(bytes);
+        let decoded = self.outbox.codec().decode_client_msg(bytes);
         match &decoded {
             Ok(msg) => wire.received(ClientKind::of(msg), bytes.len()),
             Err(_) => wire.received(ClientKind::Undecodable, bytes.len()),

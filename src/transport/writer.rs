@@ -112,10 +112,10 @@ where
     loop {
         // The outbox first: a waiting batch is taken without looking at the ping timer, and
         // the timer is polled only after it fired or was reset (`side_wake`), not at every
-        // tick. A client that reads slowly
-        // but steadily can leave a batch waiting at every wake-up, so the timer alone could
-        // then be put off for as long as that lasts: after each batch the writer compares
-        // the clock with the ping's instant itself, and pings next time round if it passed.
+        // tick. A client that reads slowly but steadily can leave a batch waiting at every
+        // wake-up, so the timer alone could then be put off for as long as that lasts: after
+        // each batch the writer compares the clock with the ping's instant itself, and pings
+        // next time round if it passed.
         let wake = if std::mem::take(&mut ping_due) {
             Wake::Ping
         } else {
@@ -414,7 +414,6 @@ impl Frames {
     }
 
     /// Whether nothing is waiting.
-    #[cfg(test)]
     fn is_empty(&self) -> bool {
         self.parts.is_empty() && self.small.is_empty()
     }
@@ -431,7 +430,7 @@ impl Frames {
     where
         W: AsyncWrite,
     {
-        while !(self.parts.is_empty() && self.small.is_empty()) {
+        while !self.is_empty() {
             let written = if let Some(first) = self.parts.front()
                 && (self.parts.len() == 1 && self.small.is_empty() || !io.is_write_vectored())
             {

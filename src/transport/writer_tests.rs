@@ -6,11 +6,41 @@ use std::io::Cursor;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocket};
 
-/// A sink that takes at most `chunk` bytes per write, to exercise partial writes.
+/// A sink that takes at most `chunk` bytes per write, to exercise partial writes, and
+/// `left` bytes in all, then waits (a socket whose buffer is full).
 struct Trickle {
     written: Vec<u8>,
     chunk: usize,
     vectored: bool,
+    left: usize,
+}
+
+impl Trickle {
+    fn new(chunk: usize, vectored: bool) -> Trickle {
+        Trickle {
+            written: Vec::new(),
+            chunk,
+            vectored,
+            left: usize::MAX,
+        }
+    }
+
+    /// Takes what one write may of `bufs`, in order; `Pending` when it may take nothing.
+    fn take(&mut self, bufs: &[&[u8]]) -> Poll<io::Result<usize>> {
+        let mut may = self.chunk.min(self.left);
+        if may == 0 {
+            return Poll::Pending;
+        }
+        let mut n = 0;
+        for buf in bufs {
+            let take = buf.len().min(may);
+            self.written.extend_from_slice(&buf[..take]);
+            may -= take;
+            n += take;
+        }
+        self.left -= n;
+        Poll::Ready(Ok(n))
+    }
 }
 
 impl AsyncWrite for Trickle {
@@ -19,9 +49,7 @@ impl AsyncWrite for Trickle {
         _cx: &mut TaskContext<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let n = buf.len().min(self.chunk);
-        self.written.extend_from_slice(&buf[..n]);
-        Poll::Ready(Ok(n))
+        self.take(&[buf])
     }
 
     fn poll_write_vectored(
@@ -29,15 +57,8 @@ impl AsyncWrite for Trickle {
         _cx: &mut TaskContext<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let mut left = self.chunk;
-        let mut n = 0;
-        for buf in bufs {
-            let take = buf.len().min(left);
-            self.written.extend_from_slice(&buf[..take]);
-            left -= take;
-            n += take;
-        }
-        Poll::Ready(Ok(n))
+        let bufs: Vec<&[u8]> = bufs.iter().map(|buf| &buf[..]).collect();
+        self.take(&bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -80,11 +101,7 @@ fn batches_read_back_in_order_through_tungstenite_with_partial_writes() {
             frames.ping();
             frames.batch(&mut batch, codec, &wire);
             frames.close(1000, "bye");
-            let mut sink = Trickle {
-                written: Vec::new(),
-                chunk,
-                vectored,
-            };
+            let mut sink = Trickle::new(chunk, vectored);
             let waker = futures_util::task::noop_waker();
             let mut cx = TaskContext::from_waker(&waker);
             match frames.poll_write_all(Pin::new(&mut sink), &mut cx) {
@@ -119,11 +136,7 @@ fn batches_read_back_in_order_through_tungstenite_with_partial_writes() {
 #[test]
 fn a_frame_buffer_grown_for_a_burst_is_given_back() {
     let mut frames = Frames::default();
-    let mut sink = Trickle {
-        written: Vec::new(),
-        chunk: usize::MAX,
-        vectored: true,
-    };
+    let mut sink = Trickle::new(usize::MAX, true);
     let waker = futures_util::task::noop_waker();
     let mut cx = TaskContext::from_waker(&waker);
     // A room's start: a dozen events of a hundred bytes.
@@ -164,11 +177,7 @@ fn a_frame_buffer_grown_for_a_burst_is_given_back() {
 fn the_frame_buffer_is_reused_once_written() {
     let wire = WireCounters::default();
     let mut frames = Frames::default();
-    let mut sink = Trickle {
-        written: Vec::new(),
-        chunk: usize::MAX,
-        vectored: true,
-    };
+    let mut sink = Trickle::new(usize::MAX, true);
     let waker = futures_util::task::noop_waker();
     let mut cx = TaskContext::from_waker(&waker);
     let state = StateFrame {
@@ -207,45 +216,15 @@ fn the_frame_buffer_is_reused_once_written() {
     }
 }
 
-/// A sink that takes `left` bytes in all, then waits.
-struct Stalls {
-    written: Vec<u8>,
-    left: usize,
-}
-
-impl AsyncWrite for Stalls {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        _cx: &mut TaskContext<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let n = buf.len().min(self.left);
-        if n == 0 {
-            return Poll::Pending;
-        }
-        self.left -= n;
-        self.written.extend_from_slice(&buf[..n]);
-        Poll::Ready(Ok(n))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
 #[test]
 fn a_large_frame_buffer_left_half_written_keeps_its_frames() {
     let mut frames = Frames::default();
     for i in 0..12u8 {
         frames.binary(Bytes::from(vec![i; 100]));
     }
-    let mut sink = Stalls {
-        written: Vec::new(),
+    let mut sink = Trickle {
         left: 300,
+        ..Trickle::new(usize::MAX, false)
     };
     // The socket takes 300 bytes, then waits: the rest stays, and is written later.
     assert!(!frames.write_now(&mut sink).unwrap());
