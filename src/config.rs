@@ -9,7 +9,7 @@ use crate::limits::LimitsConfig;
 use crate::lobby::{LobbyConfig, MatchConfig};
 use crate::protocol::RoomId;
 use crate::shutdown::ShutdownConfig;
-pub use check::ConfigError;
+pub use check::{ConfigError, MAX_DURATION, MAX_SHARDS};
 
 /// Everything [`crate::server::Server::start`] needs to know.
 #[derive(Debug, Clone)]

@@ -18,6 +18,32 @@ pub enum ConfigError {
         /// What the setting does, and so why zero breaks it.
         why: &'static str,
     },
+    /// A duration setting is longer than [`MAX_DURATION`].
+    #[error(
+        "--{option} must be at most {max_days} days ({given:?} given): a setting this long \
+         is not a timeout any more, and adding it to the clock could overflow; to keep \
+         something for good, use a long but finite time"
+    )]
+    TooLong {
+        /// The option, without its dashes.
+        option: &'static str,
+        /// What was given.
+        given: Duration,
+        /// [`MAX_DURATION`] in days.
+        max_days: u64,
+    },
+    /// `MatchConfig::retry_interval` is zero (the embedding API: it has no flag).
+    #[error(
+        "matching.retry_interval must be more than 0: it is how often quick match retries \
+         its queue, and the matchmaker cannot run a timer of period 0"
+    )]
+    ZeroRetry,
+    /// `--shards` past [`MAX_SHARDS`].
+    #[error(
+        "--shards must be at most {max} ({0} given): each shard is a task with its own \
+         timer; one per core (0, the default) is what the tick loop is made for"
+    , max = MAX_SHARDS)]
+    TooManyShards(usize),
     /// `--outbox-events 0`.
     #[error(
         "--outbox-events must be at least 1: it is how many reliable frames a connection \
@@ -51,6 +77,15 @@ pub enum ConfigError {
     )]
     ClusterWithSqlite(String),
 }
+
+/// The longest any duration setting may be (a year): far beyond a sensible timeout or
+/// grace period, and far below where adding it to the clock, or turning it into ticks,
+/// would overflow (`Instant + Duration` panics on overflow, and every connection's tasks
+/// add these to the clock).
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
+
+/// The most tick shards a server runs (`--shards`).
+pub const MAX_SHARDS: usize = 1024;
 
 impl ServerConfig {
     /// Checks that these settings can work.
@@ -89,6 +124,36 @@ impl ServerConfig {
             if value.is_zero() {
                 return Err(ConfigError::Zero { option, why });
             }
+        }
+        let bounded = [
+            ("ping-interval", self.ping_interval),
+            ("idle-timeout", self.idle_timeout),
+            ("handshake-timeout", self.handshake_timeout),
+            ("hello-timeout", self.hello_timeout),
+            ("write-timeout", self.write_timeout),
+            ("reconnect-grace", self.reconnect_grace),
+            ("log-summary", self.log_summary),
+            (
+                "bot-fill-after",
+                self.matching.bot_fill_after.unwrap_or_default(),
+            ),
+            ("matching.retry_interval", self.matching.retry_interval),
+            ("matching.fill_wait", self.matching.fill_wait),
+        ];
+        for (option, given) in bounded {
+            if given > MAX_DURATION {
+                return Err(ConfigError::TooLong {
+                    option,
+                    given,
+                    max_days: MAX_DURATION.as_secs() / 86_400,
+                });
+            }
+        }
+        if self.shards > MAX_SHARDS {
+            return Err(ConfigError::TooManyShards(self.shards));
+        }
+        if self.matching.retry_interval.is_zero() {
+            return Err(ConfigError::ZeroRetry);
         }
         if self.outbox_events == 0 {
             return Err(ConfigError::NoOutbox);
@@ -152,8 +217,44 @@ mod tests {
             message.contains("15s") && message.contains("10s"),
             "{message}"
         );
+        // Past a year (`MAX_DURATION`), where `Instant + Duration` in every connection's
+        // tasks could overflow and panic: refused at start, naming the flag.
+        let message = refused(|c| c.idle_timeout = Duration::MAX);
+        assert!(
+            message.starts_with("--idle-timeout must be at most 365 days"),
+            "{message}"
+        );
+        let message = refused(|c| c.hello_timeout = Duration::MAX);
+        assert!(
+            message.starts_with("--hello-timeout must be at most"),
+            "{message}"
+        );
+        let message = refused(|c| c.reconnect_grace = MAX_DURATION + Duration::from_secs(1));
+        assert!(message.starts_with("--reconnect-grace"), "{message}");
+        let message = refused(|c| c.matching.bot_fill_after = Some(Duration::MAX));
+        assert!(message.starts_with("--bot-fill-after"), "{message}");
+        let message = refused(|c| c.matching.retry_interval = Duration::ZERO);
+        assert!(
+            message.contains("retry_interval must be more than 0"),
+            "{message}"
+        );
+        let message = refused(|c| c.shards = usize::MAX);
+        assert!(
+            message.starts_with("--shards must be at most 1024"),
+            "{message}"
+        );
         let message = refused(|c| c.admin.token = Some("short".into()));
         assert!(message.contains("--admin-token"), "{message}");
+    }
+
+    #[test]
+    fn a_year_exactly_is_allowed() {
+        let config = ServerConfig {
+            reconnect_grace: MAX_DURATION,
+            idle_timeout: MAX_DURATION,
+            ..ServerConfig::default()
+        };
+        assert_eq!(config.validate(), Ok(()));
     }
 
     #[test]

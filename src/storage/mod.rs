@@ -467,7 +467,11 @@ impl Storage {
         tracker: &tokio_util::task::TaskTracker,
     ) {
         let Some(db) = &self.db else { return };
-        let (tx, rx) = mpsc::channel(db.queue_capacity);
+        // Clamped to what a tokio channel can count (2^61; `mpsc::channel` panics past it).
+        let capacity = db
+            .queue_capacity
+            .clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+        let (tx, rx) = mpsc::channel(capacity);
         if db.queue.set(tx).is_ok() {
             let writer = writer::Writer::new(db.clone(), listener);
             tracker.spawn(writer.run(rx, shutdown));

@@ -124,7 +124,10 @@ impl Context {
         metrics: Arc<Metrics>,
         cluster: Option<crate::cluster::Cluster>,
     ) -> Context {
-        let websockets = Arc::new(Semaphore::new(config.max_connections.max(1)));
+        // Past tokio's largest permit count (2^61) is unlimited in practice: clamped, where
+        // `Semaphore::new` would panic.
+        let permits = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        let websockets = Arc::new(Semaphore::new(permits));
         let http_rooms = rooms::HttpRoomsLimit::new(&config.limits);
         let ip_codes = Arc::new(crate::limits::IpCodeLimiter::new(&config.limits));
         let drain = Drain::new(config.shutdown.clone());

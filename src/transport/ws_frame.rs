@@ -73,7 +73,7 @@ pub fn put_ping(out: &mut BytesMut) {
 /// `None` without a close frame. A run that ends inside a frame is read as far as it goes.
 pub fn find_close(raw: &[u8]) -> Option<u16> {
     let mut at = 0;
-    while at + 2 <= raw.len() {
+    while raw.len().saturating_sub(at) >= 2 {
         if raw[at] & 0x0f == OP_CLOSE {
             let code = raw.get(at + 2..at + 4).filter(|_| raw[at + 1] & 0x7f >= 2);
             return Some(code.map_or(1005, |c| u16::from_be_bytes([c[0], c[1]])));
@@ -363,5 +363,17 @@ mod tests {
         assert_eq!(find_close(&raw), Some(4001));
         assert_eq!(find_close(&[0x88, 0x00]), Some(1005));
         assert_eq!(find_close(&[0x8a, 0x7e]), None, "a cut header is no close");
+        // A length near u64::MAX (never written by tungstenite, but the reader must not
+        // wrap past the end and index out of bounds), followed by more bytes.
+        let mut huge = vec![0x82, 0x7f];
+        huge.extend_from_slice(&u64::MAX.to_be_bytes());
+        huge.extend_from_slice(&[0x88, 0x02, 0x0f, 0xa1]);
+        assert_eq!(
+            find_close(&huge),
+            None,
+            "the claimed frame runs past the end"
+        );
+        huge[2] = 0x7f;
+        assert_eq!(find_close(&huge), None);
     }
 }
