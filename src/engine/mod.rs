@@ -28,7 +28,7 @@ pub use registry::{
     BotFactory, DynBot, DynGame, EncodedEvent, Erased, GameEntry, GameRegistry, InputError,
     WithDeltas, decode_options,
 };
-pub use room::SHUTDOWN_REASON;
+pub use room::{GAME_FAILED, SHUTDOWN_REASON};
 pub use shard::ShardStats;
 
 use std::pin::Pin;
@@ -245,6 +245,27 @@ pub(crate) enum ShardCmd {
     EndAll,
     /// The operator's requests (`/admin/`).
     Admin(admin::AdminCmd),
+}
+
+impl ShardCmd {
+    /// The one room the command is for, if it is for one.
+    fn room(&self) -> Option<RoomId> {
+        match self {
+            ShardCmd::Create { id, .. } => Some(*id),
+            ShardCmd::Join { room, .. }
+            | ShardCmd::Input { room, .. }
+            | ShardCmd::Leave { room, .. }
+            | ShardCmd::Disconnected { room, .. }
+            | ShardCmd::Rebind { room, .. }
+            | ShardCmd::Chat { room, .. }
+            | ShardCmd::Admin(admin::AdminCmd::Inspect { room, .. })
+            | ShardCmd::Admin(admin::AdminCmd::Close { room, .. }) => Some(*room),
+            ShardCmd::Stats(_)
+            | ShardCmd::Drain
+            | ShardCmd::EndAll
+            | ShardCmd::Admin(admin::AdminCmd::List(_)) => None,
+        }
+    }
 }
 
 struct ShardLink {

@@ -30,6 +30,7 @@ mod reserved;
 mod tests;
 mod tick;
 
+pub use admin::GAME_FAILED;
 pub use ops::SHUTDOWN_REASON;
 pub(crate) use ops::shutdown_close;
 #[cfg(test)]
@@ -216,6 +217,11 @@ impl Room {
         } else {
             self.limits.event_log_capacity.max(1)
         }
+    }
+
+    /// Its game's name.
+    pub(crate) fn game_name(&self) -> &'static str {
+        self.entry.name
     }
 
     pub(crate) fn id(&self) -> RoomId {

@@ -10,7 +10,8 @@
 //!    through [`FromConnections`]), which appends what it produced to the shard's
 //!    [`RoomOutput`]; then
 //!    [`deliver`] that output (frames into outboxes, notices to the [`RoomObserver`]) before
-//!    the next room;
+//!    the next room (a room whose game's code panics is failed and closed instead, and the
+//!    other rooms go on: `contain.rs`);
 //! 3. remove rooms that are done (each closing room's output delivered the same way);
 //! 4. wake the writer of every connection that got frames, once (see
 //!    [`crate::outbox::with_deferred_wakes`]), so each writes its whole tick in one flush;
@@ -30,6 +31,7 @@
 //! counted in [`ShardStats`] and logged.
 
 mod admin;
+mod contain;
 mod drain;
 
 use std::sync::Arc;
@@ -92,6 +94,9 @@ pub struct ShardStats {
     pub games_finished: Vec<(&'static str, EndReason, u64)>,
     /// Replays recorded and dropped.
     pub replays: ReplayTally,
+    /// Rooms failed because their game's (or a server bot's) code panicked (see
+    /// `shard/contain.rs`).
+    pub room_panics: u64,
 }
 
 impl ShardStats {
@@ -179,6 +184,7 @@ impl Shard {
                 lateness_us: Recorded::default(),
                 games_finished: Vec::new(),
                 replays: ReplayTally::default(),
+                room_panics: 0,
             },
             histograms: TickHistograms {
                 tick_us: crate::histogram::ticks(),
@@ -275,7 +281,20 @@ impl Shard {
         // One clock read per room: each room's tick ends where the next one's starts.
         let mut clock = std::time::Instant::now();
         for (key, room) in &mut self.rooms {
-            let done = room.tick(now, &mut self.scratch, &FromConnections, &mut self.out);
+            let scratch = &mut self.scratch;
+            let stepped = contain::step(
+                self.index,
+                &mut self.stats.room_panics,
+                room,
+                now,
+                &mut self.out,
+                |room, out| {
+                    let done = room.tick(now, scratch, &FromConnections, out);
+                    (done, room.finished_now(now))
+                },
+            );
+            // A room that panicked was failed: it closes like a finished one.
+            let (done, finished_now) = stepped.unwrap_or((true, None));
             self.stats.superseded += deliver(&mut self.out, &*self.observer);
             let after = std::time::Instant::now();
             if let Some(meter) = self.meters.get_mut(key) {
@@ -285,7 +304,7 @@ impl Shard {
             if done {
                 self.closed.push(key);
             }
-            finished.extend(room.finished_now(now));
+            finished.extend(finished_now);
         }
         for (game, reason) in finished {
             self.count_finished(game, reason);
@@ -348,7 +367,8 @@ impl Shard {
         // Taken out (no allocation: an empty vector's move) so the command's room and the
         // buffer can be borrowed together; put back with its capacity.
         let mut out = std::mem::take(&mut self.out);
-        self.apply_to(cmd, &mut out);
+        let target = cmd.room();
+        self.contain_command(target, &mut out, |shard, out| shard.apply_to(cmd, out));
         self.stats.superseded += deliver(&mut out, &*self.observer);
         self.out = out;
     }

@@ -128,6 +128,14 @@ impl MetricSource for ServerSnapshot {
                 &labels,
                 shard.superseded,
             );
+            out.counter(
+                "ticksync_room_panics",
+                "Rooms closed because their game's (or a server bot's) code panicked, by \
+                 shard: the room's players got GameOver Closed and Error RoomClosed; the \
+                 shard and its other rooms went on.",
+                &labels,
+                shard.room_panics,
+            );
             out.gauge(
                 "ticksync_shard_rooms",
                 "Rooms owned by each shard.",

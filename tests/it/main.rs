@@ -26,6 +26,7 @@ mod deploy;
 mod durability;
 mod first_hour;
 mod fuzz_corpus;
+mod game_panic;
 mod hostile;
 mod ip_limits;
 mod lifecycle;

@@ -10,6 +10,10 @@ use crate::engine::admin::{MemberInfo, RoomDetail, RoomInfo, RoomMeter};
 use crate::game::{Outcome, Viewer};
 use crate::protocol::{EndReason, ErrorCode, RoomStatus, ServerMsg, Tick};
 
+/// What members of a room whose game's code panicked get, in `Error RoomClosed`.
+pub const GAME_FAILED: &str =
+    "the game failed on the server (its code panicked): the room is closed";
+
 impl Room {
     /// The room's row in the operator's list.
     pub(in crate::engine) fn admin_info(&self, shard: usize, meter: &RoomMeter) -> RoomInfo {
@@ -69,6 +73,27 @@ impl Room {
                 .as_ref()
                 .and_then(|game| game.view_json(Viewer::Spectator)),
         }
+    }
+
+    /// Ends the room after its game's (or a server bot's) code panicked, which the shard
+    /// caught: the game is dropped unexamined (its state may be half-changed, and none of
+    /// its code runs again; a panic while dropping it is caught too), then the room ends as
+    /// an operator's close does ([`Room::admin_close`]) with [`GAME_FAILED`] as the reason:
+    /// a running game ends `GameOver { winner: None, reason: Closed }` (recorded like any
+    /// finished game, without a replay), every connected member gets `Error RoomClosed`,
+    /// and the shard removes the room ([`Room::close`] sends `RoomLeft`).
+    pub(in crate::engine) fn fail(&mut self, now: Tick, out: &mut RoomOutput) {
+        if let Some(game) = self.game.take() {
+            let dropped =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(game)));
+            if dropped.is_err() {
+                tracing::error!(
+                    room = self.id.get(),
+                    "the failed game panicked again as it was dropped"
+                );
+            }
+        }
+        self.admin_close(now, GAME_FAILED, out);
     }
 
     /// Ends the room on the operator's word: a running game ends with

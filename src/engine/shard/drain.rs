@@ -34,20 +34,14 @@ impl Shard {
             .map(|(key, _)| key)
             .collect();
         for key in ending {
-            if let Some(room) = self.rooms.get_mut(key) {
-                room.end_for_shutdown(now, out);
-                self.closed.push(key);
-            }
+            self.end_for_shutdown(key, now, out);
         }
     }
 
     /// A room created while draining (a match formed as the drain began) ends at once.
     pub(super) fn end_if_draining(&mut self, key: RoomKey, now: Tick, out: &mut RoomOutput) {
-        if self.draining
-            && let Some(room) = self.rooms.get_mut(key)
-        {
-            room.end_for_shutdown(now, out);
-            self.closed.push(key);
+        if self.draining {
+            self.end_for_shutdown(key, now, out);
         }
     }
 

@@ -1,0 +1,120 @@
+//! Containing a panic to its room. A game's code (and a server bot's) is the embedder's,
+//! run on the shard's task: a panic in it would end the task and with it every room the
+//! shard owns. The shard catches it instead, at each place it calls into a room (the
+//! room's tick, a command for one room, the drain's end of each room), and fails only that
+//! room ([`Room::fail`]): its players get `GameOver { reason: Closed }`, `Error
+//! RoomClosed` and `RoomLeft`, the panic is logged and counted
+//! (`ticksync_room_panics_total`), and the shard and its other rooms go on. The engine's
+//! own code does not panic; this is for the code it cannot vouch for.
+//!
+//! Catching is sound here because nothing of the failed room is used again except through
+//! [`Room::fail`], which drops the game unexamined, and the shard's own state is not
+//! in the middle of a change where a room's method is called (`AssertUnwindSafe`).
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::Ordering;
+
+use super::{RoomKey, Shard};
+use crate::engine::room::{Room, RoomOutput};
+use crate::protocol::{RoomId, Tick};
+
+/// What a caught panic said, for the log.
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic without a message)")
+}
+
+/// Runs `f` on `room`; after a panic in it, fails the room and returns `None`.
+pub(super) fn step<R>(
+    shard: usize,
+    panics: &mut u64,
+    room: &mut Room,
+    now: Tick,
+    out: &mut RoomOutput,
+    f: impl FnOnce(&mut Room, &mut RoomOutput) -> R,
+) -> Option<R> {
+    match catch_unwind(AssertUnwindSafe(|| f(room, out))) {
+        Ok(value) => Some(value),
+        Err(panic) => {
+            *panics += 1;
+            log(shard, room.id(), room.game_name(), &*panic);
+            room.fail(now, out);
+            None
+        }
+    }
+}
+
+fn log(shard: usize, room: RoomId, game: &str, panic: &(dyn Any + Send)) {
+    tracing::error!(
+        shard,
+        room = room.get(),
+        game,
+        panic = panic_message(panic),
+        "a game's code panicked: its room is closed (GameOver Closed, Error RoomClosed); \
+         the shard and its other rooms go on"
+    );
+}
+
+impl Shard {
+    /// Runs `apply` (a command, which may call into the room `target`); after a panic in
+    /// it, fails and removes that room if it is there.
+    pub(super) fn contain_command(
+        &mut self,
+        target: Option<RoomId>,
+        out: &mut RoomOutput,
+        apply: impl FnOnce(&mut Shard, &mut RoomOutput),
+    ) {
+        let Err(panic) = catch_unwind(AssertUnwindSafe(|| apply(self, out))) else {
+            return;
+        };
+        self.stats.room_panics += 1;
+        let key = target.and_then(|id| self.by_id.remove(&id));
+        let Some(mut room) = key.and_then(|key| {
+            self.meters.remove(key);
+            self.rooms.remove(key)
+        }) else {
+            // No room to end: it panicked as its room was made, or outside any one room.
+            tracing::error!(
+                shard = self.index,
+                room = target.map(RoomId::get),
+                panic = panic_message(&*panic),
+                "a game's code panicked outside a running room; the shard goes on"
+            );
+            return;
+        };
+        log(self.index, room.id(), room.game_name(), &*panic);
+        self.room_count.fetch_sub(1, Ordering::Relaxed);
+        room.fail(self.now, out);
+        if self.draining {
+            room.close_for_shutdown(out);
+        } else {
+            room.close(out);
+        }
+    }
+
+    /// [`Room::end_for_shutdown`] for the drain, contained: a room whose game panics as it
+    /// ends is failed instead. Either way the room is closed after this tick.
+    pub(super) fn end_for_shutdown(&mut self, key: RoomKey, now: Tick, out: &mut RoomOutput) {
+        if let Some(room) = self.rooms.get_mut(key) {
+            step(
+                self.index,
+                &mut self.stats.room_panics,
+                room,
+                now,
+                out,
+                |room, out| {
+                    room.end_for_shutdown(now, out);
+                },
+            );
+            self.closed.push(key);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "contain_tests.rs"]
+mod tests;
