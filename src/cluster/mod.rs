@@ -141,6 +141,10 @@ impl ClusterConfig {
         if self.ticket_ttl.is_zero() {
             return Err("the seat ticket lifetime must be more than 0".into());
         }
+        if self.ticket_ttl > crate::config::MAX_DURATION {
+            // Added to the clock when a ticket is made: past this it could overflow.
+            return Err("the seat ticket lifetime must be at most 365 days".into());
+        }
         Ok(())
     }
 }

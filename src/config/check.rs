@@ -137,8 +137,7 @@ impl ServerConfig {
                 "bot-fill-after",
                 self.matching.bot_fill_after.unwrap_or_default(),
             ),
-            ("matching.retry_interval", self.matching.retry_interval),
-            ("matching.fill_wait", self.matching.fill_wait),
+            ("drain-timeout", self.shutdown.drain_timeout),
         ];
         for (option, given) in bounded {
             if given > MAX_DURATION {
@@ -233,6 +232,8 @@ mod tests {
         assert!(message.starts_with("--reconnect-grace"), "{message}");
         let message = refused(|c| c.matching.bot_fill_after = Some(Duration::MAX));
         assert!(message.starts_with("--bot-fill-after"), "{message}");
+        let message = refused(|c| c.shutdown.drain_timeout = Duration::MAX);
+        assert!(message.starts_with("--drain-timeout"), "{message}");
         let message = refused(|c| c.matching.retry_interval = Duration::ZERO);
         assert!(
             message.contains("retry_interval must be more than 0"),

@@ -51,6 +51,15 @@ impl RoomObserver for Hooked {
     fn game_finished(&self, game: FinishedGame) {
         let copy = game.clone();
         self.inner.game_finished(game);
-        (self.hook.0)(&copy);
+        // The embedder's code, on the shard's tick: a panic in it is logged, not the
+        // shard's end (the record is in the lobby's hands already).
+        let called =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.hook.0)(&copy)));
+        if called.is_err() {
+            tracing::error!(
+                room = copy.room.get(),
+                "the on_game_finished hook panicked; the shard goes on"
+            );
+        }
     }
 }

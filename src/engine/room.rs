@@ -45,7 +45,7 @@ use super::finished::FinishedSeat;
 use super::registry::{DynGame, EncodedEvent, GameEntry};
 use crate::game::GameConfig;
 use crate::protocol::{
-    RoomEvent, RoomId, RoomJoined, RoomStatus, RoomSummary, Seat, SessionId, Tick,
+    EndReason, RoomEvent, RoomId, RoomJoined, RoomStatus, RoomSummary, Seat, SessionId, Tick,
 };
 use crate::replay::Recorder;
 use bots::BotSeat;
@@ -143,8 +143,9 @@ pub(crate) struct Room {
     game_events: Vec<EncodedEvent>,
     dirty: bool,
     finished_at: Option<Tick>,
-    /// The game was ended by a server shutdown, not by its rules.
-    shutdown_ended: bool,
+    /// Why its game ended, once it has: kept so the shard can count the game without asking
+    /// the game's code again.
+    end_reason: Option<EndReason>,
     /// The tick play started at, and everyone seated since: the finished game's record.
     started_at: Option<Tick>,
     roster: Vec<FinishedSeat>,
@@ -186,7 +187,7 @@ impl Room {
             game_events: Vec::new(),
             dirty: false,
             finished_at: None,
-            shutdown_ended: false,
+            end_reason: None,
             started_at: None,
             roster: Vec::new(),
             reservations: reserved::Pending::default(),

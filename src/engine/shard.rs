@@ -288,13 +288,10 @@ impl Shard {
                 room,
                 now,
                 &mut self.out,
-                |room, out| {
-                    let done = room.tick(now, scratch, &FromConnections, out);
-                    (done, room.finished_now(now))
-                },
+                |room, out| room.tick(now, scratch, &FromConnections, out),
             );
             // A room that panicked was failed: it closes like a finished one.
-            let (done, finished_now) = stepped.unwrap_or((true, None));
+            let done = stepped.unwrap_or(true);
             self.stats.superseded += deliver(&mut self.out, &*self.observer);
             let after = std::time::Instant::now();
             if let Some(meter) = self.meters.get_mut(key) {
@@ -304,7 +301,7 @@ impl Shard {
             if done {
                 self.closed.push(key);
             }
-            finished.extend(finished_now);
+            finished.extend(room.finished_now(now));
         }
         for (game, reason) in finished {
             self.count_finished(game, reason);
@@ -368,7 +365,13 @@ impl Shard {
         // buffer can be borrowed together; put back with its capacity.
         let mut out = std::mem::take(&mut self.out);
         let target = cmd.room();
-        self.contain_command(target, &mut out, |shard, out| shard.apply_to(cmd, out));
+        let made = match &cmd {
+            ShardCmd::Create { id, room } => Some((*id, room.players.clone())),
+            _ => None,
+        };
+        self.contain_command(target, made, &mut out, |shard, out| {
+            shard.apply_to(cmd, out);
+        });
         self.stats.superseded += deliver(&mut out, &*self.observer);
         self.out = out;
     }

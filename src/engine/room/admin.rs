@@ -83,15 +83,15 @@ impl Room {
     /// finished game, without a replay), every connected member gets `Error RoomClosed`,
     /// and the shard removes the room ([`Room::close`] sends `RoomLeft`).
     pub(in crate::engine) fn fail(&mut self, now: Tick, out: &mut RoomOutput) {
-        if let Some(game) = self.game.take() {
-            let dropped =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(game)));
-            if dropped.is_err() {
-                tracing::error!(
-                    room = self.id.get(),
-                    "the failed game panicked again as it was dropped"
-                );
-            }
+        let game = self.game.take();
+        let bots = std::mem::take(&mut self.bots);
+        let dropped =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop((game, bots))));
+        if dropped.is_err() {
+            tracing::error!(
+                room = self.id.get(),
+                "the failed game (or a bot) panicked again as it was dropped"
+            );
         }
         self.admin_close(now, GAME_FAILED, out);
     }

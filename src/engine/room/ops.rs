@@ -23,7 +23,6 @@ impl Room {
     /// [`Room::close_for_shutdown`].
     pub(crate) fn end_for_shutdown(&mut self, now: Tick, out: &mut RoomOutput) {
         if self.status == RoomStatus::Running {
-            self.shutdown_ended = true;
             let outcome = Outcome {
                 winner: None,
                 reason: EndReason::ServerShutdown,
@@ -54,12 +53,7 @@ impl Room {
         if self.finished_at != Some(now) {
             return None;
         }
-        let reason = if self.shutdown_ended {
-            EndReason::ServerShutdown
-        } else {
-            self.game.as_ref()?.outcome()?.reason
-        };
-        Some((self.entry.name, reason))
+        Some((self.entry.name, self.end_reason?))
     }
 }
 

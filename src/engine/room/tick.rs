@@ -68,9 +68,19 @@ impl Room {
     /// Ends the running game with `outcome`: the room is finished, its members (the
     /// spectators, when every player has gone) hear `GameOver`, and the game is reported
     /// once. Every way a game ends goes through here.
+    ///
+    /// The game's last call, its replay (which hashes its views), comes first: should the
+    /// game's code panic there, the room fails (`shard/contain.rs`) before anyone is told
+    /// a result, and the game is reported ended `Closed` instead; nobody hears a result
+    /// that is not recorded.
     pub(super) fn end_game(&mut self, now: Tick, outcome: Outcome, out: &mut RoomOutput) {
+        let replay = self
+            .game
+            .as_mut()
+            .and_then(|game| game.take_replay(now, outcome));
         self.status = RoomStatus::Finished;
         self.finished_at = Some(now);
+        self.end_reason = Some(outcome.reason);
         self.emit(
             now,
             RoomEvent::GameOver {
@@ -79,7 +89,7 @@ impl Room {
             },
             out,
         );
-        self.report_finished(now, outcome, out);
+        self.report_finished(now, outcome, replay, out);
     }
 
     fn apply_inputs(&mut self, now: Tick, out: &mut RoomOutput) {
@@ -243,13 +253,15 @@ impl Room {
 
     /// Hands the finished game's record to the lobby. Called once, at the tick the room's
     /// status became `Finished`.
-    fn report_finished(&mut self, now: Tick, outcome: Outcome, out: &mut RoomOutput) {
+    fn report_finished(
+        &mut self,
+        now: Tick,
+        outcome: Outcome,
+        replay: Option<bytes::Bytes>,
+        out: &mut RoomOutput,
+    ) {
         let mut players = std::mem::take(&mut self.roster);
         players.sort_by_key(|p| p.seat);
-        let replay = self
-            .game
-            .as_mut()
-            .and_then(|game| game.take_replay(now, outcome));
         out.notice(Notice::GameFinished(Box::new(FinishedGame {
             room: self.id,
             game: self.entry.name,

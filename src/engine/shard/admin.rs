@@ -41,7 +41,16 @@ impl Shard {
                 if let Some(mut closing) = found {
                     self.room_count.fetch_sub(1, Ordering::Relaxed);
                     tracing::info!(room = room.get(), %reason, "room closed by the operator");
-                    closing.admin_close(now, &reason, out);
+                    // The game's code may run as it ends (its replay): contained, the room
+                    // is failed instead, and closed either way.
+                    super::contain::step(
+                        self.index,
+                        &mut self.stats.room_panics,
+                        &mut closing,
+                        now,
+                        out,
+                        |room, out| room.admin_close(now, &reason, out),
+                    );
                     closing.close(out);
                 }
                 let _ = reply.send(closed);

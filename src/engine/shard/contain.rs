@@ -1,10 +1,12 @@
 //! Containing a panic to its room. A game's code (and a server bot's) is the embedder's,
 //! run on the shard's task: a panic in it would end the task and with it every room the
 //! shard owns. The shard catches it instead, at each place it calls into a room (the
-//! room's tick, a command for one room, the drain's end of each room), and fails only that
-//! room ([`Room::fail`]): its players get `GameOver { reason: Closed }`, `Error
-//! RoomClosed` and `RoomLeft`, the panic is logged and counted
-//! (`ticksync_room_panics_total`), and the shard and its other rooms go on. The engine's
+//! room's tick, a command for one room, the drain's and the operator's end of a room), and
+//! fails only that room ([`Room::fail`]): its players get `GameOver { reason: Closed }`,
+//! `Error RoomClosed` and `RoomLeft`, the game is recorded ended `Closed`, the panic is
+//! logged and counted (`ticksync_room_panics_total`), and the shard and its other rooms go
+//! on. A quick-match room that panics as it is made (its game's `new`, its bots) was never
+//! the shard's: its players are turned away the same way and the lobby told. The engine's
 //! own code does not panic; this is for the code it cannot vouch for.
 //!
 //! Catching is sound here because nothing of the failed room is used again except through
@@ -16,8 +18,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering;
 
 use super::{RoomKey, Shard};
-use crate::engine::room::{Room, RoomOutput};
-use crate::protocol::{RoomId, Tick};
+use crate::engine::Member;
+use crate::engine::room::{GAME_FAILED, Link, Notice, Room, RoomOutput};
+use crate::protocol::{ErrorCode, RoomId, ServerMsg, Tick};
 
 /// What a caught panic said, for the log.
 fn panic_message(panic: &(dyn Any + Send)) -> &str {
@@ -61,10 +64,14 @@ fn log(shard: usize, room: RoomId, game: &str, panic: &(dyn Any + Send)) {
 
 impl Shard {
     /// Runs `apply` (a command, which may call into the room `target`); after a panic in
-    /// it, fails and removes that room if it is there.
+    /// it, fails and removes that room if it is there. `made` is the room a `Create` was
+    /// making and its players: a quick match's room starts its game (and makes its bots)
+    /// as it is made, before the shard holds it, so a panic there leaves no room to fail,
+    /// only players to turn away.
     pub(super) fn contain_command(
         &mut self,
         target: Option<RoomId>,
+        made: Option<(RoomId, Vec<Member>)>,
         out: &mut RoomOutput,
         apply: impl FnOnce(&mut Shard, &mut RoomOutput),
     ) {
@@ -77,13 +84,15 @@ impl Shard {
             self.meters.remove(key);
             self.rooms.remove(key)
         }) else {
-            // No room to end: it panicked as its room was made, or outside any one room.
             tracing::error!(
                 shard = self.index,
                 room = target.map(RoomId::get),
                 panic = panic_message(&*panic),
                 "a game's code panicked outside a running room; the shard goes on"
             );
+            if let Some((id, players)) = made {
+                self.turn_away(id, &players, out);
+            }
             return;
         };
         log(self.index, room.id(), room.game_name(), &*panic);
@@ -94,6 +103,28 @@ impl Shard {
         } else {
             room.close(out);
         }
+    }
+
+    /// The players of room `id`, which panicked as it was made: the engine counted the
+    /// room and the lobby seated them, so the count is given back and they are told as a
+    /// failed room's players are (`Error RoomClosed`, `RoomLeft`), then the lobby
+    /// (`RoomClosed`), which takes them out of it and its code out of the directory.
+    fn turn_away(&mut self, id: RoomId, players: &[Member], out: &mut RoomOutput) {
+        self.room_count.fetch_sub(1, Ordering::Relaxed);
+        let notice = ServerMsg::Error {
+            code: ErrorCode::RoomClosed,
+            message: GAME_FAILED.to_string(),
+            input_seq: None,
+        };
+        for member in players {
+            let link = Link::of(member.clone());
+            out.msg(&link, notice.clone());
+            out.msg(&link, ServerMsg::RoomLeft { room_id: id });
+        }
+        out.notice(Notice::RoomClosed {
+            room: id,
+            members: players.iter().map(|m| m.session).collect(),
+        });
     }
 
     /// [`Room::end_for_shutdown`] for the drain, contained: a room whose game panics as it

@@ -1,9 +1,10 @@
-//! A game that panics in a command's hook (here `on_leave`), driven on a shard by hand:
-//! its room is failed and removed, its other player told, the shard's other room left as
-//! it was, and the panic counted.
+//! Games whose code panics, driven on a shard by hand: in a command's hook (`on_leave`),
+//! as a quick-match room is made (`new`), and as the game ends (its last views, hashed
+//! for the replay). Each time only that room ends, its players are told, the lobby hears
+//! of it, and the result recorded is `Closed`.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -11,7 +12,7 @@ use tokio::sync::mpsc;
 use super::super::{Shard, ShardCmd};
 use crate::codec::Codec;
 use crate::engine::room::GAME_FAILED;
-use crate::engine::{EngineConfig, GameEntry, Member, NewRoom, RoomObserver};
+use crate::engine::{EngineConfig, FinishedGame, GameEntry, Member, NewRoom, RoomObserver};
 use crate::game::{Ctx, Game, GameConfig, Outcome, Rejection, Viewer};
 use crate::outbox::{Batch, Outbox};
 use crate::protocol::{
@@ -56,12 +57,173 @@ impl Game for Touchy {
     }
 }
 
-struct Quiet;
+/// Panics as it is made (a bug in the embedder's `new`).
+#[derive(Debug)]
+struct Brittle;
 
-impl RoomObserver for Quiet {
+impl Game for Brittle {
+    const NAME: &'static str = "brittle";
+    const SEATS: u8 = 2;
+    type Options = ();
+    type Input = u8;
+    type View = u8;
+    type Event = ();
+
+    fn validate_options(_options: &()) -> Result<(), String> {
+        Ok(())
+    }
+    fn new(_config: &GameConfig, _options: (), _ctx: &mut Ctx<'_, ()>) -> Self {
+        panic!("the embedder's constructor");
+    }
+    fn validate(&self, _seat: Seat, _input: &u8) -> Result<(), Rejection> {
+        Ok(())
+    }
+    fn apply(&mut self, _ctx: &mut Ctx<'_, ()>, _seat: Seat, _input: u8) -> bool {
+        false
+    }
+    fn tick(&mut self, _ctx: &mut Ctx<'_, ()>) -> bool {
+        false
+    }
+    fn on_leave(&mut self, _ctx: &mut Ctx<'_, ()>, _seat: Seat) -> bool {
+        false
+    }
+    fn view(&self, _viewer: Viewer) -> u8 {
+        0
+    }
+    fn outcome(&self) -> Option<Outcome> {
+        None
+    }
+}
+
+/// Won by the first input; its view panics once it is over (a bug the game's last view,
+/// hashed into its replay as it ends, runs into).
+#[derive(Debug)]
+struct SoreWinner {
+    winner: Option<Seat>,
+}
+
+impl Game for SoreWinner {
+    const NAME: &'static str = "sore";
+    const SEATS: u8 = 2;
+    type Options = ();
+    type Input = u8;
+    type View = u8;
+    type Event = ();
+
+    fn validate_options(_options: &()) -> Result<(), String> {
+        Ok(())
+    }
+    fn new(_config: &GameConfig, _options: (), _ctx: &mut Ctx<'_, ()>) -> Self {
+        SoreWinner { winner: None }
+    }
+    fn validate(&self, _seat: Seat, _input: &u8) -> Result<(), Rejection> {
+        Ok(())
+    }
+    fn apply(&mut self, _ctx: &mut Ctx<'_, ()>, seat: Seat, _input: u8) -> bool {
+        self.winner = Some(seat);
+        // "Nothing to send": so the first view after the win is the replay's, as the game
+        // ends, not a state's.
+        false
+    }
+    fn tick(&mut self, _ctx: &mut Ctx<'_, ()>) -> bool {
+        false
+    }
+    fn on_leave(&mut self, _ctx: &mut Ctx<'_, ()>, _seat: Seat) -> bool {
+        false
+    }
+    fn view(&self, _viewer: Viewer) -> u8 {
+        assert!(self.winner.is_none(), "the embedder's view after the end");
+        0
+    }
+    fn outcome(&self) -> Option<Outcome> {
+        self.winner.map(|seat| Outcome {
+            winner: Some(seat),
+            reason: EndReason::Win,
+        })
+    }
+}
+
+/// The lobby's side, recorded: rooms closed (with their members) and games finished.
+#[derive(Default)]
+struct Seen {
+    closed: Mutex<Vec<(RoomId, Vec<SessionId>)>>,
+    finished: Mutex<Vec<(RoomId, EndReason)>>,
+}
+
+impl RoomObserver for Seen {
     fn room_changed(&self, _summary: &RoomSummary) {}
     fn member_left(&self, _room: RoomId, _session: SessionId) {}
-    fn room_closed(&self, _room: RoomId, _members: &[SessionId]) {}
+    fn room_closed(&self, room: RoomId, members: &[SessionId]) {
+        self.closed.lock().unwrap().push((room, members.to_vec()));
+    }
+    fn game_finished(&self, game: FinishedGame) {
+        let reason = game.outcome.reason;
+        self.finished.lock().unwrap().push((game.room, reason));
+    }
+}
+
+/// A shard of its own, its room count and what its lobby saw.
+fn shard() -> (Shard, Arc<AtomicUsize>, Arc<Seen>) {
+    let config = EngineConfig {
+        tick_hz: 30,
+        shards: 1,
+        inbox_capacity: 8,
+        event_log_capacity: 16,
+        reconnect_grace: Duration::from_secs(1),
+        replay: crate::replay::ReplayConfig::default(),
+        on_game_finished: None,
+        first_room_id: RoomId::new(1),
+    };
+    let (_tx, rx) = mpsc::channel(1);
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(Seen::default());
+    let shard = Shard::new(0, &config, rx, seen.clone(), count.clone());
+    (shard, count, seen)
+}
+
+/// Makes room `id` of `game` with `players`, started at once (as quick match does),
+/// counted as the engine's placement counts it.
+fn create(shard: &mut Shard, count: &AtomicUsize, id: u64, game: GameEntry, players: &[Member]) {
+    count.fetch_add(1, Ordering::Relaxed);
+    shard.apply(ShardCmd::Create {
+        id: RoomId::new(id),
+        room: Box::new(NewRoom {
+            game,
+            settings: RoomSettings::default(),
+            code: format!("R{id}"),
+            public: true,
+            players: players.to_vec(),
+            bots: Default::default(),
+            start_now: true,
+            reserved: Default::default(),
+        }),
+    });
+}
+
+/// Whether `told` has `Error RoomClosed` (the failed game's message), then `RoomLeft` for
+/// `room`.
+fn turned_away(told: &[ServerMsg], room: u64) -> bool {
+    let closed = told.iter().position(|m| {
+        matches!(m, ServerMsg::Error { code: ErrorCode::RoomClosed, message, .. }
+            if message == GAME_FAILED)
+    });
+    let left = told.iter().position(
+        |m| matches!(m, ServerMsg::RoomLeft { room_id } if *room_id == RoomId::new(room)),
+    );
+    matches!((closed, left), (Some(c), Some(l)) if c < l)
+}
+
+/// The `GameOver` reasons in `told`.
+fn game_overs(told: &[ServerMsg]) -> Vec<EndReason> {
+    told.iter()
+        .filter_map(|m| match m {
+            ServerMsg::Event {
+                event: RoomEvent::GameOver { reason, .. },
+                ..
+            } => Some(*reason),
+            _ => None,
+        })
+        .collect()
 }
 
 fn member(session: u64) -> Member {
@@ -84,36 +246,22 @@ fn said(outbox: &Outbox) -> Vec<ServerMsg> {
 
 #[test]
 fn a_panic_in_a_commands_hook_fails_only_that_room() {
-    let config = EngineConfig {
-        tick_hz: 30,
-        shards: 1,
-        inbox_capacity: 8,
-        event_log_capacity: 16,
-        reconnect_grace: Duration::from_secs(1),
-        replay: crate::replay::ReplayConfig::default(),
-        on_game_finished: None,
-        first_room_id: RoomId::new(1),
-    };
-    let (_tx, rx) = mpsc::channel(1);
-    let count = Arc::new(AtomicUsize::new(0));
-    let mut shard = Shard::new(0, &config, rx, Arc::new(Quiet), count.clone());
+    let (mut shard, count, seen) = shard();
     let players = [member(1), member(2), member(3), member(4)];
-    for (id, pair) in [(1, &players[..2]), (2, &players[2..])] {
-        count.fetch_add(1, Ordering::Relaxed);
-        shard.apply(ShardCmd::Create {
-            id: RoomId::new(id),
-            room: Box::new(NewRoom {
-                game: GameEntry::of::<Touchy>(),
-                settings: RoomSettings::default(),
-                code: format!("R{id}"),
-                public: false,
-                players: pair.to_vec(),
-                bots: Default::default(),
-                start_now: true,
-                reserved: Default::default(),
-            }),
-        });
-    }
+    create(
+        &mut shard,
+        &count,
+        1,
+        GameEntry::of::<Touchy>(),
+        &players[..2],
+    );
+    create(
+        &mut shard,
+        &count,
+        2,
+        GameEntry::of::<Touchy>(),
+        &players[2..],
+    );
     shard.tick(1);
     for player in &players {
         said(&player.outbox);
@@ -125,39 +273,85 @@ fn a_panic_in_a_commands_hook_fails_only_that_room() {
     });
 
     let told = said(&players[1].outbox);
-    let over = told.iter().position(|m| {
-        matches!(
-            m,
-            ServerMsg::Event {
-                event: RoomEvent::GameOver {
-                    winner: None,
-                    reason: EndReason::Closed
-                },
-                ..
-            }
-        )
-    });
-    let closed = told.iter().position(|m| {
-        matches!(m, ServerMsg::Error { code: ErrorCode::RoomClosed, message, .. }
-            if message == GAME_FAILED)
-    });
-    let left = told
-        .iter()
-        .position(|m| matches!(m, ServerMsg::RoomLeft { room_id } if *room_id == RoomId::new(1)));
-    assert!(
-        matches!((over, closed, left), (Some(o), Some(c), Some(l)) if o < c && c < l),
-        "GameOver, then Error RoomClosed, then RoomLeft: {told:?}"
-    );
+    assert_eq!(game_overs(&told), [EndReason::Closed], "{told:?}");
+    assert!(turned_away(&told, 1), "{told:?}");
     assert!(
         shard.room(RoomId::new(1)).is_none(),
         "the failed room is gone"
     );
     assert_eq!(count.load(Ordering::Relaxed), 1);
     assert_eq!(shard.stats.room_panics, 1);
+    assert_eq!(
+        *seen.finished.lock().unwrap(),
+        [(RoomId::new(1), EndReason::Closed)],
+        "recorded, ended Closed"
+    );
+    assert_eq!(seen.closed.lock().unwrap().len(), 1);
 
     // The other room is as it was: still there, nothing said to its players.
     assert!(shard.room(RoomId::new(2)).is_some());
     assert!(said(&players[2].outbox).is_empty());
     shard.tick(2);
     assert_eq!(shard.stats.room_panics, 1, "nothing else panicked");
+}
+
+#[test]
+fn a_panic_as_a_quick_match_room_is_made_turns_its_players_away() {
+    let (mut shard, count, seen) = shard();
+    let players = [member(1), member(2)];
+    create(&mut shard, &count, 7, GameEntry::of::<Brittle>(), &players);
+    assert!(shard.room(RoomId::new(7)).is_none(), "no room was made");
+    assert_eq!(
+        count.load(Ordering::Relaxed),
+        0,
+        "its placement is given back"
+    );
+    assert_eq!(shard.stats.room_panics, 1);
+    for player in &players {
+        let told = said(&player.outbox);
+        assert!(turned_away(&told, 7), "{told:?}");
+    }
+    assert_eq!(
+        *seen.closed.lock().unwrap(),
+        [(RoomId::new(7), vec![SessionId::new(1), SessionId::new(2)])],
+        "the lobby takes its players out of it"
+    );
+    shard.tick(1);
+}
+
+#[test]
+fn a_game_that_panics_as_it_ends_is_recorded_closed_and_nobody_hears_its_result() {
+    let (mut shard, count, seen) = shard();
+    let players = [member(1), member(2)];
+    create(
+        &mut shard,
+        &count,
+        3,
+        GameEntry::of::<SoreWinner>(),
+        &players,
+    );
+    shard.tick(1);
+    for player in &players {
+        said(&player.outbox);
+    }
+    shard.apply(ShardCmd::Input {
+        room: RoomId::new(3),
+        session: SessionId::new(1),
+        seq: 1,
+        data: Codec::Bincode.encode(&5u8).unwrap(),
+        share: crate::limits::InboxShare::untracked(),
+    });
+    shard.tick(2);
+    for player in &players {
+        let told = said(&player.outbox);
+        assert_eq!(game_overs(&told), [EndReason::Closed], "no Win: {told:?}");
+        assert!(turned_away(&told, 3), "{told:?}");
+    }
+    assert_eq!(
+        *seen.finished.lock().unwrap(),
+        [(RoomId::new(3), EndReason::Closed)]
+    );
+    assert_eq!(shard.stats.room_panics, 1);
+    assert_eq!(count.load(Ordering::Relaxed), 0);
+    assert!(shard.room(RoomId::new(3)).is_none());
 }
