@@ -74,6 +74,12 @@ impl Game for Fragile {
 async fn room(addr: std::net::SocketAddr) -> Result<[Client; 2]> {
     let mut a = Client::connect(addr, Codec::Bincode).await?;
     let mut b = Client::connect(addr, Codec::MsgPack).await?;
+    new_room(&mut a, &mut b).await?;
+    Ok([a, b])
+}
+
+/// `a` makes a room of `fragile` and `b` joins it, which starts the game.
+async fn new_room(a: &mut Client, b: &mut Client) -> Result<()> {
     a.send(&ClientMsg::CreateRoom {
         game: Fragile::NAME.into(),
         settings: RoomSettings::default(),
@@ -86,7 +92,7 @@ async fn room(addr: std::net::SocketAddr) -> Result<[Client; 2]> {
     })
     .await?;
     b.room_joined().await?;
-    Ok([a, b])
+    Ok(())
 }
 
 /// Sends `value` from `from` and waits until `to` sees the total `want`.
@@ -142,20 +148,8 @@ async fn a_panicking_game_closes_its_own_room_and_every_other_room_plays_on() ->
     add(&mut d, &mut c, 7, 12).await?;
     add(&mut c, &mut d, 1, 13).await?;
     // The failed room's players are in no room and can play again.
-    let [mut e, mut f] = [a, b];
-    e.send(&ClientMsg::CreateRoom {
-        game: Fragile::NAME.into(),
-        settings: RoomSettings::default(),
-    })
-    .await?;
-    let code = e.room_joined().await?.code;
-    f.send(&ClientMsg::JoinRoom {
-        code,
-        spectate: false,
-    })
-    .await?;
-    f.room_joined().await?;
-    add(&mut f, &mut e, 3, 3).await?;
+    new_room(&mut a, &mut b).await?;
+    add(&mut b, &mut a, 3, 3).await?;
 
     let metrics = http_get(addr, "/metrics").await?;
     ensure!(

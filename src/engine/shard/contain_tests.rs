@@ -19,91 +19,26 @@ use crate::protocol::{
     EndReason, ErrorCode, RoomEvent, RoomId, RoomSettings, RoomSummary, Seat, ServerMsg, SessionId,
 };
 
-/// Panics when a player leaves (a bug in the embedder's `on_leave`).
+/// Where a [`Faulty`] game's code panics: a bug in the embedder's `on_leave`, in its
+/// `new` (as a quick-match room is made), or in its view once the game is won (its last
+/// view, hashed into the replay as the game ends).
+const ON_LEAVE: u8 = 0;
+const IN_NEW: u8 = 1;
+const VIEW_AFTER_WIN: u8 = 2;
+
+/// Won by the first input, which it reports as no change (so the first view after the
+/// win is the replay's, as the game ends, not a state's); panics where `FAULT` says.
 #[derive(Debug)]
-struct Touchy;
-
-impl Game for Touchy {
-    const NAME: &'static str = "touchy";
-    const SEATS: u8 = 2;
-    type Options = ();
-    type Input = u8;
-    type View = u8;
-    type Event = ();
-
-    fn validate_options(_options: &()) -> Result<(), String> {
-        Ok(())
-    }
-    fn new(_config: &GameConfig, _options: (), _ctx: &mut Ctx<'_, ()>) -> Self {
-        Touchy
-    }
-    fn validate(&self, _seat: Seat, _input: &u8) -> Result<(), Rejection> {
-        Ok(())
-    }
-    fn apply(&mut self, _ctx: &mut Ctx<'_, ()>, _seat: Seat, _input: u8) -> bool {
-        false
-    }
-    fn tick(&mut self, _ctx: &mut Ctx<'_, ()>) -> bool {
-        false
-    }
-    fn on_leave(&mut self, _ctx: &mut Ctx<'_, ()>, seat: Seat) -> bool {
-        panic!("seat {seat} left and the game did not expect it");
-    }
-    fn view(&self, _viewer: Viewer) -> u8 {
-        0
-    }
-    fn outcome(&self) -> Option<Outcome> {
-        None
-    }
-}
-
-/// Panics as it is made (a bug in the embedder's `new`).
-#[derive(Debug)]
-struct Brittle;
-
-impl Game for Brittle {
-    const NAME: &'static str = "brittle";
-    const SEATS: u8 = 2;
-    type Options = ();
-    type Input = u8;
-    type View = u8;
-    type Event = ();
-
-    fn validate_options(_options: &()) -> Result<(), String> {
-        Ok(())
-    }
-    fn new(_config: &GameConfig, _options: (), _ctx: &mut Ctx<'_, ()>) -> Self {
-        panic!("the embedder's constructor");
-    }
-    fn validate(&self, _seat: Seat, _input: &u8) -> Result<(), Rejection> {
-        Ok(())
-    }
-    fn apply(&mut self, _ctx: &mut Ctx<'_, ()>, _seat: Seat, _input: u8) -> bool {
-        false
-    }
-    fn tick(&mut self, _ctx: &mut Ctx<'_, ()>) -> bool {
-        false
-    }
-    fn on_leave(&mut self, _ctx: &mut Ctx<'_, ()>, _seat: Seat) -> bool {
-        false
-    }
-    fn view(&self, _viewer: Viewer) -> u8 {
-        0
-    }
-    fn outcome(&self) -> Option<Outcome> {
-        None
-    }
-}
-
-/// Won by the first input; its view panics once it is over (a bug the game's last view,
-/// hashed into its replay as it ends, runs into).
-#[derive(Debug)]
-struct SoreWinner {
+struct Faulty<const FAULT: u8> {
     winner: Option<Seat>,
 }
 
-impl Game for SoreWinner {
-    const NAME: &'static str = "sore";
+impl<const FAULT: u8> Game for Faulty<FAULT> {
+    const NAME: &'static str = match FAULT {
+        ON_LEAVE => "on-leave",
+        IN_NEW => "in-new",
+        _ => "view-after-win",
+    };
     const SEATS: u8 = 2;
     type Options = ();
     type Input = u8;
@@ -114,25 +49,32 @@ impl Game for SoreWinner {
         Ok(())
     }
     fn new(_config: &GameConfig, _options: (), _ctx: &mut Ctx<'_, ()>) -> Self {
-        SoreWinner { winner: None }
+        assert_ne!(FAULT, IN_NEW, "the embedder's constructor");
+        Faulty { winner: None }
     }
     fn validate(&self, _seat: Seat, _input: &u8) -> Result<(), Rejection> {
         Ok(())
     }
     fn apply(&mut self, _ctx: &mut Ctx<'_, ()>, seat: Seat, _input: u8) -> bool {
         self.winner = Some(seat);
-        // "Nothing to send": so the first view after the win is the replay's, as the game
-        // ends, not a state's.
         false
     }
     fn tick(&mut self, _ctx: &mut Ctx<'_, ()>) -> bool {
         false
     }
-    fn on_leave(&mut self, _ctx: &mut Ctx<'_, ()>, _seat: Seat) -> bool {
+    fn on_leave(&mut self, _ctx: &mut Ctx<'_, ()>, seat: Seat) -> bool {
+        assert_ne!(
+            FAULT, ON_LEAVE,
+            "seat {seat} left and the game did not expect it"
+        );
         false
     }
     fn view(&self, _viewer: Viewer) -> u8 {
-        assert!(self.winner.is_none(), "the embedder's view after the end");
+        let won = self.winner.is_some();
+        assert!(
+            !(FAULT == VIEW_AFTER_WIN && won),
+            "the embedder's view after the end"
+        );
         0
     }
     fn outcome(&self) -> Option<Outcome> {
@@ -252,14 +194,14 @@ fn a_panic_in_a_commands_hook_fails_only_that_room() {
         &mut shard,
         &count,
         1,
-        GameEntry::of::<Touchy>(),
+        GameEntry::of::<Faulty<ON_LEAVE>>(),
         &players[..2],
     );
     create(
         &mut shard,
         &count,
         2,
-        GameEntry::of::<Touchy>(),
+        GameEntry::of::<Faulty<ON_LEAVE>>(),
         &players[2..],
     );
     shard.tick(1);
@@ -299,7 +241,13 @@ fn a_panic_in_a_commands_hook_fails_only_that_room() {
 fn a_panic_as_a_quick_match_room_is_made_turns_its_players_away() {
     let (mut shard, count, seen) = shard();
     let players = [member(1), member(2)];
-    create(&mut shard, &count, 7, GameEntry::of::<Brittle>(), &players);
+    create(
+        &mut shard,
+        &count,
+        7,
+        GameEntry::of::<Faulty<IN_NEW>>(),
+        &players,
+    );
     assert!(shard.room(RoomId::new(7)).is_none(), "no room was made");
     assert_eq!(
         count.load(Ordering::Relaxed),
@@ -327,7 +275,7 @@ fn a_game_that_panics_as_it_ends_is_recorded_closed_and_nobody_hears_its_result(
         &mut shard,
         &count,
         3,
-        GameEntry::of::<SoreWinner>(),
+        GameEntry::of::<Faulty<VIEW_AFTER_WIN>>(),
         &players,
     );
     shard.tick(1);
