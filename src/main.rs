@@ -43,7 +43,7 @@ struct ServeArgs {
     #[arg(long, env = "TICKSYNC_TICK_HZ", default_value_t = 30,
           value_parser = clap::value_parser!(u16).range(1..=128))]
     tick_hz: u16,
-    /// Tick shards (tasks that own rooms); 0 means one per core.
+    /// Tick shards (tasks that own rooms), at most 1024; 0 means one per core.
     #[arg(long, env = "TICKSYNC_SHARDS", default_value_t = 0)]
     shards: usize,
     /// Seconds between WebSocket pings to each client.
