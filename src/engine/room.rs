@@ -142,10 +142,9 @@ pub(crate) struct Room {
     /// Events taken from the game, kept for its capacity.
     game_events: Vec<EncodedEvent>,
     dirty: bool,
-    finished_at: Option<Tick>,
-    /// Why its game ended, once it has: kept so the shard can count the game without asking
-    /// the game's code again.
-    end_reason: Option<EndReason>,
+    /// When and why its game ended, once it has (the reason kept so the shard can count
+    /// the game without asking the game's code again).
+    ended: Option<(Tick, EndReason)>,
     /// The tick play started at, and everyone seated since: the finished game's record.
     started_at: Option<Tick>,
     roster: Vec<FinishedSeat>,
@@ -186,8 +185,7 @@ impl Room {
             pending: Vec::new(),
             game_events: Vec::new(),
             dirty: false,
-            finished_at: None,
-            end_reason: None,
+            ended: None,
             started_at: None,
             roster: Vec::new(),
             reservations: reserved::Pending::default(),

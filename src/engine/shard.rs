@@ -309,20 +309,23 @@ impl Shard {
         // Taken out and put back so its capacity is reused next tick.
         let mut closed = std::mem::take(&mut self.closed);
         for key in closed.drain(..) {
-            self.meters.remove(key);
-            if let Some(room) = self.rooms.remove(key) {
-                self.by_id.remove(&room.id());
-                self.room_count.fetch_sub(1, Ordering::Relaxed);
-                if self.draining {
-                    room.close_for_shutdown(&mut self.out);
-                } else {
-                    room.close(&mut self.out);
-                }
+            if let Some(room) = self.take_room(key) {
+                close_room(room, self.draining, &mut self.out);
                 self.stats.superseded += deliver(&mut self.out, &*self.observer);
             }
         }
         self.closed = closed;
         open
+    }
+
+    /// Takes room `key` out of the shard (its maps, its meter and the shard's room count),
+    /// to be closed.
+    fn take_room(&mut self, key: RoomKey) -> Option<Room> {
+        self.meters.remove(key);
+        let room = self.rooms.remove(key)?;
+        self.by_id.remove(&room.id());
+        self.room_count.fetch_sub(1, Ordering::Relaxed);
+        Some(room)
     }
 
     fn drain_commands(&mut self) -> bool {
@@ -453,5 +456,15 @@ impl Shard {
             }
             ShardCmd::Admin(cmd) => self.admin(cmd, out),
         }
+    }
+}
+
+/// Closes a room taken out of its shard: `RoomLeft` to its members, and during a drain
+/// their connections closed after it (`drain.rs`).
+fn close_room(room: Room, draining: bool, out: &mut RoomOutput) {
+    if draining {
+        room.close_for_shutdown(out);
+    } else {
+        room.close(out);
     }
 }

@@ -50,10 +50,10 @@ impl Room {
 
     /// The game's name and end reason, if its game ended at tick `now`.
     pub(crate) fn finished_now(&self, now: Tick) -> Option<(&'static str, EndReason)> {
-        if self.finished_at != Some(now) {
-            return None;
+        match self.ended {
+            Some((at, reason)) if at == now => Some((self.entry.name, reason)),
+            _ => None,
         }
-        Some((self.entry.name, self.end_reason?))
     }
 }
 

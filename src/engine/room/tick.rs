@@ -79,8 +79,7 @@ impl Room {
             .as_mut()
             .and_then(|game| game.take_replay(now, outcome));
         self.status = RoomStatus::Finished;
-        self.finished_at = Some(now);
-        self.end_reason = Some(outcome.reason);
+        self.ended = Some((now, outcome.reason));
         self.emit(
             now,
             RoomEvent::GameOver {
@@ -237,7 +236,7 @@ impl Room {
         if !anyone_seated {
             return true;
         }
-        match self.finished_at {
+        match self.ended.map(|(at, _)| at) {
             None => false,
             // Linger while an absent player may still come back for the result.
             Some(at) => {

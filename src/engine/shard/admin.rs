@@ -1,7 +1,5 @@
 //! A shard's side of the operator's view: answering [`AdminCmd`]s about its rooms.
 
-use std::sync::atomic::Ordering;
-
 use super::Shard;
 use crate::engine::admin::{AdminCmd, RoomMeter};
 use crate::engine::room::RoomOutput;
@@ -32,14 +30,10 @@ impl Shard {
                 reason,
                 reply,
             } => {
-                let key = self.by_id.remove(&room);
-                let found = key.and_then(|key| {
-                    self.meters.remove(key);
-                    self.rooms.remove(key)
-                });
+                let found = self.by_id.get(&room).copied();
+                let found = found.and_then(|key| self.take_room(key));
                 let closed = found.is_some();
                 if let Some(mut closing) = found {
-                    self.room_count.fetch_sub(1, Ordering::Relaxed);
                     tracing::info!(room = room.get(), %reason, "room closed by the operator");
                     // The game's code may run as it ends (its replay): contained, the room
                     // is failed instead, and closed either way.
@@ -51,7 +45,7 @@ impl Shard {
                         out,
                         |room, out| room.admin_close(now, &reason, out),
                     );
-                    closing.close(out);
+                    super::close_room(closing, self.draining, out);
                 }
                 let _ = reply.send(closed);
             }

@@ -79,11 +79,8 @@ impl Shard {
             return;
         };
         self.stats.room_panics += 1;
-        let key = target.and_then(|id| self.by_id.remove(&id));
-        let Some(mut room) = key.and_then(|key| {
-            self.meters.remove(key);
-            self.rooms.remove(key)
-        }) else {
+        let key = target.and_then(|id| self.by_id.get(&id).copied());
+        let Some(mut room) = key.and_then(|key| self.take_room(key)) else {
             tracing::error!(
                 shard = self.index,
                 room = target.map(RoomId::get),
@@ -96,13 +93,8 @@ impl Shard {
             return;
         };
         log(self.index, room.id(), room.game_name(), &*panic);
-        self.room_count.fetch_sub(1, Ordering::Relaxed);
         room.fail(self.now, out);
-        if self.draining {
-            room.close_for_shutdown(out);
-        } else {
-            room.close(out);
-        }
+        super::close_room(room, self.draining, out);
     }
 
     /// The players of room `id`, which panicked as it was made: the engine counted the
@@ -137,9 +129,7 @@ impl Shard {
                 room,
                 now,
                 out,
-                |room, out| {
-                    room.end_for_shutdown(now, out);
-                },
+                |room, out| room.end_for_shutdown(now, out),
             );
             self.closed.push(key);
         }
