@@ -210,7 +210,9 @@ pub(crate) enum ShardCmd {
         room: RoomId,
         member: Member,
         spectate: bool,
-        reply: oneshot::Sender<Result<RoomJoined, ErrorCode>>,
+        /// `Ok(None)`: seated, then the room's game panicked and the room closed; the
+        /// joiner was told as its other members were.
+        reply: oneshot::Sender<Result<Option<RoomJoined>, ErrorCode>>,
     },
     Input {
         room: RoomId,
@@ -387,7 +389,9 @@ impl Engine {
     }
 
     /// Seats `member` in a waiting room, or adds it as a spectator. The room itself sends
-    /// `RoomJoined`; the result tells the caller what happened.
+    /// `RoomJoined`; the result tells the caller what happened: `Ok(None)` when the room's
+    /// game panicked as the member joined, so the room closed and told it so (`Error
+    /// RoomClosed`, `RoomLeft`), and the member is in no room.
     ///
     /// # Errors
     /// The [`ErrorCode`] to answer the client with ([`ErrorCode::ServerBusy`] when shutting
@@ -397,7 +401,7 @@ impl Engine {
         addr: RoomAddr,
         member: Member,
         spectate: bool,
-    ) -> Result<RoomJoined, ErrorCode> {
+    ) -> Result<Option<RoomJoined>, ErrorCode> {
         let (reply, answer) = oneshot::channel();
         let cmd = ShardCmd::Join {
             room: addr.id,

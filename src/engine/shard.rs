@@ -66,6 +66,16 @@ new_key_type! {
 /// alive: blocks are kept small, one a few ticks of a shard's frames.
 const SCRATCH_BYTES: usize = 4 * 1024;
 
+impl Drop for Shard {
+    /// The rooms still held when the shard stops (the server is shutting down, or the
+    /// engine was dropped): their games are dropped as a closing room's are, contained.
+    fn drop(&mut self) {
+        for (_, room) in &mut self.rooms {
+            contain::drop_game(self.index, &mut self.stats.room_panics, room);
+        }
+    }
+}
+
 /// A shard's tick statistics since it started.
 #[derive(Debug, Clone)]
 pub struct ShardStats {
@@ -94,8 +104,8 @@ pub struct ShardStats {
     pub games_finished: Vec<(&'static str, EndReason, u64)>,
     /// Replays recorded and dropped.
     pub replays: ReplayTally,
-    /// Rooms failed because their game's (or a server bot's) code panicked (see
-    /// `shard/contain.rs`).
+    /// Panics caught in a game's (or a server bot's) code: rooms failed, and games that
+    /// panicked as they were dropped (see `shard/contain.rs`).
     pub room_panics: u64,
 }
 
@@ -310,8 +320,10 @@ impl Shard {
         let mut closed = std::mem::take(&mut self.closed);
         for key in closed.drain(..) {
             if let Some(room) = self.take_room(key) {
-                close_room(room, self.draining, &mut self.out);
-                self.stats.superseded += deliver(&mut self.out, &*self.observer);
+                let mut out = std::mem::take(&mut self.out);
+                self.close_room(room, &mut out);
+                self.stats.superseded += deliver(&mut out, &*self.observer);
+                self.out = out;
             }
         }
         self.closed = closed;
@@ -326,6 +338,18 @@ impl Shard {
         self.by_id.remove(&room.id());
         self.room_count.fetch_sub(1, Ordering::Relaxed);
         Some(room)
+    }
+
+    /// Closes a room taken out of its shard: `RoomLeft` to its members, and during a drain
+    /// their connections closed after it (`drain.rs`). Its game and bots are dropped first,
+    /// a panic in their `Drop` contained (`contain.rs`).
+    fn close_room(&mut self, mut room: Room, out: &mut RoomOutput) {
+        contain::drop_game(self.index, &mut self.stats.room_panics, &mut room);
+        if self.draining {
+            room.close_for_shutdown(out);
+        } else {
+            room.close(out);
+        }
     }
 
     fn drain_commands(&mut self) -> bool {
@@ -395,10 +419,14 @@ impl Shard {
                 spectate,
                 reply,
             } => {
-                let draining = self.draining;
-                let result = match self.room(room) {
-                    _ if draining => Err(ErrorCode::ShuttingDown),
-                    Some(room) => room.join(member, spectate, now, out),
+                let result = match self.by_id.get(&room).copied() {
+                    _ if self.draining => Err(ErrorCode::ShuttingDown),
+                    // The game's code runs only once the joiner is seated, so when it
+                    // panics the joiner is told with the room's other members
+                    // (`RoomJoined`, `Error RoomClosed`, `RoomLeft`): `Ok(None)`.
+                    Some(key) => self
+                        .contain_room(key, out, |room, out| room.join(member, spectate, now, out))
+                        .map_or(Ok(None), |joined| joined.map(Some)),
                     None => Err(ErrorCode::UnknownRoomCode),
                 };
                 // The asker may have gone away; nothing to do then.
@@ -456,15 +484,5 @@ impl Shard {
             }
             ShardCmd::Admin(cmd) => self.admin(cmd, out),
         }
-    }
-}
-
-/// Closes a room taken out of its shard: `RoomLeft` to its members, and during a drain
-/// their connections closed after it (`drain.rs`).
-fn close_room(room: Room, draining: bool, out: &mut RoomOutput) {
-    if draining {
-        room.close_for_shutdown(out);
-    } else {
-        room.close(out);
     }
 }

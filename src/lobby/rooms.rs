@@ -124,12 +124,14 @@ impl Lobby {
             session: session.id(),
             outbox,
         };
-        let joined = self.shared.engine.join(addr, member, spectate).await?;
-        session.lock().room = Some(Membership {
-            addr,
-            player: joined.seat.is_some(),
-            seat: joined.seat,
-        });
+        // `None`: the room's game failed as it seated the player, and the room said so.
+        if let Some(joined) = self.shared.engine.join(addr, member, spectate).await? {
+            session.lock().room = Some(Membership {
+                addr,
+                player: joined.seat.is_some(),
+                seat: joined.seat,
+            });
+        }
         Ok(())
     }
 

@@ -130,9 +130,10 @@ impl MetricSource for ServerSnapshot {
             );
             out.counter(
                 "ticksync_room_panics",
-                "Rooms closed because their game's (or a server bot's) code panicked, by \
-                 shard: the room's players got GameOver Closed and Error RoomClosed; the \
-                 shard and its other rooms went on.",
+                "Panics in a game's (or a server bot's) code, by shard: the room's players \
+                 got GameOver Closed and Error RoomClosed (a panic as the game was dropped, \
+                 its room closing, closed it as it would have); the shard and its other \
+                 rooms went on.",
                 &labels,
                 shard.room_panics,
             );

@@ -83,17 +83,21 @@ impl Room {
     /// finished game, without a replay), every connected member gets `Error RoomClosed`,
     /// and the shard removes the room ([`Room::close`] sends `RoomLeft`).
     pub(in crate::engine) fn fail(&mut self, now: Tick, out: &mut RoomOutput) {
-        let game = self.game.take();
-        let bots = std::mem::take(&mut self.bots);
-        let dropped =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop((game, bots))));
-        if dropped.is_err() {
+        if self.drop_game().is_err() {
             tracing::error!(
                 room = self.id.get(),
                 "the failed game (or a bot) panicked again as it was dropped"
             );
         }
         self.admin_close(now, GAME_FAILED, out);
+    }
+
+    /// Drops the game and the server bots now, catching a panic in their `Drop` (the
+    /// embedder's code), which is returned. The room needs neither to close.
+    pub(in crate::engine) fn drop_game(&mut self) -> std::thread::Result<()> {
+        let game = self.game.take();
+        let bots = std::mem::take(&mut self.bots);
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop((game, bots))))
     }
 
     /// Ends the room on the operator's word: a running game ends with

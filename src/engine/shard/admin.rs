@@ -45,7 +45,7 @@ impl Shard {
                         out,
                         |room, out| room.admin_close(now, &reason, out),
                     );
-                    super::close_room(closing, self.draining, out);
+                    self.close_room(closing, out);
                 }
                 let _ = reply.send(closed);
             }

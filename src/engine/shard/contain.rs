@@ -6,8 +6,10 @@
 //! `Error RoomClosed` and `RoomLeft`, the game is recorded ended `Closed`, the panic is
 //! logged and counted (`ticksync_room_panics_total`), and the shard and its other rooms go
 //! on. A quick-match room that panics as it is made (its game's `new`, its bots) was never
-//! the shard's: its players are turned away the same way and the lobby told. The engine's
-//! own code does not panic; this is for the code it cannot vouch for.
+//! the shard's: its players are turned away the same way and the lobby told. A panic in
+//! the game's or a bot's `Drop`, as its room closes or the shard stops, is logged and
+//! counted too; the room closes as it would have ([`drop_game`]). The engine's own code
+//! does not panic; this is for the code it cannot vouch for.
 //!
 //! Catching is sound here because nothing of the failed room is used again except through
 //! [`Room::fail`], which drops the game unexamined, and the shard's own state is not
@@ -48,6 +50,22 @@ pub(super) fn step<R>(
             room.fail(now, out);
             None
         }
+    }
+}
+
+/// Drops `room`'s game and bots as the room closes: a panic in their `Drop` is logged and
+/// counted, and the room closes as it would have.
+pub(super) fn drop_game(shard: usize, panics: &mut u64, room: &mut Room) {
+    if let Err(panic) = room.drop_game() {
+        *panics += 1;
+        tracing::error!(
+            shard,
+            room = room.id().get(),
+            game = room.game_name(),
+            panic = panic_message(&*panic),
+            "a game's code panicked as its room closed (dropping the game or a bot); \
+             the room closes as it would have, and the shard goes on"
+        );
     }
 }
 
@@ -94,7 +112,32 @@ impl Shard {
         };
         log(self.index, room.id(), room.game_name(), &*panic);
         room.fail(self.now, out);
-        super::close_room(room, self.draining, out);
+        self.close_room(room, out);
+    }
+
+    /// Runs `f` on room `key`; after a panic in it, fails the room and closes it at once.
+    /// `None` when the room failed (or is not there).
+    pub(super) fn contain_room<R>(
+        &mut self,
+        key: RoomKey,
+        out: &mut RoomOutput,
+        f: impl FnOnce(&mut Room, &mut RoomOutput) -> R,
+    ) -> Option<R> {
+        let room = self.rooms.get_mut(key)?;
+        let stepped = step(
+            self.index,
+            &mut self.stats.room_panics,
+            room,
+            self.now,
+            out,
+            f,
+        );
+        if stepped.is_none()
+            && let Some(room) = self.take_room(key)
+        {
+            self.close_room(room, out);
+        }
+        stepped
     }
 
     /// The players of room `id`, which panicked as it was made: the engine counted the

@@ -1,7 +1,9 @@
-//! Games whose code panics, driven on a shard by hand: in a command's hook (`on_leave`),
-//! as a quick-match room is made (`new`), and as the game ends (its last views, hashed
-//! for the replay). Each time only that room ends, its players are told, the lobby hears
-//! of it, and the result recorded is `Closed`.
+//! Games whose code panics, driven on a shard by hand: in a command's hook (`on_leave`,
+//! also while the server drains), as a room's game is made (`new`, as a quick-match room
+//! is made or as a joiner fills a room), as the game ends (its last views, hashed for the
+//! replay), and as it is dropped. Each time only that room ends, its players are told,
+//! the lobby hears of it, and the result recorded is `Closed`; a panic in `Drop` leaves
+//! the room to close as it would have.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,11 +22,12 @@ use crate::protocol::{
 };
 
 /// Where a [`Faulty`] game's code panics: a bug in the embedder's `on_leave`, in its
-/// `new` (as a quick-match room is made), or in its view once the game is won (its last
-/// view, hashed into the replay as the game ends).
+/// `new`, in its view once the game is won (its last view, hashed into the replay as the
+/// game ends), or in its `Drop`.
 const ON_LEAVE: u8 = 0;
 const IN_NEW: u8 = 1;
 const VIEW_AFTER_WIN: u8 = 2;
+const IN_DROP: u8 = 3;
 
 /// Won by the first input, which it reports as no change (so the first view after the
 /// win is the replay's, as the game ends, not a state's); panics where `FAULT` says.
@@ -37,7 +40,8 @@ impl<const FAULT: u8> Game for Faulty<FAULT> {
     const NAME: &'static str = match FAULT {
         ON_LEAVE => "on-leave",
         IN_NEW => "in-new",
-        _ => "view-after-win",
+        VIEW_AFTER_WIN => "view-after-win",
+        _ => "in-drop",
     };
     const SEATS: u8 = 2;
     type Options = ();
@@ -85,6 +89,15 @@ impl<const FAULT: u8> Game for Faulty<FAULT> {
     }
 }
 
+impl<const FAULT: u8> Drop for Faulty<FAULT> {
+    fn drop(&mut self) {
+        // Not while unwinding from another panic, which would abort the test.
+        if FAULT == IN_DROP && !std::thread::panicking() {
+            panic!("the embedder's drop");
+        }
+    }
+}
+
 /// The lobby's side, recorded: rooms closed (with their members) and games finished.
 #[derive(Default)]
 struct Seen {
@@ -126,6 +139,18 @@ fn shard() -> (Shard, Arc<AtomicUsize>, Arc<Seen>) {
 /// Makes room `id` of `game` with `players`, started at once (as quick match does),
 /// counted as the engine's placement counts it.
 fn create(shard: &mut Shard, count: &AtomicUsize, id: u64, game: GameEntry, players: &[Member]) {
+    create_as(shard, count, id, game, players, true);
+}
+
+/// [`create`], started at once or (`start_now` false, as a private room) when full.
+fn create_as(
+    shard: &mut Shard,
+    count: &AtomicUsize,
+    id: u64,
+    game: GameEntry,
+    players: &[Member],
+    start_now: bool,
+) {
     count.fetch_add(1, Ordering::Relaxed);
     shard.apply(ShardCmd::Create {
         id: RoomId::new(id),
@@ -136,7 +161,7 @@ fn create(shard: &mut Shard, count: &AtomicUsize, id: u64, game: GameEntry, play
             public: true,
             players: players.to_vec(),
             bots: Default::default(),
-            start_now: true,
+            start_now,
             reserved: Default::default(),
         }),
     });
@@ -177,13 +202,25 @@ fn member(session: u64) -> Member {
 
 /// Every message (not state) queued on `outbox` since the last look.
 fn said(outbox: &Outbox) -> Vec<ServerMsg> {
+    said_and_closed(outbox).0
+}
+
+/// [`said`], and the close code the connection is to be closed with, if any.
+fn said_and_closed(outbox: &Outbox) -> (Vec<ServerMsg>, Option<u16>) {
     let mut batch = Batch::default();
     outbox.take(&mut batch);
-    batch
+    let said = batch
         .events
         .iter()
         .map(|frame| Codec::Bincode.decode::<ServerMsg>(frame).expect("decodes"))
-        .collect()
+        .collect();
+    (said, batch.close.map(|close| close.code))
+}
+
+/// Whether `told` has `RoomLeft` for `room`.
+fn left(told: &[ServerMsg], room: u64) -> bool {
+    told.iter()
+        .any(|m| matches!(m, ServerMsg::RoomLeft { room_id } if *room_id == RoomId::new(room)))
 }
 
 #[test]
@@ -302,4 +339,126 @@ fn a_game_that_panics_as_it_ends_is_recorded_closed_and_nobody_hears_its_result(
     assert_eq!(shard.stats.room_panics, 1);
     assert_eq!(count.load(Ordering::Relaxed), 0);
     assert!(shard.room(RoomId::new(3)).is_none());
+}
+
+#[test]
+fn a_panic_as_a_closing_rooms_game_is_dropped_leaves_the_shard_and_its_other_rooms() {
+    let (mut shard, count, seen) = shard();
+    let players = [member(1), member(2), member(3), member(4)];
+    let game = GameEntry::of::<Faulty<IN_DROP>>;
+    create(&mut shard, &count, 1, game(), &players[..2]);
+    create(&mut shard, &count, 2, game(), &players[2..]);
+    shard.tick(1);
+    for player in &players {
+        said(&player.outbox);
+    }
+    // Room 1's players leave: it closes at the next tick, and its game is dropped.
+    for session in [1, 2] {
+        shard.apply(ShardCmd::Leave {
+            room: RoomId::new(1),
+            session: SessionId::new(session),
+        });
+    }
+    shard.tick(2);
+
+    assert!(
+        shard.room(RoomId::new(1)).is_none(),
+        "closed as it would have"
+    );
+    assert_eq!(count.load(Ordering::Relaxed), 1);
+    assert_eq!(shard.stats.room_panics, 1, "counted");
+    assert_eq!(seen.closed.lock().unwrap().len(), 1, "the lobby heard");
+    for player in &players[..2] {
+        assert!(left(&said(&player.outbox), 1));
+    }
+    // The other room goes on.
+    assert!(shard.room(RoomId::new(2)).is_some());
+    shard.tick(3);
+    assert!(said(&players[2].outbox).is_empty());
+    // A shard that stops with the room still open drops its game contained too.
+    drop(shard);
+}
+
+#[test]
+fn a_panic_as_a_joiner_fills_the_room_tells_the_joiner_with_the_others() {
+    let (mut shard, count, seen) = shard();
+    let players = [member(1), member(2)];
+    let game = GameEntry::of::<Faulty<IN_NEW>>();
+    create_as(&mut shard, &count, 4, game, &players[..1], false);
+    assert!(
+        shard.room(RoomId::new(4)).is_some(),
+        "waiting for a second player"
+    );
+    said(&players[0].outbox);
+
+    // The second player fills it: the game is made, and panics.
+    let (reply, mut answer) = tokio::sync::oneshot::channel();
+    shard.apply(ShardCmd::Join {
+        room: RoomId::new(4),
+        member: players[1].clone(),
+        spectate: false,
+        reply,
+    });
+
+    assert_eq!(
+        answer.try_recv(),
+        Ok(Ok(None)),
+        "joined, then closed: nothing more to answer"
+    );
+    for player in &players {
+        let told = said(&player.outbox);
+        assert!(turned_away(&told, 4), "{told:?}");
+    }
+    let joiner = said(&players[1].outbox);
+    assert!(joiner.is_empty(), "told once: {joiner:?}");
+    assert!(shard.room(RoomId::new(4)).is_none());
+    assert_eq!(count.load(Ordering::Relaxed), 0);
+    assert_eq!(shard.stats.room_panics, 1);
+    assert_eq!(
+        *seen.closed.lock().unwrap(),
+        [(RoomId::new(4), vec![SessionId::new(1), SessionId::new(2)])]
+    );
+}
+
+#[test]
+fn a_panic_as_a_player_leaves_during_a_drain_still_closes_the_leaver() {
+    let (mut shard, count, _seen) = shard();
+    let players = [member(1), member(2)];
+    create(
+        &mut shard,
+        &count,
+        5,
+        GameEntry::of::<Faulty<ON_LEAVE>>(),
+        &players,
+    );
+    shard.tick(1);
+    // The game ends by its own rules, so it goes on through the drain.
+    shard.apply(ShardCmd::Drain);
+    assert!(shard.room(RoomId::new(5)).is_some());
+    for player in &players {
+        said(&player.outbox);
+    }
+
+    shard.apply(ShardCmd::Leave {
+        room: RoomId::new(5),
+        session: SessionId::new(1),
+    });
+
+    let (told, closed) = said_and_closed(&players[0].outbox);
+    assert!(left(&told, 5), "{told:?}");
+    assert_eq!(
+        closed,
+        Some(1001),
+        "the leaver is closed after its RoomLeft"
+    );
+    let (told, closed) = said_and_closed(&players[1].outbox);
+    assert_eq!(game_overs(&told), [EndReason::Closed], "{told:?}");
+    assert!(turned_away(&told, 5), "{told:?}");
+    assert_eq!(
+        closed,
+        Some(1001),
+        "and the other player as its room closes"
+    );
+    assert!(shard.room(RoomId::new(5)).is_none());
+    assert_eq!(shard.stats.room_panics, 1);
 }

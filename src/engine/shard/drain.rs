@@ -53,11 +53,17 @@ impl Shard {
         now: Tick,
         out: &mut RoomOutput,
     ) {
-        let Some(room) = self.room(room) else {
+        let Some(&key) = self.by_id.get(&room) else {
             return;
         };
-        let link = room.member_link(session);
-        room.leave(session, now, out);
+        let link = self
+            .rooms
+            .get(key)
+            .and_then(|room| room.member_link(session));
+        // Contained here, not only around the command, so that the leaver is closed even
+        // when its game panics as it leaves (its `RoomLeft` is out before the game's code
+        // runs).
+        self.contain_room(key, out, |room, out| room.leave(session, now, out));
         if let Some(link) = link {
             out.push(shutdown_close(link));
         }
