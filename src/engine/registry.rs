@@ -7,7 +7,7 @@
 //! place game types meet the codec. The engine names no game: the embedder builds the
 //! [`GameRegistry`] (`ticksync serve` uses [`crate::server::builtin_games`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -174,6 +174,11 @@ pub fn decode_options<G: Game>(codec: Codec, bytes: &[u8]) -> Result<G::Options,
 /// them in the form the server keeps: bincode, or empty for the defaults (however they were
 /// sent), so equal options always have equal bytes (quick match compares them).
 fn check_options<G: Game>(codec: Codec, bytes: &[u8]) -> Result<Bytes, String> {
+    if bytes.is_empty() {
+        // The defaults, as most players send them: validated, and kept as nothing.
+        G::validate_options(&G::Options::default())?;
+        return Ok(Bytes::new());
+    }
     let options = decode_options::<G>(codec, bytes).map_err(|error| error.to_string())?;
     G::validate_options(&options)?;
     let encode = |options: &G::Options| {
@@ -566,7 +571,8 @@ impl GameEntry {
 /// [`Server::start_with_games`](crate::server::Server::start_with_games).
 #[derive(Debug, Clone)]
 pub struct GameRegistry {
-    games: Arc<HashMap<&'static str, GameEntry>>,
+    /// Names are the embedder's; a client's name only looks one up (foldhash).
+    games: Arc<foldhash::HashMap<&'static str, GameEntry>>,
 }
 
 impl GameRegistry {

@@ -33,7 +33,8 @@ struct Entry {
 
 #[derive(Debug, Default)]
 struct Tables {
-    by_id: HashMap<RoomId, Entry>,
+    /// By the server's own ids: foldhash, not SipHash.
+    by_id: foldhash::HashMap<RoomId, Entry>,
     by_code: HashMap<String, RoomId>,
 }
 

@@ -201,10 +201,11 @@ const MAX_DEPARTED: usize = 100_000;
 
 #[derive(Debug, Default)]
 struct Tables {
-    by_id: HashMap<SessionId, Arc<Session>>,
+    /// By the server's own ids (foldhash; a client's token only looks one up).
+    by_id: foldhash::HashMap<SessionId, Arc<Session>>,
     by_player: HashMap<String, SessionId>,
     /// Authenticated sessions that ended recently: when, player key and name.
-    departed: HashMap<SessionId, (Instant, String, String)>,
+    departed: foldhash::HashMap<SessionId, (Instant, String, String)>,
 }
 
 impl Tables {
