@@ -66,16 +66,6 @@ new_key_type! {
 /// alive: blocks are kept small, one a few ticks of a shard's frames.
 const SCRATCH_BYTES: usize = 4 * 1024;
 
-impl Drop for Shard {
-    /// The rooms still held when the shard stops (the server is shutting down, or the
-    /// engine was dropped): their games are dropped as a closing room's are, contained.
-    fn drop(&mut self) {
-        for (_, room) in &mut self.rooms {
-            contain::drop_game(self.index, &mut self.stats.room_panics, room);
-        }
-    }
-}
-
 /// A shard's tick statistics since it started.
 #[derive(Debug, Clone)]
 pub struct ShardStats {
@@ -105,7 +95,8 @@ pub struct ShardStats {
     /// Replays recorded and dropped.
     pub replays: ReplayTally,
     /// Panics caught in a game's (or a server bot's) code: rooms failed, and games that
-    /// panicked as they were dropped (see `shard/contain.rs`).
+    /// panicked as they were dropped (see `shard/contain.rs`; a failed game that panics
+    /// again as it is dropped is logged, not counted twice).
     pub room_panics: u64,
 }
 
@@ -150,6 +141,16 @@ pub(crate) struct Shard {
     histograms: TickHistograms,
     /// A shutdown drain has begun (see `drain`).
     draining: bool,
+}
+
+impl Drop for Shard {
+    /// The rooms still held when the shard stops (the server is shutting down, or the
+    /// engine was dropped): their games are dropped as a closing room's are, contained.
+    fn drop(&mut self) {
+        for (_, room) in &mut self.rooms {
+            contain::drop_game(self.index, &mut self.stats.room_panics, room);
+        }
+    }
 }
 
 impl Shard {
@@ -423,7 +424,8 @@ impl Shard {
                     _ if self.draining => Err(ErrorCode::ShuttingDown),
                     // The game's code runs only once the joiner is seated, so when it
                     // panics the joiner is told with the room's other members
-                    // (`RoomJoined`, `Error RoomClosed`, `RoomLeft`): `Ok(None)`.
+                    // (`RoomJoined`, `Error RoomClosed`, `RoomLeft`): `Ok(None)`. (The
+                    // room is there: `None` here is always a failed room.)
                     Some(key) => self
                         .contain_room(key, out, |room, out| room.join(member, spectate, now, out))
                         .map_or(Ok(None), |joined| joined.map(Some)),

@@ -4,6 +4,8 @@
 //! [`Room::admin_close`] goes through the room's own `emit`, so a closed room's events are
 //! numbered and logged like every other.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use super::output::RoomOutput;
 use super::{Role, Room};
 use crate::engine::admin::{MemberInfo, RoomDetail, RoomInfo, RoomMeter};
@@ -93,11 +95,15 @@ impl Room {
     }
 
     /// Drops the game and the server bots now, catching a panic in their `Drop` (the
-    /// embedder's code), which is returned. The room needs neither to close.
+    /// embedder's code); the first is returned. The room needs neither to close. One at a
+    /// time: a second panic while the first unwinds would abort the process.
     pub(in crate::engine) fn drop_game(&mut self) -> std::thread::Result<()> {
         let game = self.game.take();
-        let bots = std::mem::take(&mut self.bots);
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop((game, bots))))
+        let mut dropped = catch_unwind(AssertUnwindSafe(move || drop(game)));
+        for bot in std::mem::take(&mut self.bots) {
+            dropped = dropped.and(catch_unwind(AssertUnwindSafe(move || drop(bot))));
+        }
+        dropped
     }
 
     /// Ends the room on the operator's word: a running game ends with

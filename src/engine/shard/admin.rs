@@ -45,7 +45,7 @@ impl Shard {
                         out,
                         |room, out| room.admin_close(now, &reason, out),
                     );
-                    self.close_room(closing, out);
+                    self.close_now(closing, out);
                 }
                 let _ = reply.send(closed);
             }

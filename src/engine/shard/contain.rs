@@ -63,8 +63,8 @@ pub(super) fn drop_game(shard: usize, panics: &mut u64, room: &mut Room) {
             room = room.id().get(),
             game = room.game_name(),
             panic = panic_message(&*panic),
-            "a game's code panicked as its room closed (dropping the game or a bot); \
-             the room closes as it would have, and the shard goes on"
+            "a game's code panicked as it was dropped (its room closing, or its shard \
+             stopping); the room closes as it would have, and the shard goes on"
         );
     }
 }
@@ -112,7 +112,7 @@ impl Shard {
         };
         log(self.index, room.id(), room.game_name(), &*panic);
         room.fail(self.now, out);
-        self.close_room(room, out);
+        self.close_now(room, out);
     }
 
     /// Runs `f` on room `key`; after a panic in it, fails the room and closes it at once.
@@ -135,9 +135,19 @@ impl Shard {
         if stepped.is_none()
             && let Some(room) = self.take_room(key)
         {
-            self.close_room(room, out);
+            self.close_now(room, out);
         }
         stepped
+    }
+
+    /// Closes a room taken out of the shard between ticks (failed, or closed by the
+    /// operator): its game, if it ended now, is counted here, as the tick counts the rooms
+    /// it steps.
+    pub(super) fn close_now(&mut self, room: Room, out: &mut RoomOutput) {
+        if let Some((game, reason)) = room.finished_now(self.now) {
+            self.count_finished(game, reason);
+        }
+        self.close_room(room, out);
     }
 
     /// The players of room `id`, which panicked as it was made: the engine counted the

@@ -13,8 +13,11 @@ use tokio::sync::mpsc;
 
 use super::super::{Shard, ShardCmd};
 use crate::codec::Codec;
+use crate::engine::registry::DynBot;
 use crate::engine::room::GAME_FAILED;
-use crate::engine::{EngineConfig, FinishedGame, GameEntry, Member, NewRoom, RoomObserver};
+use crate::engine::{
+    BotFill, EngineConfig, FinishedGame, GameEntry, Member, NewRoom, RoomObserver,
+};
 use crate::game::{Ctx, Game, GameConfig, Outcome, Rejection, Viewer};
 use crate::outbox::{Batch, Outbox};
 use crate::protocol::{
@@ -139,10 +142,11 @@ fn shard() -> (Shard, Arc<AtomicUsize>, Arc<Seen>) {
 /// Makes room `id` of `game` with `players`, started at once (as quick match does),
 /// counted as the engine's placement counts it.
 fn create(shard: &mut Shard, count: &AtomicUsize, id: u64, game: GameEntry, players: &[Member]) {
-    create_as(shard, count, id, game, players, true);
+    create_as(shard, count, id, game, players, true, 0);
 }
 
-/// [`create`], started at once or (`start_now` false, as a private room) when full.
+/// [`create`], started at once or (`start_now` false) when its seats are full, with
+/// `bots` server bots in seats of their own.
 fn create_as(
     shard: &mut Shard,
     count: &AtomicUsize,
@@ -150,6 +154,7 @@ fn create_as(
     game: GameEntry,
     players: &[Member],
     start_now: bool,
+    bots: u8,
 ) {
     count.fetch_add(1, Ordering::Relaxed);
     shard.apply(ShardCmd::Create {
@@ -160,7 +165,10 @@ fn create_as(
             code: format!("R{id}"),
             public: true,
             players: players.to_vec(),
-            bots: Default::default(),
+            bots: BotFill {
+                count: bots,
+                strategy: String::new(),
+            },
             start_now,
             reserved: Default::default(),
         }),
@@ -265,6 +273,11 @@ fn a_panic_in_a_commands_hook_fails_only_that_room() {
         [(RoomId::new(1), EndReason::Closed)],
         "recorded, ended Closed"
     );
+    assert_eq!(
+        shard.stats.games_finished,
+        [("on-leave", EndReason::Closed, 1)],
+        "and counted"
+    );
     assert_eq!(seen.closed.lock().unwrap().len(), 1);
 
     // The other room is as it was: still there, nothing said to its players.
@@ -341,36 +354,74 @@ fn a_game_that_panics_as_it_ends_is_recorded_closed_and_nobody_hears_its_result(
     assert!(shard.room(RoomId::new(3)).is_none());
 }
 
+/// A server bot that always waits, and panics as it is dropped (even while another panic
+/// unwinds, which would abort the process).
+struct DropPanickingBot;
+
+impl DynBot for DropPanickingBot {
+    fn choose(&mut self, _view: &[u8], _seat: Seat) -> Option<bytes::Bytes> {
+        None
+    }
+}
+
+impl Drop for DropPanickingBot {
+    fn drop(&mut self) {
+        panic!("the embedder's bot's drop");
+    }
+}
+
+fn drop_panicking_bot(_strategy: &str, _seed: u64) -> Option<Box<dyn DynBot>> {
+    Some(Box::new(DropPanickingBot))
+}
+
 #[test]
-fn a_panic_as_a_closing_rooms_game_is_dropped_leaves_the_shard_and_its_other_rooms() {
+fn panics_as_closing_rooms_games_and_bots_are_dropped_leave_the_shard_and_its_other_rooms() {
     let (mut shard, count, seen) = shard();
-    let players = [member(1), member(2), member(3), member(4)];
+    let players = [member(1), member(2), member(3), member(4), member(5)];
     let game = GameEntry::of::<Faulty<IN_DROP>>;
     create(&mut shard, &count, 1, game(), &players[..2]);
-    create(&mut shard, &count, 2, game(), &players[2..]);
+    create(&mut shard, &count, 2, game(), &players[2..4]);
+    // Room 3: a player and a server bot, whose `Drop` panics too.
+    let mut with_bot = game();
+    with_bot.bot = Some(drop_panicking_bot);
+    create_as(&mut shard, &count, 3, with_bot, &players[4..], true, 1);
     shard.tick(1);
     for player in &players {
         said(&player.outbox);
     }
-    // Room 1's players leave: it closes at the next tick, and its game is dropped.
-    for session in [1, 2] {
-        shard.apply(ShardCmd::Leave {
-            room: RoomId::new(1),
-            session: SessionId::new(session),
-        });
-    }
+    // Room 1 is won with both players in it: it closes at that tick. Room 3's player
+    // leaves: it closes too, its game and its bot panicking as they are dropped.
+    shard.apply(ShardCmd::Input {
+        room: RoomId::new(1),
+        session: SessionId::new(1),
+        seq: 1,
+        data: Codec::Bincode.encode(&5u8).unwrap(),
+        share: crate::limits::InboxShare::untracked(),
+    });
+    shard.apply(ShardCmd::Leave {
+        room: RoomId::new(3),
+        session: SessionId::new(5),
+    });
     shard.tick(2);
 
-    assert!(
-        shard.room(RoomId::new(1)).is_none(),
-        "closed as it would have"
-    );
-    assert_eq!(count.load(Ordering::Relaxed), 1);
-    assert_eq!(shard.stats.room_panics, 1, "counted");
-    assert_eq!(seen.closed.lock().unwrap().len(), 1, "the lobby heard");
     for player in &players[..2] {
-        assert!(left(&said(&player.outbox), 1));
+        let told = said(&player.outbox);
+        assert_eq!(game_overs(&told), [EndReason::Win], "{told:?}");
+        assert!(left(&told, 1), "closed as it would have: {told:?}");
     }
+    assert!(shard.room(RoomId::new(1)).is_none());
+    assert!(shard.room(RoomId::new(3)).is_none());
+    assert_eq!(count.load(Ordering::Relaxed), 1);
+    assert_eq!(shard.stats.room_panics, 2, "one per room");
+    assert_eq!(seen.closed.lock().unwrap().len(), 2, "the lobby heard");
+    assert_eq!(
+        *seen.finished.lock().unwrap(),
+        [
+            (RoomId::new(1), EndReason::Win),
+            (RoomId::new(3), EndReason::Abandoned)
+        ],
+        "recorded as they ended"
+    );
     // The other room goes on.
     assert!(shard.room(RoomId::new(2)).is_some());
     shard.tick(3);
@@ -384,7 +435,7 @@ fn a_panic_as_a_joiner_fills_the_room_tells_the_joiner_with_the_others() {
     let (mut shard, count, seen) = shard();
     let players = [member(1), member(2)];
     let game = GameEntry::of::<Faulty<IN_NEW>>();
-    create_as(&mut shard, &count, 4, game, &players[..1], false);
+    create_as(&mut shard, &count, 4, game, &players[..1], false, 0);
     assert!(
         shard.room(RoomId::new(4)).is_some(),
         "waiting for a second player"
@@ -408,9 +459,12 @@ fn a_panic_as_a_joiner_fills_the_room_tells_the_joiner_with_the_others() {
     for player in &players {
         let told = said(&player.outbox);
         assert!(turned_away(&told, 4), "{told:?}");
+        let errors = told
+            .iter()
+            .filter(|m| matches!(m, ServerMsg::Error { .. }))
+            .count();
+        assert_eq!(errors, 1, "told once: {told:?}");
     }
-    let joiner = said(&players[1].outbox);
-    assert!(joiner.is_empty(), "told once: {joiner:?}");
     assert!(shard.room(RoomId::new(4)).is_none());
     assert_eq!(count.load(Ordering::Relaxed), 0);
     assert_eq!(shard.stats.room_panics, 1);
@@ -461,4 +515,8 @@ fn a_panic_as_a_player_leaves_during_a_drain_still_closes_the_leaver() {
     );
     assert!(shard.room(RoomId::new(5)).is_none());
     assert_eq!(shard.stats.room_panics, 1);
+    assert_eq!(
+        shard.stats.games_finished,
+        [("on-leave", EndReason::Closed, 1)]
+    );
 }
