@@ -190,23 +190,29 @@ impl Room {
             roster: Vec::new(),
             reservations: reserved::Pending::default(),
         };
-        room.seat_bots(&new.bots, now, out);
-        let quick_match = room.public;
-        for member in new.players {
-            match room.free_seat() {
-                Some(seat) => room.seat_member(member, seat, quick_match, now, out),
-                None => room.turn_away(member, out),
+        {
+            // The game's code runs from here (bots, `new`): should it panic, the shard
+            // catches it, and what was made of the game is dropped as it unwinds.
+            let building = DropGameOnUnwind(&mut room);
+            let room = &mut *building.0;
+            room.seat_bots(&new.bots, now, out);
+            let quick_match = room.public;
+            for member in new.players {
+                match room.free_seat() {
+                    Some(seat) => room.seat_member(member, seat, quick_match, now, out),
+                    None => room.turn_away(member, out),
+                }
             }
+            room.emit_occupancy(now, out);
+            if room.hold_reserved(new.reserved, new.start_now, now) {
+                // The game waits for the reserved players (`reserved.rs`).
+            } else if new.start_now {
+                room.start(now, out);
+            } else {
+                room.start_if_full(now, out);
+            }
+            room.changed(out);
         }
-        room.emit_occupancy(now, out);
-        if room.hold_reserved(new.reserved, new.start_now, now) {
-            // The game waits for the reserved players (`reserved.rs`).
-        } else if new.start_now {
-            room.start(now, out);
-        } else {
-            room.start_if_full(now, out);
-        }
-        room.changed(out);
         room
     }
 
@@ -376,6 +382,22 @@ impl Room {
             self.log_event(now, Logged::Game(event), out);
         }
         self.game_events = events;
+    }
+}
+
+/// A room being made ([`Room::new`]), whose game or bots panicked as it was: they are
+/// dropped contained as it unwinds ([`Room::drop_game`]), since a panic in their `Drop`
+/// then would abort the process.
+struct DropGameOnUnwind<'a>(&'a mut Room);
+
+impl Drop for DropGameOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() && self.0.drop_game().is_err() {
+            tracing::error!(
+                room = self.0.id.get(),
+                "a game (or a bot) panicked again as it was dropped, its room being made"
+            );
+        }
     }
 }
 

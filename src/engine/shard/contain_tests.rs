@@ -1,7 +1,7 @@
 //! Games whose code panics, driven on a shard by hand: in a command's hook (`on_leave`,
 //! also while the server drains), as a room's game is made (`new`, as a quick-match room
 //! is made or as a joiner fills a room), as the game ends (its last views, hashed for the
-//! replay), and as it is dropped. Each time only that room ends, its players are told,
+//! replay), and as it is dropped (also as a room being made unwinds). Each time only that room ends, its players are told,
 //! the lobby hears of it, and the result recorded is `Closed`; a panic in `Drop` leaves
 //! the room to close as it would have.
 
@@ -519,4 +519,22 @@ fn a_panic_as_a_player_leaves_during_a_drain_still_closes_the_leaver() {
         shard.stats.games_finished,
         [("on-leave", EndReason::Closed, 1)]
     );
+}
+
+#[test]
+fn a_bot_that_panics_as_it_is_dropped_after_the_game_panicked_as_its_room_was_made() {
+    let (mut shard, count, _seen) = shard();
+    let players = [member(1)];
+    // The bot is made first, then the game, whose `new` panics: the bot is dropped as
+    // that panic unwinds, and panics too.
+    let mut game = GameEntry::of::<Faulty<IN_NEW>>();
+    game.bot = Some(drop_panicking_bot);
+    create_as(&mut shard, &count, 8, game, &players, true, 1);
+
+    assert!(shard.room(RoomId::new(8)).is_none(), "no room was made");
+    assert_eq!(count.load(Ordering::Relaxed), 0);
+    assert_eq!(shard.stats.room_panics, 1);
+    let told = said(&players[0].outbox);
+    assert!(turned_away(&told, 8), "{told:?}");
+    shard.tick(1);
 }
