@@ -20,6 +20,9 @@ mod rooms;
 mod sessions;
 mod unhurried;
 
+#[cfg(test)]
+mod tests;
+
 pub use admin::{QueueInfo, SessionInfo};
 pub use directory::{CODE_ALPHABET, CODE_LENGTH, Directory};
 pub use listing::Listing;

@@ -131,6 +131,16 @@ impl Lobby {
                 player: joined.seat.is_some(),
                 seat: joined.seat,
             });
+            // The room may have closed since it answered (its shard goes on at once; this
+            // task may run a tick or more later): its close cleared its members'
+            // memberships before this one was set. It leaves the directory before it
+            // clears them, so a room not there now will not clear this one.
+            if !self.shared.directory.contains(addr.id) {
+                let mut state = session.lock();
+                if state.room.is_some_and(|m| m.addr == addr) {
+                    state.room = None;
+                }
+            }
         }
         Ok(())
     }
