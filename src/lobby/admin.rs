@@ -7,7 +7,6 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::Lobby;
-use super::matchmaker::MatchCmd;
 use crate::protocol::{ErrorCode, RoomId, Seat, ServerMsg, SessionId, close_code};
 
 /// One session, as the operator sees it.
@@ -114,11 +113,8 @@ impl Lobby {
                 .close(close_code::KICKED, "session ended by the operator");
         }
         if queued.is_some() {
-            let _ = self
-                .shared
-                .matchmaker
-                .send(MatchCmd::Remove { session: id })
-                .await;
+            // In a cluster its place is in the global queue (it was left there before).
+            self.unqueue(id).await;
         }
         if let Some(membership) = room {
             let _ = self.shared.engine.leave(membership.addr, id).await;

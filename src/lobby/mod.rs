@@ -390,17 +390,7 @@ impl Lobby {
             (state.room, state.queued.take())
         };
         if queued.is_some() {
-            if let Some((global, _)) = self.shared.global.get() {
-                let cmd = global::GlobalCmd::Remove {
-                    session: session.id(),
-                };
-                let _ = global.send(cmd).await;
-            } else {
-                let cmd = MatchCmd::Remove {
-                    session: session.id(),
-                };
-                let _ = self.shared.matchmaker.send(cmd).await;
-            }
+            self.unqueue(session.id()).await;
         }
         let seated = room.is_some_and(|m| m.player);
         let end = farewell || !seated;
@@ -418,6 +408,20 @@ impl Lobby {
             } else {
                 engine.disconnected(membership.addr, session.id()).await
             };
+        }
+    }
+
+    /// Takes session `id` out of its quick-match queue: the cluster's global one when this
+    /// node is in a cluster, else the local matchmaker's.
+    pub(crate) async fn unqueue(&self, id: SessionId) {
+        if let Some((global, _)) = self.shared.global.get() {
+            let _ = global.send(global::GlobalCmd::Remove { session: id }).await;
+        } else {
+            let _ = self
+                .shared
+                .matchmaker
+                .send(MatchCmd::Remove { session: id })
+                .await;
         }
     }
 

@@ -115,34 +115,52 @@ impl Lobby {
             .directory
             .find_code(code)
             .ok_or(ErrorCode::UnknownRoomCode)?;
+        // The membership is recorded before the `Join` reaches the shard, as a creator's
+        // and a quick match's are: whatever happens to this session or the room while the
+        // answer is on its way (a close, a kick, a takeover's `Rebind`, a disconnect) then
+        // finds it, and reaches the shard behind the `Join`. The answer may come a tick or
+        // more later, after the room's own notices.
         let outbox = {
-            let state = session.lock();
+            let mut state = session.lock();
             check_free(&state)?;
-            state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?
+            let outbox = state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?;
+            state.room = Some(Membership {
+                addr,
+                player: !spectate,
+                seat: None,
+            });
+            outbox
         };
         let member = Member {
             session: session.id(),
             outbox,
         };
-        // `None`: the room's game failed as it seated the player, and the room said so.
-        if let Some(joined) = self.shared.engine.join(addr, member, spectate).await? {
-            session.lock().room = Some(Membership {
-                addr,
-                player: joined.seat.is_some(),
-                seat: joined.seat,
-            });
-            // The room may have closed since it answered (its shard goes on at once; this
-            // task may run a tick or more later): its close cleared its members'
-            // memberships before this one was set. It leaves the directory before it
-            // clears them, so a room not there now will not clear this one.
-            if !self.shared.directory.contains(addr.id) {
-                let mut state = session.lock();
-                if state.room.is_some_and(|m| m.addr == addr) {
+        let answer = self.shared.engine.join(addr, member, spectate).await;
+        let mut state = session.lock();
+        let ours = state.room.is_some_and(|m| m.addr == addr);
+        match answer {
+            Ok(Some(joined)) => {
+                if let Some(membership) = state.room.as_mut().filter(|_| ours) {
+                    membership.player = joined.seat.is_some();
+                    membership.seat = joined.seat;
+                }
+                Ok(())
+            }
+            // Seated, then the room's game failed and the room closed: it said so.
+            Ok(None) => {
+                if ours {
                     state.room = None;
                 }
+                Ok(())
+            }
+            // Never in it.
+            Err(code) => {
+                if ours {
+                    state.room = None;
+                }
+                Err(code)
             }
         }
-        Ok(())
     }
 
     /// Leaves the session's room; a player forfeits a running game. The room answers

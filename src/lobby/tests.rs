@@ -37,8 +37,47 @@ fn lobby() -> Lobby {
 }
 
 fn session(lobby: &Lobby, conn_id: u64) -> Arc<Session> {
+    session_and_token(lobby, conn_id).0
+}
+
+fn session_and_token(lobby: &Lobby, conn_id: u64) -> (Arc<Session>, String) {
     let outbox = Outbox::new(Codec::Bincode, 64);
-    lobby.open_session(Binding { conn_id, outbox }).0
+    lobby.open_session(Binding { conn_id, outbox })
+}
+
+/// Lets the shard run its next tick, no more: the clock is paused.
+async fn next_tick() {
+    tokio::time::sleep(Duration::from_millis(34)).await;
+}
+
+/// `host` makes a private room of `game`; returns its id and join code once the host has
+/// heard it.
+async fn private_room(lobby: &Lobby, host: &Session, game: &str) -> (RoomId, String) {
+    let game = lobby.game(game).expect("built in");
+    lobby
+        .create_room(host, game, RoomSettings::default())
+        .await
+        .expect("created");
+    for _ in 0..10 {
+        next_tick().await;
+        let joined = said(host).into_iter().find_map(|msg| match msg {
+            ServerMsg::RoomJoined(joined) => Some(joined),
+            _ => None,
+        });
+        if let Some(joined) = joined {
+            return (joined.room_id, joined.code);
+        }
+    }
+    panic!("the host never heard its room's code");
+}
+
+/// Polls `join` once: its `Join` is then in the shard's inbox, unanswered.
+async fn send_only(join: &mut std::pin::Pin<&mut impl std::future::Future>) {
+    tokio::select! {
+        biased;
+        _ = join => panic!("a join is answered at the shard's tick, not at once"),
+        () = std::future::ready(()) => {}
+    }
 }
 
 /// The messages queued on `session`'s connection since the last look.
@@ -57,35 +96,13 @@ fn said(session: &Session) -> Vec<ServerMsg> {
 async fn a_room_closed_before_its_joiner_hears_the_answer_leaves_it_in_no_room() {
     let lobby = lobby();
     let (host, joiner) = (session(&lobby, 1), session(&lobby, 2));
-    let game = lobby.game("tictactoe").expect("built in");
-    lobby
-        .create_room(&host, game, RoomSettings::default())
-        .await
-        .expect("created");
-    let mut code = None;
-    for _ in 0..10 {
-        // The clock is paused: this lets the shard run its next tick, no more.
-        tokio::time::sleep(Duration::from_millis(34)).await;
-        code = said(&host).into_iter().find_map(|msg| match msg {
-            ServerMsg::RoomJoined(joined) => Some(joined.code),
-            _ => None,
-        });
-        if code.is_some() {
-            break;
-        }
-    }
-    let code = code.expect("the host hears its room's code");
-    let room = host.lock().room.expect("the host is in it").addr.id;
+    let (room, code) = private_room(&lobby, &host, "tictactoe").await;
 
     // The join reaches the shard's inbox, and the operator's close right behind it: the
     // shard answers the join and then closes the room in the same tick, before the
     // joiner's task runs again.
     let mut join = pin!(lobby.join_room(&joiner, &code, false));
-    tokio::select! {
-        biased;
-        _ = &mut join => panic!("a join is answered at the shard's tick, not at once"),
-        () = std::future::ready(()) => {}
-    }
+    send_only(&mut join).await;
     assert!(
         lobby
             .engine()
@@ -105,4 +122,66 @@ async fn a_room_closed_before_its_joiner_hears_the_answer_leaves_it_in_no_room()
         "the joiner is in no room, as it was told"
     );
     assert!(host.lock().room.is_none());
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_joiner_kicked_before_it_hears_the_answer_leaves_no_ghost_in_the_room() {
+    let lobby = lobby();
+    let (host, joiner) = (session(&lobby, 1), session(&lobby, 2));
+    // The arena never ends by itself: its room closes when nobody is left in it.
+    let (_room, code) = private_room(&lobby, &host, "arena").await;
+
+    let mut join = pin!(lobby.join_room(&joiner, &code, false));
+    send_only(&mut join).await;
+    assert!(lobby.kick(joiner.id(), "kicked by hand").await);
+    join.await.expect("joined, then kicked");
+    lobby.leave_room(&host).await.expect("in the room");
+
+    // With the host gone and the joiner kicked, nobody is left: the room closes.
+    for _ in 0..10 {
+        next_tick().await;
+        if lobby.engine().room_count() == 0 {
+            return;
+        }
+    }
+    panic!("the room still holds the kicked joiner");
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_joiner_whose_session_is_taken_over_before_it_hears_the_answer_plays_on_the_new_connection()
+ {
+    let lobby = lobby();
+    let host = session(&lobby, 1);
+    let (joiner, token) = session_and_token(&lobby, 2);
+    let (room, code) = private_room(&lobby, &host, "tictactoe").await;
+
+    let mut join = pin!(lobby.join_room(&joiner, &code, false));
+    send_only(&mut join).await;
+    // Another connection resumes the session and is put back in its room.
+    let outbox = Outbox::new(Codec::Bincode, 64);
+    let resumed = lobby
+        .resume(
+            &token,
+            Binding {
+                conn_id: 3,
+                outbox: outbox.clone(),
+            },
+        )
+        .expect("resumed");
+    lobby.rejoin_room(&resumed.session, 0).await;
+    join.await.expect("joined");
+
+    for _ in 0..10 {
+        next_tick().await;
+        let mut batch = Batch::default();
+        outbox.take(&mut batch);
+        let joined = batch.events.iter().any(|frame| {
+            matches!(Codec::Bincode.decode(frame), Ok(ServerMsg::RoomJoined(j)) if j.room_id == room)
+        });
+        if joined {
+            assert!(joiner.lock().room.is_some_and(|m| m.addr.id == room));
+            return;
+        }
+    }
+    panic!("the new connection never heard its room");
 }

@@ -13,6 +13,7 @@ mod chat;
 mod client_tls;
 mod cluster;
 mod cluster_directory;
+mod cluster_kick;
 mod cluster_load;
 mod cluster_reserve;
 mod cluster_resume;
