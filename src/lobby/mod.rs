@@ -394,13 +394,19 @@ impl Lobby {
         }
         let seated = room.is_some_and(|m| m.player);
         let end = farewell || !seated;
-        if end {
-            self.shared.sessions.remove(session.id());
-            session.lock().room = None;
+        let room = if end {
+            // Not if another connection resumed the session since the binding was let go
+            // above: that connection has it now, and its room.
+            let Some(room) = self.shared.sessions.end_if_unbound(session.id()) else {
+                return;
+            };
             if !farewell {
                 self.shared.counters.seatless_session_ended();
             }
-        }
+            room
+        } else {
+            room
+        };
         if let Some(membership) = room {
             let engine = &self.shared.engine;
             let _ = if end {

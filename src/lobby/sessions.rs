@@ -554,6 +554,23 @@ impl SessionTable {
         counts
     }
 
+    /// Ends session `id` as its connection closed, unless a connection is bound to it
+    /// again (a resume takes the session under this table's lock, so it happened either
+    /// before, and wins, or after, and finds no session). Returns the room it was in when
+    /// it ended, or `None` (the outer one) when it was not ended.
+    pub fn end_if_unbound(&self, id: SessionId) -> Option<Option<Membership>> {
+        let mut tables = self.lock();
+        let session = tables.by_id.get(&id).cloned()?;
+        let mut state = session.lock();
+        if state.binding.is_some() {
+            return None;
+        }
+        let room = state.room.take();
+        drop(state);
+        tables.forget(&session);
+        Some(room)
+    }
+
     /// Removes one session now.
     pub fn remove(&self, id: SessionId) {
         let mut tables = self.lock();

@@ -185,3 +185,50 @@ async fn a_joiner_whose_session_is_taken_over_before_it_hears_the_answer_plays_o
     }
     panic!("the new connection never heard its room");
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_session_resumed_while_its_old_connection_closes_is_not_ended() {
+    let lobby = lobby();
+    let (old, token) = session_and_token(&lobby, 1);
+    old.lock().queued = Some("tictactoe");
+    // The matchmaker's inbox is full, so the closing connection waits there to take the
+    // session out of its queue, after it let the session's binding go and before it
+    // ends the session.
+    for _ in 0..4096 {
+        lobby
+            .shared
+            .matchmaker
+            .try_send(super::matchmaker::MatchCmd::Remove {
+                session: crate::protocol::SessionId::new(999_999),
+            })
+            .expect("room in the inbox");
+    }
+    let mut closed = pin!(lobby.connection_closed(&old, 1, false));
+    tokio::select! {
+        biased;
+        () = &mut closed => panic!("the matchmaker's inbox is full"),
+        () = std::future::ready(()) => {}
+    }
+    assert!(old.lock().binding.is_none(), "let go");
+
+    // Meanwhile another connection resumes the session.
+    let resumed = lobby
+        .resume(
+            &token,
+            Binding {
+                conn_id: 2,
+                outbox: Outbox::new(Codec::Bincode, 64),
+            },
+        )
+        .expect("resumed");
+    closed.await;
+
+    assert!(
+        lobby.shared.sessions.get(resumed.session.id()).is_some(),
+        "the resumed session goes on"
+    );
+    assert_eq!(
+        resumed.session.lock().binding.as_ref().map(|b| b.conn_id),
+        Some(2)
+    );
+}
