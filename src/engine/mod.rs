@@ -229,6 +229,9 @@ pub(crate) enum ShardCmd {
     Disconnected {
         room: RoomId,
         session: SessionId,
+        /// The connection that dropped: a notice about an earlier one than the member's
+        /// (it resumed meanwhile) is ignored.
+        connection: Arc<Outbox>,
     },
     Rebind {
         room: RoomId,
@@ -455,8 +458,9 @@ impl Engine {
         .await
     }
 
-    /// Tells the room that `session`'s connection dropped: its seat is held for the grace
-    /// period.
+    /// Tells the room that `session`'s connection, the one with outbox `connection`,
+    /// dropped: its seat is held for the grace period. The room ignores it if the member
+    /// is on another connection by then (a resume's `Rebind` got there first).
     ///
     /// # Errors
     /// [`EngineError::ShuttingDown`] if the shard has stopped.
@@ -464,10 +468,12 @@ impl Engine {
         &self,
         addr: RoomAddr,
         session: SessionId,
+        connection: Arc<Outbox>,
     ) -> Result<(), EngineError> {
         let cmd = ShardCmd::Disconnected {
             room: addr.id,
             session,
+            connection,
         };
         self.send(addr.shard, cmd).await
     }

@@ -444,9 +444,13 @@ impl Shard {
                     room.leave(session, now, out);
                 }
             }
-            ShardCmd::Disconnected { room, session } => {
+            ShardCmd::Disconnected {
+                room,
+                session,
+                connection,
+            } => {
                 if let Some(room) = self.room(room) {
-                    room.disconnected(session, now, out);
+                    room.disconnected(session, &connection, now, out);
                 }
             }
             ShardCmd::Rebind {

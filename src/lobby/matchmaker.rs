@@ -444,7 +444,7 @@ impl Matchmaker {
             let outbox = match state.outbox() {
                 Some(outbox) => outbox.clone(),
                 None => {
-                    absent.push(waiting.session.id());
+                    absent.push((waiting.session.id(), waiting.outbox.clone()));
                     waiting.outbox.clone()
                 }
             };
@@ -460,6 +460,11 @@ impl Matchmaker {
                 outbox,
             });
         }
+        // Who was seated on which connection, for the `Disconnected`s below.
+        let seated: Vec<_> = members
+            .iter()
+            .map(|m| (m.session, m.outbox.clone()))
+            .collect();
         let room = NewRoom {
             game,
             settings: quick_match_settings(options),
@@ -480,14 +485,17 @@ impl Matchmaker {
         // A connection that closed while the room was being created may have sent its
         // `Disconnected` ahead of the `Create` (the shard ignores it for an unknown room):
         // look again now that the room exists. A repeated notice is harmless.
-        for waiting in &players {
-            if waiting.session.lock().binding.is_none() && !absent.contains(&waiting.session.id()) {
-                absent.push(waiting.session.id());
+        for (session, outbox) in seated {
+            let unbound = players
+                .iter()
+                .any(|w| w.session.id() == session && w.session.lock().binding.is_none());
+            if unbound && !absent.iter().any(|(s, _)| *s == session) {
+                absent.push((session, outbox));
             }
         }
-        for session in absent {
+        for (session, outbox) in absent {
             // Only fails when shutting down, when nothing more is owed to anyone.
-            let _ = self.engine.disconnected(addr, session).await;
+            let _ = self.engine.disconnected(addr, session, outbox).await;
         }
     }
 }

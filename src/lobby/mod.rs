@@ -380,14 +380,17 @@ impl Lobby {
     /// holds its seat and the session waits for a resume for the grace period. So only a
     /// seat is ever held for a client that is gone.
     pub async fn connection_closed(&self, session: &Session, conn_id: u64, farewell: bool) {
-        let (room, queued) = {
+        let (room, queued, connection) = {
             let mut state = session.lock();
-            if state.binding.as_ref().map(|b| b.conn_id) != Some(conn_id) {
-                return;
-            }
-            state.binding = None;
+            let binding = match state.binding.take() {
+                Some(binding) if binding.conn_id == conn_id => binding,
+                other => {
+                    state.binding = other;
+                    return;
+                }
+            };
             state.disconnected_at = Some(std::time::Instant::now());
-            (state.room, state.queued.take())
+            (state.room, state.queued.take(), binding.outbox)
         };
         if queued.is_some() {
             self.unqueue(session.id()).await;
@@ -412,7 +415,9 @@ impl Lobby {
             let _ = if end {
                 engine.leave(membership.addr, session.id()).await
             } else {
-                engine.disconnected(membership.addr, session.id()).await
+                engine
+                    .disconnected(membership.addr, session.id(), connection)
+                    .await
             };
         }
     }

@@ -5,11 +5,14 @@
 //! holds ([`Room::free_seat`]). So is a member's grace: a dropped connection sets the
 //! deadline tick (`away_until`) that the tick enforces (`tick.rs`).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use super::output::{Link, Notice, RoomOutput};
 use super::{MemberState, PendingInput, Role, Room, Sender};
 use crate::engine::Member;
+use crate::outbox::Outbox;
 use crate::protocol::{
     ErrorCode, RoomEvent, RoomJoined, RoomStatus, Seat, ServerMsg, SessionId, Tick,
 };
@@ -176,11 +179,26 @@ impl Room {
     }
 
     /// The member's connection dropped: hold its place for the grace period. The deadline
-    /// is `now` plus the grace in ticks, decided here once (a repeated notice keeps it).
-    pub(crate) fn disconnected(&mut self, session: SessionId, now: Tick, out: &mut RoomOutput) {
+    /// is `now` plus the grace in ticks, decided here once (a repeated notice keeps it). A
+    /// notice about another connection than the member's (`connection`, its outbox) is
+    /// stale: the member resumed on a new one, whose `Rebind` came first.
+    pub(crate) fn disconnected(
+        &mut self,
+        session: SessionId,
+        connection: &Arc<Outbox>,
+        now: Tick,
+        out: &mut RoomOutput,
+    ) {
         let Some(index) = self.member_index(session) else {
             return;
         };
+        if self.members[index]
+            .link
+            .as_ref()
+            .is_some_and(|link| !Arc::ptr_eq(&link.outbox, connection))
+        {
+            return;
+        }
         let deadline = now + self.limits.grace_ticks;
         let member = &mut self.members[index];
         if member.away_until.is_some() {

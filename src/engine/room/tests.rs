@@ -12,6 +12,7 @@ mod reserved;
 
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use super::output::{Notice, Out, RoomOutput, TestAcks};
 use super::{Room, RoomLimits};
@@ -239,8 +240,19 @@ impl Rig {
         self.room.leave(sid(session), now, &mut self.out);
     }
 
+    /// The connection the member is on now drops (an absent member's notice repeats).
     fn disconnected(&mut self, session: u64, now: Tick) {
-        self.room.disconnected(sid(session), now, &mut self.out);
+        let connection = self
+            .room
+            .member_link(sid(session))
+            .map_or_else(|| Outbox::new(Codec::Bincode, 4), |link| link.outbox);
+        self.disconnected_from(session, &connection, now);
+    }
+
+    /// A notice that `connection` of `session` dropped.
+    fn disconnected_from(&mut self, session: u64, connection: &Arc<Outbox>, now: Tick) {
+        self.room
+            .disconnected(sid(session), connection, now, &mut self.out);
     }
 
     fn rebind(&mut self, member: Member, last_event_seq: u64, now: Tick) {

@@ -74,11 +74,9 @@ impl GlobalMatch {
                     match outbox {
                         Some(outbox) => (waiter.session.id(), outbox),
                         None => {
-                            absent.push(waiter.session.id());
-                            (
-                                waiter.session.id(),
-                                Outbox::new(crate::codec::Codec::Bincode, 1),
-                            )
+                            let placeholder = Outbox::new(crate::codec::Codec::Bincode, 1);
+                            absent.push((waiter.session.id(), placeholder.clone()));
+                            (waiter.session.id(), placeholder)
                         }
                     }
                 }
@@ -174,8 +172,8 @@ impl GlobalMatch {
                 until: now + wait + HOSTED_KEEP,
             },
         );
-        for session in absent {
-            let _ = self.engine.disconnected(addr, session).await;
+        for (session, outbox) in absent {
+            let _ = self.engine.disconnected(addr, session, outbox).await;
         }
         let url = self.cluster.public_url().to_string();
         for (node, session, ticket) in redirects {

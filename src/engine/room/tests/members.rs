@@ -271,3 +271,33 @@ fn a_game_without_an_end_of_its_own_is_reported_once_when_every_player_has_left(
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_notice_about_a_connection_the_member_already_left_for_another_is_stale() {
+    let mut rig = Rig::new(GameEntry::of::<Tally>(), 0);
+    let first = rig.room.member_link(sid(2)).expect("connected").outbox;
+    // The player resumes on a new connection, and the room hears of that first; the old
+    // connection's notice arrives after it.
+    rig.disconnected(2, 3);
+    rig.rebind(member(2, Codec::MsgPack), 0, 4);
+    let now_on = rig.room.member_link(sid(2)).expect("back").outbox;
+    rig.out.take();
+    let stale = Outbox::new(Codec::MsgPack, 4);
+    rig.disconnected_from(2, &stale, 5);
+    rig.disconnected_from(2, &first, 5);
+    let link = rig.room.member_link(sid(2)).expect("still connected");
+    assert!(Arc::ptr_eq(&link.outbox, &now_on));
+    assert!(
+        !rig.out.take().iter().any(|o| matches!(
+            o,
+            Out::Event { frame, .. } if Codec::MsgPack.decode::<ServerMsg>(frame).is_ok_and(|m| matches!(
+                m,
+                ServerMsg::Event { event: RoomEvent::PlayerDisconnected { .. }, .. }
+            ))
+        )),
+        "nobody is told it is away"
+    );
+    // Its own connection dropping still counts.
+    rig.disconnected_from(2, &now_on, 6);
+    assert!(rig.room.member_link(sid(2)).is_none(), "away");
+}
