@@ -191,6 +191,11 @@ impl Directory {
         }
     }
 
+    /// Whether room `id` is open here (registered, not yet removed).
+    pub(super) fn contains(&self, id: RoomId) -> bool {
+        self.lock().by_id.contains_key(&id)
+    }
+
     /// Forgets a closed room.
     pub fn remove(&self, id: RoomId) {
         let mut tables = self.lock();

@@ -453,6 +453,7 @@ impl Matchmaker {
                 addr,
                 player: true,
                 seat: None,
+                joining: false,
             });
             drop(state);
             members.push(Member {

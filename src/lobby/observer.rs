@@ -32,7 +32,11 @@ impl Observer {
     fn clear_membership(&self, room: RoomId, session: SessionId) {
         if let Some(session) = self.sessions.get(session) {
             let mut state = session.lock();
-            if state.binding.is_some() && state.room.is_some_and(|m| m.addr.id == room) {
+            // Not a membership whose `Join` is still on its way: the notice is about the
+            // session's earlier stay in the room (see `Membership::joining`).
+            if state.binding.is_some()
+                && state.room.is_some_and(|m| m.addr.id == room && !m.joining)
+            {
                 state.room = None;
             }
         }

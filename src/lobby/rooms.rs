@@ -64,6 +64,7 @@ impl Lobby {
                     addr,
                     player: true,
                     seat: None,
+                    joining: false,
                 });
                 Ok((addr, code, outbox))
             })
@@ -116,10 +117,11 @@ impl Lobby {
             .find_code(code)
             .ok_or(ErrorCode::UnknownRoomCode)?;
         // The membership is recorded before the `Join` reaches the shard, as a creator's
-        // and a quick match's are: whatever happens to this session or the room while the
-        // answer is on its way (a close, a kick, a takeover's `Rebind`, a disconnect) then
-        // finds it, and reaches the shard behind the `Join`. The answer may come a tick or
-        // more later, after the room's own notices.
+        // and a quick match's are: a kick, a takeover's `Rebind` or a disconnect of this
+        // session while the answer is on its way finds it, and reaches the shard behind the
+        // `Join`. The answer may come a tick or more later, after the room's own notices;
+        // until it does, the membership is `joining`, so that a notice about the session's
+        // earlier stay in the room (a `LeaveRoom` just before) does not clear it.
         let outbox = {
             let mut state = session.lock();
             check_free(&state)?;
@@ -128,6 +130,7 @@ impl Lobby {
                 addr,
                 player: !spectate,
                 seat: None,
+                joining: true,
             });
             outbox
         };
@@ -137,12 +140,23 @@ impl Lobby {
         };
         let answer = self.shared.engine.join(addr, member, spectate).await;
         let mut state = session.lock();
-        let ours = state.room.is_some_and(|m| m.addr == addr);
+        let ours = state.room.is_some_and(|m| m.addr == addr && m.joining);
         match answer {
             Ok(Some(joined)) => {
                 if let Some(membership) = state.room.as_mut().filter(|_| ours) {
                     membership.player = joined.seat.is_some();
                     membership.seat = joined.seat;
+                    membership.joining = false;
+                }
+                drop(state);
+                // A room that closed since it answered skipped this membership while it
+                // was `joining`. A closing room leaves the directory before it clears its
+                // members' memberships, so one still listed now will clear it itself.
+                if ours && !self.shared.directory.contains(addr.id) {
+                    let mut state = session.lock();
+                    if state.room.is_some_and(|m| m.addr == addr) {
+                        state.room = None;
+                    }
                 }
                 Ok(())
             }

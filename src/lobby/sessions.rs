@@ -47,6 +47,10 @@ pub struct Membership {
     /// The seat the room gave the player (`RoomObserver::member_seated`); `None` for a
     /// spectator, and for a player until the room has seated it.
     pub seat: Option<Seat>,
+    /// A `JoinRoom` for this room is on its way to the room's shard (`Lobby::join_room`):
+    /// until its answer, a notice that the session left the room is about an earlier stay
+    /// in it (it left and joins again), and does not clear this membership.
+    pub joining: bool,
 }
 
 /// A token bucket: `burst` messages at once, refilled at `per_second`.
@@ -528,7 +532,7 @@ impl SessionTable {
             return false;
         };
         let mut state = session.lock();
-        if state.binding.is_some() || state.room.is_none_or(|m| m.addr.id != room) {
+        if state.binding.is_some() || state.room.is_none_or(|m| m.addr.id != room || m.joining) {
             return false;
         }
         state.room = None;

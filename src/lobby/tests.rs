@@ -232,3 +232,27 @@ async fn a_session_resumed_while_its_old_connection_closes_is_not_ended() {
         Some(2)
     );
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_player_that_leaves_and_joins_again_within_a_tick_is_in_the_room() {
+    let lobby = lobby();
+    let (host, joiner) = (session(&lobby, 1), session(&lobby, 2));
+    let (room, code) = private_room(&lobby, &host, "arena").await;
+    lobby
+        .join_room(&joiner, &code, false)
+        .await
+        .expect("joined");
+    assert!(joiner.lock().room.is_some_and(|m| m.seat.is_some()));
+
+    // Out and back in before the shard's next tick: it hears the leave, then the join.
+    lobby.leave_room(&joiner).await.expect("in the room");
+    lobby
+        .join_room(&joiner, &code, false)
+        .await
+        .expect("joined again");
+    next_tick().await;
+
+    let membership = joiner.lock().room.expect("in the room, as the room says");
+    assert_eq!(membership.addr.id, room);
+    assert!(membership.seat.is_some() && !membership.joining);
+}

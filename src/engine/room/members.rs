@@ -181,7 +181,9 @@ impl Room {
     /// The member's connection dropped: hold its place for the grace period. The deadline
     /// is `now` plus the grace in ticks, decided here once (a repeated notice keeps it). A
     /// notice about another connection than the member's (`connection`, its outbox) is
-    /// stale: the member resumed on a new one, whose `Rebind` came first.
+    /// stale: the member resumed on a new one, whose `Rebind` came first. Unless the
+    /// member's is closed too: two takeovers in a row can land their `Rebind`s out of
+    /// order, leaving the room on the first one's connection, which the second closed.
     pub(crate) fn disconnected(
         &mut self,
         session: SessionId,
@@ -195,7 +197,7 @@ impl Room {
         if self.members[index]
             .link
             .as_ref()
-            .is_some_and(|link| !Arc::ptr_eq(&link.outbox, connection))
+            .is_some_and(|link| !Arc::ptr_eq(&link.outbox, connection) && !link.outbox.is_closed())
         {
             return;
         }

@@ -68,6 +68,7 @@ impl GlobalMatch {
                         addr,
                         player: true,
                         seat: None,
+                        joining: false,
                     });
                     let outbox = state.outbox().cloned();
                     drop(state);
@@ -111,6 +112,7 @@ impl GlobalMatch {
                             addr,
                             player: true,
                             seat: None,
+                            joining: false,
                         });
                     }
                     reserved.push(session.id());

@@ -301,3 +301,26 @@ fn a_notice_about_a_connection_the_member_already_left_for_another_is_stale() {
     rig.disconnected_from(2, &now_on, 6);
     assert!(rig.room.member_link(sid(2)).is_none(), "away");
 }
+
+#[test]
+fn a_notice_about_another_connection_counts_when_the_members_own_was_closed() {
+    let mut rig = Rig::new(GameEntry::of::<Tally>(), 0);
+    // Two takeovers whose `Rebind`s land out of order: the room is left on the first new
+    // connection, which the second takeover closed. The second one then drops.
+    let first = Outbox::new(Codec::MsgPack, 64);
+    rig.rebind(
+        Member {
+            session: sid(2),
+            outbox: first.clone(),
+        },
+        0,
+        3,
+    );
+    first.close(4000, "taken over");
+    let second = Outbox::new(Codec::MsgPack, 64);
+    rig.disconnected_from(2, &second, 4);
+    assert!(
+        rig.room.member_link(sid(2)).is_none(),
+        "away, its grace running"
+    );
+}
