@@ -436,6 +436,8 @@ impl Matchmaker {
         let addr = self.engine.place_room();
         let code = self.directory.register(addr);
         let mut members = Vec::with_capacity(players.len());
+        // Each player's connection as seated (in `players`' order), and the absent ones'.
+        let mut seated = Vec::with_capacity(players.len());
         let mut absent = Vec::new();
         // The room decides the seats (the bots' drawn from its seed, the players' in this
         // order in the rest) and tells the lobby each before the player hears it.
@@ -456,16 +458,12 @@ impl Matchmaker {
                 joining: false,
             });
             drop(state);
+            seated.push(outbox.clone());
             members.push(Member {
                 session: waiting.session.id(),
                 outbox,
             });
         }
-        // Who was seated on which connection, for the `Disconnected`s below.
-        let seated: Vec<_> = members
-            .iter()
-            .map(|m| (m.session, m.outbox.clone()))
-            .collect();
         let room = NewRoom {
             game,
             settings: quick_match_settings(options),
@@ -486,11 +484,11 @@ impl Matchmaker {
         // A connection that closed while the room was being created may have sent its
         // `Disconnected` ahead of the `Create` (the shard ignores it for an unknown room):
         // look again now that the room exists. A repeated notice is harmless.
-        for (session, outbox) in seated {
-            let unbound = players
-                .iter()
-                .any(|w| w.session.id() == session && w.session.lock().binding.is_none());
-            if unbound && !absent.iter().any(|(s, _)| *s == session) {
+        for (waiting, outbox) in players.iter().zip(seated) {
+            let session = waiting.session.id();
+            if waiting.session.lock().binding.is_none()
+                && !absent.iter().any(|(s, _)| *s == session)
+            {
                 absent.push((session, outbox));
             }
         }

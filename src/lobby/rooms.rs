@@ -160,19 +160,13 @@ impl Lobby {
                 }
                 Ok(())
             }
-            // Seated, then the room's game failed and the room closed: it said so.
-            Ok(None) => {
+            // Never in it (`Err`), or seated and then the room's game failed and the room
+            // closed, which said so (`Ok(None)`).
+            other => {
                 if ours {
                     state.room = None;
                 }
-                Ok(())
-            }
-            // Never in it.
-            Err(code) => {
-                if ours {
-                    state.room = None;
-                }
-                Err(code)
+                other.map(|_| ())
             }
         }
     }

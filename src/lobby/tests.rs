@@ -71,11 +71,12 @@ async fn private_room(lobby: &Lobby, host: &Session, game: &str) -> (RoomId, Str
     panic!("the host never heard its room's code");
 }
 
-/// Polls `join` once: its `Join` is then in the shard's inbox, unanswered.
-async fn send_only(join: &mut std::pin::Pin<&mut impl std::future::Future>) {
+/// Polls `request` once: its command is then in an inbox (a shard's or the matchmaker's),
+/// unanswered.
+async fn poll_once(request: &mut std::pin::Pin<&mut impl std::future::Future>) {
     tokio::select! {
         biased;
-        _ = join => panic!("a join is answered at the shard's tick, not at once"),
+        _ = request => panic!("answered at once, before anything else could run"),
         () = std::future::ready(()) => {}
     }
 }
@@ -102,7 +103,7 @@ async fn a_room_closed_before_its_joiner_hears_the_answer_leaves_it_in_no_room()
     // shard answers the join and then closes the room in the same tick, before the
     // joiner's task runs again.
     let mut join = pin!(lobby.join_room(&joiner, &code, false));
-    send_only(&mut join).await;
+    poll_once(&mut join).await;
     assert!(
         lobby
             .engine()
@@ -132,7 +133,7 @@ async fn a_joiner_kicked_before_it_hears_the_answer_leaves_no_ghost_in_the_room(
     let (_room, code) = private_room(&lobby, &host, "arena").await;
 
     let mut join = pin!(lobby.join_room(&joiner, &code, false));
-    send_only(&mut join).await;
+    poll_once(&mut join).await;
     assert!(lobby.kick(joiner.id(), "kicked by hand").await);
     join.await.expect("joined, then kicked");
     lobby.leave_room(&host).await.expect("in the room");
@@ -156,7 +157,7 @@ async fn a_joiner_whose_session_is_taken_over_before_it_hears_the_answer_plays_o
     let (room, code) = private_room(&lobby, &host, "tictactoe").await;
 
     let mut join = pin!(lobby.join_room(&joiner, &code, false));
-    send_only(&mut join).await;
+    poll_once(&mut join).await;
     // Another connection resumes the session and is put back in its room.
     let outbox = Outbox::new(Codec::Bincode, 64);
     let resumed = lobby
@@ -204,11 +205,7 @@ async fn a_session_resumed_while_its_old_connection_closes_is_not_ended() {
             .expect("room in the inbox");
     }
     let mut closed = pin!(lobby.connection_closed(&old, 1, false));
-    tokio::select! {
-        biased;
-        () = &mut closed => panic!("the matchmaker's inbox is full"),
-        () = std::future::ready(()) => {}
-    }
+    poll_once(&mut closed).await;
     assert!(old.lock().binding.is_none(), "let go");
 
     // Meanwhile another connection resumes the session.

@@ -201,6 +201,17 @@ fn game_overs(told: &[ServerMsg]) -> Vec<EndReason> {
         .collect()
 }
 
+/// Session 1's input to room `room`, which wins a [`Faulty`] game at the next tick.
+fn win(shard: &mut Shard, room: u64) {
+    shard.apply(ShardCmd::Input {
+        room: RoomId::new(room),
+        session: SessionId::new(1),
+        seq: 1,
+        data: Codec::Bincode.encode(&5u8).unwrap(),
+        share: crate::limits::InboxShare::untracked(),
+    });
+}
+
 fn member(session: u64) -> Member {
     Member {
         session: SessionId::new(session),
@@ -332,13 +343,7 @@ fn a_game_that_panics_as_it_ends_is_recorded_closed_and_nobody_hears_its_result(
     for player in &players {
         said(&player.outbox);
     }
-    shard.apply(ShardCmd::Input {
-        room: RoomId::new(3),
-        session: SessionId::new(1),
-        seq: 1,
-        data: Codec::Bincode.encode(&5u8).unwrap(),
-        share: crate::limits::InboxShare::untracked(),
-    });
+    win(&mut shard, 3);
     shard.tick(2);
     for player in &players {
         let told = said(&player.outbox);
@@ -391,13 +396,7 @@ fn panics_as_closing_rooms_games_and_bots_are_dropped_leave_the_shard_and_its_ot
     }
     // Room 1 is won with both players in it: it closes at that tick. Room 3's player
     // leaves: it closes too, its game and its bot panicking as they are dropped.
-    shard.apply(ShardCmd::Input {
-        room: RoomId::new(1),
-        session: SessionId::new(1),
-        seq: 1,
-        data: Codec::Bincode.encode(&5u8).unwrap(),
-        share: crate::limits::InboxShare::untracked(),
-    });
+    win(&mut shard, 1);
     shard.apply(ShardCmd::Leave {
         room: RoomId::new(3),
         session: SessionId::new(5),
