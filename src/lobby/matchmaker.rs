@@ -422,10 +422,15 @@ impl Matchmaker {
     }
 
     /// Seats a group in a new room, each player through the connection its session is bound
-    /// to now (another connection may have taken the session over while it waited). A
-    /// player whose connection dropped after the group formed (its `Remove` still on the
-    /// way) is seated as absent, so the room's reconnect grace applies to it like to anyone
-    /// else.
+    /// to now (another connection may have taken the session over while it waited).
+    ///
+    /// A player let go after its group formed (its connection closed, or the operator
+    /// kicked it, its `Remove` still on the way) is unbound: its session has ended or is
+    /// ending, and nothing can resume it. It is seated, so the room is the shape the match
+    /// was made for, but gets no membership, and the room hears at once that it left, as
+    /// if it had sent `LeaveRoom` (a player forfeits), instead of waiting out a reconnect
+    /// grace for it. A connection that closes once its player is seated leaves it seated
+    /// and absent: its close sends the room a `Disconnected`, and the grace applies.
     async fn start_room(
         &mut self,
         game: GameEntry,
@@ -436,33 +441,35 @@ impl Matchmaker {
         let addr = self.engine.place_room();
         let code = self.directory.register(addr);
         let mut members = Vec::with_capacity(players.len());
-        // Each player's connection as seated (in `players`' order), and the absent ones'.
+        // Each player's connection as seated (in `players`' order; a placeholder for the
+        // ones let go), and those let go.
         let mut seated = Vec::with_capacity(players.len());
-        let mut absent = Vec::new();
+        let mut gone = Vec::new();
         // The room decides the seats (the bots' drawn from its seed, the players' in this
         // order in the rest) and tells the lobby each before the player hears it.
         for waiting in &players {
+            let session = waiting.session.id();
             let mut state = waiting.session.lock();
             let outbox = match state.outbox() {
-                Some(outbox) => outbox.clone(),
+                Some(outbox) => {
+                    let outbox = outbox.clone();
+                    state.queued = None;
+                    state.room = Some(Membership {
+                        addr,
+                        player: true,
+                        seat: None,
+                        joining: false,
+                    });
+                    outbox
+                }
                 None => {
-                    absent.push((waiting.session.id(), waiting.outbox.clone()));
+                    gone.push(session);
                     waiting.outbox.clone()
                 }
             };
-            state.queued = None;
-            state.room = Some(Membership {
-                addr,
-                player: true,
-                seat: None,
-                joining: false,
-            });
             drop(state);
-            seated.push(outbox.clone());
-            members.push(Member {
-                session: waiting.session.id(),
-                outbox,
-            });
+            seated.push((session, outbox.clone()));
+            members.push(Member { session, outbox });
         }
         let room = NewRoom {
             game,
@@ -481,20 +488,17 @@ impl Matchmaker {
             self.directory.remove(addr.id);
             return;
         }
+        // Only fails when shutting down, when nothing more is owed to anyone.
+        for &session in &gone {
+            let _ = self.engine.leave(addr, session).await;
+        }
         // A connection that closed while the room was being created may have sent its
         // `Disconnected` ahead of the `Create` (the shard ignores it for an unknown room):
         // look again now that the room exists. A repeated notice is harmless.
-        for (waiting, outbox) in players.iter().zip(seated) {
-            let session = waiting.session.id();
-            if waiting.session.lock().binding.is_none()
-                && !absent.iter().any(|(s, _)| *s == session)
-            {
-                absent.push((session, outbox));
+        for ((session, outbox), waiting) in seated.into_iter().zip(&players) {
+            if !gone.contains(&session) && waiting.session.lock().binding.is_none() {
+                let _ = self.engine.disconnected(addr, session, outbox).await;
             }
-        }
-        for (session, outbox) in absent {
-            // Only fails when shutting down, when nothing more is owed to anyone.
-            let _ = self.engine.disconnected(addr, session, outbox).await;
         }
     }
 }

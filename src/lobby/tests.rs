@@ -12,7 +12,7 @@ use super::{Binding, Lobby, LobbyConfig, Session};
 use crate::codec::Codec;
 use crate::engine::EngineConfig;
 use crate::outbox::{Batch, Outbox};
-use crate::protocol::{RoomId, RoomSettings, ServerMsg};
+use crate::protocol::{EndReason, RoomEvent, RoomId, RoomSettings, ServerMsg};
 use crate::storage::Storage;
 
 fn lobby() -> Lobby {
@@ -252,4 +252,75 @@ async fn a_player_that_leaves_and_joins_again_within_a_tick_is_in_the_room() {
     let membership = joiner.lock().room.expect("in the room, as the room says");
     assert_eq!(membership.addr.id, room);
     assert!(membership.seat.is_some() && !membership.joining);
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_player_whose_connection_closed_as_its_match_formed_forfeits_at_once() {
+    let lobby = lobby();
+    let (gone, waiting) = (session(&lobby, 1), session(&lobby, 2));
+    let (game, options) = lobby
+        .match_game("tictactoe", Codec::Bincode, &[])
+        .expect("built in");
+    lobby
+        .find_match(&gone, game, options.clone())
+        .await
+        .expect("queued");
+    next_tick().await;
+    // The second player's `Enqueue` is in the matchmaker's inbox, the first player's
+    // close behind it: the matchmaker forms the pair before it hears of the close, and
+    // the first player's session has ended by then.
+    lobby
+        .find_match(&waiting, game, options)
+        .await
+        .expect("queued");
+    lobby.connection_closed(&gone, 1, false).await;
+    assert!(lobby.shared.sessions.get(gone.id()).is_none(), "ended");
+
+    // Well inside the reconnect grace (1 s here): no one can resume an ended session.
+    let mut heard = Vec::new();
+    for _ in 0..5 {
+        next_tick().await;
+        heard.extend(said(&waiting));
+    }
+    let me = heard
+        .iter()
+        .find_map(|m| match m {
+            ServerMsg::MatchFound(joined) => joined.seat,
+            _ => None,
+        })
+        .expect("matched, to a seat");
+    assert!(
+        heard.iter().any(|m| matches!(
+            m,
+            ServerMsg::Event {
+                event: RoomEvent::GameOver {
+                    winner: Some(w),
+                    reason: EndReason::Abandoned
+                },
+                ..
+            } if *w == me
+        )),
+        "{heard:?}"
+    );
+    assert!(
+        heard.iter().any(|m| matches!(
+            m,
+            ServerMsg::Event { event: RoomEvent::PlayerLeft { seat }, .. } if *seat != me
+        )),
+        "{heard:?}"
+    );
+    assert!(
+        !heard.iter().any(|m| matches!(
+            m,
+            ServerMsg::Event {
+                event: RoomEvent::PlayerDisconnected { .. },
+                ..
+            }
+        )),
+        "no reconnect grace for it: {heard:?}"
+    );
+    assert!(
+        gone.lock().room.is_none(),
+        "no membership for an ended session"
+    );
 }
