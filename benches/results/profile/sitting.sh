@@ -2,7 +2,8 @@
 # One sitting: bare baseline vs ticksync, one run at a time, each on a fresh server.
 # usage: sitting.sh OUTDIR "RUNS"   where RUNS is a list of  sys:workload:N[:hz]
 #   sys = bare | ts ; workload = arena | ttt
-# Env: TS_DIR (the checkout whose release build runs; default: this one), TS_ARGS (more
+# Env: TS_DIR (the checkout whose release build runs; default: this one), TS_BIN (the server
+#   binary to run instead of that checkout's release build, e.g. deploy/pgo-build.sh's), TS_ARGS (more
 #   `ticksync serve` options, for experiments), LG_ARGS and BARE_ARGS (more options for
 #   ticksync's loadgen and for the bare client, e.g. `--joins 1`, `--connect-rate 100000`).
 set -u
@@ -11,7 +12,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(realpath -m "$1"); RUNS=$2
 # Run from the checkout that holds this script (its release build), or TS_DIR.
 cd "${TS_DIR:-$(dirname "$0")/../../..}"
-TS=./target/release/ticksync; LG=./target/release/examples/loadgen
+TS=${TS_BIN:-./target/release/ticksync}; LG=./target/release/examples/loadgen
 BARE=/tmp/baseline-target/release/baseline
 mkdir -p "$OUT"
 PORT=29700
