@@ -54,9 +54,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::directory::Directory;
-use super::sessions::{Membership, Session};
+use super::sessions::{Membership, Session, SessionTable};
 use super::unhurried::Unhurried;
-use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom};
+use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom, RoomAddr};
 use crate::outbox::Outbox;
 use crate::protocol::{RoomSettings, ServerMsg, SessionId};
 
@@ -299,6 +299,7 @@ impl<T> Queues<T> {
 pub(crate) struct Matchmaker {
     engine: Engine,
     directory: Arc<Directory>,
+    sessions: Arc<SessionTable>,
     queues: Queues<Seatable>,
     queued: Arc<AtomicUsize>,
     rx: mpsc::Receiver<MatchCmd>,
@@ -318,6 +319,7 @@ impl Matchmaker {
         config: MatchConfig,
         engine: Engine,
         directory: Arc<Directory>,
+        sessions: Arc<SessionTable>,
         queued: Arc<AtomicUsize>,
         rx: mpsc::Receiver<MatchCmd>,
     ) -> Matchmaker {
@@ -325,6 +327,7 @@ impl Matchmaker {
             unhurried: Unhurried::new(engine.config().tick_period()),
             engine,
             directory,
+            sessions,
             queues: Queues::new(config),
             queued,
             rx,
@@ -422,15 +425,10 @@ impl Matchmaker {
     }
 
     /// Seats a group in a new room, each player through the connection its session is bound
-    /// to now (another connection may have taken the session over while it waited).
-    ///
-    /// A player let go after its group formed (its connection closed, or the operator
-    /// kicked it, its `Remove` still on the way) is unbound: its session has ended or is
-    /// ending, and nothing can resume it. It is seated, so the room is the shape the match
-    /// was made for, but gets no membership, and the room hears at once that it left, as
-    /// if it had sent `LeaveRoom` (a player forfeits), instead of waiting out a reconnect
-    /// grace for it. A connection that closes once its player is seated leaves it seated
-    /// and absent: its close sends the room a `Disconnected`, and the grace applies.
+    /// to now (another connection may have taken the session over while it waited), or as
+    /// absent if its connection has dropped (its `Remove` still on the way); then settles,
+    /// once the room exists, those whose connection dropped or session ended meanwhile
+    /// ([`settle_seated`]).
     async fn start_room(
         &mut self,
         game: GameEntry,
@@ -441,35 +439,26 @@ impl Matchmaker {
         let addr = self.engine.place_room();
         let code = self.directory.register(addr);
         let mut members = Vec::with_capacity(players.len());
-        // Each player's connection as seated (in `players`' order; a placeholder for the
-        // ones let go), and those let go.
+        // Each player's session and the connection it was seated through, in order.
         let mut seated = Vec::with_capacity(players.len());
-        let mut gone = Vec::new();
         // The room decides the seats (the bots' drawn from its seed, the players' in this
         // order in the rest) and tells the lobby each before the player hears it.
-        for waiting in &players {
-            let session = waiting.session.id();
+        for waiting in players {
             let mut state = waiting.session.lock();
-            let outbox = match state.outbox() {
-                Some(outbox) => {
-                    let outbox = outbox.clone();
-                    state.queued = None;
-                    state.room = Some(Membership {
-                        addr,
-                        player: true,
-                        seat: None,
-                        joining: false,
-                    });
-                    outbox
-                }
-                None => {
-                    gone.push(session);
-                    waiting.outbox.clone()
-                }
-            };
+            let outbox = state.outbox().cloned().unwrap_or(waiting.outbox);
+            state.queued = None;
+            state.room = Some(Membership {
+                addr,
+                player: true,
+                seat: None,
+                joining: false,
+            });
             drop(state);
-            seated.push((session, outbox.clone()));
-            members.push(Member { session, outbox });
+            members.push(Member {
+                session: waiting.session.id(),
+                outbox: outbox.clone(),
+            });
+            seated.push((waiting.session, outbox));
         }
         let room = NewRoom {
             game,
@@ -488,17 +477,42 @@ impl Matchmaker {
             self.directory.remove(addr.id);
             return;
         }
+        settle_seated(&self.engine, &self.sessions, addr, seated).await;
+    }
+}
+
+/// After a quick match's `Create` is sent: tells the room about each player seated in it
+/// whose connection dropped or whose session ended since the lobby recorded its membership.
+/// What the lobby sent about them before (a `Disconnected` or `Leave` from the connection's
+/// close, a kick's `Leave`) may have reached the shard ahead of the `Create`, which drops
+/// commands for a room it does not hold; sent now, behind the `Create`, they count.
+/// Repeated notices are harmless.
+///
+/// - A session that has ended (it had no seat yet when its connection closed, or it was
+///   kicked) or whose membership no longer names the room leaves it, as if it had sent
+///   `LeaveRoom` (a player forfeits): nothing can resume an ended session, so a reconnect
+///   grace would only keep the others waiting.
+/// - A session with no connection now is absent: the reconnect grace applies to it like to
+///   anyone else (a new connection may be resuming it right now).
+pub(crate) async fn settle_seated(
+    engine: &Engine,
+    sessions: &SessionTable,
+    addr: RoomAddr,
+    seated: Vec<(Arc<Session>, Arc<Outbox>)>,
+) {
+    for (session, outbox) in seated {
+        let id = session.id();
+        let ended = sessions.get(id).is_none();
+        let (left, away) = {
+            let state = session.lock();
+            let left = ended || state.room.is_none_or(|m| m.addr != addr);
+            (left, state.binding.is_none())
+        };
         // Only fails when shutting down, when nothing more is owed to anyone.
-        for &session in &gone {
-            let _ = self.engine.leave(addr, session).await;
-        }
-        // A connection that closed while the room was being created may have sent its
-        // `Disconnected` ahead of the `Create` (the shard ignores it for an unknown room):
-        // look again now that the room exists. A repeated notice is harmless.
-        for ((session, outbox), waiting) in seated.into_iter().zip(&players) {
-            if !gone.contains(&session) && waiting.session.lock().binding.is_none() {
-                let _ = self.engine.disconnected(addr, session, outbox).await;
-            }
+        if left {
+            let _ = engine.leave(addr, id).await;
+        } else if away {
+            let _ = engine.disconnected(addr, id, outbox).await;
         }
     }
 }

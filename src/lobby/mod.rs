@@ -154,6 +154,7 @@ impl Lobby {
             config.matching.clone(),
             engine.clone(),
             directory.clone(),
+            sessions.clone(),
             queued.clone(),
             rx,
         );

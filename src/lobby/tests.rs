@@ -282,10 +282,11 @@ async fn a_player_whose_connection_closed_as_its_match_formed_forfeits_at_once()
         next_tick().await;
         heard.extend(said(&waiting));
     }
-    let me = heard
+    let (found, me) = heard
         .iter()
-        .find_map(|m| match m {
-            ServerMsg::MatchFound(joined) => joined.seat,
+        .enumerate()
+        .find_map(|(i, m)| match m {
+            ServerMsg::MatchFound(joined) => Some((i, joined.seat?)),
             _ => None,
         })
         .expect("matched, to a seat");
@@ -302,13 +303,13 @@ async fn a_player_whose_connection_closed_as_its_match_formed_forfeits_at_once()
         )),
         "{heard:?}"
     );
-    assert!(
-        heard.iter().any(|m| matches!(
+    let left = heard.iter().position(|m| {
+        matches!(
             m,
             ServerMsg::Event { event: RoomEvent::PlayerLeft { seat }, .. } if *seat != me
-        )),
-        "{heard:?}"
-    );
+        )
+    });
+    assert!(left.is_some_and(|left| left > found), "{heard:?}");
     assert!(
         !heard.iter().any(|m| matches!(
             m,
@@ -319,8 +320,84 @@ async fn a_player_whose_connection_closed_as_its_match_formed_forfeits_at_once()
         )),
         "no reconnect grace for it: {heard:?}"
     );
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_player_resumed_while_its_match_forms_and_its_old_connection_closes_plays() {
+    let lobby = lobby();
+    let (resuming, token) = session_and_token(&lobby, 1);
+    let waiting = session(&lobby, 2);
+    let (game, options) = lobby
+        .match_game("tictactoe", Codec::Bincode, &[])
+        .expect("built in");
+    lobby
+        .find_match(&resuming, game, options.clone())
+        .await
+        .expect("queued");
+    next_tick().await;
+    // The matchmaker's inbox is full with the second player's `Enqueue` last, so the old
+    // connection's close waits to take its session out of the queue: it has let the
+    // session's connection go and not yet ended the session.
+    for _ in 0..4095 {
+        lobby
+            .shared
+            .matchmaker
+            .try_send(super::matchmaker::MatchCmd::Remove {
+                session: crate::protocol::SessionId::new(999_999),
+            })
+            .expect("room in the inbox");
+    }
+    lobby
+        .find_match(&waiting, game, options)
+        .await
+        .expect("queued");
+    let mut closed = pin!(lobby.connection_closed(&resuming, 1, false));
+    poll_once(&mut closed).await;
+    assert!(resuming.lock().binding.is_none(), "let go");
+
+    // The matchmaker pairs the two, the first seated as absent; then a new connection
+    // resumes the session and is put back in the room, and the old close finishes.
+    next_tick().await;
+    let outbox = Outbox::new(Codec::Bincode, 64);
+    let resumed = lobby
+        .resume(
+            &token,
+            Binding {
+                conn_id: 3,
+                outbox: outbox.clone(),
+            },
+        )
+        .expect("resumed");
+    lobby.rejoin_room(&resumed.session, 0).await;
+    closed.await;
+
+    let mut heard = Vec::new();
+    for _ in 0..5 {
+        next_tick().await;
+        let mut batch = Batch::default();
+        outbox.take(&mut batch);
+        heard.extend(
+            batch
+                .events
+                .iter()
+                .map(|frame| Codec::Bincode.decode(frame).expect("decodes")),
+        );
+    }
     assert!(
-        gone.lock().room.is_none(),
-        "no membership for an ended session"
+        heard
+            .iter()
+            .any(|m| matches!(m, ServerMsg::RoomJoined(joined) if joined.seat.is_some())),
+        "back in its seat: {heard:?}"
     );
+    assert!(
+        !heard.iter().any(|m| matches!(
+            m,
+            ServerMsg::Event {
+                event: RoomEvent::GameOver { .. } | RoomEvent::PlayerLeft { .. },
+                ..
+            }
+        )),
+        "not forfeited: {heard:?}"
+    );
+    assert!(resuming.lock().room.is_some_and(|m| m.seat.is_some()));
 }

@@ -10,7 +10,7 @@ use super::{GlobalMatch, HOSTED_KEEP, Hosted, Reservation};
 use crate::cluster::RESERVATION_MARGIN;
 use crate::cluster::inbox::{NodeMsg, Placement};
 use crate::engine::{BotFill, Member, NewRoom, Reserved};
-use crate::lobby::matchmaker::quick_match_settings;
+use crate::lobby::matchmaker::{quick_match_settings, settle_seated};
 use crate::lobby::sessions::{Binding, Membership};
 use crate::outbox::Outbox;
 use crate::protocol::ServerMsg;
@@ -50,7 +50,8 @@ impl GlobalMatch {
         let addr = self.engine.place_room();
         let code = self.directory.register(addr);
         let mut members = Vec::with_capacity(placement.seats.len());
-        let mut absent = Vec::new();
+        // This node's players, each with the connection it was seated through.
+        let mut here = Vec::new();
         let mut reserved = Vec::new();
         let mut ratings = Vec::with_capacity(placement.seats.len());
         let mut redirects = Vec::new();
@@ -70,16 +71,15 @@ impl GlobalMatch {
                         seat: None,
                         joining: false,
                     });
-                    let outbox = state.outbox().cloned();
+                    // Dropped (its `Remove` still on the way): seated as absent, then
+                    // settled once the room exists.
+                    let outbox = state
+                        .outbox()
+                        .cloned()
+                        .unwrap_or_else(|| Outbox::new(crate::codec::Codec::Bincode, 1));
                     drop(state);
-                    match outbox {
-                        Some(outbox) => (waiter.session.id(), outbox),
-                        None => {
-                            let placeholder = Outbox::new(crate::codec::Codec::Bincode, 1);
-                            absent.push((waiter.session.id(), placeholder.clone()));
-                            (waiter.session.id(), placeholder)
-                        }
-                    }
+                    here.push((waiter.session.clone(), outbox.clone()));
+                    (waiter.session.id(), outbox)
                 }
                 None => {
                     // A reserved session: seated but away until its ticket is redeemed.
@@ -174,9 +174,7 @@ impl GlobalMatch {
                 until: now + wait + HOSTED_KEEP,
             },
         );
-        for (session, outbox) in absent {
-            let _ = self.engine.disconnected(addr, session, outbox).await;
-        }
+        settle_seated(&self.engine, &self.sessions, addr, here).await;
         let url = self.cluster.public_url().to_string();
         for (node, session, ticket) in redirects {
             let msg = NodeMsg::Redirect {
