@@ -381,7 +381,7 @@ impl Lobby {
     /// holds its seat and the session waits for a resume for the grace period. So only a
     /// seat is ever held for a client that is gone.
     pub async fn connection_closed(&self, session: &Session, conn_id: u64, farewell: bool) {
-        let (room, queued, connection) = {
+        let (room, connection) = {
             let mut state = session.lock();
             let binding = match state.binding.take() {
                 Some(binding) if binding.conn_id == conn_id => binding,
@@ -391,35 +391,31 @@ impl Lobby {
                 }
             };
             state.disconnected_at = Some(std::time::Instant::now());
-            (state.room, state.queued.take(), binding.outbox)
+            (state.room, binding.outbox)
         };
-        if queued.is_some() {
+        let engine = &self.shared.engine;
+        if !farewell && let Some(membership) = room.filter(|m| m.player) {
+            // A seat is held for the grace.
+            let _ = engine
+                .disconnected(membership.addr, session.id(), connection)
+                .await;
+            return;
+        }
+        // Ended at once, before anything here waits (a busy queue's inbox, a shard's): a
+        // connection that resumes the session from now on is refused. Not if another
+        // connection resumed it since the binding was let go above: that connection has
+        // it now, with its place in a queue or a room.
+        let Some(ended) = self.shared.sessions.end_if_unbound(session.id()) else {
+            return;
+        };
+        if !farewell {
+            self.shared.counters.seatless_session_ended();
+        }
+        if ended.queued.is_some() {
             self.unqueue(session.id()).await;
         }
-        let seated = room.is_some_and(|m| m.player);
-        let end = farewell || !seated;
-        let room = if end {
-            // Not if another connection resumed the session since the binding was let go
-            // above: that connection has it now, and its room.
-            let Some(room) = self.shared.sessions.end_if_unbound(session.id()) else {
-                return;
-            };
-            if !farewell {
-                self.shared.counters.seatless_session_ended();
-            }
-            room
-        } else {
-            room
-        };
-        if let Some(membership) = room {
-            let engine = &self.shared.engine;
-            let _ = if end {
-                engine.leave(membership.addr, session.id()).await
-            } else {
-                engine
-                    .disconnected(membership.addr, session.id(), connection)
-                    .await
-            };
+        if let Some(membership) = ended.room {
+            let _ = engine.leave(membership.addr, session.id()).await;
         }
     }
 

@@ -83,6 +83,15 @@ impl RateLimit {
     }
 }
 
+/// Where a session was when it ended ([`SessionTable::end_if_unbound`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    /// The room it was in.
+    pub room: Option<Membership>,
+    /// The game whose quick-match queue it was in.
+    pub queued: Option<&'static str>,
+}
+
 /// A session's mutable state, behind its own lock.
 #[derive(Debug)]
 pub struct SessionState {
@@ -560,19 +569,22 @@ impl SessionTable {
 
     /// Ends session `id` as its connection closed, unless a connection is bound to it
     /// again (a resume takes the session under this table's lock, so it happened either
-    /// before, and wins, or after, and finds no session). Returns the room it was in when
-    /// it ended, or `None` (the outer one) when it was not ended.
-    pub fn end_if_unbound(&self, id: SessionId) -> Option<Option<Membership>> {
+    /// before, and wins, or after, and finds no session). Returns where it was when it
+    /// ended, or `None` when it was not ended.
+    pub fn end_if_unbound(&self, id: SessionId) -> Option<Ended> {
         let mut tables = self.lock();
         let session = tables.by_id.get(&id).cloned()?;
         let mut state = session.lock();
         if state.binding.is_some() {
             return None;
         }
-        let room = state.room.take();
+        let ended = Ended {
+            room: state.room.take(),
+            queued: state.queued.take(),
+        };
         drop(state);
         tables.forget(&session);
-        Some(room)
+        Some(ended)
     }
 
     /// Removes one session now.

@@ -137,9 +137,13 @@ fn a_closed_connections_session_ends_only_while_no_other_connection_took_it() {
     assert!(table.get(session.id()).is_some());
     assert_eq!(resumed.lock().binding.as_ref().map(|b| b.conn_id), Some(2));
 
-    // Let go again with nobody taking it: it ends, and its token with it.
+    // Let go again with nobody taking it: it ends, and its token with it, and says where
+    // it was.
     resumed.lock().binding = None;
-    assert_eq!(table.end_if_unbound(session.id()), Some(None));
+    resumed.lock().queued = Some("tictactoe");
+    let ended = table.end_if_unbound(session.id()).expect("ended");
+    assert_eq!((ended.room, ended.queued), (None, Some("tictactoe")));
+    assert!(resumed.lock().queued.is_none());
     assert!(table.get(session.id()).is_none());
     assert!(
         table.end_if_unbound(session.id()).is_none(),
