@@ -500,20 +500,30 @@ pub(crate) async fn settle_seated(
     addr: RoomAddr,
     seated: Vec<(Arc<Session>, Arc<Outbox>)>,
 ) {
-    for (session, outbox) in seated {
-        let id = session.id();
-        let ended = sessions.get(id).is_none();
-        let (left, away) = {
+    // Every player looked at first, then the notices sent: a send can wait (a full shard
+    // inbox), and by then the room may be running and a player may have left and joined
+    // it again, which a look taken after the wait would read as gone.
+    let notices: Vec<_> = seated
+        .into_iter()
+        .filter_map(|(session, outbox)| {
+            let id = session.id();
+            let ended = sessions.get(id).is_none();
             let state = session.lock();
-            let left = ended || state.room.is_none_or(|m| m.addr != addr);
-            (left, state.binding.is_none())
-        };
+            if ended || state.room.is_none_or(|m| m.addr != addr) {
+                Some((id, None))
+            } else if state.binding.is_none() {
+                Some((id, Some(outbox)))
+            } else {
+                None
+            }
+        })
+        .collect();
+    for (id, away) in notices {
         // Only fails when shutting down, when nothing more is owed to anyone.
-        if left {
-            let _ = engine.leave(addr, id).await;
-        } else if away {
-            let _ = engine.disconnected(addr, id, outbox).await;
-        }
+        let _ = match away {
+            None => engine.leave(addr, id).await,
+            Some(outbox) => engine.disconnected(addr, id, outbox).await,
+        };
     }
 }
 

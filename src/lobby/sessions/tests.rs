@@ -129,13 +129,15 @@ fn a_redirected_login_takes_the_named_session_only_if_it_is_the_players() {
 fn a_closed_connections_session_ends_only_while_no_other_connection_took_it() {
     let table = SessionTable::default();
     let (session, token) = table.open(binding(1), 5.0);
+    session.lock().queued = Some("tictactoe");
     // The connection closes and lets the session go; another resumes it before the
-    // session is ended: it stays, bound to the new connection.
+    // session is ended: it stays, bound to the new connection, with its queue place.
     session.lock().binding = None;
     let (resumed, _, _) = table.resume(&token, binding(2)).expect("resumed");
     assert!(table.end_if_unbound(session.id()).is_none());
     assert!(table.get(session.id()).is_some());
     assert_eq!(resumed.lock().binding.as_ref().map(|b| b.conn_id), Some(2));
+    assert_eq!(resumed.lock().queued, Some("tictactoe"));
 
     // Let go again with nobody taking it: it ends, and its token with it, and says where
     // it was.
