@@ -81,6 +81,17 @@ async fn poll_once(request: &mut std::pin::Pin<&mut impl std::future::Future>) {
     }
 }
 
+/// Queues `session` for a quick match of tic-tac-toe.
+async fn find_tictactoe(lobby: &Lobby, session: &Arc<Session>) {
+    let (game, options) = lobby
+        .match_game("tictactoe", Codec::Bincode, &[])
+        .expect("built in");
+    lobby
+        .find_match(session, game, options)
+        .await
+        .expect("queued");
+}
+
 /// The messages queued on `session`'s connection since the last look.
 fn said(session: &Session) -> Vec<ServerMsg> {
     let outbox = session.lock().outbox().cloned().expect("bound");
@@ -215,21 +226,12 @@ async fn a_player_that_leaves_and_joins_again_within_a_tick_is_in_the_room() {
 async fn a_player_whose_connection_closed_as_its_match_formed_forfeits_at_once() {
     let lobby = lobby();
     let (gone, waiting) = (session(&lobby, 1), session(&lobby, 2));
-    let (game, options) = lobby
-        .match_game("tictactoe", Codec::Bincode, &[])
-        .expect("built in");
-    lobby
-        .find_match(&gone, game, options.clone())
-        .await
-        .expect("queued");
+    find_tictactoe(&lobby, &gone).await;
     next_tick().await;
     // The second player's `Enqueue` is in the matchmaker's inbox, the first player's
     // close behind it: the matchmaker forms the pair before it hears of the close, and
     // the first player's session has ended by then.
-    lobby
-        .find_match(&waiting, game, options)
-        .await
-        .expect("queued");
+    find_tictactoe(&lobby, &waiting).await;
     lobby.connection_closed(&gone, 1, false).await;
     assert!(lobby.shared.sessions.get(gone.id()).is_none(), "ended");
 
@@ -284,13 +286,7 @@ async fn a_closing_connection_ends_its_session_before_it_waits_on_a_busy_queue()
     let lobby = lobby();
     let (closing, token) = session_and_token(&lobby, 1);
     let waiting = session(&lobby, 2);
-    let (game, options) = lobby
-        .match_game("tictactoe", Codec::Bincode, &[])
-        .expect("built in");
-    lobby
-        .find_match(&closing, game, options.clone())
-        .await
-        .expect("queued");
+    find_tictactoe(&lobby, &closing).await;
     next_tick().await;
     // The matchmaker's inbox is full, the second player's `Enqueue` last: the closing
     // connection waits there to take its session out of the queue.
@@ -303,10 +299,7 @@ async fn a_closing_connection_ends_its_session_before_it_waits_on_a_busy_queue()
             })
             .expect("room in the inbox");
     }
-    lobby
-        .find_match(&waiting, game, options)
-        .await
-        .expect("queued");
+    find_tictactoe(&lobby, &waiting).await;
     let mut closed = pin!(lobby.connection_closed(&closing, 1, false));
     poll_once(&mut closed).await;
 
