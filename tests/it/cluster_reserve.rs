@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
+use ticksync::cluster::queue::QueueEntry;
 use ticksync::codec::Codec;
-use ticksync::protocol::{ErrorCode, ServerMsg, close_code};
+use ticksync::protocol::{ClientMsg, ErrorCode, ServerMsg, SessionId, close_code};
 use ticksync::server::Server;
 use tokio::time::Instant;
 
@@ -187,6 +188,101 @@ async fn a_reservation_not_taken_requeues_the_present_player_who_then_plays_anot
     a.shutdown().await;
     b.shutdown().await;
     c.shutdown().await;
+    Ok(())
+}
+
+/// Waits until `session`'s entry is in node `server`'s tic-tac-toe queue (polling Redis).
+async fn wait_for_entry(server: &Server, session: SessionId) -> Result<QueueEntry> {
+    let cluster = server.cluster().context("not clustered")?;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let entries = cluster.queue_entries("tictactoe", &[]).await?;
+        if let Some(entry) = entries.into_iter().find(|e| e.session == session) {
+            return Ok(entry);
+        }
+        ensure!(Instant::now() < deadline, "{session:?} never queued");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The race a cluster's host can lose: a node claims a group, and before its placement
+/// reaches the host, one of the host's own players leaves the queue. The host does not
+/// seat the others in a match that cannot start (they would hear `MatchFound`, then wait
+/// out the whole reservation for `MatchCalledOff`): it hosts nothing, and its players
+/// still waiting are queued again at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_placement_naming_a_player_who_left_the_queue_is_not_hosted() -> Result<()> {
+    use ticksync::cluster::inbox::{NodeMsg, PlacedSeat, Placement};
+    let Some(redis) = RedisServer::start("cluster placement of a departed player")? else {
+        return Ok(());
+    };
+    let finished = Arc::new(AtomicUsize::new(0));
+    let a = start_node(&redis, "node-a", &finished).await?;
+    let cluster = a.cluster().context("not clustered")?;
+    let mut one = Client::connect(a.local_addr(), Codec::Bincode).await?;
+    let mut two = Client::connect(a.local_addr(), Codec::MsgPack).await?;
+    // Another node claims two, then one (each alone in the queue, so node-a matches
+    // neither), as one group; two cancels in between, after its claim.
+    two.find_match().await?;
+    let entry_two = wait_for_entry(&a, two.session_id).await?;
+    ensure!(
+        cluster
+            .claim("tictactoe", &[], std::slice::from_ref(&entry_two))
+            .await?
+    );
+    two.send(&ClientMsg::CancelMatch).await?;
+    two.recv_until(|m| matches!(m, ServerMsg::MatchCancelled { .. }).then_some(()))
+        .await?;
+    one.find_match().await?;
+    let entry_one = wait_for_entry(&a, one.session_id).await?;
+    ensure!(
+        cluster
+            .claim("tictactoe", &[], std::slice::from_ref(&entry_one))
+            .await?
+    );
+    // Its placement reaches node-a only now.
+    let seat = |order: u8, entry: &QueueEntry| PlacedSeat {
+        seat: order,
+        node: entry.node.clone(),
+        session: entry.session,
+        rating: entry.rating,
+        player: None,
+    };
+    let placement = Placement {
+        game: "tictactoe".into(),
+        options: Vec::new(),
+        seats: vec![seat(0, &entry_one), seat(1, &entry_two)],
+        bots: 0,
+    };
+    cluster
+        .send_to("node-a", &NodeMsg::Place(placement))
+        .await?;
+    // one is back in the queue at once, with its rating, and no room was made.
+    let back = wait_for_entry(&a, one.session_id).await?;
+    assert_eq!(back.rating, entry_one.rating);
+    crate::support::wait_until(&a, |s| s.queued == 1 && s.rooms == 0).await?;
+    // two queues again and is matched with one: the first thing one hears after its
+    // `Queued` is this match, the same room as two's.
+    two.find_match().await?;
+    let mut heard = Vec::new();
+    let found = one
+        .recv_until(|m| {
+            heard.push(format!("{m:?}"));
+            match m {
+                ServerMsg::MatchFound(joined) => Some(joined.clone()),
+                _ => None,
+            }
+        })
+        .await?;
+    assert!(
+        heard
+            .iter()
+            .all(|m| m.starts_with("Queued") || m.starts_with("MatchFound")),
+        "{heard:?}"
+    );
+    assert_eq!(two.match_found().await?.room_id, found.room_id);
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+    a.shutdown().await;
     Ok(())
 }
 

@@ -47,6 +47,14 @@ impl GlobalMatch {
             return;
         };
         let me = self.cluster.node_id().to_string();
+        if placement
+            .seats
+            .iter()
+            .any(|s| s.node == me && !self.waiters.contains_key(&s.session))
+        {
+            self.call_off_unhosted(&placement, &me).await;
+            return;
+        }
         let addr = self.engine.place_room();
         let code = self.directory.register(addr);
         let mut members = Vec::with_capacity(placement.seats.len());
@@ -57,9 +65,11 @@ impl GlobalMatch {
         let mut redirects = Vec::new();
         let wait = self.cluster.ticket_ttl() + RESERVATION_MARGIN;
         for placed in &placement.seats {
-            let local = (placed.node == me)
-                .then(|| self.forget(placed.session))
-                .flatten();
+            let local = if placed.node == me {
+                self.forget(placed.session)
+            } else {
+                None
+            };
             let (session, outbox) = match local {
                 Some(waiter) => {
                     ratings.push((waiter.session.id(), waiter.rating));
@@ -82,7 +92,9 @@ impl GlobalMatch {
                     (waiter.session.id(), outbox)
                 }
                 None => {
-                    // A reserved session: seated but away until its ticket is redeemed.
+                    // A player queued on another node (every one queued here is still
+                    // waiting, checked above): a reserved session, seated but away until
+                    // its ticket is redeemed.
                     let outbox = Outbox::new(crate::codec::Codec::Bincode, self.outbox_events);
                     let binding = Binding {
                         conn_id: 0,
@@ -117,27 +129,25 @@ impl GlobalMatch {
                     }
                     reserved.push(session.id());
                     ratings.push((session.id(), placed.rating));
-                    if placed.node != me {
-                        let player = session.player_key_as_from(&placed.node, placed.session);
-                        let ticket = self.cluster.issue_ticket_for(
-                            &me,
-                            addr.id,
-                            placed.seat,
-                            &player,
-                            placed.player.as_ref().map(|p| p.name.as_str()),
-                        );
-                        self.reservations.insert(
-                            ticket.nonce.clone(),
-                            Reservation {
-                                room: addr.id,
-                                seat: placed.seat,
-                                player,
-                                token,
-                                expires: std::time::Instant::now() + self.cluster.ticket_ttl(),
-                            },
-                        );
-                        redirects.push((placed.node.clone(), placed.session, ticket.text));
-                    }
+                    let player = session.player_key_as_from(&placed.node, placed.session);
+                    let ticket = self.cluster.issue_ticket_for(
+                        &me,
+                        addr.id,
+                        placed.seat,
+                        &player,
+                        placed.player.as_ref().map(|p| p.name.as_str()),
+                    );
+                    self.reservations.insert(
+                        ticket.nonce.clone(),
+                        Reservation {
+                            room: addr.id,
+                            seat: placed.seat,
+                            player,
+                            token,
+                            expires: std::time::Instant::now() + self.cluster.ticket_ttl(),
+                        },
+                    );
+                    redirects.push((placed.node.clone(), placed.session, ticket.text));
                     (session.id(), outbox)
                 }
             };
@@ -184,6 +194,37 @@ impl GlobalMatch {
             };
             if let Err(error) = self.cluster.send_to(&node, &msg).await {
                 tracing::warn!(%error, %node, "global queue: redirect not sent; the seat waits out its grace");
+            }
+        }
+    }
+
+    /// Calls off a placement that names a player queued here who is no longer waiting: it
+    /// left the queue (its `Remove` or `Cancel` reached this task before the placement
+    /// did) or another placement seated it. The match cannot be played as placed, and
+    /// hosting it anyway would hold the others for the whole reservation wait before
+    /// calling it off. No room is made and nobody hears of it: this node's players who are
+    /// still waiting are queued again at once (their entries went with the claim); the
+    /// other nodes' players are queued again by their own nodes once their entries have
+    /// been missing for [`super::CLAIMED_WAIT`].
+    async fn call_off_unhosted(&mut self, placement: &Placement, me: &str) {
+        tracing::info!(
+            game = %placement.game,
+            "global queue: a placement named a player no longer queued here; not hosted, \
+             its players are queued again"
+        );
+        for placed in placement.seats.iter().filter(|s| s.node == me) {
+            let Some(waiter) = self.waiters.get_mut(&placed.session) else {
+                continue;
+            };
+            waiter.missing_since = None;
+            let (game, options, rating) = (waiter.game.name, waiter.options.clone(), waiter.rating);
+            let player = super::queued_player(&waiter.session);
+            if let Err(error) = self
+                .cluster
+                .enqueue_as(game, &options, placed.session, rating, player.as_ref())
+                .await
+            {
+                tracing::warn!(%error, "global queue: queueing again failed; retried once the entry has been missing a while");
             }
         }
     }
