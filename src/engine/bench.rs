@@ -51,6 +51,7 @@ impl ManualShard {
             rx,
             Arc::new(NoObserver),
             Arc::new(AtomicUsize::new(0)),
+            Arc::default(),
         );
         ManualShard {
             shard,

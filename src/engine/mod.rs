@@ -276,6 +276,8 @@ impl ShardCmd {
 struct ShardLink {
     tx: mpsc::Sender<ShardCmd>,
     rooms: Arc<AtomicUsize>,
+    /// Rooms placed on the shard whose `Create` it has not applied yet.
+    placed: Arc<shard::Placed>,
 }
 
 struct EngineShared {
@@ -322,9 +324,17 @@ impl Engine {
         for index in 0..shard_count {
             let (tx, rx) = mpsc::channel(config.inbox_capacity.max(1));
             let rooms = Arc::new(AtomicUsize::new(0));
-            let shard = shard::Shard::new(index, &config, rx, observer.clone(), rooms.clone());
+            let placed = Arc::new(shard::Placed::default());
+            let shard = shard::Shard::new(
+                index,
+                &config,
+                rx,
+                observer.clone(),
+                rooms.clone(),
+                placed.clone(),
+            );
             tracker.spawn(shard.run(config.tick_period(), epoch, shutdown.clone()));
-            shards.push(ShardLink { tx, rooms });
+            shards.push(ShardLink { tx, rooms, placed });
         }
         let first_room_id = config.first_room_id.get().max(1);
         Engine {
@@ -369,6 +379,7 @@ impl Engine {
             .min_by_key(|(_, s)| s.rooms.load(Ordering::Relaxed))
             .expect("the engine always has at least one shard");
         link.rooms.fetch_add(1, Ordering::Relaxed);
+        link.placed.insert(id);
         RoomAddr { id, shard }
     }
 
@@ -387,6 +398,7 @@ impl Engine {
             && let Some(link) = self.shared.shards.get(addr.shard)
         {
             link.rooms.fetch_sub(1, Ordering::Relaxed);
+            link.placed.remove(addr.id);
         }
         sent
     }

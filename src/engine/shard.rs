@@ -3,7 +3,8 @@
 //! Each tick runs these steps, in this order:
 //!
 //! 1. drain the inbox and apply every command in arrival order (creates, joins, leaves,
-//!    resumes, chat; inputs are queued in their room), delivering each command's output;
+//!    resumes, chat; inputs are queued in their room), delivering each command's output
+//!    (a command for a room whose `Create` has not come yet waits for it: `early.rs`);
 //! 2. tick every room, one after another: step it with the tick number ([`Room::tick`]:
 //!    apply its queued inputs, advance its game, enforce reconnect deadlines, choose and
 //!    encode states, reading its members' acknowledged ticks from their connections
@@ -33,6 +34,11 @@
 mod admin;
 mod contain;
 mod drain;
+mod early;
+
+#[cfg(test)]
+pub(super) use early::EARLY_TICKS_SECONDS;
+pub(super) use early::Placed;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -141,6 +147,10 @@ pub(crate) struct Shard {
     histograms: TickHistograms,
     /// A shutdown drain has begun (see `drain`).
     draining: bool,
+    /// The rooms placed on this shard whose `Create` has not been applied (see `early`).
+    placed: Arc<Placed>,
+    /// Commands that came for a placed room before its `Create` (see `early`).
+    early: HashMap<RoomId, early::Waiting>,
 }
 
 impl Drop for Shard {
@@ -160,6 +170,7 @@ impl Shard {
         rx: mpsc::Receiver<ShardCmd>,
         observer: Arc<dyn RoomObserver>,
         room_count: Arc<AtomicUsize>,
+        placed: Arc<Placed>,
     ) -> Shard {
         let replays = Arc::new(ReplayCounters::default());
         Shard {
@@ -203,6 +214,8 @@ impl Shard {
                 lateness_us: crate::histogram::ticks(),
             },
             draining: false,
+            placed,
+            early: HashMap::new(),
         }
     }
 
@@ -288,6 +301,9 @@ impl Shard {
         self.now = now;
         self.stats.ticks += 1;
         let open = self.drain_commands();
+        for cmd in self.overdue_early() {
+            self.apply(cmd);
+        }
         let mut finished = Vec::new();
         // One clock read per room: each room's tick ends where the next one's starts.
         let mut clock = std::time::Instant::now();
@@ -389,19 +405,34 @@ impl Shard {
             }
             cmd => cmd,
         };
+        // A command for a room whose `Create` is still on its way waits for it (`early`).
+        let Some(cmd) = self.keep_if_early(cmd) else {
+            return;
+        };
         // Taken out (no allocation: an empty vector's move) so the command's room and the
         // buffer can be borrowed together; put back with its capacity.
         let mut out = std::mem::take(&mut self.out);
         let target = cmd.room();
         let made = match &cmd {
-            ShardCmd::Create { id, room } => Some((*id, room.players.clone())),
+            ShardCmd::Create { id, room } => {
+                self.placed.remove(*id);
+                Some((*id, room.players.clone()))
+            }
             _ => None,
         };
+        let created = made.as_ref().map(|(id, _)| *id);
         self.contain_command(target, made, &mut out, |shard, out| {
             shard.apply_to(cmd, out);
         });
         self.stats.superseded += deliver(&mut out, &*self.observer);
         self.out = out;
+        // What came for the room before it, now in order (a room not there after all, one
+        // whose game panicked as it was made, takes them as a room that is gone).
+        if let Some(id) = created {
+            for cmd in self.take_early(id) {
+                self.apply(cmd);
+            }
+        }
     }
 
     fn apply_to(&mut self, cmd: ShardCmd, out: &mut RoomOutput) {

@@ -1,4 +1,6 @@
 use super::*;
+use crate::codec::Codec;
+use crate::protocol::{EndReason, RoomEvent, ServerMsg};
 
 struct Quiet;
 
@@ -53,4 +55,183 @@ async fn a_full_inbox_hands_back_a_wait_that_queues_the_input_once_there_is_room
         matches!(input(3), Offered::Done(Err(EngineError::ShuttingDown))),
         "a stopped shard refuses at once"
     );
+}
+
+/// One shard ticking once a second, with room in its inbox.
+fn roomy_engine(shutdown: &CancellationToken, tracker: &TaskTracker) -> Engine {
+    let config = EngineConfig {
+        tick_hz: 1,
+        shards: 1,
+        inbox_capacity: 64,
+        event_log_capacity: 16,
+        reconnect_grace: Duration::from_secs(60),
+        replay: crate::replay::ReplayConfig::default(),
+        on_game_finished: None,
+        first_room_id: RoomId::new(1),
+    };
+    Engine::start(
+        config,
+        crate::server::builtin_games(),
+        Arc::new(Quiet),
+        shutdown.clone(),
+        tracker,
+    )
+}
+
+fn member(session: u64, outbox: &Arc<Outbox>) -> Member {
+    Member {
+        session: SessionId::new(session),
+        outbox: outbox.clone(),
+    }
+}
+
+/// A tic-tac-toe quick-match room of `players`, started at once.
+fn tictactoe(engine: &Engine, players: Vec<Member>) -> NewRoom {
+    NewRoom {
+        game: engine.registry().get("tictactoe").expect("built in"),
+        settings: RoomSettings::default(),
+        code: "EARLY1".into(),
+        public: true,
+        players,
+        bots: BotFill::default(),
+        start_now: true,
+        reserved: Reserved::default(),
+    }
+}
+
+/// The event frames `outbox` holds now, decoded.
+fn heard(outbox: &Outbox) -> Vec<ServerMsg> {
+    let mut batch = crate::outbox::Batch::default();
+    outbox.take(&mut batch);
+    batch
+        .events
+        .iter()
+        .map(|frame| {
+            outbox
+                .codec()
+                .decode(frame)
+                .expect("the room's frames decode")
+        })
+        .collect()
+}
+
+/// Lets the shard run two ticks (the clock is paused: this advances it, nothing waits).
+async fn two_ticks() {
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+}
+
+async fn stop(shutdown: CancellationToken, tracker: TaskTracker) {
+    shutdown.cancel();
+    tracker.close();
+    tracker.wait().await;
+}
+
+/// A takeover's `Rebind` can reach the shard before the `Create` of the room the session
+/// was just seated in (sent from another task): it waits for the room, and the player is
+/// in it on the new connection, not sent `RoomLeft` while the room keeps the old one.
+#[tokio::test(start_paused = true)]
+async fn a_rebind_that_comes_before_its_rooms_create_is_applied_after_it() {
+    let (shutdown, tracker) = (CancellationToken::new(), TaskTracker::new());
+    let engine = roomy_engine(&shutdown, &tracker);
+    let (old, new, other) = (
+        Outbox::new(Codec::Bincode, 64),
+        Outbox::new(Codec::Bincode, 64),
+        Outbox::new(Codec::Bincode, 64),
+    );
+    let addr = engine.place_room();
+    engine.rebind(addr, member(1, &new), 0).await.expect("sent");
+    let room = tictactoe(&engine, vec![member(1, &old), member(2, &other)]);
+    engine.create_room(addr, room).await.expect("sent");
+    two_ticks().await;
+    let on_new = heard(&new);
+    assert!(
+        on_new
+            .iter()
+            .any(|m| matches!(m, ServerMsg::RoomJoined(j) if j.room_id == addr.id)),
+        "{on_new:?}"
+    );
+    assert!(
+        !on_new
+            .iter()
+            .any(|m| matches!(m, ServerMsg::RoomLeft { .. })),
+        "{on_new:?}"
+    );
+    heard(&old);
+    engine.leave(addr, SessionId::new(2)).await.expect("sent");
+    two_ticks().await;
+    let later = heard(&new);
+    assert!(
+        later.iter().any(|m| matches!(
+            m,
+            ServerMsg::Event {
+                event: RoomEvent::PlayerLeft { .. },
+                ..
+            }
+        )),
+        "the room's events reach the new connection: {later:?}"
+    );
+    assert!(
+        heard(&old).is_empty(),
+        "nothing for the replaced connection"
+    );
+    stop(shutdown, tracker).await;
+}
+
+/// A `Leave` (a kick, or the player's `LeaveRoom` through another connection) that comes
+/// before its room's `Create` is applied after it: the player is not left seated in a room
+/// the lobby no longer counts it in.
+#[tokio::test(start_paused = true)]
+async fn a_leave_that_comes_before_its_rooms_create_is_applied_after_it() {
+    let (shutdown, tracker) = (CancellationToken::new(), TaskTracker::new());
+    let engine = roomy_engine(&shutdown, &tracker);
+    let (one, two) = (
+        Outbox::new(Codec::Bincode, 64),
+        Outbox::new(Codec::Bincode, 64),
+    );
+    let addr = engine.place_room();
+    engine.leave(addr, SessionId::new(1)).await.expect("sent");
+    let room = tictactoe(&engine, vec![member(1, &one), member(2, &two)]);
+    engine.create_room(addr, room).await.expect("sent");
+    two_ticks().await;
+    let on_one = heard(&one);
+    assert!(
+        on_one
+            .iter()
+            .any(|m| matches!(m, ServerMsg::RoomLeft { room_id } if *room_id == addr.id)),
+        "{on_one:?}"
+    );
+    let on_two = heard(&two);
+    assert!(
+        on_two.iter().any(|m| matches!(
+            m,
+            ServerMsg::Event {
+                event: RoomEvent::GameOver {
+                    winner: Some(_),
+                    reason: EndReason::Abandoned
+                },
+                ..
+            }
+        )),
+        "{on_two:?}"
+    );
+    stop(shutdown, tracker).await;
+}
+
+/// A command for a placed room whose `Create` never comes is applied as for a room that
+/// is not there once the wait is over: a `Join` by its code is answered, not held forever.
+#[tokio::test(start_paused = true)]
+async fn a_command_for_a_room_whose_create_never_comes_is_answered_in_the_end() {
+    let (shutdown, tracker) = (CancellationToken::new(), TaskTracker::new());
+    let engine = roomy_engine(&shutdown, &tracker);
+    let joiner = Outbox::new(Codec::Bincode, 64);
+    let addr = engine.place_room();
+    let started = tokio::time::Instant::now();
+    let answer = engine.join(addr, member(1, &joiner), false).await;
+    assert_eq!(answer, Err(ErrorCode::UnknownRoomCode));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(shard::EARLY_TICKS_SECONDS),
+        "answered after {waited:?}"
+    );
+    stop(shutdown, tracker).await;
 }

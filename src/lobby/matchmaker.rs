@@ -483,10 +483,10 @@ impl Matchmaker {
 
 /// After a quick match's `Create` is sent: tells the room about each player seated in it
 /// whose connection dropped or whose session ended since the lobby recorded its membership.
-/// What the lobby sent about them before (a `Disconnected` or `Leave` from the connection's
-/// close, a kick's `Leave`) may have reached the shard ahead of the `Create`, which drops
-/// commands for a room it does not hold; sent now, behind the `Create`, they count.
-/// Repeated notices are harmless.
+/// The lobby may have sent the room nothing about them (a connection that closed while
+/// its session was only queued ended the session and told no room); whatever it sent once
+/// the membership was recorded waits at the shard for the `Create`
+/// (`engine/shard/early.rs`). Repeated notices are harmless.
 ///
 /// - A session that has ended (it had no seat yet when its connection closed, or it was
 ///   kicked) or whose membership no longer names the room leaves it, as if it had sent

@@ -135,7 +135,7 @@ fn shard() -> (Shard, Arc<AtomicUsize>, Arc<Seen>) {
     let (_tx, rx) = mpsc::channel(1);
     let count = Arc::new(AtomicUsize::new(0));
     let seen = Arc::new(Seen::default());
-    let shard = Shard::new(0, &config, rx, seen.clone(), count.clone());
+    let shard = Shard::new(0, &config, rx, seen.clone(), count.clone(), Arc::default());
     (shard, count, seen)
 }
 
