@@ -10,20 +10,30 @@ impl RoomObserver for Quiet {
     fn room_closed(&self, _room: RoomId, _members: &[SessionId]) {}
 }
 
-/// One shard ticking once a second, with an inbox of one command.
-fn engine(shutdown: &CancellationToken, tracker: &TaskTracker) -> Engine {
+/// One shard ticking once a second, with an inbox of `inbox` commands.
+fn engine_with(inbox: usize, shutdown: &CancellationToken, tracker: &TaskTracker) -> Engine {
     let config = EngineConfig {
         tick_hz: 1,
         shards: 1,
-        inbox_capacity: 1,
+        inbox_capacity: inbox,
         event_log_capacity: 16,
-        reconnect_grace: Duration::from_secs(1),
+        reconnect_grace: Duration::from_secs(60),
         replay: crate::replay::ReplayConfig::default(),
         on_game_finished: None,
         first_room_id: RoomId::new(1),
     };
     let registry = crate::server::builtin_games();
     Engine::start(config, registry, Arc::new(Quiet), shutdown.clone(), tracker)
+}
+
+/// One shard ticking once a second, with an inbox of one command.
+fn engine(shutdown: &CancellationToken, tracker: &TaskTracker) -> Engine {
+    engine_with(1, shutdown, tracker)
+}
+
+/// One shard ticking once a second, with room in its inbox.
+fn roomy_engine(shutdown: &CancellationToken, tracker: &TaskTracker) -> Engine {
+    engine_with(64, shutdown, tracker)
 }
 
 #[tokio::test(start_paused = true)]
@@ -55,27 +65,6 @@ async fn a_full_inbox_hands_back_a_wait_that_queues_the_input_once_there_is_room
         matches!(input(3), Offered::Done(Err(EngineError::ShuttingDown))),
         "a stopped shard refuses at once"
     );
-}
-
-/// One shard ticking once a second, with room in its inbox.
-fn roomy_engine(shutdown: &CancellationToken, tracker: &TaskTracker) -> Engine {
-    let config = EngineConfig {
-        tick_hz: 1,
-        shards: 1,
-        inbox_capacity: 64,
-        event_log_capacity: 16,
-        reconnect_grace: Duration::from_secs(60),
-        replay: crate::replay::ReplayConfig::default(),
-        on_game_finished: None,
-        first_room_id: RoomId::new(1),
-    };
-    Engine::start(
-        config,
-        crate::server::builtin_games(),
-        Arc::new(Quiet),
-        shutdown.clone(),
-        tracker,
-    )
 }
 
 fn member(session: u64, outbox: &Arc<Outbox>) -> Member {
