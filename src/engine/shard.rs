@@ -37,7 +37,7 @@ mod drain;
 mod early;
 
 #[cfg(test)]
-pub(super) use early::EARLY_TICKS_SECONDS;
+pub(super) use early::EARLY_WAIT;
 pub(super) use early::Placed;
 
 use std::sync::Arc;

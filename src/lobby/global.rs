@@ -16,10 +16,11 @@
 //!    for each player queued elsewhere opens a **reserved session** here: seated in the
 //!    room but away (the room's reconnect grace runs for it as for any absent player), with
 //!    a seat ticket naming it; the player's node is asked to redirect it
-//!    ([`NodeMsg::Redirect`]). A placement naming a player queued here who is no longer
-//!    waiting (it left the queue after the claim, before the placement came) is not
-//!    hosted: no room, and this node's players still waiting are queued again at once
-//!    (the others by their own nodes, after [`CLAIMED_WAIT`]).
+//!    ([`NodeMsg::Redirect`]). A placement naming a player queued here who no longer
+//!    waits for it (it left the queue after the claim, before the placement came; its
+//!    session ended; it queued for another game) is not hosted: no room, and this node's
+//!    players still waiting are queued again at once (the others by their own nodes,
+//!    after [`CLAIMED_WAIT`]).
 //! 3. **Redirecting.** On `NodeMsg::Redirect` it takes its player out of its local waiting
 //!    list and sends `Redirect { url, ticket }`. The client connects to the hosting node
 //!    with the ticket in `Hello`; the connection takes the reserved session over as a

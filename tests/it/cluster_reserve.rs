@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
+use ticksync::cluster::inbox::{NodeMsg, PlacedSeat, Placement};
 use ticksync::cluster::queue::QueueEntry;
 use ticksync::codec::Codec;
 use ticksync::protocol::{ClientMsg, ErrorCode, ServerMsg, SessionId, close_code};
@@ -193,10 +194,16 @@ async fn a_reservation_not_taken_requeues_the_present_player_who_then_plays_anot
 
 /// Waits until `session`'s entry is in node `server`'s tic-tac-toe queue (polling Redis).
 async fn wait_for_entry(server: &Server, session: SessionId) -> Result<QueueEntry> {
+    wait_for_entry_in(server, "tictactoe", session).await
+}
+
+/// Waits until `session`'s entry is in node `server`'s queue of `game` with the default
+/// options (polling Redis).
+async fn wait_for_entry_in(server: &Server, game: &str, session: SessionId) -> Result<QueueEntry> {
     let cluster = server.cluster().context("not clustered")?;
     let deadline = Instant::now() + WAIT;
     loop {
-        let entries = cluster.queue_entries("tictactoe", &[]).await?;
+        let entries = cluster.queue_entries(game, &[]).await?;
         if let Some(entry) = entries.into_iter().find(|e| e.session == session) {
             return Ok(entry);
         }
@@ -212,7 +219,6 @@ async fn wait_for_entry(server: &Server, session: SessionId) -> Result<QueueEntr
 /// still waiting are queued again at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_placement_naming_a_player_who_left_the_queue_is_not_hosted() -> Result<()> {
-    use ticksync::cluster::inbox::{NodeMsg, PlacedSeat, Placement};
     let Some(redis) = RedisServer::start("cluster placement of a departed player")? else {
         return Ok(());
     };
@@ -261,8 +267,8 @@ async fn a_placement_naming_a_player_who_left_the_queue_is_not_hosted() -> Resul
     let back = wait_for_entry(&a, one.session_id).await?;
     assert_eq!(back.rating, entry_one.rating);
     crate::support::wait_until(&a, |s| s.queued == 1 && s.rooms == 0).await?;
-    // two queues again and is matched with one: the first thing one hears after its
-    // `Queued` is this match, the same room as two's.
+    // two queues again and is matched with one: the first match one hears of is this
+    // one, in two's room (without the fix, one heard of the placed one first).
     two.find_match().await?;
     let mut heard = Vec::new();
     let found = one
@@ -281,6 +287,76 @@ async fn a_placement_naming_a_player_who_left_the_queue_is_not_hosted() -> Resul
         "{heard:?}"
     );
     assert_eq!(two.match_found().await?.room_id, found.room_id);
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+    a.shutdown().await;
+    Ok(())
+}
+
+/// The same race when the player left the queue and joined another game's before the
+/// placement came: it is not pulled into the first game's match, and its place in the
+/// other queue is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_placement_naming_a_player_now_queued_for_another_game_is_not_hosted() -> Result<()> {
+    let Some(redis) = RedisServer::start("cluster placement of a player queued elsewhere")? else {
+        return Ok(());
+    };
+    let finished = Arc::new(AtomicUsize::new(0));
+    let a = start_node(&redis, "node-a", &finished).await?;
+    let cluster = a.cluster().context("not clustered")?;
+    let mut one = Client::connect(a.local_addr(), Codec::Bincode).await?;
+    let mut two = Client::connect(a.local_addr(), Codec::Bincode).await?;
+    two.find_match().await?;
+    let entry_two = wait_for_entry(&a, two.session_id).await?;
+    ensure!(
+        cluster
+            .claim("tictactoe", &[], std::slice::from_ref(&entry_two))
+            .await?
+    );
+    two.send(&ClientMsg::CancelMatch).await?;
+    two.recv_until(|m| matches!(m, ServerMsg::MatchCancelled { .. }).then_some(()))
+        .await?;
+    two.send(&ClientMsg::FindMatch {
+        game: "battleship".into(),
+        options: bytes::Bytes::new(),
+    })
+    .await?;
+    let in_battleship = wait_for_entry_in(&a, "battleship", two.session_id).await?;
+    one.find_match().await?;
+    let entry_one = wait_for_entry(&a, one.session_id).await?;
+    ensure!(
+        cluster
+            .claim("tictactoe", &[], std::slice::from_ref(&entry_one))
+            .await?
+    );
+    let seat = |order: u8, entry: &QueueEntry| PlacedSeat {
+        seat: order,
+        node: entry.node.clone(),
+        session: entry.session,
+        rating: entry.rating,
+        player: None,
+    };
+    let placement = Placement {
+        game: "tictactoe".into(),
+        options: Vec::new(),
+        seats: vec![seat(0, &entry_one), seat(1, &entry_two)],
+        bots: 0,
+    };
+    cluster
+        .send_to("node-a", &NodeMsg::Place(placement))
+        .await?;
+    // one is queued again; two still waits for battleship, from when it queued for it.
+    wait_for_entry(&a, one.session_id).await?;
+    crate::support::wait_until(&a, |s| s.queued == 2 && s.rooms == 0).await?;
+    let still = wait_for_entry_in(&a, "battleship", two.session_id).await?;
+    assert!(
+        still.waited >= in_battleship.waited,
+        "{still:?} {in_battleship:?}"
+    );
+    // A third player's tic-tac-toe match with one is the first one one hears of.
+    let mut three = Client::connect(a.local_addr(), Codec::Bincode).await?;
+    three.find_match().await?;
+    let found = one.match_found().await?;
+    assert_eq!(three.match_found().await?.room_id, found.room_id);
     assert_eq!(finished.load(Ordering::SeqCst), 0);
     a.shutdown().await;
     Ok(())

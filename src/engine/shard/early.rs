@@ -18,13 +18,16 @@
 //!   (in arrival order, at most [`EARLY_PER_ROOM`] per room) and is applied right after
 //!   the room's `Create`, each as if it had arrived then. Inputs are not kept: a client
 //!   learns of its room from the room itself, after the `Create`.
-//! - A room whose `Create` has not come within [`EARLY_TICKS_SECONDS`] is given up: its
-//!   waiting commands are applied as for a room that is not there. (Only a `Create` lost
-//!   on the way can leave one waiting; the engine sends it right after placing.)
+//! - A room whose `Create` has not come [`EARLY_WAIT`] after the first command kept for it
+//!   is given up: it leaves the placed set, and its commands are applied as for a room
+//!   that is not there. (Only a `Create` lost on the way can leave one waiting: whoever
+//!   places a room sends its `Create` right after, and an id also leaves the set when that
+//!   send fails.)
 //! - Past the per-room bound, a command is applied at once, as for a room that is not
 //!   there.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use foldhash::HashSet;
 
@@ -35,9 +38,9 @@ use crate::protocol::{RoomId, Tick};
 /// Most commands kept for one placed room before its `Create`.
 pub(crate) const EARLY_PER_ROOM: usize = 64;
 
-/// Seconds a placed room's waiting commands wait for its `Create` before they are applied
+/// How long a placed room's kept commands wait for its `Create` before they are applied
 /// as for a room that is not there.
-pub(crate) const EARLY_TICKS_SECONDS: u64 = 10;
+pub(crate) const EARLY_WAIT: Duration = Duration::from_secs(10);
 
 /// The rooms placed on one shard whose `Create` it has not applied yet, shared by the
 /// engine (which adds them) and the shard (which takes them out).
@@ -56,9 +59,8 @@ impl Placed {
         self.lock().insert(id);
     }
 
-    /// Takes `id` out; whether it was there.
-    pub(crate) fn remove(&self, id: RoomId) -> bool {
-        self.lock().remove(&id)
+    pub(crate) fn remove(&self, id: RoomId) {
+        self.lock().remove(&id);
     }
 
     fn contains(&self, id: RoomId) -> bool {
@@ -115,7 +117,8 @@ impl Shard {
         if self.early.is_empty() {
             return Vec::new();
         }
-        let limit = EARLY_TICKS_SECONDS * u64::from(self.limits.tick_hz.max(1));
+        let limit =
+            (EARLY_WAIT.as_secs_f64() * f64::from(self.limits.tick_hz.max(1))).ceil() as Tick;
         let now = self.now;
         let overdue: Vec<RoomId> = self
             .early

@@ -13,7 +13,7 @@ use crate::engine::{BotFill, Member, NewRoom, Reserved};
 use crate::lobby::matchmaker::{quick_match_settings, settle_seated};
 use crate::lobby::sessions::{Binding, Membership};
 use crate::outbox::Outbox;
-use crate::protocol::ServerMsg;
+use crate::protocol::{ServerMsg, SessionId};
 
 impl GlobalMatch {
     pub(super) async fn on_node_msg(&mut self, msg: NodeMsg) {
@@ -50,7 +50,7 @@ impl GlobalMatch {
         if placement
             .seats
             .iter()
-            .any(|s| s.node == me && !self.waiters.contains_key(&s.session))
+            .any(|s| s.node == me && !self.waits_for(&placement, s.session))
         {
             self.call_off_unhosted(&placement, &me).await;
             return;
@@ -81,8 +81,8 @@ impl GlobalMatch {
                         seat: None,
                         joining: false,
                     });
-                    // Dropped (its `Remove` still on the way): seated as absent, then
-                    // settled once the room exists.
+                    // No connection now (a resume may be on its way): seated as absent,
+                    // then settled once the room exists.
                     let outbox = state
                         .outbox()
                         .cloned()
@@ -198,22 +198,40 @@ impl GlobalMatch {
         }
     }
 
-    /// Calls off a placement that names a player queued here who is no longer waiting: it
-    /// left the queue (its `Remove` or `Cancel` reached this task before the placement
-    /// did) or another placement seated it. The match cannot be played as placed, and
-    /// hosting it anyway would hold the others for the whole reservation wait before
-    /// calling it off. No room is made and nobody hears of it: this node's players who are
-    /// still waiting are queued again at once (their entries went with the claim); the
-    /// other nodes' players are queued again by their own nodes once their entries have
-    /// been missing for [`super::CLAIMED_WAIT`].
+    /// Whether this node's player `session` still waits in the queue `placement` was
+    /// formed from: still a waiter here, for that game and those options, with a session
+    /// that has not ended (a closed connection's `Remove` may still be on its way).
+    fn waits_for(&self, placement: &Placement, session: SessionId) -> bool {
+        self.waiters.get(&session).is_some_and(|w| {
+            w.game.name == placement.game && w.options[..] == placement.options[..]
+        }) && self.sessions.get(session).is_some()
+    }
+
+    /// Calls off a placement that names a player queued here who no longer waits for it:
+    /// it left the queue after the claim and before the placement came (its `Remove` or
+    /// `Cancel` came first, or its session ended and the `Remove` is on its way), queued
+    /// again for another game, or another placement seated it. The match cannot be played
+    /// as placed; hosting it anyway would hold the others for the whole reservation wait
+    /// before calling it off, or hand a player a win over an opponent who never knew of the
+    /// game. No room is made and nobody hears of it: this node's players who still wait
+    /// for it are queued again at once (their entries went with the claim; like any entry
+    /// queued again, from now on, so they lose their time waited); the other nodes' players
+    /// are queued again by their own nodes once their entries have been missing for
+    /// [`super::CLAIMED_WAIT`].
     async fn call_off_unhosted(&mut self, placement: &Placement, me: &str) {
         tracing::info!(
             game = %placement.game,
             "global queue: a placement named a player no longer queued here; not hosted, \
              its players are queued again"
         );
-        for placed in placement.seats.iter().filter(|s| s.node == me) {
-            let Some(waiter) = self.waiters.get_mut(&placed.session) else {
+        let still: Vec<SessionId> = placement
+            .seats
+            .iter()
+            .filter(|s| s.node == me && self.waits_for(placement, s.session))
+            .map(|s| s.session)
+            .collect();
+        for session in still {
+            let Some(waiter) = self.waiters.get_mut(&session) else {
                 continue;
             };
             waiter.missing_since = None;
@@ -221,7 +239,7 @@ impl GlobalMatch {
             let player = super::queued_player(&waiter.session);
             if let Err(error) = self
                 .cluster
-                .enqueue_as(game, &options, placed.session, rating, player.as_ref())
+                .enqueue_as(game, &options, session, rating, player.as_ref())
                 .await
             {
                 tracing::warn!(%error, "global queue: queueing again failed; retried once the entry has been missing a while");
