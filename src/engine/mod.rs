@@ -333,7 +333,11 @@ impl Engine {
                 rooms.clone(),
                 placed.clone(),
             );
-            tracker.spawn(shard.run(config.tick_period(), epoch, shutdown.clone()));
+            // Staggered: shard `index` ticks `index / shards` of a period after the first,
+            // so the shards' writes (and the clients' reads of them) spread over the
+            // period instead of landing all at once (see `shard.rs`, "Staggered ticks").
+            let offset = config.tick_period() * index as u32 / shard_count as u32;
+            tracker.spawn(shard.run(config.tick_period(), epoch + offset, shutdown.clone()));
             shards.push(ShardLink { tx, rooms, placed });
         }
         let first_room_id = config.first_room_id.get().max(1);

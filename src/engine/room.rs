@@ -80,8 +80,8 @@ struct MemberState {
     /// state was made ([`Acks::newest_sent`](output::Acks::newest_sent)): the client may
     /// still acknowledge any of those (its first inputs here can carry one), so only a
     /// later acknowledgement is a base. (Tick numbers follow the clock on every shard, but
-    /// a shard running late ticks a number another shard used a moment before, so an
-    /// earlier room's last tick can carry the same number as this room's first.)
+    /// shards tick a fraction of a period apart, and a late one later still, so an earlier
+    /// room's last tick can carry the same number as this room's first.)
     acked_before: Tick,
 }
 

@@ -19,10 +19,19 @@
 //! 5. record how long the tick took and how late it started.
 //!
 //! **Tick numbers** follow the wall clock: tick `n` is scheduled `n` periods after the
-//! engine's start, on every shard, so tick numbers are comparable across shards. (A room
+//! shard's start, so tick numbers are comparable across shards, within a period. (A room
 //! still never takes a client's acknowledgement from an earlier room as a delta base, even
-//! where a late shard ticks a number another shard used a moment before: see `room.rs`,
+//! where a shard ticks a number another shard used a moment before: see `room.rs`,
 //! `acked_before`.)
+//!
+//! **Staggered ticks.** Shard `i` of `S` starts `i / S` of a period after the first
+//! ([`Engine::start`](super::Engine::start)), as the bare WebSocket server of the
+//! benchmarks does: each tick wakes the writers of one shard's connections, not of all,
+//! and the writes and the clients' reads of them spread over the period. Ticking together,
+//! every writer woke at once and the last ones waited behind all the others' sends; on a
+//! busy machine some then missed their next state (BENCHMARKS.md, seventeenth session:
+//! capacity at 3,000 arena clients on 2 cores, 4 of 6 runs passed staggered against 0 of
+//! 6 together).
 //!
 //! **Late ticks.** The timer uses [`MissedTickBehavior::Skip`]: when a tick overruns its
 //! budget, the slots it overlapped are skipped rather than run back to back to catch up

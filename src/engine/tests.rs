@@ -226,3 +226,60 @@ async fn a_command_for_a_room_whose_create_never_comes_is_answered_in_the_end() 
     assert!(waited >= shard::EARLY_WAIT, "answered after {waited:?}");
     stop(shutdown, tracker).await;
 }
+
+/// The shards tick a fraction of a period apart (`shard.rs`, "Staggered ticks"): with two
+/// at 2 Hz, the second one's ticks come a quarter of a second after the first one's.
+#[tokio::test(start_paused = true)]
+async fn two_shards_tick_half_a_period_apart() {
+    let (shutdown, tracker) = (CancellationToken::new(), TaskTracker::new());
+    let config = EngineConfig {
+        tick_hz: 2,
+        shards: 2,
+        inbox_capacity: 64,
+        event_log_capacity: 16,
+        reconnect_grace: Duration::from_secs(60),
+        replay: crate::replay::ReplayConfig::default(),
+        on_game_finished: None,
+        first_room_id: RoomId::new(1),
+    };
+    let registry = crate::server::builtin_games();
+    let engine = Engine::start(
+        config,
+        registry,
+        Arc::new(Quiet),
+        shutdown.clone(),
+        &tracker,
+    );
+    let started = tokio::time::Instant::now();
+    let outboxes: Vec<Arc<Outbox>> = (0..4).map(|_| Outbox::new(Codec::Bincode, 64)).collect();
+    let first = engine.place_room();
+    let second = engine.place_room();
+    assert_eq!((first.shard, second.shard), (0, 1));
+    for (addr, pair) in [(first, &outboxes[..2]), (second, &outboxes[2..])] {
+        let players = vec![
+            member(addr.id.get() * 10, &pair[0]),
+            member(addr.id.get() * 10 + 1, &pair[1]),
+        ];
+        engine
+            .create_room(addr, tictactoe(&engine, players))
+            .await
+            .expect("sent");
+    }
+    // The first shard's first tick is one period (500 ms) in: it makes its room then.
+    tokio::time::sleep_until(started + Duration::from_millis(600)).await;
+    assert!(
+        !heard(&outboxes[0]).is_empty(),
+        "the first shard ticked at 500 ms"
+    );
+    assert!(
+        heard(&outboxes[2]).is_empty(),
+        "the second shard has not ticked yet"
+    );
+    // The second shard's, a quarter of a second later.
+    tokio::time::sleep_until(started + Duration::from_millis(800)).await;
+    assert!(
+        !heard(&outboxes[2]).is_empty(),
+        "the second shard ticked at 750 ms"
+    );
+    stop(shutdown, tracker).await;
+}
