@@ -158,6 +158,12 @@ thread_local! {
 /// of racing the tick and sending them piecemeal. The wake-ups are sent even if `work`
 /// panics.
 pub fn with_deferred_wakes<R>(work: impl FnOnce() -> R) -> R {
+    with_deferred_wakes_counted(work).0
+}
+
+/// [`with_deferred_wakes`], also returning how many writers `work` woke (0 when nested in
+/// another deferred batch, which wakes them).
+pub fn with_deferred_wakes_counted<R>(work: impl FnOnce() -> R) -> (R, usize) {
     struct Flush {
         nested: bool,
     }
@@ -181,7 +187,13 @@ pub fn with_deferred_wakes<R>(work: impl FnOnce() -> R) -> R {
     }
     let nested = DEFERRED.with(|d| std::mem::replace(&mut d.borrow_mut().active, true));
     let _flush = Flush { nested };
-    work()
+    let result = work();
+    let woken = if nested {
+        0
+    } else {
+        DEFERRED.with(|d| d.borrow().pending.len())
+    };
+    (result, woken)
 }
 
 impl Outbox {

@@ -16,6 +16,7 @@ mod event_log;
 mod finished;
 mod frames;
 mod hook;
+mod pacing;
 mod registry;
 mod room;
 mod shard;
@@ -311,6 +312,26 @@ impl Engine {
         shutdown: CancellationToken,
         tracker: &TaskTracker,
     ) -> Engine {
+        Engine::start_paced(
+            config,
+            registry,
+            observer,
+            shutdown,
+            tracker,
+            pacing::SPREAD_ABOVE,
+        )
+    }
+
+    /// [`Engine::start`], with the shards staggered from `spread_above` writers woken per
+    /// period on (`pacing.rs`).
+    fn start_paced(
+        config: EngineConfig,
+        registry: GameRegistry,
+        observer: Arc<dyn RoomObserver>,
+        shutdown: CancellationToken,
+        tracker: &TaskTracker,
+        spread_above: usize,
+    ) -> Engine {
         let observer: Arc<dyn RoomObserver> = match config.on_game_finished.clone() {
             Some(hook) => Arc::new(hook::Hooked {
                 inner: observer,
@@ -319,6 +340,7 @@ impl Engine {
             None => observer,
         };
         let shard_count = config.shards.max(1);
+        let pacing = Arc::new(pacing::Pacing::new(shard_count, spread_above));
         let epoch = tokio::time::Instant::now();
         let mut shards = Vec::with_capacity(shard_count);
         for index in 0..shard_count {
@@ -332,12 +354,9 @@ impl Engine {
                 observer.clone(),
                 rooms.clone(),
                 placed.clone(),
-            );
-            // Staggered: shard `index` ticks `index / shards` of a period after the first,
-            // so the shards' writes (and the clients' reads of them) spread over the
-            // period instead of landing all at once (see `shard.rs`, "Staggered ticks").
-            let offset = config.tick_period() * index as u32 / shard_count as u32;
-            tracker.spawn(shard.run(config.tick_period(), epoch + offset, shutdown.clone()));
+            )
+            .paced(pacing.clone(), shard_count);
+            tracker.spawn(shard.run(config.tick_period(), epoch, shutdown.clone()));
             shards.push(ShardLink { tx, rooms, placed });
         }
         let first_room_id = config.first_room_id.get().max(1);

@@ -80,7 +80,7 @@ struct MemberState {
     /// state was made ([`Acks::newest_sent`](output::Acks::newest_sent)): the client may
     /// still acknowledge any of those (its first inputs here can carry one), so only a
     /// later acknowledgement is a base. (Tick numbers follow the clock on every shard, but
-    /// shards tick a fraction of a period apart, and a late one later still, so an earlier
+    /// busy shards tick a fraction of a period apart, and a late one later still, so an earlier
     /// room's last tick can carry the same number as this room's first.)
     acked_before: Tick,
 }

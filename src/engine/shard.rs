@@ -18,20 +18,18 @@
 //!    [`crate::outbox::with_deferred_wakes`]), so each writes its whole tick in one flush;
 //! 5. record how long the tick took and how late it started.
 //!
-//! **Tick numbers** follow the wall clock: tick `n` is scheduled `n` periods after the
-//! shard's start, so tick numbers are comparable across shards, within a period. (A room
+//! **Tick numbers** follow the wall clock: tick `n` is the one in the `n`th period after the
+//! engine's start, on every shard, so tick numbers are comparable across shards. (A room
 //! still never takes a client's acknowledgement from an earlier room as a delta base, even
 //! where a shard ticks a number another shard used a moment before: see `room.rs`,
 //! `acked_before`.)
 //!
-//! **Staggered ticks.** Shard `i` of `S` starts `i / S` of a period after the first
-//! ([`Engine::start`](super::Engine::start)), as the bare WebSocket server of the
-//! benchmarks does: each tick wakes the writers of one shard's connections, not of all,
-//! and the writes and the clients' reads of them spread over the period. Ticking together,
-//! every writer woke at once and the last ones waited behind all the others' sends; on a
-//! busy machine some then missed their next state (BENCHMARKS.md, seventeenth session:
-//! capacity at 3,000 arena clients on 2 cores, 4 of 6 runs passed staggered against 0 of
-//! 6 together).
+//! **Together or staggered.** While the server is light the shards tick at the same
+//! instants; once their ticks wake many writers ([`pacing::SPREAD_ABOVE`] a period), shard
+//! `i` of `S` ticks `i / S` of a period after the first, so the sends spread over the
+//! period (`engine/pacing.rs` has the policy and why; BENCHMARKS.md, seventeenth session,
+//! the measurements). Each shard decides after each tick and moves its next tick to its
+//! new phase.
 //!
 //! **Late ticks.** The timer uses [`MissedTickBehavior::Skip`]: when a tick overruns its
 //! budget, the slots it overlapped are skipped rather than run back to back to catch up
@@ -63,6 +61,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::admin::RoomMeter;
+use super::pacing::{self, Pacing};
 use super::room::deliver::{FromConnections, deliver};
 use super::room::{Link, Notice, Room, RoomLimits, RoomOutput};
 use super::warn_limit::{WARN_EVERY, WarnLimit};
@@ -160,6 +159,12 @@ pub(crate) struct Shard {
     placed: Arc<Placed>,
     /// Commands that came for a placed room before its `Create` (see `early`).
     early: HashMap<RoomId, early::Waiting>,
+    /// When the shards tick, shared by all of them (`engine/pacing.rs`), and how many
+    /// there are.
+    pacing: Arc<Pacing>,
+    shards: usize,
+    /// Writers the last tick woke.
+    woken: usize,
 }
 
 impl Drop for Shard {
@@ -225,7 +230,18 @@ impl Shard {
             draining: false,
             placed,
             early: HashMap::new(),
+            // Alone, and never staggered, until `paced`.
+            pacing: Arc::new(Pacing::new(1, usize::MAX)),
+            shards: 1,
+            woken: 0,
         }
+    }
+
+    /// This shard is one of `shards` that tick as `pacing` says.
+    pub(crate) fn paced(mut self, pacing: Arc<Pacing>, shards: usize) -> Shard {
+        self.pacing = pacing;
+        self.shards = shards.max(1);
+        self
     }
 
     pub(crate) async fn run(
@@ -236,6 +252,9 @@ impl Shard {
     ) {
         let mut interval = tokio::time::interval_at(epoch + period, period);
         interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        // This shard's ticks after the first shard's when staggered, and now.
+        let staggered = pacing::offset(period, self.index, self.shards);
+        let mut offset = Duration::ZERO;
         let period_nanos = period.as_nanos().max(1);
         let mut last_scheduled: Option<Instant> = None;
         let (mut skip_warnings, mut overrun_warnings) =
@@ -282,6 +301,17 @@ impl Shard {
             self.histograms
                 .lateness_us
                 .saturating_record(lateness.as_micros().max(1) as u64);
+            // Together or staggered from the next tick on (see `engine/pacing.rs`).
+            let wanted = if self.pacing.record(self.index, self.woken) {
+                staggered
+            } else {
+                Duration::ZERO
+            };
+            if wanted != offset {
+                offset = wanted;
+                let since = Instant::now().saturating_duration_since(epoch);
+                interval.reset_at(epoch + pacing::next_tick_after(offset, period, since));
+            }
             if took > period {
                 self.stats.overruns += 1;
                 if let Some(held) = overrun_warnings.allow(started.into_std(), WARN_EVERY) {
@@ -303,7 +333,9 @@ impl Shard {
 
     /// Runs tick `now`. Returns `false` when the inbox is closed and the shard should stop.
     pub(super) fn tick(&mut self, now: Tick) -> bool {
-        crate::outbox::with_deferred_wakes(|| self.tick_rooms(now))
+        let (open, woken) = crate::outbox::with_deferred_wakes_counted(|| self.tick_rooms(now));
+        self.woken = woken;
+        open
     }
 
     fn tick_rooms(&mut self, now: Tick) -> bool {

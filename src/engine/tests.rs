@@ -227,11 +227,15 @@ async fn a_command_for_a_room_whose_create_never_comes_is_answered_in_the_end() 
     stop(shutdown, tracker).await;
 }
 
-/// The shards tick a fraction of a period apart (`shard.rs`, "Staggered ticks"): with two
-/// at 2 Hz, the second one's ticks come a quarter of a second after the first one's.
-#[tokio::test(start_paused = true)]
-async fn two_shards_tick_half_a_period_apart() {
-    let (shutdown, tracker) = (CancellationToken::new(), TaskTracker::new());
+/// Two shards at 2 Hz with one arena room each, whose player moves from its first tick on
+/// (so it gets a state at every tick), started with the shards staggered from
+/// `spread_above` writers a period on. Returns the engine and the two players'
+/// connections (first shard's, second shard's).
+async fn two_paced_shards(
+    spread_above: usize,
+    shutdown: &CancellationToken,
+    tracker: &TaskTracker,
+) -> (Engine, Arc<Outbox>, Arc<Outbox>) {
     let config = EngineConfig {
         tick_hz: 2,
         shards: 2,
@@ -243,43 +247,88 @@ async fn two_shards_tick_half_a_period_apart() {
         first_room_id: RoomId::new(1),
     };
     let registry = crate::server::builtin_games();
-    let engine = Engine::start(
+    let engine = Engine::start_paced(
         config,
         registry,
         Arc::new(Quiet),
         shutdown.clone(),
-        &tracker,
+        tracker,
+        spread_above,
     );
-    let started = tokio::time::Instant::now();
-    let outboxes: Vec<Arc<Outbox>> = (0..4).map(|_| Outbox::new(Codec::Bincode, 64)).collect();
-    let first = engine.place_room();
-    let second = engine.place_room();
-    assert_eq!((first.shard, second.shard), (0, 1));
-    for (addr, pair) in [(first, &outboxes[..2]), (second, &outboxes[2..])] {
-        let players = vec![
-            member(addr.id.get() * 10, &pair[0]),
-            member(addr.id.get() * 10 + 1, &pair[1]),
-        ];
+    let (one, two) = (
+        Outbox::new(Codec::Bincode, 64),
+        Outbox::new(Codec::Bincode, 64),
+    );
+    for (session, outbox) in [(1, &one), (2, &two)] {
+        let addr = engine.place_room();
+        assert_eq!(addr.shard, session as usize - 1);
+        let room = NewRoom {
+            game: engine.registry().get("arena").expect("built in"),
+            ..tictactoe(&engine, vec![member(session, outbox)])
+        };
+        engine.create_room(addr, room).await.expect("sent");
+        let right = Codec::Bincode
+            .encode(&crate::game::arena::ArenaInput { dx: 1, dy: 0 })
+            .expect("encodes");
+        let share = InboxShare::untracked();
         engine
-            .create_room(addr, tictactoe(&engine, players))
+            .offer_input(addr, SessionId::new(session), 1, right, share)
+            .finish()
             .await
             .expect("sent");
     }
-    // The first shard's first tick is one period (500 ms) in: it makes its room then.
-    tokio::time::sleep_until(started + Duration::from_millis(600)).await;
+    (engine, one, two)
+}
+
+/// Whether `outbox` holds a state, taking what it holds.
+fn has_state(outbox: &Outbox) -> bool {
+    let mut batch = crate::outbox::Batch::default();
+    outbox.take(&mut batch);
+    batch.state.is_some()
+}
+
+/// Busy shards tick staggered (`engine/pacing.rs`): with two at 2 Hz, once their first
+/// ticks woke their writers, the second one's ticks come a quarter of a second after the
+/// first one's.
+#[tokio::test(start_paused = true)]
+async fn busy_shards_tick_half_a_period_apart() {
+    let (shutdown, tracker) = (CancellationToken::new(), TaskTracker::new());
+    let started = tokio::time::Instant::now();
+    let (_engine, one, two) = two_paced_shards(1, &shutdown, &tracker).await;
+    let at = |ms| tokio::time::sleep_until(started + Duration::from_millis(ms));
+    // Both made their rooms at 500 ms, ticking together; the second then moved to 750 ms.
+    at(600).await;
+    assert!(!heard(&one).is_empty() && !heard(&two).is_empty());
+    at(900).await;
+    // What came before is taken away.
+    has_state(&one);
+    has_state(&two);
+    at(1100).await;
+    assert!(has_state(&one), "the first shard ticked at 1000 ms");
     assert!(
-        !heard(&outboxes[0]).is_empty(),
-        "the first shard ticked at 500 ms"
+        !has_state(&two),
+        "the second ticked at 750 ms, and next at 1250"
     );
-    assert!(
-        heard(&outboxes[2]).is_empty(),
-        "the second shard has not ticked yet"
-    );
-    // The second shard's, a quarter of a second later.
-    tokio::time::sleep_until(started + Duration::from_millis(800)).await;
-    assert!(
-        !heard(&outboxes[2]).is_empty(),
-        "the second shard ticked at 750 ms"
-    );
+    at(1300).await;
+    assert!(has_state(&two), "the second shard ticked at 1250 ms");
+    assert!(!has_state(&one));
+    stop(shutdown, tracker).await;
+}
+
+/// Light shards tick together: one wake-up of the worker threads a period.
+#[tokio::test(start_paused = true)]
+async fn light_shards_tick_together() {
+    let (shutdown, tracker) = (CancellationToken::new(), TaskTracker::new());
+    let started = tokio::time::Instant::now();
+    let (_engine, one, two) = two_paced_shards(1000, &shutdown, &tracker).await;
+    let at = |ms| tokio::time::sleep_until(started + Duration::from_millis(ms));
+    at(900).await;
+    // What came before is taken away.
+    has_state(&one);
+    has_state(&two);
+    at(1100).await;
+    assert!(has_state(&one) && has_state(&two), "both ticked at 1000 ms");
+    at(1300).await;
+    assert!(!has_state(&one) && !has_state(&two));
     stop(shutdown, tracker).await;
 }
