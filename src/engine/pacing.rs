@@ -15,12 +15,14 @@
 //! over the shards' latest ticks is under [`SPREAD_ABOVE`], the shards tick together; from
 //! it on they are staggered, and they tick together again once it falls under half of it
 //! (the gap keeps a load near the bound from switching at every tick). A shard that
-//! changes phase moves its next tick to the first instant of its new phase after now, so
-//! it never ticks twice in a period; tick numbers keep following the clock (see
-//! `shard.rs`).
+//! changes phase moves its next tick to the first instant of its new phase that is after
+//! now and in a later period than its last tick ([`next_tick`]), so it never ticks twice
+//! in one period and its tick numbers stay those of the clock (see `shard.rs`).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
+
+use crate::protocol::Tick;
 
 /// Writers woken per period (summed over the shards' latest ticks) from which the shards
 /// tick staggered: about a thousand sends, several milliseconds of one core, a sizeable
@@ -75,16 +77,23 @@ pub(crate) fn offset(period: Duration, index: usize, shards: usize) -> Duration 
     period * index / shards
 }
 
-/// The first tick instant after `now` of a clock that ticks every `period` from `origin`
-/// (`origin` itself excluded when it is `now`), counted as a `Duration` since the same
-/// zero as `now` and `origin`.
-pub(crate) fn next_tick_after(origin: Duration, period: Duration, now: Duration) -> Duration {
+/// When a shard that moves to the phase `offset` ticks next, as a `Duration` since the
+/// engine's start: the first instant `offset + m * period` after `since` whose period
+/// comes after that of tick `after` (the shard's last), so that a shard changing phase
+/// never ticks twice in one period and its tick numbers stay those of the clock.
+pub(crate) fn next_tick(
+    offset: Duration,
+    period: Duration,
+    since: Duration,
+    after: Tick,
+) -> Duration {
     let period_ns = period.as_nanos().max(1);
-    if now < origin {
-        return origin;
-    }
-    let periods = (now - origin).as_nanos() / period_ns + 1;
-    origin + Duration::from_nanos(u64::try_from(periods * period_ns).unwrap_or(u64::MAX))
+    let after_since = match since.checked_sub(offset) {
+        Some(past) => past.as_nanos() / period_ns + 1,
+        None => 0,
+    };
+    let m = after_since.max(u128::from(after) + 1);
+    offset + Duration::from_nanos(u64::try_from(m * period_ns).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -124,12 +133,18 @@ mod tests {
     }
 
     #[test]
-    fn the_next_tick_is_the_first_one_strictly_after_now() {
+    fn a_shard_changing_phase_ticks_next_in_a_later_period() {
         let ms = Duration::from_millis;
-        assert_eq!(next_tick_after(ms(15), ms(30), ms(100)), ms(105));
-        assert_eq!(next_tick_after(ms(15), ms(30), ms(105)), ms(135));
-        assert_eq!(next_tick_after(ms(15), ms(30), ms(104)), ms(105));
-        assert_eq!(next_tick_after(ms(15), ms(30), ms(3)), ms(15));
-        assert_eq!(next_tick_after(ms(0), ms(30), ms(0)), ms(30));
+        // Together at 0, 30, 60, 90 ms (tick 3 at 90); staggered by 15 from now on: not at
+        // 105 (tick 3's period still), at 135, tick 4.
+        assert_eq!(next_tick(ms(15), ms(30), ms(91), 3), ms(135));
+        // A late tick: tick 3 ran at 104 ms; 105 would be its period too.
+        assert_eq!(next_tick(ms(15), ms(30), ms(104), 3), ms(135));
+        // Far behind the clock (slots were skipped): the first instant after now.
+        assert_eq!(next_tick(ms(15), ms(30), ms(200), 3), ms(225));
+        // Staggered at 15, 45, 75 (tick 2 at 75); together from now on: at 90, tick 3.
+        assert_eq!(next_tick(ms(0), ms(30), ms(76), 2), ms(90));
+        // Before the offset itself.
+        assert_eq!(next_tick(ms(15), ms(30), ms(3), 0), ms(45));
     }
 }

@@ -256,7 +256,7 @@ impl Shard {
         let staggered = pacing::offset(period, self.index, self.shards);
         let mut offset = Duration::ZERO;
         let period_nanos = period.as_nanos().max(1);
-        let mut last_scheduled: Option<Instant> = None;
+        let mut last_slot: Option<u64> = None;
         let (mut skip_warnings, mut overrun_warnings) =
             (WarnLimit::default(), WarnLimit::default());
         loop {
@@ -266,11 +266,13 @@ impl Shard {
             };
             let started = Instant::now();
             let started_cpu = ThreadTime::try_now().ok();
-            if let Some(previous) = last_scheduled {
-                let gap = scheduled.saturating_duration_since(previous);
-                let skipped = (gap.as_nanos() / period.as_nanos().max(1)).saturating_sub(1);
+            // The tick's period since the engine's start (whatever the shard's phase).
+            let slot = scheduled.saturating_duration_since(epoch).as_nanos() / period_nanos;
+            let slot = u64::try_from(slot).unwrap_or(u64::MAX);
+            if let Some(previous) = last_slot {
+                let skipped = slot.saturating_sub(previous.saturating_add(1));
                 if skipped > 0 {
-                    self.stats.skipped += skipped as u64;
+                    self.stats.skipped += skipped;
                     if let Some(held) = skip_warnings.allow(started.into_std(), WARN_EVERY) {
                         tracing::warn!(
                             shard = self.index,
@@ -282,10 +284,9 @@ impl Shard {
                     }
                 }
             }
-            last_scheduled = Some(scheduled);
+            last_slot = Some(slot);
             let lateness = started.saturating_duration_since(scheduled);
-            let slot = scheduled.saturating_duration_since(epoch).as_nanos() / period_nanos;
-            let now = (u64::try_from(slot).unwrap_or(u64::MAX)).max(self.now + 1);
+            let now = slot.max(self.now + 1);
             if !self.tick(now) {
                 break;
             }
@@ -310,7 +311,7 @@ impl Shard {
             if wanted != offset {
                 offset = wanted;
                 let since = Instant::now().saturating_duration_since(epoch);
-                interval.reset_at(epoch + pacing::next_tick_after(offset, period, since));
+                interval.reset_at(epoch + pacing::next_tick(offset, period, since, self.now));
             }
             if took > period {
                 self.stats.overruns += 1;

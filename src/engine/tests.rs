@@ -282,9 +282,14 @@ async fn two_paced_shards(
 
 /// Whether `outbox` holds a state, taking what it holds.
 fn has_state(outbox: &Outbox) -> bool {
+    state_tick(outbox).is_some()
+}
+
+/// The tick of the state `outbox` holds, if any, taking what it holds.
+fn state_tick(outbox: &Outbox) -> Option<crate::protocol::Tick> {
     let mut batch = crate::outbox::Batch::default();
     outbox.take(&mut batch);
-    batch.state.is_some()
+    batch.state.map(|state| state.tick)
 }
 
 /// Busy shards tick staggered (`engine/pacing.rs`): with two at 2 Hz, once their first
@@ -296,22 +301,36 @@ async fn busy_shards_tick_half_a_period_apart() {
     let started = tokio::time::Instant::now();
     let (_engine, one, two) = two_paced_shards(1, &shutdown, &tracker).await;
     let at = |ms| tokio::time::sleep_until(started + Duration::from_millis(ms));
-    // Both made their rooms at 500 ms, ticking together; the second then moved to 750 ms.
+    // Both made their rooms at 500 ms (tick 1), ticking together; the second then moved
+    // a quarter of a second on, to 1250 ms: 750 is still in the period of its tick 1.
     at(600).await;
     assert!(!heard(&one).is_empty() && !heard(&two).is_empty());
-    at(900).await;
     // What came before is taken away.
     has_state(&one);
     has_state(&two);
-    at(1100).await;
-    assert!(has_state(&one), "the first shard ticked at 1000 ms");
+    at(900).await;
     assert!(
-        !has_state(&two),
-        "the second ticked at 750 ms, and next at 1250"
+        !has_state(&one) && !has_state(&two),
+        "no tick twice in a period"
     );
+    at(1100).await;
+    assert_eq!(
+        state_tick(&one),
+        Some(2),
+        "the first shard ticked at 1000 ms"
+    );
+    assert!(!has_state(&two), "the second ticks next at 1250 ms");
     at(1300).await;
-    assert!(has_state(&two), "the second shard ticked at 1250 ms");
+    assert_eq!(
+        state_tick(&two),
+        Some(2),
+        "the second shard's tick 2, at 1250 ms"
+    );
     assert!(!has_state(&one));
+    at(1600).await;
+    assert_eq!(state_tick(&one), Some(3));
+    at(1800).await;
+    assert_eq!(state_tick(&two), Some(3), "1750 ms");
     stop(shutdown, tracker).await;
 }
 
