@@ -212,6 +212,53 @@ async fn wait_for_entry_in(server: &Server, game: &str, session: SessionId) -> R
     }
 }
 
+/// Queues `client` for tic-tac-toe on `server` and claims its entry at once, as another
+/// node's matching would; the client does not hear of it.
+async fn queued_and_claimed(server: &Server, client: &mut Client) -> Result<QueueEntry> {
+    client.find_match().await?;
+    let entry = wait_for_entry(server, client.session_id).await?;
+    let cluster = server.cluster().context("not clustered")?;
+    ensure!(
+        cluster
+            .claim("tictactoe", &[], std::slice::from_ref(&entry))
+            .await?
+    );
+    Ok(entry)
+}
+
+/// `client` leaves the queue (`CancelMatch`, answered).
+async fn cancel(client: &mut Client) -> Result<()> {
+    client.send(&ClientMsg::CancelMatch).await?;
+    client
+        .recv_until(|m| matches!(m, ServerMsg::MatchCancelled { .. }).then_some(()))
+        .await
+}
+
+/// Sends node `server` (`node-a`) the placement of a tic-tac-toe match of `players` (the
+/// claimed entries, in seating order), as the claiming node would.
+async fn place(server: &Server, players: &[&QueueEntry]) -> Result<()> {
+    let placement = Placement {
+        game: "tictactoe".into(),
+        options: Vec::new(),
+        seats: players
+            .iter()
+            .zip(0..)
+            .map(|(entry, order)| PlacedSeat {
+                seat: order,
+                node: entry.node.clone(),
+                session: entry.session,
+                rating: entry.rating,
+                player: None,
+            })
+            .collect(),
+        bots: 0,
+    };
+    let cluster = server.cluster().context("not clustered")?;
+    Ok(cluster
+        .send_to("node-a", &NodeMsg::Place(placement))
+        .await?)
+}
+
 /// The race a cluster's host can lose: a node claims a group, and before its placement
 /// reaches the host, one of the host's own players leaves the queue. The host does not
 /// seat the others in a match that cannot start (they would hear `MatchFound`, then wait
@@ -224,45 +271,15 @@ async fn a_placement_naming_a_player_who_left_the_queue_is_not_hosted() -> Resul
     };
     let finished = Arc::new(AtomicUsize::new(0));
     let a = start_node(&redis, "node-a", &finished).await?;
-    let cluster = a.cluster().context("not clustered")?;
     let mut one = Client::connect(a.local_addr(), Codec::Bincode).await?;
     let mut two = Client::connect(a.local_addr(), Codec::MsgPack).await?;
     // Another node claims two, then one (each alone in the queue, so node-a matches
     // neither), as one group; two cancels in between, after its claim.
-    two.find_match().await?;
-    let entry_two = wait_for_entry(&a, two.session_id).await?;
-    ensure!(
-        cluster
-            .claim("tictactoe", &[], std::slice::from_ref(&entry_two))
-            .await?
-    );
-    two.send(&ClientMsg::CancelMatch).await?;
-    two.recv_until(|m| matches!(m, ServerMsg::MatchCancelled { .. }).then_some(()))
-        .await?;
-    one.find_match().await?;
-    let entry_one = wait_for_entry(&a, one.session_id).await?;
-    ensure!(
-        cluster
-            .claim("tictactoe", &[], std::slice::from_ref(&entry_one))
-            .await?
-    );
+    let entry_two = queued_and_claimed(&a, &mut two).await?;
+    cancel(&mut two).await?;
+    let entry_one = queued_and_claimed(&a, &mut one).await?;
     // Its placement reaches node-a only now.
-    let seat = |order: u8, entry: &QueueEntry| PlacedSeat {
-        seat: order,
-        node: entry.node.clone(),
-        session: entry.session,
-        rating: entry.rating,
-        player: None,
-    };
-    let placement = Placement {
-        game: "tictactoe".into(),
-        options: Vec::new(),
-        seats: vec![seat(0, &entry_one), seat(1, &entry_two)],
-        bots: 0,
-    };
-    cluster
-        .send_to("node-a", &NodeMsg::Place(placement))
-        .await?;
+    place(&a, &[&entry_one, &entry_two]).await?;
     // one is back in the queue at once, with its rating, and no room was made.
     let back = wait_for_entry(&a, one.session_id).await?;
     assert_eq!(back.rating, entry_one.rating);
@@ -302,48 +319,18 @@ async fn a_placement_naming_a_player_now_queued_for_another_game_is_not_hosted()
     };
     let finished = Arc::new(AtomicUsize::new(0));
     let a = start_node(&redis, "node-a", &finished).await?;
-    let cluster = a.cluster().context("not clustered")?;
     let mut one = Client::connect(a.local_addr(), Codec::Bincode).await?;
     let mut two = Client::connect(a.local_addr(), Codec::Bincode).await?;
-    two.find_match().await?;
-    let entry_two = wait_for_entry(&a, two.session_id).await?;
-    ensure!(
-        cluster
-            .claim("tictactoe", &[], std::slice::from_ref(&entry_two))
-            .await?
-    );
-    two.send(&ClientMsg::CancelMatch).await?;
-    two.recv_until(|m| matches!(m, ServerMsg::MatchCancelled { .. }).then_some(()))
-        .await?;
+    let entry_two = queued_and_claimed(&a, &mut two).await?;
+    cancel(&mut two).await?;
     two.send(&ClientMsg::FindMatch {
         game: "battleship".into(),
         options: bytes::Bytes::new(),
     })
     .await?;
     let in_battleship = wait_for_entry_in(&a, "battleship", two.session_id).await?;
-    one.find_match().await?;
-    let entry_one = wait_for_entry(&a, one.session_id).await?;
-    ensure!(
-        cluster
-            .claim("tictactoe", &[], std::slice::from_ref(&entry_one))
-            .await?
-    );
-    let seat = |order: u8, entry: &QueueEntry| PlacedSeat {
-        seat: order,
-        node: entry.node.clone(),
-        session: entry.session,
-        rating: entry.rating,
-        player: None,
-    };
-    let placement = Placement {
-        game: "tictactoe".into(),
-        options: Vec::new(),
-        seats: vec![seat(0, &entry_one), seat(1, &entry_two)],
-        bots: 0,
-    };
-    cluster
-        .send_to("node-a", &NodeMsg::Place(placement))
-        .await?;
+    let entry_one = queued_and_claimed(&a, &mut one).await?;
+    place(&a, &[&entry_one, &entry_two]).await?;
     // one is queued again; two still waits for battleship, from when it queued for it.
     wait_for_entry(&a, one.session_id).await?;
     crate::support::wait_until(&a, |s| s.queued == 2 && s.rooms == 0).await?;
