@@ -104,6 +104,12 @@ fn heard(outbox: &Outbox) -> Vec<ServerMsg> {
         .collect()
 }
 
+/// Whether `msgs` hold a room event that `is` picks.
+fn any_event(msgs: &[ServerMsg], is: impl Fn(&RoomEvent) -> bool) -> bool {
+    msgs.iter()
+        .any(|m| matches!(m, ServerMsg::Event { event, .. } if is(event)))
+}
+
 /// Lets the shard run two ticks (the clock is paused: this advances it, nothing waits).
 async fn two_ticks() {
     tokio::time::sleep(Duration::from_millis(2_500)).await;
@@ -150,13 +156,7 @@ async fn a_rebind_that_comes_before_its_rooms_create_is_applied_after_it() {
     two_ticks().await;
     let later = heard(&new);
     assert!(
-        later.iter().any(|m| matches!(
-            m,
-            ServerMsg::Event {
-                event: RoomEvent::PlayerLeft { .. },
-                ..
-            }
-        )),
+        any_event(&later, |e| matches!(e, RoomEvent::PlayerLeft { .. })),
         "the room's events reach the new connection: {later:?}"
     );
     assert!(
@@ -191,14 +191,11 @@ async fn a_leave_that_comes_before_its_rooms_create_is_applied_after_it() {
     );
     let on_two = heard(&two);
     assert!(
-        on_two.iter().any(|m| matches!(
-            m,
-            ServerMsg::Event {
-                event: RoomEvent::GameOver {
-                    winner: Some(_),
-                    reason: EndReason::Abandoned
-                },
-                ..
+        any_event(&on_two, |e| matches!(
+            e,
+            RoomEvent::GameOver {
+                winner: Some(_),
+                reason: EndReason::Abandoned
             }
         )),
         "{on_two:?}"
