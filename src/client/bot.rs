@@ -52,6 +52,13 @@ struct Pending {
 /// How long a ticket from `Redirect` is good for (PROTOCOL.md, "Clusters").
 const TICKET_LIFETIME: Duration = Duration::from_secs(10);
 
+/// Stopped while queued, with the cancel answered `NotQueued`: how long the bot waits for
+/// what the server may still send (a `MatchFound` that crossed the cancel; after a
+/// called-off match, the `Queued` or `ClusterUnavailable` of its queueing again, which
+/// waits on the cluster's Redis, up to a second a call) before it takes it that nothing
+/// comes and ends.
+const SETTLE: Duration = Duration::from_secs(5);
+
 /// Whether following a redirect may work on a later try with the same ticket: the node
 /// could not be reached, or could not check the ticket (which did not use it up).
 fn worth_another_try(error: &ClientError) -> bool {
@@ -310,9 +317,18 @@ impl Bot {
         let stop = self.stop.clone();
         // `FindMatch` refused with `ClusterUnavailable` so far.
         let mut unavailable = 0;
+        // Stopped, and the cancel answered `NotQueued`: what the server still owes comes
+        // at once (the `MatchFound` that crossed the cancel, or the `Queued` of a called-off
+        // match queued again), so silence for `SETTLE` means nothing is coming.
+        let mut not_queued = false;
         loop {
             let msg = if self.cancel_unanswered {
                 self.recv().await?
+            } else if not_queued {
+                match tokio::time::timeout(SETTLE, self.recv()).await {
+                    Ok(msg) => msg?,
+                    Err(_) => return Ok(None),
+                }
             } else {
                 tokio::select! {
                     msg = self.recv() => msg?,
@@ -325,6 +341,8 @@ impl Bot {
             };
             match msg {
                 ServerMsg::Queued { queue_size, .. } => {
+                    // Queued after all (stopped: cancelled again).
+                    not_queued = false;
                     let waiting = queue_size;
                     self.status
                         .send_replace(BotStatus::WaitingForOpponent { waiting });
@@ -377,11 +395,20 @@ impl Bot {
                     self.recorder.matched(asked, Instant::now());
                     return Ok(Some(joined));
                 }
-                // The cancel crossed a match: `MatchFound` is on its way.
+                // The cancel crossed a match (`MatchFound` is on its way), or the server
+                // has not queued this bot again yet after a called-off match.
                 ServerMsg::Error {
                     code: ErrorCode::NotQueued,
                     ..
-                } if self.cancel_unanswered => self.cancel_unanswered = false,
+                } if self.cancel_unanswered => {
+                    self.cancel_unanswered = false;
+                    not_queued = true;
+                }
+                // Not queued (the cluster's Redis is away), and stopped: not asked again.
+                ServerMsg::Error {
+                    code: ErrorCode::ClusterUnavailable,
+                    ..
+                } if stop.is_cancelled() => return Ok(None),
                 // The cluster's Redis is away (restarting, cut off): the queue is not
                 // there to join. Ask again with backoff, as PROTOCOL.md says.
                 ServerMsg::Error {

@@ -113,6 +113,27 @@ struct Hosted {
 /// How long after its reservation deadline a hosted match is forgotten.
 const HOSTED_KEEP: Duration = Duration::from_secs(60);
 
+/// Tells a player who is not in the queue, though it asked or was told it would be
+/// (`FindMatch` whose entry Redis did not take, a called-off match not queued again), that
+/// it is not: `Error ClusterUnavailable`, after which it queues again itself (PROTOCOL.md,
+/// "Clusters"). A player in a room now, or queued again meanwhile, is not told.
+pub(super) fn not_queued(session: &Session) {
+    let outbox = {
+        let state = session.lock();
+        if state.room.is_some() || state.queued.is_some() {
+            return;
+        }
+        state.outbox().cloned()
+    };
+    if let Some(outbox) = outbox {
+        outbox.push_msg(&ServerMsg::Error {
+            code: ErrorCode::ClusterUnavailable,
+            message: "the cluster's queue cannot be reached now; try again".into(),
+            input_seq: None,
+        });
+    }
+}
+
 /// Who a session is, for its queue entry: a signed-in player's id and name; `None` for a
 /// guest.
 fn queued_player(session: &Session) -> Option<QueuedPlayer> {
@@ -281,18 +302,8 @@ impl GlobalMatch {
             .await
         {
             tracing::warn!(%error, "global queue: enqueue failed");
-            let outbox = {
-                let mut state = session.lock();
-                state.queued = None;
-                state.outbox().cloned()
-            };
-            if let Some(outbox) = outbox {
-                outbox.push_msg(&ServerMsg::Error {
-                    code: ErrorCode::ClusterUnavailable,
-                    message: "the cluster's queue cannot be reached now; try again".into(),
-                    input_seq: None,
-                });
-            }
+            session.lock().queued = None;
+            not_queued(&session);
             return;
         }
         // Unhurried: a match found at once takes it along with its `MatchFound` (hosted
@@ -336,6 +347,12 @@ impl GlobalMatch {
                 room = room.get(),
                 "global queue: a called-off match not hosted here"
             );
+            // They were told they are queued again: they hear that they are not.
+            for id in present {
+                if let Some(session) = self.sessions.get(id) {
+                    not_queued(&session);
+                }
+            }
             return;
         };
         for id in present {

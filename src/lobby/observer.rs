@@ -71,8 +71,9 @@ impl RoomObserver for Observer {
     }
 
     /// On the shard's tick: the players go back to the global queue through its task's
-    /// bounded inbox, without waiting (a full inbox drops them, logged: they may queue
-    /// again themselves).
+    /// bounded inbox, without waiting. A full inbox drops them, logged, and tells each
+    /// `Error ClusterUnavailable` in place of the `Queued` it was promised, so that it
+    /// queues again itself.
     fn match_called_off(&self, room: RoomId, present: &[SessionId]) {
         let Some(global) = self.global.get() else {
             return;
@@ -86,6 +87,11 @@ impl RoomObserver for Observer {
                 room = room.get(),
                 "global queue busy: a called-off match's players were not queued again"
             );
+            for &id in present {
+                if let Some(session) = self.sessions.get(id) {
+                    global::not_queued(&session);
+                }
+            }
         }
     }
 

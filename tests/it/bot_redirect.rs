@@ -2,7 +2,9 @@
 //! be made to misbehave on cue: a `Redirect` whose ticket is refused as expired, or whose
 //! node cannot be reached while the ticket lasts, and a redirected seat that is gone
 //! (`ReservationExpired`). In each the match is lost to the bot and it queues again,
-//! instead of failing (PROTOCOL.md, "Clusters").
+//! instead of failing (PROTOCOL.md, "Clusters"). And a bot stopped while the server owes it
+//! a queueing again (a called-off match): its cancel answered `NotQueued`, or crossed by
+//! `ClusterUnavailable`, it ends without an error and without cancelling again and again.
 
 use anyhow::{Result, bail, ensure};
 use futures_util::{SinkExt, StreamExt};
@@ -96,6 +98,20 @@ async fn redirected_bot(
     there: &str,
     stop: &CancellationToken,
 ) -> Result<(Ws, JoinHandle<Result<u64, ClientError>>)> {
+    let (mut ws, running) = queued_bot(home, stop).await?;
+    let redirect = ServerMsg::Redirect {
+        url: there.to_string(),
+        ticket: "a.ticket".into(),
+    };
+    send(&mut ws, &redirect).await?;
+    Ok((ws, running))
+}
+
+/// A bot on the fake node `home`, welcomed and queued.
+async fn queued_bot(
+    home: &TcpListener,
+    stop: &CancellationToken,
+) -> Result<(Ws, JoinHandle<Result<u64, ClientError>>)> {
     let config = BotConfig {
         seed: Some(1),
         timeout: WAIT,
@@ -108,11 +124,6 @@ async fn redirected_bot(
     ensure!(matches!(hello, ClientMsg::Hello { .. }), "{hello:?}");
     send(&mut ws, &welcome(1, false)).await?;
     queued(&mut ws).await?;
-    let redirect = ServerMsg::Redirect {
-        url: there.to_string(),
-        ticket: "a.ticket".into(),
-    };
-    send(&mut ws, &redirect).await?;
     Ok((ws, running))
 }
 
@@ -202,4 +213,90 @@ async fn a_redirected_seat_that_is_gone_sends_the_bot_back_to_the_queue_there() 
     answer_close(ws).await?;
     // ...and queues again here.
     stops_cleanly(new_home, &stop, running).await
+}
+
+/// Stops a queued bot: its `CancelMatch` is answered `NotQueued`, as when the server has
+/// not queued it again yet after a called-off match.
+async fn stopped_and_told_not_queued(
+    home: &TcpListener,
+    stop: &CancellationToken,
+) -> Result<(Ws, JoinHandle<Result<u64, ClientError>>)> {
+    let (mut ws, running) = queued_bot(home, stop).await?;
+    stop.cancel();
+    let cancel = recv(&mut ws).await?;
+    ensure!(matches!(cancel, ClientMsg::CancelMatch), "{cancel:?}");
+    send(&mut ws, &error(ErrorCode::NotQueued)).await?;
+    Ok((ws, running))
+}
+
+/// The bot's next frame on `ws` is its close (no other message first).
+async fn closes_next(ws: &mut Ws) -> Result<()> {
+    loop {
+        match tokio::time::timeout(WAIT, ws.next()).await? {
+            Some(Ok(Message::Close(_))) => {
+                ws.close(None).await.ok();
+                return Ok(());
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(Message::Binary(bytes))) => {
+                let msg: ClientMsg = Codec::Bincode.decode(&bytes)?;
+                bail!("expected the close, got {msg:?}");
+            }
+            other => bail!("expected the close, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_bot_told_not_queued_waits_once_and_ends_when_nothing_comes() -> Result<()> {
+    let home = TcpListener::bind("127.0.0.1:0").await?;
+    let stop = CancellationToken::new();
+    let (mut ws, running) = stopped_and_told_not_queued(&home, &stop).await?;
+    // No `CancelMatch` again and again: it waits for a `MatchFound` or `Queued`, hears
+    // none, and leaves.
+    closes_next(&mut ws).await?;
+    let played = tokio::time::timeout(WAIT, running).await???;
+    assert_eq!(played, 0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_bot_queued_again_after_not_queued_cancels_again() -> Result<()> {
+    let home = TcpListener::bind("127.0.0.1:0").await?;
+    let stop = CancellationToken::new();
+    let (mut ws, running) = stopped_and_told_not_queued(&home, &stop).await?;
+    // The server queues it again late (a called-off match): it cancels that too.
+    let queued = ServerMsg::Queued {
+        game: "tictactoe".into(),
+        position: 1,
+        queue_size: 1,
+    };
+    send(&mut ws, &queued).await?;
+    let cancel = recv(&mut ws).await?;
+    ensure!(matches!(cancel, ClientMsg::CancelMatch), "{cancel:?}");
+    let cancelled = ServerMsg::MatchCancelled {
+        game: "tictactoe".into(),
+    };
+    send(&mut ws, &cancelled).await?;
+    closes_next(&mut ws).await?;
+    let played = tokio::time::timeout(WAIT, running).await???;
+    assert_eq!(played, 0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_bot_that_could_not_be_queued_again_ends_without_an_error() -> Result<()> {
+    let home = TcpListener::bind("127.0.0.1:0").await?;
+    let stop = CancellationToken::new();
+    let (mut ws, running) = queued_bot(&home, &stop).await?;
+    stop.cancel();
+    let cancel = recv(&mut ws).await?;
+    ensure!(matches!(cancel, ClientMsg::CancelMatch), "{cancel:?}");
+    // A called-off match's queueing again failed (Redis away), crossing the cancel: not
+    // queued, and stopped, so it leaves (the cancel's answer does not matter now).
+    send(&mut ws, &error(ErrorCode::ClusterUnavailable)).await?;
+    closes_next(&mut ws).await?;
+    let played = tokio::time::timeout(WAIT, running).await???;
+    assert_eq!(played, 0);
+    Ok(())
 }
