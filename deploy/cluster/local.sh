@@ -11,7 +11,7 @@
 #
 # Needs (Debian; as root or as any user):
 #   apt-get install redis-server postgresql nginx openssl curl
-#   cargo build --release --bin ticksync --example bot
+#   cargo build --release && cargo build --release --example bot
 #
 # Settings (environment variables, with their defaults):
 #   TICKSYNC=target/release/ticksync        the server

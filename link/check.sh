@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# How much of link/ticksync.order the release server has: its names found among the
+# binary's symbols. Under about 90%, a dependency or the toolchain changed the names since
+# the file was made: run link/refresh.sh.
+# usage: link/check.sh [BINARY]     (default target/release/ticksync)
+set -eu
+cd "$(dirname "$0")/.."
+bin=${1:-target/release/ticksync}
+total=$(wc -l < link/ticksync.order)
+found=$(nm "$bin" | awk '{print $NF}' | sort -u | comm -12 - <(sort -u link/ticksync.order) | wc -l)
+echo "$bin has $found of the $total functions in link/ticksync.order ($((100 * found / total))%)"
