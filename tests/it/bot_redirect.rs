@@ -229,8 +229,9 @@ async fn stopped_and_told_not_queued(
     Ok((ws, running))
 }
 
-/// The bot's next frame on `ws` is its close (no other message first).
-async fn closes_next(ws: &mut Ws) -> Result<()> {
+/// The bot's next frame on `ws` is its close (no other message first); answered, and the
+/// connection dropped, as a server does (the bot's close waits for that).
+async fn closes_next(mut ws: Ws) -> Result<()> {
     loop {
         match tokio::time::timeout(WAIT, ws.next()).await? {
             Some(Ok(Message::Close(_))) => {
@@ -251,10 +252,10 @@ async fn closes_next(ws: &mut Ws) -> Result<()> {
 async fn a_stopped_bot_told_not_queued_waits_once_and_ends_when_nothing_comes() -> Result<()> {
     let home = TcpListener::bind("127.0.0.1:0").await?;
     let stop = CancellationToken::new();
-    let (mut ws, running) = stopped_and_told_not_queued(&home, &stop).await?;
+    let (ws, running) = stopped_and_told_not_queued(&home, &stop).await?;
     // No `CancelMatch` again and again: it waits for a `MatchFound` or `Queued`, hears
     // none, and leaves.
-    closes_next(&mut ws).await?;
+    closes_next(ws).await?;
     let played = tokio::time::timeout(WAIT, running).await???;
     assert_eq!(played, 0);
     Ok(())
@@ -278,7 +279,7 @@ async fn a_stopped_bot_queued_again_after_not_queued_cancels_again() -> Result<(
         game: "tictactoe".into(),
     };
     send(&mut ws, &cancelled).await?;
-    closes_next(&mut ws).await?;
+    closes_next(ws).await?;
     let played = tokio::time::timeout(WAIT, running).await???;
     assert_eq!(played, 0);
     Ok(())
@@ -295,7 +296,7 @@ async fn a_stopped_bot_that_could_not_be_queued_again_ends_without_an_error() ->
     // A called-off match's queueing again failed (Redis away), crossing the cancel: not
     // queued, and stopped, so it leaves (the cancel's answer does not matter now).
     send(&mut ws, &error(ErrorCode::ClusterUnavailable)).await?;
-    closes_next(&mut ws).await?;
+    closes_next(ws).await?;
     let played = tokio::time::timeout(WAIT, running).await???;
     assert_eq!(played, 0);
     Ok(())
