@@ -10,23 +10,28 @@ import re
 import sys
 
 
+def definition(line, table):
+    """`ob=(3) /path` or `cfn=(7)`: the name of the id, remembered when the line gives it
+    (callgrind names each object and function once, then refers to it by id)."""
+    m = re.match(r"c?(?:ob|fn)=\((\d+)\)(?: (.*))?", line.rstrip("\n"))
+    if m.group(2):
+        table[m.group(1)] = m.group(2)
+    return table.get(m.group(1))
+
+
 def self_costs(path, object_name, costs):
     names, objects = {}, {}
     current_object = current = None
     after_call = False
     for line in open(path, errors="replace"):
         if line.startswith(("ob=", "cob=")):
-            m = re.match(r"c?ob=\((\d+)\)(?: (.*))?", line.rstrip("\n"))
-            if m.group(2):
-                objects[m.group(1)] = m.group(2)
+            name = definition(line, objects)
             if line.startswith("ob="):
-                current_object = objects.get(m.group(1))
+                current_object = name
         elif line.startswith(("fn=", "cfn=")):
-            m = re.match(r"c?fn=\((\d+)\)(?: (.*))?", line.rstrip("\n"))
-            if m.group(2):
-                names[m.group(1)] = m.group(2)
+            name = definition(line, names)
             if line.startswith("fn="):
-                current = names.get(m.group(1))
+                current = name
         elif line.startswith("calls="):
             # The next cost line is the call's inclusive cost, not this function's own.
             after_call = True
