@@ -6,6 +6,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 bin=${1:-target/release/ticksync}
-total=$(wc -l < link/ticksync.order)
-found=$(nm "$bin" | awk '{print $NF}' | sort -u | comm -12 - <(sort -u link/ticksync.order) | wc -l)
+total=$(grep -vc '^#' link/ticksync.order)
+found=$(nm "$bin" | awk '{print $NF}' | sort -u | comm -12 - <(grep -v '^#' link/ticksync.order | sort -u) | wc -l)
 echo "$bin has $found of the $total functions in link/ticksync.order ($((100 * found / total))%)"

@@ -4,7 +4,7 @@
 # while the load generator plays the arena and tic-tac-toe loads, writes the functions that
 # ran, hottest first, builds the server again with the new order and says how many of the
 # file's names the new binary has.
-# usage: link/refresh.sh        (needs valgrind; about 3 minutes on 2 cores plus two release builds)
+# usage: link/refresh.sh        (needs valgrind and curl; about 6 minutes on 2 cores, builds included)
 set -eu
 cd "$(dirname "$0")/.."
 # The server alone, as `cargo build --release` makes it for users: building it together
@@ -27,7 +27,8 @@ $lg --workload arena --clients 40 --seconds 10 --url ws://127.0.0.1:$port --no-c
 $lg --workload ttt --clients 40 --seconds 10 --url ws://127.0.0.1:$port > "$work/ttt.txt"
 kill -INT $server
 wait $server || true
-python3 link/callgrind_functions.py ticksync "$work"/cg.out* > link/ticksync.order
-echo "link/ticksync.order: $(wc -l < link/ticksync.order) functions"
+# The first line names the toolchain (build.rs warns when another one builds with it).
+{ echo "# $(rustc --version)"; python3 link/callgrind_functions.py ticksync "$work"/cg.out*; } > link/ticksync.order
+echo "link/ticksync.order: $(grep -vc '^#' link/ticksync.order) functions"
 cargo build --release --bin ticksync
 link/check.sh

@@ -3,7 +3,8 @@
 //! One [`Bot`] is one player with one session. Its loop, per game:
 //!
 //! 1. send `FindMatch` and wait for `MatchFound` (cancelling with `CancelMatch` if told to
-//!    stop while still queued);
+//!    stop while still queued; a cancel answered `NotQueued` is waited out once, for a
+//!    `MatchFound` that crossed it or a late `Queued`, then the bot ends);
 //! 2. whenever a snapshot shows its turn, choose a move with its
 //!    [`Strategy`](crate::game::tictactoe_ai::Strategy) and send it;
 //!    the first snapshot with that cell set completes the move's latency sample;
