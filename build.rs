@@ -5,8 +5,9 @@
 //! of the binary resident, and a load's first connections page in a third of the code they
 //! did (link/README.md, BENCHMARKS.md "Eighteenth session").
 //!
-//! Only where rustc links with lld by itself (x86_64 Linux, Rust 1.90 and later) and no
-//! other linker is configured; `TICKSYNC_NO_LINK_ORDER=1` turns it off. Names in the file
+//! Only on x86_64 Linux, where no other linker is configured and rustc's linker takes the
+//! option (checked by linking an empty program with it: rustc's own lld, the default from
+//! Rust 1.90 as the Rust project builds it); `TICKSYNC_NO_LINK_ORDER=1` turns it off. Names in the file
 //! that the binary does not have (a dependency or the toolchain updated since the file was
 //! made) are skipped silently: the layout is then only partly ordered, never wrong;
 //! `link/refresh.sh` makes the file again.
@@ -54,20 +55,46 @@ fn link_order() -> Option<(PathBuf, String)> {
     {
         return None;
     }
-    let rustc = rustc_with_lld()?;
     let order = Path::new(&var("CARGO_MANIFEST_DIR")).join("link/ticksync.order");
-    order.is_file().then_some((order, rustc))
+    if !order.is_file() {
+        return None;
+    }
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(&rustc).arg("--version").output().ok()?;
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    links_with_ordering(&rustc, &var("TARGET"), &var("OUT_DIR")).then_some((order, version))
 }
 
-/// This rustc's version line ("rustc 1.95.0 (59807616e 2026-04-14)"), when it links x86_64
-/// Linux programs with its own lld (1.90 and later).
-fn rustc_with_lld() -> Option<String> {
-    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let out = Command::new(rustc).arg("--version").output().ok()?;
-    let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let minor = version
-        .strip_prefix("rustc 1.")
-        .and_then(|rest| rest.split('.').next())
-        .and_then(|minor| minor.parse::<u32>().ok())?;
-    (minor >= 90).then_some(version)
+/// Whether this rustc's linker takes the options: an empty program linked with them and
+/// an empty order. rustc links with its own lld from 1.90 as the Rust project builds it;
+/// a toolchain built otherwise (some distributions') links with the system's `ld`, which
+/// does not know them.
+fn links_with_ordering(rustc: &str, target: &str, out_dir: &str) -> bool {
+    let dir = Path::new(out_dir).join("link-probe");
+    if std::fs::create_dir_all(&dir).is_err() {
+        return false;
+    }
+    let (source, order) = (dir.join("probe.rs"), dir.join("probe.order"));
+    if std::fs::write(&source, "fn main() {}\n").is_err()
+        || std::fs::write(&order, "main\n").is_err()
+    {
+        return false;
+    }
+    Command::new(rustc)
+        .arg("--target")
+        .arg(target)
+        .arg("--crate-name")
+        .arg("probe")
+        .arg("-C")
+        .arg(format!(
+            "link-arg=-Wl,--symbol-ordering-file={}",
+            order.display()
+        ))
+        .arg("-C")
+        .arg("link-arg=-Wl,--no-warn-symbol-ordering")
+        .arg("--out-dir")
+        .arg(&dir)
+        .arg(&source)
+        .output()
+        .is_ok_and(|out| out.status.success())
 }

@@ -320,15 +320,18 @@ impl Bot {
         let mut unavailable = 0;
         // Stopped, and the cancel answered `NotQueued`: what the server still owes comes
         // at once (the `MatchFound` that crossed the cancel, or the `Queued` of a called-off
-        // match queued again), so silence for `SETTLE` means nothing is coming.
-        let mut not_queued = false;
+        // match queued again), so silence until `SETTLE` after the answer means nothing is
+        // coming.
+        let mut not_queued: Option<tokio::time::Instant> = None;
         loop {
             let msg = if self.cancel_unanswered {
                 self.recv().await?
-            } else if not_queued {
-                match tokio::time::timeout(SETTLE, self.recv()).await {
-                    Ok(msg) => msg?,
-                    Err(_) => return Ok(None),
+            } else if let Some(until) = not_queued {
+                match tokio::time::timeout_at(until, self.recv()).await {
+                    Ok(Ok(msg)) => msg,
+                    // Silence (the connection's own read timeout may be the shorter).
+                    Err(_) | Ok(Err(ClientError::Timeout(..))) => return Ok(None),
+                    Ok(Err(error)) => return Err(error),
                 }
             } else {
                 tokio::select! {
@@ -343,7 +346,7 @@ impl Bot {
             match msg {
                 ServerMsg::Queued { queue_size, .. } => {
                     // Queued after all (stopped: cancelled again).
-                    not_queued = false;
+                    not_queued = None;
                     let waiting = queue_size;
                     self.status
                         .send_replace(BotStatus::WaitingForOpponent { waiting });
@@ -372,6 +375,10 @@ impl Bot {
                         // reach, or unable to check it): the match is lost to this player
                         // and called off there; queue again from here, where the session
                         // still is (PROTOCOL.md, "Clusters").
+                        // Stopped meanwhile: not queued anywhere now, so done.
+                        Err(error) if ticket_lapsed(&error) && stop.is_cancelled() => {
+                            return Ok(None);
+                        }
                         Err(error) if ticket_lapsed(&error) => self.queue_again().await?,
                         Err(error) => return Err(error),
                     }
@@ -383,6 +390,10 @@ impl Bot {
                     ..
                 } if self.redirected.is_some() => {
                     self.redirected = None;
+                    // Stopped meanwhile: not queued there, so done.
+                    if stop.is_cancelled() {
+                        return Ok(None);
+                    }
                     self.queue_again().await?;
                 }
                 ServerMsg::RoomJoined(joined) if self.redirected.is_some() => {
@@ -403,7 +414,7 @@ impl Bot {
                     ..
                 } if self.cancel_unanswered => {
                     self.cancel_unanswered = false;
-                    not_queued = true;
+                    not_queued.get_or_insert(tokio::time::Instant::now() + SETTLE);
                 }
                 // Not queued (the cluster's Redis is away), and stopped: not asked again.
                 ServerMsg::Error {

@@ -6,6 +6,8 @@
 //! a queueing again (a called-off match): its cancel answered `NotQueued`, or crossed by
 //! `ClusterUnavailable`, it ends without an error and without cancelling again and again.
 
+use std::time::Duration;
+
 use anyhow::{Result, bail, ensure};
 use futures_util::{SinkExt, StreamExt};
 use ticksync::client::{Bot, BotConfig, ClientError, Recorder};
@@ -266,7 +268,11 @@ async fn a_stopped_bot_queued_again_after_not_queued_cancels_again() -> Result<(
     let home = TcpListener::bind("127.0.0.1:0").await?;
     let stop = CancellationToken::new();
     let (mut ws, running) = stopped_and_told_not_queued(&home, &stop).await?;
-    // The server queues it again late (a called-off match): it cancels that too.
+    // It waits: nothing for a second (it used to send `CancelMatch` again at once)...
+    if let Ok(next) = tokio::time::timeout(Duration::from_secs(1), ws.next()).await {
+        bail!("expected nothing while the bot waits, got {next:?}");
+    }
+    // ...and the server queues it again late (a called-off match): it cancels that too.
     let queued = ServerMsg::Queued {
         game: "tictactoe".into(),
         position: 1,
