@@ -7,10 +7,10 @@
 //!
 //! Only on x86_64 Linux, where no other linker is configured and rustc's linker takes the
 //! option (checked by linking an empty program with it: rustc's own lld, the default from
-//! Rust 1.90 as the Rust project builds it); `TICKSYNC_NO_LINK_ORDER=1` turns it off. Names in the file
-//! that the binary does not have (a dependency or the toolchain updated since the file was
-//! made) are skipped silently: the layout is then only partly ordered, never wrong;
-//! `link/refresh.sh` makes the file again.
+//! Rust 1.90 as the Rust project builds it); `TICKSYNC_NO_LINK_ORDER=1` turns it off. Names
+//! in the file that the binary does not have (a dependency or the toolchain updated since
+//! the file was made) are skipped silently: the layout is then only partly ordered, never
+//! wrong; `link/refresh.sh` makes the file again.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -30,15 +30,13 @@ fn main() {
     println!("cargo:rustc-link-arg-bin=ticksync=-Wl,--no-warn-symbol-ordering");
     // The file's first line names the rustc it was made with (lld skips `#` lines): a new
     // toolchain renames every symbol, so the order would no longer apply.
-    let made_with = std::fs::read_to_string(&order)
-        .ok()
-        .and_then(|text| text.lines().next().map(str::to_owned))
-        .and_then(|line| line.strip_prefix("# ").map(str::to_owned));
-    if made_with.as_deref().is_some_and(|made| made != rustc) {
+    let text = std::fs::read_to_string(&order).unwrap_or_default();
+    if let Some(made) = text.lines().next().and_then(|line| line.strip_prefix("# "))
+        && made != rustc
+    {
         println!(
-            "cargo:warning=link/ticksync.order was made with {}, this build uses {rustc}: \
-             its names no longer match (link/check.sh); link/refresh.sh makes it again",
-            made_with.unwrap_or_default()
+            "cargo:warning=link/ticksync.order was made with {made}, this build uses {rustc}: \
+             its names no longer match (link/check.sh); link/refresh.sh makes it again"
         );
     }
 }

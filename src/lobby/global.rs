@@ -134,6 +134,15 @@ pub(super) fn not_queued(session: &Session) {
     }
 }
 
+/// [`not_queued`] for each of `present` that still has a session.
+pub(super) fn none_queued(sessions: &SessionTable, present: &[SessionId]) {
+    for &id in present {
+        if let Some(session) = sessions.get(id) {
+            not_queued(&session);
+        }
+    }
+}
+
 /// Who a session is, for its queue entry: a signed-in player's id and name; `None` for a
 /// guest.
 fn queued_player(session: &Session) -> Option<QueuedPlayer> {
@@ -348,11 +357,7 @@ impl GlobalMatch {
                 "global queue: a called-off match not hosted here"
             );
             // They were told they are queued again: they hear that they are not.
-            for id in present {
-                if let Some(session) = self.sessions.get(id) {
-                    not_queued(&session);
-                }
-            }
+            none_queued(&self.sessions, &present);
             return;
         };
         for id in present {

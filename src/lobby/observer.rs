@@ -87,11 +87,7 @@ impl RoomObserver for Observer {
                 room = room.get(),
                 "global queue busy: a called-off match's players were not queued again"
             );
-            for &id in present {
-                if let Some(session) = self.sessions.get(id) {
-                    global::not_queued(&session);
-                }
-            }
+            global::none_queued(&self.sessions, present);
         }
     }
 
