@@ -64,6 +64,27 @@ fn encode_reuses_its_scratch_and_returns_exact_bytes() {
     assert!(Codec::Bincode.encode(&()).unwrap().is_empty());
 }
 
+/// [`Codec::encode_into`] appends: what the buffer held stays in front, untouched, and the
+/// message after it is the bytes [`Codec::encode`] gives (both codecs write into the
+/// buffer through writers of their own).
+#[test]
+fn encode_into_appends_after_what_the_buffer_holds() {
+    let msg = ServerMsg::Error {
+        code: crate::protocol::ErrorCode::NotInRoom,
+        message: "x".repeat(300),
+        input_seq: Some(70_000),
+    };
+    for codec in Codec::ALL {
+        let mut buf = BytesMut::from(&b"held"[..]);
+        codec.encode_into(&msg, &mut buf).unwrap();
+        codec.encode_into(&msg, &mut buf).unwrap();
+        let one = codec.encode(&msg).unwrap();
+        assert_eq!(&buf[..4], b"held", "{codec:?}");
+        assert_eq!(&buf[4..4 + one.len()], &one[..], "{codec:?}");
+        assert_eq!(&buf[4 + one.len()..], &one[..], "{codec:?}");
+    }
+}
+
 #[test]
 fn subprotocols_round_trip() {
     for codec in Codec::ALL {
