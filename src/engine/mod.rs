@@ -200,6 +200,37 @@ impl Offered<'_> {
     }
 }
 
+/// A place reserved in a shard's inbox for one `Join` ([`Engine::reserve_join`]); dropped
+/// unused, the place is given back.
+pub struct JoinPermit<'a> {
+    permit: mpsc::Permit<'a, ShardCmd>,
+    room: RoomId,
+}
+
+impl JoinPermit<'_> {
+    /// Queues the `Join` of `member` now, without waiting.
+    pub fn join(self, member: Member, spectate: bool) -> JoinAnswer {
+        let (reply, answer) = oneshot::channel();
+        self.permit.send(ShardCmd::Join {
+            room: self.room,
+            member,
+            spectate,
+            reply,
+        });
+        JoinAnswer(answer)
+    }
+}
+
+/// The room's answer to a queued `Join` ([`JoinPermit::join`]).
+pub struct JoinAnswer(oneshot::Receiver<Result<Option<RoomJoined>, ErrorCode>>);
+
+impl JoinAnswer {
+    /// What [`Engine::join`] returns; [`ErrorCode::ServerBusy`] if the shard stopped first.
+    pub async fn answer(self) -> Result<Option<RoomJoined>, ErrorCode> {
+        self.0.await.unwrap_or(Err(ErrorCode::ServerBusy))
+    }
+}
+
 /// Commands a shard applies at its next tick, in arrival order.
 #[derive(Debug)]
 pub(crate) enum ShardCmd {
@@ -440,17 +471,38 @@ impl Engine {
         member: Member,
         spectate: bool,
     ) -> Result<Option<RoomJoined>, ErrorCode> {
-        let (reply, answer) = oneshot::channel();
-        let cmd = ShardCmd::Join {
-            room: addr.id,
-            member,
-            spectate,
-            reply,
-        };
-        self.send(addr.shard, cmd)
+        self.reserve_join(addr)
+            .await?
+            .join(member, spectate)
+            .answer()
             .await
-            .map_err(|_| ErrorCode::ServerBusy)?;
-        answer.await.unwrap_or(Err(ErrorCode::ServerBusy))
+    }
+
+    /// A place in room `addr`'s shard inbox for a `Join`, waiting for one if the inbox is
+    /// full. With it the caller records the membership and queues the `Join` in one step
+    /// under its own lock ([`JoinPermit::join`]), so that whatever it sends about the same
+    /// session after that (a `Leave`, a `Rebind`) reaches the shard behind the `Join`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::ServerBusy`] when shutting down.
+    pub async fn reserve_join(&self, addr: RoomAddr) -> Result<JoinPermit<'_>, ErrorCode> {
+        let link = self
+            .shared
+            .shards
+            .get(addr.shard)
+            .ok_or(ErrorCode::ServerBusy)?;
+        let permit = match link.tx.try_reserve() {
+            Ok(permit) => permit,
+            // Boxed, as in `offer`: the caller's future does not carry the wait inline.
+            Err(TrySendError::Full(())) => Box::pin(link.tx.reserve())
+                .await
+                .map_err(|_| ErrorCode::ServerBusy)?,
+            Err(TrySendError::Closed(())) => return Err(ErrorCode::ServerBusy),
+        };
+        Ok(JoinPermit {
+            permit,
+            room: addr.id,
+        })
     }
 
     /// Queues a game input for the room's next tick. `share` (the sending connection's

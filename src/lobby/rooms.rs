@@ -116,13 +116,14 @@ impl Lobby {
             .directory
             .find_code(code)
             .ok_or(ErrorCode::UnknownRoomCode)?;
-        // The membership is recorded before the `Join` reaches the shard, as a creator's
-        // and a quick match's are: a kick, a takeover's `Rebind` or a disconnect of this
-        // session while the answer is on its way finds it, and reaches the shard behind the
-        // `Join`. The answer may come a tick or more later, after the room's own notices;
-        // until it does, the membership is `joining`, so that a notice about the session's
-        // earlier stay in the room (a `LeaveRoom` just before) does not clear it.
-        let outbox = {
+        // The membership is recorded as the `Join` is queued, under the session's lock (a
+        // place in the shard's inbox is reserved first): a kick, a takeover's `Rebind` or a
+        // disconnect of this session that finds the membership reaches the shard behind
+        // the `Join`. The answer may come a tick or more later, after the room's own
+        // notices; until it does, the membership is `joining`, so that a notice about the
+        // session's earlier stay in the room (a `LeaveRoom` just before) does not clear it.
+        let permit = self.shared.engine.reserve_join(addr).await?;
+        let answer = {
             let mut state = session.lock();
             check_free(&state)?;
             let outbox = state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?;
@@ -132,13 +133,13 @@ impl Lobby {
                 seat: None,
                 joining: true,
             });
-            outbox
+            let member = Member {
+                session: session.id(),
+                outbox,
+            };
+            permit.join(member, spectate)
         };
-        let member = Member {
-            session: session.id(),
-            outbox,
-        };
-        let answer = self.shared.engine.join(addr, member, spectate).await;
+        let answer = answer.answer().await;
         let mut state = session.lock();
         let ours = state.room.is_some_and(|m| m.addr == addr && m.joining);
         match answer {

@@ -159,6 +159,52 @@ async fn a_joiner_kicked_before_it_hears_the_answer_leaves_no_ghost_in_the_room(
     panic!("the room still holds the kicked joiner");
 }
 
+/// A join records the session's membership only as its `Join` is queued, under the
+/// session's lock: whatever finds the membership afterwards (a kick, a takeover, a close)
+/// reaches the shard behind the `Join`, even from another thread. While the shard's inbox
+/// is full the join has recorded nothing; a kick then finds no room to leave, and the join,
+/// once there is room, is refused (the kicked session has no connection) instead of seating
+/// a member nobody will remove.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_join_waiting_for_room_in_the_shards_inbox_has_recorded_no_membership() {
+    let lobby = lobby();
+    let (host, joiner) = (session(&lobby, 1), session(&lobby, 2));
+    let (_room, code) = private_room(&lobby, &host, "arena").await;
+    let addr = lobby.shared.directory.find_code(&code).expect("listed");
+    // The shard's inbox (64 here) is full of leaves of a session the room does not hold.
+    let nobody = crate::protocol::SessionId::new(999_999);
+    for _ in 0..64 {
+        lobby
+            .engine()
+            .leave(addr, nobody)
+            .await
+            .expect("room in the inbox");
+    }
+
+    let mut join = pin!(lobby.join_room(&joiner, &code, false));
+    poll_once(&mut join).await;
+    assert!(
+        joiner.lock().room.is_none(),
+        "a membership recorded before its Join was queued"
+    );
+    assert!(lobby.kick(joiner.id(), "kicked by hand").await);
+    let refused = join.await;
+    assert!(
+        matches!(refused, Err(crate::protocol::ErrorCode::ServerBusy)),
+        "{refused:?}"
+    );
+    lobby.leave_room(&host).await.expect("in the room");
+
+    // With the host gone, nobody is left: the room closes.
+    for _ in 0..10 {
+        next_tick().await;
+        if lobby.engine().room_count() == 0 {
+            return;
+        }
+    }
+    panic!("the room still holds the kicked joiner");
+}
+
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_joiner_whose_session_is_taken_over_before_it_hears_the_answer_plays_on_the_new_connection()
  {
