@@ -202,6 +202,7 @@ impl Offered<'_> {
 
 /// A place reserved in a shard's inbox for one `Join` ([`Engine::reserve_join`]); dropped
 /// unused, the place is given back.
+#[must_use = "a reserved place does nothing until the Join is queued with it"]
 pub struct JoinPermit<'a> {
     permit: mpsc::Permit<'a, ShardCmd>,
     room: RoomId,
@@ -222,10 +223,14 @@ impl JoinPermit<'_> {
 }
 
 /// The room's answer to a queued `Join` ([`JoinPermit::join`]).
+#[must_use = "the caller settles the session's membership with the room's answer"]
 pub struct JoinAnswer(oneshot::Receiver<Result<Option<RoomJoined>, ErrorCode>>);
 
 impl JoinAnswer {
-    /// What [`Engine::join`] returns; [`ErrorCode::ServerBusy`] if the shard stopped first.
+    /// What [`Engine::join`] returns.
+    ///
+    /// # Errors
+    /// The room's refusal, or [`ErrorCode::ServerBusy`] if the shard stopped first.
     pub async fn answer(self) -> Result<Option<RoomJoined>, ErrorCode> {
         self.0.await.unwrap_or(Err(ErrorCode::ServerBusy))
     }
@@ -482,6 +487,8 @@ impl Engine {
     /// full. With it the caller records the membership and queues the `Join` in one step
     /// under its own lock ([`JoinPermit::join`]), so that whatever it sends about the same
     /// session after that (a `Leave`, a `Rebind`) reaches the shard behind the `Join`.
+    /// Use it at once: while held, the place is one fewer for every other sender, so await
+    /// nothing between reserving and [`JoinPermit::join`].
     ///
     /// # Errors
     /// [`ErrorCode::ServerBusy`] when shutting down.

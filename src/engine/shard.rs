@@ -329,6 +329,12 @@ impl Shard {
                 }
             }
         }
+        // What is still queued is dropped here, each waiting answer with it (the caller hears
+        // `ServerBusy`). Closed first, then emptied: a command sent through a place reserved
+        // before the close (`Engine::reserve_join`) still arrives, and is dropped too,
+        // where one sent into a receiver simply dropped would wait in the channel for good.
+        self.rx.close();
+        while self.rx.recv().await.is_some() {}
         tracing::debug!(shard = self.index, "shard stopped");
     }
 

@@ -122,8 +122,11 @@ impl Lobby {
         // the `Join`. The answer may come a tick or more later, after the room's own
         // notices; until it does, the membership is `joining`, so that a notice about the
         // session's earlier stay in the room (a `LeaveRoom` just before) does not clear it.
+        // Refused at once when already busy, without waiting for room in a full inbox; the
+        // check is made again under the lock, with the place reserved.
+        check_free(&session.lock())?;
         let permit = self.shared.engine.reserve_join(addr).await?;
-        let answer = {
+        let queued = {
             let mut state = session.lock();
             check_free(&state)?;
             let outbox = state.outbox().cloned().ok_or(ErrorCode::ServerBusy)?;
@@ -139,7 +142,7 @@ impl Lobby {
             };
             permit.join(member, spectate)
         };
-        let answer = answer.answer().await;
+        let answer = queued.answer().await;
         let mut state = session.lock();
         let ours = state.room.is_some_and(|m| m.addr == addr && m.joining);
         match answer {
