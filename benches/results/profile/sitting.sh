@@ -5,7 +5,9 @@
 # Env: TS_DIR (the checkout whose release build runs; default: this one), TS_BIN (the server
 #   binary to run instead of that checkout's release build, e.g. deploy/pgo-build.sh's), TS_ARGS (more
 #   `ticksync serve` options, for experiments), LG_ARGS and BARE_ARGS (more options for
-#   ticksync's loadgen and for the bare client, e.g. `--joins 1`, `--connect-rate 100000`).
+#   ticksync's loadgen and for the bare client, e.g. `--joins 1`, `--connect-rate 100000`),
+#   BARE_INPUT_HZ (the bare client's inputs a second per client, default 20; another rate
+#   names the file `bare-WL-nN-hzHZ-inRATE.txt`).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../quiet.sh"
@@ -35,14 +37,15 @@ for R in $RUNS; do
   IFS=: read -r SYS WL N HZ <<< "$R"; HZ=${HZ:-30}
   PORT=$((PORT+1))
   PCT=$(wait_quiet)
-  F="$OUT/$SYS-$WL-n$N-hz$HZ.txt"
+  IN=${BARE_INPUT_HZ:-20}; SUFFIX=""; [ "$SYS" = bare ] && [ "$IN" != 20 ] && SUFFIX="-in$IN"
+  F="$OUT/$SYS-$WL-n$N-hz$HZ$SUFFIX.txt"
   { echo "# $(date -u +%H:%M:%S) host busy ${PCT}% before the run; load: $(cut -d' ' -f1-3 /proc/loadavg)"; } > "$F"
   if [ "$SYS" = bare ]; then
     $BARE server --addr 127.0.0.1:$PORT --hz $HZ --room-size 8 --frame-bytes 60 2> "$OUT/server.log" &
     SPID=$!
     for _ in $(seq 50); do grep -q listening "$OUT/server.log" 2>/dev/null && break; sleep 0.1; done
     sample_mem $SPID "$OUT/mem.tmp" & sleep 0.6; T0=$(date +%s%3N)
-    $BARE client --url ws://127.0.0.1:$PORT --clients $N --seconds 15 --input-hz 20 --server-pid $SPID ${BARE_ARGS:-} >> "$F" 2>/dev/null
+    $BARE client --url ws://127.0.0.1:$PORT --clients $N --seconds 15 --input-hz $IN --server-pid $SPID ${BARE_ARGS:-} >> "$F" 2>/dev/null
     T1=$(date +%s%3N); sleep 0.6; mem_line "$OUT/mem.tmp" $T0 $T1 $N >> "$F"; rm -f "$OUT/mem.tmp"
     kill -TERM $SPID; wait $SPID 2>/dev/null
   else
