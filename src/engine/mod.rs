@@ -16,6 +16,7 @@ mod event_log;
 mod finished;
 mod frames;
 mod hook;
+mod inbox;
 mod pacing;
 mod registry;
 mod room;
@@ -25,6 +26,7 @@ mod warn_limit;
 pub use admin::{MemberInfo, RoomDetail, RoomInfo, TickCost};
 pub use finished::{FinishedGame, FinishedSeat};
 pub use hook::FinishedHook;
+pub use inbox::{InboxWait, JoinAnswer, JoinPermit, Offered};
 pub use registry::{
     BotFactory, DynBot, DynGame, EncodedEvent, Erased, GameEntry, GameRegistry, InputError,
     WithDeltas, decode_options,
@@ -32,13 +34,11 @@ pub use registry::{
 pub use room::{GAME_FAILED, SHUTDOWN_REASON};
 pub use shard::ShardStats;
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -177,63 +177,6 @@ pub enum EngineError {
     /// The shard has stopped (the server is shutting down).
     #[error("the engine is shutting down")]
     ShuttingDown,
-}
-
-/// Waiting for room in a shard's full inbox ([`Offered::Waiting`]).
-pub type InboxWait<'a> = Pin<Box<dyn Future<Output = Result<(), EngineError>> + Send + 'a>>;
-
-/// A command handed to a shard's inbox ([`Engine::offer_input`]).
-pub enum Offered<'a> {
-    /// Taken (or refused) at once.
-    Done(Result<(), EngineError>),
-    /// The inbox was full: this future queues the command once there is room.
-    Waiting(InboxWait<'a>),
-}
-
-impl Offered<'_> {
-    /// The outcome, waiting for room in the inbox if need be.
-    pub async fn finish(self) -> Result<(), EngineError> {
-        match self {
-            Offered::Done(result) => result,
-            Offered::Waiting(wait) => wait.await,
-        }
-    }
-}
-
-/// A place reserved in a shard's inbox for one `Join` ([`Engine::reserve_join`]); dropped
-/// unused, the place is given back.
-#[must_use = "a reserved place does nothing until the Join is queued with it"]
-pub struct JoinPermit<'a> {
-    permit: mpsc::Permit<'a, ShardCmd>,
-    room: RoomId,
-}
-
-impl JoinPermit<'_> {
-    /// Queues the `Join` of `member` now, without waiting.
-    pub fn join(self, member: Member, spectate: bool) -> JoinAnswer {
-        let (reply, answer) = oneshot::channel();
-        self.permit.send(ShardCmd::Join {
-            room: self.room,
-            member,
-            spectate,
-            reply,
-        });
-        JoinAnswer(answer)
-    }
-}
-
-/// The room's answer to a queued `Join` ([`JoinPermit::join`]).
-#[must_use = "the caller settles the session's membership with the room's answer"]
-pub struct JoinAnswer(oneshot::Receiver<Result<Option<RoomJoined>, ErrorCode>>);
-
-impl JoinAnswer {
-    /// What [`Engine::join`] returns.
-    ///
-    /// # Errors
-    /// The room's refusal, or [`ErrorCode::ServerBusy`] if the shard stopped first.
-    pub async fn answer(self) -> Result<Option<RoomJoined>, ErrorCode> {
-        self.0.await.unwrap_or(Err(ErrorCode::ServerBusy))
-    }
 }
 
 /// Commands a shard applies at its next tick, in arrival order.
@@ -483,35 +426,6 @@ impl Engine {
             .await
     }
 
-    /// A place in room `addr`'s shard inbox for a `Join`, waiting for one if the inbox is
-    /// full. With it the caller records the membership and queues the `Join` in one step
-    /// under its own lock ([`JoinPermit::join`]), so that whatever it sends about the same
-    /// session after that (a `Leave`, a `Rebind`) reaches the shard behind the `Join`.
-    /// Use it at once: while held, the place is one fewer for every other sender, so await
-    /// nothing between reserving and [`JoinPermit::join`].
-    ///
-    /// # Errors
-    /// [`ErrorCode::ServerBusy`] when shutting down.
-    pub async fn reserve_join(&self, addr: RoomAddr) -> Result<JoinPermit<'_>, ErrorCode> {
-        let link = self
-            .shared
-            .shards
-            .get(addr.shard)
-            .ok_or(ErrorCode::ServerBusy)?;
-        let permit = match link.tx.try_reserve() {
-            Ok(permit) => permit,
-            // Boxed, as in `offer`: the caller's future does not carry the wait inline.
-            Err(TrySendError::Full(())) => Box::pin(link.tx.reserve())
-                .await
-                .map_err(|_| ErrorCode::ServerBusy)?,
-            Err(TrySendError::Closed(())) => return Err(ErrorCode::ServerBusy),
-        };
-        Ok(JoinPermit {
-            permit,
-            room: addr.id,
-        })
-    }
-
     /// Queues a game input for the room's next tick. `share` (the sending connection's
     /// place in the inbox) is dropped when the shard takes the input out of its inbox.
     /// There is no future: the input is queued at once unless the shard's inbox is full,
@@ -637,31 +551,6 @@ impl Engine {
     pub async fn end_all(&self) {
         for link in &self.shared.shards {
             let _ = link.tx.send(ShardCmd::EndAll).await;
-        }
-    }
-
-    async fn send(&self, shard: usize, cmd: ShardCmd) -> Result<(), EngineError> {
-        self.offer(shard, cmd).finish().await
-    }
-
-    /// Hands `cmd` to its shard's inbox. Nearly always the inbox has room and `try_send`
-    /// takes it with no future at all. Only a full inbox waits, in a boxed future, behind
-    /// the senders already waiting (the channel's permits go to them first), so callers'
-    /// futures do not carry a `send` future and a second copy of the command inline (a
-    /// connection's future lives as long as the connection).
-    fn offer(&self, shard: usize, cmd: ShardCmd) -> Offered<'_> {
-        let Some(link) = self.shared.shards.get(shard) else {
-            return Offered::Done(Err(EngineError::ShuttingDown));
-        };
-        match link.tx.try_send(cmd) {
-            Ok(()) => Offered::Done(Ok(())),
-            Err(TrySendError::Full(cmd)) => Offered::Waiting(Box::pin(async move {
-                link.tx
-                    .send(cmd)
-                    .await
-                    .map_err(|_| EngineError::ShuttingDown)
-            })),
-            Err(TrySendError::Closed(_)) => Offered::Done(Err(EngineError::ShuttingDown)),
         }
     }
 }
