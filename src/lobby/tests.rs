@@ -383,3 +383,37 @@ async fn a_closing_connection_ends_its_session_before_it_waits_on_a_busy_queue()
         "{heard:?}"
     );
 }
+
+/// A player the cluster's queue could not take back (the enqueue failed, a called-off
+/// match's players dropped by a full inbox or by a host that forgot the match) hears
+/// `Error ClusterUnavailable` and queues again itself (PROTOCOL.md, "Clusters"); one in a
+/// room or queued again meanwhile is not told, and a session that has ended is skipped.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn players_not_queued_again_hear_cluster_unavailable_unless_elsewhere_by_then() {
+    let lobby = lobby();
+    let (idle, queued, host) = (session(&lobby, 1), session(&lobby, 2), session(&lobby, 3));
+    let gone = session(&lobby, 4);
+    find_tictactoe(&lobby, &queued).await;
+    private_room(&lobby, &host, "tictactoe").await;
+    assert!(lobby.kick(gone.id(), "gone").await);
+    let (_, _) = (said(&queued), said(&host));
+
+    super::global::none_queued(
+        &lobby.shared.sessions,
+        &[idle.id(), queued.id(), host.id(), gone.id()],
+    );
+    let unavailable = |msgs: Vec<ServerMsg>| {
+        msgs.iter().any(|m| {
+            matches!(
+                m,
+                ServerMsg::Error {
+                    code: crate::protocol::ErrorCode::ClusterUnavailable,
+                    ..
+                }
+            )
+        })
+    };
+    assert!(unavailable(said(&idle)), "the idle player was not told");
+    assert!(!unavailable(said(&queued)), "a queued player was told");
+    assert!(!unavailable(said(&host)), "a player in a room was told");
+}
