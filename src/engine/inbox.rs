@@ -1,19 +1,22 @@
 //! A shard's inbox, seen from the senders: commands are handed over at once when there is
 //! room ([`Offered::Done`]) and wait, boxed, only when it is full ([`Offered::Waiting`]),
 //! so a connection's long-lived future never carries a send inline; and a place can be
-//! reserved first ([`Engine::reserve_join`]) for a command that must be queued in the same
-//! step as the caller's own bookkeeping (a joiner's membership, under its session's lock).
+//! reserved first ([`Engine::reserve_join`], [`Place`]) for a command that must be queued
+//! in the same step as the caller looks at or changes its own state under its lock (a
+//! joiner's membership; a quick match's players settled after its `Create`).
 //! A stopping shard closes its inbox and empties it (`engine/shard.rs`), so every queued
 //! command's waiting answer ends.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Engine, EngineError, Member, RoomAddr, ShardCmd};
-use crate::protocol::{ErrorCode, RoomId, RoomJoined};
+use crate::outbox::Outbox;
+use crate::protocol::{ErrorCode, RoomId, RoomJoined, SessionId};
 
 /// Waiting for room in a shard's full inbox ([`Offered::Waiting`]).
 pub type InboxWait<'a> = Pin<Box<dyn Future<Output = Result<(), EngineError>> + Send + 'a>>;
@@ -36,20 +39,46 @@ impl Offered<'_> {
     }
 }
 
-/// A place reserved in a shard's inbox for one `Join` ([`Engine::reserve_join`]); dropped
-/// unused, the place is given back.
-#[must_use = "a reserved place does nothing until the Join is queued with it"]
-pub struct JoinPermit<'a> {
+/// A place reserved in a shard's inbox for one command about one room
+/// ([`Engine::reserve`]); dropped unused, the place is given back. The caller looks at its
+/// own state and queues the command in one step under its own lock, so that whatever
+/// another task sends after seeing that state reaches the shard behind the command.
+#[must_use = "a reserved place does nothing until a command is queued with it"]
+pub(crate) struct Place<'a> {
     permit: mpsc::Permit<'a, ShardCmd>,
     room: RoomId,
 }
+
+impl Place<'_> {
+    /// Queues a `Leave` of `session` (see [`Engine::leave`]).
+    pub(crate) fn leave(self, session: SessionId) {
+        self.permit.send(ShardCmd::Leave {
+            room: self.room,
+            session,
+        });
+    }
+
+    /// Queues a `Disconnected` of `session`'s `connection` (see [`Engine::disconnected`]).
+    pub(crate) fn disconnected(self, session: SessionId, connection: Arc<Outbox>) {
+        self.permit.send(ShardCmd::Disconnected {
+            room: self.room,
+            session,
+            connection,
+        });
+    }
+}
+
+/// A place reserved in a shard's inbox for one `Join` ([`Engine::reserve_join`]); dropped
+/// unused, the place is given back.
+#[must_use = "a reserved place does nothing until the Join is queued with it"]
+pub struct JoinPermit<'a>(Place<'a>);
 
 impl JoinPermit<'_> {
     /// Queues the `Join` of `member` now, without waiting.
     pub fn join(self, member: Member, spectate: bool) -> JoinAnswer {
         let (reply, answer) = oneshot::channel();
-        self.permit.send(ShardCmd::Join {
-            room: self.room,
+        self.0.permit.send(ShardCmd::Join {
+            room: self.0.room,
             member,
             spectate,
             reply,
@@ -83,20 +112,33 @@ impl Engine {
     /// # Errors
     /// [`ErrorCode::ServerBusy`] when shutting down.
     pub async fn reserve_join(&self, addr: RoomAddr) -> Result<JoinPermit<'_>, ErrorCode> {
+        self.reserve(addr)
+            .await
+            .map(JoinPermit)
+            .map_err(|_| ErrorCode::ServerBusy)
+    }
+
+    /// A place in room `addr`'s shard inbox for one command ([`Place`]), waiting for one if
+    /// the inbox is full. Use it at once: while held, the place is one fewer for every
+    /// other sender.
+    ///
+    /// # Errors
+    /// [`EngineError::ShuttingDown`] if the shard has stopped.
+    pub(crate) async fn reserve(&self, addr: RoomAddr) -> Result<Place<'_>, EngineError> {
         let link = self
             .shared
             .shards
             .get(addr.shard)
-            .ok_or(ErrorCode::ServerBusy)?;
+            .ok_or(EngineError::ShuttingDown)?;
         let permit = match link.tx.try_reserve() {
             Ok(permit) => permit,
             // Boxed, as in `offer`: the caller's future does not carry the wait inline.
             Err(TrySendError::Full(())) => Box::pin(link.tx.reserve())
                 .await
-                .map_err(|_| ErrorCode::ServerBusy)?,
-            Err(TrySendError::Closed(())) => return Err(ErrorCode::ServerBusy),
+                .map_err(|_| EngineError::ShuttingDown)?,
+            Err(TrySendError::Closed(())) => return Err(EngineError::ShuttingDown),
         };
-        Ok(JoinPermit {
+        Ok(Place {
             permit,
             room: addr.id,
         })

@@ -500,30 +500,23 @@ pub(crate) async fn settle_seated(
     addr: RoomAddr,
     seated: Vec<(Arc<Session>, Arc<Outbox>)>,
 ) {
-    // Every player looked at first, then the notices sent: a send can wait (a full shard
-    // inbox), and by then the room may be running and a player may have left and joined
-    // it again, which a look taken after the wait would read as gone.
-    let notices: Vec<_> = seated
-        .into_iter()
-        .filter_map(|(session, outbox)| {
-            let id = session.id();
-            let ended = sessions.get(id).is_none();
-            let state = session.lock();
-            if ended || state.room.is_none_or(|m| m.addr != addr) {
-                Some((id, None))
-            } else if state.binding.is_none() {
-                Some((id, Some(outbox)))
-            } else {
-                None
-            }
-        })
-        .collect();
-    for (id, away) in notices {
+    // Each player is looked at and told about in one step, under its session's lock, with
+    // a place in the shard's inbox reserved first: a player who leaves and joins the room
+    // again after the look reaches the shard behind the notice, so a notice that it is gone
+    // never removes it from the room it joined again.
+    for (session, outbox) in seated {
         // Only fails when shutting down, when nothing more is owed to anyone.
-        let _ = match away {
-            None => engine.leave(addr, id).await,
-            Some(outbox) => engine.disconnected(addr, id, outbox).await,
+        let Ok(place) = engine.reserve(addr).await else {
+            return;
         };
+        let id = session.id();
+        let ended = sessions.get(id).is_none();
+        let state = session.lock();
+        if ended || state.room.is_none_or(|m| m.addr != addr) {
+            place.leave(id);
+        } else if state.binding.is_none() {
+            place.disconnected(id, outbox);
+        }
     }
 }
 

@@ -417,3 +417,63 @@ async fn players_not_queued_again_hear_cluster_unavailable_unless_elsewhere_by_t
     assert!(!unavailable(said(&queued)), "a queued player was told");
     assert!(!unavailable(said(&host)), "a player in a room was told");
 }
+
+/// A quick match's players are looked at and told about in one step each
+/// (`matchmaker::settle_seated`): a player seen as gone who joins the room again before
+/// its notice is sent is not removed by that notice afterwards. Here the shard's inbox is
+/// full, so the notice about the first player waits, and meanwhile the second, already
+/// seen as gone, joins the room again.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_player_seen_as_gone_who_joins_again_is_not_removed_by_the_late_notice() {
+    let lobby = lobby();
+    let (host, absent, back) = (session(&lobby, 1), session(&lobby, 2), session(&lobby, 3));
+    // The arena never ends by itself: its room stays while anyone is in it.
+    let (room, code) = private_room(&lobby, &host, "arena").await;
+    let addr = lobby.shared.directory.find_code(&code).expect("listed");
+    let engine = lobby.engine();
+    for _ in 0..engine.config().inbox_capacity {
+        let sent = engine
+            .leave(addr, crate::protocol::SessionId::new(999_999))
+            .now_or_never();
+        assert!(matches!(sent, Some(Ok(()))), "not taken at once: {sent:?}");
+    }
+
+    let seated = [&absent, &back]
+        .map(|s| (Arc::clone(s), s.lock().outbox().cloned().expect("bound")))
+        .to_vec();
+    let mut settle = pin!(super::matchmaker::settle_seated(
+        engine,
+        &lobby.shared.sessions,
+        addr,
+        seated,
+    ));
+    poll_once(&mut settle).await;
+    let mut join = pin!(lobby.join_room(&back, &code, false));
+    poll_once(&mut join).await;
+    // The shard empties its inbox; the join runs on first (it is queued, its answer to
+    // come), then the notices are sent.
+    next_tick().await;
+    poll_once(&mut join).await;
+    settle.await;
+    join.await.expect("joined again");
+    for _ in 0..3 {
+        next_tick().await;
+    }
+
+    // In the room by the room's word and by the lobby's.
+    let heard = said(&back);
+    assert!(
+        heard
+            .iter()
+            .any(|m| matches!(m, ServerMsg::RoomJoined(j) if j.room_id == room))
+            && !heard
+                .iter()
+                .any(|m| matches!(m, ServerMsg::RoomLeft { .. })),
+        "removed from the room it joined again: {heard:?}"
+    );
+    let membership = back.lock().room;
+    assert!(
+        membership.is_some_and(|m| m.addr.id == room && !m.joining),
+        "{membership:?}"
+    );
+}
