@@ -1,7 +1,7 @@
 //! A shard's inbox, seen from the senders: commands are handed over at once when there is
 //! room ([`Offered::Done`]) and wait, boxed, only when it is full ([`Offered::Waiting`]),
 //! so a connection's long-lived future never carries a send inline; and a place can be
-//! reserved first ([`Engine::reserve_join`], [`Place`]) for a command that must be queued
+//! reserved first ([`Engine::reserve`], [`Engine::reserve_join`]) for a command that must be queued
 //! in the same step as the caller looks at or changes its own state under its lock (a
 //! joiner's membership; a quick match's players settled after its `Create`).
 //! A stopping shard closes its inbox and empties it (`engine/shard.rs`), so every queued

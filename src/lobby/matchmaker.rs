@@ -54,7 +54,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::directory::Directory;
-use super::sessions::{Membership, Session, SessionTable};
+use super::sessions::{Membership, Session, SessionState, SessionTable};
 use super::unhurried::Unhurried;
 use crate::engine::{BotFill, Engine, GameEntry, Member, NewRoom, RoomAddr};
 use crate::outbox::Outbox;
@@ -500,23 +500,48 @@ pub(crate) async fn settle_seated(
     addr: RoomAddr,
     seated: Vec<(Arc<Session>, Arc<Outbox>)>,
 ) {
-    // Each player is looked at and told about in one step, under its session's lock, with
-    // a place in the shard's inbox reserved first: a player who leaves and joins the room
-    // again after the look reaches the shard behind the notice, so a notice that it is gone
-    // never removes it from the room it joined again.
     for (session, outbox) in seated {
-        // Only fails when shutting down, when nothing more is owed to anyone.
+        let id = session.id();
+        // Most players are owed nothing, and take no place in the shard's inbox (a full one
+        // would hold the matchmaker up for each): a departure after this look sends its own
+        // command, behind the `Create`.
+        if owed(sessions.get(id).is_none(), &session.lock(), addr).is_none() {
+            continue;
+        }
+        // The look again and the notice in one step, under the session's lock, with a place
+        // reserved first: a player who leaves and joins the room again after the look
+        // reaches the shard behind the notice, so a notice that it is gone never removes it
+        // from the room it joined again. Only fails when shutting down, when nothing more
+        // is owed to anyone.
         let Ok(place) = engine.reserve(addr).await else {
             return;
         };
-        let id = session.id();
+        // Whether it ended, read before its lock is taken: the table's lock is never taken
+        // under a session's (a resume takes the table's, then the session's).
         let ended = sessions.get(id).is_none();
         let state = session.lock();
-        if ended || state.room.is_none_or(|m| m.addr != addr) {
-            place.leave(id);
-        } else if state.binding.is_none() {
-            place.disconnected(id, outbox);
+        match owed(ended, &state, addr) {
+            Some(Owed::Leave) => place.leave(id),
+            Some(Owed::Away) => place.disconnected(id, outbox),
+            None => {}
         }
+    }
+}
+
+/// What [`settle_seated`] owes the room about one of its players.
+enum Owed {
+    Leave,
+    Away,
+}
+
+/// `state` is the player's session's, locked; `ended`, whether the session has ended.
+fn owed(ended: bool, state: &SessionState, addr: RoomAddr) -> Option<Owed> {
+    if ended || state.room.is_none_or(|m| m.addr != addr) {
+        Some(Owed::Leave)
+    } else if state.binding.is_none() {
+        Some(Owed::Away)
+    } else {
+        None
     }
 }
 

@@ -419,10 +419,10 @@ async fn players_not_queued_again_hear_cluster_unavailable_unless_elsewhere_by_t
 }
 
 /// A quick match's players are looked at and told about in one step each
-/// (`matchmaker::settle_seated`): a player seen as gone who joins the room again before
-/// its notice is sent is not removed by that notice afterwards. Here the shard's inbox is
-/// full, so the notice about the first player waits, and meanwhile the second, already
-/// seen as gone, joins the room again.
+/// (`matchmaker::settle_seated`): a player not in the room when the matchmaker settles it
+/// (it left), who joins the room again before its notice is queued, is not removed by that
+/// notice afterwards. Here the shard's inbox is full, so the notice about the first player
+/// waits, and meanwhile the second joins the room by its code.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_player_seen_as_gone_who_joins_again_is_not_removed_by_the_late_notice() {
     let lobby = lobby();
