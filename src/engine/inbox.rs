@@ -1,11 +1,11 @@
 //! A shard's inbox, seen from the senders: commands are handed over at once when there is
 //! room ([`Offered::Done`]) and wait, boxed, only when it is full ([`Offered::Waiting`]),
 //! so a connection's long-lived future never carries a send inline; and a place can be
-//! reserved first ([`Engine::reserve`], [`Engine::reserve_join`]) for a command that must be queued
-//! in the same step as the caller looks at or changes its own state under its lock (a
-//! joiner's membership; a quick match's players settled after its `Create`).
-//! A stopping shard closes its inbox and empties it (`engine/shard.rs`), so every queued
-//! command's waiting answer ends.
+//! reserved first ([`Engine::reserve`], [`Engine::reserve_join`]), for a command that must
+//! be queued in the same step as the caller looks at or changes its own state under its
+//! lock (a joiner's membership; a quick match's players settled after its `Create`), and
+//! for the room commands built in one place ([`Place`]). A stopping shard closes its inbox
+//! and empties it (`engine/shard.rs`), so every queued command's waiting answer ends.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -50,7 +50,7 @@ pub(crate) struct Place<'a> {
 }
 
 impl Place<'_> {
-    /// Queues a `Leave` of `session` (see [`Engine::leave`]).
+    /// Queues a `Leave` of `session` ([`Engine::leave`] waits for a place and sends this).
     pub(crate) fn leave(self, session: SessionId) {
         self.permit.send(ShardCmd::Leave {
             room: self.room,
@@ -58,7 +58,8 @@ impl Place<'_> {
         });
     }
 
-    /// Queues a `Disconnected` of `session`'s `connection` (see [`Engine::disconnected`]).
+    /// Queues a `Disconnected` of `session`'s `connection` (as [`Engine::disconnected`]
+    /// does).
     pub(crate) fn disconnected(self, session: SessionId, connection: Arc<Outbox>) {
         self.permit.send(ShardCmd::Disconnected {
             room: self.room,

@@ -456,14 +456,8 @@ impl Engine {
     /// # Errors
     /// [`EngineError::ShuttingDown`] if the shard has stopped.
     pub async fn leave(&self, addr: RoomAddr, session: SessionId) -> Result<(), EngineError> {
-        self.send(
-            addr.shard,
-            ShardCmd::Leave {
-                room: addr.id,
-                session,
-            },
-        )
-        .await
+        self.reserve(addr).await?.leave(session);
+        Ok(())
     }
 
     /// Tells the room that `session`'s connection, the one with outbox `connection`,
@@ -478,12 +472,8 @@ impl Engine {
         session: SessionId,
         connection: Arc<Outbox>,
     ) -> Result<(), EngineError> {
-        let cmd = ShardCmd::Disconnected {
-            room: addr.id,
-            session,
-            connection,
-        };
-        self.send(addr.shard, cmd).await
+        self.reserve(addr).await?.disconnected(session, connection);
+        Ok(())
     }
 
     /// Binds a resumed session's new connection to its place in the room; the room replays

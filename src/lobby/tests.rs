@@ -82,6 +82,30 @@ async fn poll_once(request: &mut std::pin::Pin<&mut impl std::future::Future>) {
     }
 }
 
+/// Fills the shard inbox of the room with join code `code` with leaves of a session no
+/// room holds, each taken at once (the shard does not run meanwhile); returns the room's
+/// address.
+fn fill_shard_inbox(lobby: &Lobby, code: &str) -> crate::engine::RoomAddr {
+    let addr = lobby.shared.directory.find_code(code).expect("listed");
+    let nobody = crate::protocol::SessionId::new(999_999);
+    for _ in 0..lobby.engine().config().inbox_capacity {
+        let sent = lobby.engine().leave(addr, nobody).now_or_never();
+        assert!(matches!(sent, Some(Ok(()))), "not taken at once: {sent:?}");
+    }
+    addr
+}
+
+/// Waits up to ten ticks for the lobby's last room to close; `why` says what stayed.
+async fn rooms_all_close(lobby: &Lobby, why: &str) {
+    for _ in 0..10 {
+        next_tick().await;
+        if lobby.engine().room_count() == 0 {
+            return;
+        }
+    }
+    panic!("{why}");
+}
+
 /// Queues `session` for a quick match of tic-tac-toe.
 async fn find_tictactoe(lobby: &Lobby, session: &Arc<Session>) {
     let (game, options) = lobby
@@ -151,13 +175,7 @@ async fn a_joiner_kicked_before_it_hears_the_answer_leaves_no_ghost_in_the_room(
     lobby.leave_room(&host).await.expect("in the room");
 
     // With the host gone and the joiner kicked, nobody is left: the room closes.
-    for _ in 0..10 {
-        next_tick().await;
-        if lobby.engine().room_count() == 0 {
-            return;
-        }
-    }
-    panic!("the room still holds the kicked joiner");
+    rooms_all_close(&lobby, "the room still holds the kicked joiner").await;
 }
 
 /// A join records the session's membership only as its `Join` is queued, under the
@@ -171,14 +189,7 @@ async fn a_join_waiting_for_room_in_the_shards_inbox_has_recorded_no_membership(
     let lobby = lobby();
     let (host, joiner) = (session(&lobby, 1), session(&lobby, 2));
     let (_room, code) = private_room(&lobby, &host, "arena").await;
-    let addr = lobby.shared.directory.find_code(&code).expect("listed");
-    // The shard's inbox is full of leaves of a session the room does not hold, each taken
-    // at once (the shard does not run meanwhile).
-    let nobody = crate::protocol::SessionId::new(999_999);
-    for _ in 0..lobby.engine().config().inbox_capacity {
-        let sent = lobby.engine().leave(addr, nobody).now_or_never();
-        assert!(matches!(sent, Some(Ok(()))), "not taken at once: {sent:?}");
-    }
+    fill_shard_inbox(&lobby, &code);
 
     let mut join = pin!(lobby.join_room(&joiner, &code, false));
     poll_once(&mut join).await;
@@ -195,13 +206,7 @@ async fn a_join_waiting_for_room_in_the_shards_inbox_has_recorded_no_membership(
     lobby.leave_room(&host).await.expect("in the room");
 
     // With the host gone, nobody is left: the room closes.
-    for _ in 0..10 {
-        next_tick().await;
-        if lobby.engine().room_count() == 0 {
-            return;
-        }
-    }
-    panic!("the room never closed");
+    rooms_all_close(&lobby, "the room never closed").await;
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
@@ -429,20 +434,13 @@ async fn a_player_seen_as_gone_who_joins_again_is_not_removed_by_the_late_notice
     let (host, absent, back) = (session(&lobby, 1), session(&lobby, 2), session(&lobby, 3));
     // The arena never ends by itself: its room stays while anyone is in it.
     let (room, code) = private_room(&lobby, &host, "arena").await;
-    let addr = lobby.shared.directory.find_code(&code).expect("listed");
-    let engine = lobby.engine();
-    for _ in 0..engine.config().inbox_capacity {
-        let sent = engine
-            .leave(addr, crate::protocol::SessionId::new(999_999))
-            .now_or_never();
-        assert!(matches!(sent, Some(Ok(()))), "not taken at once: {sent:?}");
-    }
+    let addr = fill_shard_inbox(&lobby, &code);
 
     let seated = [&absent, &back]
         .map(|s| (Arc::clone(s), s.lock().outbox().cloned().expect("bound")))
         .to_vec();
     let mut settle = pin!(super::matchmaker::settle_seated(
-        engine,
+        lobby.engine(),
         &lobby.shared.sessions,
         addr,
         seated,
