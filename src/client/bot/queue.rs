@@ -54,11 +54,7 @@ impl Bot {
     ) -> Result<Option<RoomJoined>, ClientError> {
         let asked = Instant::now();
         if ask {
-            self.send(&ClientMsg::FindMatch {
-                game: GAME.into(),
-                options: bytes::Bytes::new(),
-            })
-            .await?;
+            self.send_find_match().await?;
         }
         let stop = self.stop.clone();
         // `FindMatch` refused with `ClusterUnavailable` so far.
@@ -124,7 +120,7 @@ impl Bot {
                         Err(error) if ticket_lapsed(&error) && stop.is_cancelled() => {
                             return Ok(None);
                         }
-                        Err(error) if ticket_lapsed(&error) => self.queue_again().await?,
+                        Err(error) if ticket_lapsed(&error) => self.send_find_match().await?,
                         Err(error) => return Err(error),
                     }
                 }
@@ -139,7 +135,7 @@ impl Bot {
                     if stop.is_cancelled() {
                         return Ok(None);
                     }
-                    self.queue_again().await?;
+                    self.send_find_match().await?;
                 }
                 ServerMsg::RoomJoined(joined) if self.redirected.is_some() => {
                     if let Some(received) = self.redirected.take() {
@@ -180,7 +176,7 @@ impl Bot {
                     let delay = self.config.backoff.delay(unavailable, &mut self.rng);
                     unavailable += 1;
                     tokio::time::sleep(delay).await;
-                    self.queue_again().await?;
+                    self.send_find_match().await?;
                 }
                 ServerMsg::Error { code, message, .. } => {
                     return Err(ClientError::Refused { code, message });
@@ -232,8 +228,8 @@ impl Bot {
         Ok(())
     }
 
-    /// Sends `FindMatch` again (the game's queue, no options), on the current connection.
-    async fn queue_again(&mut self) -> Result<(), ClientError> {
+    /// Sends `FindMatch` (the game's queue, no options), on the current connection.
+    async fn send_find_match(&mut self) -> Result<(), ClientError> {
         self.send(&ClientMsg::FindMatch {
             game: GAME.into(),
             options: bytes::Bytes::new(),
