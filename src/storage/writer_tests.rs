@@ -283,7 +283,7 @@ async fn older_database(tag: &str, upto: usize, rows: &[&str]) -> (PathBuf, Stor
         std::fs::copy(file, older.join(file.file_name().unwrap())).unwrap();
     }
     let path = scratch.join("old.db");
-    let url = sqlite_url(&path).unwrap();
+    let url = super::config::sqlite_url(&path).unwrap();
     let pool = AnyPoolOptions::new()
         .max_connections(1)
         .connect(&url)
