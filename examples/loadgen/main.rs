@@ -9,7 +9,7 @@
 //! and stops at once if nothing answers.
 //!
 //! ```text
-//! cargo build --release --bins --examples
+//! cargo build --release && cargo build --release --examples   # the server on its own
 //! target/release/ticksync serve --addr 127.0.0.1:7878 --log warn &
 //! target/release/examples/loadgen --workload ttt --clients 200 --seconds 20 \
 //!     --url ws://127.0.0.1:7878 --server-pid $! --plot latency.svg
@@ -32,166 +32,34 @@
 //! BENCHMARKS.md, issue 13, has its CPU against the bare client's).
 //! Exits non-zero when any error or illegal outcome was counted.
 
+mod args;
 mod http;
 mod plot;
 mod procfs;
 mod report;
 mod status;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use rustls::pki_types::ServerName;
 use serde_json::json;
 use ticksync::client::{
-    ArenaLoad, ArenaLoadConfig, ArenaTally, ClientTls, Connection, Load, LoadConfig, Tally,
+    ArenaLoad, ArenaLoadConfig, ArenaTally, Connection, Load, LoadConfig, Tally,
 };
-use ticksync::codec::Codec;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio_tungstenite::tungstenite::http::Uri;
 use tokio_util::sync::CancellationToken;
 
+use args::{Args, Workload, check};
 use http::TickReading;
 use procfs::ProcSample;
 use report::{ArenaTimes, Around};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Workload {
-    /// Tic-tac-toe, moves as fast as the server answers.
-    Ttt,
-    /// Real-time movement, 8 players a room.
-    Arena,
-    /// Clients that only say Hello and stay connected (memory per idle connection).
-    Idle,
-}
-
-/// Load generator for ticksync (WORKLOADS.md).
-#[derive(Debug, Parser)]
-struct Args {
-    /// The workload to run.
-    #[arg(long, value_enum, default_value = "ttt")]
-    workload: Workload,
-    /// Clients (N); even for ttt.
-    #[arg(long, default_value_t = 200)]
-    clients: usize,
-    /// Seconds the load runs (S), from its start.
-    #[arg(long, default_value_t = 20)]
-    seconds: u64,
-    /// Seconds of warm-up before the measured window (ttt; the arena window always starts
-    /// 2 s after the last client joined).
-    #[arg(long, default_value_t = 3)]
-    warmup: u64,
-    /// Server WebSocket URL. ttt: several, separated by commas (a cluster's nodes), share the
-    /// bots out in turn; the server's HTTP figures (tick, `/healthz`) come from the first.
-    #[arg(long, default_value = "ws://127.0.0.1:7878")]
-    url: String,
-    /// The server's process id, to measure its CPU and memory from /proc.
-    #[arg(long)]
-    server_pid: Option<u32>,
-    /// Wire codec.
-    #[arg(long, default_value = "bincode")]
-    codec: Codec,
-    /// Write the latency distribution (ttt moves, arena inputs) to this SVG file.
-    #[arg(long)]
-    plot: Option<PathBuf>,
-    /// Most clients connecting at once.
-    #[arg(long, default_value_t = 50)]
-    joins: usize,
-    /// arena: the light driver for capacity runs. Same wire traffic (Hello, FindMatch,
-    /// 20 inputs/s acknowledging the newest state tick, close 1000) and the same state,
-    /// byte and missed-tick counts, but states are read by their envelope (tick, full or
-    /// delta), never decoded, applied or checked against predictions, in a loop without a
-    /// timer per message: about the CPU per client of the bare WebSocket client. No input
-    /// latency then.
-    #[arg(long)]
-    no_checks: bool,
-    /// PEM file of certificate authorities to trust for `wss://` (and the HTTPS checks
-    /// beside it), besides the webpki roots: e.g. the CA that signed a local nginx's
-    /// certificate.
-    #[arg(long)]
-    ca_file: Option<PathBuf>,
-}
-
-impl Args {
-    fn codec(&self) -> Codec {
-        self.codec
-    }
-
-    /// What the bots trust over `wss://`: the webpki roots, plus `--ca-file`'s.
-    fn tls(&self) -> anyhow::Result<ClientTls> {
-        match &self.ca_file {
-            Some(path) => Ok(ClientTls::with_ca_file(path)?),
-            None => Ok(ClientTls::webpki()),
-        }
-    }
-
-    /// The server's HTTP endpoints (the first URL's host and port; HTTPS for `wss://`).
-    fn authority(&self) -> anyhow::Result<http::Endpoint> {
-        let first = self.url.split(',').next().unwrap_or_default().trim();
-        let uri: Uri = first.parse().context("--url is not a URL")?;
-        let authority = uri.authority().context("--url has no host")?;
-        let secure = uri.scheme_str() == Some("wss");
-        let authority = match authority.port() {
-            Some(_) => authority.to_string(),
-            None => format!("{}:{}", authority.host(), if secure { 443 } else { 80 }),
-        };
-        let tls = if secure {
-            let host = uri.host().context("--url has no host")?;
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let name = ServerName::try_from(host.to_string())
-                .with_context(|| format!("{host} is not a TLS server name"))?;
-            Some((self.tls()?.rustls_config(), name))
-        } else {
-            None
-        };
-        Ok(http::Endpoint { authority, tls })
-    }
-
-    fn server_sample(&self) -> Option<procfs::ProcSample> {
-        let pid = self.server_pid?;
-        match procfs::sample(&pid.to_string()) {
-            Ok(sample) => Some(sample),
-            Err(error) => {
-                eprintln!("cannot read the server's /proc entries: {error:#}");
-                None
-            }
-        }
-    }
-}
-
 fn driver_cpu() -> Option<Duration> {
     procfs::sample("self").ok().map(|s| s.cpu)
-}
-
-/// Refuses runs that cannot measure anything, before any connection is made.
-fn check(args: &Args) -> anyhow::Result<()> {
-    if args.seconds == 0 {
-        bail!("--seconds must be at least 1");
-    }
-    // The arena is measured from its settle time after the last join.
-    let settle = ArenaLoadConfig::arena(args.url.clone(), args.clients, Duration::ZERO)
-        .settle
-        .as_secs();
-    match args.workload {
-        Workload::Ttt if args.warmup >= args.seconds => bail!(
-            "--warmup ({} s) must be shorter than --seconds ({} s): only the time after the \
-             warm-up is measured, so this run would measure nothing",
-            args.warmup,
-            args.seconds
-        ),
-        Workload::Arena if args.seconds <= settle => bail!(
-            "--seconds ({} s) must be more than {settle} s: the arena is measured from \
-             {settle} s after the last client joined until --seconds after the start, so \
-             this run would measure nothing",
-            args.seconds
-        ),
-        _ => Ok(()),
-    }
 }
 
 /// Stops at the first sign that no server is there, instead of N connection errors.
