@@ -260,7 +260,7 @@ pub enum ServerMsg {
     /// The client is in the quick-match queue.
     Queued {
         /// Game name.
-        game: String,
+        game: GameName,
         /// 1-based position in that game's queue.
         position: u32,
         /// Players now waiting for that game.
@@ -318,7 +318,7 @@ pub enum ServerMsg {
     /// Answer to `CancelMatch`.
     MatchCancelled {
         /// Game whose queue was left.
-        game: String,
+        game: GameName,
     },
     /// The room's state at `tick`, as a difference from the state at `base_tick`, which
     /// this client acknowledged. Sent instead of `Snapshot` by games that support deltas.
@@ -412,6 +412,11 @@ pub struct LeaderboardRow {
     pub wins: u32,
 }
 
+/// A game's name in a message: borrowed from the game's registration when the server
+/// writes it (no allocation per message), owned when a client reads it. The same bytes on
+/// the wire as a `String`.
+pub type GameName = std::borrow::Cow<'static, str>;
+
 /// Where a client now is: sent in `MatchFound` and `RoomJoined`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomJoined {
@@ -420,7 +425,7 @@ pub struct RoomJoined {
     /// The room's join code.
     pub code: String,
     /// Game name.
-    pub game: String,
+    pub game: GameName,
     /// The client's seat, or `None` for a spectator.
     pub seat: Option<Seat>,
     /// Number of seats in the room.
@@ -509,7 +514,7 @@ pub struct RoomSummary {
     /// Server-wide room id.
     pub room_id: RoomId,
     /// Game name.
-    pub game: String,
+    pub game: GameName,
     /// Lifecycle state.
     pub status: RoomStatus,
     /// Seated players.

@@ -86,6 +86,35 @@ fn encode_into_appends_after_what_the_buffer_holds() {
 }
 
 #[test]
+fn frames_of_every_size_around_the_inline_sizes_encode_to_the_same_bytes() {
+    let mut sizes = std::collections::BTreeSet::new();
+    for codec in Codec::ALL {
+        for len in 0..=LARGE_FRAME + 8 {
+            let msg = ServerMsg::Error {
+                code: crate::protocol::ErrorCode::NotInRoom,
+                message: "x".repeat(len),
+                input_seq: None,
+            };
+            let mut expected = BytesMut::new();
+            codec.encode_into(&msg, &mut expected).unwrap();
+            let frame = codec.encode(&msg).unwrap();
+            let copy = frame.clone();
+            drop(frame);
+            assert_eq!(&copy[..], &expected[..], "{codec:?}, {len}");
+            assert_eq!(codec.decode::<ServerMsg>(&copy).unwrap(), msg);
+            sizes.insert(copy.len());
+        }
+    }
+    // Each side of both inline sizes was encoded.
+    for edge in [SMALL_FRAME, LARGE_FRAME] {
+        assert!(
+            sizes.contains(&edge) && sizes.contains(&(edge + 1)),
+            "{edge}"
+        );
+    }
+}
+
+#[test]
 fn subprotocols_round_trip() {
     for codec in Codec::ALL {
         assert_eq!(Codec::from_subprotocol(codec.subprotocol()), Some(codec));

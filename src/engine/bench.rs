@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
-use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::shard::Shard;
@@ -19,7 +18,7 @@ use crate::protocol::{RoomId, RoomSummary, SessionId};
 struct NoObserver;
 
 impl RoomObserver for NoObserver {
-    fn room_changed(&self, _summary: &RoomSummary) {}
+    fn room_changed(&self, _summary: RoomSummary) {}
     fn member_left(&self, _room: RoomId, _session: SessionId) {}
     fn room_closed(&self, _room: RoomId, _members: &[SessionId]) {}
 }
@@ -73,12 +72,18 @@ impl ManualShard {
     }
 
     /// Queues a game input for the room's next tick, as a client's `Input` would.
-    pub fn input(&mut self, room: RoomId, session: SessionId, seq: u32, data: Bytes) {
+    pub fn input(
+        &mut self,
+        room: RoomId,
+        session: SessionId,
+        seq: u32,
+        data: impl Into<super::InputData>,
+    ) {
         self.shard.apply(ShardCmd::Input {
             room,
             session,
             seq,
-            data,
+            data: data.into(),
             share: crate::limits::InboxShare::untracked(),
         });
     }

@@ -53,7 +53,19 @@ pub(super) struct EventLog {
     last_seq: u64,
 }
 
+/// The room a log has from the start: a short game's whole log (tic-tac-toe logs five
+/// events a game) in one allocation, where growing from empty would take two.
+const FIRST_ENTRIES: usize = 8;
+
 impl EventLog {
+    /// An empty log with room for [`FIRST_ENTRIES`] (or `capacity`, if smaller).
+    pub(super) fn with_capacity(capacity: usize) -> EventLog {
+        EventLog {
+            entries: VecDeque::with_capacity(FIRST_ENTRIES.min(capacity.max(1))),
+            last_seq: 0,
+        }
+    }
+
     /// Numbers `event`, sends it to every link in `to` (one encoding per codec, shared),
     /// and keeps it, dropping the oldest entry beyond `capacity`.
     pub(super) fn emit<'a>(

@@ -33,7 +33,7 @@ pub(super) struct Hooked {
 }
 
 impl RoomObserver for Hooked {
-    fn room_changed(&self, summary: &RoomSummary) {
+    fn room_changed(&self, summary: RoomSummary) {
         self.inner.room_changed(summary);
     }
     fn member_left(&self, room: RoomId, session: SessionId) {

@@ -17,6 +17,7 @@ mod finished;
 mod frames;
 mod hook;
 mod inbox;
+mod input_data;
 mod pacing;
 mod registry;
 mod room;
@@ -27,6 +28,7 @@ pub use admin::{MemberInfo, RoomDetail, RoomInfo, TickCost};
 pub use finished::{FinishedGame, FinishedSeat};
 pub use hook::FinishedHook;
 pub use inbox::{InboxWait, JoinAnswer, JoinPermit, Offered};
+pub use input_data::{INLINE_INPUT_BYTES, InputData};
 pub use registry::{
     BotFactory, DynBot, DynGame, EncodedEvent, Erased, GameEntry, GameRegistry, InputError,
     WithDeltas, decode_options,
@@ -38,7 +40,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -86,7 +87,7 @@ impl EngineConfig {
 /// implementations must be quick and must not block on I/O.
 pub trait RoomObserver: Send + Sync + 'static {
     /// A room was created, or its status or occupancy changed.
-    fn room_changed(&self, summary: &RoomSummary);
+    fn room_changed(&self, summary: RoomSummary);
     /// `session` is no longer a member of `room` (left, or removed after its grace).
     fn member_left(&self, room: RoomId, session: SessionId);
     /// The room seated `session` as a player in `seat`. The room alone decides seats; it
@@ -198,7 +199,7 @@ pub(crate) enum ShardCmd {
         room: RoomId,
         session: SessionId,
         seq: u32,
-        data: Bytes,
+        data: InputData,
         /// Given back to the sending connection when the shard takes the input out.
         share: InboxShare,
     },
@@ -438,14 +439,14 @@ impl Engine {
         addr: RoomAddr,
         session: SessionId,
         seq: u32,
-        data: Bytes,
+        data: impl Into<InputData>,
         share: InboxShare,
     ) -> Offered<'_> {
         let cmd = ShardCmd::Input {
             room: addr.id,
             session,
             seq,
-            data,
+            data: data.into(),
             share,
         };
         self.offer(addr.shard, cmd)

@@ -37,11 +37,10 @@ pub(crate) use ops::shutdown_close;
 pub(crate) use output::TestAcks;
 pub(crate) use output::{Link, Notice, Out, RoomOutput};
 
-use bytes::Bytes;
-
 use super::NewRoom;
 use super::event_log::{EventLog, Logged};
 use super::finished::FinishedSeat;
+use super::input_data::InputData;
 use super::registry::{DynGame, EncodedEvent, GameEntry};
 use crate::game::GameConfig;
 use crate::protocol::{
@@ -97,7 +96,7 @@ enum Sender {
 struct PendingInput {
     from: Sender,
     seq: u32,
-    data: Bytes,
+    data: InputData,
 }
 
 /// Settings every room of a shard shares.
@@ -190,6 +189,7 @@ impl Room {
             roster: Vec::new(),
             reservations: reserved::Pending::default(),
         };
+        room.log = EventLog::with_capacity(room.log_capacity());
         {
             // The game's code runs from here (bots, `new`): should it panic, the shard
             // catches it, and what was made of the game is dropped as it unwinds.
@@ -236,7 +236,7 @@ impl Room {
     pub(crate) fn summary(&self) -> RoomSummary {
         RoomSummary {
             room_id: self.id,
-            game: self.entry.name.to_string(),
+            game: self.entry.name.into(),
             status: self.status,
             players: self.player_count(),
             seats: self.entry.seats,
@@ -281,7 +281,7 @@ impl Room {
         RoomJoined {
             room_id: self.id,
             code: self.code.clone(),
-            game: self.entry.name.to_string(),
+            game: self.entry.name.into(),
             seat,
             seats: self.entry.seats,
             bots: self.bots.iter().map(|b| b.seat).collect(),

@@ -5,7 +5,7 @@ use crate::protocol::{EndReason, RoomEvent, ServerMsg};
 struct Quiet;
 
 impl RoomObserver for Quiet {
-    fn room_changed(&self, _summary: &RoomSummary) {}
+    fn room_changed(&self, _summary: RoomSummary) {}
     fn member_left(&self, _room: RoomId, _session: SessionId) {}
     fn room_closed(&self, _room: RoomId, _members: &[SessionId]) {}
 }
@@ -46,7 +46,7 @@ async fn a_full_inbox_hands_back_a_wait_that_queues_the_input_once_there_is_room
     };
     let input = |seq| {
         let share = InboxShare::untracked();
-        engine.offer_input(addr, SessionId::new(1), seq, Bytes::new(), share)
+        engine.offer_input(addr, SessionId::new(1), seq, InputData::default(), share)
     };
     assert!(
         matches!(input(1), Offered::Done(Ok(()))),

@@ -5,7 +5,6 @@
 //!
 //! [`RoomObserver`]: crate::engine::RoomObserver
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
@@ -33,9 +32,10 @@ struct Entry {
 
 #[derive(Debug, Default)]
 struct Tables {
-    /// By the server's own ids: foldhash, not SipHash.
+    /// By the server's own ids and codes (a client's code only looks one up): foldhash,
+    /// not SipHash.
     by_id: foldhash::HashMap<RoomId, Entry>,
-    by_code: HashMap<String, RoomId>,
+    by_code: foldhash::HashMap<String, RoomId>,
 }
 
 /// Open rooms, by id and by code, and the [`Listing`] clients read.
@@ -181,12 +181,13 @@ impl Directory {
     }
 
     /// Stores a room's latest summary.
-    pub fn update(&self, summary: &RoomSummary) {
-        if let Some(entry) = self.lock().by_id.get_mut(&summary.room_id) {
-            entry.summary = Some(summary.clone());
+    pub fn update(&self, summary: RoomSummary) {
+        let id = summary.room_id;
+        if let Some(entry) = self.lock().by_id.get_mut(&id) {
+            entry.summary = Some(summary);
             self.changed();
             if let Some(feed) = self.feed.get() {
-                feed.changed(summary.room_id);
+                feed.changed(id);
             }
         }
     }
@@ -322,7 +323,7 @@ mod tests {
         assert_eq!(directory.find_code(&code), Some(addr));
         // Not published until the room has a summary.
         assert!(directory.published(None).is_empty());
-        directory.update(&summary(5, None));
+        directory.update(summary(5, None));
         let published = directory.published(Some(&[RoomId::new(5), RoomId::new(6)]));
         assert_eq!(published.len(), 1);
         assert_eq!(published[0].code, code);

@@ -322,7 +322,7 @@ impl GlobalMatch {
         let outbox = session.lock().outbox().cloned();
         if let Some(outbox) = outbox {
             let queued = ServerMsg::Queued {
-                game: game.name.to_string(),
+                game: game.name.into(),
                 position: 1,
                 queue_size: 1,
             };
@@ -483,7 +483,7 @@ impl GlobalMatch {
         // the bots' seats and seats the players in this order in the others.)
         players.shuffle(&mut rand::rng());
         let placement = Placement {
-            game: game.name.to_string(),
+            game: game.name.into(),
             options: options.to_vec(),
             seats: players
                 .into_iter()

@@ -386,7 +386,7 @@ impl Matchmaker {
                 // `MatchFound` at the room's first tick, and the two go out in one write;
                 // otherwise `hurry` sends it after `queued_wait`.
                 let queued = ServerMsg::Queued {
-                    game: game.name.to_string(),
+                    game: game.name.into(),
                     position: size,
                     queue_size: size,
                 };

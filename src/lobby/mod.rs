@@ -35,7 +35,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -445,7 +444,7 @@ impl Lobby {
         &self,
         session: &Session,
         seq: u32,
-        data: Bytes,
+        data: impl Into<crate::engine::InputData>,
         share: InboxShare,
     ) -> Result<Offered<'_>, ErrorCode> {
         let membership = session.lock().room.ok_or(ErrorCode::NotInRoom)?;

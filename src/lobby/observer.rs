@@ -44,7 +44,7 @@ impl Observer {
 }
 
 impl RoomObserver for Observer {
-    fn room_changed(&self, summary: &RoomSummary) {
+    fn room_changed(&self, summary: RoomSummary) {
         self.directory.update(summary);
     }
 

@@ -39,8 +39,8 @@ use super::split_io::{Halves, ReaderIo};
 use super::violation;
 use super::writer::write_loop;
 use super::{Context, websocket_config};
-use crate::codec::Codec;
-use crate::engine::SHUTDOWN_REASON;
+use crate::codec::{Codec, envelope};
+use crate::engine::{InputData, SHUTDOWN_REASON};
 use crate::limits::InboxShare;
 use crate::lobby::Session;
 use crate::metrics::ClientKind;
@@ -174,7 +174,7 @@ enum Prepared {
     Input {
         session: Arc<Session>,
         seq: u32,
-        data: Bytes,
+        data: InputData,
         share: Option<InboxShare>,
     },
     /// The first message (it must be a `Hello`).
@@ -407,7 +407,22 @@ impl Reader<'_> {
     /// drain, this connection's limits.
     fn prepare(&mut self, bytes: &Bytes) -> Prepared {
         let wire = self.ctx.metrics.wire();
-        let decoded = self.outbox.codec().decode_client_msg(bytes);
+        let codec = self.outbox.codec();
+        // An `Input` (most of what clients send) is read without serde, and its bytes are
+        // copied straight into an `InputData` (inline for a short input: no allocation);
+        // the checks below look only at its kind and numbers, so the message they see
+        // carries no bytes of its own.
+        let (decoded, input) = match envelope::read_input(codec, bytes) {
+            Some(envelope) => (
+                Ok(ClientMsg::Input {
+                    seq: envelope.seq,
+                    ack_tick: envelope.ack_tick,
+                    data: Bytes::new(),
+                }),
+                Some(InputData::copy_from_slice(&bytes[envelope.data])),
+            ),
+            None => (codec.decode_client_msg(bytes), None),
+        };
         match &decoded {
             Ok(msg) => wire.received(ClientKind::of(msg), bytes.len()),
             Err(_) => wire.received(ClientKind::Undecodable, bytes.len()),
@@ -455,7 +470,7 @@ impl Reader<'_> {
             ClientMsg::Input { seq, data, .. } => Prepared::Input {
                 session,
                 seq,
-                data,
+                data: input.unwrap_or_else(|| InputData::from(data)),
                 share,
             },
             msg => Prepared::Request {

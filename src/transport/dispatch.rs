@@ -5,9 +5,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-
-use crate::engine::{EngineError, InboxWait, Offered};
+use crate::engine::{EngineError, InboxWait, InputData, Offered};
 use crate::limits::InboxShare;
 use crate::lobby::{Lobby, Session};
 use crate::outbox::Outbox;
@@ -141,9 +139,7 @@ async fn find_match(
 
 async fn cancel_match(lobby: &Lobby, session: &Session) -> Option<ServerMsg> {
     Some(match lobby.cancel_match(session).await {
-        Ok(game) => ServerMsg::MatchCancelled {
-            game: game.to_string(),
-        },
+        Ok(game) => ServerMsg::MatchCancelled { game: game.into() },
         Err(code) => refusal(code),
     })
 }
@@ -190,7 +186,7 @@ pub(super) fn offer_input<'a>(
     session: &Session,
     outbox: &Outbox,
     seq: u32,
-    data: Bytes,
+    data: impl Into<InputData>,
     share: Option<InboxShare>,
 ) -> Option<InboxWait<'a>> {
     let share = share.unwrap_or_else(InboxShare::untracked);

@@ -45,7 +45,7 @@ async fn a_private_room_is_joined_by_its_code_and_plays_a_game() -> Result<()> {
     x.send(&create_room(false)).await?;
     let created = x.room_joined().await?;
     assert_eq!(created.seat, Some(0));
-    assert_eq!((created.game.as_str(), created.seats), (TICTACTOE, 2));
+    assert_eq!((&*created.game, created.seats), (TICTACTOE, 2));
     let code = created.code.clone();
     assert_eq!(code.len(), CODE_LENGTH);
     assert!(

@@ -82,7 +82,7 @@ impl Room {
             self.pending.push(PendingInput {
                 from: Sender::Bot(bot.seat),
                 seq: bot.seq,
-                data,
+                data: data.into(),
             });
         }
     }

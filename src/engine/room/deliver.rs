@@ -35,7 +35,7 @@ fn deliver_all(out: &mut RoomOutput, observer: &dyn RoomObserver) -> u64 {
             Out::State { to, frame } => superseded += u64::from(to.outbox.set_state(frame)),
             Out::Close { to, code, reason } => to.outbox.close(code, reason),
             Out::Notice(notice) => match notice {
-                Notice::RoomChanged(summary) => observer.room_changed(&summary),
+                Notice::RoomChanged(summary) => observer.room_changed(summary),
                 Notice::Seated {
                     room,
                     session,
@@ -94,7 +94,7 @@ mod tests {
     }
 
     impl RoomObserver for Watcher {
-        fn room_changed(&self, _summary: &RoomSummary) {
+        fn room_changed(&self, _summary: RoomSummary) {
             self.note("room_changed");
         }
         fn member_left(&self, _room: RoomId, _session: SessionId) {

@@ -7,11 +7,9 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-
 use super::output::{Link, Notice, RoomOutput};
 use super::{MemberState, PendingInput, Role, Room, Sender};
-use crate::engine::Member;
+use crate::engine::{InputData, Member};
 use crate::outbox::Outbox;
 use crate::protocol::{
     ErrorCode, RoomEvent, RoomJoined, RoomStatus, Seat, ServerMsg, SessionId, Tick,
@@ -137,11 +135,11 @@ impl Room {
     }
 
     /// Queues an input for this tick's [`Room::tick`].
-    pub(crate) fn queue_input(&mut self, session: SessionId, seq: u32, data: Bytes) {
+    pub(crate) fn queue_input(&mut self, session: SessionId, seq: u32, data: impl Into<InputData>) {
         self.pending.push(PendingInput {
             from: Sender::Member(session),
             seq,
-            data,
+            data: data.into(),
         });
     }
 

@@ -109,7 +109,7 @@ struct Seen {
 }
 
 impl RoomObserver for Seen {
-    fn room_changed(&self, _summary: &RoomSummary) {}
+    fn room_changed(&self, _summary: RoomSummary) {}
     fn member_left(&self, _room: RoomId, _session: SessionId) {}
     fn room_closed(&self, room: RoomId, members: &[SessionId]) {
         self.closed.lock().unwrap().push((room, members.to_vec()));
@@ -207,7 +207,7 @@ fn win(shard: &mut Shard, room: u64) {
         room: RoomId::new(room),
         session: SessionId::new(1),
         seq: 1,
-        data: Codec::Bincode.encode(&5u8).unwrap(),
+        data: Codec::Bincode.encode(&5u8).unwrap().into(),
         share: crate::limits::InboxShare::untracked(),
     });
 }
