@@ -47,7 +47,7 @@ const SCRATCH_KEEP_BYTES: usize = 64 * 1024;
 
 thread_local! {
     /// Each thread's buffer for [`Codec::encode`]: a message is encoded into it and then
-    /// copied out at its exact size, one allocation. Encoding into a fresh empty buffer
+    /// copied out into one allocation of its own ([`owned_frame`]). Encoding into a fresh empty buffer
     /// grew it by doubling from 8 bytes (four or five allocations for a 50-byte message),
     /// and freezing a buffer with room to spare allocates the `Bytes` header besides
     /// (heaptrack; BENCHMARKS.md, "Results storage", ninth session).
@@ -155,6 +155,8 @@ struct InlineFrame<const N: usize> {
 impl<const N: usize> InlineFrame<N> {
     /// Shared bytes holding a copy of `bytes` (at most `N` of them).
     fn shared(bytes: &[u8]) -> Bytes {
+        const { assert!(N <= u8::MAX as usize) };
+        debug_assert!(bytes.len() <= N);
         let mut frame = InlineFrame {
             len: u8::try_from(bytes.len()).unwrap_or(u8::MAX),
             bytes: [0; N],
@@ -176,8 +178,16 @@ impl<const N: usize> AsRef<[u8]> for InlineFrame<N> {
 /// would allocate a second time when the frame is first cloned for a second recipient or
 /// the event log. Measured under the tic-tac-toe load: about 0.7 allocations fewer a move
 /// (BENCHMARKS.md, "Twentieth session").
+///
+/// The price is memory while a frame waits: a frame of up to 48 bytes takes a 64-byte
+/// allocation, one of 49 to 120 bytes 136, where an exact copy took its own size rounded
+/// up to 16 (and 32 more once cloned). An outbox's queue is bounded by frames, not bytes
+/// (`outbox.rs`), so the most a slow client's queued small frames can hold grows by about
+/// an eighth at worst.
 fn owned_frame(bytes: &[u8]) -> Bytes {
-    if bytes.len() <= SMALL_FRAME {
+    if bytes.is_empty() {
+        Bytes::new()
+    } else if bytes.len() <= SMALL_FRAME {
         InlineFrame::<SMALL_FRAME>::shared(bytes)
     } else if bytes.len() <= LARGE_FRAME {
         InlineFrame::<LARGE_FRAME>::shared(bytes)
@@ -216,7 +226,8 @@ impl Codec {
         }
     }
 
-    /// Encodes `value` into a buffer of its own, exactly its size (empty: no allocation).
+    /// Encodes `value` into shared bytes of its own, one allocation (`owned_frame`; empty:
+    /// none).
     ///
     /// # Errors
     /// [`CodecError::Encode`] if the value cannot be represented (never for protocol types).
@@ -332,11 +343,13 @@ impl Codec {
     /// from before `FindMatch.options`: variant 2 followed by exactly a game name reads as
     /// empty options. (MessagePack needs no help: a missing key takes its default.)
     ///
-    /// The server's reader decodes every frame with this. An `Input` written in the form
-    /// clients send it is read without serde ([`envelope::read_input`], which reads only
-    /// what [`Codec::decode`] decodes to the same message) and its `data` copied once into
-    /// a buffer of its own (a view of `bytes` would keep the reader's read buffer, up to a
-    /// 16 KiB message, from being reused until the room's next tick).
+    /// The server's reader decodes every frame with this but an `Input` written in the
+    /// form clients send it: that one it reads itself with [`envelope::read_input`] (which
+    /// reads only what [`Codec::decode`] decodes to the same message) and copies its `data`
+    /// straight into the engine's `InputData`. Here such an `Input` is read the same way and
+    /// its `data` copied once into a buffer of its own (a view of `bytes` would keep the
+    /// reader's read buffer, up to a 16 KiB message, from being reused until the room's
+    /// next tick).
     ///
     /// # Errors
     /// As [`Codec::decode`]; when neither form decodes, the error of the current form.

@@ -360,7 +360,8 @@ fn push_random_body(codec: Codec, frame: &mut Vec<u8>, next: &mut impl FnMut() -
     frame.extend((0..body).map(|_| next() as u8));
 }
 
-/// The rule for inputs: the reader's decoder (`decode_client_msg`) decodes every frame
+/// The rule for inputs: the reader's decoding (`read_input`, then `decode_client_msg`, which
+/// starts with `read_input` too) decodes every frame
 /// the strict decoder does to the same message, and whatever [`read_input`] reads, the
 /// strict decoder reads as the same `Input`. Returns whether the frame was read.
 fn assert_input_agrees(codec: Codec, frame: &[u8]) -> bool {

@@ -86,6 +86,25 @@ fn encode_into_appends_after_what_the_buffer_holds() {
 }
 
 #[test]
+fn owned_frames_hold_exactly_their_bytes_from_none_to_past_the_inline_sizes() {
+    for len in [
+        0,
+        1,
+        SMALL_FRAME,
+        SMALL_FRAME + 1,
+        LARGE_FRAME,
+        LARGE_FRAME + 1,
+        4096,
+    ] {
+        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let frame = owned_frame(&bytes);
+        let clone = frame.clone();
+        drop(frame);
+        assert_eq!(&clone[..], &bytes[..], "{len}");
+    }
+}
+
+#[test]
 fn frames_of_every_size_around_the_inline_sizes_encode_to_the_same_bytes() {
     let mut sizes = std::collections::BTreeSet::new();
     for codec in Codec::ALL {

@@ -172,4 +172,27 @@ mod tests {
             "the last three, in order"
         );
     }
+
+    #[test]
+    fn a_log_made_with_room_for_fewer_than_eight_still_keeps_its_capacity() {
+        let live = link(1, Codec::Bincode);
+        for capacity in [0, 1, 2, 8, 20] {
+            let mut log = EventLog::with_capacity(capacity);
+            let mut out = RoomOutput::default();
+            for _ in 0..12 {
+                let event = Logged::Room(RoomEvent::GameStarted);
+                log.emit(1, event, capacity, std::iter::once(&live), &mut out);
+            }
+            let kept = capacity.clamp(1, 12) as u64;
+            let late = link(2, Codec::Bincode);
+            let mut replayed = RoomOutput::default();
+            log.replay(&late, 0, &mut replayed);
+            let expected: Vec<u64> = (13 - kept..=12).collect();
+            assert_eq!(
+                seqs(&replayed.take(), Codec::Bincode, true),
+                expected,
+                "{capacity}"
+            );
+        }
+    }
 }

@@ -12,7 +12,8 @@ use std::ops::Deref;
 use bytes::Bytes;
 use smallvec::SmallVec;
 
-/// The most bytes an input holds without an allocation (its size is then a `Bytes`'s).
+/// The most bytes an input holds without an allocation (an `InputData` is then the size of
+/// a `Bytes`: `smallvec`'s `union` layout).
 pub const INLINE_INPUT_BYTES: usize = 24;
 
 /// One input's bytes, as `ClientMsg::Input::data` carried them.
@@ -45,8 +46,14 @@ impl From<&[u8]> for InputData {
 }
 
 impl From<Bytes> for InputData {
+    /// Inline if short; a longer input keeps the buffer of a `Bytes` that holds its own
+    /// (a copy otherwise).
     fn from(bytes: Bytes) -> InputData {
-        InputData::copy_from_slice(&bytes)
+        if bytes.len() <= INLINE_INPUT_BYTES {
+            InputData::copy_from_slice(&bytes)
+        } else {
+            InputData::from(Vec::from(bytes))
+        }
     }
 }
 
@@ -72,5 +79,11 @@ mod tests {
         assert_eq!(InputData::from(long.clone()), kept);
         assert!(InputData::from(vec![1, 2, 3]).is_inline());
         assert!(InputData::default().is_empty());
+        assert!(InputData::from(Bytes::from_static(&[9; 3])).is_inline());
+    }
+
+    #[test]
+    fn an_input_is_no_larger_than_the_bytes_it_replaced() {
+        assert_eq!(size_of::<InputData>(), size_of::<Bytes>());
     }
 }

@@ -169,6 +169,7 @@ impl Room {
             players: 0,
             seed: room_seed(limits.seed, id.get()),
         };
+        let log = EventLog::with_capacity(log_capacity(&new.game, &limits));
         let mut room = Room {
             id,
             code: new.code,
@@ -180,7 +181,7 @@ impl Room {
             status: RoomStatus::Waiting,
             members: Vec::new(),
             bots: Vec::new(),
-            log: EventLog::default(),
+            log,
             pending: Vec::new(),
             game_events: Vec::new(),
             dirty: false,
@@ -189,7 +190,6 @@ impl Room {
             roster: Vec::new(),
             reservations: reserved::Pending::default(),
         };
-        room.log = EventLog::with_capacity(room.log_capacity());
         {
             // The game's code runs from here (bots, `new`): should it panic, the shard
             // catches it, and what was made of the game is dropped as it unwinds.
@@ -217,11 +217,7 @@ impl Room {
     }
 
     fn log_capacity(&self) -> usize {
-        if self.entry.event_every_tick {
-            self.limits.every_tick_log_capacity()
-        } else {
-            self.limits.event_log_capacity.max(1)
-        }
+        log_capacity(&self.entry, &self.limits)
     }
 
     /// Its game's name.
@@ -382,6 +378,15 @@ impl Room {
             self.log_event(now, Logged::Game(event), out);
         }
         self.game_events = events;
+    }
+}
+
+/// How many events a room of `entry`'s game keeps for replay.
+fn log_capacity(entry: &GameEntry, limits: &RoomLimits) -> usize {
+    if entry.event_every_tick {
+        limits.every_tick_log_capacity()
+    } else {
+        limits.event_log_capacity.max(1)
     }
 }
 

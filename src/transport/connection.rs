@@ -405,6 +405,10 @@ impl Reader<'_> {
 
     /// Decodes a binary frame and runs every check that needs no waiting: `Hello` first, the
     /// drain, this connection's limits.
+    ///
+    /// An `Input` in the form clients write reaches those checks as a `ClientMsg::Input`
+    /// whose `data` is empty: its bytes are already in `input`. A check that ever needs an
+    /// input's bytes must read them there.
     fn prepare(&mut self, bytes: &Bytes) -> Prepared {
         let wire = self.ctx.metrics.wire();
         let codec = self.outbox.codec();

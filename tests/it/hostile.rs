@@ -414,6 +414,16 @@ fn rows() -> Vec<Row> {
             Close(close_code::HELLO_REQUIRED),
         ),
         row(
+            "input before Hello",
+            Fresh,
+            vec![Msg(ClientMsg::Input {
+                seq: 1,
+                ack_tick: 0,
+                data: vec![4].into(),
+            })],
+            Close(close_code::HELLO_REQUIRED),
+        ),
+        row(
             "Hello with another version",
             Fresh,
             vec![Msg(ClientMsg::Hello {
@@ -516,6 +526,27 @@ fn rows() -> Vec<Row> {
                 data: vec![4].into(),
             })],
             Error(ErrorCode::NotYourTurn),
+        ),
+        // The reader's other path for inputs: one the fast reader does not take (its seq
+        // written in three bytes, which the decoder accepts) still reaches the game with
+        // its bytes, decoded and refused there for the turn.
+        row(
+            "input with its seq written long",
+            Player,
+            vec![Payload(vec![7, 251, 1, 0, 0, 1, 4])],
+            Error(ErrorCode::NotYourTurn),
+        ),
+        // An input longer than the 24 bytes held inline reaches the game, which finds it
+        // malformed (tic-tac-toe's input is one cell).
+        row(
+            "input of 40 bytes",
+            Player,
+            vec![Msg(ClientMsg::Input {
+                seq: 1,
+                ack_tick: 0,
+                data: vec![4; 40].into(),
+            })],
+            Error(ErrorCode::BadMessage),
         ),
         row(
             "CreateRoom while seated",
