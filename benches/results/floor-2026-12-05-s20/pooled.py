@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ttt per move against one in and two out (the bare server's, measured in the same round),
 per build and pooled over sittings: the nineteenth session's rounds (io, io2) and this
-session's (io). Each round's ratio uses that round's own comparator.
+session's two sittings (io; io3, where both columns ran the same build). Each round's ratio uses that round's own comparator.
 usage: pooled.py  (from benches/results/)"""
 import json, os, statistics
 
@@ -39,7 +39,7 @@ S20 = 'floor-2026-12-05-s20'
 groups = {
     '7f83011 (s19 start)': [(f'{S19}/io', 'old'), (f'{S19}/io2', 'old')],
     '225c257 per-message code (s19 new, s20 old)': [(f'{S19}/io', 'new'), (f'{S19}/io2', 'new'), (f'{S20}/io', 'old')],
-    '5bac319 (s20 new)': [(f'{S20}/io', 'new')],
+    '5bac319 (s20 new; io3 ran it in both columns)': [(f'{S20}/io', 'new'), (f'{S20}/io3', 'new'), (f'{S20}/io3', 'old')],
 }
 for name, parts in groups.items():
     per = {}
