@@ -3,35 +3,19 @@
 per build and pooled over sittings: the nineteenth session's rounds (io, io2) and this
 session's two sittings (io; io3, where both columns ran the same build). Each round's ratio uses that round's own comparator.
 usage: pooled.py  (from benches/results/)"""
-import json, os, statistics
+import importlib.util, os, statistics
 
-def last_json(path):
-    with open(path) as f:
-        lines = [l for l in f if l.startswith('{')]
-    return json.loads(lines[-1]) if lines else None
+# The nineteenth session's fit of the bare server's frame in and frame out, per round.
+_spec = importlib.util.spec_from_file_location(
+    'inout', os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'floor-2026-12-05-s19', 'inout.py'))
+inout = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(inout)
+
 
 def rounds(d):
-    for r in sorted(os.listdir(d)):
-        rd = os.path.join(d, r)
-        if not os.path.isdir(rd):
-            continue
-        c = {}
-        for rate, suffix in ((10, '-in10'), (20, ''), (40, '-in40')):
-            p = os.path.join(rd, f'bare-arena-n200-hz30{suffix}.txt')
-            if os.path.exists(p) and (j := last_json(p)) and j.get('frames_per_client_s_min', 0) >= 29.7:
-                c[rate] = j['server_cpu_ms_per_client_s']
-        t = {}
-        for b in ('new', 'old'):
-            p = os.path.join(rd, b, 'ts-ttt-n200-hz30.txt')
-            if os.path.exists(p) and (j := last_json(p)) and not j.get('errors'):
-                t[b] = j['server_cpu_ms_per_1000_moves']
-        if len(c) < 3 or len(t) < 2:
-            continue
-        xs = sorted(c); mx = statistics.mean(xs); my = statistics.mean(c[x] for x in xs)
-        b = sum((x - mx) * (c[x] - my) for x in xs) / sum((x - mx) ** 2 for x in xs)
-        a = my - b * mx
-        cmp12 = (b + 2 * a / 30) * 1000
-        yield {k: v / cmp12 for k, v in t.items()}
+    for row in inout.fitted_rounds([d], incomplete=lambda _: None):
+        yield {'new': row['ttt_new'] / row['new_cmp'], 'old': row['ttt_old'] / row['new_cmp']}
+
 
 S19 = 'floor-2026-12-05-s19'
 S20 = 'floor-2026-12-05-s20'
