@@ -216,10 +216,6 @@ impl Room {
         room
     }
 
-    fn log_capacity(&self) -> usize {
-        log_capacity(&self.entry, &self.limits)
-    }
-
     /// Its game's name.
     pub(crate) fn game_name(&self) -> &'static str {
         self.entry.name
@@ -362,7 +358,7 @@ impl Room {
     }
 
     fn log_event(&mut self, now: Tick, event: Logged, out: &mut RoomOutput) {
-        let capacity = self.log_capacity();
+        let capacity = log_capacity(&self.entry, &self.limits);
         let links = self.members.iter().filter_map(|m| m.link.as_ref());
         self.log.emit(now, event, capacity, links, out);
     }
