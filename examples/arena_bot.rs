@@ -32,7 +32,7 @@ struct Args {
     /// Server WebSocket URL.
     #[arg(long, default_value = "ws://127.0.0.1:7878")]
     url: String,
-    /// Wire codec: bincode or msgpack.
+    /// Wire codec: bincode, msgpack (`ticksync.msgpack.v2`) or msgpack-v1.
     #[arg(long, default_value = "bincode")]
     codec: Codec,
     /// Seconds to play once seated.

@@ -60,7 +60,7 @@ struct Args {
     /// Battleship: the fleet, classic or quick; the server's default (classic) when left out.
     #[arg(long, value_parser = parse_fleet)]
     fleet: Option<Fleet>,
-    /// Wire codec: bincode or msgpack.
+    /// Wire codec: bincode, msgpack (`ticksync.msgpack.v2`) or msgpack-v1.
     #[arg(long, default_value = "bincode")]
     codec: Codec,
     /// Move strategy: random or perfect.

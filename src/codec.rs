@@ -21,12 +21,17 @@ use bytes::{Bytes, BytesMut};
 use serde::{Serialize, de::DeserializeOwned};
 use thiserror::Error;
 
-use crate::protocol::ClientMsg;
+use crate::protocol::{ClientMsg, ServerMsg};
 
 /// WebSocket subprotocol that selects the bincode codec.
 pub const BINCODE_SUBPROTOCOL: &str = "ticksync.bincode.v1";
-/// WebSocket subprotocol that selects the MessagePack codec.
-pub const MSGPACK_SUBPROTOCOL: &str = "ticksync.msgpack.v1";
+/// WebSocket subprotocol that selects the MessagePack codec, with the state messages in
+/// their short form ([`Codec::MsgPack`]).
+pub const MSGPACK_SUBPROTOCOL: &str = "ticksync.msgpack.v2";
+/// WebSocket subprotocol that selects the MessagePack codec as it was first published, the
+/// state messages as one-entry maps ([`Codec::MsgPackV1`]); still spoken for clients
+/// written before [`MSGPACK_SUBPROTOCOL`].
+pub const MSGPACK_V1_SUBPROTOCOL: &str = "ticksync.msgpack.v1";
 
 /// The largest message the decoders accept, in bytes. Also the WebSocket message cap.
 pub const MAX_DECODE_BYTES: usize = 16 * 1024;
@@ -101,16 +106,29 @@ fn bincode_config() -> impl bincode::config::Config {
 }
 
 /// A wire encoding, chosen per connection by WebSocket subprotocol.
+///
+/// The two MessagePack subprotocols encode every value alike (one [`Codec::index`], one
+/// payload encoding shared by their clients) and differ only in the envelope of the state
+/// messages, `Snapshot` and `Delta`, which the writer puts around the shared payload
+/// (`transport::ws_frame::put_state_prefix`): a one-entry map of the variant's name in
+/// version 1, an array led by the variant's index in version 2 (PROTOCOL.md,
+/// "MessagePack"). [`Codec::encode`] writes values through serde and so writes a state
+/// message in the version-1 form whatever the codec; [`Codec::decode_server`] reads
+/// either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Codec {
     /// bincode 2 through serde; for Rust clients.
     Bincode,
-    /// MessagePack with structs as maps keyed by field name; for every other language.
+    /// MessagePack with structs as maps keyed by field name and the state messages as
+    /// arrays ([`MSGPACK_SUBPROTOCOL`]); for every other language.
     MsgPack,
+    /// MessagePack as first published, the state messages as one-entry maps
+    /// ([`MSGPACK_V1_SUBPROTOCOL`]).
+    MsgPackV1,
 }
 
-/// A codec's name, as command lines and configuration files give it: `bincode` or
-/// `msgpack` (the subprotocol names are accepted too).
+/// A codec's name, as command lines and configuration files give it: `bincode`, `msgpack`
+/// or `msgpack-v1` (the subprotocol names are accepted too).
 impl std::str::FromStr for Codec {
     type Err = String;
 
@@ -118,8 +136,10 @@ impl std::str::FromStr for Codec {
         match text {
             "bincode" => Ok(Codec::Bincode),
             "msgpack" => Ok(Codec::MsgPack),
-            other => Codec::from_subprotocol(other)
-                .ok_or_else(|| format!("unknown codec `{other}`: use bincode or msgpack")),
+            "msgpack-v1" => Ok(Codec::MsgPackV1),
+            other => Codec::from_subprotocol(other).ok_or_else(|| {
+                format!("unknown codec `{other}`: use bincode, msgpack or msgpack-v1")
+            }),
         }
     }
 }
@@ -199,13 +219,14 @@ fn owned_frame(bytes: &[u8]) -> Bytes {
 impl Codec {
     /// Every codec. (The client's order of `Sec-WebSocket-Protocol` decides which one a
     /// connection uses.)
-    pub const ALL: [Codec; 2] = [Codec::Bincode, Codec::MsgPack];
+    pub const ALL: [Codec; 3] = [Codec::Bincode, Codec::MsgPack, Codec::MsgPackV1];
 
     /// The codec a WebSocket subprotocol name selects, if any.
     pub fn from_subprotocol(name: &str) -> Option<Codec> {
         match name.trim() {
             BINCODE_SUBPROTOCOL => Some(Codec::Bincode),
             MSGPACK_SUBPROTOCOL => Some(Codec::MsgPack),
+            MSGPACK_V1_SUBPROTOCOL => Some(Codec::MsgPackV1),
             _ => None,
         }
     }
@@ -215,14 +236,16 @@ impl Codec {
         match self {
             Codec::Bincode => BINCODE_SUBPROTOCOL,
             Codec::MsgPack => MSGPACK_SUBPROTOCOL,
+            Codec::MsgPackV1 => MSGPACK_V1_SUBPROTOCOL,
         }
     }
 
-    /// A small dense index (0 or 1), for per-codec arrays.
+    /// A small dense index (0 or 1) of the codec's encoding of values, for per-codec
+    /// arrays of encoded payloads: both MessagePack subprotocols are 1.
     pub fn index(self) -> usize {
         match self {
             Codec::Bincode => 0,
-            Codec::MsgPack => 1,
+            Codec::MsgPack | Codec::MsgPackV1 => 1,
         }
     }
 
@@ -270,7 +293,7 @@ impl Codec {
                 bincode::serde::encode_into_writer(value, BincodeWriter(buf), bincode_config())
                     .map_err(|e| CodecError::Encode(e.to_string()))
             }
-            Codec::MsgPack => {
+            Codec::MsgPack | Codec::MsgPackV1 => {
                 let mut ser = rmp_serde::Serializer::new(MsgPackWriter(buf)).with_struct_map();
                 value
                     .serialize(&mut ser)
@@ -296,7 +319,7 @@ impl Codec {
                     extra => Err(CodecError::TrailingBytes(extra)),
                 }
             }
-            Codec::MsgPack => {
+            Codec::MsgPack | Codec::MsgPackV1 => {
                 let mut de = rmp_serde::Deserializer::new(std::io::Cursor::new(bytes));
                 de.set_max_depth(MAX_MSGPACK_DEPTH);
                 let value =
@@ -309,6 +332,41 @@ impl Codec {
                 }
             }
         }
+    }
+
+    /// Decodes one whole server message, for clients: [`Codec::decode`], except that a
+    /// frame of [`Codec::MsgPack`] that is an array of 4 or 5 (a state message's short
+    /// form, which serde's enums cannot read) is read by its envelope
+    /// ([`envelope::read_state_envelope`]) and its body copied out.
+    ///
+    /// # Errors
+    /// As [`Codec::decode`]; [`CodecError::Malformed`] for an array that is not a state
+    /// message exactly as PROTOCOL.md writes it.
+    pub fn decode_server(self, bytes: &[u8]) -> Result<ServerMsg, CodecError> {
+        if self != Codec::MsgPack || !matches!(bytes.first(), Some(0x94 | 0x95)) {
+            return self.decode(bytes);
+        }
+        if bytes.len() > MAX_DECODE_BYTES {
+            return Err(CodecError::TooLarge(bytes.len()));
+        }
+        let state = envelope::read_state_envelope(self, bytes).ok_or_else(|| {
+            CodecError::Malformed("an array that is not a Snapshot or a Delta".into())
+        })?;
+        let body_at = bytes.len().saturating_sub(state.body_len);
+        let body = Bytes::copy_from_slice(bytes.get(body_at..).unwrap_or_default());
+        Ok(match state.base_tick {
+            None => ServerMsg::Snapshot {
+                tick: state.tick,
+                input_seq: state.input_seq,
+                state: body,
+            },
+            Some(base_tick) => ServerMsg::Delta {
+                tick: state.tick,
+                base_tick,
+                input_seq: state.input_seq,
+                delta: body,
+            },
+        })
     }
 }
 

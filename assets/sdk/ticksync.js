@@ -12,7 +12,9 @@ var __publicField = (obj, key, value) => __defNormalProp(obj, typeof key !== "sy
 
 // dist/protocol.js
 var PROTOCOL_VERSION = 2;
-var MSGPACK_SUBPROTOCOL = "ticksync.msgpack.v1";
+var MSGPACK_SUBPROTOCOL = "ticksync.msgpack.v2";
+var MSGPACK_V1_SUBPROTOCOL = "ticksync.msgpack.v1";
+var SUBPROTOCOLS = [MSGPACK_SUBPROTOCOL, MSGPACK_V1_SUBPROTOCOL];
 var ErrorCode = {
   BadMessage: 1,
   UnsupportedVersion: 2,
@@ -1927,8 +1929,46 @@ function decodeInputFrame(bytes) {
     inputs: list(m, "inputs", what).map(frameInput)
   };
 }
+function snapshot(body) {
+  const what = "Snapshot";
+  const b = positional(body, ["tick", "input_seq", "state"], what);
+  return {
+    type: what,
+    tick: u64(b, "tick", what),
+    input_seq: uint(b, "input_seq", what, 32),
+    state: bin(b, "state", what)
+  };
+}
+function delta(body) {
+  const what = "Delta";
+  const b = positional(body, ["tick", "base_tick", "input_seq", "delta"], what);
+  return {
+    type: what,
+    tick: u64(b, "tick", what),
+    base_tick: u64(b, "base_tick", what),
+    input_seq: uint(b, "input_seq", what, 32),
+    delta: bin(b, "delta", what)
+  };
+}
+function shortState(value) {
+  const [index, ...fields] = value;
+  if (typeof index !== "number" && typeof index !== "bigint") {
+    throw new WireError("ServerMsg: an array not led by a variant index");
+  }
+  switch (Number(index)) {
+    case 6:
+      return snapshot(fields);
+    case 11:
+      return delta(fields);
+    default:
+      return null;
+  }
+}
 function decodeServerMsg(bytes) {
-  const [name, body] = variant(unpack(bytes), "ServerMsg");
+  const value = unpack(bytes);
+  if (Array.isArray(value))
+    return shortState(value);
+  const [name, body] = variant(value, "ServerMsg");
   const what = name;
   const m = () => struct(body, what);
   switch (name) {
@@ -1959,15 +1999,8 @@ function decodeServerMsg(bytes) {
       return { type: name, ...roomJoined(body, what) };
     case "RoomLeft":
       return { type: name, room_id: u64(m(), "room_id", what) };
-    case "Snapshot": {
-      const b = positional(body, ["tick", "input_seq", "state"], what);
-      return {
-        type: name,
-        tick: u64(b, "tick", what),
-        input_seq: uint(b, "input_seq", what, 32),
-        state: bin(b, "state", what)
-      };
-    }
+    case "Snapshot":
+      return snapshot(body);
     case "Event": {
       const b = m();
       const event = roomEvent(field(b, "event", what));
@@ -1988,16 +2021,8 @@ function decodeServerMsg(bytes) {
       return { type: name, rooms: list(m(), "rooms", what).map(roomSummary) };
     case "MatchCancelled":
       return { type: name, game: str(m(), "game", what) };
-    case "Delta": {
-      const b = positional(body, ["tick", "base_tick", "input_seq", "delta"], what);
-      return {
-        type: name,
-        tick: u64(b, "tick", what),
-        base_tick: u64(b, "base_tick", what),
-        input_seq: uint(b, "input_seq", what, 32),
-        delta: bin(b, "delta", what)
-      };
-    }
+    case "Delta":
+      return delta(body);
     case "ServerShutdown": {
       const b = m();
       return {
@@ -2358,12 +2383,12 @@ function decodeView(bytes) {
 function decodeDelta(bytes) {
   const what = "ArenaDelta";
   const items = array(unpack(bytes), what);
-  const delta = { changed: [], removed: [] };
+  const delta2 = { changed: [], removed: [] };
   let i = 0;
   while (i < items.length) {
     const lead = items[i];
     if (typeof lead === "number" && Number.isInteger(lead) && lead < 0 && lead >= -128) {
-      delta.removed.push(-1 - lead);
+      delta2.removed.push(-1 - lead);
       i += 1;
     } else {
       if (i + 4 > items.length)
@@ -2371,11 +2396,11 @@ function decodeDelta(bytes) {
       const p = player(items.slice(i, i + 4), `${what}[${i}]`);
       if (p.seat > 127)
         throw new WireError(`${what}[${i}]: seat ${p.seat} is not 0 to 127`);
-      delta.changed.push(p);
+      delta2.changed.push(p);
       i += 4;
     }
   }
-  return delta;
+  return delta2;
 }
 var clamp = (v) => Math.min(ARENA_SIZE, Math.max(0, v));
 function advance(p, ticks) {
@@ -2387,15 +2412,15 @@ function advance(p, ticks) {
     dir: p.dir
   };
 }
-function applyDelta(base, delta, ticks) {
+function applyDelta(base, delta2, ticks) {
   const n = Number(ticks);
-  const removed = new Set(delta.removed);
+  const removed = new Set(delta2.removed);
   const bySeat = /* @__PURE__ */ new Map();
   for (const p of base.players) {
     if (!removed.has(p.seat))
       bySeat.set(p.seat, advance(p, n));
   }
-  for (const p of delta.changed)
+  for (const p of delta2.changed)
     bySeat.set(p.seat, { ...p });
   return { players: [...bySeat.values()].sort((a, b) => a.seat - b.seat) };
 }
@@ -2637,7 +2662,7 @@ var TicksyncClient = class extends Emitter {
   open() {
     this.clearTimers();
     const { url, ticket } = this.target();
-    const ws = new this.WS(url, [MSGPACK_SUBPROTOCOL]);
+    const ws = new this.WS(url, [...SUBPROTOCOLS]);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.wsUrl = url;
@@ -3325,9 +3350,11 @@ export {
   Interpolator,
   MIRROR_CAPACITY,
   MSGPACK_SUBPROTOCOL,
+  MSGPACK_V1_SUBPROTOCOL,
   MirrorError,
   NotConnectedError,
   PROTOCOL_VERSION,
+  SUBPROTOCOLS,
   StateMirror,
   TickClock,
   TicksyncClient,

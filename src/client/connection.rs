@@ -493,7 +493,7 @@ impl Connection {
                 .await
                 .map_err(|_| ClientError::Timeout(self.timeout, "a server message"))?;
             if let Some(bytes) = binary_payload(frame)? {
-                let msg: ServerMsg = self.codec.decode(&bytes)?;
+                let msg = self.codec.decode_server(&bytes)?;
                 if let ServerMsg::Event { seq, .. } | ServerMsg::GameEvent { seq, .. } = &msg {
                     self.last_event_seq = self.last_event_seq.max(*seq);
                 }

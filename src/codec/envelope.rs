@@ -13,8 +13,11 @@
 //!
 //! - bincode: the variant index (6 or 11), then `tick` (and `base_tick`), `input_seq` and
 //!   the body's length as varints in their shortest form (PROTOCOL.md), then the body;
-//! - MessagePack: the one-entry map of the variant's name (`fixstr`) to the positional array
-//!   of its fields, integers in their smallest form, the body as `bin` in its smallest form.
+//! - MessagePack (`ticksync.msgpack.v2`): an array of the variant index (6 or 11, a
+//!   fixint) and the fields, integers in their smallest form, the body as `bin` in its
+//!   smallest form;
+//! - MessagePack version 1: the one-entry map of the variant's name (`fixstr`) to the
+//!   positional array of its fields, written alike.
 //!
 //! [`read_input`] accepts exactly what [`put_input`] writes: bincode, the variant index (7)
 //! and three varints in their shortest form; MessagePack, `{"Input": {"seq", "ack_tick",
@@ -26,7 +29,9 @@
 //! another message, a message in a form the decoders also take (the named map older servers
 //! sent, fields in another order, an integer written longer than it needs), a cut frame or
 //! garbage, reads as `None`, and the caller decodes the frame in full with
-//! [`Codec::decode`], which reads it or says why not. So a frame these read is one the codec
+//! [`Codec::decode`], which reads it or says why not. (serde cannot read version 2's
+//! arrays: [`Codec::decode_server`] reads them here, so for them this reader is the
+//! decoder, and it takes exactly the server's form.) So a frame these read is one the codec
 //! decodes to the same message (the tests check both codecs against the real encoder and
 //! against cut and altered frames); they never panic, never allocate and never look past
 //! the frame.
@@ -38,11 +43,16 @@
 //! use ticksync::protocol::ServerMsg;
 //!
 //! let delta = ServerMsg::Delta { tick: 300, base_tick: 298, input_seq: 7, delta: Bytes::from_static(b"xy") };
-//! let frame = Codec::MsgPack.encode(&delta).unwrap();
-//! let envelope = read_state_envelope(Codec::MsgPack, &frame).unwrap();
+//! // serde writes the version-1 form: a one-entry map.
+//! let frame = Codec::MsgPackV1.encode(&delta).unwrap();
+//! let envelope = read_state_envelope(Codec::MsgPackV1, &frame).unwrap();
 //! assert_eq!((envelope.tick, envelope.base_tick, envelope.body_len), (300, Some(298), 2));
 //! // A cut frame is not a state: decoding it in full says why.
-//! assert!(read_state_envelope(Codec::MsgPack, &frame[..frame.len() - 1]).is_none());
+//! assert!(read_state_envelope(Codec::MsgPackV1, &frame[..frame.len() - 1]).is_none());
+//! // Version 2: [11, 300, 298, 7, bin "xy"].
+//! let short = [0x95, 0x0b, 0xcd, 0x01, 0x2c, 0xcd, 0x01, 0x2a, 0x07, 0xc4, 0x02, b'x', b'y'];
+//! assert_eq!(read_state_envelope(Codec::MsgPack, &short), Some(envelope));
+//! assert_eq!(Codec::MsgPack.decode_server(&short).unwrap(), delta);
 //! ```
 
 use std::ops::Range;
@@ -57,6 +67,11 @@ use crate::transport::ws_frame::{put_bincode_varint, put_msgpack_bin_len, put_ms
 const BINCODE_SNAPSHOT: u8 = 6;
 /// `ServerMsg::Delta`'s variant index in bincode.
 const BINCODE_DELTA: u8 = 11;
+/// `ServerMsg::Snapshot`'s first element in `ticksync.msgpack.v2`: its variant index, a
+/// positive fixint.
+pub(crate) const MSGPACK_SNAPSHOT: u8 = BINCODE_SNAPSHOT;
+/// `ServerMsg::Delta`'s first element in `ticksync.msgpack.v2`.
+pub(crate) const MSGPACK_DELTA: u8 = BINCODE_DELTA;
 /// `ClientMsg::Input`'s variant index in bincode.
 const BINCODE_INPUT: u8 = 7;
 
@@ -105,6 +120,22 @@ pub fn read_state_envelope(codec: Codec, frame: &[u8]) -> Option<StateEnvelope> 
             (tick, base_tick, input_seq, body_len)
         }
         Codec::MsgPack => {
+            let base = match reader.array::<2>()? {
+                [0x94, MSGPACK_SNAPSHOT] => false,
+                [0x95, MSGPACK_DELTA] => true,
+                _ => return None,
+            };
+            let tick = reader.msgpack_uint()?;
+            let base_tick = if base {
+                Some(reader.msgpack_uint()?)
+            } else {
+                None
+            };
+            let input_seq = u32::try_from(reader.msgpack_uint()?).ok()?;
+            let body_len = reader.msgpack_bin_len()?;
+            (tick, base_tick, input_seq, body_len)
+        }
+        Codec::MsgPackV1 => {
             reader.expect(&[0x81])?;
             let base = if reader.expect(b"\xa8Snapshot\x93").is_some() {
                 false
@@ -145,7 +176,7 @@ pub fn put_input(codec: Codec, seq: u32, ack_tick: Tick, data: &[u8], out: &mut 
             put_bincode_varint(out, ack_tick);
             put_bincode_varint(out, data.len() as u64);
         }
-        Codec::MsgPack => {
+        Codec::MsgPack | Codec::MsgPackV1 => {
             out.put_slice(b"\x81\xa5Input\x83\xa3seq");
             put_msgpack_uint(out, u64::from(seq));
             out.put_slice(b"\xa8ack_tick");
@@ -182,7 +213,7 @@ pub fn read_input(codec: Codec, frame: &[u8]) -> Option<InputEnvelope> {
             let ack_tick = reader.bincode_varint()?;
             (seq, ack_tick, reader.bincode_varint()?)
         }
-        Codec::MsgPack => {
+        Codec::MsgPack | Codec::MsgPackV1 => {
             reader.expect(b"\x81\xa5Input\x83\xa3seq")?;
             let seq = reader.msgpack_uint()?;
             reader.expect(b"\xa8ack_tick")?;

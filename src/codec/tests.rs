@@ -8,12 +8,16 @@ fn codecs_parse_from_their_names_and_subprotocols() {
         let name = match codec {
             Codec::Bincode => "bincode",
             Codec::MsgPack => "msgpack",
+            Codec::MsgPackV1 => "msgpack-v1",
         };
         assert_eq!(name.parse::<Codec>(), Ok(codec));
         assert_eq!(codec.subprotocol().parse::<Codec>(), Ok(codec));
     }
     let refused = "json".parse::<Codec>().unwrap_err();
-    assert!(refused.contains("bincode or msgpack"), "{refused}");
+    assert!(
+        refused.contains("bincode, msgpack or msgpack-v1"),
+        "{refused}"
+    );
 }
 use crate::protocol::{ClientMsg, ServerMsg};
 

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{MetricSource, Rows};
 use crate::codec::Codec;
+use crate::codec::envelope::{MSGPACK_DELTA, MSGPACK_SNAPSHOT};
 use crate::protocol::ClientMsg;
 
 /// What kind of client message a frame was.
@@ -116,14 +117,21 @@ const SERVER_ERROR: usize = 8;
 
 /// The `ServerMsg` variant index of an encoded frame, read from its first bytes: the
 /// bincode variant index (one byte below 251), or the MessagePack one-entry map's key
-/// (a fixstr). Frames it cannot place give the "other" index.
+/// (a fixstr), or, for a state message in `ticksync.msgpack.v2`'s short form, the index
+/// that leads its array. Frames it cannot place give the "other" index.
 pub fn server_kind(codec: Codec, frame: &[u8]) -> usize {
     match codec {
         Codec::Bincode => match frame.first() {
             Some(&index) if usize::from(index) < SERVER_OTHER => usize::from(index),
             _ => SERVER_OTHER,
         },
-        Codec::MsgPack => {
+        Codec::MsgPack | Codec::MsgPackV1 => {
+            if codec == Codec::MsgPack
+                && let [0x94, index @ MSGPACK_SNAPSHOT, ..] | [0x95, index @ MSGPACK_DELTA, ..] =
+                    frame
+            {
+                return usize::from(*index);
+            }
             let [0x81, tag, rest @ ..] = frame else {
                 return SERVER_OTHER;
             };
@@ -152,7 +160,7 @@ pub(super) fn error_code(codec: Codec, frame: &[u8]) -> Option<u16> {
             [8, 0xfb, lo, hi, ..] => Some(u16::from_le_bytes([*lo, *hi])),
             _ => None,
         },
-        Codec::MsgPack => {
+        Codec::MsgPack | Codec::MsgPackV1 => {
             let rest = frame.strip_prefix(b"\x81\xa5Error")?;
             let rest = rest.get(1..)?.strip_prefix(b"\xa4code")?;
             match rest {
@@ -505,11 +513,39 @@ mod tests {
         ]
     }
 
+    /// `msg` as the server writes it: the state messages by their hand-written envelope.
+    fn as_sent(codec: Codec, msg: &ServerMsg) -> Vec<u8> {
+        let (tick, base_tick, input_seq, body) = match msg {
+            ServerMsg::Snapshot {
+                tick,
+                input_seq,
+                state,
+            } => (*tick, None, *input_seq, state),
+            ServerMsg::Delta {
+                tick,
+                base_tick,
+                input_seq,
+                delta,
+            } => (*tick, Some(*base_tick), *input_seq, delta),
+            _ => return codec.encode(msg).unwrap().to_vec(),
+        };
+        let state = crate::outbox::StateFrame {
+            tick,
+            base_tick,
+            input_seq,
+            body: body.clone(),
+        };
+        let mut frame = bytes::BytesMut::new();
+        crate::transport::ws_frame::put_state_prefix(codec, &state, &mut frame);
+        frame.extend_from_slice(body);
+        frame.to_vec()
+    }
+
     #[test]
     fn every_server_message_kind_is_read_from_its_first_bytes() {
-        for codec in [Codec::Bincode, Codec::MsgPack] {
+        for codec in Codec::ALL {
             for (index, msg) in samples().iter().enumerate() {
-                let frame = codec.encode(msg).unwrap();
+                let frame = as_sent(codec, msg);
                 assert_eq!(server_kind(codec, &frame), index, "{codec:?} {msg:?}");
             }
             assert_eq!(server_kind(codec, &[]), SERVER_OTHER);
@@ -520,11 +556,11 @@ mod tests {
     #[test]
     fn error_frames_are_counted_by_code() {
         let wire = WireCounters::default();
-        for codec in [Codec::Bincode, Codec::MsgPack] {
+        for codec in Codec::ALL {
             let frame = codec.encode(&samples()[SERVER_ERROR]).unwrap();
             wire.sent(codec, &frame);
         }
-        assert_eq!(load(&wire.errors[ErrorCode::NotYourTurn as usize]), 2);
-        assert_eq!(load(&wire.out_msgs[SERVER_ERROR]), 2);
+        assert_eq!(load(&wire.errors[ErrorCode::NotYourTurn as usize]), 3);
+        assert_eq!(load(&wire.out_msgs[SERVER_ERROR]), 3);
     }
 }

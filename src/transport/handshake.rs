@@ -8,7 +8,7 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use crate::codec::{BINCODE_SUBPROTOCOL, Codec, MSGPACK_SUBPROTOCOL};
+use crate::codec::{BINCODE_SUBPROTOCOL, Codec, MSGPACK_SUBPROTOCOL, MSGPACK_V1_SUBPROTOCOL};
 
 /// An accepted handshake: the codec and the `Sec-WebSocket-Accept` value to answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,8 +87,9 @@ pub fn check<B>(req: &Request<B>) -> Result<Accepted, Refused> {
             refuse(
                 StatusCode::BAD_REQUEST,
                 format!(
-                    "no supported subprotocol: offer {BINCODE_SUBPROTOCOL} or \
-                     {MSGPACK_SUBPROTOCOL} in Sec-WebSocket-Protocol"
+                    "no supported subprotocol: offer {MSGPACK_SUBPROTOCOL}, \
+                     {MSGPACK_V1_SUBPROTOCOL} or {BINCODE_SUBPROTOCOL} in \
+                     Sec-WebSocket-Protocol"
                 ),
             )
         })?;
@@ -145,6 +146,8 @@ mod tests {
             "chat, ticksync.msgpack.v1, ticksync.bincode.v1",
         )))
         .unwrap();
+        assert_eq!(accepted.codec, Codec::MsgPackV1);
+        let accepted = check(&request(Some("ticksync.msgpack.v2, ticksync.msgpack.v1"))).unwrap();
         assert_eq!(accepted.codec, Codec::MsgPack);
         // RFC 6455's own example key and answer.
         assert_eq!(accepted.accept_key, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");

@@ -378,7 +378,8 @@ async fn route(req: Request<Incoming>, ctx: Arc<Context>, peer: IpAddr) -> Respo
         ("GET", "/") => text(
             StatusCode::OK,
             "ticksync game server: open a WebSocket here with subprotocol \
-             ticksync.msgpack.v1 or ticksync.bincode.v1 (see PROTOCOL.md), \
+             ticksync.msgpack.v2, ticksync.msgpack.v1 or ticksync.bincode.v1 (see \
+             PROTOCOL.md), \
              or play tic-tac-toe in a browser at /play and the arena at /arena\n",
         ),
         ("GET", "/play/") => redirect("/play"),

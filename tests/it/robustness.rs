@@ -378,7 +378,7 @@ fn length_bombs(codec: Codec) -> Vec<Vec<u8>> {
             // FindMatch { game: <u32 length 0xFFFF_FFFF> }
             vec![2, 252, 0xFF, 0xFF, 0xFF, 0xFF],
         ],
-        Codec::MsgPack => {
+        Codec::MsgPack | Codec::MsgPackV1 => {
             let mut find_match = vec![0x81, 0xA9];
             find_match.extend_from_slice(b"FindMatch");
             let mut str32 = find_match.clone();

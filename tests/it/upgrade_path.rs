@@ -119,7 +119,7 @@ async fn a_refused_first_upgrade_is_answered_whole_and_the_connection_ends() -> 
     );
     ensure!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
     ensure!(
-        answer.ends_with("ticksync.msgpack.v1 in Sec-WebSocket-Protocol\n"),
+        answer.ends_with("ticksync.bincode.v1 in Sec-WebSocket-Protocol\n"),
         "{answer}"
     );
     ensure!(rest.is_empty());

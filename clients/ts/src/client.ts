@@ -27,7 +27,7 @@ import {
   ErrorCode,
   errorName,
   isAuthClose,
-  MSGPACK_SUBPROTOCOL,
+  SUBPROTOCOLS,
   PROTOCOL_VERSION,
   type ClientMsg,
   type RoomEvent,
@@ -430,7 +430,7 @@ export class TicksyncClient extends Emitter<ClientEvents> {
   private open(): void {
     this.clearTimers();
     const { url, ticket } = this.target();
-    const ws = new this.WS(url, [MSGPACK_SUBPROTOCOL]);
+    const ws = new this.WS(url, [...SUBPROTOCOLS]);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.wsUrl = url;

@@ -12,8 +12,20 @@
 /** The protocol version this SDK speaks (`Hello.version`). */
 export const PROTOCOL_VERSION = 2;
 
-/** WebSocket subprotocol of the MessagePack codec. */
-export const MSGPACK_SUBPROTOCOL = "ticksync.msgpack.v1";
+/**
+ * WebSocket subprotocol of the MessagePack codec, with the state messages as short arrays
+ * (PROTOCOL.md "State messages in the two MessagePack subprotocols").
+ */
+export const MSGPACK_SUBPROTOCOL = "ticksync.msgpack.v2";
+
+/**
+ * The MessagePack codec as first published (state messages as one-entry maps): offered
+ * after `MSGPACK_SUBPROTOCOL` so that a server older than it is still reached.
+ */
+export const MSGPACK_V1_SUBPROTOCOL = "ticksync.msgpack.v1";
+
+/** What the SDK offers in `Sec-WebSocket-Protocol`, in order of preference. */
+export const SUBPROTOCOLS: readonly string[] = [MSGPACK_SUBPROTOCOL, MSGPACK_V1_SUBPROTOCOL];
 
 /** Options for a room made with `CreateRoom` (PROTOCOL.md "RoomSettings"). */
 export interface RoomSettings {

@@ -1,6 +1,7 @@
 /**
- * Bytes and messages in the MessagePack codec, `ticksync.msgpack.v1` (PROTOCOL.md
- * "MessagePack"). Pure functions: no sockets, no state.
+ * Bytes and messages in the MessagePack codec, `ticksync.msgpack.v2` and
+ * `ticksync.msgpack.v1` (PROTOCOL.md "MessagePack"; they differ only in the state
+ * messages, which the decoder reads in either form). Pure functions: no sockets, no state.
  *
  * Encoding writes the canonical forms the vectors show: structs as maps in declaration
  * order, unit variants as strings, other variants as one-entry maps, integers in their
@@ -381,9 +382,59 @@ export function decodeInputFrame(bytes: Uint8Array): InputFrame {
   };
 }
 
-/** Decodes a server message; `null` for a variant this SDK does not know. */
+/** `Snapshot`'s fields, from its positional array (or the named map of old servers). */
+function snapshot(body: unknown): ServerMsg {
+  const what = "Snapshot";
+  const b = positional(body, ["tick", "input_seq", "state"], what);
+  return {
+    type: what,
+    tick: u64(b, "tick", what),
+    input_seq: uint(b, "input_seq", what, 32),
+    state: bin(b, "state", what),
+  };
+}
+
+/** `Delta`'s fields, from its positional array (or the named map of old servers). */
+function delta(body: unknown): ServerMsg {
+  const what = "Delta";
+  const b = positional(body, ["tick", "base_tick", "input_seq", "delta"], what);
+  return {
+    type: what,
+    tick: u64(b, "tick", what),
+    base_tick: u64(b, "base_tick", what),
+    input_seq: uint(b, "input_seq", what, 32),
+    delta: bin(b, "delta", what),
+  };
+}
+
+/**
+ * A state message in `ticksync.msgpack.v2`'s short form, an array led by its variant
+ * index: `[6, tick, input_seq, state]` or `[11, tick, base_tick, input_seq, delta]`.
+ * `null` for another index (a variant this SDK does not know).
+ */
+function shortState(value: unknown[]): ServerMsg | null {
+  const [index, ...fields] = value;
+  if (typeof index !== "number" && typeof index !== "bigint") {
+    throw new WireError("ServerMsg: an array not led by a variant index");
+  }
+  switch (Number(index)) {
+    case 6:
+      return snapshot(fields);
+    case 11:
+      return delta(fields);
+    default:
+      return null;
+  }
+}
+
+/**
+ * Decodes a server message, in either MessagePack subprotocol; `null` for a variant this
+ * SDK does not know.
+ */
 export function decodeServerMsg(bytes: Uint8Array): ServerMsg | null {
-  const [name, body] = variant(unpack(bytes), "ServerMsg");
+  const value = unpack(bytes);
+  if (Array.isArray(value)) return shortState(value);
+  const [name, body] = variant(value, "ServerMsg");
   const what = name;
   const m = () => struct(body, what);
   switch (name) {
@@ -414,15 +465,8 @@ export function decodeServerMsg(bytes: Uint8Array): ServerMsg | null {
       return { type: name, ...roomJoined(body, what) };
     case "RoomLeft":
       return { type: name, room_id: u64(m(), "room_id", what) };
-    case "Snapshot": {
-      const b = positional(body, ["tick", "input_seq", "state"], what);
-      return {
-        type: name,
-        tick: u64(b, "tick", what),
-        input_seq: uint(b, "input_seq", what, 32),
-        state: bin(b, "state", what),
-      };
-    }
+    case "Snapshot":
+      return snapshot(body);
     case "Event": {
       const b = m();
       const event = roomEvent(field(b, "event", what));
@@ -442,16 +486,8 @@ export function decodeServerMsg(bytes: Uint8Array): ServerMsg | null {
       return { type: name, rooms: list(m(), "rooms", what).map(roomSummary) };
     case "MatchCancelled":
       return { type: name, game: str(m(), "game", what) };
-    case "Delta": {
-      const b = positional(body, ["tick", "base_tick", "input_seq", "delta"], what);
-      return {
-        type: name,
-        tick: u64(b, "tick", what),
-        base_tick: u64(b, "base_tick", what),
-        input_seq: uint(b, "input_seq", what, 32),
-        delta: bin(b, "delta", what),
-      };
-    }
+    case "Delta":
+      return delta(body);
     case "ServerShutdown": {
       const b = m();
       return {

@@ -124,7 +124,7 @@ impl ArenaBot {
         }
         let (tick, full) = match read_state_envelope(self.config.codec, payload) {
             Some(state) => (state.tick, state.is_full()),
-            None => match self.config.codec.decode::<ServerMsg>(payload)? {
+            None => match self.config.codec.decode_server(payload)? {
                 ServerMsg::Snapshot { tick, .. } => (tick, true),
                 ServerMsg::Delta { tick, .. } => (tick, false),
                 other => return self.on_other(other),
