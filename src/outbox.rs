@@ -367,6 +367,12 @@ impl Outbox {
     }
 
     fn push_encoded(&self, msg: &ServerMsg, wake: bool) -> bool {
+        // serde writes a state message in MessagePack version 1's form whatever the codec:
+        // states go through `set_state`, whose envelope the writer writes for the codec.
+        debug_assert!(
+            !matches!(msg, ServerMsg::Snapshot { .. } | ServerMsg::Delta { .. }),
+            "a state message queued as a message: {msg:?}"
+        );
         match self.codec.encode(msg) {
             Ok(frame) => self.push_queued(frame, wake),
             Err(error) => {

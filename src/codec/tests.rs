@@ -304,6 +304,8 @@ fn bincode_hello_without_the_token_field_reads_as_none() {
 
 #[test]
 fn msgpack_state_messages_are_positional_and_still_read_as_named_maps() {
+    // serde's form is version 1's (`ticksync.msgpack.v1`); the server writes version 2's
+    // short arrays by hand (`ws_frame::put_state_prefix`), which `decode_server` reads.
     let delta = ServerMsg::Delta {
         tick: 5,
         base_tick: 3,
@@ -314,7 +316,19 @@ fn msgpack_state_messages_are_positional_and_still_read_as_named_maps() {
     let mut positional = vec![0x81, 0xA5];
     positional.extend_from_slice(b"Delta");
     positional.extend_from_slice(&[0x94, 5, 3, 1, 0xC4, 1, 0x90]);
-    assert_eq!(&Codec::MsgPack.encode(&delta).unwrap()[..], &positional[..]);
+    assert_eq!(
+        &Codec::MsgPackV1.encode(&delta).unwrap()[..],
+        &positional[..]
+    );
+    assert_eq!(Codec::MsgPackV1.decode_server(&positional).unwrap(), delta);
+    // Version 2: [11, 5, 3, 1, bin 90].
+    let short = [0x95, 11, 5, 3, 1, 0xC4, 1, 0x90];
+    assert_eq!(Codec::MsgPack.decode_server(&short).unwrap(), delta);
+    assert!(
+        Codec::MsgPackV1.decode_server(&short).is_err(),
+        "version 1 has no arrays"
+    );
+    assert!(Codec::MsgPack.decode_server(&short[..7]).is_err());
     // The named map servers sent before is read too.
     let mut map = vec![0x81, 0xA5];
     map.extend_from_slice(b"Delta");
@@ -329,7 +343,9 @@ fn msgpack_state_messages_are_positional_and_still_read_as_named_maps() {
         map.extend_from_slice(key.as_bytes());
         map.extend_from_slice(value);
     }
-    assert_eq!(Codec::MsgPack.decode::<ServerMsg>(&map).unwrap(), delta);
+    for codec in [Codec::MsgPack, Codec::MsgPackV1] {
+        assert_eq!(codec.decode_server(&map).unwrap(), delta);
+    }
     // bincode is unchanged: the variant index, then the fields in order.
     assert_eq!(
         &Codec::Bincode.encode(&delta).unwrap()[..],
@@ -338,7 +354,7 @@ fn msgpack_state_messages_are_positional_and_still_read_as_named_maps() {
     // A field short is malformed.
     positional[7] = 0x93;
     assert!(
-        Codec::MsgPack
+        Codec::MsgPackV1
             .decode::<ServerMsg>(&positional[..positional.len() - 3])
             .is_err()
     );

@@ -24,11 +24,14 @@ pub(super) fn encode_with(
 }
 
 /// The frames encoded during one broadcast: one full view per codec and one delta per
-/// (codec, base tick), each shared by every member that needs it.
+/// (codec, base tick), each shared by every member that needs it. Codecs are told apart
+/// by [`Codec::index`], the encoding of values: both MessagePack subprotocols share their
+/// frames (they differ only in the envelope each member's writer puts around them).
 #[derive(Default)]
 pub(super) struct FrameCache {
     full: [Option<Bytes>; 2],
-    deltas: Vec<(Codec, Tick, Bytes)>,
+    /// (codec index, base tick, delta).
+    deltas: Vec<(usize, Tick, Bytes)>,
 }
 
 impl FrameCache {
@@ -58,7 +61,7 @@ impl FrameCache {
         if let Some((_, _, body)) = self
             .deltas
             .iter()
-            .find(|(c, b, _)| *c == codec && *b == base)
+            .find(|(c, b, _)| *c == codec.index() && *b == base)
         {
             return Some(body.clone());
         }
@@ -70,7 +73,7 @@ impl FrameCache {
         if !found {
             return self.full(game, codec, scratch);
         }
-        self.deltas.push((codec, base, body.clone()));
+        self.deltas.push((codec.index(), base, body.clone()));
         Some(body)
     }
 }

@@ -1,4 +1,4 @@
-//! The arena load driver's own code, run in-process: arena bots of both codecs sharing
+//! The arena load driver's own code, run in-process: arena bots of every codec sharing
 //! rooms, every state applied to the client's mirror and checked against its prediction,
 //! and the same with checks off (states counted by their envelope). Nothing here asserts
 //! timing.
@@ -42,7 +42,7 @@ async fn a_short_arena_load_has_no_errors_and_every_delta_has_its_base() -> Resu
 
 /// With checks off (the capacity runs' light driver: states read by their envelope alone)
 /// bots still count every state and acknowledge the newest tick, so the server goes on
-/// sending deltas, not full snapshots; in both codecs, sharing rooms.
+/// sending deltas, not full snapshots; in every codec, sharing rooms.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_checks_bots_count_states_and_still_get_deltas() -> Result<()> {
     let (server, loads) = server_and_loads(false).await;
@@ -86,8 +86,9 @@ async fn without_checks_bots_count_states_and_still_get_deltas() -> Result<()> {
     Ok(())
 }
 
-/// A 30 Hz server and, in one queue (rooms mix the codecs), eight bincode and eight
-/// MessagePack arena bots for 3 s, with or without their checks.
+/// A 30 Hz server and, in one queue (rooms mix the codecs), eight arena bots in each codec
+/// (bincode, `ticksync.msgpack.v2`, `ticksync.msgpack.v1`) for 3 s, with or without their
+/// checks.
 async fn server_and_loads(checks: bool) -> (Server, Vec<ArenaLoad>) {
     let mut config = test_config();
     config.tick_hz = 30;

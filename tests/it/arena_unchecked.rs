@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::WAIT;
+use crate::support::{WAIT, as_sent};
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
@@ -100,8 +100,9 @@ impl Script {
         Ok((script, running, recorder, stop))
     }
 
+    /// Sends `msg` as the server would (its states by the writer's envelope).
     async fn send(&mut self, msg: &ServerMsg) -> Result<()> {
-        self.send_raw(self.codec.encode(msg)?).await
+        self.send_raw(as_sent(self.codec, msg)).await
     }
 
     async fn send_raw(&mut self, bytes: Bytes) -> Result<()> {
@@ -247,7 +248,7 @@ async fn a_garbage_frame_ends_an_unchecked_bot_with_a_codec_error() -> Result<()
         let (mut script, running, recorder, _stop) = Script::seat(codec, WAIT).await?;
         script.send(&snapshot(10)).await?;
         // A state cut short, then bytes that are no message at all.
-        let cut = codec.encode(&delta(11, 10))?;
+        let cut = as_sent(codec, &delta(11, 10));
         script.send_raw(cut.slice(..cut.len() - 1)).await?;
         let ended = tokio::time::timeout(WAIT, running).await??;
         assert!(

@@ -104,7 +104,7 @@ async fn every_matched_player_gets_every_event_from_seq_1() -> Result<()> {
     })
     .await;
     let mut players = Vec::new();
-    for codec in [Codec::Bincode, Codec::MsgPack, Codec::MsgPack] {
+    for codec in [Codec::Bincode, Codec::MsgPack, Codec::MsgPackV1] {
         let mut client = Client::connect(server.local_addr(), codec).await?;
         client
             .send(&ClientMsg::FindMatch {

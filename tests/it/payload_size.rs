@@ -246,6 +246,11 @@ fn arena_updates_in_messagepack_stay_within_1_6x_of_bincode() {
             "{what}: {:?}",
             figures.snapshot
         );
+        assert!(
+            v1_snapshot as f64 <= 1.6 * bincode_snapshot as f64,
+            "{what}: version 1's snapshot, {:?}",
+            figures.snapshot
+        );
     }
 }
 

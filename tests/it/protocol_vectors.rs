@@ -19,12 +19,9 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 use anyhow::{Context, Result, bail, ensure};
-use bytes::BytesMut;
 use serde::{Serialize, de::DeserializeOwned};
 use ticksync::codec::Codec;
-use ticksync::outbox::StateFrame;
 use ticksync::protocol::ServerMsg;
-use ticksync::transport::ws_frame::put_state_prefix;
 
 use values::{NAMES, Value, value};
 
@@ -67,39 +64,10 @@ fn names_of(codec: Codec) -> &'static [&'static str] {
     }
 }
 
-/// `msg` as the server's writer sends it: a state message by its envelope around the
-/// encoded body, anything else by the codec.
-fn as_sent(codec: Codec, msg: &ServerMsg) -> Result<Vec<u8>> {
-    let (tick, base_tick, input_seq, body) = match msg {
-        ServerMsg::Snapshot {
-            tick,
-            input_seq,
-            state,
-        } => (*tick, None, *input_seq, state),
-        ServerMsg::Delta {
-            tick,
-            base_tick,
-            input_seq,
-            delta,
-        } => (*tick, Some(*base_tick), *input_seq, delta),
-        _ => return Ok(codec.encode(msg)?.to_vec()),
-    };
-    let state = StateFrame {
-        tick,
-        base_tick,
-        input_seq,
-        body: body.clone(),
-    };
-    let mut out = BytesMut::new();
-    put_state_prefix(codec, &state, &mut out);
-    out.extend_from_slice(body);
-    Ok(out.to_vec())
-}
-
 /// A server message: written as the server sends it ([`as_sent`]) and read as a client
 /// reads it.
 fn check_server(codec: Codec, msg: &ServerMsg, expected: &[u8]) -> Result<()> {
-    let sent = as_sent(codec, msg)?;
+    let sent = crate::support::as_sent(codec, msg);
     ensure!(
         sent == expected,
         "the server sends other bytes\n  value:    {msg:?}\n  expected: {}\n  actual:   {}",
@@ -318,7 +286,7 @@ fn print_vectors() -> Result<()> {
             }
             let bytes = match value(name, codec)?.context("no value")? {
                 Value::Client(v) => codec.encode(&v)?,
-                Value::Server(v) => as_sent(codec, &v)?.into(),
+                Value::Server(v) => crate::support::as_sent(codec, &v),
                 Value::Move(v) => codec.encode(&v)?,
                 Value::View(v) => codec.encode(&v)?,
                 Value::ArenaInput(v) => codec.encode(&v)?,

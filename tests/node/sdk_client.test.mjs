@@ -88,6 +88,8 @@ test("Hello carries the sign-in token; a function is asked again for every conne
   try {
     client.connect(WAIT).catch(() => {});
     const first = await server.socket(0);
+    // Version 2 of the MessagePack subprotocol first, version 1 for a server older than it.
+    assert.deepEqual(first.protocols, ["ticksync.msgpack.v2", "ticksync.msgpack.v1"]);
     assert.deepEqual(first.sent[0], {
       Hello: { version: 2, resume_token: null, last_event_seq: 0, auth_token: "jwt-1", ticket: null },
     });

@@ -276,9 +276,22 @@ test("state messages decode alike from either MessagePack subprotocol", () => {
   }
   // An array led by an index this SDK does not know is a newer variant: skipped.
   assert.equal(decodeServerMsg(b(0x93, 0x11, 0x01, 0x02)), null);
-  // An array led by anything but an index, or a state with a field missing, is malformed.
-  assert.throws(() => decodeServerMsg(b(0x92, 0xa1, 0x78, 0x01)), WireError);
-  assert.throws(() => decodeServerMsg(b(0x94, 0x0b, 0x01, 0x02, 0x03)), WireError);
+  // The index in a longer integer format (a uint64) is the same index.
+  assert.deepEqual(
+    decodeServerMsg(b(0x94, 0xcf, 0, 0, 0, 0, 0, 0, 0, 6, 0x01, 0x02, 0xc4, 0x01, 0xaa)),
+    { type: "Snapshot", tick: 1n, input_seq: 2, state: b(0xaa) },
+  );
+  // An array led by anything but an index (a string, a float, a negative number, nothing),
+  // or a state with a field missing, is malformed.
+  for (const bad of [
+    b(0x92, 0xa1, 0x78, 0x01),
+    b(0x94, 0xcb, 0x40, 0x1a, 0, 0, 0, 0, 0, 0, 0x01, 0x02, 0xc4, 0x00),
+    b(0x94, 0xff, 0x01, 0x02, 0xc4, 0x00),
+    b(0x90),
+    b(0x94, 0x0b, 0x01, 0x02, 0x03),
+  ]) {
+    assert.throws(() => decodeServerMsg(bad), WireError, Buffer.from(bad).toString("hex"));
+  }
 });
 
 test("game payloads decode to PROTOCOL.md's values and encode to its bytes", () => {

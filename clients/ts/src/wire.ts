@@ -413,11 +413,12 @@ function delta(body: unknown): ServerMsg {
  * `null` for another index (a variant this SDK does not know).
  */
 function shortState(value: unknown[]): ServerMsg | null {
-  const [index, ...fields] = value;
-  if (typeof index !== "number" && typeof index !== "bigint") {
+  const [first, ...fields] = value;
+  const index = typeof first === "bigint" ? Number(first) : first;
+  if (typeof index !== "number" || !Number.isInteger(index) || index < 0) {
     throw new WireError("ServerMsg: an array not led by a variant index");
   }
-  switch (Number(index)) {
+  switch (index) {
     case 6:
       return snapshot(fields);
     case 11:

@@ -226,7 +226,9 @@ impl RawWs {
         let deadline = Instant::now() + WAIT;
         loop {
             match self.next_frame(deadline).await? {
-                Some((opcode::BINARY, payload)) => return Ok(self.codec.decode(&payload)?),
+                Some((opcode::BINARY, payload)) => {
+                    return Ok(self.codec.decode_server(&payload)?);
+                }
                 Some((opcode::CLOSE, payload)) => bail!("closed: {payload:?}"),
                 Some(_) => continue,
                 None => bail!("connection ended"),

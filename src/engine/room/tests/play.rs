@@ -109,6 +109,27 @@ fn a_relay_room_frames_every_tick_and_a_resumed_player_gets_every_missed_frame()
 }
 
 #[test]
+fn both_messagepack_subprotocols_share_each_frame() {
+    let mut rig = Rig::new(GameEntry::with_deltas::<Tally>(), 0);
+    // Member 2 speaks `ticksync.msgpack.v2`; 3 joins with version 1.
+    rig.join(member(3, Codec::MsgPackV1), true, 1).unwrap();
+    rig.input(1, 1, 1, 2);
+    let full: Vec<StateFrame> = [2, 3].map(|s| states(&rig.heard(s))[0].clone()).to_vec();
+    assert!(full.iter().all(|s| s.base_tick.is_none()));
+    assert_eq!(
+        full[0].body.as_ptr(),
+        full[1].body.as_ptr(),
+        "one full view"
+    );
+    rig.acknowledge(2, 2);
+    rig.acknowledge(3, 2);
+    rig.input(1, 2, 1, 3);
+    let delta: Vec<StateFrame> = [2, 3].map(|s| states(&rig.heard(s))[0].clone()).to_vec();
+    assert!(delta.iter().all(|s| s.base_tick == Some(2)));
+    assert_eq!(delta[0].body.as_ptr(), delta[1].body.as_ptr(), "one delta");
+}
+
+#[test]
 fn delta_bases_are_acknowledged_ticks_only_and_survive_lost_acknowledgements() {
     let mut rig = Rig::new(GameEntry::with_deltas::<Tally>(), 0);
     // A third member in the first's codec, to see frames shared.
