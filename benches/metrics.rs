@@ -12,35 +12,12 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group};
 use ticksync::codec::Codec;
 use ticksync::metrics::{ClientKind, WireCounters};
-use ticksync::outbox::StateFrame;
 use ticksync::protocol::ServerMsg;
-use ticksync::transport::ws_frame::put_state_prefix;
-
-/// [`snapshot`] as the server's writer sends it: its envelope, then the body.
-fn as_sent(codec: Codec) -> Vec<u8> {
-    let ServerMsg::Snapshot {
-        tick,
-        input_seq,
-        state,
-    } = snapshot()
-    else {
-        unreachable!("snapshot() is a Snapshot")
-    };
-    let frame = StateFrame {
-        tick,
-        base_tick: None,
-        input_seq,
-        body: state,
-    };
-    let mut out = BytesMut::new();
-    put_state_prefix(codec, &frame, &mut out);
-    out.extend_from_slice(&frame.body);
-    out.to_vec()
-}
+use ticksync::transport::ws_frame::server_frame;
 
 fn snapshot() -> ServerMsg {
     ServerMsg::Snapshot {
@@ -59,7 +36,7 @@ fn per_message(c: &mut Criterion) {
         b.iter(|| wire.received(black_box(ClientKind::Input), black_box(24)));
     });
     for codec in Codec::ALL {
-        let frame = as_sent(codec);
+        let frame = server_frame(codec, &snapshot()).unwrap();
         group.bench_function(format!("sent/{codec:?}"), |b| {
             b.iter(|| wire.sent(codec, black_box(&frame)));
         });

@@ -102,22 +102,17 @@ pub fn read_state_envelope(codec: Codec, frame: &[u8]) -> Option<StateEnvelope> 
         return None;
     }
     let mut reader = Reader(frame);
-    let (tick, base_tick, input_seq, body_len) = match codec {
+    // The variant (whether a base tick follows), and how this codec writes the fields'
+    // integers and the body's length; after the variant the fields are alike in all.
+    type Read = fn(&mut Reader<'_>) -> Option<u64>;
+    let (base, int, len): (bool, Read, Read) = match codec {
         Codec::Bincode => {
             let base = match reader.byte()? {
                 BINCODE_SNAPSHOT => false,
                 BINCODE_DELTA => true,
                 _ => return None,
             };
-            let tick = reader.bincode_varint()?;
-            let base_tick = if base {
-                Some(reader.bincode_varint()?)
-            } else {
-                None
-            };
-            let input_seq = u32::try_from(reader.bincode_varint()?).ok()?;
-            let body_len = reader.bincode_varint()?;
-            (tick, base_tick, input_seq, body_len)
+            (base, |r| r.bincode_varint(), |r| r.bincode_varint())
         }
         Codec::MsgPack => {
             let base = match reader.array::<2>()? {
@@ -125,15 +120,7 @@ pub fn read_state_envelope(codec: Codec, frame: &[u8]) -> Option<StateEnvelope> 
                 [0x95, MSGPACK_DELTA] => true,
                 _ => return None,
             };
-            let tick = reader.msgpack_uint()?;
-            let base_tick = if base {
-                Some(reader.msgpack_uint()?)
-            } else {
-                None
-            };
-            let input_seq = u32::try_from(reader.msgpack_uint()?).ok()?;
-            let body_len = reader.msgpack_bin_len()?;
-            (tick, base_tick, input_seq, body_len)
+            (base, |r| r.msgpack_uint(), |r| r.msgpack_bin_len())
         }
         Codec::MsgPackV1 => {
             reader.expect(&[0x81])?;
@@ -143,17 +130,13 @@ pub fn read_state_envelope(codec: Codec, frame: &[u8]) -> Option<StateEnvelope> 
                 reader.expect(b"\xa5Delta\x94")?;
                 true
             };
-            let tick = reader.msgpack_uint()?;
-            let base_tick = if base {
-                Some(reader.msgpack_uint()?)
-            } else {
-                None
-            };
-            let input_seq = u32::try_from(reader.msgpack_uint()?).ok()?;
-            let body_len = reader.msgpack_bin_len()?;
-            (tick, base_tick, input_seq, body_len)
+            (base, |r| r.msgpack_uint(), |r| r.msgpack_bin_len())
         }
     };
+    let tick = int(&mut reader)?;
+    let base_tick = if base { Some(int(&mut reader)?) } else { None };
+    let input_seq = u32::try_from(int(&mut reader)?).ok()?;
+    let body_len = len(&mut reader)?;
     // The body is the rest of the frame, to the byte.
     let body_len = usize::try_from(body_len).ok()?;
     (body_len == reader.0.len()).then_some(StateEnvelope {

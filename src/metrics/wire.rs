@@ -513,39 +513,11 @@ mod tests {
         ]
     }
 
-    /// `msg` as the server writes it: the state messages by their hand-written envelope.
-    fn as_sent(codec: Codec, msg: &ServerMsg) -> Vec<u8> {
-        let (tick, base_tick, input_seq, body) = match msg {
-            ServerMsg::Snapshot {
-                tick,
-                input_seq,
-                state,
-            } => (*tick, None, *input_seq, state),
-            ServerMsg::Delta {
-                tick,
-                base_tick,
-                input_seq,
-                delta,
-            } => (*tick, Some(*base_tick), *input_seq, delta),
-            _ => return codec.encode(msg).unwrap().to_vec(),
-        };
-        let state = crate::outbox::StateFrame {
-            tick,
-            base_tick,
-            input_seq,
-            body: body.clone(),
-        };
-        let mut frame = bytes::BytesMut::new();
-        crate::transport::ws_frame::put_state_prefix(codec, &state, &mut frame);
-        frame.extend_from_slice(body);
-        frame.to_vec()
-    }
-
     #[test]
     fn every_server_message_kind_is_read_from_its_first_bytes() {
         for codec in Codec::ALL {
             for (index, msg) in samples().iter().enumerate() {
-                let frame = as_sent(codec, msg);
+                let frame = crate::transport::ws_frame::server_frame(codec, msg).unwrap();
                 assert_eq!(server_kind(codec, &frame), index, "{codec:?} {msg:?}");
             }
             assert_eq!(server_kind(codec, &[]), SERVER_OTHER);

@@ -10,11 +10,12 @@
 //!
 //! Pure functions: no socket, no state.
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::codec::Codec;
 use crate::codec::envelope::{MSGPACK_DELTA, MSGPACK_SNAPSHOT};
+use crate::codec::{Codec, CodecError};
 use crate::outbox::StateFrame;
+use crate::protocol::ServerMsg;
 
 /// Opcode of a binary data frame.
 pub const OP_BINARY: u8 = 0x2;
@@ -171,6 +172,42 @@ pub fn put_state_prefix(codec: Codec, state: &StateFrame, out: &mut BytesMut) {
             put_msgpack_bin_len(out, len);
         }
     }
+}
+
+/// `msg` whole, as the server sends it: a state message (`Snapshot`, `Delta`) as the writer
+/// writes it ([`put_state_prefix`], then the body: the only way to get
+/// `ticksync.msgpack.v2`'s form, which serde cannot write), any other message as the codec
+/// encodes it. The writer itself does not call this (it writes the envelope in front of the
+/// shared body without copying the body): it is for tests, benches and tools that need a
+/// server's frame.
+///
+/// # Errors
+/// [`CodecError::Encode`] if a message other than a state cannot be encoded.
+pub fn server_frame(codec: Codec, msg: &ServerMsg) -> Result<Bytes, CodecError> {
+    let (tick, base_tick, input_seq, body) = match msg {
+        ServerMsg::Snapshot {
+            tick,
+            input_seq,
+            state,
+        } => (*tick, None, *input_seq, state),
+        ServerMsg::Delta {
+            tick,
+            base_tick,
+            input_seq,
+            delta,
+        } => (*tick, Some(*base_tick), *input_seq, delta),
+        _ => return codec.encode(msg),
+    };
+    let state = StateFrame {
+        tick,
+        base_tick,
+        input_seq,
+        body: body.clone(),
+    };
+    let mut out = BytesMut::new();
+    put_state_prefix(codec, &state, &mut out);
+    out.extend_from_slice(body);
+    Ok(out.freeze())
 }
 
 /// A MessagePack fixstr (the field names here are all under 32 bytes).

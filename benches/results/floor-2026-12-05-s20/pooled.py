@@ -25,11 +25,12 @@ groups = {
     '225c257 per-message code (s19 new, s20 old)': [(f'{S19}/io', 'new'), (f'{S19}/io2', 'new'), (f'{S20}/io', 'old')],
     '5bac319 (s20 new; io3 ran it in both columns)': [(f'{S20}/io', 'new'), (f'{S20}/io3', 'new'), (f'{S20}/io3', 'old')],
 }
-for name, parts in groups.items():
-    per = {}
-    for d, b in parts:
-        per[(d, b)] = [r[b] for r in rounds(d)]
-    allr = [x for v in per.values() for x in v]
-    detail = ', '.join(f'{d.split("/")[0][-3:]}/{d.split("/")[1]} {b}: {statistics.median(v):.3f} ({len(v)})' for (d, b), v in per.items())
-    print(f'{name}: pooled median {statistics.median(allr):.3f} over {len(allr)} rounds '
-          f'(quartiles {statistics.quantiles(allr, n=4)[0]:.3f} to {statistics.quantiles(allr, n=4)[2]:.3f}); {detail}')
+if __name__ == '__main__':
+    for name, parts in groups.items():
+        per = {}
+        for d, b in parts:
+            per[(d, b)] = [r[b] for r in rounds(d)]
+        allr = [x for v in per.values() for x in v]
+        detail = ', '.join(f'{d.split("/")[0][-3:]}/{d.split("/")[1]} {b}: {statistics.median(v):.3f} ({len(v)})' for (d, b), v in per.items())
+        print(f'{name}: pooled median {statistics.median(allr):.3f} over {len(allr)} rounds '
+              f'(quartiles {statistics.quantiles(allr, n=4)[0]:.3f} to {statistics.quantiles(allr, n=4)[2]:.3f}); {detail}')

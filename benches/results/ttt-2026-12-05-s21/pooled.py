@@ -7,15 +7,12 @@ with no deltas, does not take). Each round's ratio uses that round's own compara
 usage: pooled.py  (from benches/results/)"""
 import importlib.util, os, statistics
 
+# The twentieth session's per-round ratios (its `rounds`, on the nineteenth session's fit).
 _spec = importlib.util.spec_from_file_location(
-    'inout', os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'floor-2026-12-05-s19', 'inout.py'))
-inout = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(inout)
-
-
-def rounds(d):
-    for row in inout.fitted_rounds([d], incomplete=lambda _: None):
-        yield {'new': row['ttt_new'] / row['new_cmp'], 'old': row['ttt_old'] / row['new_cmp']}
+    'pooled20', os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'floor-2026-12-05-s20', 'pooled.py'))
+pooled20 = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pooled20)
+rounds = pooled20.rounds
 
 
 S20 = 'floor-2026-12-05-s20'

@@ -36,35 +36,9 @@ pub const TICTACTOE: &str = "tictactoe";
 
 /// A server config for tests: the defaults, with a fast tick and no per-IP limits (tests
 /// run many clients from 127.0.0.1; `tests/it/edge.rs` tests the limits).
-/// `msg` as the server sends it: a state message (`Snapshot`, `Delta`) by its writer's
-/// envelope around the body (`ticksync.msgpack.v2`'s short array, which serde cannot
-/// write), anything else by the codec.
+/// `msg` as the server sends it ([`ticksync::transport::ws_frame::server_frame`]).
 pub fn as_sent(codec: ticksync::codec::Codec, msg: &ticksync::protocol::ServerMsg) -> bytes::Bytes {
-    use ticksync::protocol::ServerMsg;
-    let (tick, base_tick, input_seq, body) = match msg {
-        ServerMsg::Snapshot {
-            tick,
-            input_seq,
-            state,
-        } => (*tick, None, *input_seq, state),
-        ServerMsg::Delta {
-            tick,
-            base_tick,
-            input_seq,
-            delta,
-        } => (*tick, Some(*base_tick), *input_seq, delta),
-        _ => return codec.encode(msg).expect("protocol messages encode"),
-    };
-    let state = ticksync::outbox::StateFrame {
-        tick,
-        base_tick,
-        input_seq,
-        body: body.clone(),
-    };
-    let mut out = bytes::BytesMut::new();
-    ticksync::transport::ws_frame::put_state_prefix(codec, &state, &mut out);
-    out.extend_from_slice(body);
-    out.freeze()
+    ticksync::transport::ws_frame::server_frame(codec, msg).expect("protocol messages encode")
 }
 
 pub fn test_config() -> ServerConfig {
