@@ -401,24 +401,37 @@ impl Codec {
     /// from before `FindMatch.options`: variant 2 followed by exactly a game name reads as
     /// empty options. (MessagePack needs no help: a missing key takes its default.)
     ///
-    /// The server's reader decodes every frame with this but an `Input` written in the
-    /// form clients send it: that one it reads itself with [`envelope::read_input`] (which
-    /// reads only what [`Codec::decode`] decodes to the same message) and copies its `data`
-    /// straight into the engine's `InputData`. Here such an `Input` is read the same way and
-    /// its `data` copied once into a buffer of its own (a view of `bytes` would keep the
+    /// Two steps: an `Input` written in the form clients send it is read by
+    /// [`envelope::read_input`] (which reads only what [`Codec::decode`] decodes to the same
+    /// message), anything else by [`Codec::decode_client_msg_by_serde`]. The server's reader
+    /// runs the same two steps itself, copying an `Input`'s `data` straight into the
+    /// engine's `InputData`. Here its `data` is copied once into a buffer of its own (a view of `bytes` would keep the
     /// reader's read buffer, up to a 16 KiB message, from being reused until the room's
     /// next tick).
     ///
     /// # Errors
     /// As [`Codec::decode`]; when neither form decodes, the error of the current form.
     pub fn decode_client_msg(self, bytes: &[u8]) -> Result<ClientMsg, CodecError> {
-        if let Some(input) = envelope::read_input(self, bytes) {
+        if let Some(input) = envelope::read_input(self, bytes)
+            && let Some(data) = bytes.get(input.data)
+        {
             return Ok(ClientMsg::Input {
                 seq: input.seq,
                 ack_tick: input.ack_tick,
-                data: Bytes::copy_from_slice(&bytes[input.data]),
+                data: Bytes::copy_from_slice(data),
             });
         }
+        self.decode_client_msg_by_serde(bytes)
+    }
+
+    /// [`Codec::decode_client_msg`] without its first step: every message through serde,
+    /// with the older bincode forms. For a caller that has already tried
+    /// [`envelope::read_input`] on `bytes` (the server's reader), so that the frame is not
+    /// read twice.
+    ///
+    /// # Errors
+    /// As [`Codec::decode_client_msg`].
+    pub fn decode_client_msg_by_serde(self, bytes: &[u8]) -> Result<ClientMsg, CodecError> {
         let error = match self.decode::<ClientMsg>(bytes) {
             Ok(msg) => return Ok(msg),
             Err(error) => error,

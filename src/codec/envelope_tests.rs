@@ -425,10 +425,11 @@ fn push_random_body(codec: Codec, frame: &mut Vec<u8>, next: &mut impl FnMut() -
     frame.extend((0..body).map(|_| next() as u8));
 }
 
-/// The rule for inputs: the reader's decoding (`read_input`, then `decode_client_msg`, which
-/// starts with `read_input` too) decodes every frame
-/// the strict decoder does to the same message, and whatever [`read_input`] reads, the
-/// strict decoder reads as the same `Input`. Returns whether the frame was read.
+/// The rule for inputs: the reader's decoding (`read_input`, then
+/// `decode_client_msg_by_serde` for what it does not read; together `decode_client_msg`)
+/// decodes every frame the strict decoder does to the same message, and whatever
+/// [`read_input`] reads, the strict decoder reads as the same `Input`. Returns whether the
+/// frame was read.
 fn assert_input_agrees(codec: Codec, frame: &[u8]) -> bool {
     let strict = codec.decode::<ClientMsg>(frame);
     let reader = codec.decode_client_msg(frame);
@@ -440,6 +441,12 @@ fn assert_input_agrees(codec: Codec, frame: &[u8]) -> bool {
         );
     }
     let Some(input) = read_input(codec, frame) else {
+        // The reader's second step alone decodes such a frame as the two steps do.
+        assert_eq!(
+            codec.decode_client_msg_by_serde(frame).ok(),
+            reader.ok(),
+            "{codec:?}: {frame:02x?}"
+        );
         return false;
     };
     let read = ClientMsg::Input {

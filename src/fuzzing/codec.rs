@@ -13,8 +13,8 @@ pub fn client_msg_msgpack(data: &[u8]) {
     client_msg(Codec::MsgPack, data);
 }
 
-/// Decodes `data` as a [`ClientMsg`] as a connection's reader does (its own
-/// `envelope::read_input` first is the one `decode_client_msg` starts with), with the codec's
+/// Decodes `data` as a [`ClientMsg`] as a connection's reader does (`envelope::read_input`,
+/// then `decode_client_msg_by_serde`: together `decode_client_msg`), with the codec's
 /// limits. When it decodes, checks that the message survives a round trip through both
 /// codecs, that no strict prefix of `data` decodes, and that one extra byte is refused as
 /// trailing.

@@ -416,16 +416,20 @@ impl Reader<'_> {
         // copied straight into an `InputData` (inline for a short input: no allocation);
         // the checks below look only at its kind and numbers, so the message they see
         // carries no bytes of its own.
-        let (decoded, input) = match envelope::read_input(codec, bytes) {
-            Some(envelope) => (
+        let read = envelope::read_input(codec, bytes).and_then(|envelope| {
+            Some((envelope.seq, envelope.ack_tick, bytes.get(envelope.data)?))
+        });
+        let (decoded, input) = match read {
+            Some((seq, ack_tick, data)) => (
                 Ok(ClientMsg::Input {
-                    seq: envelope.seq,
-                    ack_tick: envelope.ack_tick,
+                    seq,
+                    ack_tick,
                     data: Bytes::new(),
                 }),
-                Some(InputData::copy_from_slice(&bytes[envelope.data])),
+                Some(InputData::copy_from_slice(data)),
             ),
-            None => (codec.decode_client_msg(bytes), None),
+            // Not an `Input` in the form clients write (`read_input` was tried: not again).
+            None => (codec.decode_client_msg_by_serde(bytes), None),
         };
         match &decoded {
             Ok(msg) => wire.received(ClientKind::of(msg), bytes.len()),
